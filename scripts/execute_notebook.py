@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""Execute one notebook with nbclient, store outputs, and export self-contained HTML.
+
+Run with Debian's /usr/bin/python3 (which has nbclient and nbconvert); scripts/run-notebooks.ts calls
+this once per notebook with JUPYTER_PATH pointing at the project's kernelspec.
+
+    execute_notebook.py IN.ipynb OUT_DIR [--timeout SECONDS]
+
+Exit status 0 on success. When a cell fails (tslab reports the error text only in the cell's stderr
+stream, and nbclient's own message is then empty), prints the cell number, its source and every error
+text the cell produced, still writes the partly executed notebook, and exits 1.
+"""
+import argparse
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+
+def error_text(cell):
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") == "error":
+            parts.append("%s: %s\n%s" % (out.get("ename", ""), out.get("evalue", ""), "\n".join(out.get("traceback", []))))
+    return "".join(parts).strip()
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MATHJAX = os.path.join(HERE, "..", "node_modules", "mathjax", "es5", "tex-svg.js")
+
+
+def export_html(nb, path):
+    """Self-contained HTML: the scripts/nbconvert/prefopt template with MathJax 3 inlined."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="prefopt", extra_template_basedirs=[os.path.join(HERE, "nbconvert")])
+    with open(MATHJAX, encoding="utf-8") as f:
+        mathjax_js = f.read().replace("</script", "<\\/script")
+    body, _ = exporter.from_notebook_node(nb, resources={"prefopt_mathjax_js": mathjax_js})
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(body)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("notebook")
+    ap.add_argument("out_dir")
+    ap.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
+    args = ap.parse_args()
+
+    name = os.path.splitext(os.path.basename(args.notebook))[0]
+    nb = nbformat.read(args.notebook, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=args.timeout,
+        kernel_name="prefopt",
+        allow_errors=False,
+        record_timing=True,
+        resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.notebook))}},
+    )
+    failure = None
+    t0 = time.time()
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+        failure = err
+    elapsed = time.time() - t0
+
+    os.makedirs(args.out_dir, exist_ok=True)
+    nb_out = os.path.join(args.out_dir, name + ".ipynb")
+    nbformat.write(nb, nb_out)
+    export_html(nb, os.path.join(args.out_dir, name + ".html"))
+
+    if failure is not None:
+        failed = None
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                failed = (i, cell)
+        if failed is None:
+            # tslab leaves no error output: the failing cell is the last one that started executing.
+            started = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count")]
+            failed = started[-1] if started else None
+        sys.stderr.write("\n=== %s: cell failed after %.1fs ===\n" % (args.notebook, elapsed))
+        if failed is not None:
+            i, cell = failed
+            sys.stderr.write("--- cell %d source ---\n%s\n" % (i, cell.source))
+            sys.stderr.write("--- cell %d error ---\n%s\n" % (i, error_text(cell) or str(failure)))
+        else:
+            sys.stderr.write("%s\n" % failure)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: strict type check, unit tests, every notebook through Jupyter, and the HTML
+# exports rendered in headless Chromium. Prints one closing line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p output
+passed=0; failed=0
+step() { # name, command...
+  local name=$1; shift
+  echo; echo "=== $name ==="
+  if "$@"; then passed=$((passed+1)); echo "--- $name: ok"; else failed=$((failed+1)); echo "--- $name: FAILED"; fi
+}
+step "typecheck (tsc --noEmit, strict)" npx tsc --noEmit -p tsconfig.json
+step "unit tests" node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination=output/unit-tests.tap test/*.test.ts
+unit_pass=$(grep -E '^# pass ' output/unit-tests.tap | awk '{print $3}' || echo 0)
+unit_fail=$(grep -E '^# fail ' output/unit-tests.tap | awk '{print $3}' || echo 0)
+step "notebooks (Jupyter + tslab)" node --import tsx scripts/run-notebooks.ts --out output/test-notebooks
+step "browser check (Chromium)" node --import tsx scripts/browser-check.ts output/test-notebooks/*.html
+echo
+echo "unit tests: ${unit_pass:-0} passed, ${unit_fail:-0} failed; suite steps: $passed passed, $failed failed"
+echo "tests: $((passed + ${unit_pass:-0})) passed, $((failed + ${unit_fail:-0})) failed"
+[ "$failed" = 0 ]

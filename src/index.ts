@@ -1,0 +1,6 @@
+// prefopt's public API. Data flows one way: data → policy → losses → trainers → experiments → plots.
+export { initBackend, availableBackends } from "./backend";
+export type { BackendInfo, BackendName } from "./backend";
+export { Rng, makeRng, hashString } from "./random";
+export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
+export type { PlotlyFigure } from "./display";
