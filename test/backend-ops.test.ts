@@ -1,0 +1,150 @@
+// Every tfjs op the library relies on, forward and gradient, on every backend that loads in this process,
+// compared against the pure-JS `cpu` backend (the reference implementation).
+//
+// To add an op: append an entry to OP_CASES. `inputs` describes tensors (values are drawn from a fixed
+// seed, or given); `fn` maps them to one output tensor. The gradient of sum(fn(...) · w) with respect to
+// every float input is checked too, for a fixed random weighting w, unless `grad: false`.
+import { after, before, describe, test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { availableBackends, initBackend, type BackendName } from "../src/backend";
+import { logSigmoid, logSumExp } from "../src/ops";
+import { Rng } from "../src/random";
+
+interface InputSpec {
+  shape: number[];
+  dtype?: "float32" | "int32";
+  /** Explicit values; otherwise N(0, scale²) floats, or ints uniform in [0, maxInt). */
+  values?: number[];
+  scale?: number;
+  maxInt?: number;
+}
+
+interface OpCase {
+  name: string;
+  inputs: InputSpec[];
+  fn: (...xs: tf.Tensor[]) => tf.Tensor;
+  grad?: boolean;
+  /** Absolute + relative tolerance (default 1e-4). */
+  tol?: number;
+}
+
+const EXTREME = [-1000, -88, -30, -1, -1e-6, 0, 1e-6, 1, 30, 88, 1000];
+
+export const OP_CASES: OpCase[] = [
+  { name: "logSigmoid (prefopt) at extremes", inputs: [{ shape: [11], values: EXTREME }], fn: (x) => logSigmoid(x) },
+  { name: "logSigmoid (prefopt) random", inputs: [{ shape: [4, 5], scale: 5 }], fn: (x) => logSigmoid(x) },
+  { name: "logSumExp last axis", inputs: [{ shape: [3, 7], scale: 10 }], fn: (x) => logSumExp(x, -1) },
+  { name: "logSoftmax", inputs: [{ shape: [2, 3, 11], scale: 3 }], fn: (x) => tf.logSoftmax(x) },
+  { name: "softmax", inputs: [{ shape: [4, 6], scale: 3 }], fn: (x) => tf.softmax(x) },
+  { name: "sigmoid", inputs: [{ shape: [11], values: EXTREME }], fn: (x) => tf.sigmoid(x) },
+  { name: "softplus", inputs: [{ shape: [11], values: EXTREME }], fn: (x) => tf.softplus(x) },
+  { name: "relu / maximum(0, 1 - x)", inputs: [{ shape: [9], values: [-3, -1, -0.5, 0.25, 0.5, 0.75, 2, 5, 9] }], fn: (x) => tf.relu(tf.sub(1, x)) },
+  { name: "square", inputs: [{ shape: [5, 2] }], fn: (x) => tf.square(x) },
+  { name: "matMul", inputs: [{ shape: [4, 8] }, { shape: [8, 3] }], fn: (a, b) => tf.matMul(a, b) },
+  { name: "batched matMul (transposeB)", inputs: [{ shape: [2, 4, 8] }, { shape: [2, 5, 8] }], fn: (a, b) => tf.matMul(a, b, false, true) },
+  { name: "gather rows (embedding lookup)", inputs: [{ shape: [7, 4] }, { shape: [6], dtype: "int32", maxInt: 7 }], fn: (e, i) => tf.gather(e, i) },
+  { name: "gather 2-D ids", inputs: [{ shape: [7, 4] }, { shape: [2, 3], dtype: "int32", maxInt: 7 }], fn: (e, i) => tf.gather(e, i) },
+  { name: "oneHot · logSoftmax (token log-probs)", inputs: [{ shape: [2, 5, 9] }, { shape: [2, 5], dtype: "int32", maxInt: 9 }], fn: (l, y) => tf.sum(tf.mul(tf.logSoftmax(l), tf.oneHot(y, 9)), -1) },
+  { name: "mean / variance over last axis", inputs: [{ shape: [3, 8] }], fn: (x) => tf.add(tf.mean(x, -1), tf.moments(x, -1).variance) },
+  { name: "rsqrt (layer norm)", inputs: [{ shape: [6], values: [0.1, 0.5, 1, 2, 10, 100] }], fn: (x) => tf.rsqrt(x) },
+  { name: "tanh, exp, log", inputs: [{ shape: [6], values: [0.1, 0.5, 1, 2, 3, 4] }], fn: (x) => tf.add(tf.tanh(x), tf.add(tf.exp(x), tf.log(x))) },
+  { name: "where(lessEqual) causal mask", inputs: [{ shape: [4, 4] }], fn: (x) => tf.where(tf.linalg.bandPart(tf.ones([4, 4]), -1, 0).cast("bool"), x, tf.fill([4, 4], -1e9)) },
+  { name: "clipByValue", inputs: [{ shape: [8], scale: 2 }], fn: (x) => tf.clipByValue(x, -1, 1), grad: false },
+  { name: "minimum / maximum", inputs: [{ shape: [6] }, { shape: [6] }], fn: (a, b) => tf.add(tf.minimum(a, b), tf.mul(0.5, tf.maximum(a, b))) },
+  { name: "concat + slice", inputs: [{ shape: [2, 3] }, { shape: [2, 3] }], fn: (a, b) => tf.slice(tf.concat([a, b], 0), [1, 0], [2, 3]) },
+  { name: "transpose + reshape", inputs: [{ shape: [2, 3, 4] }], fn: (x) => tf.reshape(tf.transpose(x, [0, 2, 1]), [8, 3]) },
+  { name: "cumsum reverse", inputs: [{ shape: [2, 5] }], fn: (x) => tf.cumsum(x, 1, false, true) },
+  { name: "gelu-tanh pieces (pow)", inputs: [{ shape: [7] }], fn: (x) => tf.mul(x, tf.add(1, tf.tanh(tf.mul(0.79788456, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))) },
+];
+
+function makeInputs(specs: InputSpec[], seed: number): tf.Tensor[] {
+  const rng = new Rng(seed);
+  return specs.map((s) => {
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    if (s.values) return tf.tensor(s.values, s.shape, s.dtype ?? "float32");
+    if (s.dtype === "int32") return tf.tensor(Array.from({ length: size }, () => rng.int(s.maxInt ?? 2)), s.shape, "int32");
+    return tf.tensor(Array.from({ length: size }, () => rng.normal() * (s.scale ?? 1)), s.shape, "float32");
+  });
+}
+
+interface OpResult {
+  forward: number[];
+  grads: number[][];
+}
+
+function runCase(c: OpCase, index: number): OpResult {
+  return tf.tidy(() => {
+    const xs = makeInputs(c.inputs, 1000 + index);
+    const out = c.fn(...xs);
+    const forward = Array.from(out.dataSync());
+    const grads: number[][] = [];
+    if (c.grad !== false) {
+      const w = makeInputs([{ shape: out.shape }], 7 + index)[0];
+      const floatIdx = xs.map((x, i) => (x.dtype === "float32" ? i : -1)).filter((i) => i >= 0);
+      const g = tf.grads((...fx: tf.Tensor[]) => {
+        const all = xs.slice();
+        floatIdx.forEach((i, k) => (all[i] = fx[k]));
+        return tf.sum(tf.mul(c.fn(...all), w));
+      });
+      for (const t of g(floatIdx.map((i) => xs[i]))) grads.push(Array.from(t.dataSync()));
+    }
+    return { forward, grads };
+  });
+}
+
+function assertClose(actual: number[], expected: number[], tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (!Number.isFinite(e)) {
+      assert.equal(a, e, `${what}[${i}]`);
+      continue;
+    }
+    assert.ok(Number.isFinite(a), `${what}[${i}] is ${a}, expected ${e}`);
+    assert.ok(Math.abs(a - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a} vs cpu ${e}`);
+  }
+}
+
+describe("every op the library uses, forward and gradient, on every backend vs cpu", () => {
+  let backends: BackendName[] = [];
+  const reference: OpResult[] = [];
+
+  before(async () => {
+    backends = await availableBackends();
+    await initBackend("cpu");
+    OP_CASES.forEach((c, i) => reference.push(runCase(c, i)));
+  });
+  after(async () => {
+    await initBackend();
+  });
+
+  test("the cpu reference gives finite gradients everywhere", () => {
+    OP_CASES.forEach((c, i) => {
+      for (const g of reference[i].grads) assert.ok(g.every(Number.isFinite), `${c.name}: non-finite cpu gradient`);
+    });
+  });
+
+  test("wasm loads here (the default backend where tfjs-node is absent)", () => {
+    assert.ok(backends.includes("wasm"), `available: ${backends.join(", ")}`);
+  });
+
+  for (const backend of ["wasm", "tensorflow"] as BackendName[]) {
+    test(`${backend} matches cpu on every op`, async (t) => {
+      if (!backends.includes(backend)) {
+        t.skip(`${backend} does not load in this environment`);
+        return;
+      }
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      OP_CASES.forEach((c, i) => {
+        const r = runCase(c, i);
+        const tol = c.tol ?? 1e-4;
+        assertClose(r.forward, reference[i].forward, tol, `${backend} ${c.name} forward`);
+        r.grads.forEach((g, k) => assertClose(g, reference[i].grads[k], tol, `${backend} ${c.name} grad[${k}]`));
+      });
+      assert.equal(tf.memory().numTensors, before, "op cases leak no tensors");
+    });
+  }
+});
