@@ -36,18 +36,14 @@ export async function checkHtmlFile(browser: Browser, file: string, timeoutMs = 
     const figures = await page.locator(".prefopt-plot").count();
     // plotly draws asynchronously; wait until each container has its svg (or time out and report).
     await page
-      .waitForFunction(
-        () => Array.from(document.querySelectorAll(".prefopt-plot")).every((d) => d.querySelector("svg.main-svg")),
-        undefined,
-        { timeout: timeoutMs },
-      )
+      .waitForFunction(`Array.from(document.querySelectorAll(".prefopt-plot")).every((d) => d.querySelector("svg.main-svg"))`, undefined, {
+        timeout: timeoutMs,
+      })
       .catch(() => undefined);
     const rendered = await page.locator(".prefopt-plot:has(svg.main-svg)").count();
     // MathJax typesets after load; a TeX error shows as <mjx-merror>.
-    await page.evaluate(async () => {
-      const mj = (window as unknown as { MathJax?: { startup?: { promise?: Promise<unknown> } } }).MathJax;
-      if (mj?.startup?.promise) await mj.startup.promise;
-    });
+    // (browser-side code is passed as strings: this file is type-checked without the DOM lib)
+    await page.evaluate(`(async () => { if (window.MathJax && window.MathJax.startup) await window.MathJax.startup.promise; })()`);
     const math = await page.locator("mjx-container").count();
     const mathErrors = await page.locator("mjx-merror").allTextContents();
     for (const m of mathErrors) errors.push(`TeX error: ${m}`);

@@ -4,6 +4,7 @@
 //
 //   npm run notebooks                      every notebooks/*.ipynb
 //   npm run notebooks -- 00 03             the notebooks whose names start with 00 or 03
+//   npm run notebooks -- path/to/x.ipynb   a notebook file anywhere
 //   npm run notebooks -- --out DIR         output folder (default: output/notebooks, git-ignored)
 //
 // Exits 1 if any notebook failed; the failing cell's source and error text are printed.
@@ -37,21 +38,28 @@ function parseArgs(argv: string[]): { out: string; filters: string[] } {
 function main(): void {
   const { out, filters } = parseArgs(process.argv.slice(2));
   const dir = path.join(root, "notebooks");
-  const notebooks = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith(".ipynb"))
-    .filter((f) => filters.length === 0 || filters.some((p) => f.startsWith(p)))
-    .sort();
+  const files = filters.filter((f) => f.endsWith(".ipynb")).map((f) => path.resolve(f));
+  const prefixes = filters.filter((f) => !f.endsWith(".ipynb"));
+  const notebooks = [
+    ...fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".ipynb"))
+      .filter((f) => (files.length === 0 && prefixes.length === 0) || prefixes.some((p) => f.startsWith(p)))
+      .sort()
+      .map((f) => path.join(dir, f)),
+    ...files,
+  ];
   if (notebooks.length === 0) {
-    console.error(`no notebooks in ${dir} match ${filters.join(" ")}`);
+    console.error(`no notebooks match ${filters.join(" ")} (looked in ${dir})`);
     process.exit(1);
   }
   fs.mkdirSync(out, { recursive: true });
   const results: Array<{ name: string; seconds: number; ok: boolean }> = [];
-  for (const nb of notebooks) {
+  for (const file of notebooks) {
+    const nb = path.basename(file);
     console.log(`▶ ${nb} …`);
     const t0 = Date.now();
-    const r = spawnSync("/usr/bin/python3", [path.join(root, "scripts", "execute_notebook.py"), path.join(dir, nb), out], {
+    const r = spawnSync("/usr/bin/python3", [path.join(root, "scripts", "execute_notebook.py"), file, out], {
       env: jupyterEnv(),
       stdio: ["ignore", "inherit", "inherit"],
       cwd: root,

@@ -1,0 +1,192 @@
+// The foundation: seeded randomness, backend selection, display helpers and the notebook runner.
+import { before, describe, test } from "node:test";
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend";
+import { Rng, hashString } from "../src/random";
+import { escapeHtml, figureHtml, scriptSafeJson, tableHtml } from "../src/display";
+import { percentToNotebook, notebookToPercent } from "../scripts/nbpercent";
+
+describe("Rng", () => {
+  test("same seed gives the same stream; different seeds differ", () => {
+    const a = new Rng(7);
+    const b = new Rng(7);
+    const c = new Rng(8);
+    const sa = Array.from({ length: 100 }, () => a.nextUint32());
+    const sb = Array.from({ length: 100 }, () => b.nextUint32());
+    const sc = Array.from({ length: 100 }, () => c.nextUint32());
+    assert.deepEqual(sa, sb);
+    assert.notDeepEqual(sa, sc);
+  });
+
+  test("known first outputs pin the algorithm (a change of generator must be deliberate)", () => {
+    const r = new Rng(42);
+    const first = [r.uniform(), r.uniform(), r.uniform()].map((v) => v.toFixed(6));
+    assert.deepEqual(first, ["0.660616", "0.111702", "0.079106"]);
+  });
+
+  test("uniform, normal and gumbel have the right moments (n = 200k, 5-sigma bounds)", () => {
+    const r = new Rng(1);
+    const n = 200_000;
+    let su = 0, sn = 0, sn2 = 0, sg = 0;
+    for (let i = 0; i < n; i++) {
+      const u = r.uniform();
+      assert.ok(u >= 0 && u < 1);
+      su += u;
+      const z = r.normal();
+      sn += z;
+      sn2 += z * z;
+      sg += r.gumbel();
+    }
+    assert.ok(Math.abs(su / n - 0.5) < 5 * Math.sqrt(1 / 12 / n));
+    assert.ok(Math.abs(sn / n) < 5 / Math.sqrt(n));
+    assert.ok(Math.abs(sn2 / n - 1) < 5 * Math.sqrt(2 / n));
+    const eulerGamma = 0.5772156649;
+    assert.ok(Math.abs(sg / n - eulerGamma) < 5 * Math.sqrt((Math.PI ** 2 / 6) / n));
+  });
+
+  test("categorical and categoricalLogits match their probabilities (chi-square, 3 dof)", () => {
+    const r = new Rng(3);
+    const w = [1, 2, 3, 4];
+    const counts = [0, 0, 0, 0];
+    const countsL = [0, 0, 0, 0];
+    const n = 40_000;
+    for (let i = 0; i < n; i++) {
+      counts[r.categorical(w)]++;
+      countsL[r.categoricalLogits(w.map(Math.log))]++;
+    }
+    for (const c of [counts, countsL]) {
+      const chi2 = c.reduce((s, k, i) => s + (k - (n * w[i]) / 10) ** 2 / ((n * w[i]) / 10), 0);
+      assert.ok(chi2 < 16.27, `chi2 = ${chi2} (p < 0.001 at 3 dof)`);
+    }
+    assert.throws(() => r.categorical([0, 0]), /sum to zero/);
+    assert.throws(() => r.categorical([1, -1]), /must be >= 0/);
+  });
+
+  test("shuffle is a permutation; int stays in range; fork is deterministic and independent", () => {
+    const r = new Rng(5);
+    const xs = Array.from({ length: 50 }, (_, i) => i);
+    const s = r.shuffle(xs.slice());
+    assert.deepEqual(s.slice().sort((a, b) => a - b), xs);
+    assert.notDeepEqual(s, xs);
+    for (let i = 0; i < 1000; i++) {
+      const k = r.int(7);
+      assert.ok(Number.isInteger(k) && k >= 0 && k < 7);
+    }
+    assert.throws(() => r.int(0));
+    const f1 = new Rng(9).fork("data");
+    const f2 = new Rng(9).fork("data");
+    const f3 = new Rng(9).fork("init");
+    assert.equal(f1.uniform(), f2.uniform());
+    assert.notEqual(new Rng(9).fork("data").uniform(), f3.uniform());
+    assert.equal(hashString("abc"), hashString("abc"));
+    assert.notEqual(hashString("abc"), hashString("abd"));
+  });
+});
+
+describe("backend", () => {
+  before(async () => {
+    await initBackend();
+  });
+  test("initBackend reports the backend tfjs is actually using", async () => {
+    const info = await initBackend();
+    assert.equal(info.name, tf.getBackend());
+    assert.equal(info.tfjsVersion, tf.version.tfjs);
+  });
+  test("an unknown forced backend is a clear error", () => {
+    assert.throws(() => initBackend("gpu" as never), /must be one of tensorflow, wasm, cpu/);
+  });
+});
+
+describe("display helpers", () => {
+  test("escapeHtml neutralises markup", () => {
+    assert.equal(escapeHtml(`<script>alert("x")</script>&'`), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;");
+  });
+  test("scriptSafeJson cannot close its <script> and round-trips", () => {
+    const value = { s: "</script><script>alert(1)</script><!--", n: 1.5 };
+    const json = scriptSafeJson(value);
+    assert.ok(!json.includes("</script"));
+    assert.ok(!json.includes("<!--"));
+    assert.deepEqual(JSON.parse(json), value);
+  });
+  test("figureHtml embeds the figure in a .prefopt-plot container, library only when asked", () => {
+    const fig = { data: [{ type: "bar", x: ["<b>"], y: [1] }], layout: { title: { text: "t" } } };
+    const html = figureHtml(fig, "fig-1", false);
+    assert.match(html, /class="prefopt-plot"/);
+    assert.ok(!html.includes("<b>"), "strings inside the figure JSON are escaped");
+    assert.ok(html.length < 2000, "no plotly.js unless includeLibrary");
+  });
+  test("tableHtml escapes every cell and header", () => {
+    const html = tableHtml(["<a>"], [["<img src=x onerror=alert(1)>"], [0.123456789]]);
+    assert.ok(!html.includes("<img"));
+    assert.ok(!html.includes("<a>"));
+    assert.match(html, /0\.1235/);
+  });
+});
+
+describe("notebook tooling", () => {
+  test("percent format round-trips through .ipynb", () => {
+    const text = "// %% [markdown]\n// # Title\n// $x^2$\n\n// %%\nconst x = 1;\nconsole.log(x);\n";
+    const nb = percentToNotebook(text) as { cells: Array<{ cell_type: string; source: string[] }> };
+    assert.deepEqual(nb.cells.map((c) => c.cell_type), ["markdown", "code"]);
+    assert.equal(nb.cells[0].source.join(""), "# Title\n$x^2$");
+    assert.equal(notebookToPercent(nb as never), "// %% [markdown]\n// # Title\n// $x^2$\n\n// %%\nconst x = 1;\nconsole.log(x);\n");
+  });
+
+  test("the runner executes through Jupyter, and a failing cell exits 1 with its source and real error text", { timeout: 120_000 }, () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-nb-"));
+    const nbFile = path.join(dir, "failing.ipynb");
+    const text = [
+      "// %%",
+      'import * as pf from "./src/index";',
+      'console.log("library loaded", typeof pf.Rng);',
+      "// %%",
+      "const marker = 41 + 1;",
+      'if (marker === 42) throw new Error("deliberate failure " + marker);',
+      "// %%",
+      'console.log("never reached");',
+    ].join("\n");
+    fs.writeFileSync(nbFile, JSON.stringify(percentToNotebook(text)));
+    const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/run-notebooks.ts", "--out", path.join(dir, "out"), nbFile], {
+      cwd: path.resolve(__dirname, ".."),
+      encoding: "utf8",
+    });
+    const all = r.stdout + r.stderr;
+    assert.equal(r.status, 1, all);
+    assert.match(all, /failing\.ipynb/);
+    assert.match(all, /const marker = 41 \+ 1;/, "prints the failing cell's source");
+    assert.match(all, /deliberate failure 42/, "prints tslab's real error text");
+    assert.match(all, /FAILED/);
+    const executed = JSON.parse(fs.readFileSync(path.join(dir, "out", "failing.ipynb"), "utf8")) as { cells: Array<{ outputs?: Array<{ text?: string | string[] }> }> };
+    const firstOut = executed.cells[0].outputs?.map((o) => [o.text ?? ""].flat().join("")).join("") ?? "";
+    assert.match(firstOut, /library loaded function/, "earlier cells ran and their outputs were stored");
+    assert.ok(fs.existsSync(path.join(dir, "out", "failing.html")));
+  });
+});
+
+describe("browser check", () => {
+  test("passes a rendered figure and catches an unrendered one and a page error", { timeout: 120_000 }, async () => {
+    const { launchChromium, checkHtmlFile } = await import("../scripts/browser-check");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-html-"));
+    const fig = { data: [{ type: "scatter", x: [1, 2], y: [3, 4] }], layout: { title: { text: "ok" } } };
+    const good = path.join(dir, "good.html");
+    fs.writeFileSync(good, `<!doctype html><html><body>${figureHtml(fig, "f1", true)}</body></html>`);
+    const bad = path.join(dir, "bad.html");
+    fs.writeFileSync(bad, `<!doctype html><html><body>${figureHtml(fig, "f2", false)}<script>undefinedFunction()</script></body></html>`);
+    const browser = await launchChromium();
+    try {
+      const g = await checkHtmlFile(browser, good, 20_000);
+      assert.deepEqual([g.figures, g.rendered, g.errors.length], [1, 1, 0], JSON.stringify(g));
+      const b = await checkHtmlFile(browser, bad, 3_000);
+      assert.equal(b.figures, 1);
+      assert.equal(b.rendered, 0, "no plotly.js → not rendered");
+      assert.ok(b.errors.some((e) => /undefinedFunction/.test(e)), JSON.stringify(b.errors));
+    } finally {
+      await browser.close();
+    }
+  });
+});
