@@ -10,6 +10,11 @@ import * as tf from "@tensorflow/tfjs";
 import { availableBackends, initBackend, type BackendName } from "../src/backend";
 import { logSigmoid, logSumExp } from "../src/ops";
 import { Rng } from "../src/random";
+import { matMulFast } from "../src/lm/fastMatMul";
+import { tokenLogProbs } from "../src/lm/logprobs";
+import { layerNorm, gelu as lmGelu } from "../src/lm/transformer";
+import { stopGradient } from "../src/losses/common";
+import { plackettLuceNll } from "../src/losses/listwise";
 
 interface InputSpec {
   shape: number[];
@@ -56,6 +61,24 @@ export const OP_CASES: OpCase[] = [
   { name: "transpose + reshape", inputs: [{ shape: [2, 3, 4] }], fn: (x) => tf.reshape(tf.transpose(x, [0, 2, 1]), [8, 3]) },
   { name: "cumsum reverse", inputs: [{ shape: [2, 5] }], fn: (x) => tf.cumsum(x, 1, false, true) },
   { name: "gelu-tanh pieces (pow)", inputs: [{ shape: [7] }], fn: (x) => tf.mul(x, tf.add(1, tf.tanh(tf.mul(0.79788456, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))) },
+  // core library (losses, log-probs, reward models)
+  { name: "stopGradient (customGrad with zero gradient)", inputs: [{ shape: [2, 3] }], fn: (x) => tf.add(stopGradient(tf.mul(x, 3)), tf.mul(0.5, x)) },
+  { name: "Plackett-Luce NLL (unstack last axis, softplus chain)", inputs: [{ shape: [3, 4], scale: 3 }], fn: (x) => plackettLuceNll(x) },
+  { name: "Plackett-Luce NLL at extremes and ties", inputs: [{ shape: [3, 3], values: [1000, -1000, 0, 0, 0, 0, -88, 30, 88] }], fn: (x) => plackettLuceNll(x) },
+  { name: "stack on axis 1", inputs: [{ shape: [4] }, { shape: [4] }], fn: (a, b) => tf.stack([a, b], 1) },
+  { name: "gather along the last axis", inputs: [{ shape: [3, 5] }, { shape: [2], dtype: "int32", maxInt: 5 }], fn: (x, i) => tf.gather(x, i, 1) },
+  { name: "mean keepDims + broadcastTo + relu", inputs: [{ shape: [3, 5] }], fn: (x) => tf.add(x, tf.broadcastTo(tf.relu(tf.mean(x, -1, true)), [3, 5])) },
+  { name: "notEqual mask on int labels (sequence log-probs)", inputs: [{ shape: [2, 6] }, { shape: [2, 6], dtype: "int32", maxInt: 3 }], fn: (l, y) => tf.div(tf.sum(tf.mul(l, tf.cast(tf.notEqual(y, tf.scalar(2, "int32")), "float32")), -1), tf.maximum(tf.sum(tf.cast(tf.notEqual(y, tf.scalar(2, "int32")), "float32"), -1), 1)) },
+  { name: "addN of squares (L2 penalty)", inputs: [{ shape: [3, 2] }, { shape: [4] }], fn: (a, b) => tf.addN([tf.sum(tf.square(a)), tf.sum(tf.square(b))]) },
+  // language-model track (src/lm)
+  { name: "split into q, k, v along axis 1", inputs: [{ shape: [4, 6] }], fn: (x) => tf.addN(tf.split(x, 3, 1).map((t, i) => tf.mul(t, i + 1))) },
+  { name: "rank-4 transpose [0, 2, 1, 3] (attention heads)", inputs: [{ shape: [2, 3, 2, 4] }], fn: (x) => tf.transpose(x, [0, 2, 1, 3]) },
+  { name: "matMulFast with transposeB (explicit-transpose gradient)", inputs: [{ shape: [3, 4] }, { shape: [5, 4] }], fn: (a, b) => matMulFast(a, b, false, true) },
+  { name: "batched matMulFast", inputs: [{ shape: [2, 3, 4] }, { shape: [2, 4, 5] }], fn: (a, b) => matMulFast(a, b) },
+  { name: "token log-probs (flat gather − logSumExp)", inputs: [{ shape: [2, 5, 7], scale: 2 }, { shape: [2, 5], dtype: "int32", maxInt: 7 }], fn: (l, y) => tokenLogProbs(l as tf.Tensor3D, y as tf.Tensor2D) },
+  { name: "layerNorm + gelu (transformer block)", inputs: [{ shape: [3, 8] }, { shape: [8] }, { shape: [8] }], fn: (x, g, b) => lmGelu(layerNorm(x as tf.Tensor2D, g, b)) },
+  { name: "PPO clipped surrogate (exp, clipByValue, minimum)", inputs: [{ shape: [8], scale: 0.3 }, { shape: [8], scale: 0.3 }, { shape: [8] }], fn: (lp, old, adv) => { const r = tf.exp(tf.sub(lp, old)); return tf.minimum(tf.mul(r, adv), tf.mul(tf.clipByValue(r, 0.8, 1.2), adv)); } },
+  { name: "Bradley–Terry on gathered linear rewards (UKP notebook)", inputs: [{ shape: [9, 4] }, { shape: [4, 1] }, { shape: [6], dtype: "int32", maxInt: 9 }, { shape: [6], dtype: "int32", maxInt: 9 }], fn: (f, w, a, b) => { const r = tf.reshape(tf.matMul(f, w), [-1]); return logSigmoid(tf.sub(tf.gather(r, a), tf.gather(r, b))); } },
 ];
 
 function makeInputs(specs: InputSpec[], seed: number): tf.Tensor[] {
