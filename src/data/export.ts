@@ -1,0 +1,93 @@
+// Exporters back to the formats the loaders read (and TRL reads: `datasets.load_dataset("json", ...)`
+// on a .jsonl file gives the columns prompt/chosen/rejected, prompt/completion/label, ...). `extra`
+// fields are written back as top-level fields, so load → export → load is the identity.
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import { HH_ASSISTANT_MARKER } from "./records";
+import type { Extra, PreferenceRecord, RankingRecord, Text, UnpairedRecord } from "./types";
+
+type Exportable = PreferenceRecord | UnpairedRecord | RankingRecord;
+
+/** The JSON object for one record: the format's fields first, then its extra fields. */
+export function toJsonObject(record: Exportable): Record<string, unknown> {
+  const { extra, ...fields } = record as Exportable & { extra?: Extra };
+  return { ...fields, ...(extra ?? {}) };
+}
+
+/** Whole dialogues `{chosen, rejected}` (HH-RLHF layout): prompt + completion, for string texts. */
+export function toImplicitPrompt(pair: PreferenceRecord): Record<string, unknown> {
+  if (typeof pair.prompt === "string" && typeof pair.chosen === "string" && typeof pair.rejected === "string") {
+    return { chosen: pair.prompt + pair.chosen, rejected: pair.prompt + pair.rejected, ...(pair.extra ?? {}) };
+  }
+  if (Array.isArray(pair.prompt) && Array.isArray(pair.chosen) && Array.isArray(pair.rejected)) {
+    return { chosen: [...pair.prompt, ...pair.chosen], rejected: [...pair.prompt, ...pair.rejected], ...(pair.extra ?? {}) };
+  }
+  throw new Error("toImplicitPrompt: prompt, chosen and rejected must all be strings or all be message lists");
+}
+
+/** Format a prompt/response in HH-RLHF's dialogue convention ("\n\nHuman: …\n\nAssistant:", " response"). */
+export function hhDialogue(prompt: string, response: string): { prompt: Text; completion: Text } {
+  return { prompt: `\n\nHuman: ${prompt}${HH_ASSISTANT_MARKER}`, completion: ` ${response}` };
+}
+
+/** JSON Lines text for records (in memory; use writeJsonl for files). */
+export function toJsonl(records: Exportable[], opts: Pick<WriteOptions, "implicitPrompt"> = {}): string {
+  return records.map((r) => JSON.stringify(opts.implicitPrompt ? toImplicitPrompt(r as PreferenceRecord) : toJsonObject(r)) + "\n").join("");
+}
+
+export interface WriteOptions {
+  /** Gzip the output (default: when the file name ends in .gz). */
+  gzip?: boolean;
+  /** Write the implicit-prompt layout {chosen, rejected} (pairs only). */
+  implicitPrompt?: boolean;
+}
+
+/** Write JSON Lines (gzip by extension), streaming record by record; returns the number written. */
+export async function writeJsonl(file: string, records: Iterable<Exportable>, opts: WriteOptions = {}): Promise<number> {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const gzip = opts.gzip ?? file.endsWith(".gz");
+  const out = fs.createWriteStream(file);
+  const sink: NodeJS.WritableStream = gzip ? zlib.createGzip() : out;
+  if (gzip) (sink as zlib.Gzip).pipe(out);
+  let n = 0;
+  for (const r of records) {
+    const obj = opts.implicitPrompt ? toImplicitPrompt(r as PreferenceRecord) : toJsonObject(r);
+    if (!sink.write(JSON.stringify(obj) + "\n")) await new Promise<void>((res) => sink.once("drain", () => res()));
+    n++;
+  }
+  await new Promise<void>((resolve, reject) => {
+    out.on("finish", () => resolve());
+    out.on("error", reject);
+    sink.end();
+  });
+  return n;
+}
+
+/** Write one JSON array (pretty-printed, one record per element). */
+export function writeJson(file: string, records: Exportable[], opts: Pick<WriteOptions, "implicitPrompt"> = {}): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const objs = records.map((r) => (opts.implicitPrompt ? toImplicitPrompt(r as PreferenceRecord) : toJsonObject(r)));
+  fs.writeFileSync(file, JSON.stringify(objs, null, 1) + "\n");
+}
+
+function csvField(value: string, delimiter: string): string {
+  return /["\n\r]/.test(value) || value.includes(delimiter) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Write CSV/TSV (RFC 4180 quoting) with the given columns; string-valued pair fields only. */
+export function writeDelimited(file: string, rows: Array<Record<string, string>>, columns: string[], delimiter = ","): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const lines = [columns.map((c) => csvField(c, delimiter)).join(delimiter)];
+  for (const row of rows) {
+    lines.push(
+      columns
+        .map((c) => {
+          if (typeof row[c] !== "string") throw new Error(`writeDelimited: row has no string column "${c}"`);
+          return csvField(row[c], delimiter);
+        })
+        .join(delimiter),
+    );
+  }
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+}

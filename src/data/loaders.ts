@@ -1,0 +1,232 @@
+// File loaders for every supported format. Each returns the accepted records and a ValidationReport;
+// in strict mode the first bad record throws instead. JSONL and delimited files stream line by line.
+import * as fs from "fs";
+import * as path from "path";
+import { readBytes, decodeBytes, readDelimited, readLines, splitJsonArray } from "./read";
+import { parsePreference, parseRanking, parseUnpaired, type PreferenceParseOptions } from "./records";
+import { Collector, RecordError, type ValidationMode, type ValidationReport } from "./validation";
+import type { LabelledText, PreferenceRecord, RankingRecord, TextEncoding, UnpairedRecord } from "./types";
+
+export interface LoadOptions {
+  /** strict (default): throw at the first bad record; collect: keep good ones and report the rest. */
+  mode?: ValidationMode;
+  encoding?: TextEncoding;
+  /** "auto" (default): .json / .json.gz is one JSON array, anything else is JSON Lines. */
+  format?: "auto" | "jsonl" | "json";
+}
+
+export interface LoadResult<T> {
+  records: T[];
+  report: ValidationReport;
+}
+
+function jsonFormat(file: string, format: LoadOptions["format"]): "json" | "jsonl" {
+  if (format === "json" || format === "jsonl") return format;
+  return /\.json(\.gz)?$/i.test(file) ? "json" : "jsonl";
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RecordError("invalid-json", (err as Error).message);
+  }
+}
+
+/**
+ * Stream the records of a JSONL file (or the elements of a JSON array file), parsing each with `parse`.
+ * Accepted records are yielded; rejected ones go to `collector` (which throws in strict mode).
+ * JSON arrays are read whole (a JSON array cannot be split without reading it); JSONL never is.
+ */
+export async function* iterateJsonRecords<T>(
+  file: string,
+  parse: (value: unknown) => T,
+  collector: Collector<T>,
+  opts: LoadOptions = {},
+): AsyncGenerator<T> {
+  collector.addFile(file);
+  const encoding = opts.encoding ?? "utf8";
+  const handle = function* (text: string, line: number): Generator<T> {
+    const before = collector.records.length;
+    collector.attempt(file, line, () => parse(parseJson(text)));
+    if (collector.records.length > before) yield collector.records.pop() as T;
+  };
+  if (jsonFormat(file, opts.format) === "json") {
+    let elements;
+    try {
+      elements = splitJsonArray(decodeBytes(readBytes(file), encoding));
+    } catch (err) {
+      throw new Error(`${file}: ${(err as Error).message}`);
+    }
+    for (const el of elements) yield* handle(el.text, el.line);
+    return;
+  }
+  for await (const { text, line } of readLines(file, encoding)) {
+    if (text.trim() === "") {
+      collector.blank();
+      continue;
+    }
+    yield* handle(text, line);
+  }
+}
+
+async function loadJson<T>(file: string, parse: (value: unknown) => T, opts: LoadOptions): Promise<LoadResult<T>> {
+  const collector = new Collector<T>(opts.mode ?? "strict");
+  const records: T[] = [];
+  for await (const r of iterateJsonRecords(file, parse, collector, opts)) records.push(r);
+  return { records, report: collector.report };
+}
+
+/** Preference pairs from JSONL/JSON: explicit `{prompt, chosen, rejected}` or implicit whole dialogues. */
+export function loadPreferences(file: string, opts: LoadOptions & PreferenceParseOptions = {}): Promise<LoadResult<PreferenceRecord>> {
+  return loadJson(file, (v) => parsePreference(v, opts), opts);
+}
+
+/** Streaming variant: `for await (const pair of streamPreferences(file, {}, collector))`. */
+export function streamPreferences(
+  file: string,
+  opts: LoadOptions & PreferenceParseOptions,
+  collector: Collector<PreferenceRecord>,
+): AsyncGenerator<PreferenceRecord> {
+  return iterateJsonRecords(file, (v) => parsePreference(v, opts), collector, opts);
+}
+
+/** HH-RLHF files: gzip JSONL of `{chosen, rejected}` whole dialogues; prompt = shared prefix to the last "\n\nAssistant:". */
+export function loadHhRlhf(file: string, opts: LoadOptions = {}): Promise<LoadResult<PreferenceRecord>> {
+  return loadPreferences(file, { ...opts, prompt: "implicit" });
+}
+
+/** KTO-style unpaired examples `{prompt, completion, label: boolean}`. */
+export function loadUnpaired(file: string, opts: LoadOptions = {}): Promise<LoadResult<UnpairedRecord>> {
+  return loadJson(file, parseUnpaired, opts);
+}
+
+/** Rankings `{prompt, responses[], scores?}`, responses best first. */
+export function loadRankings(file: string, opts: LoadOptions = {}): Promise<LoadResult<RankingRecord>> {
+  return loadJson(file, parseRanking, opts);
+}
+
+export interface DelimitedOptions<T> extends Omit<LoadOptions, "format"> {
+  /** Default: tab for .tsv/.txt, comma otherwise. */
+  delimiter?: string;
+  /** Quote character (default '"'); null = no quoting (every character literal). */
+  quote?: string | null;
+  /** true (default): the first row names the columns; or give the names for a file without a header. */
+  header?: true | string[];
+  /** Build a record from a row keyed by column name; throw RecordError for a bad row. */
+  toRecord: (row: Record<string, string>, where: { file: string; line: number }) => T;
+}
+
+/** CSV/TSV with a column mapping (see `preferenceColumns`, `judgementColumns`). */
+export async function loadDelimited<T>(file: string, opts: DelimitedOptions<T>): Promise<LoadResult<T>> {
+  const collector = new Collector<T>(opts.mode ?? "strict");
+  collector.addFile(file);
+  const delimiter = opts.delimiter ?? (/\.(tsv|txt)(\.gz)?$/i.test(file) ? "\t" : ",");
+  let columns: string[] | undefined = Array.isArray(opts.header) ? opts.header : undefined;
+  for await (const { fields, line } of readDelimited(file, { delimiter, quote: opts.quote, encoding: opts.encoding })) {
+    if (fields.length === 0) {
+      collector.blank();
+      continue;
+    }
+    if (!columns) {
+      columns = fields.map((f) => f.trim());
+      continue;
+    }
+    const cols = columns;
+    collector.attempt(file, line, () => {
+      if (fields.length !== cols.length) {
+        throw new RecordError("bad-row", `expected ${cols.length} fields (${cols.join(", ")}), got ${fields.length}`);
+      }
+      const row: Record<string, string> = {};
+      cols.forEach((c, i) => (row[c] = fields[i]));
+      return opts.toRecord(row, { file, line });
+    });
+  }
+  return { records: collector.records, report: collector.report };
+}
+
+function column(row: Record<string, string>, name: string): string {
+  const v = row[name];
+  if (v === undefined) throw new RecordError("missing-field", `no column "${name}" (columns: ${Object.keys(row).join(", ")})`, name);
+  if (v.trim() === "") throw new RecordError("empty-text", `column "${name}" is empty`, name);
+  return v;
+}
+
+/** Mapping for rows that hold prompt/chosen/rejected columns; `prompt` may instead be a fixed string. */
+export function preferenceColumns(map: { prompt: string | { fixed: string }; chosen: string; rejected: string }) {
+  return (row: Record<string, string>): PreferenceRecord => {
+    const prompt = typeof map.prompt === "string" ? column(row, map.prompt) : map.prompt.fixed;
+    const chosen = column(row, map.chosen);
+    const rejected = column(row, map.rejected);
+    if (chosen === rejected) throw new RecordError("identical", "chosen is identical to rejected", map.rejected);
+    return { prompt, chosen, rejected };
+  };
+}
+
+/**
+ * Mapping for pairwise judgements "which of a/b is better" (UKPConvArg1: `#id label a1 a2`, label a1|a2).
+ * The `id` column, when given, is kept in `extra.id`.
+ */
+export function judgementColumns(map: { prompt: string | { fixed: string }; first: string; second: string; label: string; firstWins: string; secondWins: string; id?: string }) {
+  return (row: Record<string, string>): PreferenceRecord => {
+    const prompt = typeof map.prompt === "string" ? column(row, map.prompt) : map.prompt.fixed;
+    const a = column(row, map.first);
+    const b = column(row, map.second);
+    const label = column(row, map.label).trim();
+    if (label !== map.firstWins && label !== map.secondWins) {
+      throw new RecordError("bad-row", `"${map.label}" must be ${map.firstWins} or ${map.secondWins}, got ${JSON.stringify(label)}`, map.label);
+    }
+    if (a === b) throw new RecordError("identical", "the two texts are identical", map.second);
+    const firstWins = label === map.firstWins;
+    const pair: PreferenceRecord = { prompt, chosen: firstWins ? a : b, rejected: firstWins ? b : a };
+    if (map.id !== undefined) pair.extra = { id: column(row, map.id), label };
+    return pair;
+  };
+}
+
+/** One labelled text per line (rt-polarity.{pos,neg}: label given for the whole file). */
+export async function loadLabelledLines(file: string, label: number, opts: Omit<LoadOptions, "format"> = {}): Promise<LoadResult<LabelledText>> {
+  const collector = new Collector<LabelledText>(opts.mode ?? "strict");
+  collector.addFile(file);
+  const source = path.basename(file);
+  for await (const { text, line } of readLines(file, opts.encoding ?? "utf8")) {
+    collector.attempt(file, line, () => {
+      if (text.trim() === "") throw new RecordError("empty-text", "empty line");
+      return { text: text.trim(), label, source };
+    });
+  }
+  return { records: collector.records, report: collector.report };
+}
+
+/** `sentence<TAB>label` lines with label 0 or 1 (UCI sentiment labelled sentences). Splits at the last tab. */
+export async function loadTabLabelled(file: string, opts: Omit<LoadOptions, "format"> = {}): Promise<LoadResult<LabelledText>> {
+  const collector = new Collector<LabelledText>(opts.mode ?? "strict");
+  collector.addFile(file);
+  const source = path.basename(file);
+  for await (const { text, line } of readLines(file, opts.encoding ?? "utf8")) {
+    if (text.trim() === "") {
+      collector.blank();
+      continue;
+    }
+    collector.attempt(file, line, () => {
+      const tab = text.lastIndexOf("\t");
+      if (tab < 0) throw new RecordError("bad-row", "no tab between sentence and label");
+      const sentence = text.slice(0, tab).trim();
+      const raw = text.slice(tab + 1).trim();
+      if (raw !== "0" && raw !== "1") throw new RecordError("bad-row", `label must be 0 or 1, got ${JSON.stringify(raw)}`, "label");
+      if (sentence === "") throw new RecordError("empty-text", "empty sentence", "sentence");
+      return { text: sentence, label: Number(raw), source };
+    });
+  }
+  return { records: collector.records, report: collector.report };
+}
+
+/** Files in `dir` whose names match `pattern`, sorted (deterministic order). */
+export function listFiles(dir: string, pattern: RegExp): string[] {
+  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such directory`);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => pattern.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}

@@ -1,0 +1,219 @@
+// Low-level readers: byte streams with transparent gzip, explicit text encodings, line-by-line async
+// iteration (large files are never read whole), JSON arrays split into located elements, and
+// delimited (CSV/TSV) rows with quoting.
+import * as fs from "fs";
+import * as zlib from "zlib";
+import { StringDecoder } from "string_decoder";
+import type { TextEncoding } from "./types";
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** True when the file starts with the gzip magic bytes (the extension is not trusted). */
+export function isGzipFile(file: string): boolean {
+  const fd = fs.openSync(file, "r");
+  try {
+    const head = Buffer.alloc(2);
+    const n = fs.readSync(fd, head, 0, 2, 0);
+    return n === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A readable byte stream of the file's (decompressed) content. */
+export function openBytes(file: string): NodeJS.ReadableStream {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const raw = fs.createReadStream(file, { highWaterMark: 1 << 16 });
+  return isGzipFile(file) ? raw.pipe(zlib.createGunzip()) : raw;
+}
+
+/** Whole (decompressed) content as bytes; for small files only. */
+export function readBytes(file: string): Buffer {
+  const raw = fs.readFileSync(file);
+  return raw.length >= 2 && raw[0] === GZIP_MAGIC[0] && raw[1] === GZIP_MAGIC[1] ? zlib.gunzipSync(raw) : raw;
+}
+
+// Windows-1252 differs from ISO-8859-1 only in 0x80–0x9F (printable characters instead of C1 controls).
+const CP1252_HIGH =
+  "\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f" +
+  "\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178";
+
+/** Decode bytes in the given encoding; utf8 decoding keeps state across chunk boundaries. */
+export function makeDecoder(encoding: TextEncoding): { write(b: Buffer): string; end(): string } {
+  if (encoding === "utf8") {
+    const d = new StringDecoder("utf8");
+    return { write: (b) => d.write(b), end: () => d.end() };
+  }
+  if (encoding === "latin1") return { write: (b) => b.toString("latin1"), end: () => "" };
+  if (encoding === "windows-1252") {
+    const convert = (b: Buffer) => {
+      let s = "";
+      for (const byte of b) s += byte >= 0x80 && byte <= 0x9f ? CP1252_HIGH[byte - 0x80] : String.fromCharCode(byte);
+      return s;
+    };
+    return { write: convert, end: () => "" };
+  }
+  throw new Error(`unknown text encoding "${encoding as string}" (use utf8, latin1 or windows-1252)`);
+}
+
+export function decodeBytes(bytes: Buffer, encoding: TextEncoding): string {
+  const d = makeDecoder(encoding);
+  return d.write(bytes) + d.end();
+}
+
+export interface Line {
+  text: string;
+  /** 1-based line number. */
+  line: number;
+}
+
+/**
+ * Async iteration over the lines of a (possibly gzipped) text file, one chunk in memory at a time.
+ * Lines split on "\n" only (a trailing "\r" is removed): some corpora contain U+0085 / U+2028 inside a
+ * line, which other splitters treat as line breaks. A final empty line after the last "\n" is not yielded.
+ */
+export async function* readLines(file: string, encoding: TextEncoding = "utf8"): AsyncGenerator<Line> {
+  const decoder = makeDecoder(encoding);
+  let pending = "";
+  let lineNo = 0;
+  for await (const chunk of openBytes(file)) {
+    pending += decoder.write(chunk as Buffer);
+    let start = 0;
+    let nl: number;
+    while ((nl = pending.indexOf("\n", start)) !== -1) {
+      const text = pending.slice(start, nl);
+      yield { text: text.endsWith("\r") ? text.slice(0, -1) : text, line: ++lineNo };
+      start = nl + 1;
+    }
+    pending = pending.slice(start);
+  }
+  pending += decoder.end();
+  if (pending.length > 0) yield { text: pending.endsWith("\r") ? pending.slice(0, -1) : pending, line: ++lineNo };
+}
+
+export interface JsonArrayElement {
+  /** Source text of the element. */
+  text: string;
+  /** 1-based line where the element starts. */
+  line: number;
+}
+
+/**
+ * Split a JSON array's source into its top-level elements with their line numbers, so each element can be
+ * parsed (and reported) on its own. Throws with a line number if the text is not an array.
+ */
+export function splitJsonArray(source: string): JsonArrayElement[] {
+  let i = 0;
+  let line = 1;
+  const skipWs = () => {
+    while (i < source.length && /\s/.test(source[i])) {
+      if (source[i] === "\n") line++;
+      i++;
+    }
+  };
+  if (source.charCodeAt(0) === 0xfeff) i = 1;
+  skipWs();
+  if (source[i] !== "[") throw new Error(`line ${line}: expected a JSON array ("[")`);
+  i++;
+  const out: JsonArrayElement[] = [];
+  for (;;) {
+    skipWs();
+    if (i >= source.length) throw new Error(`line ${line}: unterminated JSON array`);
+    if (source[i] === "]" && out.length === 0) break;
+    const start = i;
+    const startLine = line;
+    let depth = 0;
+    let inString = false;
+    for (; i < source.length; i++) {
+      const c = source[i];
+      if (c === "\n") line++;
+      if (inString) {
+        if (c === "\\") i++;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (c === '"') inString = true;
+      else if (c === "[" || c === "{") depth++;
+      else if (c === "]" || c === "}") {
+        if (depth === 0) break;
+        depth--;
+      } else if (c === "," && depth === 0) break;
+    }
+    out.push({ text: source.slice(start, i).trim(), line: startLine });
+    if (i >= source.length) throw new Error(`line ${line}: unterminated JSON array`);
+    if (source[i] === "]") break;
+    i++; // the comma
+  }
+  return out;
+}
+
+export interface DelimitedRow {
+  fields: string[];
+  /** 1-based line where the row starts (a quoted field may span lines). */
+  line: number;
+}
+
+/**
+ * Rows of a delimited file. With `quote` set, fields may be quoted (RFC 4180: "" is an escaped quote, and
+ * a quoted field may contain the delimiter and newlines); with `quote: null` (TSV as UKPConvArg1 writes
+ * it) every character is literal.
+ */
+export async function* readDelimited(
+  file: string,
+  opts: { delimiter: string; quote?: string | null; encoding?: TextEncoding },
+): AsyncGenerator<DelimitedRow> {
+  const q = opts.quote === undefined ? '"' : opts.quote;
+  let fields: string[] = [];
+  let field = "";
+  let inQuotes = false;
+  let startLine = 0;
+  for await (const { text, line } of readLines(file, opts.encoding ?? "utf8")) {
+    if (!inQuotes) {
+      if (text === "") {
+        yield { fields: [], line }; // a blank line: the caller counts it
+        continue;
+      }
+      fields = [];
+      field = "";
+      startLine = line;
+    } else {
+      field += "\n";
+    }
+    if (q === null) {
+      fields = text.split(opts.delimiter);
+      yield { fields, line: startLine };
+      continue;
+    }
+    let i = 0;
+    while (i < text.length) {
+      const c = text[i];
+      if (inQuotes) {
+        if (c === q && text[i + 1] === q) {
+          field += q;
+          i += 2;
+        } else if (c === q) {
+          inQuotes = false;
+          i++;
+        } else {
+          field += c;
+          i++;
+        }
+      } else if (c === q && field === "") {
+        inQuotes = true;
+        i++;
+      } else if (text.startsWith(opts.delimiter, i)) {
+        fields.push(field);
+        field = "";
+        i += opts.delimiter.length;
+      } else {
+        field += c;
+        i++;
+      }
+    }
+    if (!inQuotes) {
+      fields.push(field);
+      yield { fields, line: startLine };
+    }
+  }
+  if (inQuotes) throw new Error(`${file}:${startLine}: quoted field never closed`);
+}
