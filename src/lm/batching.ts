@@ -1,0 +1,60 @@
+// Token sequences → padded tensors. A sequence is <bos> prompt completion [<eos>]; the loss mask marks the
+// positions whose NEXT token is scored (only completion tokens and the closing <eos>), so prompt and padding
+// never contribute to a log-probability.
+import * as tf from "@tensorflow/tfjs";
+import { BOS, EOS, PAD } from "./tokenizer";
+
+export interface Sequence {
+  prompt: readonly number[];
+  completion: readonly number[];
+  /** Whether the completion ended with <eos> (a finished sentence); truncated samples have no <eos>. */
+  ended: boolean;
+}
+
+export interface PackedBatch {
+  /** Token ids (B, T), right-padded with <pad>. */
+  ids: tf.Tensor2D;
+  /** 1 where the token at t+1 is scored (B, T−1). */
+  mask: tf.Tensor2D;
+  /** Number of scored tokens per row. */
+  lengths: number[];
+}
+
+/** The full token row of a sequence: <bos> prompt completion (<eos> if ended). */
+export function sequenceTokens(s: Sequence): number[] {
+  return [BOS, ...s.prompt, ...s.completion, ...(s.ended ? [EOS] : [])];
+}
+
+/** Pack sequences into (B, T) ids and the (B, T−1) completion mask; T = longest row unless given. */
+export function packSequences(seqs: readonly Sequence[], contextLength: number, padTo?: number): PackedBatch {
+  if (seqs.length === 0) throw new Error("packSequences: no sequences");
+  const rows = seqs.map(sequenceTokens);
+  const T = padTo ?? Math.max(2, ...rows.map((r) => r.length));
+  if (T > contextLength) throw new Error(`packSequences: a sequence has ${T} tokens, more than contextLength ${contextLength}`);
+  const B = rows.length;
+  const ids = new Int32Array(B * T).fill(PAD);
+  const mask = new Float32Array(B * (T - 1));
+  const lengths: number[] = [];
+  rows.forEach((r, b) => {
+    if (r.length > T) throw new Error(`packSequences: row ${b} has ${r.length} tokens > padTo ${T}`);
+    ids.set(r, b * T);
+    // Target position j (predicting token j+1) is scored when token j+1 belongs to the completion / <eos>.
+    const first = 1 + seqs[b].prompt.length; // index of the first completion token
+    for (let j = first - 1; j < r.length - 1; j++) mask[b * (T - 1) + j] = 1;
+    lengths.push(r.length - first);
+  });
+  return { ids: tf.tensor2d(ids, [B, T], "int32"), mask: tf.tensor2d(mask, [B, T - 1]), lengths };
+}
+
+/** Whole-text rows for SFT: every token after <bos> is scored (prompt included). */
+export function packTexts(tokenRows: readonly number[][], contextLength: number): PackedBatch {
+  return packSequences(
+    tokenRows.map((r) => ({ prompt: [], completion: r.slice(0, contextLength - 2), ended: true })),
+    contextLength,
+  );
+}
+
+export function disposeBatch(b: PackedBatch): void {
+  b.ids.dispose();
+  b.mask.dispose();
+}

@@ -1,0 +1,53 @@
+// Checkpoints: one JSON file holding the model config, the tokenizer and every weight (float32, base64),
+// written to a git-ignored folder (checkpoints/ by default). Loading restores bit-identical weights.
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { Transformer, ownedVariable, type TransformerConfig } from "./transformer";
+import { WordTokenizer, type TokenizerJson } from "./tokenizer";
+
+interface CheckpointJson {
+  format: "prefopt-lm-checkpoint-v1";
+  config: TransformerConfig;
+  tokenizer: TokenizerJson;
+  weights: Record<string, { shape: number[]; data: string }>;
+  meta?: Record<string, unknown>;
+}
+
+export const DEFAULT_CHECKPOINT_DIR = "checkpoints";
+
+/** Write model + tokenizer to `file` (directories created). Returns the path. */
+export function saveCheckpoint(file: string, model: Transformer, tokenizer: WordTokenizer, meta?: Record<string, unknown>): string {
+  const weights: CheckpointJson["weights"] = {};
+  for (const [name, v] of model.params) {
+    const data = v.dataSync() as Float32Array;
+    weights[name] = { shape: v.shape, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64") };
+  }
+  const json: CheckpointJson = { format: "prefopt-lm-checkpoint-v1", config: model.config, tokenizer: tokenizer.toJSON(), weights, meta };
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(json));
+  return file;
+}
+
+/** Read a checkpoint written by saveCheckpoint. */
+export function loadCheckpoint(file: string): { model: Transformer; tokenizer: WordTokenizer; meta?: Record<string, unknown> } {
+  if (!fs.existsSync(file)) throw new Error(`loadCheckpoint: ${file} does not exist`);
+  const json = JSON.parse(fs.readFileSync(file, "utf8")) as CheckpointJson;
+  if (json.format !== "prefopt-lm-checkpoint-v1") throw new Error(`loadCheckpoint: ${file}: field "format" is ${JSON.stringify(json.format)}, expected "prefopt-lm-checkpoint-v1"`);
+  const params = new Map<string, tf.Variable>();
+  for (const [name, w] of Object.entries(json.weights)) {
+    const buf = Buffer.from(w.data, "base64");
+    const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) throw new Error(`loadCheckpoint: ${file}: weight "${name}" has ${data.length} values for shape [${w.shape}]`);
+    params.set(name, ownedVariable(tf.tensor(data, w.shape)));
+  }
+  let model: Transformer;
+  try {
+    model = new Transformer(json.config, params);
+  } catch (err) {
+    tf.dispose([...params.values()]);
+    throw new Error(`loadCheckpoint: ${file}: ${(err as Error).message}`);
+  }
+  return { model, tokenizer: WordTokenizer.fromJSON(json.tokenizer), meta: json.meta };
+}

@@ -1,0 +1,20 @@
+// The language-model track: a tiny causal transformer trained on a corpus, RLAIF preference data from a
+// constitution of AI judges, and DPO / IPO / KTO / listwise DPO / PPO on real sequence models.
+export * from "./tokenizer";
+export * from "./corpus";
+export { Transformer, validateConfig, parameterCount, forwardFlopsPerToken, parameterShapes, ownedVariable, layerNorm, gelu } from "./transformer";
+export type { TransformerConfig } from "./transformer";
+export { matMulFast } from "./fastMatMul";
+export * from "./batching";
+export { tokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "./logprobs";
+export { adamStep, makeAdam } from "./optim";
+export type { StepResult } from "./optim";
+export * from "./sampling";
+export * from "./sft";
+export * from "./checkpoint";
+export * from "./judges";
+export * from "./rlaif";
+export * from "./preferenceTrainer";
+export * from "./ppo";
+export * from "./evaluate";
+export * from "./pipeline";

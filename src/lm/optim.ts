@@ -1,0 +1,50 @@
+// One optimisation step shared by every trainer: gradients of a scalar loss with respect to the model's
+// variables, clipped by global norm (Pascanu et al. 2013), applied with Adam (Kingma & Ba 2015).
+import * as tf from "@tensorflow/tfjs";
+
+export interface StepResult {
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+/**
+ * Minimise `lossFn` by one Adam step. `lossFn` may return extra scalars (read after the step) through
+ * `aux`, which the caller owns and must dispose. Gradients are clipped to `clipNorm` (global L2 norm).
+ */
+export function adamStep(
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  lossFn: () => tf.Scalar,
+  clipNorm = 1,
+): StepResult {
+  const { value, grads } = tf.variableGrads(lossFn, variables);
+  const out = tf.tidy(() => {
+    const names = Object.keys(grads);
+    const sq = names.map((n) => tf.sum(tf.square(grads[n])));
+    const norm = tf.sqrt(tf.addN(sq));
+    const scale = tf.minimum(1, tf.div(clipNorm, tf.maximum(norm, 1e-12)));
+    const clipped: tf.NamedTensorMap = {};
+    for (const n of names) clipped[n] = tf.mul(grads[n], scale);
+    optimizer.applyGradients(clipped);
+    return norm.dataSync()[0];
+  });
+  const loss = value.dataSync()[0];
+  value.dispose();
+  tf.dispose(grads);
+  if (!Number.isFinite(loss)) throw new Error(`adamStep: loss is ${loss}`);
+  return { loss, gradNorm: out };
+}
+
+/** Adam with the usual betas; the optimizer's slots are created on the first step and then reused. */
+export function makeAdam(learningRate: number): tf.Optimizer {
+  return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+}
+
+/** Progress to stderr every `every` steps (one line, overwritten on a terminal). */
+export function progress(label: string, step: number, total: number, extra: string, every = 10): void {
+  if (step % every !== 0 && step !== total) return;
+  const line = `${label} ${step}/${total} ${extra}`;
+  if (process.stderr.isTTY) process.stderr.write(`\r${line}   ${step === total ? "\n" : ""}`);
+  else process.stderr.write(`${line}\n`);
+}

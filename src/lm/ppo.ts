@@ -1,0 +1,123 @@
+// An online PPO-style baseline (Schulman et al. 2017; the RLHF recipe of Ziegler et al. 2019 / Ouyang et
+// al. 2022, with RLOO's leave-one-out baseline, Ahmadian et al. 2024, instead of a value network):
+//
+//   1. sample K completions per prompt from the current policy π_old;
+//   2. reward: judge score R(x, y) at the end, per-token KL penalty −β (log π_old(y_t|·) − log π_ref(y_t|·));
+//   3. return-to-go G_t = R − β Σ_{s≥t} kl_s; advantage A_t = G_t − b, where b is the mean of the other
+//      K − 1 samples' returns for the same prompt (leave-one-out, unbiased);
+//   4. a few epochs of the clipped surrogate  −E_t[min(ρ_t A_t, clip(ρ_t, 1 ± ε) A_t)],  ρ_t = π/π_old.
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../random";
+import { packSequences, disposeBatch } from "./batching";
+import { tokenLogProbs } from "./logprobs";
+import { adamStep, makeAdam, progress } from "./optim";
+import { judge, type Principle } from "./judges";
+import { sampleGroups } from "./sampling";
+import type { Transformer } from "./transformer";
+import type { WordTokenizer } from "./tokenizer";
+
+export interface PpoOptions {
+  beta: number;
+  iterations: number;
+  promptsPerIteration: number;
+  /** Samples per prompt (≥ 2 for the leave-one-out baseline). */
+  k: number;
+  epochs?: number;
+  clipRange?: number;
+  learningRate?: number;
+  clipNorm?: number;
+  maxNewTokens: number;
+  seed?: number;
+  verbose?: boolean;
+}
+
+/** One log row per iteration, TRL's PPO/RLOO metric names. */
+export interface PpoLog {
+  iteration: number;
+  "objective/scores": number;
+  "objective/kl": number;
+  "objective/rlhf_reward": number;
+  "policy/clipfrac_avg": number;
+  "loss/policy_avg": number;
+}
+
+/** Train `policy` in place online against the judge, regularised towards `reference`. */
+export function trainPpo(policy: Transformer, reference: Transformer, tokenizer: WordTokenizer, prompts: readonly string[], constitution: readonly Principle[], opts: PpoOptions): { logs: PpoLog[]; seconds: number } {
+  if (opts.k < 2) throw new Error(`trainPpo: k must be ≥ 2 for the leave-one-out baseline, got ${opts.k}`);
+  const t0 = Date.now();
+  const rng = new Rng(opts.seed ?? 0).fork("ppo");
+  const optimizer = makeAdam(opts.learningRate ?? 5e-4);
+  const eps = opts.clipRange ?? 0.2;
+  const logs: PpoLog[] = [];
+  const ids = prompts.map((p) => tokenizer.encode(p));
+  for (let it = 1; it <= opts.iterations; it++) {
+    const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
+    const groups = sampleGroups(policy, pick.map((i) => ids[i]), opts.k, rng, { maxNewTokens: opts.maxNewTokens, temperature: 1 });
+    const seqs = groups.flat();
+    const scores = seqs.map((s, r) => judge(constitution, prompts[pick[Math.floor(r / opts.k)]], tokenizer.decode(s.completion)).total);
+    const batch = packSequences(seqs, policy.config.contextLength);
+    const [B, Tm1] = batch.mask.shape;
+    const [oldLp, refLp, mask] = tf.tidy(() => [
+      tokenLogProbs(policy.forward(batch.ids), batch.ids).dataSync(),
+      tokenLogProbs(reference.forward(batch.ids), batch.ids).dataSync(),
+      batch.mask.dataSync(),
+    ]);
+    // Per-token KL, returns-to-go and leave-one-out advantages (plain JS: B·T numbers).
+    const adv = new Float32Array(B * Tm1);
+    const seqReturn = new Float64Array(B);
+    const seqKl = new Float64Array(B);
+    for (let b = 0; b < B; b++) {
+      let kl = 0;
+      for (let t = 0; t < Tm1; t++) if (mask[b * Tm1 + t]) kl += oldLp[b * Tm1 + t] - refLp[b * Tm1 + t];
+      seqKl[b] = kl;
+      seqReturn[b] = scores[b] - opts.beta * kl;
+    }
+    for (let b = 0; b < B; b++) {
+      const g0 = Math.floor(b / opts.k) * opts.k;
+      let others = 0;
+      for (let j = g0; j < g0 + opts.k; j++) if (j !== b) others += seqReturn[j];
+      const baseline = others / (opts.k - 1);
+      let tail = 0; // Σ_{s≥t} kl_s, accumulated backwards
+      for (let t = Tm1 - 1; t >= 0; t--) {
+        const i = b * Tm1 + t;
+        if (!mask[i]) continue;
+        tail += oldLp[i] - refLp[i];
+        adv[i] = scores[b] - opts.beta * tail - baseline;
+      }
+    }
+    const oldT = tf.tensor2d(oldLp as Float32Array, [B, Tm1]);
+    const advT = tf.tensor2d(adv, [B, Tm1]);
+    let nTok = 0;
+    for (let i = 0; i < mask.length; i++) nTok += mask[i];
+    let clipfrac = 0;
+    let lossSum = 0;
+    const epochs = opts.epochs ?? 2;
+    for (let e = 0; e < epochs; e++) {
+      let frac = 0;
+      const r = adamStep(
+        optimizer,
+        policy.variables,
+        () => tf.tidy(() => {
+          const lp = tokenLogProbs(policy.forward(batch.ids), batch.ids);
+          const ratio = tf.exp(tf.sub(lp, oldT));
+          const unclipped = tf.mul(ratio, advT);
+          const clipped = tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), advT);
+          const surrogate = tf.mul(tf.minimum(unclipped, clipped), batch.mask);
+          frac = tf.sum(tf.mul(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), eps), "float32"), batch.mask)).dataSync()[0] / nTok;
+          return tf.neg(tf.div(tf.sum(surrogate), nTok)) as tf.Scalar;
+        }),
+        opts.clipNorm ?? 1,
+      );
+      clipfrac += frac / epochs;
+      lossSum += r.loss / epochs;
+    }
+    tf.dispose([oldT, advT]);
+    disposeBatch(batch);
+    const meanScore = scores.reduce((a, b) => a + b, 0) / B;
+    const meanKl = seqKl.reduce((a, b) => a + b, 0) / B;
+    logs.push({ iteration: it, "objective/scores": meanScore, "objective/kl": meanKl, "objective/rlhf_reward": meanScore - opts.beta * meanKl, "policy/clipfrac_avg": clipfrac, "loss/policy_avg": lossSum });
+    if (opts.verbose !== false) progress(`ppo β=${opts.beta}`, it, opts.iterations, `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`, 5);
+  }
+  optimizer.dispose();
+  return { logs, seconds: (Date.now() - t0) / 1000 };
+}

@@ -1,0 +1,82 @@
+// Ancestral sampling from the causal LM, batched over prompts: temperature, top-k, <eos> or a token budget
+// ends a sample. All randomness comes from the Rng (categorical draws on the CPU), so the same seed
+// gives the same samples on every backend.
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../random";
+import { EOS, BOS, PAD } from "./tokenizer";
+import type { Transformer } from "./transformer";
+import type { Sequence } from "./batching";
+
+export interface SampleOptions {
+  maxNewTokens: number;
+  /** Softmax temperature (default 1: samples from π itself, as the KL estimates need). */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = all, default). */
+  topK?: number;
+  /** Tokens that may never be sampled (default: <pad>, <bos>). */
+  forbid?: number[];
+}
+
+/** Index drawn from softmax(logits / temperature) restricted to the top k; ties keep the lower id. */
+export function sampleToken(logits: ArrayLike<number>, rng: Rng, temperature = 1, topK = 0, forbid: readonly number[] = []): number {
+  if (!(temperature > 0)) throw new Error(`sampleToken: temperature must be > 0, got ${temperature}`);
+  const scaled = Float64Array.from(logits, (l) => l / temperature);
+  for (const f of forbid) scaled[f] = -Infinity;
+  if (topK > 0 && topK < scaled.length) {
+    const order = Array.from(scaled.keys()).sort((a, b) => scaled[b] - scaled[a] || a - b);
+    const cut = scaled[order[topK - 1]];
+    let kept = 0;
+    for (const i of order) {
+      if (scaled[i] >= cut && kept < topK) kept++;
+      else scaled[i] = -Infinity;
+    }
+  }
+  return rng.categoricalLogits(scaled);
+}
+
+/** One completion per prompt (prompts as token ids, without <bos>). */
+export function sampleCompletions(model: Transformer, prompts: readonly number[][], rng: Rng, opts: SampleOptions): Sequence[] {
+  const { temperature = 1, topK = 0 } = opts;
+  const forbid = opts.forbid ?? [PAD, BOS];
+  const ctx = model.config.contextLength;
+  const rows = prompts.map((p) => [BOS, ...p]);
+  const done = rows.map((r) => r.length >= ctx);
+  const ended = rows.map(() => false);
+  for (let step = 0; step < opts.maxNewTokens; step++) {
+    const active = rows.map((_, i) => i).filter((i) => !done[i]);
+    if (active.length === 0) break;
+    const T = Math.max(...active.map((i) => rows[i].length));
+    const flat = new Int32Array(active.length * T).fill(PAD);
+    active.forEach((i, b) => flat.set(rows[i], b * T));
+    const last = tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d(flat, [active.length, T], "int32"));
+      const V = logits.shape[2];
+      const pick = tf.tensor1d(active.map((i, b) => b * T + rows[i].length - 1), "int32");
+      return tf.gather(logits.reshape([active.length * T, V]), pick);
+    });
+    const data = last.dataSync();
+    const V = last.shape[1] as number;
+    last.dispose();
+    active.forEach((i, b) => {
+      const tok = sampleToken(data.subarray(b * V, (b + 1) * V), rng, temperature, topK, forbid);
+      if (tok === EOS) {
+        done[i] = true;
+        ended[i] = true;
+      } else {
+        rows[i].push(tok);
+        if (rows[i].length >= ctx - 1) done[i] = true; // leave room for <eos> when scoring
+      }
+    });
+  }
+  return rows.map((r, i) => ({ prompt: prompts[i], completion: r.slice(1 + prompts[i].length), ended: ended[i] }));
+}
+
+/** `k` completions for each prompt, grouped per prompt (k·n rows sampled in batches of `batchSize`). */
+export function sampleGroups(model: Transformer, prompts: readonly number[][], k: number, rng: Rng, opts: SampleOptions & { batchSize?: number }): Sequence[][] {
+  const flat: number[][] = [];
+  for (const p of prompts) for (let j = 0; j < k; j++) flat.push(p.slice());
+  const bs = opts.batchSize ?? 128;
+  const out: Sequence[] = [];
+  for (let s = 0; s < flat.length; s += bs) out.push(...sampleCompletions(model, flat.slice(s, s + bs), rng, opts));
+  return prompts.map((_, i) => out.slice(i * k, (i + 1) * k));
+}

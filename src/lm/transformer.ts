@@ -1,0 +1,202 @@
+// A small GPT-style causal transformer written with raw tf ops on tf.Variables (no tf.layers), so every
+// step of the computation is visible:
+//
+//   h⁰ = E[x_t] + P[t]                                     token + learned position embeddings
+//   hˡ⁺¹ = hˡ + Attn(LN(hˡ));  hˡ⁺¹ ← hˡ⁺¹ + MLP(LN(hˡ⁺¹))   pre-norm blocks (GPT-2, Radford et al. 2019)
+//   logits_t = LN(hᴸ_t) Eᵀ                                 output projection tied to the embedding
+//
+// Attention is causal multi-head: softmax(QKᵀ/√d_h + M) V with M_ij = −1e9 for j > i. The MLP is
+// d → 4d → d with GELU (tanh form). Initialisation: N(0, 0.02²), residual projections scaled by
+// 1/√(2L) (GPT-2), all seeded through Rng.tfSeed(), so the same seed gives the same weights.
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../random";
+import { matMulFast as mm } from "./fastMatMul";
+
+export interface TransformerConfig {
+  vocabSize: number;
+  /** Maximum sequence length (number of learned positions). */
+  contextLength: number;
+  dModel: number;
+  nHeads: number;
+  nLayers: number;
+  /** MLP hidden width as a multiple of dModel (default 4). */
+  mlpRatio?: number;
+}
+
+export function validateConfig(c: TransformerConfig): void {
+  for (const k of ["vocabSize", "contextLength", "dModel", "nHeads", "nLayers"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`TransformerConfig.${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.dModel % c.nHeads !== 0) throw new Error(`TransformerConfig: dModel ${c.dModel} is not divisible by nHeads ${c.nHeads}`);
+}
+
+/** Parameter count of a config (tied embeddings). */
+export function parameterCount(c: TransformerConfig): number {
+  const d = c.dModel;
+  const h = d * (c.mlpRatio ?? 4);
+  const block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d);
+  return c.vocabSize * d + c.contextLength * d + c.nLayers * block + 2 * d;
+}
+
+/**
+ * Forward FLOPs per token for a sequence of length T (multiply-adds counted as 2): the matmuls plus the
+ * attention score and mixing products; training costs ≈ 3× this (forward + backward).
+ */
+export function forwardFlopsPerToken(c: TransformerConfig, T: number): number {
+  const d = c.dModel;
+  const h = d * (c.mlpRatio ?? 4);
+  const perLayer = 2 * (d * 3 * d + d * d + 2 * d * h) + 2 * 2 * T * d;
+  return c.nLayers * perLayer + 2 * d * c.vocabSize;
+}
+
+export class Transformer {
+  readonly config: Required<TransformerConfig>;
+  /** Every trainable weight, by a stable name (checkpoints use these names). */
+  readonly params: Map<string, tf.Variable>;
+  private mask: tf.Tensor2D | undefined;
+
+  constructor(config: TransformerConfig, seedOrParams: number | Map<string, tf.Variable> = 0) {
+    validateConfig(config);
+    this.config = { mlpRatio: 4, ...config };
+    this.params = typeof seedOrParams === "number" ? initParams(this.config, new Rng(seedOrParams).fork("transformer-init")) : seedOrParams;
+    const shapes = parameterShapes(this.config);
+    for (const [name, shape] of shapes) {
+      const v = this.params.get(name);
+      if (!v) throw new Error(`Transformer: parameter "${name}" is missing`);
+      if (v.shape.join(",") !== shape.join(",")) throw new Error(`Transformer: parameter "${name}" has shape [${v.shape}], expected [${shape}]`);
+    }
+    if (this.params.size !== shapes.length) throw new Error(`Transformer: ${this.params.size} parameters given, expected ${shapes.length}`);
+    const n = this.config.contextLength;
+    this.mask = tf.keep(tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([n, n]), -1, 0)), -1e9) as tf.Tensor2D));
+  }
+
+  get variables(): tf.Variable[] {
+    return [...this.params.values()];
+  }
+
+  private p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`Transformer: missing parameter ${name}`);
+    return v;
+  }
+
+  /** Additive causal mask (T, T): 0 on and below the diagonal, −1e9 above; a slice of the kept (ctx, ctx) mask. */
+  private causalMask(T: number): tf.Tensor2D {
+    if (!this.mask) throw new Error("Transformer: used after dispose()");
+    return tf.slice(this.mask, [0, 0], [T, T]);
+  }
+
+  /** Logits (B, T, V) for token ids (B, T) int32, T ≤ contextLength. */
+  forward(ids: tf.Tensor2D): tf.Tensor3D {
+    const [B, T] = ids.shape;
+    const { dModel: d, nHeads: H, nLayers, contextLength, vocabSize } = this.config;
+    if (T > contextLength) throw new Error(`Transformer.forward: sequence length ${T} exceeds contextLength ${contextLength}`);
+    if (ids.dtype !== "int32") throw new Error(`Transformer.forward: ids must be int32, got ${ids.dtype}`);
+    return tf.tidy(() => {
+      const mask = this.causalMask(T);
+      const dh = d / H;
+      const tok = tf.gather(this.p("wte"), ids.reshape([B * T])); // (B·T, d)
+      const pos = tf.slice(this.p("wpe"), [0, 0], [T, d]);
+      let x = tf.add(tok.reshape([B, T, d]), pos).reshape([B * T, d]) as tf.Tensor2D;
+      for (let l = 0; l < nLayers; l++) {
+        const a = layerNorm(x, this.p(`h${l}.ln1.g`), this.p(`h${l}.ln1.b`));
+        const qkv = tf.add(mm(a, this.p(`h${l}.attn.wqkv`)), this.p(`h${l}.attn.bqkv`)); // (B·T, 3d)
+        // (B·T, 3d) → three (B·H, T, dh). Split first: wasm's rank-5 transpose is ~40x slower than rank 4.
+        const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(t.reshape([B, T, H, dh]), [0, 2, 1, 3]).reshape([B * H, T, dh]));
+        const scores = tf.add(tf.mul(mm(q, k, false, true), 1 / Math.sqrt(dh)), mask); // (B·H, T, T)
+        const mixed = mm(tf.softmax(scores), v); // (B·H, T, dh)
+        const merged = tf.transpose(mixed.reshape([B, H, T, dh]), [0, 2, 1, 3]).reshape([B * T, d]);
+        x = tf.add(x, tf.add(mm(merged, this.p(`h${l}.attn.wo`)), this.p(`h${l}.attn.bo`)));
+        const m = layerNorm(x, this.p(`h${l}.ln2.g`), this.p(`h${l}.ln2.b`));
+        const hidden = gelu(tf.add(mm(m, this.p(`h${l}.mlp.w1`)), this.p(`h${l}.mlp.b1`)));
+        x = tf.add(x, tf.add(mm(hidden, this.p(`h${l}.mlp.w2`)), this.p(`h${l}.mlp.b2`)));
+      }
+      const out = layerNorm(x, this.p("lnf.g"), this.p("lnf.b"));
+      return mm(out, this.p("wte"), false, true).reshape([B, T, vocabSize]) as tf.Tensor3D;
+    });
+  }
+
+  /** A copy with its own variables (e.g. the frozen reference next to a policy being trained). */
+  clone(trainable = true): Transformer {
+    const params = new Map<string, tf.Variable>();
+    for (const [name, v] of this.params) params.set(name, ownedVariable(v.clone(), trainable));
+    return new Transformer(this.config, params);
+  }
+
+  /** Copy the weights of another model with the same config into this one. */
+  assignFrom(other: Transformer): void {
+    for (const [name, v] of this.params) v.assign(other.p(name));
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.mask?.dispose();
+    this.mask = undefined;
+  }
+}
+
+/** LayerNorm over the last axis: g ⊙ (x − μ)/√(σ² + 1e-5) + b (Ba et al. 2016). */
+export function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b) as tf.Tensor2D;
+  });
+}
+
+/** GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (Hendrycks & Gimpel 2016). */
+export function gelu(x: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(0.7978845608, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))))))) as tf.Tensor2D);
+}
+
+/** A trainable variable made from `init`, which is disposed (tf.variable keeps its own reference). */
+export function ownedVariable(init: tf.Tensor, trainable = true): tf.Variable {
+  const v = tf.variable(init, trainable);
+  init.dispose();
+  return v;
+}
+
+/** Every parameter's name and shape, in a fixed order. */
+export function parameterShapes(config: TransformerConfig): Array<[string, number[]]> {
+  const d = config.dModel;
+  const h = d * (config.mlpRatio ?? 4);
+  const out: Array<[string, number[]]> = [["wte", [config.vocabSize, d]], ["wpe", [config.contextLength, d]]];
+  for (let l = 0; l < config.nLayers; l++) {
+    out.push([`h${l}.ln1.g`, [d]], [`h${l}.ln1.b`, [d]], [`h${l}.attn.wqkv`, [d, 3 * d]], [`h${l}.attn.bqkv`, [3 * d]]);
+    out.push([`h${l}.attn.wo`, [d, d]], [`h${l}.attn.bo`, [d]], [`h${l}.ln2.g`, [d]], [`h${l}.ln2.b`, [d]]);
+    out.push([`h${l}.mlp.w1`, [d, h]], [`h${l}.mlp.b1`, [h]], [`h${l}.mlp.w2`, [h, d]], [`h${l}.mlp.b2`, [d]]);
+  }
+  out.push(["lnf.g", [d]], ["lnf.b", [d]]);
+  return out;
+}
+
+function initParams(c: Required<TransformerConfig>, rng: Rng): Map<string, tf.Variable> {
+  const params = new Map<string, tf.Variable>();
+  const d = c.dModel;
+  const h = d * c.mlpRatio;
+  const residStd = 0.02 / Math.sqrt(2 * c.nLayers);
+  const normal = (name: string, shape: number[], std: number): void => {
+    params.set(name, ownedVariable(tf.randomNormal(shape, 0, std, "float32", rng.tfSeed())));
+  };
+  const constant = (name: string, shape: number[], value: number): void => {
+    params.set(name, ownedVariable(tf.fill(shape, value)));
+  };
+  normal("wte", [c.vocabSize, d], 0.02);
+  normal("wpe", [c.contextLength, d], 0.01);
+  for (let l = 0; l < c.nLayers; l++) {
+    constant(`h${l}.ln1.g`, [d], 1);
+    constant(`h${l}.ln1.b`, [d], 0);
+    normal(`h${l}.attn.wqkv`, [d, 3 * d], 0.02);
+    constant(`h${l}.attn.bqkv`, [3 * d], 0);
+    normal(`h${l}.attn.wo`, [d, d], residStd);
+    constant(`h${l}.attn.bo`, [d], 0);
+    constant(`h${l}.ln2.g`, [d], 1);
+    constant(`h${l}.ln2.b`, [d], 0);
+    normal(`h${l}.mlp.w1`, [d, h], 0.02);
+    constant(`h${l}.mlp.b1`, [h], 0);
+    normal(`h${l}.mlp.w2`, [h, d], residStd);
+    constant(`h${l}.mlp.b2`, [d], 0);
+  }
+  constant("lnf.g", [d], 1);
+  constant("lnf.b", [d], 0);
+  return params;
+}

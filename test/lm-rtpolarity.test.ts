@@ -1,0 +1,52 @@
+// The language-model pipeline on real text: a small slice of rt-polarity (Pang & Lee 2005), read from
+// ../shared/data. Skipped, with a message saying why, only where that folder is absent.
+import { before, test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend";
+import { loadRtPolarity } from "../src/lm/corpus";
+import { defaultConstitution } from "../src/lm/judges";
+import { lmPreset, setupCorpus, trainReference, makeRlaifData, trainAndEvaluate } from "../src/lm/pipeline";
+
+const DIR = path.resolve(__dirname, "..", "..", "shared", "data", "rt-polarity");
+
+before(async () => {
+  await initBackend();
+});
+
+test("rt-polarity slice: Latin-1 decoding, SFT, RLAIF pairs, DPO steps, evaluation", (t) => {
+  if (!fs.existsSync(path.join(DIR, "rt-polarity.pos"))) {
+    t.skip(`../shared/data/rt-polarity is absent (looked in ${DIR}); the real-data pipeline test needs it`);
+    return;
+  }
+  const full = loadRtPolarity(DIR, { promptWords: 3, maxWords: 20 });
+  assert.equal(full.lines, 10662, "5,331 + 5,331 snippets");
+  // Latin-1: "é" (0xE9) must decode as U+00E9, never as the UTF-8 replacement character.
+  assert.ok(full.corpus.docs.some((d) => d.text.includes("\u00e9")), "no é found: wrong decoding?");
+  assert.ok(full.corpus.docs.every((d) => !d.text.includes("\ufffd")));
+  const slice = { ...full.corpus, docs: full.corpus.docs.slice(0, 400) };
+  const preset = {
+    ...lmPreset("quick"),
+    maxVocab: 600,
+    model: { contextLength: 28, dModel: 16, nHeads: 2, nLayers: 1 },
+    sft: { steps: 15, batchSize: 32, learningRate: 1e-2 },
+    rlaif: { prompts: 16, k: 3, maxNewTokens: 8, noiseTemperature: 0 },
+    preference: { steps: 3, batchSize: 16, learningRate: 1e-3 },
+    evaluation: { prompts: 4, samplesPerPrompt: 2 },
+  };
+  const setup = setupCorpus(slice, preset);
+  assert.ok(setup.tokenizer.size <= 600 && setup.tokenizer.size > 100);
+  const { model, sft } = trainReference(setup, preset, false);
+  assert.ok(Number.isFinite(sft.finalHeldOutPerplexity) && sft.finalHeldOutPerplexity < setup.tokenizer.size);
+  const constitution = defaultConstitution();
+  const data = makeRlaifData(model, setup, constitution, preset);
+  assert.ok(data.pairs.length > 0 && data.pairs.length + data.tiedPrompts === 16);
+  const before = tf.memory().numTensors;
+  const point = trainAndEvaluate("dpo", 0.1, model, setup, data, constitution, preset, false);
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(Number.isFinite(point.reward) && Number.isFinite(point.kl));
+  assert.equal(point.samples.length, 8);
+  model.dispose();
+});

@@ -1,0 +1,406 @@
+// Language-model track: tokenizer, transformer log-probs against a plain-JS reference forward pass,
+// judges, RLAIF data generation, and the first steps of every trainer (hand-derived first-step losses,
+// decreasing losses, finite values, no tensor leaks). Tiny models only: the whole file runs in seconds.
+import { before, describe, test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend";
+import { Rng } from "../src/random";
+import { WordTokenizer, splitWords, UNK, BOS, EOS, PAD } from "../src/lm/tokenizer";
+import { Transformer, parameterCount } from "../src/lm/transformer";
+import { matMulFast } from "../src/lm/fastMatMul";
+import { tokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "../src/lm/logprobs";
+import { packSequences, disposeBatch, type Sequence } from "../src/lm/batching";
+import { generateReviewCorpus, documentsFromLines, splitCorpus, promptOf } from "../src/lm/corpus";
+import { sampleToken, sampleCompletions } from "../src/lm/sampling";
+import { trainSft } from "../src/lm/sft";
+import { saveCheckpoint, loadCheckpoint } from "../src/lm/checkpoint";
+import { defaultConstitution, judge, lengthPrinciple, bannedWordsPrinciple, afinnSentiment, vaderSentiment } from "../src/lm/judges";
+import { buildPreferenceData, rankByScore, pairsToJsonl, type ScoredCompletion } from "../src/lm/rlaif";
+import { trainPreference, type PreferenceMethod } from "../src/lm/preferenceTrainer";
+import { trainPpo } from "../src/lm/ppo";
+import { evaluatePolicy } from "../src/lm/evaluate";
+import { lmPreset, setupCorpus, trainReference, makeRlaifData } from "../src/lm/pipeline";
+
+before(async () => {
+  await initBackend();
+});
+
+describe("tokenizer", () => {
+  test("splits words and punctuation, keeps apostrophes inside words", () => {
+    assert.deepEqual(splitWords("The film, I didn't LIKE it."), ["the", "film", ",", "i", "didn't", "like", "it", "."]);
+  });
+  test("fit is deterministic: specials first, then by frequency, ties by code point", () => {
+    const tok = WordTokenizer.fit(["b a b", "c a b"], 6);
+    assert.deepEqual(tok.vocab, ["<pad>", "<bos>", "<eos>", "<unk>", "b", "a"]);
+    assert.deepEqual(tok.encode("a b c"), [5, 4, UNK]);
+    assert.equal(tok.decode([BOS, 4, 5, EOS, PAD]), "b a");
+    assert.ok(Math.abs(tok.unknownRate(["a c"]) - 0.5) < 1e-12);
+  });
+  test("round-trips through JSON and rejects malformed vocabularies", () => {
+    const tok = WordTokenizer.fit(generateReviewCorpus(50, 1).docs.map((d) => d.text));
+    const again = WordTokenizer.fromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
+    assert.deepEqual(again.vocab, tok.vocab);
+    assert.throws(() => new WordTokenizer(["x", "<bos>", "<eos>", "<unk>"]), /vocab\[0\] must be "<pad>"/);
+    assert.throws(() => tok.decode([tok.size]), /outside/);
+  });
+});
+
+describe("corpus", () => {
+  test("the generator is seeded and its prompts are sentence prefixes", () => {
+    const a = generateReviewCorpus(20, 3).docs;
+    assert.deepEqual(a, generateReviewCorpus(20, 3).docs);
+    assert.notDeepEqual(a, generateReviewCorpus(20, 4).docs);
+    for (const d of a) assert.ok(splitWords(d.text).join(" ").startsWith(promptOf(d)) && d.promptWords >= 3);
+  });
+  test("line loader counts skipped short lines and cuts long ones", () => {
+    const r = documentsFromLines("t", ["one two", "", "a b c d e f g", Array(40).fill("w").join(" ")], { promptWords: 2, maxWords: 10 });
+    assert.equal(r.lines, 3);
+    assert.equal(r.skippedShort, 1);
+    assert.equal(r.corpus.docs.length, 2);
+    assert.equal(splitWords(r.corpus.docs[1].text).length, 10);
+  });
+  test("split is deterministic and disjoint", () => {
+    const c = generateReviewCorpus(100, 0);
+    const s = splitCorpus(c, 0.2, 5);
+    assert.equal(s.heldOut.length, 20);
+    assert.equal(s.train.length, 80);
+    assert.deepEqual(splitCorpus(c, 0.2, 5).heldOut, s.heldOut);
+  });
+});
+
+// ---- A plain-JS forward pass of the same architecture, position by position, for reference ----------
+
+function arr(v: tf.Tensor): number[] {
+  return Array.from(v.dataSync());
+}
+
+function referenceLogits(model: Transformer, ids: number[]): number[][] {
+  const c = model.config;
+  const P = (n: string) => arr(model.params.get(n)!);
+  const d = c.dModel;
+  const H = c.nHeads;
+  const dh = d / H;
+  const hidden = d * c.mlpRatio;
+  const matvec = (x: number[], w: number[], b: number[] | null, rows: number, cols: number) => {
+    const out = new Array(cols).fill(0);
+    for (let j = 0; j < cols; j++) {
+      let s = b ? b[j] : 0;
+      for (let i = 0; i < rows; i++) s += x[i] * w[i * cols + j];
+      out[j] = s;
+    }
+    return out;
+  };
+  const ln = (x: number[], g: number[], b: number[]) => {
+    const m = x.reduce((a, v) => a + v, 0) / x.length;
+    const v = x.reduce((a, u) => a + (u - m) ** 2, 0) / x.length;
+    return x.map((u, i) => ((u - m) / Math.sqrt(v + 1e-5)) * g[i] + b[i]);
+  };
+  const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(0.7978845608 * (x + 0.044715 * x ** 3)));
+  const wte = P("wte");
+  const wpe = P("wpe");
+  let xs = ids.map((id, t) => Array.from({ length: d }, (_, j) => wte[id * d + j] + wpe[t * d + j]));
+  for (let l = 0; l < c.nLayers; l++) {
+    const qkv = xs.map((x) => matvec(ln(x, P(`h${l}.ln1.g`), P(`h${l}.ln1.b`)), P(`h${l}.attn.wqkv`), P(`h${l}.attn.bqkv`), d, 3 * d));
+    const attnOut = xs.map((_, t) => {
+      const merged: number[] = [];
+      for (let h = 0; h < H; h++) {
+        const q = qkv[t].slice(h * dh, (h + 1) * dh);
+        const scores: number[] = [];
+        for (let s = 0; s <= t; s++) {
+          const k = qkv[s].slice(d + h * dh, d + (h + 1) * dh);
+          scores.push(q.reduce((a, v, i) => a + v * k[i], 0) / Math.sqrt(dh));
+        }
+        const mx = Math.max(...scores);
+        const w = scores.map((s) => Math.exp(s - mx));
+        const z = w.reduce((a, b) => a + b, 0);
+        for (let i = 0; i < dh; i++) merged.push(w.reduce((a, ws, s) => a + (ws / z) * qkv[s][2 * d + h * dh + i], 0));
+      }
+      return matvec(merged, P(`h${l}.attn.wo`), P(`h${l}.attn.bo`), d, d);
+    });
+    xs = xs.map((x, t) => x.map((v, i) => v + attnOut[t][i]));
+    xs = xs.map((x) => {
+      const hdn = matvec(ln(x, P(`h${l}.ln2.g`), P(`h${l}.ln2.b`)), P(`h${l}.mlp.w1`), P(`h${l}.mlp.b1`), d, hidden).map(gelu);
+      const out = matvec(hdn, P(`h${l}.mlp.w2`), P(`h${l}.mlp.b2`), hidden, d);
+      return x.map((v, i) => v + out[i]);
+    });
+  }
+  return xs.map((x) => {
+    const h = ln(x, P("lnf.g"), P("lnf.b"));
+    return Array.from({ length: c.vocabSize }, (_, v) => h.reduce((a, u, i) => a + u * wte[v * d + i], 0));
+  });
+}
+
+function randomize(model: Transformer, seed: number): void {
+  // Non-trivial layer-norm gains/biases so the reference comparison exercises every parameter.
+  const rng = new Rng(seed);
+  for (const [, v] of model.params) v.assign(tf.tensor(Array.from({ length: v.size }, () => rng.normal() * 0.3), v.shape));
+}
+
+describe("transformer", () => {
+  const config = { vocabSize: 11, contextLength: 8, dModel: 8, nHeads: 2, nLayers: 2 };
+
+  test("logits match a position-by-position plain-JS forward pass", () => {
+    const model = new Transformer(config, 1);
+    randomize(model, 2);
+    const rows = [[1, 4, 7, 2, 9, 3], [1, 10, 5, 5, 0, 0]];
+    const logits = tf.tidy(() => model.forward(tf.tensor2d(rows, [2, 6], "int32")).arraySync());
+    rows.forEach((row, b) => {
+      const ref = referenceLogits(model, row);
+      ref.forEach((r, t) => r.forEach((v, k) => assert.ok(Math.abs(v - logits[b][t][k]) < 2e-4 * (1 + Math.abs(v)), `b${b} t${t} k${k}: ${logits[b][t][k]} vs ${v}`)));
+    });
+    model.dispose();
+  });
+
+  test("sequence log-probs equal explicit sums of per-position log-softmax", () => {
+    const model = new Transformer(config, 3);
+    randomize(model, 4);
+    const seqs: Sequence[] = [
+      { prompt: [4, 5], completion: [6, 7], ended: true },
+      { prompt: [8], completion: [9, 10, 4, 5], ended: false },
+    ];
+    const batch = packSequences(seqs, config.contextLength);
+    const got = tf.tidy(() => arr(maskedSequenceSum(tokenLogProbs(model.forward(batch.ids), batch.ids), batch.mask)));
+    const rows = batch.ids.arraySync();
+    seqs.forEach((s, b) => {
+      const full = [BOS, ...s.prompt, ...s.completion, ...(s.ended ? [EOS] : [])];
+      const ref = referenceLogits(model, full);
+      let expected = 0;
+      for (let t = s.prompt.length; t < full.length - 1; t++) {
+        const l = ref[t];
+        const mx = Math.max(...l);
+        expected += l[full[t + 1]] - mx - Math.log(l.reduce((a, v) => a + Math.exp(v - mx), 0));
+      }
+      assert.deepEqual(rows[b].slice(0, full.length), full);
+      assert.ok(Math.abs(got[b] - expected) < 1e-3, `row ${b}: ${got[b]} vs ${expected}`);
+    });
+    // The labels (ignore_index = −100) convention gives the same numbers.
+    const labels = tf.tensor2d(rows.map((r, b) => r.map((v, t) => (t >= 1 + seqs[b].prompt.length && t < 1 + seqs[b].prompt.length + seqs[b].completion.length + (seqs[b].ended ? 1 : 0) ? v : -100))), undefined, "int32");
+    const viaLabels = tf.tidy(() => arr(sequenceLogProbsFromLabels(model.forward(batch.ids), labels)));
+    viaLabels.forEach((v, b) => assert.ok(Math.abs(v - got[b]) < 1e-4));
+    labels.dispose();
+    disposeBatch(batch);
+    model.dispose();
+  });
+
+  test("tokenLogProbs gradient equals the gradient of an explicit oneHot · logSoftmax", () => {
+    const rng = new Rng(8);
+    const logits = tf.tensor3d(Array.from({ length: 2 * 5 * 7 }, () => rng.normal() * 2), [2, 5, 7]);
+    const ids = tf.tensor2d(Array.from({ length: 10 }, () => rng.int(7)), [2, 5], "int32");
+    const w = tf.tensor2d(Array.from({ length: 8 }, () => rng.normal()), [2, 4]);
+    const fast = tf.grad((l: tf.Tensor) => tf.sum(tf.mul(tokenLogProbs(l as tf.Tensor3D, ids), w)))(logits);
+    const slow = tf.grad((l: tf.Tensor) => {
+      const head = tf.slice(l, [0, 0, 0], [2, 4, 7]);
+      const picked = tf.sum(tf.mul(tf.logSoftmax(head), tf.oneHot(tf.slice(ids, [0, 1], [2, 4]), 7)), -1);
+      return tf.sum(tf.mul(picked, w));
+    })(logits);
+    arr(fast).forEach((v, i) => assert.ok(Math.abs(v - arr(slow)[i]) < 1e-5, `${i}: ${v} vs ${arr(slow)[i]}`));
+    tf.dispose([logits, ids, w, fast, slow]);
+  });
+
+  test("matMulFast matches tf.matMul forward and gradient, with and without transposes", () => {
+    const rng = new Rng(5);
+    const mk = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+    for (const [ta, tb, sa, sb] of [[false, false, [2, 3, 4], [2, 4, 5]], [false, true, [3, 4], [5, 4]], [true, false, [4, 3], [4, 5]]] as Array<[boolean, boolean, number[], number[]]>) {
+      const a = mk(sa);
+      const b = mk(sb);
+      const f1 = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb)));
+      const f2 = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(matMulFast(x, y, ta, tb)));
+      const g1 = tf.grads(f1)([a, b]);
+      const g2 = tf.grads(f2)([a, b]);
+      g1.forEach((g, i) => arr(g).forEach((v, j) => assert.ok(Math.abs(v - arr(g2[i])[j]) < 1e-4)));
+      tf.dispose([a, b, ...g1, ...g2]);
+    }
+  });
+
+  test("same seed → same weights; parameterCount matches the variables; clone is independent", () => {
+    const a = new Transformer(config, 9);
+    const b = new Transformer(config, 9);
+    assert.deepEqual(arr(a.params.get("h1.mlp.w1")!), arr(b.params.get("h1.mlp.w1")!));
+    assert.equal(a.variables.reduce((s, v) => s + v.size, 0), parameterCount(config));
+    const c = a.clone();
+    c.params.get("wte")!.assign(tf.zerosLike(c.params.get("wte")!));
+    assert.notDeepEqual(arr(a.params.get("wte")!), arr(c.params.get("wte")!));
+    [a, b, c].forEach((m) => m.dispose());
+    assert.throws(() => new Transformer({ ...config, dModel: 9 }), /not divisible/);
+  });
+
+  test("checkpoint save/load restores identical logits", () => {
+    const tok = WordTokenizer.fit(["a b c d e f g"]);
+    const model = new Transformer({ ...config, vocabSize: tok.size }, 4);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-lm-")), "m.json");
+    saveCheckpoint(file, model, tok, { note: "test" });
+    const { model: back, tokenizer, meta } = loadCheckpoint(file);
+    const ids = tf.tensor2d([[1, 4, 5, 6]], [1, 4], "int32");
+    assert.deepEqual(tf.tidy(() => arr(back.forward(ids))), tf.tidy(() => arr(model.forward(ids))));
+    assert.deepEqual(tokenizer.vocab, tok.vocab);
+    assert.deepEqual(meta, { note: "test" });
+    ids.dispose();
+    model.dispose();
+    back.dispose();
+  });
+});
+
+describe("sampling", () => {
+  test("top-k = 1 is greedy; forbidden tokens are never drawn; temperature must be positive", () => {
+    const rng = new Rng(0);
+    assert.equal(sampleToken([0.1, 3, 2, -1], rng, 1, 1), 1);
+    for (let i = 0; i < 50; i++) assert.notEqual(sampleToken([5, 0, 0], rng, 1, 0, [0]), 0);
+    for (let i = 0; i < 50; i++) assert.ok([1, 2].includes(sampleToken([0, 3, 2, -1], rng, 1, 2)));
+    assert.throws(() => sampleToken([1, 2], rng, 0), /temperature/);
+  });
+  test("same seed → same completions, within the context budget", () => {
+    const model = new Transformer({ vocabSize: 12, contextLength: 10, dModel: 8, nHeads: 2, nLayers: 1 }, 0);
+    const prompts = [[4, 5], [6], [7, 8, 9]];
+    const a = sampleCompletions(model, prompts, new Rng(1), { maxNewTokens: 20 });
+    const b = sampleCompletions(model, prompts, new Rng(1), { maxNewTokens: 20 });
+    assert.deepEqual(a, b);
+    for (const s of a) {
+      assert.ok(1 + s.prompt.length + s.completion.length + (s.ended ? 1 : 0) <= 10);
+      assert.ok(!s.completion.includes(PAD) && !s.completion.includes(BOS) && !s.completion.includes(EOS));
+    }
+    model.dispose();
+  });
+});
+
+describe("judges", () => {
+  test("both sentiment judges rank positive above negative text, in [−1, 1]", () => {
+    for (const j of [afinnSentiment, vaderSentiment]) {
+      const pos = j("the plot was", "wonderful , i loved it .");
+      const neg = j("the plot was", "awful , i hated it .");
+      assert.ok(pos > 0.5 && neg < -0.5 && pos <= 1 && neg >= -1, `${pos} ${neg}`);
+      assert.equal(j("the plot was", "long ."), 0);
+    }
+  });
+  test("length and banned-word principles, and the weighted total", () => {
+    const len = lengthPrinciple(2, 4);
+    assert.equal(len("", "a b c"), 1);
+    assert.equal(len("", "a b c d e f"), 0.5);
+    assert.equal(len("", ""), 0.5);
+    assert.equal(len("", Array(20).fill("w").join(" ")), -1);
+    const ban = bannedWordsPrinciple(["stupid"]);
+    assert.equal(ban("", "so Stupid ."), -1);
+    assert.equal(ban("", "so good ."), 0);
+    const c = defaultConstitution();
+    const j = judge(c, "the plot was", "stupid .");
+    const expected = c.reduce((s, p) => s + p.weight * j.parts[p.name], 0);
+    assert.ok(Math.abs(j.total - expected) < 1e-12);
+    assert.equal(j.parts["no-insults"], -1);
+  });
+});
+
+function fakeGroup(scores: number[], prompt = [4]): ScoredCompletion[] {
+  return scores.map((s, i) => ({ seq: { prompt, completion: [5 + i], ended: true }, text: `w${i}`, score: s }));
+}
+
+describe("RLAIF data", () => {
+  test("noiseless labels: best vs worst pairs, best-first rankings, KTO split, ties reported", () => {
+    const d = buildPreferenceData([fakeGroup([0.1, 0.9, -0.5]), fakeGroup([0.2, 0.2, 0.2])], ["p1", "p2"], new Rng(0));
+    assert.equal(d.pairs.length, 1);
+    assert.equal(d.tiedPrompts, 1);
+    assert.deepEqual([d.pairs[0].chosen, d.pairs[0].rejected], ["w1", "w2"]);
+    assert.deepEqual(d.rankings[0].ranking.map((r) => r.score), [0.9, 0.1, -0.5]);
+    assert.deepEqual(d.unpaired.map((u) => [u.completion, u.label]), [["w1", true], ["w2", false]]);
+    assert.equal(pairsToJsonl(d.pairs), '{"prompt":"p1","chosen":"w1","rejected":"w2"}\n');
+    assert.equal(d.flippedFraction, 0);
+  });
+  test("BT label noise: P(a ranked first) = σ((s_a − s_b)/τ)", () => {
+    const rng = new Rng(7);
+    const tau = 0.5;
+    let first = 0;
+    const n = 20000;
+    for (let i = 0; i < n; i++) if (rankByScore([0.3, 0], rng, tau)[0] === 0) first++;
+    const p = 1 / (1 + Math.exp(-0.3 / tau));
+    assert.ok(Math.abs(first / n - p) < 4 * Math.sqrt((p * (1 - p)) / n), `${first / n} vs ${p}`);
+  });
+});
+
+// ---- Trainers: first steps -------------------------------------------------------------------------
+
+describe("trainers on a tiny model", () => {
+  const preset = {
+    ...lmPreset("quick"),
+    model: { contextLength: 24, dModel: 16, nHeads: 2, nLayers: 1 },
+    sft: { steps: 30, batchSize: 32, learningRate: 1e-2 },
+    rlaif: { prompts: 12, k: 3, maxNewTokens: 8, noiseTemperature: 0 },
+    evaluation: { prompts: 4, samplesPerPrompt: 2 },
+  };
+  let setup: ReturnType<typeof setupCorpus>;
+  let reference: Transformer;
+  let data: ReturnType<typeof makeRlaifData>;
+  const constitution = defaultConstitution();
+
+  before(() => {
+    setup = setupCorpus(generateReviewCorpus(300, 0), preset);
+    reference = trainReference(setup, preset, false).model;
+    data = makeRlaifData(reference, setup, constitution, preset);
+  });
+
+  test("SFT lowers held-out perplexity below the uniform model's and is seeded", () => {
+    const m = new Transformer({ ...preset.model, vocabSize: setup.tokenizer.size }, 0);
+    const r = trainSft(m, setup.trainRows, setup.heldOutRows, { ...preset.sft, steps: 10, verbose: false });
+    assert.ok(r.finalHeldOutPerplexity < setup.tokenizer.size / 2, `ppl ${r.finalHeldOutPerplexity} vs V ${setup.tokenizer.size}`);
+    assert.ok(r.losses[9] < r.losses[0]);
+    const m2 = new Transformer({ ...preset.model, vocabSize: setup.tokenizer.size }, 0);
+    const r2 = trainSft(m2, setup.trainRows, setup.heldOutRows, { ...preset.sft, steps: 10, verbose: false });
+    assert.deepEqual(r2.losses, r.losses);
+    m.dispose();
+    m2.dispose();
+  });
+
+  test("RLAIF data from samples has TRL fields and chosen scores ≥ rejected", () => {
+    assert.ok(data.pairs.length + data.tiedPrompts === 12);
+    for (const p of data.pairs) {
+      assert.equal(typeof p.prompt, "string");
+      assert.ok(p.scoreChosen > p.scoreRejected);
+      assert.equal(p.chosen, setup.tokenizer.decode(p.chosenSeq.completion));
+    }
+    assert.equal(data.rankings.length, 12);
+    assert.equal(data.unpaired.length, 2 * data.pairs.length);
+  });
+
+  const firstLoss: Record<PreferenceMethod, (beta: number, n: number) => number> = {
+    dpo: () => Math.log(2), // policy = reference → margin 0 → −log σ(0)
+    ipo: (beta) => (1 / (2 * beta)) ** 2, // h = 0 → (0 − 1/(2β))²
+    kto: () => 0.5, // r = z₀ = 0 → 1 − σ(0), unit weights
+    listwise: (_beta, n) => { let s = 0; for (let k = 2; k <= n; k++) s += Math.log(k); return s; }, // −Σ log(1/(N−k+1)) = log N!
+  };
+
+  for (const method of ["dpo", "ipo", "kto", "listwise"] as PreferenceMethod[]) {
+    test(`${method}: first-step loss is the hand-derived value, loss then decreases, no leaks`, () => {
+      const policy = reference.clone();
+      const beta = 0.5;
+      const before = tf.memory().numTensors;
+      const r = trainPreference(policy, reference, data, { method, beta, steps: 8, batchSize: 64, learningRate: 1e-2, logEvery: 1, verbose: false });
+      assert.equal(tf.memory().numTensors, before, "numTensors flat across training");
+      const expected = firstLoss[method](beta, preset.rlaif.k);
+      assert.ok(Math.abs(r.logs[0].loss - expected) < 1e-3 * (1 + expected), `first loss ${r.logs[0].loss} vs ${expected}`);
+      assert.ok(r.logs[r.logs.length - 1].loss < r.logs[0].loss, `loss ${r.logs[0].loss} → ${r.logs[r.logs.length - 1].loss}`);
+      for (const l of r.logs) for (const [k, v] of Object.entries(l)) if (k !== "rewards/accuracies") assert.ok(Number.isFinite(v), `${k} = ${v}`);
+      if (method !== "kto") assert.ok(r.logs[r.logs.length - 1]["rewards/margins"] > 0);
+      assert.ok(r.cachedReferenceLogps > 0);
+      policy.dispose();
+    });
+  }
+
+  test("PPO: finite objectives, KL starts at 0, no leaks", () => {
+    const policy = reference.clone();
+    const before = tf.memory().numTensors;
+    const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, { beta: 0.1, iterations: 3, promptsPerIteration: 4, k: 2, maxNewTokens: 8, learningRate: 1e-2, verbose: false });
+    assert.equal(tf.memory().numTensors, before);
+    assert.ok(Math.abs(r.logs[0]["objective/kl"]) < 1e-4, `first KL ${r.logs[0]["objective/kl"]}`);
+    assert.equal(r.logs[0]["policy/clipfrac_avg"] >= 0, true);
+    for (const l of r.logs) for (const v of Object.values(l)) assert.ok(Number.isFinite(v));
+    policy.dispose();
+  });
+
+  test("evaluation: the reference has zero KL to itself, rewards are the judge's", () => {
+    const ev = evaluatePolicy(reference, reference, setup.tokenizer, setup.evalPrompts.slice(0, 3), constitution, { samplesPerPrompt: 2, maxNewTokens: 8, seed: 1 });
+    assert.equal(ev.samples.length, 6);
+    assert.ok(Math.abs(ev.kl) < 1e-6);
+    for (const s of ev.samples) assert.ok(Math.abs(s.reward - judge(constitution, s.prompt, s.completion).total) < 1e-12);
+  });
+});
