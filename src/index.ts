@@ -5,3 +5,98 @@ export { Rng, makeRng, hashString } from "./random";
 export { logSigmoid, logSumExp } from "./ops";
 export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
 export type { PlotlyFigure } from "./display";
+
+// core library
+export { sequenceLogProbs, sequenceTokenCounts } from "./logprobs";
+export type { SequenceLogProbsOptions } from "./logprobs";
+export {
+  dpoLoss,
+  implicitRewards,
+  ipoLoss,
+  ktoLoss,
+  ktoMismatchedPairs,
+  resetKtoWarnings,
+  listwiseDpoLoss,
+  plackettLuceNll,
+  preferenceMetrics,
+  stopGradient,
+} from "./losses/index";
+export type {
+  DpoOptions,
+  DpoVariant,
+  IpoOptions,
+  KtoOptions,
+  KtoLossOutput,
+  ListwiseDpoOptions,
+  ListwiseDpoOutput,
+  PreferenceLossOutput,
+  PreferenceMetrics,
+  PreferenceMetricsInput,
+} from "./losses/index";
+export { fitBradleyTerry } from "./rewardModels/bradleyTerry";
+export type { RankingFit, RankingFitOptions } from "./rewardModels/bradleyTerry";
+export type { PlackettLuceFitOptions } from "./rewardModels/plackettLuce";
+export { fitPlackettLuce } from "./rewardModels/plackettLuce";
+export { trainRewardModel, evaluateRewardModel, linearRewardModel } from "./rewardModels/parametric";
+export type { RewardModel, PreferenceData, TrainRewardModelOptions, RewardEpochStats, RewardEvaluation } from "./rewardModels/parametric";
+export { expectedReward, kl, klRegularisedObjective, klRegularisedOptimum, impliedReward } from "./klObjective";
+export type { KlOptimum } from "./klObjective";
+export {
+  bradleyTerryProbability,
+  sampleBradleyTerryPairs,
+  samplePlackettLuceRanking,
+  samplePlackettLuceRankings,
+  sampleBradleyTerryPromptPairs,
+} from "./synthetic";
+export type { SamplerOptions, PromptPair } from "./synthetic";
+
+// real data
+export { isChat, textKey, textToString, textsEqual } from "./data/types";
+export type { ChatMessage, Text, Extra, PreferenceRecord, UnpairedRecord, RankingRecord, LabelledText, TextEncoding } from "./data/types";
+export { DataValidationError, RecordError, Collector, formatIssue, mergeReports, summarizeReport } from "./data/validation";
+export type { IssueReason, RecordIssue, ValidationMode, ValidationReport } from "./data/validation";
+export { readLines, readDelimited, readBytes, openBytes, isGzipFile, decodeBytes, splitJsonArray } from "./data/read";
+export { HH_ASSISTANT_MARKER, parsePreference, parseUnpaired, parseRanking, parseText, splitImplicitPrompt } from "./data/records";
+export type { PromptMode, PreferenceParseOptions } from "./data/records";
+export { loadPreferences, streamPreferences, loadHhRlhf, loadUnpaired, loadRankings, loadDelimited, preferenceColumns, judgementColumns, loadLabelledLines, loadTabLabelled, iterateJsonRecords } from "./data/loaders";
+export type { LoadOptions, LoadResult, DelimitedOptions } from "./data/loaders";
+export { pairRecordsToUnpaired, rankingRecordsToPairs, dedupePairs, splitByPrompt } from "./data/convert";
+export type { ConversionReport } from "./data/convert";
+export { toJsonl, writeJsonl, writeJson, writeDelimited, toJsonObject, toImplicitPrompt, hhDialogue } from "./data/export";
+export { readTar, writeTar } from "./data/tar";
+export { DATASETS, PROJECT_ROOT, sharedDataDir, cacheDir, findDataset, locateDataFile, locateDataDir, requireDataFile } from "./data/registry";
+export type { DatasetEntry, RemoteFile, RemoteArchive } from "./data/registry";
+export { fetchDataset, fetchFile, fetchArchive, httpDownload, DownloadError, sha256OfFile, sha256OfBytes } from "./data/download";
+export type { DownloadOptions, FetchedFile } from "./data/download";
+export { loadHhRlhfSplit, loadUltraFeedbackSample, ultraFeedbackScores, loadUkpConvArg1, loadUkpRanking, ukpTopic, ukpPrompt, loadRtPolarityData, loadUciSentences } from "./data/datasets";
+export type { UkpTopic, UkpArgument } from "./data/datasets";
+export { wordTokens, buildVocabulary, bagOfWords, surfaceFeatures, standardizer, SURFACE_FEATURES } from "./data/textFeatures";
+export type { WordVocabulary } from "./data/textFeatures";
+
+// bandit track
+export * from "./bandit/index";
+
+// language-model track
+export * as lm from "./lm/index";
+
+// ablation runner
+export { loadSweepFile, parseSweepSpec, SweepConfigError, canonicalJson } from "./sweep/config";
+export type { SweepSpec, SweepReportOptions, Json, JsonObject, FieldPath } from "./sweep/config";
+export { registerExperimentKind, getExperimentKind, listExperimentKinds, ConfigReader } from "./sweep/kinds";
+export type { ExperimentKind, Metrics } from "./sweep/kinds";
+export { syntheticKind } from "./sweep/synthetic-kind";
+export { banditKind } from "./sweep/bandit-kind";
+export { expandSweep, runId, parseShard, shardRuns } from "./sweep/plan";
+export type { SweepPlan, RunSpec, FactorValue } from "./sweep/plan";
+export { runSweep, defaultOutDir } from "./sweep/runner";
+export type { RunSweepOptions, RunSweepResult } from "./sweep/runner";
+export { mergeShards } from "./sweep/merge";
+export type { MergeOptions, MergeResult } from "./sweep/merge";
+export { ResultsStore, readResults } from "./sweep/store";
+export type { RunRecord } from "./sweep/store";
+export { runPool, defaultWorkerCount } from "./sweep/pool";
+export { seedStats, studentTQuantile, studentTCdf } from "./sweep/stats";
+export type { SeedStats } from "./sweep/stats";
+export { summarise, summaryFrame, summaryCsv, summaryJson, writeSummary } from "./sweep/summary";
+export type { SweepSummary, SummaryRow } from "./sweep/summary";
+export { reportHtml, factorFigure, primaryFactors } from "./sweep/report";

@@ -1,0 +1,5 @@
+// Importing this module registers every experiment kind that ships with prefopt. (Language-model kinds
+// can join the same way: a module that calls registerExperimentKind, imported here or named in a sweep
+// file's `modules`.)
+import "./synthetic-kind";
+import "./bandit-kind";
