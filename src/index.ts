@@ -15,6 +15,7 @@ export {
   ipoLoss,
   ktoLoss,
   ktoMismatchedPairs,
+  checkKtoWeightRatio,
   resetKtoWarnings,
   listwiseDpoLoss,
   plackettLuceNll,

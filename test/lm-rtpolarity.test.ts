@@ -23,6 +23,7 @@ test("rt-polarity slice: Latin-1 decoding, SFT, RLAIF pairs, DPO steps, evaluati
   }
   const full = loadRtPolarity(DIR, { promptWords: 3, maxWords: 20 });
   assert.equal(full.lines, 10662, "5,331 + 5,331 snippets");
+  assert.deepEqual(loadRtPolarity(undefined, { promptWords: 3, maxWords: 20 }).corpus.docs, full.corpus.docs, "the data registry finds the same files");
   // Latin-1: "é" (0xE9) must decode as U+00E9, never as the UTF-8 replacement character.
   assert.ok(full.corpus.docs.some((d) => d.text.includes("\u00e9")), "no é found: wrong decoding?");
   assert.ok(full.corpus.docs.every((d) => !d.text.includes("\ufffd")));

@@ -4,7 +4,7 @@ import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { dpoLoss, ipoLoss, ktoLoss, ktoMismatchedPairs, listwiseDpoLoss, preferenceMetrics, resetKtoWarnings, stopGradient } from "../src/losses/index";
+import { checkKtoWeightRatio, dpoLoss, ipoLoss, ktoLoss, ktoMismatchedPairs, listwiseDpoLoss, preferenceMetrics, resetKtoWarnings, stopGradient } from "../src/losses/index";
 import { sequenceLogProbs, sequenceTokenCounts } from "../src/logprobs";
 import { Rng } from "../src/random";
 
@@ -308,6 +308,17 @@ describe("ktoLoss", () => {
       ktoLoss(t, t, [true, true, true], { beta: 1, z0: 0 });
       assert.equal(warnings.length, 1, "warned exactly once");
       assert.match(warnings[0], /outside \[1, 4\/3\]/);
+      // A trainer checks the dataset once and turns the per-minibatch check off.
+      resetKtoWarnings();
+      const quiet = ktoLoss(t, t, [true, true, false], { beta: 1, z0: 0, checkWeightRatio: false });
+      assert.equal(quiet.weightRatio, 2);
+      assert.equal(warnings.length, 1, "no warning with checkWeightRatio: false");
+      assert.equal(checkKtoWeightRatio(100, 100), 1);
+      assert.ok(Math.abs(checkKtoWeightRatio(10, 90, 12, 1) - 4 / 3) < 1e-12, "the paper's 90%-dropped setting with λ_D = 12");
+      assert.equal(warnings.length, 1);
+      assert.equal(checkKtoWeightRatio(10, 90, 1, 1, "my data"), 1 / 9);
+      assert.equal(warnings.length, 2);
+      assert.match(warnings[1], /^my data: .*0\.111 is outside/);
     } finally {
       console.warn = original;
     }

@@ -4,6 +4,8 @@
 // Every corpus is a list of `Document`s: a sentence plus the number of leading words that form its
 // prompt. SFT trains on whole sentences; RLAIF samples completions for the prompts.
 import * as fs from "fs";
+import * as path from "path";
+import { requireDataFile } from "../data/registry";
 import { Rng } from "../random";
 import { splitWords } from "./tokenizer";
 
@@ -144,11 +146,12 @@ export function loadTextFile(file: string, opts: TextLoadOptions = {}): LoadRepo
 
 /**
  * rt-polarity (Pang & Lee 2005, sentence polarity v1.0): `rt-polarity.pos` and `.neg`, Latin-1 encoded,
- * interleaved pos/neg so any prefix slice is balanced. `dir` defaults to ../shared/data/rt-polarity.
+ * interleaved pos/neg so any prefix slice is balanced. `dir` defaults to the copy the data registry finds
+ * (../shared/data or the download cache; `npm run data -- fetch rt-polarity` puts it there).
  */
-export function loadRtPolarity(dir = "../shared/data/rt-polarity", opts: TextLoadOptions = {}): LoadReport {
+export function loadRtPolarity(dir?: string, opts: TextLoadOptions = {}): LoadReport {
   const read = (f: string): string[] => {
-    const file = `${dir}/${f}`;
+    const file = dir === undefined ? requireDataFile(`rt-polarity/${f}`, "rt-polarity") : path.join(dir, f);
     if (!fs.existsSync(file)) throw new Error(`loadRtPolarity: ${file} does not exist (expected the Pang & Lee files there)`);
     return fs.readFileSync(file, "latin1").split("\n");
   };
@@ -159,7 +162,7 @@ export function loadRtPolarity(dir = "../shared/data/rt-polarity", opts: TextLoa
     if (i < pos.length) lines.push(pos[i]);
     if (i < neg.length) lines.push(neg[i]);
   }
-  return documentsFromLines(`rt-polarity (${dir})`, lines, { ...opts, encoding: "latin1" });
+  return documentsFromLines(`rt-polarity (${dir ?? "data registry"})`, lines, { ...opts, encoding: "latin1" });
 }
 
 /** Deterministic split into train / held-out documents by a seeded shuffle. */

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { packSequences, disposeBatch, type Sequence } from "./batching";
 import { tokenLogProbs, maskedSequenceSum } from "./logprobs";
-import { dpoLoss, ipoLoss, ktoLoss, listwiseDpoLoss } from "../losses/index";
+import { dpoLoss, ipoLoss, ktoLoss, listwiseDpoLoss, checkKtoWeightRatio } from "../losses/index";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { RlaifData } from "./rlaif";
 import type { Transformer } from "./transformer";
@@ -98,6 +98,11 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
   const { units, labels } = unitsFor(method, data, policy.config.contextLength);
   if (units.length === 0) throw new Error(`trainPreference(${method}): the dataset has no training units`);
   const per = units[0].length;
+  if (labels) {
+    // The paper's [1, 4/3] advice is about the dataset; minibatches of a balanced set still vary.
+    const nD = labels.filter(Boolean).length;
+    checkKtoWeightRatio(nD, labels.length - nD, opts.desirableWeight, opts.undesirableWeight, `trainPreference(kto) on ${labels.length} examples`);
+  }
   // Reference log-probs, once: unit u's j-th sequence is refLogps[u·per + j].
   const refLogps = sequenceLogps(reference, units.flat());
   const rng = new Rng(opts.seed ?? 0).fork(`pref-${method}`);
@@ -134,7 +139,7 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
         if (method === "dpo") losses = dpoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta, labelSmoothing: opts.labelSmoothing ?? 0 }).losses;
         else if (method === "ipo") losses = ipoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta }).losses;
         else if (method === "kto") {
-          const k = ktoLoss(col(logps, 0), col(ref, 0), idx.map((u) => labels![u]), { beta, desirableWeight: opts.desirableWeight, undesirableWeight: opts.undesirableWeight, klPolicyLogps: col(logps, 1), klRefLogps: col(ref, 1) });
+          const k = ktoLoss(col(logps, 0), col(ref, 0), idx.map((u) => labels![u]), { beta, desirableWeight: opts.desirableWeight, undesirableWeight: opts.undesirableWeight, klPolicyLogps: col(logps, 1), klRefLogps: col(ref, 1), checkWeightRatio: false });
           z0 = k.kl.dataSync()[0];
           losses = k.losses;
         } else losses = listwiseDpoLoss(tf.transpose(logps.reshape([per, B])), tf.transpose(ref.reshape([per, B])), { beta }).losses;

@@ -3,7 +3,7 @@ export { dpoLoss, implicitRewards } from "./dpo";
 export type { DpoOptions, DpoVariant } from "./dpo";
 export { ipoLoss } from "./ipo";
 export type { IpoOptions } from "./ipo";
-export { ktoLoss, ktoMismatchedPairs, resetKtoWarnings } from "./kto";
+export { ktoLoss, ktoMismatchedPairs, checkKtoWeightRatio, resetKtoWarnings } from "./kto";
 export type { KtoOptions, KtoLossOutput } from "./kto";
 export { listwiseDpoLoss, plackettLuceNll } from "./listwise";
 export type { ListwiseDpoOptions, ListwiseDpoOutput } from "./listwise";

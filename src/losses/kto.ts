@@ -15,6 +15,12 @@ export interface KtoOptions {
   klRefLogps?: tf.Tensor;
   /** The reference point as a constant instead (a number, or a tensor of the leading shape [...]). */
   z0?: number | tf.Tensor;
+  /**
+   * Warn when this batch's λ_D n_D / (λ_U n_U) is outside [1, 4/3] (default true). Trainers that sample
+   * minibatches check the whole dataset once with checkKtoWeightRatio and turn this off, since a balanced
+   * dataset still yields unbalanced minibatches.
+   */
+  checkWeightRatio?: boolean;
 }
 
 export interface KtoLossOutput {
@@ -71,14 +77,8 @@ export function ktoLoss(
   }
   const nD = flags.filter(Boolean).length;
   const nU = flags.length - nD;
-  const weightRatio = (wD * nD) / (wU * nU);
-  if (!(weightRatio >= 1 && weightRatio <= 4 / 3) && !warnedRatio) {
-    warnedRatio = true;
-    console.warn(
-      `${where}: λ_D·n_D/(λ_U·n_U) = ${wD}·${nD}/(${wU}·${nU}) = ${weightRatio.toFixed(3)} is outside [1, 4/3] ` +
-        "(KTO paper, Eq. 8 advice); set desirableWeight/undesirableWeight to rebalance (warned once)",
-    );
-  }
+  const weightRatio =
+    options.checkWeightRatio === false ? (wD * nD) / (wU * nU) : checkKtoWeightRatio(nD, nU, wD, wU, `${where}, this batch`);
   const leading = policyLogps.shape.slice(0, -1);
   return tf.tidy(() => {
     const z0 = referencePoint(where, options, leading); // shape [..., 1]
@@ -104,6 +104,22 @@ export function ktoLoss(
       weightRatio,
     };
   });
+}
+
+/**
+ * λ_D n_D / (λ_U n_U), warning once per process when it is outside [1, 4/3], the range the KTO paper
+ * recommends next to Eq. 8 (Ethayarajh et al. 2024). Call it on the whole dataset before training.
+ */
+export function checkKtoWeightRatio(nDesirable: number, nUndesirable: number, desirableWeight = 1, undesirableWeight = 1, where = "KTO data"): number {
+  const ratio = (desirableWeight * nDesirable) / (undesirableWeight * nUndesirable);
+  if (!(ratio >= 1 && ratio <= 4 / 3) && !warnedRatio) {
+    warnedRatio = true;
+    console.warn(
+      `${where}: λ_D·n_D/(λ_U·n_U) = ${desirableWeight}·${nDesirable}/(${undesirableWeight}·${nUndesirable}) = ${ratio.toFixed(3)} ` +
+        "is outside [1, 4/3] (KTO paper, Eq. 8 advice); set desirableWeight/undesirableWeight to rebalance (warned once)",
+    );
+  }
+  return ratio;
 }
 
 /** z0 of shape [...leading, 1], no gradient. */
