@@ -41,6 +41,18 @@ export async function checkHtmlFile(browser: Browser, file: string, timeoutMs = 
       })
       .catch(() => undefined);
     const rendered = await page.locator(".prefopt-plot:has(svg.main-svg)").count();
+    // A title the figure asks for but plotly does not draw (e.g. plotly ≥ 3 ignores `title: "string"`).
+    const missingTitles = (await page.evaluate(`Array.from(document.querySelectorAll(".prefopt-plot")).flatMap((d, i) => {
+      const want = (t) => (typeof t === "string" ? t : t && t.text) || "";
+      const l = d.layout || {};
+      const drawn = (sel) => Array.from(d.querySelectorAll(sel)).map((e) => e.textContent).join(" ").trim();
+      const out = [];
+      if (want(l.title) && !drawn(".gtitle")) out.push("figure " + (i + 1) + ": title " + JSON.stringify(want(l.title)) + " not drawn");
+      if (want((l.xaxis || {}).title) && !drawn(".xtitle")) out.push("figure " + (i + 1) + ": x-axis title not drawn");
+      if (want((l.yaxis || {}).title) && !drawn(".ytitle")) out.push("figure " + (i + 1) + ": y-axis title not drawn");
+      return out;
+    })`)) as string[];
+    for (const m of missingTitles) errors.push(m);
     // MathJax typesets after load; a TeX error shows as <mjx-merror>.
     // (browser-side code is passed as strings: this file is type-checked without the DOM lib)
     await page.evaluate(`(async () => { if (window.MathJax && window.MathJax.startup) await window.MathJax.startup.promise; })()`);

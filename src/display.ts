@@ -78,8 +78,25 @@ function sendToKernel(bundle: MimeBundle): boolean {
 let plotlyInlined = false;
 let figureCounter = 0;
 
+/**
+ * plotly.js 3+ dropped the shorthand `title: "text"` (for the figure, axes, legends, colour bars) and
+ * silently draws no title; older notebooks and plotly's own examples still use it. Rewrite every string
+ * `title` into `{text}` so both spellings work, in the layout and in the traces (colour bars).
+ */
+export function normaliseFigure(fig: PlotlyFigure): PlotlyFigure {
+  const fix = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(fix);
+    if (v === null || typeof v !== "object" || ArrayBuffer.isView(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = k === "title" && typeof x === "string" ? { text: x } : fix(x);
+    return out;
+  };
+  return { ...fig, data: fix(fig.data) as PlotlyFigure["data"], layout: fix(fig.layout ?? {}) as Record<string, unknown> };
+}
+
 /** HTML that draws `fig` with plotly; `includeLibrary` inlines plotly.js first. */
-export function figureHtml(fig: PlotlyFigure, id: string, includeLibrary: boolean): string {
+export function figureHtml(figure: PlotlyFigure, id: string, includeLibrary: boolean): string {
+  const fig = normaliseFigure(figure);
   const lib = includeLibrary ? `<script type="text/javascript">${plotlyBundle()}</script>\n` : "";
   const config = { responsive: true, displaylogo: false, ...(fig.config ?? {}) };
   return (
@@ -101,6 +118,7 @@ function figureText(fig: PlotlyFigure): string {
 /** Show an interactive plotly figure (one display message; plotly.js inlined once per kernel). */
 export function showFigure(fig: PlotlyFigure): void {
   const id = `prefopt-plot-${process.pid}-${++figureCounter}`;
+  fig = normaliseFigure(fig);
   const bundle: MimeBundle = {
     "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout ?? {}, config: fig.config ?? {} },
     "text/html": figureHtml(fig, id, !plotlyInlined),

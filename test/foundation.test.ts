@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng, hashString } from "../src/random";
-import { escapeHtml, figureHtml, scriptSafeJson, tableHtml } from "../src/display";
+import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, tableHtml } from "../src/display";
 import { percentToNotebook, notebookToPercent } from "../scripts/nbpercent";
 
 describe("Rng", () => {
@@ -120,6 +120,16 @@ describe("display helpers", () => {
     assert.ok(!html.includes("<b>"), "strings inside the figure JSON are escaped");
     assert.ok(html.length < 2000, "no plotly.js unless includeLibrary");
   });
+  test("normaliseFigure turns string titles into {text} everywhere and leaves the rest alone", () => {
+    const fig = {
+      data: [{ type: "heatmap", z: [[1]], colorbar: { title: "c" }, name: "title" }],
+      layout: { title: "t", xaxis: { title: "x" }, yaxis2: { title: { text: "y2" } }, legend: { title: "l" }, height: 300 },
+    };
+    const n = normaliseFigure(fig);
+    assert.deepEqual(n.layout, { title: { text: "t" }, xaxis: { title: { text: "x" } }, yaxis2: { title: { text: "y2" } }, legend: { title: { text: "l" } }, height: 300 });
+    assert.deepEqual(n.data[0], { type: "heatmap", z: [[1]], colorbar: { title: { text: "c" } }, name: "title" });
+    assert.equal(fig.layout.title, "t", "the input is not mutated");
+  });
   test("tableHtml escapes every cell and header", () => {
     const html = tableHtml(["<a>"], [["<img src=x onerror=alert(1)>"], [0.123456789]]);
     assert.ok(!html.includes("<img"));
@@ -181,6 +191,17 @@ describe("browser check", () => {
     try {
       const g = await checkHtmlFile(browser, good, 20_000);
       assert.deepEqual([g.figures, g.rendered, g.errors.length], [1, 1, 0], JSON.stringify(g));
+      // A bare string title is drawn too (plotly ≥ 3 alone would ignore it), and a missing title is caught.
+      const stringTitles = path.join(dir, "string-titles.html");
+      const titled = { data: fig.data, layout: { title: "Reward vs KL", xaxis: { title: "KL" }, yaxis: { title: "reward" } } };
+      fs.writeFileSync(stringTitles, `<!doctype html><html><body>${figureHtml(titled, "f3", true)}</body></html>`);
+      const s = await checkHtmlFile(browser, stringTitles, 20_000);
+      assert.deepEqual([s.rendered, s.errors], [1, []]);
+      const raw = path.join(dir, "raw-string-titles.html");
+      fs.writeFileSync(raw, `<!doctype html><html><body><script>${plotlyBundle()}</script><div id="r" class="prefopt-plot"></div><script>Plotly.newPlot("r", ${JSON.stringify(titled.data)}, ${JSON.stringify(titled.layout)})</script></body></html>`);
+      const r = await checkHtmlFile(browser, raw, 20_000);
+      assert.equal(r.rendered, 1);
+      assert.ok(r.errors.some((e) => /title "Reward vs KL" not drawn/.test(e)), JSON.stringify(r.errors));
       const b = await checkHtmlFile(browser, bad, 3_000);
       assert.equal(b.figures, 1);
       assert.equal(b.rendered, 0, "no plotly.js → not rendered");

@@ -44,7 +44,6 @@ export function makeAdam(learningRate: number): tf.Optimizer {
 /** Progress to stderr every `every` steps (one line, overwritten on a terminal). */
 export function progress(label: string, step: number, total: number, extra: string, every = 10): void {
   if (step % every !== 0 && step !== total) return;
-  const line = `${label} ${step}/${total} ${extra}`;
-  if (process.stderr.isTTY) process.stderr.write(`\r${line}   ${step === total ? "\n" : ""}`);
-  else process.stderr.write(`${line}\n`);
+  // "\r" rewrites the line in a terminal and in Jupyter (which folds carriage returns in stream output).
+  process.stderr.write(`\r${label} ${step}/${total} ${extra}   ${step === total ? "\n" : ""}`);
 }
