@@ -87,6 +87,7 @@ export { registerExperimentKind, getExperimentKind, listExperimentKinds, ConfigR
 export type { ExperimentKind, Metrics } from "./sweep/kinds";
 export { syntheticKind } from "./sweep/synthetic-kind";
 export { banditKind } from "./sweep/bandit-kind";
+export { lmKind, clearLmMemory, lmCacheDir } from "./sweep/lm-kind";
 export { expandSweep, runId, parseShard, shardRuns } from "./sweep/plan";
 export type { SweepPlan, RunSpec, FactorValue } from "./sweep/plan";
 export { runSweep, defaultOutDir } from "./sweep/runner";

@@ -22,7 +22,11 @@ export interface LmPreset {
   model: Omit<TransformerConfig, "vocabSize">;
   sft: { steps: number; batchSize: number; learningRate: number };
   rlaif: { prompts: number; k: number; maxNewTokens: number; noiseTemperature: number };
-  preference: { steps: number; batchSize: number; learningRate: number };
+  /**
+   * Offline training settings. The loss knobs are optional (the presets leave them unset, i.e. the losses'
+   * defaults) and reach trainPreference unchanged, so an ablation can set them without a separate code path.
+   */
+  preference: { steps: number; batchSize: number; learningRate: number; labelSmoothing?: number; desirableWeight?: number; undesirableWeight?: number };
   ppo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number };
   betas: Record<LmMethod, number[]>;
   evaluation: { prompts: number; samplesPerPrompt: number };
@@ -126,20 +130,24 @@ export interface FrontierPoint {
 /** Train one policy from the reference with `method` at `beta`, evaluate it, dispose it. */
 export function trainAndEvaluate(method: LmMethod, beta: number, reference: Transformer, setup: LmSetup, data: RlaifData, constitution: readonly Principle[], preset: LmPreset, verbose = true): FrontierPoint {
   const policy = reference.clone();
-  let seconds: number;
-  let lastLog: PreferenceLog | PpoLog | undefined;
-  if (method === "ppo") {
-    const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, { ...preset.ppo, beta, maxNewTokens: preset.rlaif.maxNewTokens, seed: preset.seed + 2, verbose });
-    seconds = r.seconds;
-    lastLog = r.logs[r.logs.length - 1];
-  } else {
-    const r = trainPreference(policy, reference, data, { ...preset.preference, method, beta, seed: preset.seed + 3, verbose });
-    seconds = r.seconds;
-    lastLog = r.logs[r.logs.length - 1];
+  // The clone holds a full copy of the weights: free it even when training or evaluation throws.
+  try {
+    let seconds: number;
+    let lastLog: PreferenceLog | PpoLog | undefined;
+    if (method === "ppo") {
+      const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, { ...preset.ppo, beta, maxNewTokens: preset.rlaif.maxNewTokens, seed: preset.seed + 2, verbose });
+      seconds = r.seconds;
+      lastLog = r.logs[r.logs.length - 1];
+    } else {
+      const r = trainPreference(policy, reference, data, { ...preset.preference, method, beta, seed: preset.seed + 3, verbose });
+      seconds = r.seconds;
+      lastLog = r.logs[r.logs.length - 1];
+    }
+    const ev = evaluateOnHeldOut(policy, reference, setup, constitution, preset);
+    return { method, beta, ...pickEval(ev), trainSeconds: seconds, lastLog, samples: ev.samples };
+  } finally {
+    policy.dispose();
   }
-  const ev = evaluateOnHeldOut(policy, reference, setup, constitution, preset);
-  policy.dispose();
-  return { method, beta, ...pickEval(ev), trainSeconds: seconds, lastLog, samples: ev.samples };
 }
 
 function pickEval(ev: EvalResult) {

@@ -1,5 +1,6 @@
-// Importing this module registers every experiment kind that ships with prefopt. (Language-model kinds
-// can join the same way: a module that calls registerExperimentKind, imported here or named in a sweep
-// file's `modules`.)
+// Importing this module registers every experiment kind that ships with prefopt. (More kinds can join
+// the same way: a module that calls registerExperimentKind, imported here or named in a sweep file's
+// `modules`.)
 import "./synthetic-kind";
 import "./bandit-kind";
+import "./lm-kind";

@@ -6,6 +6,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { randomBytes } from "crypto";
+import { threadId } from "worker_threads";
 import type { JsonObject } from "./config";
 import type { Metrics } from "./kinds";
 import type { FactorValue } from "./plan";
@@ -68,15 +70,21 @@ export function readResults(file: string): ReadResult {
 
 /** Write a whole file atomically (temp file, fsync, rename), so a kill never leaves it half written. */
 export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, "w");
+  // Unique per process, thread and call, so two writers of the same file never share a temp file.
+  const tmp = `${file}.tmp-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`;
   try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, "w");
+    try {
+      fs.writeSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
-  fs.renameSync(tmp, file);
 }
 
 function fsyncDir(dir: string): void {
