@@ -100,6 +100,31 @@ describe("backend", () => {
   test("an unknown forced backend is a clear error", () => {
     assert.throws(() => initBackend("gpu" as never), /must be one of tensorflow, wasm, cpu/);
   });
+  test("exactly one @tensorflow/tfjs-core is installed, and danfojs computes on the project's engine", async () => {
+    // Every package directory npm may have nested a copy in: node_modules/<pkg>, node_modules/@scope/<pkg>,
+    // and recursively their own node_modules.
+    const copies: string[] = [];
+    const dirs = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
+    const walkModules = (nm: string): void => {
+      for (const name of dirs(nm)) {
+        const packages = name.startsWith("@") ? dirs(path.join(nm, name)).map((n) => path.join(name, n)) : [name];
+        for (const pkg of packages) {
+          if (pkg === path.join("@tensorflow", "tfjs-core")) copies.push(path.join(nm, pkg));
+          walkModules(path.join(nm, pkg, "node_modules"));
+        }
+      }
+    };
+    walkModules(path.resolve("node_modules"));
+    assert.deepEqual(copies.map((c) => path.relative(process.cwd(), c)), [path.join("node_modules", "@tensorflow", "tfjs-core")]);
+    // danfojs-node's tfjs (through the shim) must be this very engine: its tensors count in tf.memory().
+    const dfd = await import("danfojs-node");
+    const before = tf.memory().numTensors;
+    const s = new dfd.Series([1, 2, 3]);
+    const t = s.tensor as tf.Tensor;
+    assert.ok(tf.memory().numTensors > before, "a danfojs tensor must be registered in the project's engine");
+    assert.deepEqual(Array.from(t.dataSync()), [1, 2, 3]);
+    t.dispose();
+  });
 });
 
 describe("display helpers", () => {
