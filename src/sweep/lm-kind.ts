@@ -24,12 +24,12 @@
 //   timings: false            true adds trainSeconds (wall time, so such runs are no longer reproducible)
 // As in the bandit kind, a knob the method ignores (labelSmoothing for IPO, preference.* for PPO, …) is an
 // error when it differs from the preset, so two run ids never compute the same thing.
-import { createHash, randomBytes } from "crypto";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { threadId } from "worker_threads";
 import { canonicalJson, type Complain, type JsonObject } from "./config";
 import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
+import { writeAtomically } from "./store";
 import { DEFAULT_CHECKPOINT_DIR, loadCheckpoint, saveCheckpoint } from "../lm/checkpoint";
 import { generateReviewCorpus } from "../lm/corpus";
 import { defaultConstitution } from "../lm/judges";
@@ -164,18 +164,6 @@ function weightsHash(model: Transformer): string {
     h.update(`${name}:${v.shape.join("x")};`).update(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
   return h.digest("hex");
-}
-
-/** Write via a temporary file that only this thread names, then rename: readers see all or nothing. */
-function writeAtomically(file: string, write: (tmp: string) => void): void {
-  const tmp = `${file}.tmp-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`;
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    write(tmp);
-    fs.renameSync(tmp, file);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
 }
 
 function warnDamaged(file: string, why: string): void {

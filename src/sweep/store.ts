@@ -70,9 +70,7 @@ export function readResults(file: string): ReadResult {
 
 /** Write a whole file atomically (temp file, fsync, rename), so a kill never leaves it half written. */
 export function writeFileAtomic(file: string, text: string): void {
-  // Unique per process, thread and call, so two writers of the same file never share a temp file.
-  const tmp = `${file}.tmp-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`;
-  try {
+  writeAtomically(file, (tmp) => {
     const fd = fs.openSync(tmp, "w");
     try {
       fs.writeSync(fd, text);
@@ -80,10 +78,21 @@ export function writeFileAtomic(file: string, text: string): void {
     } finally {
       fs.closeSync(fd);
     }
+  });
+}
+
+/**
+ * Let `write` create a temporary file that only this call names (pid, thread, random), then rename it over
+ * `file`: readers see the old file or the whole new one, never a part. The temporary is removed on failure.
+ */
+export function writeAtomically(file: string, write: (tmp: string) => void): void {
+  const tmp = `${file}.tmp-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    write(tmp);
     fs.renameSync(tmp, file);
-  } catch (e) {
+  } finally {
     fs.rmSync(tmp, { force: true });
-    throw e;
   }
 }
 
