@@ -30,6 +30,30 @@ def error_text(cell):
     return "".join(parts).strip()
 
 
+def tidy_streams(nb):
+    """Store stream output as a terminal shows it, as JupyterLab does live.
+
+    Progress lines arrive as many small stream messages that rewrite one line with \r; stored as they came,
+    the notebook and its HTML export would show every intermediate state. Consecutive outputs of the same
+    stream are merged and, on each line, only the text after the last \r is kept (a trailing \r, as in
+    \r\n, is not a rewrite). Nothing else changes: other outputs keep their order.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for out in cell.get("outputs", []):
+            prev = merged[-1] if merged else None
+            if out.output_type == "stream" and prev is not None and prev.output_type == "stream" and prev.name == out.name:
+                prev.text += out.text
+            else:
+                merged.append(out)
+        for out in merged:
+            if out.output_type == "stream" and "\r" in out.text:
+                out.text = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in out.text.split("\n"))
+        cell.outputs = merged
+
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MATHJAX = os.path.join(HERE, "..", "node_modules", "mathjax", "es5", "tex-svg.js")
 
@@ -71,6 +95,7 @@ def main():
         failure = err
     elapsed = time.time() - t0
 
+    tidy_streams(nb)
     os.makedirs(args.out_dir, exist_ok=True)
     nb_out = os.path.join(args.out_dir, name + ".ipynb")
     nbformat.write(nb, nb_out)

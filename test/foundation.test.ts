@@ -172,6 +172,30 @@ describe("notebook tooling", () => {
     assert.equal(notebookToPercent(nb as never), "// %% [markdown]\n// # Title\n// $x^2$\n\n// %%\nconst x = 1;\nconsole.log(x);\n");
   });
 
+  test("stored stream output is what a terminal shows: \\r rewrites collapse, consecutive streams merge", () => {
+    const code = `
+import json, sys, nbformat
+sys.path.insert(0, "scripts")
+from execute_notebook import tidy_streams
+nb = nbformat.v4.new_notebook()
+cell = nbformat.v4.new_code_cell("x")
+s = lambda name, text: nbformat.v4.new_output("stream", name=name, text=text)
+cell.outputs = [s("stderr", "\\rSFT 20/400 loss 2.5   "), s("stderr", "\\rSFT 400/400 loss 1.2   \\n"),
+  s("stdout", "a\\r\\nb\\n"), nbformat.v4.new_output("display_data", data={"text/plain": "fig"}), s("stdout", "after\\n")]
+nb.cells = [cell]
+tidy_streams(nb)
+print(json.dumps([[o.output_type, o.get("name"), o.get("text")] for o in nb.cells[0].outputs]))
+`;
+    const r = spawnSync("/usr/bin/python3", ["-c", code], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [
+      ["stream", "stderr", "SFT 400/400 loss 1.2   \n"],
+      ["stream", "stdout", "a\nb\n"],
+      ["display_data", null, null],
+      ["stream", "stdout", "after\n"],
+    ]);
+  });
+
   test("the runner executes through Jupyter, and a failing cell exits 1 with its source and real error text", { timeout: 120_000 }, () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-nb-"));
     const nbFile = path.join(dir, "failing.ipynb");
