@@ -142,19 +142,29 @@ function formatCell(v: unknown, digits: number): string {
 /** An HTML table (every value escaped) from column names and rows. */
 export function tableHtml(columns: string[], rows: unknown[][], opts: { caption?: string; digits?: number } = {}): string {
   const digits = opts.digits ?? 4;
-  const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("");
+  // Numbers right-aligned (digits line up), text left-aligned (it reads from the left); a header follows its column.
+  const align = columnAlignment(columns, rows);
+  const style = (j: number) => ` style="text-align:${align[j]}"`;
+  const head = columns.map((c, j) => `<th${style(j)}>${escapeHtml(c)}</th>`).join("");
   const body = rows
-    .map((r) => `<tr>${r.map((v) => `<td${typeof v === "number" ? ' style="text-align:right"' : ""}>${escapeHtml(formatCell(v, digits))}</td>`).join("")}</tr>`)
+    .map((r) => `<tr>${r.map((v, j) => `<td${typeof v === "number" ? ' style="text-align:right"' : style(j)}>${escapeHtml(formatCell(v, digits))}</td>`).join("")}</tr>`)
     .join("\n");
   const caption = opts.caption ? `<caption>${escapeHtml(opts.caption)}</caption>` : "";
   return `<table class="dataframe prefopt-table">${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-/** A fixed-width text table for terminals. */
+/** "right" for a column whose cells are all numbers (or empty), else "left". */
+function columnAlignment(columns: string[], rows: unknown[][]): ("left" | "right")[] {
+  return columns.map((_, j) => (rows.every((r) => r[j] === null || r[j] === undefined || typeof r[j] === "number") ? "right" : "left"));
+}
+
+/** A fixed-width text table for terminals (numbers right-aligned, text left-aligned). */
 export function tableText(columns: string[], rows: unknown[][], digits = 4): string {
+  const align = columnAlignment(columns, rows);
   const cells = [columns, ...rows.map((r) => r.map((v) => formatCell(v, digits)))];
   const widths = columns.map((_, j) => Math.max(...cells.map((r) => String(r[j] ?? "").length)));
-  return cells.map((r) => r.map((c, j) => String(c ?? "").padStart(widths[j])).join("  ")).join("\n");
+  const pad = (c: unknown, j: number) => (align[j] === "right" ? String(c ?? "").padStart(widths[j]) : String(c ?? "").padEnd(widths[j]));
+  return cells.map((r) => r.map(pad).join("  ").trimEnd()).join("\n");
 }
 
 /** Show a danfojs DataFrame as an HTML table (text table outside a notebook). */

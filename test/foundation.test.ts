@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng, hashString } from "../src/random";
-import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, tableHtml } from "../src/display";
+import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, tableHtml, tableText } from "../src/display";
 import { percentToNotebook, notebookToPercent } from "../scripts/nbpercent";
 
 describe("Rng", () => {
@@ -160,6 +160,14 @@ describe("display helpers", () => {
     assert.ok(!html.includes("<img"));
     assert.ok(!html.includes("<a>"));
     assert.match(html, /0\.1235/);
+  });
+  test("tables right-align number columns and left-align text columns, in HTML and in text", () => {
+    const columns = ["method", "reward"];
+    const rows = [["dpo", 1.5], ["listwise", -0.25]];
+    const html = tableHtml(columns, rows);
+    assert.match(html, /<th style="text-align:left">method<\/th><th style="text-align:right">reward<\/th>/);
+    assert.match(html, /<td style="text-align:left">listwise<\/td><td style="text-align:right">-0\.2500<\/td>/);
+    assert.equal(tableText(columns, rows), ["method     reward", "dpo        1.5000", "listwise  -0.2500"].join("\n"));
   });
 });
 
