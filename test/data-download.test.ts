@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { DownloadError, fetchDataset } from "../src/data/download";
-import { DATASETS, type DatasetEntry } from "../src/data/registry";
+import { DATASETS, HH_COMMIT, type DatasetEntry } from "../src/data/registry";
 import { writeTar } from "../src/data/tar";
 
 const sha = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
@@ -158,13 +158,21 @@ describe("downloader (local server only)", () => {
 });
 
 describe("registry", () => {
-  test("canonical sources: HH-RLHF (Hub + GitHub), rt-polarity tarball (Cornell), UKPConvArg1 (UKPLab), all https", () => {
+  test("canonical sources: HH-RLHF (GitHub at the pinned commit first, the Hub's unpinned main second), rt-polarity tarball (Cornell), UKPConvArg1 (UKPLab), all https", () => {
     const all = DATASETS.flatMap((d) => [...d.files.flatMap((f) => f.urls), ...d.archives.flatMap((a) => a.urls)]);
     assert.ok(all.every((u) => u.startsWith("https://")));
     const hh = DATASETS.find((d) => d.name === "hh-rlhf-harmless-base") as DatasetEntry;
     assert.deepEqual(hh.files.map((f) => f.path), ["hh-rlhf/harmless-base/train.jsonl.gz", "hh-rlhf/harmless-base/test.jsonl.gz"]);
-    assert.ok(hh.files[1].urls.some((u) => u.startsWith("https://huggingface.co/datasets/Anthropic/hh-rlhf/")));
-    assert.ok(hh.files[1].urls.some((u) => u.includes("anthropics/hh-rlhf")));
+    for (const f of DATASETS.filter((d) => d.name.startsWith("hh-rlhf-")).flatMap((d) => d.files)) {
+      const rel = f.path.replace(/^hh-rlhf\//, "");
+      assert.deepEqual(f.urls, [
+        `https://media.githubusercontent.com/media/anthropics/hh-rlhf/${HH_COMMIT}/${rel}`,
+        `https://huggingface.co/datasets/Anthropic/hh-rlhf/resolve/main/${rel}`,
+      ], "the pinned commit is tried first; the Hub copy (branch main) is only a fallback");
+    }
+    assert.match(HH_COMMIT, /^[0-9a-f]{40}$/);
+    assert.match(hh.files[1].sha256 ?? "", /^[0-9a-f]{64}$/, "the harmless test split is pinned by content too");
+    assert.equal(hh.files[0].sha256, undefined, "the others: digest recorded on first download");
     assert.ok(DATASETS.some((d) => d.name === "hh-rlhf-helpful-base"));
     const rt = DATASETS.find((d) => d.name === "rt-polarity") as DatasetEntry;
     assert.match(rt.archives[0].urls[0], /cornell\.edu\/.*rt-polaritydata\.tar\.gz$/);

@@ -40,6 +40,26 @@ describe("reading", () => {
     ]);
   });
 
+  test("a UTF-8 byte-order mark before line 1 is dropped (JSONL, gzipped JSONL, TSV); latin1 keeps its bytes", async () => {
+    const rec = { prompt: "p", chosen: "a", rejected: "b" };
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const body = Buffer.from(jsonl([rec, rec]), "utf8");
+    for (const [name, bytes] of [["bom.jsonl", Buffer.concat([bom, body])], ["bom.jsonl.gz", zlib.gzipSync(Buffer.concat([bom, body]))]] as const) {
+      const loaded = await loadPreferences(file(name, bytes)); // strict: line 1 must parse
+      assert.deepEqual(loaded.records.map((r) => r.chosen), ["a", "a"], name);
+    }
+    const lines: string[] = [];
+    for await (const l of readLines(file("bom.tsv", Buffer.concat([bom, Buffer.from("#id\tlabel\nx\ty\n")])))) lines.push(l.text);
+    assert.deepEqual(lines, ["#id\tlabel", "x\ty"]);
+    const latin: string[] = [];
+    for await (const l of readLines(file("bom.latin1", Buffer.concat([bom, Buffer.from("x\n")])), "latin1")) latin.push(l.text);
+    assert.deepEqual(latin, ["\u00ef\u00bb\u00bfx"], "a BOM is a UTF-8 notion; latin1 decodes the bytes as they are");
+    // Only a LEADING mark is dropped: U+FEFF inside a later line is content.
+    const inner: string[] = [];
+    for await (const l of readLines(file("inner.txt", "a\n\ufeffb\n"))) inner.push(l.text);
+    assert.deepEqual(inner, ["a", "\ufeffb"]);
+  });
+
   test("utf8 split across chunk boundaries decodes intact (streaming)", async () => {
     const big = "é".repeat(70000) + "\n€\n"; // 2-byte chars cross the 64 KiB chunk edge
     const p = file("big.txt", big);
@@ -281,11 +301,11 @@ describe("conversions", () => {
     assert.equal(dropped.report.conflictsDropped, 4);
   });
 
-  test("dedupePairs removes exact duplicates and counts contradictions", () => {
+  test("dedupePairs removes exact duplicates and counts contradictions (records on either side: one A≻B/B≻A is 2)", () => {
     const { pairs: out, report } = dedupePairs(pairs);
     assert.equal(out.length, 3);
     assert.equal(report.duplicatesRemoved, 1);
-    assert.equal(report.conflicts, 2);
+    assert.equal(report.conflicts, 2, "one contradiction, a≻b vs b≻a: both records count");
     assert.equal(dedupePairs(pairs, { contradictions: "drop" }).pairs.length, 1);
   });
 
@@ -297,6 +317,22 @@ describe("conversions", () => {
     assert.deepEqual(tied.pairs.map((p) => `${p.chosen}>${p.rejected}`), ["a>b", "a>c", "b>a", "c>a"]);
     assert.equal(tied.report.tiesSkipped, 1);
     assert.equal(tied.report.identicalSkipped, 1);
+  });
+
+  test("adjacent mode across ties: each response meets every response of the next lower score group", () => {
+    const adj = (scores: number[], responses = ["a", "b", "c", "d"].slice(0, scores.length)) => {
+      const out = rankingRecordsToPairs([{ prompt: "P", responses, scores }], { mode: "adjacent" });
+      return { pairs: out.pairs.map((p) => `${p.chosen}>${p.rejected}`), ties: out.report.tiesSkipped, identical: out.report.identicalSkipped };
+    };
+    assert.deepEqual(adj([3, 3, 1]), { pairs: ["a>c", "b>c"], ties: 1, identical: 0 });
+    assert.deepEqual(adj([3, 2, 2, 1]), { pairs: ["a>b", "a>c", "b>d", "c>d"], ties: 1, identical: 0 });
+    assert.deepEqual(adj([5, 1, 1]), { pairs: ["a>b", "a>c"], ties: 1, identical: 0 });
+    assert.deepEqual(adj([2, 2, 2]), { pairs: [], ties: 3, identical: 0 });
+    assert.deepEqual(adj([3, 2, 1]), { pairs: ["a>b", "b>c"], ties: 0, identical: 0 });
+    assert.deepEqual(adj([3, 1, 1], ["a", "b", "a"]), { pairs: ["a>b"], ties: 1, identical: 1 });
+    // Every adjacent pair is implied by "all": adjacent is a subset that still orders every score level.
+    const all = rankingRecordsToPairs([{ prompt: "P", responses: ["a", "b", "c", "d"], scores: [3, 2, 2, 1] }]).pairs.map((p) => `${p.chosen}>${p.rejected}`);
+    for (const p of adj([3, 2, 2, 1]).pairs) assert.ok(all.includes(p), p);
   });
 
   test("prompt-hash split: deterministic, order-independent, no prompt on both sides, about the asked fraction", () => {
@@ -345,6 +381,32 @@ describe("export round trips (the files TRL reads)", () => {
     await writeJsonl(p, hh, { implicitPrompt: true });
     assert.deepEqual(toImplicitPrompt(hh[0]), { chosen: "\n\nHuman: hi\n\nAssistant: Hello.", rejected: "\n\nHuman: hi\n\nAssistant: Bye." });
     assert.deepEqual((await loadHhRlhf(p)).records, hh);
+  });
+
+  test("for TRL, export explicit pairs: TRL re-derives an implicit prompt as the character-level common prefix", () => {
+    // trl.data_utils.extract_prompt, ported: the longest common prefix of chosen and rejected, one
+    // character shorter when that prefix ends in a space.
+    const trlPrompt = (chosen: string, rejected: string): string => {
+      const n = Math.min(chosen.length, rejected.length);
+      let idx = 0;
+      for (; idx < n; idx++) {
+        if (chosen[idx] !== rejected[idx]) {
+          if (chosen[idx - 1] === " ") idx -= 1;
+          break;
+        }
+      }
+      return chosen.slice(0, idx === n ? n - 1 : idx);
+    };
+    const differentStart: PreferenceRecord = { prompt: "\n\nHuman: hi\n\nAssistant:", chosen: " Hello.", rejected: " Bye." };
+    const sameStart: PreferenceRecord = { prompt: "\n\nHuman: hi\n\nAssistant:", chosen: " I can help.", rejected: " I cannot." };
+    const implicit = (p: PreferenceRecord) => toImplicitPrompt(p) as { chosen: string; rejected: string };
+    assert.equal(trlPrompt(implicit(differentStart).chosen, implicit(differentStart).rejected), differentStart.prompt);
+    const trl = trlPrompt(implicit(sameStart).chosen, implicit(sameStart).rejected);
+    assert.equal(trl, "\n\nHuman: hi\n\nAssistant: I can", "TRL's prompt swallows the replies' shared start");
+    assert.notEqual(trl, sameStart.prompt);
+    assert.deepEqual(splitImplicitPrompt(implicit(sameStart).chosen, implicit(sameStart).rejected), { prompt: sameStart.prompt, chosen: sameStart.chosen, rejected: sameStart.rejected }, "this project's loader splits at the last Assistant turn");
+    // The explicit layout carries the prompt itself, so there is nothing to re-derive.
+    assert.deepEqual(JSON.parse(toJsonl([sameStart])), { prompt: sameStart.prompt, chosen: sameStart.chosen, rejected: sameStart.rejected });
   });
 
   test("unpaired and ranking exports round-trip", async () => {
@@ -402,6 +464,10 @@ describe("text features", () => {
     assert.equal(f[1], Math.log1p(5));
     assert.equal(f[2], 6, "AFINN: good +3, 'not bad' negated −3 → +3");
     assert.equal(f[8], Math.log1p(1));
+    // Counts enter as log(1 + count), and the feature names say so.
+    assert.equal(SURFACE_FEATURES[5], "log(1+sentences)");
+    assert.equal(f[5], Math.log1p(2));
+    assert.deepEqual([0, 1, 5, 8, 9].map((j) => SURFACE_FEATURES[j]), ["log(1+chars)", "log(1+words)", "log(1+sentences)", "log(1+exclamations)", "log(1+questions)"]);
     const s = standardizer([[1, 5], [3, 5]]);
     assert.deepEqual(s.apply([2, 5]), [0, 0]);
     assert.deepEqual(s.apply([3, 6]), [1, 1], "a constant column keeps scale 1");

@@ -12,6 +12,8 @@ import { checkHtmlFile, launchChromium } from "../scripts/browser-check";
 import { loadSweepFile } from "../src/sweep/config";
 import { expandSweep } from "../src/sweep/plan";
 import { readResults, type RunRecord } from "../src/sweep/store";
+import { reportHtml } from "../src/sweep/report";
+import { summarise } from "../src/sweep/summary";
 
 const root = path.resolve(__dirname, "..");
 const cli = path.join(root, "scripts", "sweep.ts");
@@ -173,7 +175,31 @@ describe("sweep CLI", () => {
     }
   });
 
-  test("--help, and a bad sweep file exits 2 naming the file, line and field", () => {
+  test("in Chromium, a one-seed point draws no error bar while the others do", async () => {
+    // The reference results, with only one seed kept for x=0 (note "plain"): that group has no CI.
+    const records = readResults(path.join(dir, "reference", "results.jsonl")).records.filter((r) => !(r.factors.x === 0 && r.factors.note === "plain" && r.seed > 0));
+    const summary = summarise(plan.runs, plan.factors, records);
+    const file = path.join(dir, "one-seed.html");
+    fs.writeFileSync(file, reportHtml({ spec: loadSweepFile(sweepFile), summary, planned: plan.runs.length }));
+    browser ??= await launchChromium();
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    try {
+      await page.goto("file://" + file);
+      await page.waitForFunction("document.querySelectorAll('.js-plotly-plot g.errorbar').length > 0", undefined, { timeout: 30_000 });
+      // The first figure: score vs x, one trace per note; the "plain" trace's x=0 point has n = 1.
+      const bars = (await page.evaluate(
+        "Array.from(document.querySelectorAll('.js-plotly-plot')[0].querySelectorAll('g.trace.scatter')).map((t) => Array.from(t.querySelectorAll('g.errorbar')).map((g) => g.querySelectorAll('path.yerror').length))",
+      )) as number[][];
+      assert.deepEqual(bars, [[0, 1], [1, 1]], "x=0 of the 'plain' trace has one seed: no error bar at all");
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("--help, and a bad sweep file exits 2 naming the file, line and field (the README's example too)", () => {
     const help = sweep(["--help"]);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /--workers N/);
@@ -184,6 +210,20 @@ describe("sweep CLI", () => {
     const r = sweep([bad]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /bad\.yaml:6 grid\.noise: config field noise .*must be >= 0, got -1/);
+    // The example error the README quotes is the one the CLI prints.
+    const beta = path.join(dir, "beta.yaml");
+    fs.writeFileSync(beta, "name: beta\nkind: bandit\nseeds: 3\nbase:\n  method: dpo\ngrid:\n  lossOptions.beta: []\n");
+    const empty = sweep([beta]);
+    assert.equal(empty.status, 2);
+    const expected = 'beta.yaml:7 grid["lossOptions.beta"]: an empty list would make an empty grid; give at least one value';
+    assert.ok(empty.stderr.includes(`${dir}/${expected}`), empty.stderr);
+    assert.ok(fs.readFileSync(path.join(root, "README.md"), "utf8").includes(`e.g. \`${expected}\``), "README quotes the real message");
+    // One config under two labels: exit 2, naming both blocks and lines.
+    const twice = path.join(dir, "twice.yaml");
+    fs.writeFileSync(twice, "name: twice\nkind: synthetic\nseeds: 2\ngrid:\n  - {label: a, x: 1}\n  - {label: b, x: 1}\n");
+    const dup = sweep([twice]);
+    assert.equal(dup.status, 2);
+    assert.match(dup.stderr, /twice\.yaml:6 grid\[1\]\.label: grid point x=1 \(label "b"\) resolves to the same config as grid point x=1 of grid\[0\]\.label \(line 5\) \(label "a"\)/);
     const flag = sweep([sweepFile, "--wrokers", "2"]);
     assert.equal(flag.status, 2);
     assert.match(flag.stderr, /unknown option --wrokers/);

@@ -8,7 +8,8 @@ import * as path from "path";
 import { initBackend } from "../src/backend";
 import { canonicalJson, loadSweepFile, parseSweepSpec, SweepConfigError } from "../src/sweep/config";
 import { mergeShards } from "../src/sweep/merge";
-import { expandSweep, parseShard, runId, shardRuns } from "../src/sweep/plan";
+import { computedConfig, expandSweep, parseShard, runId, shardRuns } from "../src/sweep/plan";
+import { errorBarValue, factorFigure, reportHtml } from "../src/sweep/report";
 import { runSweep } from "../src/sweep/runner";
 import { readResults, ResultsStore, type RunRecord } from "../src/sweep/store";
 import { seedStats, studentTCdf, studentTQuantile } from "../src/sweep/stats";
@@ -147,6 +148,72 @@ describe("grid expansion and run ids", () => {
     assert.equal(expandSweep(spec).runs[0].id, runId("synthetic", syntheticKind.version, { center: 0, slope: 1, x: 0, noise: 0.5, delayMs: 0, spin: false, note: "", failSeed: -1 }, 0));
     // = sha256('{"config":{"a":1},"kind":"synthetic","seed":0,"version":1}'), computed with sha256sum.
     assert.equal(runId("synthetic", 1, { a: 1 }, 0), "72608f6c312ea04f");
+  });
+
+  test("a label is cosmetic: not in the id, renaming it keeps every id; pinned hash unchanged", () => {
+    const cfg = { center: 0, slope: 1, x: 0, noise: 0.5, delayMs: 0, spin: false, note: "", failSeed: -1 };
+    assert.equal(runId("synthetic", 2, { ...cfg, label: "anything" }, 0), runId("synthetic", 2, cfg, 0));
+    assert.deepEqual(computedConfig({ ...cfg, label: "x" }), cfg);
+    // = sha256('{"config":{"a":1},"kind":"synthetic","seed":0,"version":1}'): labels never reach the hash.
+    assert.equal(runId("synthetic", 1, { a: 1, label: "L" }, 0), "72608f6c312ea04f");
+    const relabel = (label: string) => parseSweepSpec({ name: "r", kind: "synthetic", seeds: 2, grid: [{ label, x: [1, 2] }, { label: "other", x: 3 }] });
+    const a = expandSweep(relabel("before"));
+    const b = expandSweep(relabel("after"));
+    assert.deepEqual(a.runs.map((r) => r.id), b.runs.map((r) => r.id));
+    assert.equal(a.runs[0].config.label, "before", "the label stays in the config and factors of records");
+    assert.equal(b.runs[0].factors.label, "after");
+  });
+
+  test("one config under two labels is an error naming both grid blocks and their lines", () => {
+    const dir = tmp("labels");
+    const file = writeFile(
+      dir,
+      "two-labels.yaml",
+      "name: two\nkind: synthetic\nseeds: 2\ngrid:\n  - label: plain\n    x: [0, 1]\n  - label: renamed copy\n    x: 1\n    noise: 1\n",
+    );
+    assert.throws(() => expandSweep(loadSweepFile(file)), (e: Error) => {
+      assert.ok(e instanceof SweepConfigError);
+      assert.match(e.message, /two-labels\.yaml:7 grid\[1\]\.label: grid point x=1, noise=1 \(label "renamed copy"\) resolves to the same config as grid point x=1 of grid\[0\]\.label \(line 5\) \(label "plain"\)/);
+      assert.match(e.message, /not part of a run's id/);
+      return true;
+    });
+    // A label list in one block over the same config: also an error.
+    assert.throws(() => expandSweep(parseSweepSpec({ name: "l", kind: "synthetic", seeds: 1, grid: { label: ["a", "b"], x: 1 } })), /label "b"\) resolves to the same config as grid point x=1/);
+    // The same config with the same label (or none) is still a harmless duplicate, run once.
+    const same = expandSweep(parseSweepSpec({ name: "s", kind: "synthetic", seeds: 1, grid: [{ label: "a", x: 1 }, { label: "a", x: 1, noise: 1 }] }));
+    assert.equal(same.points, 1);
+    assert.equal(same.duplicatePoints, 1);
+  });
+
+  test("the experiment never sees the label; a renamed label re-runs nothing; merge carries the new label", async () => {
+    // The synthetic kind hashes its whole config into its noise, so a label reaching run() would change the score.
+    const spec = (label?: string) => parseSweepSpec({ name: "lab", kind: "synthetic", seeds: 3, grid: { ...(label ? { label } : {}), x: [0, 1] } });
+    const dir = tmp("relabel");
+    const first = await runSweep({ spec: spec("first"), out: dir, workers: 0, quiet: true, report: false });
+    assert.equal(first.ran, 6);
+    const plain = await runSweep({ spec: spec(), out: tmp("plain"), workers: 0, quiet: true, report: false });
+    const scores = (file: string) => readResults(file).records.map((r) => `${r.id}:${r.metrics.score}`).sort();
+    assert.deepEqual(scores(first.files.results), scores(plain.files.results), "labelled and unlabelled runs: same ids, same numbers");
+    const renamed = await runSweep({ spec: spec("second"), out: dir, workers: 0, quiet: true, report: false });
+    assert.equal(renamed.ran, 0);
+    assert.equal(renamed.alreadyDone, 6);
+    const merged = mergeShards({ spec: spec("second"), inputs: [dir], out: tmp("relabel-merge"), report: false });
+    assert.equal(merged.missing.length, 0);
+    assert.ok(readResults(merged.files.results).records.every((r) => r.config.label === "second"));
+  });
+
+  test("stored results from an older plan (other ids) are reported, never reused or summarised", async () => {
+    const spec = parseSweepSpec({ name: "old", kind: "synthetic", seeds: 2, grid: { x: [0, 1] } });
+    const dir = tmp("foreign");
+    const foreign: RunRecord = { id: "0123456789abcdef", kind: "synthetic", seed: 0, index: 0, config: { x: 0, label: "old" }, factors: { x: 0 }, metrics: { score: 1e6 }, ms: 1, finishedAt: "2024-01-01T00:00:00Z" };
+    fs.writeFileSync(path.join(dir, "results.jsonl"), JSON.stringify(foreign) + "\n");
+    let log = "";
+    const sink = { write: (t: string) => ((log += t), true) } as unknown as NodeJS.WritableStream;
+    const r = await runSweep({ spec, out: dir, workers: 0, log: sink, report: false });
+    assert.match(log, /holds 1 result\(s\) whose id is not in this plan/);
+    assert.equal(r.ran, 4);
+    assert.deepEqual(r.summary.extra.map((x) => x.id), [foreign.id]);
+    assert.ok(r.summary.rows.filter((x) => x.metric === "score").every((x) => x.mean < 100), "the foreign score is not averaged in");
   });
 
   test("shards partition the plan exactly once, in balanced sizes", () => {
@@ -290,6 +357,31 @@ describe("summary", () => {
     const partial = summarise(r.runs, r.plan.factors, readResults(r.files.results).records.slice(1));
     assert.equal(partial.missing.length, 1);
     assert.equal(partial.rows.find((x) => x.metric === "score")!.n, 3);
+  });
+});
+
+describe("report", () => {
+  test("a group with fewer than 2 finite seeds gets no error bar (not a zero-width one), a hover note and a warning", async () => {
+    const spec = parseSweepSpec({ name: "ci", kind: "synthetic", seeds: 3, grid: { x: [0, 1] } });
+    const r = await runSweep({ spec, out: tmp("noci"), workers: 0, quiet: true, report: false });
+    const recs = readResults(r.files.results).records.filter((x) => !(x.factors.x === 0 && x.seed > 0)); // x=0 keeps one seed
+    const summary = summarise(r.runs, r.plan.factors, recs);
+    const fig = factorFigure(summary, "score", "x");
+    // What plotly sees after JSON (errorbars/compute_error.js reads +array[i]; a non-number omits the bar).
+    const trace = JSON.parse(JSON.stringify(fig.data))[0] as { x: number[]; error_y: { array: unknown[] }; customdata: string[] };
+    const at = (x: number) => trace.x.indexOf(x);
+    assert.ok(Number.isNaN(+(trace.error_y.array[at(0)] as number)), `one seed: error value ${JSON.stringify(trace.error_y.array[at(0)])} must read as NaN`);
+    const half = summary.rows.find((x) => x.metric === "score" && x.factors.x === 1)!.ciHalf;
+    assert.equal(+(trace.error_y.array[at(1)] as number), half, "three seeds: the CI half-width");
+    assert.match(trace.customdata[at(0)], /no CI: fewer than 2 finite seeds \(n = 1\)/);
+    assert.match(trace.customdata[at(1)], /95% CI, n = 3/);
+    assert.equal(errorBarValue(NaN), "NaN");
+    assert.equal(+JSON.parse(JSON.stringify([null]))[0], 0, "why not null: plotly would read it as a zero-width interval");
+    const html = reportHtml({ spec, summary, planned: r.plan.runs.length });
+    assert.match(html, /no CI: fewer than 2 finite seeds in \d+ row\(s\), drawn without error bars: score at x=0 \(n = 1\)/);
+    assert.match(html, /no CI \(n &lt; 2\)/);
+    const full = reportHtml({ spec, summary: r.summary, planned: r.plan.runs.length });
+    assert.doesNotMatch(full, /no CI: fewer than 2/);
   });
 });
 

@@ -3,10 +3,13 @@
 //   pairRecordsToUnpaired   each pair gives (prompt, chosen, true) and (prompt, rejected, false); exact duplicate
 //                     examples are kept once; a (prompt, completion) seen with both labels is a conflict,
 //                     kept by default (it is genuine disagreement) or dropped with `conflicts: "drop"`.
-//   rankingRecordsToPairs   "all": every i < j gives (r_i ≻ r_j), n(n−1)/2 pairs; "adjacent": i, i+1 only.
+//   rankingRecordsToPairs   "all": every i < j gives (r_i ≻ r_j), n(n−1)/2 pairs; "adjacent": each response
+//                     with every response of the next strictly lower score group (n−1 pairs without ties).
 //                     Tied scores give no pair; identical response texts give no pair. Both are counted.
 //   dedupePairs       identical (prompt, chosen, rejected) kept once; contradicting pairs (A ≻ B and
 //                     B ≻ A) counted and kept unless `contradictions: "drop"`.
+// `conflicts` counts RECORDS involved in a conflict, not conflicts: one A ≻ B / B ≻ A contradiction is 2
+// (both pairs), and one completion seen as desirable and undesirable is 2 (both examples).
 import { hashString } from "../random";
 import type { PreferenceRecord, RankingRecord, Text, UnpairedRecord } from "./types";
 import { textKey, textsEqual } from "./types";
@@ -15,7 +18,9 @@ export interface ConversionReport {
   input: number;
   output: number;
   duplicatesRemoved: number;
+  /** Records (after de-duplication) on either side of a conflict: one A ≻ B / B ≻ A contradiction counts 2. */
   conflicts: number;
+  /** Records dropped because of a conflict (with the "drop" option; equals `conflicts` then). */
   conflictsDropped: number;
   tiesSkipped: number;
   identicalSkipped: number;
@@ -69,20 +74,36 @@ export function rankingRecordsToPairs(
   const mode = opts.mode ?? "all";
   const report = emptyConversion(rankings.length);
   const pairs: PreferenceRecord[] = [];
+  const emit = (r: RankingRecord, i: number, j: number): void => {
+    if (textsEqual(r.responses[i], r.responses[j])) {
+      report.identicalSkipped++;
+      return;
+    }
+    pairs.push({ prompt: r.prompt, chosen: r.responses[i], rejected: r.responses[j] });
+  };
   for (const r of rankings) {
     const n = r.responses.length;
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < (mode === "adjacent" ? Math.min(n, i + 2) : n); j++) {
-        if (r.scores && r.scores[i] === r.scores[j]) {
-          report.tiesSkipped++;
-          continue;
+    if (mode === "all") {
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) {
+          if (r.scores && r.scores[i] === r.scores[j]) report.tiesSkipped++;
+          else emit(r, i, j);
         }
-        if (textsEqual(r.responses[i], r.responses[j])) {
-          report.identicalSkipped++;
-          continue;
-        }
-        pairs.push({ prompt: r.prompt, chosen: r.responses[i], rejected: r.responses[j] });
       }
+      continue;
+    }
+    // "adjacent": consecutive responses with equal scores form a tie group (without scores every response
+    // is its own group); each response is paired with every response of the next group, so a tie never
+    // hides a comparison: scores [3, 3, 1] give a ≻ c and b ≻ c. Pairs inside a group count as ties.
+    const groups: number[][] = [];
+    for (let i = 0; i < n; i++) {
+      const last = groups[groups.length - 1];
+      if (last && r.scores && r.scores[last[0]] === r.scores[i]) last.push(i);
+      else groups.push([i]);
+    }
+    for (let g = 0; g < groups.length; g++) {
+      report.tiesSkipped += (groups[g].length * (groups[g].length - 1)) / 2;
+      if (g + 1 < groups.length) for (const i of groups[g]) for (const j of groups[g + 1]) emit(r, i, j);
     }
   }
   report.output = pairs.length;

@@ -1,6 +1,14 @@
 // Exporters back to the formats the loaders read (and TRL reads: `datasets.load_dataset("json", ...)`
 // on a .jsonl file gives the columns prompt/chosen/rejected, prompt/completion/label, ...). `extra`
 // fields are written back as top-level fields, so load → export → load is the identity.
+//
+// For TRL, export the explicit layout {prompt, chosen, rejected}. The implicit layout (whole dialogues,
+// `implicitPrompt: true`) matches HH-RLHF's file format and round-trips through this project's loaders,
+// but TRL re-derives the prompt of string dialogues itself (trl.data_utils.extract_prompt, used by
+// maybe_extract_prompt) as the character-level longest common prefix of chosen and rejected, stepping
+// back one character if that prefix ends in a space — not as the prefix up to the last "\n\nAssistant:".
+// When both replies begin alike, TRL's prompt swallows the shared start of the reply (on HH-RLHF harmless
+// test, 445 of its 2,308 valid pairs get a different prompt, e.g. one ending "…\n\nAssistant: I").
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
@@ -15,7 +23,11 @@ export function toJsonObject(record: Exportable): Record<string, unknown> {
   return { ...fields, ...(extra ?? {}) };
 }
 
-/** Whole dialogues `{chosen, rejected}` (HH-RLHF layout): prompt + completion, for string texts. */
+/**
+ * Whole dialogues `{chosen, rejected}` (HH-RLHF's file layout): prompt + completion. Reads back through
+ * loadHhRlhf / splitImplicitPrompt; TRL splits such strings differently (see the note at the top), so
+ * give TRL the explicit layout instead.
+ */
 export function toImplicitPrompt(pair: PreferenceRecord): Record<string, unknown> {
   if (typeof pair.prompt === "string" && typeof pair.chosen === "string" && typeof pair.rejected === "string") {
     return { chosen: pair.prompt + pair.chosen, rejected: pair.prompt + pair.rejected, ...(pair.extra ?? {}) };

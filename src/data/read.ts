@@ -71,13 +71,22 @@ export interface Line {
  * Async iteration over the lines of a (possibly gzipped) text file, one chunk in memory at a time.
  * Lines split on "\n" only (a trailing "\r" is removed): some corpora contain U+0085 / U+2028 inside a
  * line, which other splitters treat as line breaks. A final empty line after the last "\n" is not yielded.
+ * A leading UTF-8 byte-order mark is removed (utf8 only), as the JSON-array reader does.
  */
 export async function* readLines(file: string, encoding: TextEncoding = "utf8"): AsyncGenerator<Line> {
   const decoder = makeDecoder(encoding);
   let pending = "";
   let lineNo = 0;
+  // A UTF-8 byte-order mark (EF BB BF → U+FEFF) before line 1 is not content: drop it once the first
+  // character is decoded (the first chunk may end inside the mark's three bytes).
+  let atStart = encoding === "utf8";
+  const dropBom = (text: string): string => {
+    if (!atStart || text.length === 0) return text;
+    atStart = false;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  };
   for await (const chunk of openBytes(file)) {
-    pending += decoder.write(chunk as Buffer);
+    pending += dropBom(decoder.write(chunk as Buffer));
     let start = 0;
     let nl: number;
     while ((nl = pending.indexOf("\n", start)) !== -1) {
@@ -87,7 +96,7 @@ export async function* readLines(file: string, encoding: TextEncoding = "utf8"):
     }
     pending = pending.slice(start);
   }
-  pending += decoder.end();
+  pending += dropBom(decoder.end());
   if (pending.length > 0) yield { text: pending.endsWith("\r") ? pending.slice(0, -1) : pending, line: ++lineNo };
 }
 

@@ -51,15 +51,20 @@ export interface DatasetEntry {
   homepage: string;
 }
 
-const HH_COMMIT = "354e5c3cb8960630860dd5774a6ac2a58313bf4d";
-// hh-rlhf stores its data with Git LFS, so GitHub serves the bytes from media.githubusercontent.com.
+/** The anthropics/hh-rlhf GitHub commit the files are fetched at (the one ../shared/data was copied from). */
+export const HH_COMMIT = "354e5c3cb8960630860dd5774a6ac2a58313bf4d";
+// The primary source is GitHub at that pinned commit (hh-rlhf stores its data with Git LFS, so GitHub
+// serves the bytes from media.githubusercontent.com). The Hugging Face copy is only a fallback and is NOT
+// pinned: it is fetched from the dataset's `main` branch (no Hub revision is recorded here). Either way
+// the bytes are checked: against the pinned SHA-256 where there is one (harmless-base test), otherwise
+// against the digest recorded on the file's first download.
 function hhFile(subset: string, split: "train" | "test", sha256?: string): RemoteFile {
   const rel = `${subset}/${split}.jsonl.gz`;
   return {
     path: `hh-rlhf/${rel}`,
     urls: [
-      `https://huggingface.co/datasets/Anthropic/hh-rlhf/resolve/main/${rel}`,
       `https://media.githubusercontent.com/media/anthropics/hh-rlhf/${HH_COMMIT}/${rel}`,
+      `https://huggingface.co/datasets/Anthropic/hh-rlhf/resolve/main/${rel}`,
     ],
     sha256,
   };
@@ -73,7 +78,7 @@ function hhEntry(subset: string, testSha?: string): DatasetEntry {
     folder: "hh-rlhf",
     files: [hhFile(subset, "train"), hhFile(subset, "test", testSha)],
     archives: [],
-    homepage: "https://huggingface.co/datasets/Anthropic/hh-rlhf (or https://github.com/anthropics/hh-rlhf)",
+    homepage: `https://github.com/anthropics/hh-rlhf (commit ${HH_COMMIT}; also https://huggingface.co/datasets/Anthropic/hh-rlhf, branch main)`,
   };
 }
 

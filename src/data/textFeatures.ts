@@ -50,17 +50,18 @@ export function bagOfWords(tokens: string[], vocab: WordVocabulary): Float32Arra
   return v;
 }
 
+/** Names of surfaceFeatures' columns; counts enter as log(1 + count), and the names say so. */
 export const SURFACE_FEATURES = [
-  "log chars",
-  "log words",
+  "log(1+chars)",
+  "log(1+words)",
   "AFINN score",
   "AFINN per word",
   "AFINN words per word",
-  "sentences",
+  "log(1+sentences)",
   "mean word length",
   "uppercase share",
-  "exclamations",
-  "questions",
+  "log(1+exclamations)",
+  "log(1+questions)",
   "has link",
   "first person share",
 ] as const;

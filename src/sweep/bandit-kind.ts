@@ -1,9 +1,11 @@
 // `bandit`: one bandit preference-learning run (src/bandit's trainBandit) as a sweep experiment kind.
 //
 // The environment is a known reward table r[x][y] ~ N(0, rewardScale²) drawn from `dataset.rewardSeed`
-// (fixed across seeds), or one of the IPO paper's §5.4 sets. Each run's seed draws its own dataset
-// (Bradley–Terry pairs at temperature T, then each label flipped with probability flipRate) and its own
-// minibatches, so the spread over seeds is the spread a practitioner would see. The pairs feed every
+// (fixed across seeds), or one of the IPO paper's §5.4 sets. On bt-pairs each run's seed draws its own
+// dataset (Bradley–Terry pairs at temperature T, then each label flipped with probability flipRate) and its
+// own minibatches, so the spread over seeds is the spread a practitioner would see; the fixed sets (ipo-d1,
+// ipo-never-wins, two-actions) are the same for every seed, so there only the label flips (if any), KTO's
+// subsampling and the minibatches vary. The pairs feed every
 // method: DPO/IPO directly, KTO after splitting into desirable/undesirable judgements (optionally keeping
 // only a fraction of either), listwise DPO as 2-rankings.
 //

@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { canonicalJson, loadSweepFile, type SweepSpec } from "./config";
-import { expandSweep, type RunSpec, type SweepPlan } from "./plan";
+import { computedConfig, expandSweep, type RunSpec, type SweepPlan } from "./plan";
 import { reportHtml } from "./report";
 import { readResults, writeFileAtomic, type RunRecord } from "./store";
 import { summarise, writeSummary, type SweepSummary } from "./summary";
@@ -58,9 +58,9 @@ function resultFiles(inputs: string[], outResults: string): string[] {
   return [...new Set(files.map((f) => path.resolve(f)))];
 }
 
-/** What identifies a run's outcome (timing and finish time excluded). */
+/** What identifies a run's outcome (timing, finish time and the cosmetic label excluded). */
 function outcome(r: RunRecord): string {
-  return canonicalJson({ id: r.id, seed: r.seed, config: r.config, metrics: r.metrics });
+  return canonicalJson({ id: r.id, seed: r.seed, config: computedConfig(r.config), metrics: r.metrics });
 }
 
 export function mergeShards(opts: MergeOptions): MergeResult {
@@ -94,8 +94,9 @@ export function mergeShards(opts: MergeOptions): MergeResult {
     }
   }
 
-  // The merged file: one line per planned run that has a result, in plan order.
-  const merged = plan.runs.filter((r) => seen.has(r.id)).map((r) => seen.get(r.id)![0].record);
+  // The merged file: one line per planned run that has a result, in plan order, carrying the plan's
+  // label and factors (a label renamed since a shard ran does not change the id, only the name).
+  const merged = plan.runs.filter((r) => seen.has(r.id)).map((r) => ({ ...seen.get(r.id)![0].record, config: r.config, factors: r.factors }));
   writeFileAtomic(resultsPath, merged.map((r) => JSON.stringify(r) + "\n").join(""));
   const summary = summarise(plan.runs, plan.factors, merged);
   const written = writeSummary(summary, out);

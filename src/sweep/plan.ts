@@ -1,7 +1,15 @@
 // Grid expansion: a SweepSpec becomes an ordered list of runs, each a resolved config and a seed with a
-// stable id = first 16 hex digits of sha256(canonical JSON of {kind, version, config, seed}). Canonical
-// JSON sorts keys, so key order in the sweep file never changes an id; the kind's `resolve` fills in
-// defaults first, so writing a default explicitly does not change it either.
+// stable id = first 16 hex digits of sha256(canonical JSON of {kind, version, config, seed}), where config
+// is the resolved config WITHOUT its cosmetic `label` (a label names a grid point in tables and legends;
+// renaming it must not re-run anything). Canonical JSON sorts keys, so key order in the sweep file never
+// changes an id; the kind's `resolve` fills in defaults first, so writing a default explicitly does not
+// change it either. The experiment receives the same label-free config, so a run computes exactly what
+// its id hashes.
+//
+// Two grid points that resolve to the same config are one computation. With the same label (or none)
+// the later one is dropped and counted (`duplicatePoints`); under different labels it is an error naming
+// both grid blocks and their lines, since a sweep that computes one thing under two names is almost
+// certainly a mistake (and the two labels could not both own the run's result).
 import { createHash } from "crypto";
 import { canonicalJson, complainer, formatPath, type Complain, isPlainObject, type FieldPath, type Json, type JsonObject, type SweepSpec } from "./config";
 import "./builtin-kinds";
@@ -16,7 +24,7 @@ export interface RunSpec {
   index: number;
   kind: string;
   seed: number;
-  /** The resolved config (defaults filled in; `label`, if any, kept as written). */
+  /** The resolved config (defaults filled in; `label`, if any, kept as written but not part of the id). */
   config: JsonObject;
   /** Index of the grid point (runs of one point differ only in their seed). */
   point: number;
@@ -30,13 +38,24 @@ export interface SweepPlan {
   /** Dotted config paths that take more than one value across the grid, in order of first mention. */
   factors: string[];
   points: number;
-  /** Grid points that resolved to the same config as an earlier point (kept once). */
+  /** Grid points that resolved to the same config and label as an earlier point (kept once). */
   duplicatePoints: number;
 }
 
-/** sha256-based run id (16 hex digits) of a kind, its version, a resolved config and a seed. */
+/** The config an experiment computes from: the resolved config without its cosmetic top-level `label`. */
+export function computedConfig(config: JsonObject): JsonObject {
+  if (!("label" in config)) return config;
+  const rest = { ...config };
+  delete rest.label;
+  return rest;
+}
+
+/**
+ * sha256-based run id (16 hex digits) of a kind, its version, a resolved config and a seed. A top-level
+ * `label` in `config` is ignored (it is cosmetic): the hash covers computedConfig(config).
+ */
 export function runId(kind: string, version: number, config: JsonObject, seed: number): string {
-  return createHash("sha256").update(canonicalJson({ kind, version, config, seed })).digest("hex").slice(0, 16);
+  return createHash("sha256").update(canonicalJson({ kind, version, config: computedConfig(config), seed })).digest("hex").slice(0, 16);
 }
 
 export function getPath(obj: Json | undefined, key: string): Json | undefined {
@@ -77,32 +96,47 @@ export function expandSweep(spec: SweepSpec, locate?: (p: FieldPath) => number |
   loadKindModules(spec.modules);
   const kind = getExperimentKind(spec.kind);
   const fileComplain: Complain = complainer(spec.source, locate ?? spec.locate);
-  const seenPoints = new Map<string, number>();
+  const seenPoints = new Map<string, { label: Json | undefined; where: FieldPath; point: string }>();
   const points: JsonObject[] = [];
   let duplicatePoints = 0;
+  const describeLabel = (l: Json | undefined): string => (l === undefined ? "no label" : `label ${JSON.stringify(l)}`);
+  const lineOf = (p: FieldPath): string => {
+    const line = (locate ?? spec.locate)?.(p);
+    return line ? ` (line ${line})` : "";
+  };
   spec.grid.forEach((block, b) => {
     const blockPath: FieldPath = spec.grid.length > 1 || spec.gridIsList ? ["grid", b] : ["grid"];
     for (const assignment of cartesian(block)) {
       const config = structuredClone(spec.base);
       for (const [key, value] of Object.entries(assignment)) setPath(config, key, value, (p) => fileComplain([...blockPath, key], p));
+      const point = Object.entries(assignment).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
       // Map a problem inside the resolved config back to the grid key or base field that set it.
       const complainConfig = (field: FieldPath, problem: string): never => {
         const dotted = field.join(".");
         const key = Object.keys(block).find((k) => dotted === k || dotted.startsWith(k + "."));
         const where = key !== undefined ? [...blockPath, key] : ["base", ...field];
-        const point = Object.entries(assignment).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
         return fileComplain(where, `config field ${formatPath(field)} (grid point ${point}): ${problem}`);
       };
       const { label, ...rest } = config;
       if (label !== undefined && typeof label !== "string") complainConfig(["label"], "a label must be a string");
       const resolved = kind.resolve(rest, complainConfig);
-      if (label !== undefined) resolved.label = label;
       const key = canonicalJson(resolved);
-      if (seenPoints.has(key)) {
-        duplicatePoints++;
-        continue;
+      if (label !== undefined) resolved.label = label;
+      const where: FieldPath = "label" in block ? [...blockPath, "label"] : blockPath;
+      const setting = Object.entries(assignment).filter(([k]) => k !== "label").map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+      const earlier = seenPoints.get(key);
+      if (earlier !== undefined) {
+        if (canonicalJson(earlier.label ?? null) === canonicalJson(label ?? null)) {
+          duplicatePoints++;
+          continue;
+        }
+        fileComplain(
+          where,
+          `grid point ${setting || "(base only)"} (${describeLabel(label)}) resolves to the same config as grid point ${earlier.point || "(base only)"} of ${formatPath(earlier.where)}${lineOf(earlier.where)} (${describeLabel(earlier.label)}). ` +
+            "A label is cosmetic and not part of a run's id, so both would be the same runs under two names; remove one of them or make their configs differ.",
+        );
       }
-      seenPoints.set(key, points.length);
+      seenPoints.set(key, { label, where, point: setting });
       points.push(resolved);
     }
   });

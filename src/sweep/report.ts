@@ -49,9 +49,30 @@ export function primaryFactors(summary: SweepSummary): string[] {
   return summary.factors.filter((f) => f === "label" || !determined(f));
 }
 
+/** Why a summary row has no confidence interval (fewer than 2 finite seeds), or undefined when it has one. */
+export function noCiReason(r: SummaryRow): string | undefined {
+  if (Number.isFinite(r.ciHalf)) return undefined;
+  return `no CI: fewer than 2 finite seeds (n = ${r.n}${r.nonFinite ? `, ${r.nonFinite} non-finite` : ""})`;
+}
+
+/**
+ * A 95% CI half-width as a plotly error-bar value. A missing interval must not draw a bar: plotly reads
+ * `+array[i]` (errorbars/compute_error.js), so null, which NaN also becomes in JSON, would draw a
+ * zero-width bar that looks like a certain value; the string "NaN" reads as NaN and omits the bar.
+ */
+export function errorBarValue(ciHalf: number): number | "NaN" {
+  return Number.isFinite(ciHalf) ? ciHalf : "NaN";
+}
+
+function ciHoverText(r: SummaryRow): string {
+  const none = noCiReason(r);
+  return none ? `(${none})` : `± ${r.ciHalf.toPrecision(3)} (95% CI, n = ${r.n})`;
+}
+
 /**
  * One figure: metric vs `factor`, a line per combination of the other factors (or of `series`, when the
- * remaining factors are determined by those and the x value), error bars = 95% CI.
+ * remaining factors are determined by those and the x value), error bars = 95% CI. A point with fewer
+ * than 2 finite seeds has no interval: it gets no error bar, and its hover text says so.
  */
 export function factorFigure(summary: SweepSummary, metric: string, factor: string, logX = false, series?: string[]): PlotlyFigure {
   const rows = summary.rows.filter((r) => r.metric === metric && Number.isFinite(r.mean));
@@ -72,8 +93,9 @@ export function factorFigure(summary: SweepSummary, metric: string, factor: stri
       name,
       x: sorted.map((r) => (numericX ? r.factors[factor] : label(r.factors[factor]))),
       y: sorted.map((r) => finite(r.mean)),
-      error_y: { type: "data", array: sorted.map((r) => finite(r.ciHalf) ?? 0), visible: true },
-      hovertemplate: `${factor}=%{x}<br>${metric}=%{y:.4g} ± %{error_y.array:.3g}<extra>%{fullData.name}</extra>`,
+      error_y: { type: "data", array: sorted.map((r) => errorBarValue(r.ciHalf)), visible: true },
+      customdata: sorted.map((r) => ciHoverText(r)),
+      hovertemplate: `${factor}=%{x}<br>${metric}=%{y:.4g} %{customdata}<extra>%{fullData.name}</extra>`,
     };
   });
   return {
@@ -105,7 +127,7 @@ export function reportHtml(input: ReportInput): string {
     ["seeds", `${spec.seeds.length} (${spec.seeds.join(", ")})`],
     ["runs", `${summary.runsSummarised} of ${input.planned} planned have results`],
     ["swept factors", summary.factors.join(", ") || "(none: a single grid point)"],
-    ["statistics", "mean over seeds; error bars and intervals: 95% Student-t confidence interval, mean ± t₀.₉₇₅,ₙ₋₁·sd/√n"],
+    ["statistics", "mean over seeds; error bars and intervals: 95% Student-t confidence interval, mean ± t₀.₉₇₅,ₙ₋₁·sd/√n (none where fewer than 2 seeds are finite)"],
     ["generated", new Date().toISOString()],
     ...(input.notes ?? []).map((n, i): [string, string] => [i === 0 ? "notes" : "", n]),
   ];
@@ -116,6 +138,11 @@ export function reportHtml(input: ReportInput): string {
   if (summary.extra.length > 0) warnings.push(`${summary.extra.length} result(s) are not part of this sweep's plan (an older sweep file?) and are not summarised.`);
   if (unknownMetrics.length > 0) warnings.push(`report.metrics names metric(s) no run produced: ${unknownMetrics.join(", ")}.`);
   for (const f of input.failures ?? []) warnings.push(`run ${f.id} failed: ${f.error.split("\n")[0]}`);
+  const noCi = summary.rows.filter((r) => noCiReason(r) !== undefined && (metrics.includes(r.metric)));
+  if (noCi.length > 0) {
+    const shown = noCi.slice(0, 20).map((r) => `${r.metric} at ${summary.factors.map((f) => `${f}=${label(r.factors[f])}`).join(", ") || "(single point)"} (n = ${r.n}${r.nonFinite ? `, ${r.nonFinite} non-finite` : ""})`);
+    warnings.push(`no CI: fewer than 2 finite seeds in ${noCi.length} row(s), drawn without error bars: ${shown.join("; ")}${noCi.length > shown.length ? `; … and ${noCi.length - shown.length} more` : ""}.`);
+  }
   if (warnings.length > 0) parts.push(`<div class="warn"><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")}</ul></div>`);
 
   let fig = 0;
@@ -126,7 +153,10 @@ export function reportHtml(input: ReportInput): string {
     }
     const rows = summary.rows.filter((r) => r.metric === metric);
     const columns = [...summary.factors, "n", "mean", "sd", "95% CI low", "95% CI high"];
-    const cells = rows.map((r) => [...summary.factors.map((f) => label(r.factors[f])), r.n + (r.nonFinite ? ` (+${r.nonFinite} non-finite)` : "") + (r.n + r.nonFinite < r.expected ? ` of ${r.expected}` : ""), r.mean, r.sd, r.ciLow, r.ciHigh]);
+    const cells = rows.map((r) => {
+      const ci = noCiReason(r) ? ["no CI (n < 2)", "no CI (n < 2)"] : [r.ciLow, r.ciHigh];
+      return [...summary.factors.map((f) => label(r.factors[f])), r.n + (r.nonFinite ? ` (+${r.nonFinite} non-finite)` : "") + (r.n + r.nonFinite < r.expected ? ` of ${r.expected}` : ""), r.mean, r.sd, ...ci];
+    });
     parts.push(tableHtml(columns, cells, { caption: `${metric}: mean, sd and 95% CI over seeds` }));
   }
 

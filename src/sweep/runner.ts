@@ -10,7 +10,7 @@ import * as path from "path";
 import { loadSweepFile, type SweepSpec } from "./config";
 import { runPool, defaultWorkerCount } from "./pool";
 import { ProgressBar } from "./progress";
-import { expandSweep, shardRuns, type RunSpec, type SweepPlan } from "./plan";
+import { computedConfig, expandSweep, shardRuns, type RunSpec, type SweepPlan } from "./plan";
 import { reportHtml } from "./report";
 import { ResultsStore, readResults, writeFileAtomic } from "./store";
 import { summarise, writeSummary, type SweepSummary } from "./summary";
@@ -82,7 +82,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
     files.plan,
     JSON.stringify({ name: spec.name, kind: spec.kind, source: spec.source, factors: plan.factors, shard: opts.shard ?? null, totalRuns: plan.runs.length, runs: runs.map((r) => ({ id: r.id, index: r.index, seed: r.seed, factors: r.factors })) }, null, 1),
   );
-  if (plan.duplicatePoints > 0) say(`note: ${plan.duplicatePoints} grid point(s) resolved to a config already in the grid and run once`);
+  if (plan.duplicatePoints > 0) say(`note: ${plan.duplicatePoints} grid point(s) resolved to a config (and label) already in the grid and run once`);
 
   const store = ResultsStore.open(files.results);
   let ran = 0;
@@ -91,6 +91,9 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
   let stopped = false;
   try {
     if (store.repairedBytes > 0) say(`${files.results}: removed a torn last line (${store.repairedBytes} bytes) left by an interrupted run`);
+    const planned = new Set(plan.runs.map((r) => r.id));
+    const foreign = store.existing.filter((r) => !planned.has(r.id)).length;
+    if (foreign > 0) say(`note: ${files.results} holds ${foreign} result(s) whose id is not in this plan (an older sweep file or kind version); they are kept in the file but neither reused nor summarised`);
     const todo = runs.filter((r) => !store.has(r.id));
     const alreadyDone = runs.length - todo.length;
     const shardText = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count} of ${plan.runs.length})` : "";
@@ -98,7 +101,8 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
     const byId = new Map(todo.map((r) => [r.id, r]));
     const bar = new ProgressBar(todo.length, spec.name, log, 5000, opts.quiet || todo.length === 0);
     await runPool(
-      todo.map((r) => ({ id: r.id, kind: r.kind, config: r.config, seed: r.seed })),
+      // The experiment sees the config its id hashes: without the cosmetic label.
+      todo.map((r) => ({ id: r.id, kind: r.kind, config: computedConfig(r.config), seed: r.seed })),
       {
         workers,
         modules: spec.modules,
