@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const rejectedSeq: Sequence = { prompt, completion: tokens(completionLen), ended: true };
     return { prompt: "", chosen: "", rejected: "", chosenSeq, rejectedSeq, scoreChosen: 1, scoreRejected: 0 };
   });
-  const data: RlaifData = { pairs, rankings: [], unpaired: [], tiedPrompts: 0, flippedFraction: 0 };
+  const data: RlaifData = { pairs, rankings: [], unpaired: [], tiedPrompts: 0, tiedLists: 0, flippedFraction: 0 };
   const reference = new Transformer(config, 0);
   const policy = reference.clone();
   // Warm-up (kernel setup, Adam slots), then the timed run.

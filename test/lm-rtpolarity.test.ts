@@ -8,7 +8,9 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { loadRtPolarity } from "../src/lm/corpus";
 import { defaultConstitution } from "../src/lm/judges";
-import { lmPreset, setupCorpus, trainReference, makeRlaifData, trainAndEvaluate } from "../src/lm/pipeline";
+import { lmPreset, setupCorpus, trainReference, makeRlaifData, trainAndEvaluate, leakedPrompts } from "../src/lm/pipeline";
+import { promptOf } from "../src/lm/corpus";
+import { EOS } from "../src/lm/tokenizer";
 
 const DIR = path.resolve(__dirname, "..", "..", "shared", "data", "rt-polarity");
 
@@ -39,6 +41,16 @@ test("rt-polarity slice: Latin-1 decoding, SFT, RLAIF pairs, DPO steps, evaluati
   };
   const setup = setupCorpus(slice, preset);
   assert.ok(setup.tokenizer.size <= 600 && setup.tokenizer.size > 100);
+  // Prompt-level split on real text (almost every opening distinct): disjoint prompts, nothing leaks.
+  assert.ok(setup.evalPrompts.length >= 100, `${setup.evalPrompts.length} evaluation prompts`);
+  const trainPrompts = new Set(setup.trainPrompts);
+  assert.ok(setup.evalPrompts.every((p) => !trainPrompts.has(p)));
+  assert.deepEqual(leakedPrompts(setup.evalPrompts, setup.trainPrompts, setup.train), []);
+  assert.ok(setup.heldOut.every((d) => setup.evalPrompts.includes(promptOf(d))));
+  // Lines cut at maxWords = 20 are SFT rows without <eos>; complete lines end with it.
+  const cut = setup.train.map((d, i) => [d, setup.trainRows[i]] as const);
+  assert.ok(cut.some(([d]) => d.truncated), "some rt-polarity lines are longer than 20 words");
+  for (const [d, row] of cut) assert.equal(row[row.length - 1] === EOS, !d.truncated, d.text);
   const { model, sft } = trainReference(setup, preset, false);
   assert.ok(Number.isFinite(sft.finalHeldOutPerplexity) && sft.finalHeldOutPerplexity < setup.tokenizer.size);
   const constitution = defaultConstitution();

@@ -9,21 +9,21 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng } from "../src/random";
-import { WordTokenizer, splitWords, UNK, BOS, EOS, PAD } from "../src/lm/tokenizer";
+import { WordTokenizer, splitWords, UNK, BOS, EOS, PAD, NON_EMITTED } from "../src/lm/tokenizer";
 import { Transformer, parameterCount } from "../src/lm/transformer";
 import { matMulFast } from "../src/lm/fastMatMul";
 import { tokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "../src/lm/logprobs";
-import { packSequences, disposeBatch, type Sequence } from "../src/lm/batching";
-import { generateReviewCorpus, documentsFromLines, splitCorpus, promptOf } from "../src/lm/corpus";
+import { packSequences, packTexts, sftRow, disposeBatch, type Sequence } from "../src/lm/batching";
+import { generateReviewCorpus, documentsFromLines, splitCorpus, splitCorpusByPrompt, promptOf, type Document } from "../src/lm/corpus";
 import { sampleToken, sampleCompletions } from "../src/lm/sampling";
 import { trainSft } from "../src/lm/sft";
 import { saveCheckpoint, loadCheckpoint } from "../src/lm/checkpoint";
 import { defaultConstitution, judge, lengthPrinciple, bannedWordsPrinciple, afinnSentiment, vaderSentiment } from "../src/lm/judges";
-import { buildPreferenceData, rankByScore, pairsToJsonl, type ScoredCompletion } from "../src/lm/rlaif";
+import { buildPreferenceData, rankByScore, pairsToJsonl, unpairedToJsonl, detokenize, trlPromptCompletion, type ScoredCompletion } from "../src/lm/rlaif";
 import { trainPreference, type PreferenceMethod } from "../src/lm/preferenceTrainer";
 import { trainPpo } from "../src/lm/ppo";
 import { evaluatePolicy } from "../src/lm/evaluate";
-import { lmPreset, setupCorpus, trainReference, makeRlaifData } from "../src/lm/pipeline";
+import { lmPreset, setupCorpus, trainReference, makeRlaifData, leakedPrompts } from "../src/lm/pipeline";
 
 before(async () => {
   await initBackend();
@@ -62,6 +62,56 @@ describe("corpus", () => {
     assert.equal(r.skippedShort, 1);
     assert.equal(r.corpus.docs.length, 2);
     assert.equal(splitWords(r.corpus.docs[1].text).length, 10);
+    assert.equal(r.corpus.docs[1].truncated, true, "a cut line is marked truncated");
+    assert.equal(r.corpus.docs[0].truncated, undefined);
+  });
+  test("prompt-level split: evaluation prompts never reach training (generated grammar and many-opening text)", () => {
+    const rng = new Rng(3);
+    const lines = Array.from({ length: 600 }, () => Array.from({ length: 6 + rng.int(6) }, () => `w${rng.int(40)}`).join(" "));
+    const corpora = [generateReviewCorpus(4000, 0), documentsFromLines("lines", lines, { promptWords: 3 }).corpus];
+    for (const c of corpora) {
+      const s = splitCorpusByPrompt(c, 0.3, 0);
+      assert.deepEqual(splitCorpusByPrompt(c, 0.3, 0), s, "deterministic");
+      assert.equal(s.train.length + s.heldOut.length, c.docs.length);
+      const openings = new Set(c.docs.map(promptOf));
+      assert.equal(s.heldOutPrompts.length, Math.round(0.3 * openings.size));
+      const startsWith = (d: Document, p: string) => splitWords(d.text).slice(0, splitWords(p).length).join(" ") === p;
+      for (const p of s.heldOutPrompts) assert.ok(!s.train.some((d) => startsWith(d, p)), `a training sentence starts with evaluation prompt "${p}"`);
+      for (const d of s.heldOut) assert.ok(s.heldOutPrompts.some((p) => startsWith(d, p)), `held-out "${d.text}" has no evaluation prompt`);
+    }
+    // 105 openings in the grammar: 0.3 reserves 32, the default preset's evaluation prompts.
+    assert.equal(splitCorpusByPrompt(corpora[0], 0.3, 0).heldOutPrompts.length, 32);
+    assert.throws(() => splitCorpusByPrompt(corpora[0], 0, 0), /heldOutFraction/);
+  });
+  test("setupCorpus: evaluation and training prompts are disjoint; leakedPrompts finds a leak", () => {
+    const preset = lmPreset("default");
+    const c = generateReviewCorpus(preset.corpusSize, preset.seed);
+    const setup = setupCorpus(c, preset);
+    assert.equal(setup.evalPrompts.length, 32);
+    const train = new Set(setup.trainPrompts);
+    assert.ok(setup.evalPrompts.every((p) => !train.has(p)), "evaluation prompts are not training prompts");
+    assert.deepEqual(new Set(setup.train.map(promptOf)), train);
+    const evalSet = new Set(setup.evalPrompts);
+    assert.ok(setup.train.every((d) => !evalSet.has(promptOf(d))), "no training sentence opens with an evaluation prompt");
+    assert.ok(setup.heldOut.every((d) => evalSet.has(promptOf(d))));
+    assert.deepEqual(leakedPrompts(setup.evalPrompts, setup.trainPrompts, setup.train), []);
+    // The checker can fail: move one held-out sentence into training.
+    const moved = setup.heldOut[0];
+    assert.deepEqual(leakedPrompts(setup.evalPrompts, setup.trainPrompts, [...setup.train, moved]), [promptOf(moved)]);
+    assert.deepEqual(leakedPrompts(setup.evalPrompts, [...setup.trainPrompts, setup.evalPrompts[3]], setup.train), [setup.evalPrompts[3]]);
+    assert.throws(() => setupCorpus(c, { ...preset, heldOutFraction: 0.1 }), /reserves 11 evaluation prompts, fewer than evaluation\.prompts = 32/);
+  });
+  test("SFT rows: <eos> only on complete sentences; cut rows end without it", () => {
+    assert.deepEqual(sftRow([5, 6, 7], true, 8), [5, 6, 7, EOS]);
+    assert.deepEqual(sftRow([5, 6, 7], false, 8), [5, 6, 7], "a line cut at maxWords gets no <eos>");
+    assert.deepEqual(sftRow([4, 5, 6, 7, 8, 9, 10], true, 8), [4, 5, 6, 7, 8, 9, 10], "6 + <bos> + <eos> would not fit 8: cut, no <eos>");
+    const b = packTexts([[5, 6, EOS], [5, 6, 7], [4, 5, 6, 7, 8, 9, 10, 11, 12]], 8);
+    const ids = b.ids.arraySync();
+    assert.deepEqual(ids[0].slice(0, 4), [BOS, 5, 6, EOS]);
+    assert.deepEqual(ids[1].slice(0, 5), [BOS, 5, 6, 7, PAD]);
+    assert.deepEqual(ids[2], [BOS, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(b.lengths, [3, 3, 7], "every token after <bos> is scored");
+    disposeBatch(b);
   });
   test("split is deterministic and disjoint", () => {
     const c = generateReviewCorpus(100, 0);
@@ -201,6 +251,30 @@ describe("transformer", () => {
     tf.dispose([logits, ids, w, fast, slow]);
   });
 
+  test("tokenLogProbs with excluded tokens is log-softmax over the others: what the sampler draws from", () => {
+    const rng = new Rng(9);
+    const V = 6;
+    const logits = tf.tensor3d(Array.from({ length: V * 2 }, () => rng.normal() * 2), [1, 2, V]);
+    const lp = (target: number, excluded: readonly number[]) => tf.tidy(() => tokenLogProbs(logits, tf.tensor2d([[4, target]], [1, 2], "int32"), excluded).dataSync()[0]);
+    const row = Array.from(logits.dataSync().slice(0, V));
+    const allowed = [2, 3, 4, 5];
+    const z = Math.log(allowed.reduce((a, v) => a + Math.exp(row[v]), 0));
+    for (const v of allowed) assert.ok(Math.abs(lp(v, NON_EMITTED) - (row[v] - z)) < 1e-5, `token ${v}`);
+    assert.ok(Math.abs(allowed.reduce((a, v) => a + Math.exp(lp(v, NON_EMITTED)), 0) - 1) < 1e-5, "sums to 1 over the emitted tokens");
+    assert.ok(allowed.reduce((a, v) => a + Math.exp(lp(v, [])), 0) < 1 - 1e-3, "the full softmax leaks mass to <pad>/<bos>");
+    // The sampler's frequencies match exp(log-prob) under the exclusion.
+    const draws = 20000;
+    const counts = new Array(V).fill(0);
+    const srng = new Rng(1);
+    for (let i = 0; i < draws; i++) counts[sampleToken(row, srng, 1, 0, NON_EMITTED)]++;
+    assert.equal(counts[PAD] + counts[BOS], 0);
+    for (const v of allowed) {
+      const p = Math.exp(lp(v, NON_EMITTED));
+      assert.ok(Math.abs(counts[v] / draws - p) < 4 * Math.sqrt((p * (1 - p)) / draws) + 1e-9, `token ${v}: ${counts[v] / draws} vs ${p}`);
+    }
+    logits.dispose();
+  });
+
   test("matMulFast matches tf.matMul forward and gradient, with and without transposes", () => {
     const rng = new Rng(5);
     const mk = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
@@ -298,14 +372,34 @@ function fakeGroup(scores: number[], prompt = [4]): ScoredCompletion[] {
 
 describe("RLAIF data", () => {
   test("noiseless labels: best vs worst pairs, best-first rankings, KTO split, ties reported", () => {
-    const d = buildPreferenceData([fakeGroup([0.1, 0.9, -0.5]), fakeGroup([0.2, 0.2, 0.2])], ["p1", "p2"], new Rng(0));
-    assert.equal(d.pairs.length, 1);
+    const d = buildPreferenceData([fakeGroup([0.1, 0.9, -0.5]), fakeGroup([0.2, 0.2, 0.2]), fakeGroup([0.5, -0.1, 0.5])], ["p1", "p2", "p3"], new Rng(0));
+    assert.equal(d.pairs.length, 2);
     assert.equal(d.tiedPrompts, 1);
     assert.deepEqual([d.pairs[0].chosen, d.pairs[0].rejected], ["w1", "w2"]);
+    assert.deepEqual(d.rankings.map((r) => r.prompt), ["p1"], "lists with a tie (all tied, or two tied at the top) are not ranked");
+    assert.equal(d.tiedLists, 2);
     assert.deepEqual(d.rankings[0].ranking.map((r) => r.score), [0.9, 0.1, -0.5]);
-    assert.deepEqual(d.unpaired.map((u) => [u.completion, u.label]), [["w1", true], ["w2", false]]);
-    assert.equal(pairsToJsonl(d.pairs), '{"prompt":"p1","chosen":"w1","rejected":"w2"}\n');
+    assert.deepEqual([d.pairs[1].scoreChosen, d.pairs[1].scoreRejected], [0.5, -0.1], "a tie at the top still gives a best-vs-worst pair");
+    assert.deepEqual(d.unpaired.map((u) => [u.completion, u.label]), [["w1", true], ["w2", false], ["w0", true], ["w1", false]]);
+    assert.equal(pairsToJsonl(d.pairs.slice(0, 1)), '{"prompt":"p1","chosen":" w1","rejected":" w2"}\n');
     assert.equal(d.flippedFraction, 0);
+    // With label noise the Gumbel draw is the order: tied lists are kept.
+    const noisy = buildPreferenceData([fakeGroup([0.2, 0.2, 0.2])], ["p"], new Rng(0), 0.5);
+    assert.deepEqual([noisy.rankings.length, noisy.tiedLists, noisy.pairs.length], [1, 0, 1]);
+  });
+  test("TRL export: ordinary spacing, the completion carries the leading space", () => {
+    assert.equal(detokenize("superb , i loved it ."), "superb, i loved it.");
+    assert.equal(detokenize("a ( b ) c !"), "a (b) c!");
+    assert.deepEqual(trlPromptCompletion("the plot was", "superb , i loved it ."), { prompt: "the plot was", completion: " superb, i loved it." });
+    assert.deepEqual(trlPromptCompletion("the plot was", ", but dull ."), { prompt: "the plot was", completion: ", but dull." });
+    assert.deepEqual(trlPromptCompletion("the plot was", ""), { prompt: "the plot was", completion: "" });
+    const pair = { prompt: "the plot was", chosen: "superb .", rejected: "dull , i left early .", chosenSeq: { prompt: [], completion: [], ended: true }, rejectedSeq: { prompt: [], completion: [], ended: true }, scoreChosen: 1, scoreRejected: 0 };
+    const line = JSON.parse(pairsToJsonl([pair]));
+    assert.deepEqual(line, { prompt: "the plot was", chosen: " superb.", rejected: " dull, i left early." });
+    assert.equal(line.prompt + line.chosen, "the plot was superb.");
+    assert.deepEqual(JSON.parse(unpairedToJsonl([{ prompt: "the plot was", completion: "superb .", label: true, seq: pair.chosenSeq }])), { prompt: "the plot was", completion: " superb.", label: true });
+    // The internal records keep the tokenizer's spacing (what the trainers and judges saw).
+    assert.equal(pair.chosen, "superb .");
   });
   test("BT label noise: P(a ranked first) = σ((s_a − s_b)/τ)", () => {
     const rng = new Rng(7);
@@ -358,7 +452,11 @@ describe("trainers on a tiny model", () => {
       assert.ok(p.scoreChosen > p.scoreRejected);
       assert.equal(p.chosen, setup.tokenizer.decode(p.chosenSeq.completion));
     }
-    assert.equal(data.rankings.length, 12);
+    assert.equal(data.rankings.length + data.tiedLists, 12);
+    for (const g of data.rankings) for (let j = 1; j < g.ranking.length; j++) assert.ok(g.ranking[j - 1].score > g.ranking[j].score, "rankings are strict");
+    const train = new Set(setup.trainPrompts);
+    assert.ok(data.pairs.every((p) => train.has(p.prompt)) && data.rankings.every((r) => train.has(r.prompt)), "RLAIF prompts are training prompts");
+    assert.ok(data.pairs.every((p) => !setup.evalPrompts.includes(p.prompt)));
     assert.equal(data.unpaired.length, 2 * data.pairs.length);
   });
 
@@ -374,7 +472,8 @@ describe("trainers on a tiny model", () => {
       const policy = reference.clone();
       const beta = 0.5;
       const before = tf.memory().numTensors;
-      const r = trainPreference(policy, reference, data, { method, beta, steps: 8, batchSize: 64, learningRate: 1e-2, logEvery: 1, verbose: false });
+      // 5e-3: at 1e-2 one Adam step on this tiny model overshoots IPO's target margin (loss 1 → 35 → …).
+      const r = trainPreference(policy, reference, data, { method, beta, steps: 8, batchSize: 64, learningRate: 5e-3, logEvery: 1, verbose: false });
       assert.equal(tf.memory().numTensors, before, "numTensors flat across training");
       const expected = firstLoss[method](beta, preset.rlaif.k);
       assert.ok(Math.abs(r.logs[0].loss - expected) < 1e-3 * (1 + expected), `first loss ${r.logs[0].loss} vs ${expected}`);

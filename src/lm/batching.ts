@@ -46,10 +46,28 @@ export function packSequences(seqs: readonly Sequence[], contextLength: number, 
   return { ids: tf.tensor2d(ids, [B, T], "int32"), mask: tf.tensor2d(mask, [B, T - 1]), lengths };
 }
 
-/** Whole-text rows for SFT: every token after <bos> is scored (prompt included). */
-export function packTexts(tokenRows: readonly number[][], contextLength: number): PackedBatch {
+/**
+ * An SFT row for a text's token ids: the ids followed by <eos> when the text is complete and fits the
+ * context (<bos> + ids + <eos> ≤ contextLength tokens); otherwise the first contextLength − 1 ids and no
+ * <eos>, so a text cut short never teaches the model to stop where the cut fell.
+ */
+export function sftRow(ids: readonly number[], complete: boolean, contextLength: number): number[] {
+  return complete && ids.length <= contextLength - 2 ? [...ids, EOS] : ids.slice(0, contextLength - 1);
+}
+
+/**
+ * Whole-text rows for SFT: each row is the token ids after <bos>, ending in <eos> exactly when the text is
+ * complete (build rows with `sftRow`); every token of the row is scored (prompt and <eos> included). A row
+ * longer than contextLength − 1 is cut there and then has no <eos>.
+ */
+export function packTexts(tokenRows: readonly (readonly number[])[], contextLength: number): PackedBatch {
   return packSequences(
-    tokenRows.map((r) => ({ prompt: [], completion: r.slice(0, contextLength - 2), ended: true })),
+    tokenRows.map((r) => {
+      const cut = r.length > contextLength - 1;
+      const ids = cut ? r.slice(0, contextLength - 1) : r;
+      const ended = !cut && ids.length > 0 && ids[ids.length - 1] === EOS;
+      return { prompt: [], completion: ended ? ids.slice(0, -1) : ids, ended };
+    }),
     contextLength,
   );
 }

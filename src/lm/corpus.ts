@@ -13,6 +13,8 @@ export interface Document {
   text: string;
   /** Leading words that form the prompt (the model continues from there). */
   promptWords: number;
+  /** The source line was cut (at `maxWords`): the text does not end where the sentence did, so no <eos>. */
+  truncated?: boolean;
 }
 
 export interface Corpus {
@@ -131,7 +133,7 @@ export function documentsFromLines(name: string, lines: readonly string[], opts:
       skippedShort++;
       continue;
     }
-    docs.push({ text: words.slice(0, maxWords).join(" "), promptWords });
+    docs.push(words.length > maxWords ? { text: words.slice(0, maxWords).join(" "), promptWords, truncated: true } : { text: words.join(" "), promptWords });
     if (opts.limit !== undefined && docs.length >= opts.limit) break;
   }
   return { corpus: { name, docs }, lines: lineCount, skippedShort };
@@ -165,7 +167,31 @@ export function loadRtPolarity(dir?: string, opts: TextLoadOptions = {}): LoadRe
   return documentsFromLines(`rt-polarity (${dir ?? "data registry"})`, lines, { ...opts, encoding: "latin1" });
 }
 
-/** Deterministic split into train / held-out documents by a seeded shuffle. */
+/**
+ * Deterministic split at the prompt level: a seeded `heldOutFraction` of the distinct openings (prompts,
+ * at least one) is reserved, and every document whose words start with a reserved opening is held out.
+ * So no training document, and hence no training prompt, starts with an evaluation prompt: a model
+ * evaluated on `heldOutPrompts` has never seen them, in SFT or in any later stage.
+ */
+export function splitCorpusByPrompt(corpus: Corpus, heldOutFraction: number, seed = 0): { train: Document[]; heldOut: Document[]; heldOutPrompts: string[] } {
+  if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new Error(`splitCorpusByPrompt: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
+  const openings = [...new Set(corpus.docs.map(promptOf))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (openings.length < 2) throw new Error(`splitCorpusByPrompt: ${corpus.name} has ${openings.length} distinct prompt(s); need at least 2 to hold some out`);
+  const n = Math.min(openings.length - 1, Math.max(1, Math.round(openings.length * heldOutFraction)));
+  const heldOutPrompts = new Rng(seed).fork("prompt-split").shuffle(openings).slice(0, n);
+  const reserved = new Set(heldOutPrompts);
+  const lengths = [...new Set(heldOutPrompts.map((p) => splitWords(p).length))];
+  const train: Document[] = [];
+  const heldOut: Document[] = [];
+  for (const d of corpus.docs) {
+    const words = splitWords(d.text);
+    const startsReserved = lengths.some((k) => k <= words.length && reserved.has(words.slice(0, k).join(" ")));
+    (startsReserved ? heldOut : train).push(d);
+  }
+  return { train, heldOut, heldOutPrompts };
+}
+
+/** Deterministic split into train / held-out documents by a seeded shuffle (sentence level: prompts are shared). */
 export function splitCorpus(corpus: Corpus, heldOutFraction: number, seed = 0): { train: Document[]; heldOut: Document[] } {
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new Error(`splitCorpus: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
   const docs = new Rng(seed).fork("split").shuffle(corpus.docs.slice());

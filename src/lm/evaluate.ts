@@ -1,8 +1,13 @@
 // Evaluation on held-out prompts: mean judge reward and the sequence-level KL divergence
 //   KL(π ‖ π_ref) = E_{x, y∼π(·|x)} [log π(y|x) − log π_ref(y|x)],
 // estimated by Monte Carlo from samples of π at temperature 1 (the unbiased estimator; it needs samples
-// from π itself, so no top-k here). One (KL, reward) point per trained policy gives the reward–KL
-// frontier of the DPO paper (Rafailov et al. 2023, Figure 2, left).
+// from π itself, so no top-k here). π and π_ref are scored exactly as they are sampled: softmax over the
+// tokens the model may emit (<pad> and <bos> excluded, NON_EMITTED), so the estimator is unbiased for the
+// KL of the sampled policies. One caveat remains: a sample cut at the token budget (no <eos>) contributes
+// only the log-ratio of its first maxNewTokens tokens, so when many samples hit the budget the estimate
+// understates the KL of full sequences (`truncatedFraction` reports how many did).
+// One (KL, reward) point per trained policy gives the reward–KL frontier of the DPO paper
+// (Rafailov et al. 2023, Figure 2, left).
 import { Rng } from "../random";
 import { judge, type Principle } from "./judges";
 import { sampleGroups } from "./sampling";
@@ -31,6 +36,8 @@ export interface EvalResult {
   klStdErr: number;
   /** Mean completion length in tokens (incl. <eos> when emitted). */
   meanLength: number;
+  /** Fraction of samples that hit the token budget without <eos>: their KL terms cover a prefix only. */
+  truncatedFraction: number;
   samples: EvalSample[];
 }
 
@@ -64,5 +71,6 @@ export function evaluatePolicy(
   const [reward, rewardStdErr] = meanAndStdErr(samples.map((s) => s.reward));
   const [kl, klStdErr] = meanAndStdErr(samples.map((s) => s.logRatio));
   const meanLength = seqs.reduce((a, s) => a + s.completion.length + (s.ended ? 1 : 0), 0) / seqs.length;
-  return { reward, rewardStdErr, kl, klStdErr, meanLength, samples };
+  const truncatedFraction = seqs.filter((s) => !s.ended).length / seqs.length;
+  return { reward, rewardStdErr, kl, klStdErr, meanLength, truncatedFraction, samples };
 }

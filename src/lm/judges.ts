@@ -1,16 +1,18 @@
-// AI feedback from a written "constitution": a list of principles, each with a judge that scores a
-// completion, combined by fixed weights into one reward
+// Rule-based AI feedback standing in for an LLM judge, organised as a "constitution": a list of principles,
+// each with a judge that scores a completion, combined by fixed weights into one reward
 //
 //   r(x, y) = Σ_i w_i · judge_i(x, y)        (each judge in [−1, 1])
 //
 // Default judges: AFINN-165 sentiment (`sentiment` package), VADER (`vader-sentiment`, an independent
 // lexicon and rule set, Hutto & Gilbert 2014), a length principle and a banned-word list. The judges are
-// deterministic functions of the text, so the same samples always get the same labels.
+// deterministic functions of the text, so the same samples always get the same labels. No model reads a
+// principle's `text`: it documents what the judge function encodes (in Constitutional AI, Bai et al. 2022,
+// an LLM reads the principles and does the judging).
 import { splitWords } from "./tokenizer";
 
 export interface Principle {
   name: string;
-  /** The principle in words, as a constitution would state it. */
+  /** The principle in words, as a constitution would state it (documentation: the `judge` function decides). */
   text: string;
   weight: number;
   /** Score in [−1, 1] for prompt x and completion y (plain text). */

@@ -4,6 +4,8 @@
 //
 // where m_t masks the scored positions (completion tokens and <eos>). This is the quantity every
 // preference loss compares (DPO, Rafailov et al. 2023, eq. 7, uses log π_θ(y|x) − log π_ref(y|x)).
+// `excluded` tokens (the LM track passes NON_EMITTED: <pad>, <bos>) are left out of the softmax, i.e. the
+// log-probs are those of softmax over the other tokens, the distribution the sampler draws from.
 import * as tf from "@tensorflow/tfjs";
 
 /**
@@ -20,19 +22,35 @@ const logSumExpRows = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Tensor1D;
 
+/** Added to an excluded token's logit inside the log-normaliser: exp underflows to exactly 0 in float32. */
+const EXCLUDED_LOGIT = -1e9;
+
 /**
  * Per-position log p(ids[:, t+1] | ids[:, ≤t]) for logits (B, T, V) → (B, T−1).
  * Computed as picked logit − logsumexp over the vocabulary, picking with one flat gather so the full
- * (B, T, V) log-softmax is never materialised twice.
+ * (B, T, V) log-softmax is never materialised twice. With `excluded` token ids the normaliser runs over the
+ * other tokens only, i.e. log-probs under softmax restricted to the allowed tokens (the sampler's
+ * distribution). A position whose target is itself excluded (only padding, which every caller masks out)
+ * gets its raw logit minus that normaliser: finite and moderate, so masked ratios such as PPO's
+ * exp(lp − lp_old) cannot overflow.
  */
-export function tokenLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
+export function tokenLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D, excluded: readonly number[] = []): tf.Tensor2D {
   const [B, T, V] = logits.shape;
   return tf.tidy(() => {
-    const head = tf.slice(logits, [0, 0, 0], [B, T - 1, V]).reshape([B * (T - 1), V]);
+    const head = tf.slice(logits, [0, 0, 0], [B, T - 1, V]).reshape([B * (T - 1), V]) as tf.Tensor2D;
+    let normalised = head;
+    if (excluded.length > 0) {
+      const bias = new Float32Array(V);
+      for (const e of excluded) {
+        if (!(Number.isInteger(e) && e >= 0 && e < V)) throw new Error(`tokenLogProbs: excluded token ${e} outside [0, ${V})`);
+        bias[e] = EXCLUDED_LOGIT;
+      }
+      normalised = tf.add(head, tf.tensor1d(bias));
+    }
     const targets = tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]);
     const flatIndex = tf.add(tf.mul(tf.range(0, B * (T - 1), 1, "int32"), tf.scalar(V, "int32")), targets);
     const picked = tf.gather(head.reshape([B * (T - 1) * V]), flatIndex);
-    return tf.sub(picked, logSumExpRows(head as tf.Tensor2D)).reshape([B, T - 1]) as tf.Tensor2D;
+    return tf.sub(picked, logSumExpRows(normalised)).reshape([B, T - 1]) as tf.Tensor2D;
   });
 }
 

@@ -2,8 +2,9 @@
 // RLAIF data → {DPO, IPO, KTO, listwise DPO, PPO} × β sweep → held-out reward and KL → frontier.
 // `PREFOPT_LM_PRESET=quick` picks a smaller setting (CI); `default` draws the full frontier.
 import { Rng } from "../random";
-import { type Corpus, type Document, promptOf, splitCorpus } from "./corpus";
-import { WordTokenizer } from "./tokenizer";
+import { type Corpus, type Document, promptOf, splitCorpusByPrompt } from "./corpus";
+import { WordTokenizer, splitWords } from "./tokenizer";
+import { sftRow } from "./batching";
 import { Transformer, type TransformerConfig } from "./transformer";
 import { trainSft, type SftResult } from "./sft";
 import { generateRlaifData, type RlaifData } from "./rlaif";
@@ -17,6 +18,7 @@ export type LmMethod = PreferenceMethod | "ppo";
 export interface LmPreset {
   name: string;
   corpusSize: number;
+  /** Fraction of the distinct prompts (openings) reserved for evaluation; their sentences are held out. */
   heldOutFraction: number;
   maxVocab: number;
   model: Omit<TransformerConfig, "vocabSize">;
@@ -36,7 +38,8 @@ export interface LmPreset {
 const BASE: LmPreset = {
   name: "default",
   corpusSize: 4000,
-  heldOutFraction: 0.1,
+  // The grammar has 105 openings: 0.3 reserves 32 of them for evaluation (and ~30 % of the sentences).
+  heldOutFraction: 0.3,
   maxVocab: 2048,
   model: { contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 },
   sft: { steps: 400, batchSize: 64, learningRate: 3e-3 },
@@ -44,7 +47,7 @@ const BASE: LmPreset = {
   preference: { steps: 60, batchSize: 32, learningRate: 5e-4 },
   ppo: { iterations: 20, promptsPerIteration: 16, k: 4, learningRate: 5e-4 },
   betas: { dpo: [0.05, 0.2, 1], ipo: [0.05, 0.2, 1], kto: [0.05, 0.2, 1], listwise: [0.05, 0.2, 1], ppo: [0.05, 0.2, 1] },
-  evaluation: { prompts: 64, samplesPerPrompt: 4 },
+  evaluation: { prompts: 32, samplesPerPrompt: 8 },
   seed: 0,
 };
 
@@ -75,12 +78,16 @@ export function lmPreset(name?: string): LmPreset {
 export interface LmSetup {
   corpus: Corpus;
   tokenizer: WordTokenizer;
+  /** Sentences whose opening is not an evaluation prompt (SFT trains on these only). */
   train: Document[];
+  /** Every sentence that starts with an evaluation prompt (held-out perplexity is measured on these). */
   heldOut: Document[];
+  /** SFT rows (`sftRow`: token ids after <bos>, <eos> only for complete sentences). */
   trainRows: number[][];
   heldOutRows: number[][];
-  /** Distinct prompts, train and held-out. */
+  /** Distinct openings of the training sentences, shuffled: RLAIF and PPO draw their prompts from these. */
   trainPrompts: string[];
+  /** The reserved openings, shuffled: disjoint from trainPrompts, and no training sentence starts with one. */
   evalPrompts: string[];
 }
 
@@ -88,16 +95,41 @@ function distinct(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-/** Split the corpus, fit the tokenizer on the training part, tokenise, collect prompts. */
+/**
+ * Split the corpus at the prompt level (`splitCorpusByPrompt`: a seeded `heldOutFraction` of the distinct
+ * openings is reserved for evaluation, with every sentence that starts with one), fit the tokenizer on the
+ * training sentences, build the SFT rows, collect the prompts. Throws when fewer evaluation prompts are
+ * reserved than `preset.evaluation.prompts` asks for, and if the split ever lets an evaluation prompt leak.
+ */
 export function setupCorpus(corpus: Corpus, preset: LmPreset): LmSetup {
-  const { train, heldOut } = splitCorpus(corpus, preset.heldOutFraction, preset.seed);
+  const { train, heldOut, heldOutPrompts } = splitCorpusByPrompt(corpus, preset.heldOutFraction, preset.seed);
+  if (heldOutPrompts.length < preset.evaluation.prompts) {
+    throw new Error(`setupCorpus: heldOutFraction ${preset.heldOutFraction} of ${corpus.name}'s distinct prompts reserves ${heldOutPrompts.length} evaluation prompts, fewer than evaluation.prompts = ${preset.evaluation.prompts}; raise heldOutFraction or lower evaluation.prompts`);
+  }
   const tokenizer = WordTokenizer.fit(train.map((d) => d.text), preset.maxVocab);
-  const limit = preset.model.contextLength - 2;
-  const rows = (ds: Document[]) => ds.map((d) => tokenizer.encode(d.text).slice(0, limit));
+  const ctx = preset.model.contextLength;
+  const rows = (ds: Document[]) => ds.map((d) => sftRow(tokenizer.encode(d.text), !d.truncated, ctx));
   const rng = new Rng(preset.seed).fork("prompts");
   const trainPrompts = rng.shuffle(distinct(train.map(promptOf)));
-  const evalPrompts = rng.shuffle(distinct(heldOut.map(promptOf)));
+  const evalPrompts = heldOutPrompts; // already a seeded shuffle
+  const leaked = leakedPrompts(evalPrompts, trainPrompts, train);
+  if (leaked.length) throw new Error(`setupCorpus: evaluation prompts reach training: ${leaked.slice(0, 5).join(" | ")}`);
   return { corpus, tokenizer, train, heldOut, trainRows: rows(train), heldOutRows: rows(heldOut), trainPrompts, evalPrompts };
+}
+
+/**
+ * Evaluation prompts that are also training prompts, or that some training sentence starts with (word by
+ * word). Empty for every setup `setupCorpus` returns; exported so tests and notebooks can check it.
+ */
+export function leakedPrompts(evalPrompts: readonly string[], trainPrompts: readonly string[], train: readonly Document[]): string[] {
+  const trainSet = new Set(trainPrompts);
+  const starts = new Set<string>();
+  const lengths = new Set(evalPrompts.map((p) => splitWords(p).length));
+  for (const d of train) {
+    const w = splitWords(d.text);
+    for (const k of lengths) if (k <= w.length) starts.add(w.slice(0, k).join(" "));
+  }
+  return evalPrompts.filter((p) => trainSet.has(p) || starts.has(splitWords(p).join(" ")));
 }
 
 /** Train the SFT reference model on the training rows. */
@@ -107,7 +139,11 @@ export function trainReference(setup: LmSetup, preset: LmPreset, verbose = true)
   return { model, sft };
 }
 
-/** RLAIF data from the reference on (cycled) training prompts. */
+/**
+ * RLAIF data from the reference: `preset.rlaif.prompts` draws that cycle through the distinct training
+ * prompts (so with fewer distinct prompts than draws, each prompt is drawn several times, with fresh
+ * samples each time). Evaluation prompts are never among them.
+ */
 export function makeRlaifData(reference: Transformer, setup: LmSetup, constitution: readonly Principle[], preset: LmPreset): RlaifData {
   const prompts = Array.from({ length: preset.rlaif.prompts }, (_, i) => setup.trainPrompts[i % setup.trainPrompts.length]);
   return generateRlaifData(reference, setup.tokenizer, prompts, constitution, { ...preset.rlaif, seed: preset.seed + 1 });
@@ -121,6 +157,8 @@ export interface FrontierPoint {
   kl: number;
   klStdErr: number;
   meanLength: number;
+  /** Fraction of evaluation samples cut at the token budget (no <eos>); their KL terms are partial. */
+  truncatedFraction: number;
   trainSeconds: number;
   /** Last training log row (TRL names). */
   lastLog?: PreferenceLog | PpoLog;
@@ -151,11 +189,15 @@ export function trainAndEvaluate(method: LmMethod, beta: number, reference: Tran
 }
 
 function pickEval(ev: EvalResult) {
-  return { reward: ev.reward, rewardStdErr: ev.rewardStdErr, kl: ev.kl, klStdErr: ev.klStdErr, meanLength: ev.meanLength };
+  return { reward: ev.reward, rewardStdErr: ev.rewardStdErr, kl: ev.kl, klStdErr: ev.klStdErr, meanLength: ev.meanLength, truncatedFraction: ev.truncatedFraction };
 }
 
-/** Held-out evaluation with the preset's sizes and a fixed seed (common random numbers across policies). */
+/**
+ * Evaluation on the first `preset.evaluation.prompts` held-out prompts (never seen in training), with the
+ * preset's sizes and a fixed seed (common random numbers across policies).
+ */
 export function evaluateOnHeldOut(policy: Transformer, reference: Transformer, setup: LmSetup, constitution: readonly Principle[], preset: LmPreset): EvalResult {
+  if (setup.evalPrompts.length < preset.evaluation.prompts) throw new Error(`evaluateOnHeldOut: the setup has ${setup.evalPrompts.length} evaluation prompts, the preset asks for ${preset.evaluation.prompts}`);
   const prompts = setup.evalPrompts.slice(0, preset.evaluation.prompts);
   return evaluatePolicy(policy, reference, setup.tokenizer, prompts, constitution, { samplesPerPrompt: preset.evaluation.samplesPerPrompt, maxNewTokens: preset.rlaif.maxNewTokens, seed: preset.seed + 99 });
 }

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { packSequences, disposeBatch } from "./batching";
+import { NON_EMITTED } from "./tokenizer";
 import { tokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import { judge, type Principle } from "./judges";
@@ -58,8 +59,8 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
     const batch = packSequences(seqs, policy.config.contextLength);
     const [B, Tm1] = batch.mask.shape;
     const [oldLp, refLp, mask] = tf.tidy(() => [
-      tokenLogProbs(policy.forward(batch.ids), batch.ids).dataSync(),
-      tokenLogProbs(reference.forward(batch.ids), batch.ids).dataSync(),
+      tokenLogProbs(policy.forward(batch.ids), batch.ids, NON_EMITTED).dataSync(),
+      tokenLogProbs(reference.forward(batch.ids), batch.ids, NON_EMITTED).dataSync(),
       batch.mask.dataSync(),
     ]);
     // Per-token KL, returns-to-go and leave-one-out advantages (plain JS: B·T numbers).
@@ -98,7 +99,7 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
         optimizer,
         policy.variables,
         () => tf.tidy(() => {
-          const lp = tokenLogProbs(policy.forward(batch.ids), batch.ids);
+          const lp = tokenLogProbs(policy.forward(batch.ids), batch.ids, NON_EMITTED);
           const ratio = tf.exp(tf.sub(lp, oldT));
           const unclipped = tf.mul(ratio, advT);
           const clipped = tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), advT);

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { packSequences, disposeBatch, type Sequence } from "./batching";
+import { NON_EMITTED } from "./tokenizer";
 import { tokenLogProbs, maskedSequenceSum } from "./logprobs";
 import { dpoLoss, ipoLoss, ktoLoss, listwiseDpoLoss, checkKtoWeightRatio } from "../losses/index";
 import { adamStep, makeAdam, progress } from "./optim";
@@ -51,7 +52,7 @@ export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], bat
   const out = new Float32Array(seqs.length);
   for (let s = 0; s < seqs.length; s += batchSize) {
     const batch = packSequences(seqs.slice(s, s + batchSize), model.config.contextLength);
-    const v = tf.tidy(() => maskedSequenceSum(tokenLogProbs(model.forward(batch.ids), batch.ids), batch.mask).dataSync());
+    const v = tf.tidy(() => maskedSequenceSum(tokenLogProbs(model.forward(batch.ids), batch.ids, NON_EMITTED), batch.mask).dataSync());
     disposeBatch(batch);
     out.set(v, s);
   }
@@ -130,7 +131,7 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
       optimizer,
       policy.variables,
       () => tf.tidy(() => {
-        const logps = maskedSequenceSum(tokenLogProbs(policy.forward(batch.ids), batch.ids), batch.mask);
+        const logps = maskedSequenceSum(tokenLogProbs(policy.forward(batch.ids), batch.ids, NON_EMITTED), batch.mask);
         saved = tf.keep(logps.clone());
         const ref = tf.tensor1d(refs);
         const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);

@@ -1,7 +1,9 @@
-// RLAIF preference data (Bai et al. 2022, "Constitutional AI"; Lee et al. 2023): draw K completions per
-// prompt from the SFT model, score each with the constitution, and emit
+// RLAIF-style preference data (after Bai et al. 2022, "Constitutional AI"; Lee et al. 2023): draw K
+// completions per prompt from the SFT model, score each with the constitution's rule-based judges (they
+// stand in for an LLM judge; no model reads the principle texts), and emit
 //   - pairs in TRL format {prompt, chosen, rejected} (best vs worst of the K), for DPO / IPO,
-//   - best-first rankings of all K, for listwise DPO (Plackett–Luce),
+//   - best-first rankings of all K, for listwise DPO (Plackett–Luce); with noiseless labels a list in which
+//     two samples score the same has no defined order there, so it is left out and counted (`tiedLists`),
 //   - unpaired {prompt, completion, label} examples, for KTO (each pair split into a desirable and an
 //     undesirable example, as TRL does when it unpairs a preference dataset).
 // Optional label noise: orderings are sampled from Bradley–Terry / Plackett–Luce with utilities r/τ
@@ -60,8 +62,13 @@ export interface RlaifData {
   pairs: PreferencePair[];
   rankings: RankedGroup[];
   unpaired: UnpairedExample[];
-  /** Pairs skipped because all K completions scored the same (no preference to learn); reported, not hidden. */
+  /** Prompts whose K completions all scored the same: no pair, no KTO examples, no list; reported, not hidden. */
   tiedPrompts: number;
+  /**
+   * Prompts left out of the listwise rankings because two of their samples tie (τ = 0 only; includes the
+   * tiedPrompts). rankings.length + tiedLists = number of prompts.
+   */
+  tiedLists: number;
   /** Fraction of pairs whose label disagrees with the noiseless judge (0 when τ = 0). */
   flippedFraction: number;
 }
@@ -78,12 +85,16 @@ export function buildPreferenceData(groups: ScoredCompletion[][], prompts: reado
   const rankings: RankedGroup[] = [];
   const unpaired: UnpairedExample[] = [];
   let tiedPrompts = 0;
+  let tiedLists = 0;
   let flipped = 0;
   groups.forEach((group, i) => {
     if (group.length < 2) throw new Error(`buildPreferenceData: prompt ${i} has ${group.length} completions; need at least 2`);
     const order = rankByScore(group.map((g) => g.score), rng, noiseTemperature);
     const ranking = order.map((j) => group[j]);
-    rankings.push({ prompt: prompts[i], ranking });
+    // Noiseless labels: equal adjacent scores would be ordered by sample index, an order the judge never
+    // gave, so the list does not train listwise DPO. (With τ > 0 the Gumbel draw is the label: kept.)
+    if (noiseTemperature === 0 && ranking.some((c, j) => j > 0 && c.score === ranking[j - 1].score)) tiedLists++;
+    else rankings.push({ prompt: prompts[i], ranking });
     const best = ranking[0];
     const worst = ranking[ranking.length - 1];
     if (noiseTemperature === 0 && best.score === worst.score) {
@@ -95,7 +106,7 @@ export function buildPreferenceData(groups: ScoredCompletion[][], prompts: reado
     unpaired.push({ prompt: prompts[i], completion: best.text, label: true, seq: best.seq });
     unpaired.push({ prompt: prompts[i], completion: worst.text, label: false, seq: worst.seq });
   });
-  return { pairs, rankings, unpaired, tiedPrompts, flippedFraction: pairs.length ? flipped / pairs.length : 0 };
+  return { pairs, rankings, unpaired, tiedPrompts, tiedLists, flippedFraction: pairs.length ? flipped / pairs.length : 0 };
 }
 
 /** Sample K completions per prompt from `model`, judge them, and build the preference data. */
@@ -120,12 +131,37 @@ export function generateRlaifData(
   return { ...buildPreferenceData(groups, prompts, rng.fork("labels"), opts.noiseTemperature ?? 0), groups };
 }
 
-/** The pairs as TRL JSONL lines ({"prompt","chosen","rejected"} per line). */
-export function pairsToJsonl(pairs: readonly PreferencePair[]): string {
-  return pairs.map((p) => JSON.stringify({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })).join("\n") + "\n";
+/**
+ * Word-tokenizer text ("superb , i loved it .") back to ordinary spacing ("superb, i loved it."): no space
+ * before , . ! ? ; : % ) ] } and none after ( [ {. Lower case stays (the tokenizer lower-cased the text).
+ */
+export function detokenize(text: string): string {
+  return text.replace(/ +([,.!?;:%)\]}])/g, "$1").replace(/([(\[{]) +/g, "$1").trim();
 }
 
-/** The KTO examples as TRL JSONL lines ({"prompt","completion","label"} per line). */
+/**
+ * Prompt and completion as TRL's standard (non-conversational) format expects them: ordinary spacing, and
+ * the completion carries its own leading space, so that prompt + completion is the text
+ * ({"prompt": "the plot was", "completion": " superb, i loved it."}); a completion that starts with
+ * punctuation gets none (", but dull.").
+ */
+export function trlPromptCompletion(prompt: string, completion: string): { prompt: string; completion: string } {
+  const p = detokenize(prompt);
+  if (completion.trim() === "") return { prompt: p, completion: "" };
+  const full = detokenize(`${prompt} ${completion}`);
+  if (!full.startsWith(p)) throw new Error(`trlPromptCompletion: ${JSON.stringify(full)} does not start with the prompt ${JSON.stringify(p)}`);
+  return { prompt: p, completion: full.slice(p.length) };
+}
+
+/**
+ * The pairs as TRL JSONL lines ({"prompt","chosen","rejected"} per line), in TRL's spacing convention
+ * (`trlPromptCompletion`). The internal records keep the tokenizer's spacing; only the export changes.
+ */
+export function pairsToJsonl(pairs: readonly PreferencePair[]): string {
+  return pairs.map((p) => JSON.stringify({ prompt: detokenize(p.prompt), chosen: trlPromptCompletion(p.prompt, p.chosen).completion, rejected: trlPromptCompletion(p.prompt, p.rejected).completion })).join("\n") + "\n";
+}
+
+/** The KTO examples as TRL JSONL lines ({"prompt","completion","label"} per line), TRL spacing as above. */
 export function unpairedToJsonl(examples: readonly UnpairedExample[]): string {
-  return examples.map((e) => JSON.stringify({ prompt: e.prompt, completion: e.completion, label: e.label })).join("\n") + "\n";
+  return examples.map((e) => JSON.stringify({ ...trlPromptCompletion(e.prompt, e.completion), label: e.label })).join("\n") + "\n";
 }

@@ -3,7 +3,7 @@
 // gives the same samples on every backend.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
-import { EOS, BOS, PAD } from "./tokenizer";
+import { EOS, BOS, PAD, NON_EMITTED } from "./tokenizer";
 import type { Transformer } from "./transformer";
 import type { Sequence } from "./batching";
 
@@ -13,7 +13,11 @@ export interface SampleOptions {
   temperature?: number;
   /** Keep only the k most likely tokens (0 = all, default). */
   topK?: number;
-  /** Tokens that may never be sampled (default: <pad>, <bos>). */
+  /**
+   * Tokens that may never be sampled (default NON_EMITTED: <pad>, <bos>). The trainers and the KL estimates
+   * score with softmax over the tokens NON_EMITTED leaves, so a different list makes them score a
+   * distribution other than the one sampled.
+   */
   forbid?: number[];
 }
 
@@ -37,7 +41,7 @@ export function sampleToken(logits: ArrayLike<number>, rng: Rng, temperature = 1
 /** One completion per prompt (prompts as token ids, without <bos>). */
 export function sampleCompletions(model: Transformer, prompts: readonly number[][], rng: Rng, opts: SampleOptions): Sequence[] {
   const { temperature = 1, topK = 0 } = opts;
-  const forbid = opts.forbid ?? [PAD, BOS];
+  const forbid = opts.forbid ?? NON_EMITTED;
   const ctx = model.config.contextLength;
   const rows = prompts.map((p) => [BOS, ...p]);
   const done = rows.map((r) => r.length >= ctx);

@@ -1,8 +1,12 @@
 // Supervised fine-tuning (here: pre-training from scratch) of the reference model on the corpus, by
-// maximum likelihood: L = −(1/N) Σ_rows Σ_t m_t log π(x_{t+1} | x_≤t), with held-out perplexity exp(L).
+// maximum likelihood: L = −(1/N_tok) Σ_rows Σ_t m_t log π(x_{t+1} | x_≤t), where m_t marks the scored
+// tokens (every token after <bos>, <eos> included when the text is complete) and N_tok = Σ m_t is their
+// number; held-out perplexity is exp(L) on the held-out rows. π is softmax over the tokens the model may
+// emit (NON_EMITTED excluded), the distribution sampling draws from.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { packTexts, disposeBatch } from "./batching";
+import { NON_EMITTED } from "./tokenizer";
 import { tokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { Transformer } from "./transformer";
@@ -28,14 +32,14 @@ export interface SftResult {
   seconds: number;
 }
 
-/** Mean negative log-likelihood per scored token of `rows` (token ids, no <bos>/<eos>), in batches. */
+/** Mean negative log-likelihood per scored token of `rows` (token ids after <bos>, `sftRow` form), in batches. */
 export function meanNll(model: Transformer, rows: readonly number[][], batchSize = 64): number {
   let total = 0;
   let count = 0;
   for (let s = 0; s < rows.length; s += batchSize) {
     const batch = packTexts(rows.slice(s, s + batchSize) as number[][], model.config.contextLength);
     const [sum, n] = tf.tidy(() => {
-      const lp = tokenLogProbs(model.forward(batch.ids), batch.ids);
+      const lp = tokenLogProbs(model.forward(batch.ids), batch.ids, NON_EMITTED);
       return [tf.sum(tf.mul(lp, batch.mask)).dataSync()[0], tf.sum(batch.mask).dataSync()[0]];
     });
     disposeBatch(batch);
@@ -66,7 +70,7 @@ export function trainSft(model: Transformer, train: readonly number[][], heldOut
       optimizer,
       model.variables,
       () => tf.tidy(() => {
-        const lp = tokenLogProbs(model.forward(batch.ids), batch.ids);
+        const lp = tokenLogProbs(model.forward(batch.ids), batch.ids, NON_EMITTED);
         return tf.neg(tf.div(tf.sum(tf.mul(lp, batch.mask)), tf.sum(batch.mask))) as tf.Scalar;
       }),
       opts.clipNorm ?? 1,

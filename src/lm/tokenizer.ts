@@ -10,6 +10,12 @@ export const BOS = 1;
 export const EOS = 2;
 export const UNK = 3;
 export const SPECIAL_TOKENS = ["<pad>", "<bos>", "<eos>", "<unk>"] as const;
+/**
+ * Tokens the model never emits: sampling forbids them, and every log-probability the LM track computes
+ * (SFT loss and perplexity, the preference losses, PPO, the KL estimates) renormalises the softmax over the
+ * remaining tokens, so the distribution that is scored is exactly the one that is sampled.
+ */
+export const NON_EMITTED: readonly number[] = [PAD, BOS];
 
 /** Lower-case and split into words / punctuation marks. Apostrophes stay inside words ("don't"). */
 export function splitWords(text: string): string[] {

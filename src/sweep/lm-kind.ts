@@ -41,7 +41,9 @@ import { validateConfig } from "../lm/transformer";
 const METHODS = ["dpo", "ipo", "kto", "listwise", "ppo"] as const;
 // Part of every run id and cache key: bump it when src/lm changes what a run, the reference or the data
 // compute, so neither stored results nor cached artefacts from before are reused.
-const VERSION = 1;
+// 2: prompt-level held-out split, <pad>/<bos> excluded from every softmax, no <eos> on cut rows, tied lists
+// left out of listwise DPO.
+const VERSION = 2;
 
 type LmRunConfig = Omit<LmPreset, "name" | "betas" | "seed" | "preference" | "ppo"> & {
   preset: string;
@@ -234,7 +236,7 @@ function rlaifDataFor(preset: LmPreset, referenceKey: string, ref: Reference): R
   }
   const full = makeRlaifData(ref.model, ref.setup, defaultConstitution(), preset);
   // Keep exactly what the cache file holds, so a fresh build and a cache hit hand the trainers the same data.
-  const data: RlaifData = JSON.parse(JSON.stringify({ pairs: full.pairs, rankings: full.rankings, unpaired: full.unpaired, tiedPrompts: full.tiedPrompts, flippedFraction: full.flippedFraction }));
+  const data: RlaifData = JSON.parse(JSON.stringify({ pairs: full.pairs, rankings: full.rankings, unpaired: full.unpaired, tiedPrompts: full.tiedPrompts, tiedLists: full.tiedLists, flippedFraction: full.flippedFraction }));
   lmCacheStats.dataBuilt++;
   if (file) {
     const body = JSON.stringify(data);
@@ -245,7 +247,7 @@ function rlaifDataFor(preset: LmPreset, referenceKey: string, ref: Reference): R
 
 // ---- the run ---------------------------------------------------------------------------------------
 
-const NO_DATA: RlaifData = { pairs: [], rankings: [], unpaired: [], tiedPrompts: 0, flippedFraction: 0 };
+const NO_DATA: RlaifData = { pairs: [], rankings: [], unpaired: [], tiedPrompts: 0, tiedLists: 0, flippedFraction: 0 };
 
 export const lmKind: ExperimentKind = {
   name: "lm",
@@ -285,10 +287,12 @@ export const lmKind: ExperimentKind = {
       rewardGain: point.reward - sft.reward,
       sftReward: sft.reward,
       meanLength: point.meanLength,
+      truncatedFraction: point.truncatedFraction,
       evalSamples: point.samples.length,
       sftPerplexity: ref.sftPerplexity,
     };
     if (c.method !== "ppo") Object.assign(metrics, { pairs: data.pairs.length, tiedPrompts: data.tiedPrompts, flippedFraction: data.flippedFraction });
+    if (c.method === "listwise") metrics.rankings = data.rankings.length;
     // The last training log row under TRL's names (last minibatch only, as TRL logs it). KTO's `kl` (its
     // batch reference point z0) would overwrite the held-out KL above, so clashing names get a train/ prefix.
     const { step: _s, iteration: _i, ...log } = (point.lastLog ?? {}) as Record<string, number>;
