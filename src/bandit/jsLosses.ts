@@ -69,7 +69,7 @@ export function ktoExample(h: number, desirable: boolean, z0: number, o: KtoOpti
 }
 
 /**
- * Listwise (Plackett–Luce) DPO on one ranking y_1 ≻ … ≻ y_N (Rafailov et al. 2023, eq. 22 / App. A.3):
+ * Listwise (Plackett–Luce) DPO on one ranking y_1 ≻ … ≻ y_N (Rafailov et al. 2023, App. A.3):
  *   loss = −Σ_{k=1}^{N−1} [β h(y_k) − log Σ_{j≥k} exp(β h(y_j))].
  * Writes dloss/dh(y_j) into `grad` (length N, aligned with the ranking) and returns the loss.
  */
