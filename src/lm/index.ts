@@ -6,7 +6,7 @@ export { Transformer, validateConfig, parameterCount, forwardFlopsPerToken, para
 export type { TransformerConfig } from "./transformer";
 export { matMulFast } from "./fastMatMul";
 export * from "./batching";
-export { tokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "./logprobs";
+export { tokenLogProbs, modelTokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "./logprobs";
 export { adamStep, makeAdam } from "./optim";
 export type { StepResult } from "./optim";
 export * from "./sampling";

@@ -7,6 +7,8 @@
 // `excluded` tokens (the LM track passes NON_EMITTED: <pad>, <bos>) are left out of the softmax, i.e. the
 // log-probs are those of softmax over the other tokens, the distribution the sampler draws from.
 import * as tf from "@tensorflow/tfjs";
+import { NON_EMITTED } from "./tokenizer";
+import type { Transformer } from "./transformer";
 
 /**
  * log Σ_v exp(x_v) over the last axis of a 2-D tensor, with the gradient written directly as
@@ -52,6 +54,15 @@ export function tokenLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D, excluded: r
     const picked = tf.gather(head.reshape([B * (T - 1) * V]), flatIndex);
     return tf.sub(picked, logSumExpRows(normalised)).reshape([B, T - 1]) as tf.Tensor2D;
   });
+}
+
+/**
+ * Per-position log π(ids[:, t+1] | ids[:, ≤t]) of `model` under the distribution its samples come from:
+ * softmax over the tokens it may emit (NON_EMITTED left out). Every LM-track loss and estimate scores
+ * through this, so no caller can score a different distribution from the one sampled.
+ */
+export function modelTokenLogProbs(model: Transformer, ids: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tokenLogProbs(model.forward(ids), ids, NON_EMITTED));
 }
 
 /** Σ_t mask·tokenLogps per row → (B). */

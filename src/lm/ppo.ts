@@ -9,8 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { packSequences, disposeBatch } from "./batching";
-import { NON_EMITTED } from "./tokenizer";
-import { tokenLogProbs } from "./logprobs";
+import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import { judge, type Principle } from "./judges";
 import { sampleGroups } from "./sampling";
@@ -59,8 +58,8 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
     const batch = packSequences(seqs, policy.config.contextLength);
     const [B, Tm1] = batch.mask.shape;
     const [oldLp, refLp, mask] = tf.tidy(() => [
-      tokenLogProbs(policy.forward(batch.ids), batch.ids, NON_EMITTED).dataSync(),
-      tokenLogProbs(reference.forward(batch.ids), batch.ids, NON_EMITTED).dataSync(),
+      modelTokenLogProbs(policy, batch.ids).dataSync(),
+      modelTokenLogProbs(reference, batch.ids).dataSync(),
       batch.mask.dataSync(),
     ]);
     // Per-token KL, returns-to-go and leave-one-out advantages (plain JS: B·T numbers).
@@ -99,7 +98,7 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
         optimizer,
         policy.variables,
         () => tf.tidy(() => {
-          const lp = tokenLogProbs(policy.forward(batch.ids), batch.ids, NON_EMITTED);
+          const lp = modelTokenLogProbs(policy, batch.ids);
           const ratio = tf.exp(tf.sub(lp, oldT));
           const unclipped = tf.mul(ratio, advT);
           const clipped = tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), advT);

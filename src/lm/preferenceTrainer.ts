@@ -5,8 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { packSequences, disposeBatch, type Sequence } from "./batching";
-import { NON_EMITTED } from "./tokenizer";
-import { tokenLogProbs, maskedSequenceSum } from "./logprobs";
+import { modelTokenLogProbs, maskedSequenceSum } from "./logprobs";
 import { dpoLoss, ipoLoss, ktoLoss, listwiseDpoLoss, checkKtoWeightRatio } from "../losses/index";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { RlaifData } from "./rlaif";
@@ -52,7 +51,7 @@ export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], bat
   const out = new Float32Array(seqs.length);
   for (let s = 0; s < seqs.length; s += batchSize) {
     const batch = packSequences(seqs.slice(s, s + batchSize), model.config.contextLength);
-    const v = tf.tidy(() => maskedSequenceSum(tokenLogProbs(model.forward(batch.ids), batch.ids, NON_EMITTED), batch.mask).dataSync());
+    const v = tf.tidy(() => maskedSequenceSum(modelTokenLogProbs(model, batch.ids), batch.mask).dataSync());
     disposeBatch(batch);
     out.set(v, s);
   }
@@ -131,7 +130,7 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
       optimizer,
       policy.variables,
       () => tf.tidy(() => {
-        const logps = maskedSequenceSum(tokenLogProbs(policy.forward(batch.ids), batch.ids, NON_EMITTED), batch.mask);
+        const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
         saved = tf.keep(logps.clone());
         const ref = tf.tensor1d(refs);
         const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);

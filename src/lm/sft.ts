@@ -6,8 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { packTexts, disposeBatch } from "./batching";
-import { NON_EMITTED } from "./tokenizer";
-import { tokenLogProbs } from "./logprobs";
+import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { Transformer } from "./transformer";
 
@@ -39,7 +38,7 @@ export function meanNll(model: Transformer, rows: readonly number[][], batchSize
   for (let s = 0; s < rows.length; s += batchSize) {
     const batch = packTexts(rows.slice(s, s + batchSize) as number[][], model.config.contextLength);
     const [sum, n] = tf.tidy(() => {
-      const lp = tokenLogProbs(model.forward(batch.ids), batch.ids, NON_EMITTED);
+      const lp = modelTokenLogProbs(model, batch.ids);
       return [tf.sum(tf.mul(lp, batch.mask)).dataSync()[0], tf.sum(batch.mask).dataSync()[0]];
     });
     disposeBatch(batch);
@@ -70,7 +69,7 @@ export function trainSft(model: Transformer, train: readonly number[][], heldOut
       optimizer,
       model.variables,
       () => tf.tidy(() => {
-        const lp = tokenLogProbs(model.forward(batch.ids), batch.ids, NON_EMITTED);
+        const lp = modelTokenLogProbs(model, batch.ids);
         return tf.neg(tf.div(tf.sum(tf.mul(lp, batch.mask)), tf.sum(batch.mask))) as tf.Scalar;
       }),
       opts.clipNorm ?? 1,
