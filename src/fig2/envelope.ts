@@ -8,8 +8,8 @@
 //   E_A(k) = max { r_p : p ∈ A, KL_p ≤ k }        (defined for k ≥ min_p KL_p)
 //
 // the best reward A reached within a KL budget k. Its corners are the Pareto-optimal points (no other
-// point of A has lower-or-equal KL and higher reward). Step 0 (the SFT model itself, shared by all
-// methods) is left out of every method's envelope and drawn as its own point.
+// point of A has lower-or-equal KL and higher reward). The SFT model itself (shared by all
+// methods) is not part of any method's envelope: it is drawn as its own point.
 //
 // A dominates B on the overlapping KL range [lo, hi] = [max(min KL_A, min KL_B), min(max KL_A, max KL_B)]:
 // at G evenly spaced budgets k in it, d(k) = E_A(k) − E_B(k) with a 95% CI paired by prompt (the two
