@@ -34,6 +34,9 @@ export interface FrontierPoint {
   rewardHalfWidth?: number;
   klHalfWidth?: number;
   seeds?: number;
+  /** Means over seeds of the independent judge (VADER, [0, 1]) and the learned RM: over-optimisation. */
+  vader?: number;
+  rm?: number;
 }
 
 /** The Pareto corners of the envelope, by increasing KL (each strictly higher reward than all before it). */
@@ -106,6 +109,8 @@ export interface CheckpointRowLike {
   seed: number;
   perPromptReward: number[];
   perPromptKl: number[];
+  vader?: number;
+  rm?: number;
 }
 
 /**
@@ -127,7 +132,8 @@ export function aggregateCheckpoints(rows: readonly CheckpointRowLike[]): Fronti
     const perPromptKl = avg((r) => r.perPromptKl);
     const rw = meanOfClusters(perPromptReward);
     const kl = meanOfClusters(perPromptKl);
-    out.push({ method: g[0].method, knob: g[0].knob, step: g[0].step, reward: rw.mean, kl: kl.mean, perPromptReward, perPromptKl, rewardHalfWidth: rw.halfWidth, klHalfWidth: kl.halfWidth, seeds: g.length });
+    const meanOf = (pick: (r: CheckpointRowLike) => number | undefined) => (g.every((r) => typeof pick(r) === "number") ? g.reduce((s, r) => s + pick(r)!, 0) / g.length : undefined);
+    out.push({ method: g[0].method, knob: g[0].knob, step: g[0].step, reward: rw.mean, kl: kl.mean, perPromptReward, perPromptKl, rewardHalfWidth: rw.halfWidth, klHalfWidth: kl.halfWidth, seeds: g.length, vader: meanOf((r) => r.vader), rm: meanOf((r) => r.rm) });
   }
   return out.sort((a, b) => a.method.localeCompare(b.method) || a.knob - b.knob || a.step - b.step);
 }

@@ -20,6 +20,7 @@ import { trainPreference, type PreferenceMethod } from "../lm/preferenceTrainer"
 import { trainPpo } from "../lm/ppo";
 import { sampleGroups } from "../lm/sampling";
 import type { Transformer } from "../lm/transformer";
+import type { RlaifData } from "../lm/rlaif";
 import { bestOfNForPrompt, bestOfNGrid, bestOfNKl } from "./bestOfN";
 import { evaluateCheckpoint, vader01, type CheckpointEval, type EvalSettings, type Fig2Context } from "./evaluation";
 import { meanOfClusters } from "./stats";
@@ -180,3 +181,23 @@ export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[
   }
   return rows;
 }
+
+// ---- the run's share of the preference data ----
+// Each offline run draws at most steps × batchSize units (one pass, no repeats). A seeded random subset of
+// that many pairs / unpaired examples / rankings gives the trainer's own shuffle the same distribution of
+// minibatches as the full set, and the reference log-probs it caches up front then cover only units it
+// uses. The random order also puts KTO's mismatched partner (example i + 2) on another prompt almost
+// always (the unpaired file lists a prompt's samples together).
+
+/** A seeded subset of at most `n` items (order random). */
+export function subset<T>(xs: readonly T[], n: number, rng: Rng): T[] {
+  const idx = rng.shuffle(Array.from(xs.keys()));
+  return idx.slice(0, Math.min(n, xs.length)).map((i) => xs[i]);
+}
+
+/** The run's view of the preference data: a seeded subset of `units` of each kind. */
+export function runData(data: RlaifData, units: number, seed: number): RlaifData {
+  const rng = new Rng(seed).fork("fig2-units");
+  return { ...data, pairs: subset(data.pairs, units, rng.fork("pairs")), unpaired: subset(data.unpaired, units, rng.fork("unpaired")), rankings: subset(data.rankings, units, rng.fork("rankings")) };
+}
+
