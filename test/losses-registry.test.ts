@@ -159,3 +159,19 @@ describe("registry: option validation", () => {
     t.dispose();
   });
 });
+
+describe("unlikelihood (DPO §6.1 baseline)", () => {
+  test("hand values: −log π(y_w) − α log(1 − π(y_l)) on sequence log-probs, and its gradient", () => {
+    // log π(y_w) = −2, log π(y_l) = −0.5, α = 0.3: 2 − 0.3·log(1 − e^−0.5) = 2 − 0.3·(−0.932752) = 2.2798256;
+    // ∂/∂log π(y_l) = α e^x/(1 − e^x) = 0.3·0.606531/0.393469 = 0.4624482. Second pair: 5 − log(1 − e^−20).
+    const pc = tf.tensor1d([-2, -5]);
+    const pr = tf.tensor1d([-0.5, -20]);
+    const out = preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: pr }, { unlikelihoodAlpha: 0.3 });
+    near(out.losses.dataSync(), [2.2798256, 5 + 0.3 * 2.061e-9], 1e-6, "unlikelihood losses");
+    const g = tf.grad((x: tf.Tensor) => tf.sum(preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: x }, { unlikelihoodAlpha: 0.3 }).losses))(pr);
+    near(g.dataSync(), [0.4624482, 0.3 * 2.061e-9], 1e-5, "unlikelihood ∂/∂log π(y_l)");
+    // A rejected sequence of probability 1 is clamped (log π ≤ −1e-6): large but finite.
+    const sure = preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: tf.tensor1d([0, -1e-9]) }, {});
+    near(sure.losses.dataSync(), [2 + 13.8155106, 5 + 13.8155106], 1e-4, "clamped at π(y_l) = 1");
+  });
+});

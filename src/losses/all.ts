@@ -20,3 +20,4 @@ import "./entries/cpo";
 import "./entries/orpo";
 import "./entries/kto";
 import "./entries/listwise";
+import "./entries/unlikelihood";
