@@ -28,7 +28,9 @@ import { meanOfClusters } from "./stats";
 export const FIG2_METHODS = ["dpo", "cdpo", "ipo", "kto", "listwise", "preferred-ft", "unlikelihood", "ppo", "ppo-gt", "best-of-n", "sft"] as const;
 export type Fig2Method = (typeof FIG2_METHODS)[number];
 /** Methods trained offline on the preference data, and the trainer's method name for each. */
-export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = { dpo: "dpo", cdpo: "dpo", ipo: "ipo", kto: "kto", listwise: "listwise", "preferred-ft": "sft", unlikelihood: "unlikelihood" };
+export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = { dpo: "dpo", cdpo: "dpo", ipo: "ipo", kto: "kto", listwise: "listwise", "preferred-ft": "dpo", unlikelihood: "dpo" };
+/** Methods trained with a loss-registry entry on the pairs (TRL loss_type names). */
+export const REGISTRY_LOSSES: Partial<Record<Fig2Method, string>> = { "preferred-ft": "sft", unlikelihood: "unlikelihood" };
 
 export interface Fig2RunSettings {
   method: Fig2Method;
@@ -114,7 +116,9 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
       },
     };
     if (s.method === "cdpo") options.labelSmoothing = s.offline.cdpoEpsilon;
-    if (s.method === "unlikelihood") options.lossOptions = { alpha: s.knob };
+    const lossType = REGISTRY_LOSSES[s.method];
+    if (lossType) options.lossType = lossType;
+    if (s.method === "unlikelihood") options.lossOptions = { unlikelihoodAlpha: s.knob };
     const r = trainPreference(policy, ctx.reference, ctx.data, options as never);
     // Attach each checkpoint's training log row (logged at the same steps).
     for (const cp of rows) {
