@@ -5,3 +5,5 @@ export * from "./classifier";
 export * from "./prefixes";
 export * from "./pairs";
 export * from "./rewardModel";
+export * from "./shared";
+export * from "./experiment";
