@@ -18,7 +18,7 @@ import { minimiseLbfgs } from "../src/fig2/lbfgs";
 import { SentimentClassifier, evaluateClassifier, loadSentimentExamples, reliabilityBins, wilsonInterval, textNgrams, readClassifier, writeClassifier, type SentimentExample } from "../src/fig2/classifier";
 import { makePrefixSplit, findPrefixLeaks, assertNoPrefixLeak, trainDocuments } from "../src/fig2/prefixes";
 import { buildPairwiseData, bradleyTerryLabel, sampleScoredGroups, writeTrlFiles, readTrlFiles, trainOnTrlFile, textToSequence, type ScoredGroup } from "../src/fig2/pairs";
-import { LearnedRewardModel, bradleyTerryRewardLoss, trainLearnedRewardModel, pairAccuracy, splitPairsByPrompt, rewardPrinciple } from "../src/fig2/rewardModel";
+import { LearnedRewardModel, bradleyTerryRewardLoss, trainLearnedRewardModel, pairAccuracy, splitPairsByPrompt, rewardPrinciple, learnedRewardFromPairs } from "../src/fig2/rewardModel";
 
 before(async () => {
   await initBackend();
@@ -421,5 +421,19 @@ test("reward model scorer: texts → sequences → r, equal to scoreSequences; p
   assert.equal(acc.n, 20);
   assert.ok(acc.ci95[0] <= acc.accuracy && acc.accuracy <= acc.ci95[1]);
   rm.dispose();
+  sft.dispose();
+});
+
+test("learnedRewardFromPairs (notebook 05's path): split by prompt, train, batch reward over sampled sequences", () => {
+  const sft = new Transformer({ vocabSize: 12, contextLength: 16, dModel: 16, nHeads: 2, nLayers: 1 }, 7);
+  const pairs = plantedPairs(120, 4);
+  const r = learnedRewardFromPairs(sft, pairs, { steps: 30, batchSize: 16, learningRate: 3e-3, seed: 2, verbose: false, heldOutFraction: 0.3 });
+  assert.equal(r.trainPairs.length + r.heldOutPairs.length, 120);
+  assert.ok(r.result.heldOut[r.result.heldOut.length - 1].accuracy > 0.8);
+  const seqs = [pairs[0].chosenSeq, pairs[0].rejectedSeq];
+  const scores = r.batchReward(["p0", "p0"], ["", ""], seqs);
+  assert.deepEqual(Array.from(scores), Array.from(r.rewardModel.scoreSequences(seqs)));
+  assert.ok(scores[0] > scores[1]);
+  r.rewardModel.dispose();
   sft.dispose();
 });

@@ -221,3 +221,33 @@ export function rewardPrinciple(name: string, reward: RewardFn, text = `Prefer w
     },
   };
 }
+
+export interface LearnedRewardFromPairsOptions extends RewardModelTrainOptions {
+  /** Fraction of the prompts whose pairs are held out for the accuracy (default 0.2). */
+  heldOutFraction?: number;
+}
+
+/**
+ * One call from an SFT reference and preference pairs (any `RlaifData.pairs`, e.g. notebook 05's
+ * `makeRlaifData`) to a trained Bradley–Terry reward model and its held-out pair accuracy: split the pairs
+ * by prompt, clone the reference, add the head, train. `batchReward` has the shape trainPpo's generic reward
+ * takes, `(prompts, completions, seqs) → r`, scoring the token sequences PPO sampled. Independent of
+ * src/lm/pipeline.ts (RL-CAI's "AI labels → preference model → RL" path for any pipeline).
+ */
+export function learnedRewardFromPairs(reference: Transformer, pairs: readonly PreferencePair[], opts: LearnedRewardFromPairsOptions): {
+  rewardModel: LearnedRewardModel;
+  result: RewardModelTrainResult;
+  trainPairs: PreferencePair[];
+  heldOutPairs: PreferencePair[];
+  batchReward: (prompts: readonly string[], completions: readonly string[], seqs: readonly Sequence[]) => Float64Array;
+} {
+  const { train, heldOut } = splitPairsByPrompt(pairs, opts.heldOutFraction ?? 0.2, opts.seed ?? 0);
+  const rewardModel = new LearnedRewardModel(reference, opts.seed ?? 0);
+  try {
+    const result = trainLearnedRewardModel(rewardModel, train, heldOut, opts);
+    return { rewardModel, result, trainPairs: train, heldOutPairs: heldOut, batchReward: (_p, _c, seqs) => rewardModel.scoreSequences(seqs) };
+  } catch (err) {
+    rewardModel.dispose();
+    throw err;
+  }
+}
