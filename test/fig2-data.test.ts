@@ -437,3 +437,18 @@ test("learnedRewardFromPairs (notebook 05's path): split by prompt, train, batch
   r.rewardModel.dispose();
   sft.dispose();
 });
+
+test("without the corpus, loading says how to get it (npm run data -- fetch rt-polarity)", async () => {
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), "fig2-nodata-"));
+  const saved = [process.env.PREFOPT_SHARED_DATA, process.env.PREFOPT_DATA_CACHE];
+  process.env.PREFOPT_SHARED_DATA = empty;
+  process.env.PREFOPT_DATA_CACHE = empty;
+  try {
+    await assert.rejects(loadSentimentExamples(), /npm run data -- fetch rt-polarity/);
+  } finally {
+    if (saved[0] === undefined) delete process.env.PREFOPT_SHARED_DATA;
+    else process.env.PREFOPT_SHARED_DATA = saved[0];
+    if (saved[1] === undefined) delete process.env.PREFOPT_DATA_CACHE;
+    else process.env.PREFOPT_DATA_CACHE = saved[1];
+  }
+});

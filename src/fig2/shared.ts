@@ -150,7 +150,9 @@ async function loadFromCache(dir: string, preset: Fig2DataPreset, seed: number):
   const { model: reference, tokenizer } = loadCheckpoint(path.join(dir, "sft.json"));
   const trlFiles: TrlFiles = { preferences: path.join(dir, "trl", "preferences.jsonl"), unpaired: path.join(dir, "trl", "unpaired.jsonl"), rankings: path.join(dir, "trl", "rankings.jsonl") };
   const ctx = preset.model.contextLength;
-  const data = (await readTrlFiles(trlFiles, tokenizer, ctx)).data;
+  const read = (await readTrlFiles(trlFiles, tokenizer, ctx)).data;
+  const st = summary.pairStats;
+  const data: RlaifData = { ...read, tiedPrompts: st.tiedPrompts, tiedLists: st.tiedLists, flippedFraction: st.pairs ? st.flippedPairs / st.pairs : 0 };
   const held = (await readTrlFiles({ preferences: path.join(dir, "trl-rm-heldout", "preferences.jsonl") }, tokenizer, ctx)).data.pairs;
   const rewardModel = loadRewardModel(path.join(dir, "reward-model.json"));
   return { preset, seed, cacheDir: dir, fromCache: true, split, classifier, classifierEval: summary.classifierEval, tokenizer, reference, sft: summary.sft, data, pairStats: summary.pairStats, trlFiles, rewardModelHeldOut: held, rewardModel, rewardModelEval: summary.rewardModelEval, splitSummary: summary.splitSummary, timings: summary.timings };
