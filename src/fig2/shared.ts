@@ -100,8 +100,11 @@ export function fig2CacheDir(preset: Fig2DataPreset, seed: number, root = path.j
   return path.join(root, `${preset.name}-seed${seed}-${hashString(JSON.stringify(preset)).toString(16).padStart(8, "0")}`);
 }
 
+/** Bump when a change to the build code changes its artefacts for the same preset (old caches are then rebuilt). */
+export const FIG2_CACHE_VERSION = 1;
+
 interface Summary {
-  version: 1;
+  version: number;
   preset: Fig2DataPreset;
   seed: number;
   classifierHash: string;
@@ -144,6 +147,8 @@ async function loadFromCache(dir: string, preset: Fig2DataPreset, seed: number):
   const summaryFile = path.join(dir, "summary.json");
   if (!fs.existsSync(summaryFile)) return null;
   const summary = JSON.parse(fs.readFileSync(summaryFile, "utf8")) as Summary;
+  // Built by code whose artefacts differ from this code's: rebuild rather than mix versions.
+  if (summary.version !== FIG2_CACHE_VERSION) return null;
   const split = JSON.parse(fs.readFileSync(path.join(dir, "split.json"), "utf8")) as PrefixSplit;
   const classifier = readClassifier(path.join(dir, "classifier.json"));
   if (classifier.hash !== summary.classifierHash) throw new Error(`${dir}: classifier.json has hash ${classifier.hash}, summary.json says ${summary.classifierHash}; delete the folder to rebuild`);
@@ -245,7 +250,7 @@ export async function buildFig2Shared(preset: Fig2DataPreset, seed: number, opts
   saveCheckpoint(sftTmp, reference, tokenizer, { preset: preset.name, seed });
   fs.renameSync(sftTmp, path.join(dir, "sft.json"));
   saveRewardModel(path.join(dir, "reward-model.json"), rewardModel, tokenizer);
-  const summary: Summary = { version: 1, preset, seed, classifierHash: classifier.hash, classifierEval, sft, pairStats: built.stats, rewardModelEval, splitSummary, timings };
+  const summary: Summary = { version: FIG2_CACHE_VERSION, preset, seed, classifierHash: classifier.hash, classifierEval, sft, pairStats: built.stats, rewardModelEval, splitSummary, timings };
   writeJsonAtomic(path.join(dir, "summary.json"), summary);
   return { preset, seed, cacheDir: dir, fromCache: false, split, classifier, classifierEval, tokenizer, reference, sft, data, pairStats: built.stats, trlFiles, rewardModelHeldOut: heldRead.data.pairs, rewardModel, rewardModelEval, splitSummary, timings };
 }
