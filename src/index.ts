@@ -136,3 +136,4 @@ export type { SeedStats } from "./sweep/stats";
 export { summarise, summaryFrame, summaryCsv, summaryJson, writeSummary } from "./sweep/summary";
 export type { SweepSummary, SummaryRow } from "./sweep/summary";
 export { reportHtml, factorFigure, primaryFactors, noCiReason, errorBarValue } from "./sweep/report";
+export * as fig2 from "./fig2/index";

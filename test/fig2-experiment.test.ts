@@ -75,22 +75,27 @@ describe("checkpoint envelopes", () => {
     });
 
   test("dominance: a frontier higher everywhere with paired CIs is 'yes'; swapped it is 'no'", () => {
-    // Staircases: B reaches 0.8 at KL 6, A is at 0.75 + 0.3 from KL 4 on, so d(k) > 0 on all of [1.5, 8].
+    // Staircases: B reaches 0.8 at KL 6 and 1.0 at 10; A is at 0.75 + 0.3 from KL 4 and 0.95 + 0.3 from 8
+    // on, so d(k) > 0 on all of [1.5, 10] (above KL 8, A's envelope stays at its best).
     const a = frontier("a", 0.3, [1, 2, 4, 8]);
     const b = frontier("b", 0, [1.5, 3, 6, 10]);
     const ab = compareFrontiers(a, b);
     assert.equal(ab.lo, 1.5);
-    assert.equal(ab.hi, 8);
+    assert.equal(ab.hi, 10);
     assert.equal(ab.verdict, "yes", JSON.stringify(ab.diffs.map((d) => d.mean)));
     assert.equal(compareFrontiers(b, a).verdict, "no");
   });
-  test("crossing frontiers are 'partly' or 'no', never 'yes'; no overlap is 'n/a'", () => {
+  test("crossing frontiers are 'partly' or 'no', never 'yes'; disjoint ranges compare staircases; no points is 'n/a'", () => {
     const a = frontier("a", 0, [1, 2, 3, 4, 5, 6, 7, 8], 0.1);
     const b = frontier("b", 0.3, [1, 2, 3, 4, 5, 6, 7, 8], 0.02);
     const c = compareFrontiers(a, b);
     assert.notEqual(c.verdict, "yes");
     assert.ok(c.positive > 0 && c.positive < c.budgets.length);
-    assert.equal(compareFrontiers(frontier("a", 0, [1, 2]), frontier("b", 0, [5, 6])).verdict, "n/a");
+    // A stops at KL 2 (reward 0.6); B starts at 5 (0.75): on [5, 6] A's envelope is its best, below B's.
+    const disjoint = compareFrontiers(frontier("a", 0, [1, 2]), frontier("b", 0, [5, 6]));
+    assert.deepEqual([disjoint.lo, disjoint.hi, disjoint.verdict], [5, 6, "no"]);
+    assert.equal(compareFrontiers(frontier("b", 0, [5, 6]), frontier("a", 0, [1, 2])).verdict, "yes");
+    assert.equal(compareFrontiers([], frontier("b", 0, [5, 6])).verdict, "n/a");
   });
   test("'at least': equal frontiers pass, a significantly lower one fails", () => {
     const a = frontier("a", 0, [1, 2, 4]);
@@ -168,7 +173,7 @@ const tinySettings = (method: Fig2RunSettings["method"], knob: number, seed = 0)
   offline: { steps: 4, batchSize: 4, learningRate: 1e-2, cdpoEpsilon: 0.1 },
   ppo: { iterations: 2, promptsPerIteration: 2, k: 2, learningRate: 1e-2, initialBeta: 0.05, klHorizon: 10 },
   bestOfN: { samplesPerPrompt: 16 },
-  evalEvery: 2,
+  checkpoints: 2,
   evaluation: { prompts: 4, samplesPerPrompt: 2, maxNewTokens: 6 },
 });
 
@@ -178,10 +183,11 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     ctx = tinyContext();
   });
 
-  test("checkpoint steps: every k and the last", () => {
-    assert.deepEqual(checkpointSteps(96, 32), [32, 64, 96]);
-    assert.deepEqual(checkpointSteps(10, 4), [4, 8, 10]);
-    assert.throws(() => checkpointSteps(10, 0), /evalEvery/);
+  test("checkpoint steps: evenly spaced, the last included, no repeats", () => {
+    assert.deepEqual(checkpointSteps(64, 3), [21, 43, 64]);
+    assert.deepEqual(checkpointSteps(18, 3), [6, 12, 18]);
+    assert.deepEqual(checkpointSteps(2, 4), [1, 2]);
+    assert.throws(() => checkpointSteps(10, 0), /checkpoints must be/);
   });
 
   test("sft: one step-0 row; the reference has KL 0 to itself", () => {
@@ -198,7 +204,7 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
       const before = tf.memory().numTensors;
       const rows = runFig2(ctx, tinySettings(method, knob));
       assert.equal(tf.memory().numTensors, before, "tensors leaked");
-      assert.deepEqual(rows.map((r) => r.step), [2, method.startsWith("ppo") ? 2 : 4].filter((v, i, a) => a.indexOf(v) === i));
+      assert.deepEqual(rows.map((r) => r.step), method.startsWith("ppo") ? [1, 2] : [2, 4]);
       for (const r of rows) for (const k of ["reward", "kl", "vader", "rm"] as const) assert.ok(Number.isFinite(r[k]), `${k} = ${r[k]}`);
       const again = runFig2(ctx, tinySettings(method, knob));
       assert.deepEqual(again.map((r) => [r.reward, r.kl]), rows.map((r) => [r.reward, r.kl]));

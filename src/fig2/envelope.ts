@@ -11,12 +11,13 @@
 // point of A has lower-or-equal KL and higher reward). The SFT model itself (shared by all
 // methods) is not part of any method's envelope: it is drawn as its own point.
 //
-// A dominates B on the overlapping KL range [lo, hi] = [max(min KL_A, min KL_B), min(max KL_A, max KL_B)]:
-// at G evenly spaced budgets k in it, d(k) = E_A(k) − E_B(k) with a 95% CI paired by prompt (the two
-// envelope points' per-prompt reward differences, clustered by prompt). Verdicts:
+// A dominates B on the KL budgets both envelopes are defined at, [lo, hi] = [max(min KL_A, min KL_B),
+// max(max KL_A, max KL_B)] (above its largest KL a method's envelope stays at its best reward: the best it
+// reached within that budget): at G evenly spaced budgets k, d(k) = E_A(k) − E_B(k) with a 95% CI paired
+// by prompt (the two envelope points' per-prompt reward differences, clustered by prompt). Verdicts:
 //   yes    d(k) > 0 at every budget and the CI excludes 0 at at least half of them;
 //   partly d(k) > 0 at more than half the budgets (or everywhere, but not significantly);
-//   no     otherwise;   n/a  no overlap.
+//   no     otherwise;   n/a  a method has no points.
 // "A is at least B" (DPO ≥ PPO-GT): yes when d's CI never lies wholly below 0 and mean d ≥ 0; partly
 // when that holds at more than half the budgets; no otherwise. The max over many noisy points is biased
 // upwards (winner's curse), equally for every method with the same number of checkpoints.
@@ -58,7 +59,7 @@ export type Verdict = "yes" | "partly" | "no" | "n/a";
 
 export interface Comparison {
   verdict: Verdict;
-  /** The overlapping KL range compared (NaN when none). */
+  /** The KL budgets compared (NaN when a method has no points). */
   lo: number;
   hi: number;
   budgets: number[];
@@ -79,7 +80,7 @@ export function pointDifference(a: FrontierPoint, b: FrontierPoint): ClusteredMe
   return { mean: a.reward - b.reward, stdErr: hw / 1.96, halfWidth: hw, clusters: 0, samples: 0 };
 }
 
-/** Compare envelopes of A and B at `grid` budgets across their overlapping KL range (see the header). */
+/** Compare envelopes of A and B at `grid` budgets from the larger minimum KL to the larger maximum (see the header). */
 export function compareFrontiers(a: readonly FrontierPoint[], b: readonly FrontierPoint[], mode: "dominates" | "atLeast" = "dominates", grid = 25): Comparison {
   const ea = upperEnvelope(a);
   const eb = upperEnvelope(b);
@@ -87,8 +88,7 @@ export function compareFrontiers(a: readonly FrontierPoint[], b: readonly Fronti
   if (!ea.length || !eb.length) return none;
   const maxKl = (e: FrontierPoint[]) => Math.max(...e.map((p) => p.kl));
   const lo = Math.max(ea[0].kl, eb[0].kl);
-  const hi = Math.min(maxKl(ea), maxKl(eb));
-  if (!(hi >= lo)) return { ...none, lo, hi };
+  const hi = Math.max(maxKl(ea), maxKl(eb));
   const budgets = hi === lo ? [lo] : Array.from({ length: grid }, (_, i) => lo + ((hi - lo) * i) / (grid - 1));
   const diffs = budgets.map((k) => pointDifference(envelopeAt(ea, k)!, envelopeAt(eb, k)!));
   const n = diffs.length;

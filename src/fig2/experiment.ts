@@ -5,3 +5,8 @@ export * from "./envelope";
 export * from "./bestOfN";
 export * from "./evaluation";
 export * from "./run";
+export * from "./runPresets";
+export * from "./context";
+export * from "./summary";
+export * from "./plots";
+export * from "./reproduce";

@@ -20,10 +20,10 @@ import type { CheckpointRow } from "./run";
 export const FIG2_SWEEPS: Record<string, string> = { full: "scripts/sweeps/dpo-fig2.yaml", ci: "scripts/sweeps/dpo-fig2-ci.yaml" };
 
 export interface Fig2SharedStats {
-  classifier: { accuracy: number; ci95: [number, number]; ece: number; logLoss: number; n: number };
+  classifier: { accuracy: number; ci95: [number, number]; ece: number; logLoss: number; n: number; bins: unknown[] };
   sft: { finalHeldOutPerplexity: number; trainPerplexity: number; steps: number; curve: Array<[number, number]> };
-  pairStats: unknown;
-  rewardModel: { heldOut: unknown; train: unknown };
+  pairStats: Record<string, number>;
+  rewardModel: { heldOut: { n: number; accuracy: number; ci95: [number, number] }; train: { n: number; accuracy: number; ci95: [number, number] } };
   splitSummary: Record<string, number>;
   timings: unknown;
 }
@@ -61,9 +61,9 @@ export async function sharedStats(preset: string, dataSeed: number): Promise<Fig
   const s = await sharedFor(preset, dataSeed);
   const ce = s.classifierEval;
   return {
-    classifier: { accuracy: ce.accuracy, ci95: ce.ci95, ece: ce.ece, logLoss: ce.logLoss, n: ce.n },
+    classifier: { accuracy: ce.accuracy, ci95: ce.ci95, ece: ce.ece, logLoss: ce.logLoss, n: ce.n, bins: ce.bins },
     sft: { finalHeldOutPerplexity: s.sft.finalHeldOutPerplexity, trainPerplexity: s.sft.trainPerplexity, steps: s.sft.steps, curve: s.sft.heldOutPerplexity },
-    pairStats: s.pairStats,
+    pairStats: s.pairStats as unknown as Record<string, number>,
     rewardModel: { heldOut: s.rewardModelEval.heldOut, train: s.rewardModelEval.train },
     splitSummary: s.splitSummary,
     timings: s.timings,

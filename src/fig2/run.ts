@@ -1,6 +1,6 @@
 // One Figure-2 run: (method, knob, seed) → checkpoint rows. The policy starts as a clone of the SFT
-// reference, trains with its method, and is evaluated every `evalEvery` steps (PPO: iterations) on the
-// test prefixes; each evaluation is one point (KL, reward) of the method's checkpoint envelope.
+// reference, trains with its method, and is evaluated at `checkpoints` evenly spaced steps (PPO:
+// iterations) on the test prefixes; each evaluation is one point (KL, reward) of the method's checkpoint envelope.
 //
 // Methods and their knob (the grids of Rafailov et al. 2023 §6.1 where the paper has one):
 //   dpo          β (0.05, 0.1, 1, 5)            offline on the 6 pairs per prefix
@@ -39,8 +39,8 @@ export interface Fig2RunSettings {
   offline: { steps: number; batchSize: number; learningRate: number; cdpoEpsilon: number };
   ppo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number; initialBeta: number; klHorizon: number };
   bestOfN: { samplesPerPrompt: number };
-  /** Evaluate every this many steps / PPO iterations (and at the last). */
-  evalEvery: number;
+  /** Evaluations per run, evenly spaced over the steps / PPO iterations (the last one included). */
+  checkpoints: number;
   evaluation: EvalSettings;
 }
 
@@ -55,13 +55,11 @@ export interface CheckpointRow extends CheckpointEval {
   log?: Record<string, number>;
 }
 
-/** The evaluation steps: every `every` steps and the last one. */
-export function checkpointSteps(total: number, every: number): number[] {
-  if (!(every >= 1)) throw new Error(`checkpointSteps: evalEvery must be ≥ 1, got ${every}`);
-  const out: number[] = [];
-  for (let s = every; s < total; s += every) out.push(s);
-  out.push(total);
-  return out;
+/** `count` evaluation steps evenly spaced over 1..total, the last one included: round(total·i/count). */
+export function checkpointSteps(total: number, count: number): number[] {
+  if (!(Number.isInteger(count) && count >= 1)) throw new Error(`checkpointSteps: checkpoints must be an integer ≥ 1, got ${count}`);
+  const out = Array.from({ length: count }, (_, i) => Math.max(1, Math.round((total * (i + 1)) / count)));
+  return out.filter((s, i) => i === 0 || s !== out[i - 1]);
 }
 
 /** The evaluation seed of a run seed: shared by every method and checkpoint (common random numbers). */
@@ -77,7 +75,7 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
   const t0 = Date.now();
   try {
     if (s.method === "ppo" || s.method === "ppo-gt") {
-      const at = new Set(checkpointSteps(s.ppo.iterations, s.evalEvery));
+      const at = new Set(checkpointSteps(s.ppo.iterations, s.checkpoints));
       const reward = s.method === "ppo" ? ctx.learnedReward : ctx.groundTruth;
       trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, reward, {
         beta: s.ppo.initialBeta,
@@ -100,7 +98,7 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
     }
     const trainerMethod = OFFLINE_METHODS[s.method];
     if (!trainerMethod) throw new Error(`runFig2: unknown method "${s.method}"`);
-    const at = new Set(checkpointSteps(s.offline.steps, s.evalEvery));
+    const at = new Set(checkpointSteps(s.offline.steps, s.checkpoints));
     const usesBeta = s.method !== "preferred-ft" && s.method !== "unlikelihood";
     const options: Record<string, unknown> = {
       method: trainerMethod as PreferenceMethod,
@@ -110,7 +108,7 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
       learningRate: s.offline.learningRate,
       seed: s.seed + 3,
       verbose,
-      logEvery: s.evalEvery,
+      logEvery: 1,
       onStep: (step: number) => {
         if (at.has(step)) rows.push(row(step, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), { trainSeconds: (Date.now() - t0) / 1000 }));
       },

@@ -1,9 +1,9 @@
 // Training and evaluation sizes of one Figure-2 run, per preset (the data side's sizes — corpus, SFT,
 // prefixes, pairs, reward model — are FIG2_DATA_PRESETS in src/fig2/shared.ts, under the same names).
 //
-// The full preset is sized for a 2-core laptop CPU and one hour (see scripts/sweeps/dpo-fig2.yaml): a
-// run is ~100 offline steps or ~24 PPO iterations, evaluated at 3 checkpoints on 32 test prefixes × 4
-// samples. The paper evaluates every few hundred steps of much longer runs; the envelope idea is the
+// The full preset is sized for a 2-core laptop CPU shared with other work, and one hour (see
+// scripts/sweeps/dpo-fig2.yaml): a run is 40 offline steps of 16 pairs or 12 PPO iterations of 8 × 4
+// samples, evaluated at 3 checkpoints on 20 test prefixes × 4 samples. The paper evaluates every few hundred steps of much longer runs; the envelope idea is the
 // same, the scale is not.
 import type { Fig2RunSettings } from "./run";
 
@@ -11,17 +11,17 @@ export type Fig2RunPreset = Omit<Fig2RunSettings, "method" | "knob" | "seed">;
 
 export const FIG2_RUN_PRESETS: Record<string, Fig2RunPreset> = {
   full: {
-    offline: { steps: 96, batchSize: 16, learningRate: 5e-4, cdpoEpsilon: 0.1 },
-    ppo: { iterations: 24, promptsPerIteration: 12, k: 4, learningRate: 5e-4, initialBeta: 0.05, klHorizon: 100 },
+    offline: { steps: 40, batchSize: 16, learningRate: 1.5e-3, cdpoEpsilon: 0.1 },
+    ppo: { iterations: 12, promptsPerIteration: 8, k: 4, learningRate: 2e-3, initialBeta: 0.05, klHorizon: 64 },
     bestOfN: { samplesPerPrompt: 64 },
-    evalEvery: 32,
-    evaluation: { prompts: 32, samplesPerPrompt: 4, maxNewTokens: 12 },
+    checkpoints: 3,
+    evaluation: { prompts: 20, samplesPerPrompt: 4, maxNewTokens: 12 },
   },
   ci: {
     offline: { steps: 8, batchSize: 8, learningRate: 1e-3, cdpoEpsilon: 0.1 },
     ppo: { iterations: 4, promptsPerIteration: 4, k: 2, learningRate: 1e-3, initialBeta: 0.05, klHorizon: 100 },
     bestOfN: { samplesPerPrompt: 16 },
-    evalEvery: 4,
+    checkpoints: 2,
     evaluation: { prompts: 8, samplesPerPrompt: 2, maxNewTokens: 8 },
   },
 };

@@ -53,7 +53,7 @@ const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x)
 
 /** "d(k) > 0 at 20/25 budgets of KL [1.2, 8.4] (significant at 12); mean d = +0.031" */
 export function describeComparison(c: Comparison): string {
-  if (c.verdict === "n/a") return Number.isFinite(c.lo) ? `no overlapping KL range (A from ${fmt(c.lo, 2)}, B up to ${fmt(c.hi, 2)})` : "a method has no points";
+  if (c.verdict === "n/a") return "a method has no points";
   const n = c.budgets.length;
   return `d(k) > 0 at ${c.positive}/${n} KL budgets in [${fmt(c.lo, 2)}, ${fmt(c.hi, 2)}] nats (CI above 0 at ${c.significant}, below 0 at ${c.significantlyNegative}); mean d = ${c.meanDiff >= 0 ? "+" : ""}${fmt(c.meanDiff)}`;
 }
@@ -88,20 +88,20 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
   const why = (a: string, b: string) => (c: Comparison) => {
     const A = METHOD_STYLE[a]?.name ?? a;
     const B = METHOD_STYLE[b]?.name ?? b;
-    if (c.verdict === "n/a") return `${A} and ${B} reach disjoint KL ranges, so their envelopes cannot be compared at a matched KL`;
+    if (c.verdict === "n/a") return `${A} or ${B} has no points`;
     if (c.verdict === "yes") return `${A}'s envelope is above ${B}'s at every matched KL budget, significantly at most of them`;
     if (c.verdict === "partly") return `${A} is above ${B} at most budgets but not all, or not significantly`;
     return `${A}'s envelope is not above ${B}'s at most matched KL budgets: the claim does not hold at this scale`;
   };
   claim("dpo>ppo", "dpo", "ppo", "dominates", "DPO's reward–KL frontier dominates PPO with a learned reward model", why("dpo", "ppo"));
   claim("dpo>=ppo-gt", "dpo", "ppo-gt", "atLeast", "DPO's frontier is at least as good as PPO with the ground-truth reward (PPO-GT)", (c) =>
-    c.verdict === "yes" ? "DPO is never significantly below PPO-GT at a matched KL, and above it on average" : c.verdict === "partly" ? "DPO is significantly below PPO-GT on a minority of KL budgets" : c.verdict === "n/a" ? "no overlapping KL range" : "PPO-GT is significantly above DPO on most matched KL budgets");
+    c.verdict === "yes" ? "DPO is never significantly below PPO-GT at a matched KL, and above it on average" : c.verdict === "partly" ? "DPO is significantly below PPO-GT on a minority of KL budgets" : c.verdict === "n/a" ? "a method has no points" : "PPO-GT is significantly above DPO on most matched KL budgets");
   claim("dpo>unlikelihood", "dpo", "unlikelihood", "dominates", "Unlikelihood falls below DPO", why("dpo", "unlikelihood"));
   claim("dpo>preferred-ft", "dpo", "preferred-ft", "dominates", "Preferred-FT falls below DPO", why("dpo", "preferred-ft"));
   for (const m of ["ipo", "kto", "listwise", "cdpo", "best-of-n", "best-of-n-gt"]) {
     const name = METHOD_STYLE[m]?.name ?? m;
     claim(`${m}>=dpo`, m, "dpo", "atLeast", `Where ${name} sits: at least as good as DPO? (no Fig. 2 claim in the paper${m.startsWith("best") ? "; §6.2 finds DPO ≈ Best-of-128 on TL;DR" : ""})`, (c) =>
-      c.verdict === "yes" ? `${name} is never significantly below DPO at a matched KL` : c.verdict === "n/a" ? "no overlapping KL range" : c.verdict === "partly" ? `${name} is significantly below DPO on some matched KL budgets` : `${name} is significantly below DPO on most matched KL budgets`);
+      c.verdict === "yes" ? `${name} is never significantly below DPO at a matched KL` : c.verdict === "n/a" ? "a method has no points" : c.verdict === "partly" ? `${name} is significantly below DPO on some matched KL budgets` : `${name} is significantly below DPO on most matched KL budgets`);
   }
   return { points, envelopes, sft, verdicts, comparisons };
 }

@@ -11,7 +11,7 @@
 //   preset: full | ci (required)   method (required, src/fig2/run.ts's FIG2_METHODS)   knob (required: β, τ,
 //   α, target KL or max N; 0 for preferred-ft and sft)   dataSeed (0)
 //   offline: {steps, batchSize, learningRate, cdpoEpsilon}   ppo: {iterations, promptsPerIteration, k,
-//   learningRate, initialBeta, klHorizon}   bestOfN: {samplesPerPrompt}   evalEvery
+//   learningRate, initialBeta, klHorizon}   bestOfN: {samplesPerPrompt}   checkpoints (evaluations per run)
 //   evaluation: {prompts, samplesPerPrompt, maxNewTokens}
 // Every default comes from FIG2_RUN_PRESETS[preset]. A section the method ignores must stay at its
 // default (two run ids never compute the same thing).
@@ -53,7 +53,7 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
     offline: section("offline", p.offline, { steps: count(1), batchSize: count(1), learningRate: pos, cdpoEpsilon: { min: 0, max: 0.49 } }),
     ppo: section("ppo", p.ppo, { iterations: count(1), promptsPerIteration: count(1), k: count(2), learningRate: pos, initialBeta: { min: 0 }, klHorizon: pos }),
     bestOfN: section("bestOfN", p.bestOfN, { samplesPerPrompt: count(1) }),
-    evalEvery: r.number("evalEvery", p.evalEvery, count(1)),
+    checkpoints: r.number("checkpoints", p.checkpoints, count(1)),
     evaluation: section("evaluation", p.evaluation, { prompts: count(2), samplesPerPrompt: count(1), maxNewTokens: count(1) }),
   };
   r.done();
