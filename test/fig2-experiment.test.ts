@@ -20,6 +20,16 @@ import { afinnSentiment } from "../src/lm/judges";
 import { generateRlaifData } from "../src/lm/rlaif";
 import type { Transformer } from "../src/lm/transformer";
 import { trainPreference, sequenceLogps } from "../src/lm/preferenceTrainer";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { fig2Kind } from "../src/sweep/fig2-kind";
+import { inlineComplainer } from "../src/sweep/kinds";
+import { SweepConfigError, canonicalJson, type JsonObject } from "../src/sweep/config";
+import { locateDataFile } from "../src/data/registry";
+import { FIG2_DATA_PRESETS, fig2CacheDir } from "../src/fig2/shared";
+import { readFig2Results, reproduceFig2 } from "../src/fig2/reproduce";
+import "../src/sweep/builtin-kinds";
 
 before(async () => {
   await initBackend();
@@ -259,5 +269,56 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     assert.deepEqual(runData(ctx.data, 5, 0).pairs.map((p) => p.chosen), d.pairs.map((p) => p.chosen));
     assert.equal(new Set(subset([1, 2, 3, 4], 10, new Rng(1))).size, 4);
     assert.ok(vader01("great", "") > 0.5 && vader01("awful", "") < 0.5);
+  });
+});
+
+describe("the fig2 sweep kind", () => {
+  const resolve = (config: JsonObject): JsonObject => fig2Kind.resolve(config, inlineComplainer("fig2.yaml"));
+  test("resolve fills every setting from the preset and is idempotent", () => {
+    const r = resolve({ preset: "full", method: "dpo", knob: 0.1 });
+    assert.equal((r.offline as JsonObject).steps, 40);
+    assert.equal(r.checkpoints, 3);
+    assert.equal(canonicalJson(resolve(r)), canonicalJson(r));
+    assert.equal(resolve({ preset: "ci", method: "sft" }).knob, 0);
+  });
+  const bad: Array<[JsonObject, RegExp]> = [
+    [{ method: "dpo", knob: 0.1 }, /preset: must be one of full, ci/],
+    [{ preset: "ci", method: "rlhf", knob: 1 }, /method: must be one of/],
+    [{ preset: "ci", method: "dpo" }, /knob: required/],
+    [{ preset: "ci", method: "dpo", knob: 0 }, /knob \(β, τ or target KL\) must be > 0/],
+    [{ preset: "ci", method: "preferred-ft", knob: 1 }, /preferred-ft has no knob/],
+    [{ preset: "ci", method: "best-of-n", knob: 8 }, /power of 4/],
+    [{ preset: "ci", method: "best-of-n", knob: 64 }, /samplesPerPrompt: must be a multiple of N = 64/],
+    [{ preset: "ci", method: "ppo", knob: 3, offline: { steps: 5 } }, /offline: only the offline methods/],
+    [{ preset: "ci", method: "dpo", knob: 1, ppo: { iterations: 9 } }, /ppo: only ppo and ppo-gt/],
+    [{ preset: "ci", method: "dpo", knob: 1, offline: { cdpoEpsilon: 0.2 } }, /only cdpo uses cdpoEpsilon/],
+    [{ preset: "ci", method: "dpo", knob: 1, offline: { stpes: 5 } }, /offline\.stpes: unknown field/],
+    [{ preset: "ci", method: "dpo", knob: 1, evaluation: { prompts: 1 } }, /evaluation\.prompts: must be >= 2/],
+  ];
+  for (const [config, expected] of bad) {
+    test(`refuses ${JSON.stringify(config)}`, () => {
+      assert.throws(() => resolve(config), (e: unknown) => e instanceof SweepConfigError && expected.test(e.message));
+    });
+  }
+});
+
+// The CI preset, twice, against the committed results: needs rt-polarity or the cached shared stages.
+const ciAvailable = locateDataFile("rt-polarity/rt-polarity.pos") !== null || fs.existsSync(fig2CacheDir(FIG2_DATA_PRESETS.ci, 0));
+describe("the CI preset", { skip: ciAvailable ? false : "needs rt-polarity (npm run data -- fetch rt-polarity)" }, () => {
+  test("is deterministic and reproduces data/fig2/dpo-fig2-ci.json", async () => {
+    const committed = readFig2Results("data/fig2/dpo-fig2-ci.json");
+    const runs = [];
+    for (let i = 0; i < 2; i++) {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), "fig2-ci-"));
+      try {
+        runs.push(await reproduceFig2({ sweep: "ci", workers: 0, out, resultsFile: null, quiet: true }));
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+      }
+    }
+    assert.deepEqual(runs[1].rows, runs[0].rows, "two runs of the CI preset differ");
+    assert.equal(runs[0].sweep.sha256, committed.sweep.sha256, "the CI sweep file changed since the committed results: re-create them with npm run fig2 -- ci");
+    assert.deepEqual(runs[0].rows, committed.rows);
+    assert.deepEqual(runs[0].verdicts, committed.verdicts);
   });
 });
