@@ -276,8 +276,8 @@ describe("the fig2 sweep kind", () => {
   const resolve = (config: JsonObject): JsonObject => fig2Kind.resolve(config, inlineComplainer("fig2.yaml"));
   test("resolve fills every setting from the preset and is idempotent", () => {
     const r = resolve({ preset: "full", method: "dpo", knob: 0.1 });
-    assert.equal((r.offline as JsonObject).steps, 40);
-    assert.equal(r.checkpoints, 3);
+    assert.equal((r.offline as JsonObject).steps, 24);
+    assert.equal(r.checkpoints, 2);
     assert.equal(canonicalJson(resolve(r)), canonicalJson(r));
     assert.equal(resolve({ preset: "ci", method: "sft" }).knob, 0);
   });
