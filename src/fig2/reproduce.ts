@@ -38,8 +38,11 @@ export interface Fig2Results {
   /** Runs stored, and the ids of planned runs that are not (an interrupted run says so here). */
   completedRuns: number;
   missingRuns: Array<{ id: string; method: string; knob: number; seed: number }>;
-  /** Wall time: shared stages in this invocation, the sweep invocation, and the sum of stored run times. */
-  seconds: { shared: number; sweep: number; runsTotal: number; wall: number };
+  /**
+   * Wall time: shared stages and sweep in this invocation, the sum of stored run times, this invocation's
+   * wall, and the span of the stored runs (first start to last finish, across invocations and shards).
+   */
+  seconds: { shared: number; sweep: number; runsTotal: number; wall: number; runsSpan: number };
   rows: CheckpointRow[];
   verdicts: VerdictRow[];
   points: ReturnType<typeof slimPoints>;
@@ -121,7 +124,7 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
     shared: await sharedStats(preset, dataSeed),
     completedRuns: done.length,
     missingRuns: missing,
-    seconds: { shared: sharedSeconds, sweep: sweepSeconds, runsTotal: done.reduce((s, r) => s + r.ms, 0) / 1000, wall: (Date.now() - t0) / 1000 },
+    seconds: { shared: sharedSeconds, sweep: sweepSeconds, runsTotal: done.reduce((s, r) => s + r.ms, 0) / 1000, wall: (Date.now() - t0) / 1000, runsSpan: runsSpan(done) },
     rows: rows.map((r) => storedRow(r) as unknown as CheckpointRow),
     verdicts: summary.verdicts,
     points: slimPoints(summary.points),
@@ -134,6 +137,14 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
     say(`fig2: ${done.length}/${plan.runs.length} runs summarised → ${target}${missing.length ? ` (${missing.length} missing: re-run the same command to resume)` : ""}`);
   }
   return results;
+}
+
+/** Seconds from the first stored run's start to the last one's finish (0 without runs). */
+export function runsSpan(records: ReadonlyArray<{ finishedAt: string; ms: number }>): number {
+  if (records.length === 0) return 0;
+  const ends = records.map((r) => Date.parse(r.finishedAt));
+  const starts = records.map((r, i) => ends[i] - r.ms);
+  return (Math.max(...ends) - Math.min(...starts)) / 1000;
 }
 
 /** Read a committed results file, with a clear error when it is not one. */
