@@ -23,6 +23,7 @@ export {
   stopGradient,
   preferenceLoss,
   createLossState,
+  dpoPair,
   registerLoss,
   getLoss,
   hasLoss,

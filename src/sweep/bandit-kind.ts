@@ -187,7 +187,7 @@ export const banditKind: ExperimentKind = {
       dataset,
       steps: c.steps,
       batchSize: c.batchSize,
-      lr: c.lr,
+      learningRate: c.lr,
       seeds: [seed],
       fullBatch: c.fullBatch,
       engine: c.engine,
