@@ -157,7 +157,8 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
       () =>
         tf.tidy(() => {
           const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
-          const lengths = tf.sum(batch.mask, 1) as tf.Tensor1D; // completion tokens scored per row
+          // Completion tokens scored per row, at least 1 (as TRL clamps them) so an empty completion divides safely.
+          const lengths = tf.maximum(tf.sum(batch.mask, 1), 1) as tf.Tensor1D;
           const out = batchLoss(entry, o, state, logps, tf.tensor1d(refs), lengths, per, B, labels && idx.map((u) => labels[u]));
           if (record) {
             const first = tf.slice(logps, [0], [B]);
