@@ -46,7 +46,8 @@ function parseArgs(argv: string[], valued: string[], boolean: string[]): Parsed 
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
     if (valued.includes(name)) {
       const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`--${name} needs a value`);
+      // "--out --quiet" must not create a folder named "--quiet".
+      if (v === undefined || (inline === undefined && v.startsWith("--"))) throw new Error(`--${name} needs a value${v === undefined ? "" : `, got the option ${v} (write --${name}=${v} if that really is the value)`}`);
       flags.set(name, v);
     } else if (boolean.includes(name)) flags.set(name, true);
     else throw new Error(`unknown option --${name} (see --help)`);
