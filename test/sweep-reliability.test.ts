@@ -248,6 +248,18 @@ describe("sweep files that would go wrong silently", () => {
   });
 });
 
+describe("command line", () => {
+  test("--out followed by another option is an error, not a folder named --quiet", () => {
+    const dir = tmp("cli");
+    const f = path.join(dir, "s.yaml");
+    fs.writeFileSync(f, "name: s\nkind: synthetic\nseeds: 1\ngrid: {x: [0]}\n");
+    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "scripts/sweep.ts"), f, "--out", "--quiet"], { cwd: root, encoding: "utf8", timeout: 120_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--out needs a value, got the option --quiet/);
+    assert.ok(!fs.existsSync(path.join(root, "--quiet")));
+  });
+});
+
 describe("import graph", () => {
   test("importing plan.ts (and expanding a synthetic sweep) does not load @tensorflow/tfjs", () => {
     const code = `const plan = require(${JSON.stringify(path.join(root, "src/sweep/plan.ts"))});
