@@ -15,6 +15,7 @@ const HELP = `usage:
 Runs every (grid point, seed) of a sweep file on worker threads, appending each finished run to
 DIR/results.jsonl (fsync'ed). Re-running the same command skips finished runs, so a killed sweep resumes
 where it stopped. Ends with DIR/summary.csv, DIR/summary.json and DIR/report.html (self-contained).
+One sweep writes to a DIR at a time (DIR/results.jsonl.lock); every file is written completely or not at all.
 
 options:
   --workers N   worker threads (default: ${defaultWorkerCount()} = cores here; 0 runs in the main thread)
