@@ -100,6 +100,26 @@ describe("atomic writes on a full disk", () => {
     }
   });
 
+  test("a sweep whose disk fills up mid-way stops with the results file's path; the stored runs are whole and a re-run resumes", async () => {
+    const out = tmp("sweep-full");
+    const s = parseSweepSpec({ name: "fills", kind: "synthetic", seeds: 5, grid: { x: [0, 1] } });
+    let calls = 0;
+    const saved = fsSeams.writeSync;
+    fsSeams.writeSync = (fd, buf, off, len) => (++calls > 6 ? 0 : fs.writeSync(fd, buf, off, len)); // plan.json + 5 runs fit
+    try {
+      await assert.rejects(runSweep({ spec: s, out, workers: 0, quiet: true, report: false }), (e: Error) => e.message.includes(path.join(out, "results.jsonl")) && /ENOSPC|no space/.test(e.message));
+    } finally {
+      fsSeams.writeSync = saved;
+    }
+    const read = readResults(path.join(out, "results.jsonl"));
+    assert.equal(read.tornBytes, 0);
+    assert.equal(read.records.length, 5);
+    assert.ok(!fs.existsSync(path.join(out, "results.jsonl.lock")), "the lock is released");
+    const again = await runSweep({ spec: s, out, workers: 0, quiet: true, report: false });
+    assert.equal(again.alreadyDone, 5);
+    assert.equal(again.ran, 5);
+  });
+
   test("a temporary left by a killed writer (dead pid) is removed by the next write of that file", () => {
     const dir = tmp("stale-tmp");
     const file = path.join(dir, "report.html");
@@ -140,6 +160,21 @@ describe("the results lock", () => {
     fs.writeFileSync(lock, JSON.stringify({ pid: process.ppid, host: os.hostname(), since: new Date().toISOString(), token: "other" }));
     await assert.rejects(runSweep({ spec: spec(), out, workers: 0, quiet: true, report: false }), (e: Error) => e.message.includes(lock) && /another process \(pid/.test(e.message));
     assert.deepEqual(fs.readdirSync(out), ["results.jsonl.lock"]);
+  });
+
+  test("merge takes the output folder's lock too", async () => {
+    const src = tmp("merge-src");
+    const out = tmp("merge-out");
+    const s = spec();
+    await runSweep({ spec: s, out: src, workers: 0, quiet: true, report: false });
+    const held = ResultsStore.lock(path.join(out, "results.jsonl"));
+    try {
+      assert.throws(() => mergeShards({ spec: s, inputs: [src], out, report: false }), (e: Error) => e.message.includes(path.join(out, "results.jsonl.lock")));
+      assert.ok(!fs.existsSync(path.join(out, "results.jsonl")));
+    } finally {
+      held.release();
+    }
+    assert.equal(mergeShards({ spec: s, inputs: [src], out, report: false }).merged, 6);
   });
 
   test("an empty (still being written) lock file is not stale: refused after a short wait, naming the lock file", () => {
