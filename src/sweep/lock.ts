@@ -3,7 +3,8 @@
 // Taking it: the owner record (pid, host, time, a random token) is written in full to a private temporary
 // file and then hard-linked to the lock's name. link(2) fails with EEXIST when the name exists, so exactly
 // one of any number of concurrent takers wins, and the lock file is never seen empty or half written
-// (by this code; an empty or unreadable lock file is treated as being written, never as stale).
+// (on a file system without hard links it is an exclusive create followed by the write; an empty or
+// unreadable lock file is therefore treated as being written, never as stale).
 //
 // An existing lock is refused when its owner is alive: another process on this host whose pid exists,
 // this very process (a second runSweep on the same folder in one process), or any process on another host
@@ -62,11 +63,32 @@ function createExclusive(name: string, content: string): boolean {
     fs.linkSync(tmp, name);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    // A file system without hard links: an exclusive create, then the content. Another taker may see it
+    // empty for a moment; that is why an unreadable lock is waited for and never taken as stale.
+    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EXDEV") return createExclusiveNoLink(name, content);
     throw e;
   } finally {
     fs.rmSync(tmp, { force: true });
   }
+}
+
+function createExclusiveNoLink(name: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(name, "wx");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
+  try {
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
 }
 
 /** Why `owner` still holds the lock, or undefined when the lock is stale. */
