@@ -3,6 +3,7 @@ export { initBackend, availableBackends } from "./backend";
 export type { BackendInfo, BackendName } from "./backend";
 export { Rng, makeRng, hashString } from "./random";
 export { logSigmoid, logSumExp } from "./ops";
+export { throwIfInterrupted, interruptRequested, requestInterrupt, withInterruptScope, InterruptedError } from "./interrupt";
 export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
 export type { PlotlyFigure } from "./display";
 
