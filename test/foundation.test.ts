@@ -10,6 +10,26 @@ import { initBackend } from "../src/backend";
 import { Rng, hashString } from "../src/random";
 import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, tableHtml, tableText } from "../src/display";
 import { percentToNotebook, notebookToPercent } from "../scripts/nbpercent";
+import { meanCi95 } from "../src/bandit/tabular";
+import { seedStats } from "../src/sweep/stats";
+
+describe("confidence intervals: one Student-t definition", () => {
+  test("meanCi95 is t_{0.975,n−1}·s/√n, by hand at n = 5 (t = 2.776445), and equals the sweep summary's", () => {
+    const values = [1, 2, 3, 4, 5]; // mean 3, s = √2.5
+    const { mean, half } = meanCi95(values);
+    assert.equal(mean, 3);
+    assert.ok(Math.abs(half - (2.7764451051977987 * Math.sqrt(2.5)) / Math.sqrt(5)) < 1e-9, `half ${half}`);
+    assert.ok(half > (1.96 * Math.sqrt(2.5)) / Math.sqrt(5) * 1.4, "wider than the normal 1.96 interval at 5 seeds");
+    const s = seedStats(values);
+    assert.equal(half, s.ciHalf);
+  });
+  test("no interval from one value, and none when a run diverged", () => {
+    assert.ok(Number.isNaN(meanCi95([2]).half));
+    assert.equal(meanCi95([2]).mean, 2);
+    const d = meanCi95([1, NaN, 3]);
+    assert.ok(Number.isNaN(d.mean) && Number.isNaN(d.half));
+  });
+});
 
 describe("Rng", () => {
   test("same seed gives the same stream; different seeds differ", () => {
