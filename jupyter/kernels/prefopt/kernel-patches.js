@@ -26,6 +26,15 @@ function installKernelPatches({ root, tslabDir }) {
   require(require.resolve("tsx/cjs/api", { paths: [root] })).register();
   process.setSourceMapsEnabled(true);
 
+  //    tslab's type checker watches every file of the program (src/ and the .d.ts files under
+  //    node_modules) by polling; an edit under src/ while a cell compiles then fails the cell with
+  //    "Unexpected pending rebuildTimer". The library is loaded once per kernel anyway (restart the
+  //    kernel after editing src/), so do not watch real files at all.
+  const ts = fromTslab("@tslab/typescript-for-tslab");
+  const noWatcher = () => ({ close() {} });
+  ts.sys.watchFile = noWatcher;
+  ts.sys.watchDirectory = noWatcher;
+
   // 2. Executor: one interrupt scope per cell, errors captured for an `error` message, tf's engine
   //    repaired after a hard stop.
   const executorModule = require(path.join(tslabDir, "dist", "executor.js"));
