@@ -118,6 +118,22 @@ function installKernelPatches({ root, tslabDir }) {
     return handleExecuteImpl.call(this, req, writeStream, writeDisplayData);
   };
 
+  //    Inspect (Shift-Tab, the contextual help): tslab answers "any", found, for a name that does not
+  //    exist, and nothing inside a call's parentheses. Report unknown names as not found, and inside
+  //    `f(a, |` inspect the callee `f`, as IPython does.
+  const handleInspect = jupyter.JupyterHandlerImpl.prototype.handleInspect;
+  jupyter.JupyterHandlerImpl.prototype.handleInspect = function (req) {
+    const ask = (pos) => {
+      const reply = handleInspect.call(this, { ...req, cursor_pos: pos });
+      const text = reply.found ? reply.data["text/plain"] : "";
+      return text && text.trim() !== "any" ? reply : { status: "ok", found: false, data: {}, metadata: {} };
+    };
+    const reply = ask(req.cursor_pos);
+    if (reply.found) return reply;
+    const callee = calleeEnd(req.code, req.cursor_pos);
+    return callee === null ? reply : ask(callee);
+  };
+
   // 5. zeromq: tslab never awaits send(). A send on a socket closed at shutdown then rejects with
   //    "Socket is closed" (EBADF), and a second send while one is in flight with EBUSY; both surfaced
   //    as stack traces. Serialise sends per socket and drop those made after close.
@@ -233,6 +249,26 @@ function describeCellError(calls, root) {
   }
   const text = calls.map((a) => a.map(String).join(" ")).join("\n") || "the cell failed";
   return { ename: "Error", evalue: text.split("\n")[0], traceback: text.split("\n") };
+}
+
+/** End of the callee name before the innermost unclosed "(" left of `pos` (strings not parsed), or null. */
+function calleeEnd(code, pos) {
+  let depth = 0;
+  for (let i = Math.min(pos, code.length) - 1; i >= 0; i--) {
+    const c = code[i];
+    if (c === ")" || c === "]" || c === "}") depth++;
+    else if (c === "[" || c === "{") depth = Math.max(0, depth - 1);
+    else if (c === "(") {
+      if (depth > 0) {
+        depth--;
+        continue;
+      }
+      let end = i;
+      while (end > 0 && /\s/.test(code[end - 1])) end--;
+      return end > 0 && /[\w$]/.test(code[end - 1]) ? end : null;
+    }
+  }
+  return null;
 }
 
 function flatten(text) {
