@@ -15,6 +15,13 @@ import { trainPreference } from "../src/lm/preferenceTrainer";
 import { trainPpo } from "../src/lm/ppo";
 import { defaultConstitution } from "../src/lm/judges";
 import { lmPreset, setupCorpus, trainReference, makeRlaifData } from "../src/lm/pipeline";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseSweepSpec } from "../src/sweep/config";
+import { runSweep } from "../src/sweep/runner";
+import { readResults } from "../src/sweep/store";
+import "../src/sweep/builtin-kinds";
 
 before(async () => {
   await initBackend();
@@ -67,6 +74,22 @@ describe("interrupt scopes", () => {
     const at = steps;
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(steps, at, "the loop stopped");
+  });
+});
+
+describe("sweeps run in the kernel's thread", () => {
+  test("an interrupt stops dispatching; finished runs are stored and a re-run resumes from them", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-interrupt-sweep-"));
+    const spec = parseSweepSpec({ name: "interrupted", kind: "synthetic", seeds: 20, base: { delayMs: 20 }, grid: { x: [1] } });
+    const run = withInterruptScope(() => runSweep({ spec, out, workers: 0, quiet: true, report: false }));
+    await new Promise((r) => setTimeout(r, 150));
+    requestInterrupt();
+    await assert.rejects(run, InterruptedError);
+    const stored = readResults(path.join(out, "results.jsonl")).records.length;
+    assert.ok(stored > 0 && stored < 20, `${stored} of 20 runs stored before the interrupt`);
+    const resumed = await runSweep({ spec, out, workers: 0, quiet: true, report: false });
+    assert.equal(resumed.alreadyDone, stored);
+    assert.equal(resumed.ran, 20 - stored);
   });
 });
 
