@@ -27,12 +27,13 @@ const chat = (role: string, content: string) => ({ role, content });
 describe("Parquet", () => {
   test("round trip: pairs with chat-message lists and INT64 scores, several row groups, row numbers in reports", async () => {
     const n = 7;
-    const prompt = Array.from({ length: n }, (_, i) => `prompt ${i}`);
-    const chosen = prompt.map((p, i) => [chat("user", p), chat("assistant", `good ${i}`)]);
-    const rejected = prompt.map((p, i) => [chat("user", p), chat("assistant", i === 4 ? `good ${i}` : `bad ${i}`)]); // row 5: identical
+    // TRL's conversational format: prompt, chosen and rejected all message lists.
+    const prompt = Array.from({ length: n }, (_, i) => [chat("user", `prompt ${i}`)]);
+    const chosen = prompt.map((_, i) => [chat("assistant", `good ${i}`)]);
+    const rejected = prompt.map((_, i) => [chat("assistant", i === 4 ? `good ${i}` : `bad ${i}`)]); // row 5: identical
     const score = prompt.map((_, i) => BigInt(10 * i));
     const file = await writeParquet("pairs.parquet", [
-      { name: "prompt", data: prompt, type: "STRING" },
+      { name: "prompt", data: prompt },
       { name: "chosen", data: chosen },
       { name: "rejected", data: rejected },
       { name: "score_chosen", data: score, type: "INT64" },
@@ -43,7 +44,7 @@ describe("Parquet", () => {
     assert.equal(records.length, n - 1);
     assert.deepEqual(report.counts, { identical: 1 });
     assert.equal(report.issues[0].line, 5, "the 1-based row number where JSONL has a line");
-    assert.deepEqual(records[0], { prompt: "prompt 0", chosen: chosen[0], rejected: rejected[0], extra: { score_chosen: 0 } });
+    assert.deepEqual(records[0], { prompt: prompt[0], chosen: chosen[0], rejected: rejected[0], extra: { score_chosen: 0 } });
     assert.equal(records[5].extra?.score_chosen, 60, "INT64 becomes a number");
     await assert.rejects(loadPreferences(file), (e: unknown) => e instanceof DataValidationError && /pairs\.parquet:5: field "rejected" identical/.test(e.message));
     // Streaming goes through the same path.
