@@ -27,7 +27,7 @@ function installKernelPatches({ root, tslabDir }) {
   process.setSourceMapsEnabled(true);
 
   //    tslab's type checker watches every file of the program (src/ and the .d.ts files under
-  //    node_modules) by polling; an edit under src/ while a cell compiles then fails the cell with
+  //    node_modules); an edit under src/ while a cell compiles then fails the cell with
   //    "Unexpected pending rebuildTimer". The library is loaded once per kernel anyway (restart the
   //    kernel after editing src/), so do not watch real files at all.
   const ts = fromTslab("@tslab/typescript-for-tslab");
