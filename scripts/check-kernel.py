@@ -135,4 +135,6 @@ def main():
 
 if __name__ == "__main__":
     os.environ.setdefault("JUPYTER_PATH", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jupyter"))
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # skip interpreter teardown, where jupyter_client's __del__ methods print noise
