@@ -6,9 +6,9 @@ this once per notebook with JUPYTER_PATH pointing at the project's kernelspec.
 
     execute_notebook.py IN.ipynb OUT_DIR [--timeout SECONDS]
 
-Exit status 0 on success. When a cell fails (tslab reports the error text only in the cell's stderr
-stream, and nbclient's own message is then empty), prints the cell number, its source and every error
-text the cell produced, still writes the partly executed notebook, and exits 1.
+Exit status 0 on success. When a cell fails, prints the cell number, its source and every error text
+the cell produced (the kernel's `error` output, with .ts file and line, plus anything on stderr), still
+writes the partly executed notebook, and exits 1.
 """
 import argparse
 import os
@@ -133,7 +133,7 @@ def main():
             if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
                 failed = (i, cell)
         if failed is None:
-            # tslab leaves no error output: the failing cell is the last one that started executing.
+            # No error output (a kernel without the launcher's patches): the last cell that started executing.
             started = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count")]
             failed = started[-1] if started else None
         sys.stderr.write("\n=== %s: cell failed after %.1fs ===\n" % (args.notebook, elapsed))
