@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng, hashString } from "../src/random";
-import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, tableHtml, tableText } from "../src/display";
+import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, showFigure, tableHtml, tableText } from "../src/display";
 import { percentToNotebook, notebookToPercent } from "../scripts/nbpercent";
 import { meanCi95 } from "../src/bandit/tabular";
 import { seedStats } from "../src/sweep/stats";
@@ -164,6 +164,24 @@ describe("display helpers", () => {
     assert.match(html, /class="prefopt-plot"/);
     assert.ok(!html.includes("<b>"), "strings inside the figure JSON are escaped");
     assert.ok(html.length < 2000, "no plotly.js unless includeLibrary");
+  });
+  test("in a kernel, plotly.js is loaded into the page once and then emptied, so saved notebooks stay small", () => {
+    const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: ((d: object, update: boolean) => void) | null };
+    const sent: Array<{ msg: { data: Record<string, unknown>; transient: { display_id?: string } }; update: boolean }> = [];
+    const saved = jupyter.lastWriteDisplayData;
+    jupyter.lastWriteDisplayData = (msg, update) => sent.push({ msg: msg as (typeof sent)[number]["msg"], update });
+    try {
+      showFigure({ data: [{ type: "scatter", x: [1], y: [2] }] });
+      showFigure({ data: [{ type: "scatter", x: [3], y: [4] }] });
+    } finally {
+      jupyter.lastWriteDisplayData = saved;
+    }
+    const [load, empty, first, second] = sent;
+    assert.equal(sent.length, 4, "loader, its update, two figures");
+    assert.ok(String(load.msg.data["text/html"]).length > 1e6 && !load.update, "the loader carries plotly.js");
+    assert.ok(empty.update && empty.msg.transient.display_id === load.msg.transient.display_id, "and is updated in place");
+    assert.deepEqual(Object.keys(empty.msg.data), ["text/plain"]);
+    for (const fig of [first, second]) assert.ok(String(fig.msg.data["text/html"]).length < 2000 && "application/vnd.plotly.v1+json" in fig.msg.data, "figures carry no library");
   });
   test("normaliseFigure turns string titles into {text} everywhere and leaves the rest alone", () => {
     const fig = {
