@@ -7,6 +7,7 @@
 // own rewards and extras).
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch, type Sequence } from "./batching";
 import { modelTokenLogProbs, maskedSequenceSum } from "./logprobs";
 import "../losses/all";
@@ -163,7 +164,9 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
   const logEvery = opts.logEvery ?? 10;
   const label = `${entry.name}${typeof o.beta === "number" ? ` β=${o.beta}` : ""}`;
   let order: number[] = [];
+  try {
   for (let step = 1; step <= opts.steps; step++) {
+    throwIfInterrupted();
     if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(units.keys())));
     const idx = order.splice(0, Math.min(opts.batchSize, units.length));
     const B = idx.length;
@@ -202,6 +205,8 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
     }
     if (opts.verbose !== false) progress(label, step, opts.steps, `loss ${r.loss.toFixed(4)}`, 25);
   }
-  optimizer.dispose();
+  } finally {
+    optimizer.dispose();
+  }
   return { logs, seconds: (Date.now() - t0) / 1000, cachedReferenceLogps: entry.needsReference ? refLogps.length : 0 };
 }

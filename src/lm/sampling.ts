@@ -3,6 +3,7 @@
 // gives the same samples on every backend.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { EOS, BOS, PAD, NON_EMITTED } from "./tokenizer";
 import type { Transformer } from "./transformer";
 import type { Sequence } from "./batching";
@@ -47,6 +48,7 @@ export function sampleCompletions(model: Transformer, prompts: readonly number[]
   const done = rows.map((r) => r.length >= ctx);
   const ended = rows.map(() => false);
   for (let step = 0; step < opts.maxNewTokens; step++) {
+    throwIfInterrupted();
     const active = rows.map((_, i) => i).filter((i) => !done[i]);
     if (active.length === 0) break;
     const T = Math.max(...active.map((i) => rows[i].length));
