@@ -49,6 +49,7 @@ export type PreferenceLog = { step: number; loss: number; grad_norm: number } & 
 export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], batchSize = 128): Float32Array {
   const out = new Float32Array(seqs.length);
   for (let s = 0; s < seqs.length; s += batchSize) {
+    throwIfInterrupted();
     const batch = packSequences(seqs.slice(s, s + batchSize), model.config.contextLength);
     const v = tf.tidy(() => maskedSequenceSum(modelTokenLogProbs(model, batch.ids), batch.mask).dataSync());
     disposeBatch(batch);
