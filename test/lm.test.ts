@@ -12,7 +12,7 @@ import { Rng } from "../src/random";
 import { WordTokenizer, splitWords, UNK, BOS, EOS, PAD, NON_EMITTED } from "../src/lm/tokenizer";
 import { Transformer, parameterCount } from "../src/lm/transformer";
 import { matMulFast } from "../src/lm/fastMatMul";
-import { tokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "../src/lm/logprobs";
+import { tokenLogProbs, modelTokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "../src/lm/logprobs";
 import { packSequences, packTexts, sftRow, disposeBatch, type Sequence } from "../src/lm/batching";
 import { generateReviewCorpus, documentsFromLines, splitCorpus, splitCorpusByPrompt, promptOf, type Document } from "../src/lm/corpus";
 import { sampleToken, sampleCompletions, sampleGroups } from "../src/lm/sampling";
@@ -379,6 +379,30 @@ describe("incremental decoding (key/value cache)", () => {
         r.logits.dispose();
         disposeKvCache(r.cache);
         assert.equal(tf.memory().numTensors, start + 1, `${name}: only the decoding copy of Eᵀ stays (kept by the model)`);
+        model.dispose();
+      }
+    } finally {
+      await initBackend();
+    }
+  });
+
+  test("on every backend, modelTokenLogProbs (head on T−1 positions) equals tokenLogProbs(forward) in values and gradients", async () => {
+    const backends = await availableBackends();
+    try {
+      for (const name of backends) {
+        await initBackend(name);
+        const model = new Transformer({ ...config, vocabSize: 40 }, 6);
+        const ids = tf.tensor2d([[1, 5, 9, 30, 2, 0], [1, 7, 39, 11, 12, 2]], [2, 6], "int32");
+        const w = tf.tensor2d([[0.3, -1, 2, 0.5, 0], [1, 0.2, -0.7, 1.5, 2]]);
+        const fast = tf.variableGrads(() => tf.sum(tf.mul(modelTokenLogProbs(model, ids), w)) as tf.Scalar, model.variables);
+        const plain = tf.variableGrads(() => tf.sum(tf.mul(tokenLogProbs(model.forward(ids), ids, NON_EMITTED), w)) as tf.Scalar, model.variables);
+        assert.ok(Math.abs(fast.value.dataSync()[0] - plain.value.dataSync()[0]) < 1e-4, `${name}: value`);
+        for (const k of Object.keys(plain.grads)) {
+          const a = fast.grads[k].dataSync();
+          const b = plain.grads[k].dataSync();
+          a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-4 * (1 + Math.abs(b[i])), `${name}: d/d${k}[${i}] ${v} vs ${b[i]}`));
+        }
+        tf.dispose([fast.value, plain.value, ids, w, ...Object.values(fast.grads), ...Object.values(plain.grads)]);
         model.dispose();
       }
     } finally {

@@ -141,10 +141,22 @@ export class Transformer {
    * prefill of incremental decoding (src/lm/kvCache.ts). The caller owns the returned tensors.
    */
   forwardWithKeysValues(ids: tf.Tensor2D): { logits: tf.Tensor3D; keys: tf.Tensor3D[]; values: tf.Tensor3D[] } {
-    return tf.tidy(() => this.run(ids, true));
+    return tf.tidy(() => {
+      const { logits, keys, values } = this.run(ids, true);
+      return { logits, keys, values };
+    });
   }
 
-  private run(ids: tf.Tensor2D, keepKv: boolean): { logits: tf.Tensor3D; keys: tf.Tensor3D[]; values: tf.Tensor3D[] } {
+  /**
+   * The last block's output (B·T, d) before the final layer norm and the head: callers that need logits
+   * at only some positions apply `head` to those rows (the scorer skips the last position, saving a slice
+   * of the (B, T, V) logits).
+   */
+  hidden(ids: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.run(ids, false, false).hidden);
+  }
+
+  private run(ids: tf.Tensor2D, keepKv: boolean, withHead = true): { logits: tf.Tensor3D; keys: tf.Tensor3D[]; values: tf.Tensor3D[]; hidden: tf.Tensor2D } {
     const [B, T] = ids.shape;
     const { nHeads: H, nLayers, contextLength, vocabSize } = this.config;
     if (T > contextLength) throw new Error(`Transformer.forward: sequence length ${T} exceeds contextLength ${contextLength}`);
@@ -158,7 +170,8 @@ export class Transformer {
       x = out.x;
       if (keepKv) keys.push(out.k), values.push(out.v);
     }
-    return { logits: this.head(x).reshape([B, T, vocabSize]) as tf.Tensor3D, keys, values };
+    const logits = withHead ? (this.head(x).reshape([B, T, vocabSize]) as tf.Tensor3D) : (undefined as unknown as tf.Tensor3D);
+    return { logits, keys, values, hidden: x };
   }
   /** A copy with its own variables (e.g. the frozen reference next to a policy being trained). */
   clone(trainable = true): Transformer {
