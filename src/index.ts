@@ -3,6 +3,7 @@ export { initBackend, availableBackends } from "./backend";
 export type { BackendInfo, BackendName } from "./backend";
 export { Rng, makeRng, hashString } from "./random";
 export { logSigmoid, logSumExp } from "./ops";
+export { throwIfInterrupted, interruptRequested, requestInterrupt, withInterruptScope, InterruptedError } from "./interrupt";
 export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
 export type { PlotlyFigure } from "./display";
 
@@ -70,7 +71,10 @@ export type { DatasetEntry, RemoteFile, RemoteArchive } from "./data/registry";
 export { fetchDataset, fetchFile, fetchArchive, httpDownload, DownloadError, sha256OfFile, sha256OfBytes } from "./data/download";
 export type { DownloadOptions, FetchedFile } from "./data/download";
 export { loadHhRlhfSplit, loadUltraFeedbackSample, ultraFeedbackScores, loadUkpConvArg1, loadUkpRanking, ukpTopic, ukpPrompt, loadRtPolarityData, loadUciSentences } from "./data/datasets";
-export type { UkpTopic, UkpArgument } from "./data/datasets";
+export type { UkpTopic, UkpArgument, CuratedOptions } from "./data/datasets";
+export { isParquetFile, readParquetRows } from "./data/parquet";
+export { renameFields } from "./data/fieldMap";
+export type { FieldMap } from "./data/fieldMap";
 export { wordTokens, buildVocabulary, bagOfWords, surfaceFeatures, standardizer, SURFACE_FEATURES } from "./data/textFeatures";
 export type { WordVocabulary } from "./data/textFeatures";
 

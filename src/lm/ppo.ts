@@ -8,6 +8,7 @@
 //   4. a few epochs of the clipped surrogate  −E_t[min(ρ_t A_t, clip(ρ_t, 1 ± ε) A_t)],  ρ_t = π/π_old.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch } from "./batching";
 import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
@@ -50,7 +51,9 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
   const eps = opts.clipRange ?? 0.2;
   const logs: PpoLog[] = [];
   const ids = prompts.map((p) => tokenizer.encode(p));
+  try {
   for (let it = 1; it <= opts.iterations; it++) {
+    throwIfInterrupted();
     const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
     const groups = sampleGroups(policy, pick.map((i) => ids[i]), opts.k, rng, { maxNewTokens: opts.maxNewTokens, temperature: 1 });
     const seqs = groups.flat();
@@ -118,6 +121,8 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
     logs.push({ iteration: it, "objective/scores": meanScore, "objective/kl": meanKl, "objective/rlhf_reward": meanScore - opts.beta * meanKl, "policy/clipfrac_avg": clipfrac, "loss/policy_avg": lossSum });
     if (opts.verbose !== false) progress(`ppo β=${opts.beta}`, it, opts.iterations, `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`, 5);
   }
-  optimizer.dispose();
+  } finally {
+    optimizer.dispose();
+  }
   return { logs, seconds: (Date.now() - t0) / 1000 };
 }

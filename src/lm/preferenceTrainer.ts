@@ -4,6 +4,7 @@
 // concatenated forward pass, as in the reference DPO implementation.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch, type Sequence } from "./batching";
 import { modelTokenLogProbs, maskedSequenceSum } from "./logprobs";
 import { dpoLoss, ipoLoss, ktoLoss, listwiseDpoLoss, checkKtoWeightRatio } from "../losses/index";
@@ -50,6 +51,7 @@ export interface PreferenceLog {
 export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], batchSize = 128): Float32Array {
   const out = new Float32Array(seqs.length);
   for (let s = 0; s < seqs.length; s += batchSize) {
+    throwIfInterrupted();
     const batch = packSequences(seqs.slice(s, s + batchSize), model.config.contextLength);
     const v = tf.tidy(() => maskedSequenceSum(modelTokenLogProbs(model, batch.ids), batch.mask).dataSync());
     disposeBatch(batch);
@@ -110,7 +112,9 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
   const logs: PreferenceLog[] = [];
   const logEvery = opts.logEvery ?? 10;
   let order: number[] = [];
+  try {
   for (let step = 1; step <= opts.steps; step++) {
+    throwIfInterrupted();
     if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(units.keys())));
     const idx = order.splice(0, Math.min(opts.batchSize, units.length));
     const B = idx.length;
@@ -154,7 +158,9 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
     if (step % logEvery === 0 || step === 1 || step === opts.steps) logs.push(metricsRow(step, r.loss, r.gradNorm, method, pol, refs, B, per, labels && idx.map((u) => labels[u]), beta, z0));
     if (opts.verbose !== false) progress(`${method} β=${beta}`, step, opts.steps, `loss ${r.loss.toFixed(4)}`, 25);
   }
-  optimizer.dispose();
+  } finally {
+    optimizer.dispose();
+  }
   return { logs, seconds: (Date.now() - t0) / 1000, cachedReferenceLogps: refLogps.length };
 }
 

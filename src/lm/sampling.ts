@@ -5,6 +5,7 @@
 // (the plain computation, kept for tests and benchmarks).
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { EOS, BOS, PAD, NON_EMITTED } from "./tokenizer";
 import type { Transformer } from "./transformer";
 import { prefill, decodeStep, selectRows, disposeKvCache, type KvCache } from "./kvCache";
@@ -68,6 +69,7 @@ export function sampleCompletions(model: Transformer, prompts: readonly number[]
   let cached: number[] = []; // the rows the cache holds, in its order
   try {
     for (let step = 0; step < opts.maxNewTokens; step++) {
+      throwIfInterrupted();
       const active = rows.map((_, i) => i).filter((i) => !done[i]);
       if (active.length === 0) break;
       let last: tf.Tensor2D;
