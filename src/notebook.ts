@@ -61,6 +61,32 @@ export function formatCi(c: { mean: number; half: number }, digits = 3): string 
   return `${c.mean.toFixed(digits)} ± ${c.half.toFixed(digits)}`;
 }
 
+/**
+ * The mean of values that come in clusters (several samples per prompt, say) and its cluster-robust standard
+ * error, which does not pretend the samples of one cluster are independent (Liang & Zeger 1986; CR1 form):
+ *   se = √( G/(G−1) · Σ_g (S_g − n_g·m)² ) / N,
+ * with S_g the sum and n_g the size of cluster g, N = Σ_g n_g and m the overall mean. With equal cluster sizes
+ * it equals the standard error of the G cluster means, sd(means)/√G. Needs at least 2 clusters.
+ */
+export function clusteredMean(values: number[], clusters: Array<string | number>): { mean: number; se: number; clusters: number; n: number } {
+  if (values.length !== clusters.length) throw new Error(`clusteredMean: ${values.length} values but ${clusters.length} cluster labels`);
+  if (!values.every(Number.isFinite)) throw new Error("clusteredMean: every value must be finite");
+  const groups = new Map<string | number, { sum: number; n: number }>();
+  values.forEach((v, i) => {
+    const g = groups.get(clusters[i]) ?? { sum: 0, n: 0 };
+    g.sum += v;
+    g.n += 1;
+    groups.set(clusters[i], g);
+  });
+  const G = groups.size;
+  if (G < 2) throw new Error(`clusteredMean: need at least 2 clusters, got ${G}`);
+  const N = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / N;
+  let ss = 0;
+  for (const g of groups.values()) ss += (g.sum - g.n * mean) ** 2;
+  return { mean: mean, se: Math.sqrt((G / (G - 1)) * ss) / N, clusters: G, n: N };
+}
+
 /** Least-squares slope of log(y) against log(x): the exponent a of y ∝ x^a. All values must be > 0. */
 export function logLogSlope(xs: number[], ys: number[]): number {
   if (xs.length !== ys.length || xs.length < 2) throw new Error(`logLogSlope: need two equal-length lists of ≥ 2 values, got ${xs.length} and ${ys.length}`);
@@ -151,13 +177,13 @@ export function verdictFrame(verdicts: Verdict[]): DataFrame {
 }
 
 /**
- * Shows the verdict table a notebook ends with, prints one "✓"/"✗" line per claim, and returns the
- * DataFrame. Fails the run when a verdict disagrees with its `expected` value.
+ * Shows the verdict table a notebook ends with (as a DataFrame) and prints one line per claim ("✓ yes",
+ * "~ partly", "✗ no"). Fails the run when a verdict disagrees with its `expected` value. Returns nothing, so a
+ * notebook cell that ends with it shows the table once (`verdictFrame` gives the DataFrame itself).
  */
-export function showVerdicts(verdicts: Verdict[], caption = "Verdicts: paper claim → reproduced here?"): DataFrame {
+export function showVerdicts(verdicts: Verdict[], caption = "Verdicts: paper claim → reproduced here?"): void {
   const frame = verdictFrame(verdicts);
   showTable(frame, { caption: caption });
   const mark: Record<Reproduced, string> = { yes: "✓", partly: "~", no: "✗" };
   for (const v of verdicts) console.log(`${mark[v.reproduced]} ${v.reproduced.padEnd(6)} ${v.claim}`);
-  return frame;
 }

@@ -1,7 +1,7 @@
 // The notebooks' shared helpers: check, band, logLogSlope, plackettLuceProbability and the verdict table.
 import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { band, check, CheckFailed, formatCi, grade, logLogSlope, permutations, plackettLuceProbability, showVerdicts, verdictFrame, verdictRows, VERDICT_COLUMNS, type Verdict } from "../src/notebook";
+import { band, check, CheckFailed, clusteredMean, formatCi, grade, logLogSlope, permutations, plackettLuceProbability, showVerdicts, verdictFrame, verdictRows, VERDICT_COLUMNS, type Verdict } from "../src/notebook";
 
 describe("check", () => {
   test("passes silently-with-a-tick on true and throws CheckFailed naming the claim on false", () => {
@@ -54,6 +54,34 @@ describe("logLogSlope and formatCi", () => {
   });
 });
 
+describe("clusteredMean", () => {
+  test("equal clusters: the standard error of the cluster means (hand values)", () => {
+    // clusters a: 1, 3 (mean 2); b: 4, 6 (mean 5); c: 7, 9 (mean 8) → means 2, 5, 8: sd 3, se 3/√3 = √3
+    const r = clusteredMean([1, 3, 4, 6, 7, 9], ["a", "a", "b", "b", "c", "c"]);
+    assert.equal(r.mean, 5);
+    assert.ok(Math.abs(r.se - Math.sqrt(3)) < 1e-12);
+    assert.equal(r.clusters, 3);
+    assert.equal(r.n, 6);
+  });
+  test("wider than the i.i.d. standard error when samples within a cluster agree", () => {
+    const values = [1, 1, 1, 1, 5, 5, 5, 5];
+    const r = clusteredMean(values, [0, 0, 0, 0, 1, 1, 1, 1]);
+    const m = 3, sd = Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / 7);
+    assert.ok(r.se > 1.5 * (sd / Math.sqrt(8)));
+    assert.ok(Math.abs(r.se - 2) < 1e-12); // cluster means 1 and 5: sd 2√2, se 2
+  });
+  test("unequal clusters: the CR1 formula by hand", () => {
+    // values 0 | 2, 4 | 6: N = 4, m = 3; S − n·m = −3, 0, 3; se = √(3/2 · 18)/4 = √27/4
+    const r = clusteredMean([0, 2, 4, 6], [1, 2, 2, 3]);
+    assert.ok(Math.abs(r.se - Math.sqrt(27) / 4) < 1e-12);
+  });
+  test("bad input", () => {
+    assert.throws(() => clusteredMean([1, 2], ["a"]), /2 values but 1 cluster labels/);
+    assert.throws(() => clusteredMean([1, 2], ["a", "a"]), /at least 2 clusters, got 1/);
+    assert.throws(() => clusteredMean([1, NaN], ["a", "b"]), /finite/);
+  });
+});
+
 describe("plackettLuceProbability", () => {
   test("sums to 1 over all 24 rankings of 4, is shift-invariant, and is σ(r0 − r1) for two items", () => {
     const r = [1.2, 0.3, -0.5, 0.9];
@@ -92,7 +120,7 @@ describe("verdict table", () => {
     assert.throws(() => verdictRows([{ ...base, why: " " }]), /has an empty "why"/);
     assert.throws(() => verdictRows([{ ...base, reproduced: "maybe" as never }]), /must be yes, partly or no, got maybe/);
   });
-  test("verdictFrame is a DataFrame with the same rows; showVerdicts prints one line per claim", () => {
+  test("verdictFrame is a DataFrame with the same rows; showVerdicts prints one line per claim and returns nothing", () => {
     const df = verdictFrame([base, { ...base, claim: "second", reproduced: "no" }]);
     assert.deepEqual(df.columns, VERDICT_COLUMNS);
     assert.deepEqual(df.values, verdictRows([base, { ...base, claim: "second", reproduced: "no" }]));
@@ -100,7 +128,7 @@ describe("verdict table", () => {
     const log = console.log;
     console.log = (s: string) => lines.push(String(s));
     try {
-      showVerdicts([base, { ...base, claim: "second", reproduced: "no" }]);
+      assert.equal(showVerdicts([base, { ...base, claim: "second", reproduced: "no" }]), undefined);
     } finally {
       console.log = log;
     }
