@@ -7,6 +7,7 @@ import { Rng } from "../random";
 import { packSequences, disposeBatch, type Sequence } from "./batching";
 import { modelTokenLogProbs, maskedSequenceSum } from "./logprobs";
 import { dpoLoss, ipoLoss, ktoLoss, listwiseDpoLoss, checkKtoWeightRatio } from "../losses/index";
+import { preferenceLoss } from "../losses/preferenceLoss";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { RlaifData } from "./rlaif";
 import type { Transformer } from "./transformer";
@@ -25,6 +26,12 @@ export interface PreferenceTrainOptions {
   labelSmoothing?: number;
   desirableWeight?: number;
   undesirableWeight?: number;
+  /**
+   * Pair data only (method "dpo"'s units): train with this loss from the loss registry instead (TRL's
+   * loss_type names, e.g. "sft" = Preferred-FT, "unlikelihood"), with `lossOptions` validated by it.
+   */
+  lossType?: string;
+  lossOptions?: Record<string, unknown>;
   /** Log every this many steps (default 10). */
   logEvery?: number;
   verbose?: boolean;
@@ -95,6 +102,7 @@ export interface PreferenceTrainResult {
 export function trainPreference(policy: Transformer, reference: Transformer, data: RlaifData, opts: PreferenceTrainOptions): PreferenceTrainResult {
   const t0 = Date.now();
   const { method, beta } = opts;
+  if (opts.lossType !== undefined && method !== "dpo") throw new Error(`trainPreference: lossType "${opts.lossType}" trains on pairs; use method "dpo" (its units), got "${method}"`);
   const { units, labels } = unitsFor(method, data, policy.config.contextLength);
   if (units.length === 0) throw new Error(`trainPreference(${method}): the dataset has no training units`);
   const per = units[0].length;
@@ -136,7 +144,10 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
         const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);
         // The shared library's losses (src/losses), per example.
         let losses: tf.Tensor;
-        if (method === "dpo") losses = dpoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta, labelSmoothing: opts.labelSmoothing ?? 0 }).losses;
+        if (opts.lossType !== undefined) {
+          const lengths = (j: number) => batch.lengths.slice(j * B, (j + 1) * B);
+          losses = preferenceLoss(opts.lossType, { policyChosen: col(logps, 0), policyRejected: col(logps, 1), refChosen: col(ref, 0), refRejected: col(ref, 1), chosenLengths: lengths(0), rejectedLengths: lengths(1) }, opts.lossOptions ?? {}).losses;
+        } else if (method === "dpo") losses = dpoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta, labelSmoothing: opts.labelSmoothing ?? 0 }).losses;
         else if (method === "ipo") losses = ipoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta }).losses;
         else if (method === "kto") {
           const k = ktoLoss(col(logps, 0), col(ref, 0), idx.map((u) => labels![u]), { beta, desirableWeight: opts.desirableWeight, undesirableWeight: opts.undesirableWeight, klPolicyLogps: col(logps, 1), klRefLogps: col(ref, 1), checkWeightRatio: false });

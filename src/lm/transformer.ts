@@ -89,7 +89,17 @@ export class Transformer {
   /** Logits (B, T, V) for token ids (B, T) int32, T ≤ contextLength. */
   forward(ids: tf.Tensor2D): tf.Tensor3D {
     const [B, T] = ids.shape;
-    const { dModel: d, nHeads: H, nLayers, contextLength, vocabSize } = this.config;
+    const { dModel: d, vocabSize } = this.config;
+    return tf.tidy(() => mm(this.hiddenStates(ids).reshape([B * T, d]) as tf.Tensor2D, this.p("wte"), false, true).reshape([B, T, vocabSize]) as tf.Tensor3D);
+  }
+
+  /**
+   * Final hidden states LN(hᴸ) (B, T, d), the input of the output projection (a reward model's scalar head
+   * reads them: src/fig2/rewardModel.ts). forward = hiddenStates · Eᵀ.
+   */
+  hiddenStates(ids: tf.Tensor2D): tf.Tensor3D {
+    const [B, T] = ids.shape;
+    const { dModel: d, nHeads: H, nLayers, contextLength } = this.config;
     if (T > contextLength) throw new Error(`Transformer.forward: sequence length ${T} exceeds contextLength ${contextLength}`);
     if (ids.dtype !== "int32") throw new Error(`Transformer.forward: ids must be int32, got ${ids.dtype}`);
     return tf.tidy(() => {
@@ -111,8 +121,7 @@ export class Transformer {
         const hidden = gelu(tf.add(mm(m, this.p(`h${l}.mlp.w1`)), this.p(`h${l}.mlp.b1`)));
         x = tf.add(x, tf.add(mm(hidden, this.p(`h${l}.mlp.w2`)), this.p(`h${l}.mlp.b2`)));
       }
-      const out = layerNorm(x, this.p("lnf.g"), this.p("lnf.b"));
-      return mm(out, this.p("wte"), false, true).reshape([B, T, vocabSize]) as tf.Tensor3D;
+      return layerNorm(x, this.p("lnf.g"), this.p("lnf.b")).reshape([B, T, d]) as tf.Tensor3D;
     });
   }
 
