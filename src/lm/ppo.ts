@@ -6,6 +6,13 @@
 //   3. return-to-go G_t = R − β Σ_{s≥t} kl_s; advantage A_t = G_t − b, where b is the mean of the other
 //      K − 1 samples' returns for the same prompt (leave-one-out, unbiased);
 //   4. a few epochs of the clipped surrogate  −E_t[min(ρ_t A_t, clip(ρ_t, 1 ± ε) A_t)],  ρ_t = π/π_old.
+//
+// The reward is either a constitution of judges (notebook 05) or any batched reward function (a learned
+// reward model, a trained classifier: PPO and PPO-GT of the DPO paper's Figure 2). With `targetKl` set, β
+// follows the adaptive KL controller of Ziegler et al. (2019, §2.2), as TRL's AdaptiveKLController does:
+//   e_t = clip(KL_t / KL_target − 1, −0.2, 0.2),   β_{t+1} = β_t · (1 + e_t · n_t / H),
+// with KL_t the batch's mean sequence-level KL(π_old‖π_ref) estimate, n_t the batch's sample count and H
+// the horizon (TRL's default 10,000; short CPU runs need a much smaller H for β to move at all).
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { throwIfInterrupted } from "../interrupt";
@@ -14,11 +21,20 @@ import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import { judge, type Principle } from "./judges";
 import { sampleGroups } from "./sampling";
+import type { Sequence } from "./batching";
 import type { Transformer } from "./transformer";
 import type { WordTokenizer } from "./tokenizer";
 
+/** A batched reward: one number per (prompt, completion) row; `seqs` carries the token ids. */
+export type BatchReward = (prompts: readonly string[], completions: readonly string[], seqs: readonly Sequence[]) => ArrayLike<number>;
+
 export interface PpoOptions {
+  /** KL coefficient β (with `targetKl`: its initial value). */
   beta: number;
+  /** Adapt β so the batch's sequence-level KL approaches this many nats (Ziegler et al. 2019); off if unset. */
+  targetKl?: number;
+  /** The adaptive controller's horizon H (default 10,000, TRL's). */
+  klHorizon?: number;
   iterations: number;
   promptsPerIteration: number;
   /** Samples per prompt (≥ 2 for the leave-one-out baseline). */
@@ -30,6 +46,16 @@ export interface PpoOptions {
   maxNewTokens: number;
   seed?: number;
   verbose?: boolean;
+  /** Called after each iteration's update (the policy holds the new weights): checkpoint evaluation. */
+  onIteration?: (iteration: number, log: PpoLog) => void;
+}
+
+/** The adaptive KL controller's update (Ziegler et al. 2019; TRL AdaptiveKLController.update). */
+export function adaptiveKlUpdate(beta: number, currentKl: number, targetKl: number, nSamples: number, horizon: number): number {
+  if (!(targetKl > 0)) throw new Error(`adaptiveKlUpdate: targetKl must be > 0, got ${targetKl}`);
+  if (!(horizon > 0)) throw new Error(`adaptiveKlUpdate: horizon must be > 0, got ${horizon}`);
+  const error = Math.min(0.2, Math.max(-0.2, currentKl / targetKl - 1));
+  return beta * (1 + (error * nSamples) / horizon);
 }
 
 /** One log row per iteration, TRL's PPO/RLOO metric names. */
@@ -40,11 +66,19 @@ export interface PpoLog {
   "objective/rlhf_reward": number;
   "policy/clipfrac_avg": number;
   "loss/policy_avg": number;
+  /** β used in this iteration's rewards (changes only with targetKl). */
+  "objective/kl_coef": number;
 }
 
-/** Train `policy` in place online against the judge, regularised towards `reference`. */
-export function trainPpo(policy: Transformer, reference: Transformer, tokenizer: WordTokenizer, prompts: readonly string[], constitution: readonly Principle[], opts: PpoOptions): { logs: PpoLog[]; seconds: number } {
+/**
+ * Train `policy` in place online against `reward` (a constitution of judges, or a batched reward
+ * function), regularised towards `reference`.
+ */
+export function trainPpo(policy: Transformer, reference: Transformer, tokenizer: WordTokenizer, prompts: readonly string[], reward: readonly Principle[] | BatchReward, opts: PpoOptions): { logs: PpoLog[]; seconds: number } {
   if (opts.k < 2) throw new Error(`trainPpo: k must be ≥ 2 for the leave-one-out baseline, got ${opts.k}`);
+  const scoreBatch: BatchReward = typeof reward === "function" ? reward : (ps, cs) => ps.map((p, i) => judge(reward, p, cs[i]).total);
+  let beta = opts.beta;
+  if (!(beta >= 0)) throw new Error(`trainPpo: beta must be ≥ 0, got ${beta}`);
   const t0 = Date.now();
   const rng = new Rng(opts.seed ?? 0).fork("ppo");
   const optimizer = makeAdam(opts.learningRate ?? 5e-4);
@@ -57,7 +91,9 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
     const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
     const groups = sampleGroups(policy, pick.map((i) => ids[i]), opts.k, rng, { maxNewTokens: opts.maxNewTokens, temperature: 1 });
     const seqs = groups.flat();
-    const scores = seqs.map((s, r) => judge(constitution, prompts[pick[Math.floor(r / opts.k)]], tokenizer.decode(s.completion)).total);
+    const rowPrompts = seqs.map((_, r) => prompts[pick[Math.floor(r / opts.k)]]);
+    const scores = Array.from(scoreBatch(rowPrompts, seqs.map((s) => tokenizer.decode(s.completion)), seqs));
+    if (scores.length !== seqs.length || !scores.every(Number.isFinite)) throw new Error(`trainPpo: the reward returned ${scores.length} scores for ${seqs.length} samples${scores.every(Number.isFinite) ? "" : " (some not finite)"}`);
     const batch = packSequences(seqs, policy.config.contextLength);
     const [B, Tm1] = batch.mask.shape;
     const [oldLp, refLp, mask] = tf.tidy(() => [
@@ -73,7 +109,7 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
       let kl = 0;
       for (let t = 0; t < Tm1; t++) if (mask[b * Tm1 + t]) kl += oldLp[b * Tm1 + t] - refLp[b * Tm1 + t];
       seqKl[b] = kl;
-      seqReturn[b] = scores[b] - opts.beta * kl;
+      seqReturn[b] = scores[b] - beta * kl;
     }
     for (let b = 0; b < B; b++) {
       const g0 = Math.floor(b / opts.k) * opts.k;
@@ -85,7 +121,7 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
         const i = b * Tm1 + t;
         if (!mask[i]) continue;
         tail += oldLp[i] - refLp[i];
-        adv[i] = scores[b] - opts.beta * tail - baseline;
+        adv[i] = scores[b] - beta * tail - baseline;
       }
     }
     const oldT = tf.tensor2d(oldLp as Float32Array, [B, Tm1]);
@@ -118,8 +154,11 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
     disposeBatch(batch);
     const meanScore = scores.reduce((a, b) => a + b, 0) / B;
     const meanKl = seqKl.reduce((a, b) => a + b, 0) / B;
-    logs.push({ iteration: it, "objective/scores": meanScore, "objective/kl": meanKl, "objective/rlhf_reward": meanScore - opts.beta * meanKl, "policy/clipfrac_avg": clipfrac, "loss/policy_avg": lossSum });
-    if (opts.verbose !== false) progress(`ppo β=${opts.beta}`, it, opts.iterations, `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`, 5);
+    const log: PpoLog = { iteration: it, "objective/scores": meanScore, "objective/kl": meanKl, "objective/rlhf_reward": meanScore - beta * meanKl, "policy/clipfrac_avg": clipfrac, "loss/policy_avg": lossSum, "objective/kl_coef": beta };
+    logs.push(log);
+    if (opts.targetKl !== undefined) beta = adaptiveKlUpdate(beta, meanKl, opts.targetKl, B, opts.klHorizon ?? 10000);
+    if (opts.verbose !== false) progress(`ppo β=${log["objective/kl_coef"].toPrecision(3)}`, it, opts.iterations, `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`, 5);
+    opts.onIteration?.(it, log);
   }
   } finally {
     optimizer.dispose();

@@ -156,6 +156,15 @@ export class Transformer {
     return tf.tidy(() => this.run(ids, false, false).hidden);
   }
 
+  /**
+   * Final hidden states LN_f(hᴸ) (B, T, d), the input of the output projection (a reward model's scalar head
+   * reads them: src/fig2/rewardModel.ts). forward = hiddenStates · Eᵀ.
+   */
+  hiddenStates(ids: tf.Tensor2D): tf.Tensor3D {
+    const [B, T] = ids.shape;
+    return tf.tidy(() => layerNorm(this.run(ids, false, false).hidden, this.p("lnf.g"), this.p("lnf.b")).reshape([B, T, this.config.dModel]) as tf.Tensor3D);
+  }
+
   private run(ids: tf.Tensor2D, keepKv: boolean, withHead = true): { logits: tf.Tensor3D; keys: tf.Tensor3D[]; values: tf.Tensor3D[]; hidden: tf.Tensor2D } {
     const [B, T] = ids.shape;
     const { nHeads: H, nLayers, contextLength, vocabSize } = this.config;

@@ -4,3 +4,4 @@
 import "./synthetic-kind";
 import "./bandit-kind";
 import "./lm-kind";
+import "./fig2-kind";

@@ -1,0 +1,37 @@
+// Re-create the committed Figure-2 results (DPO paper, Fig. 2 left, on rt-polarity):
+//   npm run fig2 -- full [--workers N] [--out DIR]     the full reproduction → data/fig2/dpo-fig2.json
+//   npm run fig2 -- ci                                 the CI preset → data/fig2/dpo-fig2-ci.json
+//   npm run fig2 -- full --summarise-only              re-summarise what is stored (no new runs)
+// Resumable: re-running the same command skips finished runs. For shards use the sweep CLI
+// (npm run sweep -- scripts/sweeps/dpo-fig2.yaml --shard i/n), merge, then --summarise-only.
+import { initBackend } from "../src/backend";
+import "../src/sweep/builtin-kinds";
+import { reproduceFig2 } from "../src/fig2/reproduce";
+
+async function main(argv: string[]): Promise<number> {
+  const sweep = argv.find((a) => !a.startsWith("--")) ?? "full";
+  const value = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const workers = value("workers") === undefined ? undefined : Number(value("workers"));
+  let stop = false;
+  process.on("SIGINT", () => {
+    if (stop) process.exit(130);
+    stop = true;
+    process.stderr.write("\nSIGINT: finishing the runs in flight, then summarising (again to quit at once)\n");
+  });
+  await initBackend();
+  const r = await reproduceFig2({ sweep, workers, out: value("out"), summariseOnly: argv.includes("--summarise-only"), shouldStop: () => stop });
+  console.log(`runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared.toFixed(0)} s, sweep ${r.seconds.sweep.toFixed(0)} s)`);
+  for (const v of r.verdicts) console.log(`${v.reproduced.padEnd(6)} ${v.claim}\n       ${v.measured}`);
+  return r.missingRuns.length ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.stack ?? err.message : err);
+    process.exit(2);
+  },
+);

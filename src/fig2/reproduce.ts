@@ -1,0 +1,146 @@
+// One command re-creates the committed Figure-2 results (`npm run fig2 -- full`, `npm run fig2 -- ci`):
+//   1. build the shared stages once in this process (classifier, split, SFT, samples, pairs, reward model;
+//      cached on disk, so the sweep's workers only load them);
+//   2. run the sweep file (resumable: finished runs are skipped; shardable with the sweep CLI);
+//   3. summarise the stored runs into data/fig2/<sweep name>.json: provenance (sweep file hash, code
+//      version), the shared stages' statistics, every checkpoint row, and the verdict table.
+import { execFileSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { loadSweepFile } from "../sweep/config";
+import { expandSweep } from "../sweep/plan";
+import { readResults, writeFileAtomic } from "../sweep/store";
+import { runSweep, defaultOutDir } from "../sweep/runner";
+import { fig2Kind, storedRow } from "../sweep/fig2-kind";
+import { sharedFor } from "./context";
+import { checkpointRowsOf, summariseFig2, slimPoints, type VerdictRow } from "./summary";
+import type { CheckpointRow } from "./run";
+
+export const FIG2_SWEEPS: Record<string, string> = { full: "scripts/sweeps/dpo-fig2.yaml", ci: "scripts/sweeps/dpo-fig2-ci.yaml" };
+
+export interface Fig2SharedStats {
+  classifier: { accuracy: number; ci95: [number, number]; ece: number; logLoss: number; n: number };
+  sft: { finalHeldOutPerplexity: number; trainPerplexity: number; steps: number; curve: Array<[number, number]> };
+  pairStats: unknown;
+  rewardModel: { heldOut: unknown; train: unknown };
+  splitSummary: Record<string, number>;
+  timings: unknown;
+}
+
+export interface Fig2Results {
+  format: "prefopt-fig2-results-v1";
+  sweep: { name: string; file: string; sha256: string; seeds: number[]; plannedRuns: number };
+  code: { commit: string; dirty: boolean; kind: string; kindVersion: number };
+  preset: string;
+  dataSeed: number;
+  shared: Fig2SharedStats;
+  /** Runs stored, and the ids of planned runs that are not (an interrupted run says so here). */
+  completedRuns: number;
+  missingRuns: Array<{ id: string; method: string; knob: number; seed: number }>;
+  /** Wall time: shared stages in this invocation, the sweep invocation, and the sum of stored run times. */
+  seconds: { shared: number; sweep: number; runsTotal: number; wall: number };
+  rows: CheckpointRow[];
+  verdicts: VerdictRow[];
+  points: ReturnType<typeof slimPoints>;
+  createdAt: string;
+}
+
+function gitVersion(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "scripts/sweeps"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
+    return { commit, dirty };
+  } catch {
+    return { commit: "unknown", dirty: true };
+  }
+}
+
+/** The shared stages' statistics for the results file (numbers only: no models). */
+export async function sharedStats(preset: string, dataSeed: number): Promise<Fig2SharedStats> {
+  const s = await sharedFor(preset, dataSeed);
+  const ce = s.classifierEval;
+  return {
+    classifier: { accuracy: ce.accuracy, ci95: ce.ci95, ece: ce.ece, logLoss: ce.logLoss, n: ce.n },
+    sft: { finalHeldOutPerplexity: s.sft.finalHeldOutPerplexity, trainPerplexity: s.sft.trainPerplexity, steps: s.sft.steps, curve: s.sft.heldOutPerplexity },
+    pairStats: s.pairStats,
+    rewardModel: { heldOut: s.rewardModelEval.heldOut, train: s.rewardModelEval.train },
+    splitSummary: s.splitSummary,
+    timings: s.timings,
+  };
+}
+
+export interface ReproduceOptions {
+  /** "full" or "ci" (the sweep files in FIG2_SWEEPS), or a sweep file path. */
+  sweep: string;
+  workers?: number;
+  out?: string;
+  /** Where the summary goes (default data/fig2/<sweep name>.json); null: do not write. */
+  resultsFile?: string | null;
+  quiet?: boolean;
+  shouldStop?: () => boolean;
+  /** Skip the sweep and only summarise what is stored. */
+  summariseOnly?: boolean;
+}
+
+/** Build, sweep, summarise (see the header). */
+export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results> {
+  const t0 = Date.now();
+  const file = FIG2_SWEEPS[opts.sweep] ?? opts.sweep;
+  const spec = loadSweepFile(file);
+  if (spec.kind !== "fig2") throw new Error(`${file}: kind must be fig2, got ${spec.kind}`);
+  const plan = expandSweep(spec);
+  const presets = [...new Set(plan.runs.map((r) => `${r.config.preset}|${r.config.dataSeed}`))];
+  if (presets.length !== 1) throw new Error(`${file}: every run must share one preset and dataSeed (found ${presets.join(", ")})`);
+  const [preset, dataSeedText] = presets[0].split("|");
+  const dataSeed = Number(dataSeedText);
+  const say = (s: string) => {
+    if (!opts.quiet) process.stderr.write(s + "\n");
+  };
+  say(`fig2: shared stages for preset ${preset}, data seed ${dataSeed} …`);
+  const tShared = Date.now();
+  await sharedFor(preset, dataSeed, !opts.quiet);
+  const sharedSeconds = (Date.now() - tShared) / 1000;
+  say(`fig2: shared stages ready in ${sharedSeconds.toFixed(1)} s`);
+  const out = opts.out ?? defaultOutDir(spec);
+  const tSweep = Date.now();
+  if (!opts.summariseOnly) await runSweep({ spec, workers: opts.workers, out, quiet: opts.quiet, shouldStop: opts.shouldStop, report: false });
+  const sweepSeconds = (Date.now() - tSweep) / 1000;
+  const stored = readResults(path.join(out, "results.jsonl")).records;
+  const byId = new Map(stored.map((r) => [r.id, r]));
+  const done = plan.runs.filter((r) => byId.has(r.id)).map((r) => byId.get(r.id)!);
+  const missing = plan.runs.filter((r) => !byId.has(r.id)).map((r) => ({ id: r.id, method: String(r.config.method), knob: Number(r.config.knob), seed: r.seed }));
+  const rows = checkpointRowsOf(done);
+  const summary = summariseFig2(rows);
+  const results: Fig2Results = {
+    format: "prefopt-fig2-results-v1",
+    sweep: { name: spec.name, file: path.relative(process.cwd(), path.resolve(file)), sha256: createHash("sha256").update(fs.readFileSync(file)).digest("hex"), seeds: spec.seeds, plannedRuns: plan.runs.length },
+    code: { ...gitVersion(), kind: fig2Kind.name, kindVersion: fig2Kind.version },
+    preset,
+    dataSeed,
+    shared: await sharedStats(preset, dataSeed),
+    completedRuns: done.length,
+    missingRuns: missing,
+    seconds: { shared: sharedSeconds, sweep: sweepSeconds, runsTotal: done.reduce((s, r) => s + r.ms, 0) / 1000, wall: (Date.now() - t0) / 1000 },
+    rows: rows.map((r) => storedRow(r) as unknown as CheckpointRow),
+    verdicts: summary.verdicts,
+    points: slimPoints(summary.points),
+    createdAt: new Date().toISOString(),
+  };
+  const target = opts.resultsFile === undefined ? path.join("data", "fig2", `${spec.name}.json`) : opts.resultsFile;
+  if (target) {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    writeFileAtomic(target, JSON.stringify(results) + "\n");
+    say(`fig2: ${done.length}/${plan.runs.length} runs summarised → ${target}${missing.length ? ` (${missing.length} missing: re-run the same command to resume)` : ""}`);
+  }
+  return results;
+}
+
+/** Read a committed results file, with a clear error when it is not one. */
+export function readFig2Results(file: string): Fig2Results {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such results file (re-create it with npm run fig2)`);
+  const r = JSON.parse(fs.readFileSync(file, "utf8")) as Fig2Results;
+  if (r.format !== "prefopt-fig2-results-v1") throw new Error(`${file}: format must be prefopt-fig2-results-v1, got ${JSON.stringify(r.format)}`);
+  if (!Array.isArray(r.rows)) throw new Error(`${file}: field rows must be a list`);
+  return r;
+}

@@ -1,0 +1,207 @@
+// One Figure-2 run: (method, knob, seed) → checkpoint rows. The policy starts as a clone of the SFT
+// reference, trains with its method, and is evaluated every `evalEvery` steps (PPO: iterations) on the
+// test prefixes; each evaluation is one point (KL, reward) of the method's checkpoint envelope.
+//
+// Methods and their knob (the grids of Rafailov et al. 2023 §6.1 where the paper has one):
+//   dpo          β (0.05, 0.1, 1, 5)            offline on the 6 pairs per prefix
+//   cdpo         β, with label smoothing ε (conservative DPO, Mitchell 2023; TRL label_smoothing)
+//   ipo          τ                              (Azar et al. 2023)
+//   kto          β, unpaired labels from the same samples (Ethayarajh et al. 2024)
+//   listwise     β, the K = 4 samples ranked by the ground truth (Plackett–Luce DPO)
+//   preferred-ft no knob (0): maximum likelihood on the chosen completions (the loss registry's `sft`)
+//   unlikelihood α, the weight of the unlikelihood term on the rejected completions (registry)
+//   ppo          target KL (3, 6, 9, 12): PPO on the learned reward model, adaptive β
+//   ppo-gt       target KL: PPO on the ground-truth classifier, adaptive β
+//   best-of-n    max N (64): N ∈ {1, 4, 16, 64} from the SFT model, selected by the learned RM
+//                (rows for best-of-n-gt, selected by the ground truth, come from the same samples)
+//   sft          none: the reference itself (step 0), one row per seed
+import { Rng } from "../random";
+import { trainPreference, type PreferenceMethod } from "../lm/preferenceTrainer";
+import { trainPpo } from "../lm/ppo";
+import { sampleGroups } from "../lm/sampling";
+import type { Transformer } from "../lm/transformer";
+import type { RlaifData } from "../lm/rlaif";
+import { bestOfNForPrompt, bestOfNGrid, bestOfNKl } from "./bestOfN";
+import { evaluateCheckpoint, vader01, type CheckpointEval, type EvalSettings, type Fig2Context } from "./evaluation";
+import { meanOfClusters } from "./stats";
+
+export const FIG2_METHODS = ["dpo", "cdpo", "ipo", "kto", "listwise", "preferred-ft", "unlikelihood", "ppo", "ppo-gt", "best-of-n", "sft"] as const;
+export type Fig2Method = (typeof FIG2_METHODS)[number];
+/** Methods trained offline on the preference data, and the trainer's method name for each. */
+export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = { dpo: "dpo", cdpo: "dpo", ipo: "ipo", kto: "kto", listwise: "listwise", "preferred-ft": "dpo", unlikelihood: "dpo" };
+/** Methods trained with a loss-registry entry on the pairs (TRL loss_type names). */
+export const REGISTRY_LOSSES: Partial<Record<Fig2Method, string>> = { "preferred-ft": "sft", unlikelihood: "unlikelihood" };
+
+export interface Fig2RunSettings {
+  method: Fig2Method;
+  knob: number;
+  seed: number;
+  offline: { steps: number; batchSize: number; learningRate: number; cdpoEpsilon: number };
+  ppo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number; initialBeta: number; klHorizon: number };
+  bestOfN: { samplesPerPrompt: number };
+  /** Evaluate every this many steps / PPO iterations (and at the last). */
+  evalEvery: number;
+  evaluation: EvalSettings;
+}
+
+export interface CheckpointRow extends CheckpointEval {
+  method: string;
+  knob: number;
+  seed: number;
+  step: number;
+  /** Training seconds up to this checkpoint (wall time; informational, not part of the results' identity). */
+  trainSeconds?: number;
+  /** Last training-log values (TRL names) at this checkpoint. */
+  log?: Record<string, number>;
+}
+
+/** The evaluation steps: every `every` steps and the last one. */
+export function checkpointSteps(total: number, every: number): number[] {
+  if (!(every >= 1)) throw new Error(`checkpointSteps: evalEvery must be ≥ 1, got ${every}`);
+  const out: number[] = [];
+  for (let s = every; s < total; s += every) out.push(s);
+  out.push(total);
+  return out;
+}
+
+/** The evaluation seed of a run seed: shared by every method and checkpoint (common random numbers). */
+export const evalSeed = (seed: number): number => 1_000_003 * (seed + 1);
+
+/** Run one (method, knob, seed) and return its checkpoint rows. */
+export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): CheckpointRow[] {
+  const row = (step: number, ev: CheckpointEval, extra: Partial<CheckpointRow> = {}): CheckpointRow => ({ method: s.method, knob: s.knob, seed: s.seed, step, ...ev, ...extra });
+  if (s.method === "sft") return [row(0, evaluateCheckpoint(ctx.reference, ctx, s.evaluation, evalSeed(s.seed)))];
+  if (s.method === "best-of-n") return runBestOfN(ctx, s);
+  const policy: Transformer = ctx.reference.clone();
+  const rows: CheckpointRow[] = [];
+  const t0 = Date.now();
+  try {
+    if (s.method === "ppo" || s.method === "ppo-gt") {
+      const at = new Set(checkpointSteps(s.ppo.iterations, s.evalEvery));
+      const reward = s.method === "ppo" ? ctx.learnedReward : ctx.groundTruth;
+      trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, reward, {
+        beta: s.ppo.initialBeta,
+        targetKl: s.knob,
+        klHorizon: s.ppo.klHorizon,
+        iterations: s.ppo.iterations,
+        promptsPerIteration: s.ppo.promptsPerIteration,
+        k: s.ppo.k,
+        learningRate: s.ppo.learningRate,
+        maxNewTokens: s.evaluation.maxNewTokens,
+        seed: s.seed + 2,
+        verbose,
+        onIteration: (it, log) => {
+          if (!at.has(it)) return;
+          const { iteration: _i, ...rest } = log;
+          rows.push(row(it, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), { trainSeconds: (Date.now() - t0) / 1000, log: rest }));
+        },
+      });
+      return rows;
+    }
+    const trainerMethod = OFFLINE_METHODS[s.method];
+    if (!trainerMethod) throw new Error(`runFig2: unknown method "${s.method}"`);
+    const at = new Set(checkpointSteps(s.offline.steps, s.evalEvery));
+    const usesBeta = s.method !== "preferred-ft" && s.method !== "unlikelihood";
+    const options: Record<string, unknown> = {
+      method: trainerMethod as PreferenceMethod,
+      beta: usesBeta ? s.knob : 0.1,
+      steps: s.offline.steps,
+      batchSize: s.offline.batchSize,
+      learningRate: s.offline.learningRate,
+      seed: s.seed + 3,
+      verbose,
+      logEvery: s.evalEvery,
+      onStep: (step: number) => {
+        if (at.has(step)) rows.push(row(step, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), { trainSeconds: (Date.now() - t0) / 1000 }));
+      },
+    };
+    if (s.method === "cdpo") options.labelSmoothing = s.offline.cdpoEpsilon;
+    const lossType = REGISTRY_LOSSES[s.method];
+    if (lossType) options.lossType = lossType;
+    if (s.method === "unlikelihood") options.lossOptions = { unlikelihoodAlpha: s.knob };
+    const r = trainPreference(policy, ctx.reference, ctx.data, options as never);
+    // Attach each checkpoint's training log row (logged at the same steps).
+    for (const cp of rows) {
+      const log = r.logs.find((l) => l.step === cp.step);
+      if (log) cp.log = Object.fromEntries(Object.entries(log).filter(([k, v]) => k !== "step" && typeof v === "number" && Number.isFinite(v))) as Record<string, number>;
+    }
+    return rows;
+  } finally {
+    policy.dispose();
+  }
+}
+
+/**
+ * Best-of-N from `bestOfN.samplesPerPrompt` SFT samples per test prefix (the run's evaluation seed), for
+ * N ∈ {1, 4, …} up to the knob: one row per N for selection by the learned RM ("best-of-n") and one by
+ * the ground truth ("best-of-n-gt"). KL is the analytic log N − (N−1)/N.
+ */
+export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[] {
+  const total = s.bestOfN.samplesPerPrompt;
+  const grid = bestOfNGrid(s.knob);
+  for (const n of grid) if (total % n !== 0) throw new Error(`best-of-n: samplesPerPrompt ${total} is not a multiple of N = ${n}`);
+  const P = s.evaluation.prompts;
+  const promptList = ctx.evalPrompts.slice(0, P);
+  const rng = new Rng(evalSeed(s.seed)).fork("fig2-best-of-n");
+  const groups = sampleGroups(ctx.reference, promptList.map((p) => ctx.tokenizer.encode(p)), total, rng, { maxNewTokens: s.evaluation.maxNewTokens, temperature: 1, topK: 0 });
+  const seqs = groups.flat();
+  const prompts = seqs.map((_, i) => promptList[Math.floor(i / total)]);
+  const texts = seqs.map((q) => ctx.tokenizer.decode(q.completion));
+  const gt = Array.from(ctx.groundTruth(prompts, texts, seqs));
+  const rm = Array.from(ctx.learnedReward(prompts, texts, seqs));
+  const vd = prompts.map((p, i) => vader01(p, texts[i]));
+  const rows: CheckpointRow[] = [];
+  for (const [method, selector] of [["best-of-n", rm], ["best-of-n-gt", gt]] as const) {
+    for (const n of grid) {
+      const per = promptList.map((_, p) => {
+        const sl = (xs: number[]) => xs.slice(p * total, (p + 1) * total);
+        return bestOfNForPrompt(sl(selector), sl(gt), n, [sl(vd), sl(rm)]);
+      });
+      const perPromptReward = per.map((r) => r.reward);
+      const r = meanOfClusters(perPromptReward);
+      const kl = bestOfNKl(n);
+      const first = per.slice(0, 6).map((r, p) => ({ prompt: promptList[p], completion: texts[p * total + r.selected[0]], reward: gt[p * total + r.selected[0]] }));
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      rows.push({
+        method,
+        knob: n,
+        seed: s.seed,
+        step: 0,
+        reward: r.mean,
+        rewardHalfWidth: r.halfWidth,
+        kl,
+        klHalfWidth: 0,
+        vader: mean(per.map((x) => x.extras[0])),
+        rm: mean(per.map((x) => x.extras[1])),
+        meanLength: NaN,
+        truncatedFraction: NaN,
+        perPromptReward,
+        perPromptKl: perPromptReward.map(() => kl),
+        perPromptVader: per.map((x) => x.extras[0]),
+        perPromptRm: per.map((x) => x.extras[1]),
+        examples: first,
+      });
+    }
+  }
+  return rows;
+}
+
+// ---- the run's share of the preference data ----
+// Each offline run draws at most steps × batchSize units (one pass, no repeats). A seeded random subset of
+// that many pairs / unpaired examples / rankings gives the trainer's own shuffle the same distribution of
+// minibatches as the full set, and the reference log-probs it caches up front then cover only units it
+// uses. The random order also puts KTO's mismatched partner (example i + 2) on another prompt almost
+// always (the unpaired file lists a prompt's samples together).
+
+/** A seeded subset of at most `n` items (order random). */
+export function subset<T>(xs: readonly T[], n: number, rng: Rng): T[] {
+  const idx = rng.shuffle(Array.from(xs.keys()));
+  return idx.slice(0, Math.min(n, xs.length)).map((i) => xs[i]);
+}
+
+/** The run's view of the preference data: a seeded subset of `units` of each kind. */
+export function runData(data: RlaifData, units: number, seed: number): RlaifData {
+  const rng = new Rng(seed).fork("fig2-units");
+  return { ...data, pairs: subset(data.pairs, units, rng.fork("pairs")), unpaired: subset(data.unpaired, units, rng.fork("unpaired")), rankings: subset(data.rankings, units, rng.fork("rankings")) };
+}
+
