@@ -5,6 +5,8 @@ export { Rng, makeRng, hashString } from "./random";
 export { logSigmoid, logSumExp } from "./ops";
 export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
 export type { PlotlyFigure } from "./display";
+export { check, CheckFailed, COLORS, band, formatCi, clusteredMean, logLogSlope, plackettLuceProbability, permutations, grade, verdictRows, verdictFrame, showVerdicts, VERDICT_COLUMNS } from "./notebook";
+export type { Reproduced, Verdict } from "./notebook";
 
 // core library
 export { sequenceLogProbs, sequenceTokenCounts } from "./logprobs";
