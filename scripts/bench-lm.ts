@@ -53,13 +53,13 @@ async function main(): Promise<void> {
   const reference = new Transformer(config, 0);
   const policy = reference.clone();
   // Warm-up (kernel setup, Adam slots), then the timed run.
-  trainPreference(policy, reference, data, { method: "dpo", beta: 0.1, steps: warmup, batchSize: pairsPerStep, verbose: false });
+  trainPreference(policy, reference, data, { method: "dpo", lossOptions: { beta: 0.1 }, steps: warmup, batchSize: pairsPerStep, verbose: false });
   const before = tf.memory().numTensors;
   const times: number[] = [];
   const t0 = Date.now();
   trainPreference(policy, reference, data, {
     method: "dpo",
-    beta: 0.1,
+    lossOptions: { beta: 0.1 },
     steps,
     batchSize: pairsPerStep,
     verbose: false,

@@ -25,6 +25,7 @@ export {
   stopGradient,
   preferenceLoss,
   createLossState,
+  dpoPair,
   registerLoss,
   getLoss,
   hasLoss,

@@ -460,7 +460,7 @@ describe("trainers on a tiny model", () => {
     assert.equal(data.unpaired.length, 2 * data.pairs.length);
   });
 
-  const firstLoss: Record<PreferenceMethod, (beta: number, n: number) => number> = {
+  const firstLoss: Record<string, (beta: number, n: number) => number> = {
     dpo: () => Math.log(2), // policy = reference → margin 0 → −log σ(0)
     ipo: (beta) => (1 / (2 * beta)) ** 2, // h = 0 → (0 − 1/(2β))²
     kto: () => 0.5, // r = z₀ = 0 → 1 − σ(0), unit weights
@@ -473,7 +473,7 @@ describe("trainers on a tiny model", () => {
       const beta = 0.5;
       const before = tf.memory().numTensors;
       // 5e-3: at 1e-2 one Adam step on this tiny model overshoots IPO's target margin (loss 1 → 35 → …).
-      const r = trainPreference(policy, reference, data, { method, beta, steps: 8, batchSize: 64, learningRate: 5e-3, logEvery: 1, verbose: false });
+      const r = trainPreference(policy, reference, data, { method, lossOptions: { beta }, steps: 8, batchSize: 64, learningRate: 5e-3, logEvery: 1, verbose: false });
       assert.equal(tf.memory().numTensors, before, "numTensors flat across training");
       const expected = firstLoss[method](beta, preset.rlaif.k);
       assert.ok(Math.abs(r.logs[0].loss - expected) < 1e-3 * (1 + expected), `first loss ${r.logs[0].loss} vs ${expected}`);
