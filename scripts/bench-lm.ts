@@ -10,7 +10,7 @@ import { initBackend } from "../src/backend";
 import { Rng } from "../src/random";
 import { Transformer, forwardFlopsPerToken, parameterCount } from "../src/lm/transformer";
 import { trainPreference } from "../src/lm/preferenceTrainer";
-import type { RlaifData, PreferencePair } from "../src/lm/rlaif";
+import type { RlaifData, TokenizedPair } from "../src/lm/rlaif";
 import type { Sequence } from "../src/lm/batching";
 
 function arg(name: string, fallback: number): number {
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const completionLen = config.contextLength - 2 - promptLen; // + <bos> + <eos> = 64 tokens per row
   const rng = new Rng(0);
   const tokens = (n: number) => Array.from({ length: n }, () => 4 + rng.int(config.vocabSize - 4));
-  const pairs: PreferencePair[] = Array.from({ length: pairsPerStep * 4 }, () => {
+  const pairs: TokenizedPair[] = Array.from({ length: pairsPerStep * 4 }, () => {
     const prompt = tokens(promptLen);
     const chosenSeq: Sequence = { prompt, completion: tokens(completionLen), ended: true };
     const rejectedSeq: Sequence = { prompt, completion: tokens(completionLen), ended: true };

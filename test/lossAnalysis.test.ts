@@ -7,6 +7,7 @@ import { trainBandit } from "../src/bandit/trainer";
 import { ipoTotalOrderDataset, ipoNeverWinsDataset, type PairDataset } from "../src/bandit/datasets";
 import { meanTotalVariation, optimalPolicyTable, uniformPolicy } from "../src/bandit/tabular";
 import { listLossTypes } from "../src/losses/registry";
+import { pairLossAt } from "../src/losses/preferenceLoss";
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tol ${tol})`);
@@ -170,5 +171,20 @@ describe("dpoWeightShares", () => {
     close(s.meanWeightMisordered, 0.8, 1e-12, "mis-ordered");
     assert.equal(s.countShare, 0.5);
     close(s.weightShare, 0.8, 1e-12, "share");
+  });
+});
+
+describe("agreement with the registry's pairLossAt", () => {
+  test("marginWeights equals pairLossAt's derivatives at the two-response points, for every pair loss without batch state", () => {
+    for (const m of la.lossZoo(0.5).filter((z) => !["kto", "naive", "bco_pair"].includes(z.lossType))) {
+      const w = la.marginWeights(m, HS);
+      HS.forEach((h, i) => {
+        const p = la.twoResponsePoint(h);
+        const at = pairLossAt(m.lossType, m.options, { policyChosen: p.logp[0], policyRejected: p.logp[1], refChosen: p.logRef[0], refRejected: p.logRef[1] });
+        close(w.loss[i], at.loss, 1e-12, `${m.label} loss at ${h}`);
+        close(w.chosen[i], -at.dChosen, 1e-12, `${m.label} w_w at ${h}`);
+        close(w.rejected[i], at.dRejected, 1e-12, `${m.label} w_l at ${h}`);
+      });
+    }
   });
 });

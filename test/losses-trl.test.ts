@@ -4,7 +4,7 @@ import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { createLossState, preferenceLoss } from "../src/losses/index";
+import { createLossState, pairLossAt, preferenceLoss } from "../src/losses/index";
 
 before(async () => {
   await initBackend();
@@ -106,5 +106,18 @@ describe("preferenceLoss: TRL loss_type semantics by hand", () => {
       Object.fromEntries(Object.entries(out.metrics).map(([k, v]) => [k, +v.toFixed(6)])),
       { "rewards/chosen": 0.5, "rewards/rejected": -0.25, "rewards/margins": 0.75, "rewards/accuracies": 1, "logps/chosen": -3, "logps/rejected": -5 },
     );
+  });
+});
+
+describe("pairLossAt: per-example gradient weights from the float64 twins", () => {
+  test("DPO's weight is βσ(−βh) (DPO §4); IPO's pull is linear, 2(h − 1/(2τ)); SimPO's margin shifts DPO's by γ", () => {
+    for (const h of [-2, 0, 0.5, 3]) {
+      const dpo = pairLossAt("sigmoid", { beta: 0.5 }, { policyChosen: h, policyRejected: 0 });
+      assert.ok(Math.abs(dpo.dChosen + 0.5 * sig(-0.5 * h)) < 1e-12 && Math.abs(dpo.dRejected - 0.5 * sig(-0.5 * h)) < 1e-12);
+      const ipo = pairLossAt("ipo", { beta: 0.25 }, { policyChosen: h, policyRejected: 0 });
+      assert.ok(Math.abs(ipo.dChosen - 2 * (h - 2)) < 1e-12);
+      const simpo = pairLossAt("simpo", { beta: 2, simpoGamma: 1 }, { policyChosen: h - 5, policyRejected: -5 });
+      assert.ok(Math.abs(simpo.loss + logSig(2 * h - 1)) < 1e-12);
+    }
   });
 });

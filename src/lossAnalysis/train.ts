@@ -50,7 +50,7 @@ export function flipLabels(data: PairDataset, rate: number, seed: number): PairD
   return {
     ...data,
     description: `${data.description ?? "pairs"}, labels flipped with probability ${rate} (seed ${seed})`,
-    pairs: data.pairs.map((p) => (rng.uniform() < rate ? { prompt: p.prompt, chosen: p.rejected, rejected: p.chosen } : { ...p })),
+    pairs: data.pairs.map((p) => (rng.uniform() < rate ? { ...p, chosen: p.rejected, rejected: p.chosen } : { ...p })),
   };
 }
 

@@ -69,3 +69,37 @@ export function preferenceLoss(lossType: string | string[], batch: AnyBatch, opt
 export function createLossState(lossType: string): LossState | undefined {
   return getLoss(lossType).createState?.();
 }
+
+/** One pair for pairLossAt: log-probs (reference 0 and token counts 1 when omitted). */
+export interface PairPoint {
+  policyChosen: number;
+  policyRejected: number;
+  refChosen?: number;
+  refRejected?: number;
+  chosenLength?: number;
+  rejectedLength?: number;
+}
+
+/**
+ * A pair loss at one point, in float64 through its twin: the loss and its derivatives with respect to
+ * log π(y_w) and log π(y_l) (the per-example gradient weights, e.g. DPO's −βσ(−βh) and +βσ(−βh)). With
+ * the reference at 0 and policyRejected 0, policyChosen is the margin h. Batch-coupled losses are taken
+ * on a batch of this one pair (BCO's δ is its own mean reward unless bcoDelta is given).
+ */
+export function pairLossAt(lossType: string, options: Record<string, unknown>, x: PairPoint): { loss: number; dChosen: number; dRejected: number } {
+  const entry = getLoss(lossType);
+  if (entry.data !== "pairs") throw new Error(`pairLossAt: loss "${entry.name}" trains on ${entry.data}, not pairs`);
+  const one = (v: number | undefined, d: number) => Float64Array.of(v ?? d);
+  const g = entry.twin(
+    {
+      policyChosen: one(x.policyChosen, 0),
+      policyRejected: one(x.policyRejected, 0),
+      refChosen: one(x.refChosen, 0),
+      refRejected: one(x.refRejected, 0),
+      chosenLengths: one(x.chosenLength, 1),
+      rejectedLengths: one(x.rejectedLength, 1),
+    },
+    resolveLossOptions(entry.name, options),
+  );
+  return { loss: g.losses[0], dChosen: g.dChosen[0], dRejected: g.dRejected[0] };
+}

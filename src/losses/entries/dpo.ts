@@ -24,7 +24,7 @@ export function dpoPair(h: number, o: { beta: number; labelSmoothing?: number; v
 /** dpoLoss (src/losses/dpo.ts): variant sigmoid = TRL "sigmoid", robust = "robust", hinge = "hinge". */
 export const dpoEntry = registerLoss({
   name: "dpo",
-  summary: "DPO with variant sigmoid (cDPO's ε) | robust | hinge: prefopt's dpoLoss",
+  summary: "DPO with variant sigmoid (cDPO's ε), robust or hinge: prefopt's dpoLoss",
   citation: "Rafailov et al. 2023, DPO, Eq. 7; Mitchell 2023 (cDPO); Chowdhury et al. 2024 (robust); Zhao et al. 2023 (hinge)",
   data: "pairs",
   needsReference: true,
