@@ -162,7 +162,7 @@ export function ipoPreferenceOptimum(rewards: number[][], ref: PolicyTable, tau:
 }
 
 /**
- * The f-DPO optimum (Wang et al. 2023, "Beyond Reverse KL", Thm 1): under Bradley–Terry every pair's
+ * The f-DPO optimum (Wang et al. 2023, "Beyond Reverse KL"; derived here): under Bradley–Terry every pair's
  * margin β[s(g_w) − s(g_l)] can equal r_w − r_l, so s(log π/π_ref) = r/β + c, with s the score of
  * src/losses/pairCommon.ts's fScore (reverse KL x, forward KL −e^{−x}, JS log σ(x), α −e^{−αx}/α) and c
  * the constant that normalises π (found by bisection). Reverse KL gives π* itself.
