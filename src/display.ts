@@ -94,6 +94,12 @@ export function normaliseFigure(fig: PlotlyFigure): PlotlyFigure {
   return { ...fig, data: fix(fig.data) as PlotlyFigure["data"], layout: fix(fig.layout ?? {}) as Record<string, unknown> };
 }
 
+/** The figure's height in px when it is a positive number, else plotly's default-ish 420 (never NaN). */
+function minHeightPx(height: unknown): number {
+  const h = Number(height);
+  return Number.isFinite(h) && h > 0 ? h : 420;
+}
+
 /** HTML that draws `fig` with plotly; `includeLibrary` inlines plotly.js first. */
 export function figureHtml(figure: PlotlyFigure, id: string, includeLibrary: boolean): string {
   const fig = normaliseFigure(figure);
@@ -101,7 +107,7 @@ export function figureHtml(figure: PlotlyFigure, id: string, includeLibrary: boo
   const config = { responsive: true, displaylogo: false, ...(fig.config ?? {}) };
   return (
     lib +
-    `<div id="${id}" class="prefopt-plot" style="width:100%;min-height:${Number((fig.layout?.height as number) ?? 420)}px"></div>\n` +
+    `<div id="${id}" class="prefopt-plot" style="width:100%;min-height:${minHeightPx(fig.layout?.height)}px"></div>\n` +
     `<script type="text/javascript">(function(){var el=document.getElementById(${JSON.stringify(id)});` +
     `if(!window.Plotly){el.textContent="plotly.js is not loaded: re-run the notebook from the top.";return;}` +
     `window.Plotly.newPlot(el,${scriptSafeJson(fig.data)},${scriptSafeJson(fig.layout ?? {})},${scriptSafeJson(config)});})();</script>`

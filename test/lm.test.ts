@@ -485,6 +485,21 @@ describe("trainers on a tiny model", () => {
     });
   }
 
+  test("any registered pair loss trains the LM (token counts from the completion mask); old flat options are refused", () => {
+    for (const [method, lossOptions] of [["simpo", { beta: 2 }], ["orpo", { beta: 0.5 }], ["bco_pair", { beta: 0.5 }], ["sft", {}], ["dpo", { beta: 0.5, variant: "robust", labelSmoothing: 0.1 }]] as const) {
+      const policy = reference.clone();
+      const before = tf.memory().numTensors;
+      const r = trainPreference(policy, reference, data, { method, lossOptions, steps: 3, batchSize: 16, learningRate: 5e-3, logEvery: 1, verbose: false });
+      assert.equal(tf.memory().numTensors, before, `${method}: numTensors flat`);
+      for (const l of r.logs) for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${method} ${k} = ${v}`);
+      if (method === "bco_pair") assert.ok("bco/delta" in r.logs[0], "the loss's extras are logged");
+      if (method === "sft") assert.equal(r.cachedReferenceLogps, 0, "policy-only losses skip the reference pass");
+      policy.dispose();
+    }
+    assert.throws(() => trainPreference(reference, reference, data, { method: "dpo", beta: 0.1, steps: 1, batchSize: 2 } as never), /beta moved into lossOptions/);
+    assert.throws(() => trainPreference(reference, reference, data, { method: "ipo", lossOptions: { labelSmoothing: 0.1 }, steps: 1, batchSize: 2 }), /lossOptions\.labelSmoothing is not an option of loss "ipo"/);
+  });
+
   test("PPO: finite objectives, KL starts at 0, no leaks", () => {
     const policy = reference.clone();
     const before = tf.memory().numTensors;

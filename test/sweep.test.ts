@@ -268,7 +268,7 @@ describe("results store", () => {
     const file = path.join(tmp("lock"), "results.jsonl");
     const s = ResultsStore.open(file);
     fs.writeFileSync(`${file}.lock`, `${process.ppid} ${os.hostname()}`); // pretend a live sweep holds it
-    assert.throws(() => ResultsStore.open(file), /being written by another sweep/);
+    assert.throws(() => ResultsStore.open(file), /being written by another process \(pid \d+.*results\.jsonl\.lock/);
     s.close();
   });
 });

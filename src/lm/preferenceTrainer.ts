@@ -105,6 +105,35 @@ function batchLoss(entry: LossEntry, o: LossOptions, state: LossState | undefine
   return (entry as RankingLossEntry).loss({ policy: tf.transpose(logps.reshape([per, B])), ref: tf.transpose(ref.reshape([per, B])) }, o, state);
 }
 
+/** Column-major rows [seq 0 of every unit; seq 1 of every unit; …] and their reference log-probs. */
+function stepRows(units: Sequence[][], idx: number[], per: number, refLogps: Float32Array): { rows: Sequence[]; refs: number[] } {
+  const rows: Sequence[] = [];
+  const refs: number[] = [];
+  for (let j = 0; j < per; j++)
+    for (const u of idx) {
+      rows.push(units[u][j]);
+      refs.push(refLogps[u * per + j]);
+    }
+  return { rows, refs };
+}
+
+/**
+ * TRL-named metrics from what the loss returned: its rewards (`kept` = chosen rewards, rejected rewards,
+ * first and last sequences' log-probs, then the extras named `extraNames`), each a mean over the batch.
+ */
+function lossMetrics(entry: LossEntry, kept: tf.Tensor[], extraNames: string[]): Record<string, number> {
+  const [chosenRewards, rejectedRewards, first, last, ...extras] = kept;
+  const paired = entry.data !== "unpaired";
+  const metrics = preferenceMetrics({ chosenRewards, rejectedRewards, policyChosen: paired ? first : undefined, policyRejected: paired ? last : undefined });
+  // KTO's desirable and undesirable sets differ in size: TRL still logs the difference of their means.
+  if (!paired) metrics["rewards/margins"] = metrics["rewards/chosen"] - metrics["rewards/rejected"];
+  extras.forEach((t, i) => {
+    const v = Array.from(t.dataSync() as Float32Array);
+    metrics[extraNames[i]] = v.reduce((s, x) => s + x, 0) / v.length;
+  });
+  return metrics;
+}
+
 /** Train `policy` in place from the frozen `reference` on RLAIF data with a registered offline loss. */
 export function trainPreference(policy: Transformer, reference: Transformer, data: RlaifData, opts: PreferenceTrainOptions): PreferenceTrainResult {
   const where = `trainPreference(${opts.method})`;
@@ -139,14 +168,8 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
     const idx = order.splice(0, Math.min(opts.batchSize, units.length));
     const B = idx.length;
     const stepStart = performance.now();
-    // ---- step: column-major rows [seq 0 of every unit; seq 1 of every unit; …] in one forward pass.
-    const rows: Sequence[] = [];
-    const refs: number[] = [];
-    for (let j = 0; j < per; j++)
-      for (const u of idx) {
-        rows.push(units[u][j]);
-        refs.push(refLogps[u * per + j]);
-      }
+    // ---- step: one forward pass over every sequence of the batch's units.
+    const { rows, refs } = stepRows(units, idx, per, refLogps);
     const batch = packSequences(rows, policy.config.contextLength);
     const record = step % logEvery === 0 || step === 1 || step === opts.steps;
     let kept: tf.Tensor[] = [];
@@ -157,7 +180,8 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
       () =>
         tf.tidy(() => {
           const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
-          const lengths = tf.sum(batch.mask, 1) as tf.Tensor1D; // completion tokens scored per row
+          // Completion tokens scored per row, at least 1 (as TRL clamps them) so an empty completion divides safely.
+          const lengths = tf.maximum(tf.sum(batch.mask, 1), 1) as tf.Tensor1D;
           const out = batchLoss(entry, o, state, logps, tf.tensor1d(refs), lengths, per, B, labels && idx.map((u) => labels[u]));
           if (record) {
             const first = tf.slice(logps, [0], [B]);
@@ -173,16 +197,8 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
     opts.onStep?.(step, performance.now() - stepStart);
     // ---- record: the loss's own rewards and extras under TRL's names.
     if (record) {
-      const [chosenRewards, rejectedRewards, first, last, ...extras] = kept;
-      const isPairLike = entry.data !== "unpaired";
-      const metrics = preferenceMetrics({ chosenRewards, rejectedRewards, policyChosen: isPairLike ? first : undefined, policyRejected: isPairLike ? last : undefined });
-      if (!isPairLike) metrics["rewards/margins"] = metrics["rewards/chosen"] - metrics["rewards/rejected"];
-      extras.forEach((t, i) => {
-        const v = Array.from(t.dataSync() as Float32Array);
-        metrics[extraNames[i]] = v.reduce((s, x) => s + x, 0) / v.length;
-      });
+      logs.push({ step, loss: r.loss, grad_norm: r.gradNorm, ...lossMetrics(entry, kept, extraNames) });
       tf.dispose(kept);
-      logs.push({ step, loss: r.loss, grad_norm: r.gradNorm, ...metrics });
     }
     if (opts.verbose !== false) progress(label, step, opts.steps, `loss ${r.loss.toFixed(4)}`, 25);
   }

@@ -21,7 +21,7 @@ export interface PreferenceLossCallOptions extends Record<string, unknown> {
  * (TRL's `loss_type=[…]` with `loss_weights`, e.g. MPO's ["sigmoid", "bco_pair", "sft"]) give
  * Σ_k w_k · losses_k, each loss taking the options it knows (an option no listed loss takes is an error);
  * rewards and metrics then come from the first type. `state` carries BCO's running mean across calls
- * (createLossState). Rewards and extras carry no gradient; metrics are plain numbers.
+ * (createLossState; with several types it goes to the stateful one, or pass one per type). Rewards and extras carry no gradient; metrics are plain numbers.
  */
 export function preferenceLoss(lossType: string | string[], batch: AnyBatch, options: PreferenceLossCallOptions = {}, state?: LossState | LossState[]): PreferenceLossResult {
   const types = Array.isArray(lossType) ? lossType : [lossType];
@@ -44,7 +44,9 @@ export function preferenceLoss(lossType: string | string[], batch: AnyBatch, opt
       if (rest[key] !== undefined && !entries.some((e) => key in e.options)) throw new Error(`preferenceLoss: option ${key} is not taken by any of ${types.join(", ")}`);
     }
   }
-  const states = Array.isArray(state) ? state : types.map((_, i) => (i === 0 ? state : undefined));
+  // One state object goes to the (first) stateful loss of the list, e.g. MPO's bco_pair.
+  const stateful = entries.findIndex((e) => e.createState !== undefined);
+  const states = Array.isArray(state) ? state : types.map((_, i) => (i === stateful ? state : undefined));
   const outs = entries.map((e, i) => (e.loss as (b: AnyBatch, o: typeof resolved[number], s?: LossState) => LossOutput)(batch, resolved[i], states[i]));
   const losses = tf.tidy(() => outs.reduce<tf.Tensor | null>((sum, o, i) => (sum === null ? tf.mul(o.losses, weights[i]) : tf.add(sum, tf.mul(o.losses, weights[i]))), null)!);
   const extras: Record<string, tf.Tensor> = {};
