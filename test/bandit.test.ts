@@ -146,7 +146,7 @@ describe("policy gradient converges to π*", () => {
   const ref = uniformPolicy(3, 4);
   for (const algorithm of ["reinforce", "ppo"] as const) {
     test(`${algorithm} with a KL-shaped reward reaches π_ref exp(r/β)/Z (β = 0.5, 2 seeds)`, () => {
-      const r = trainPolicyGradient({ algorithm, rewards: REWARDS, beta: 0.5, steps: 1500, samplesPerPrompt: 32, lr: 0.05, seeds: [0, 1], lrSchedule: "linear" });
+      const r = trainPolicyGradient({ algorithm, rewards: REWARDS, beta: 0.5, steps: 1500, samplesPerPrompt: 32, learningRate: 0.05, seeds: [0, 1], learningRateSchedule: "linear" });
       const star = optimalPolicyTable(REWARDS, ref, 0.5);
       for (const p of r.finalPolicies) {
         const diff = maxAbsDifference(p, star);
