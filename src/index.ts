@@ -123,6 +123,9 @@ export * from "./bandit/index";
 // language-model track
 export * as lm from "./lm/index";
 
+// The loss zoo's analysis tools (notebook 09): gradient weights, population optima, a tabular trainer.
+export * as lossAnalysis from "./lossAnalysis/index";
+
 // ablation runner
 export { loadSweepFile, parseSweepSpec, SweepConfigError, canonicalJson } from "./sweep/config";
 export type { SweepSpec, SweepReportOptions, Json, JsonObject, FieldPath } from "./sweep/config";
