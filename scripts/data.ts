@@ -2,12 +2,15 @@
 //
 //   npm run data -- list
 //   npm run data -- fetch <name> [--force] [--connect-timeout <ms>]
+//     --force re-downloads, and for a file without a pinned checksum records the new download's digest
 //   npm run data -- verify [<name>]
 import * as fs from "fs";
 import * as path from "path";
 import { DATASETS, cacheDir, findDataset, locateDataFile, sharedDataDir, type DatasetEntry } from "../src/data/registry";
 import { DownloadError, fetchDataset, sha256OfBytes } from "../src/data/download";
 import { readBytes } from "../src/data/read";
+
+class UsageError extends Error {}
 
 function dataPaths(entry: DatasetEntry): Array<{ path: string; sha256?: string }> {
   return [...entry.files, ...entry.archives.flatMap((a) => a.members)];
@@ -50,8 +53,20 @@ function list(): void {
 async function fetch(name: string, args: string[]): Promise<void> {
   const entry = findDataset(name);
   const force = args.includes("--force");
+  const known = ["--force", "--connect-timeout"];
+  for (let k = 0; k < args.length; k++) {
+    if (args[k] === "--connect-timeout") k++;
+    else if (!known.includes(args[k])) throw new UsageError(`unknown argument ${JSON.stringify(args[k])} to fetch (expected --force, --connect-timeout <ms>)`);
+  }
   const i = args.indexOf("--connect-timeout");
-  const connectTimeoutMs = i >= 0 ? Number(args[i + 1]) : undefined;
+  let connectTimeoutMs: number | undefined;
+  if (i >= 0) {
+    const text = args[i + 1];
+    connectTimeoutMs = Number(text);
+    if (text === undefined || text.startsWith("--") || !/^\d+(\.\d+)?$/.test(text.trim()) || !(connectTimeoutMs > 0)) {
+      throw new UsageError(`--connect-timeout needs a positive number of milliseconds, got ${text === undefined ? "nothing" : JSON.stringify(text)}`);
+    }
+  }
   const status = localStatus(entry);
   if (!force && status.missing.length === 0 && status.bad.length === 0) {
     console.log(`${name}: all ${dataPaths(entry).length} files already present (${[...status.where].join(" + ")}); nothing to download (use --force to re-download into ${cacheDir()})`);
@@ -87,6 +102,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err instanceof DownloadError ? `error: ${err.message}` : err);
-  process.exitCode = 1;
+  console.error(err instanceof DownloadError || err instanceof UsageError ? `error: ${err.message}` : err);
+  process.exitCode = err instanceof UsageError ? 2 : 1;
 });

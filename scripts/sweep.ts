@@ -15,6 +15,7 @@ const HELP = `usage:
 Runs every (grid point, seed) of a sweep file on worker threads, appending each finished run to
 DIR/results.jsonl (fsync'ed). Re-running the same command skips finished runs, so a killed sweep resumes
 where it stopped. Ends with DIR/summary.csv, DIR/summary.json and DIR/report.html (self-contained).
+One sweep writes to a DIR at a time (DIR/results.jsonl.lock); every file is written completely or not at all.
 
 options:
   --workers N   worker threads (default: ${defaultWorkerCount()} = cores here; 0 runs in the main thread)
@@ -46,7 +47,8 @@ function parseArgs(argv: string[], valued: string[], boolean: string[]): Parsed 
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
     if (valued.includes(name)) {
       const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`--${name} needs a value`);
+      // "--out --quiet" must not create a folder named "--quiet".
+      if (v === undefined || (inline === undefined && v.startsWith("--"))) throw new Error(`--${name} needs a value${v === undefined ? "" : `, got the option ${v} (write --${name}=${v} if that really is the value)`}`);
       flags.set(name, v);
     } else if (boolean.includes(name)) flags.set(name, true);
     else throw new Error(`unknown option --${name} (see --help)`);

@@ -33,12 +33,23 @@ export class Rng {
   private spareNormal: number | null = null;
 
   constructor(readonly seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}`);
-    const mix = splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32));
+    if (!Number.isSafeInteger(seed)) throw new Error(`Rng seed must be an integer with |seed| < 2^53, got ${seed}`);
+    // Every bit of the seed counts: seeds in [0, 2^32) seed splitmix32 directly (their streams are the
+    // ones every stored result was computed with); any other seed also mixes its high word and sign into
+    // the second half of the state, so no two seeds share a stream (2^32 + 1 used to alias 0).
+    const lo = seed >>> 0;
+    const hi = Math.floor(seed / 2 ** 32);
+    const mix = splitmix32(lo);
     this.s0 = mix();
     this.s1 = mix();
-    this.s2 = mix();
-    this.s3 = mix();
+    if (hi === 0) {
+      this.s2 = mix();
+      this.s3 = mix();
+    } else {
+      const high = splitmix32((hi >>> 0) ^ 0x5bd1e995);
+      this.s2 = (mix() ^ high()) >>> 0;
+      this.s3 = (mix() ^ high() ^ (hi < 0 ? 0x80000000 : 0)) >>> 0;
+    }
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 

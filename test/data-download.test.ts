@@ -91,7 +91,7 @@ describe("downloader (local server only)", () => {
     await assert.rejects(fetchDataset(e, { cacheDir: cache, ...quiet }), (err: unknown) => {
       assert.ok(err instanceof DownloadError);
       assert.match(err.message, /could not fetch bad\/file\.jsonl/);
-      assert.match(err.message, new RegExp(`SHA-256 mismatch \\(expected ${sha(GOOD)}, got ${sha(CORRUPT)}\\)`));
+      assert.match(err.message, new RegExp(`SHA-256 mismatch \\(expected ${sha(GOOD)}, pinned in src/data/registry\\.ts; got ${sha(CORRUPT)}\\)`));
       assert.match(err.message, /corrupt\.jsonl/);
       return true;
     });
@@ -122,10 +122,10 @@ describe("downloader (local server only)", () => {
     assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
   });
 
-  test("a host that accepts but never answers hits the connect timeout", async () => {
+  test("a host that accepts but never answers hits the response timeout (not reported as a connect failure)", async () => {
     const e = entry("hang", [`http://127.0.0.1:${hangPort}/file.jsonl`], sha(GOOD));
     const t0 = Date.now();
-    await assert.rejects(fetchDataset(e, { cacheDir: cache, connectTimeoutMs: 300, ...quiet }), /within 300 ms/);
+    await assert.rejects(fetchDataset(e, { cacheDir: cache, connectTimeoutMs: 300, responseTimeoutMs: 300, ...quiet }), /but it sent no response within 300 ms/);
     const ms = Date.now() - t0;
     assert.ok(ms >= 250 && ms < 3000, `took ${ms} ms`);
   });
@@ -136,7 +136,8 @@ describe("downloader (local server only)", () => {
     assert.equal(f.pinned, false);
     assert.equal(fs.readFileSync(path.join(cache, "tofu/file.jsonl.sha256"), "utf8").trim(), sha(GOOD));
     const swapped = entry("tofu", [`${base}/corrupt.jsonl`]);
-    await assert.rejects(fetchDataset(swapped, { cacheDir: cache, force: true, ...quiet }), /SHA-256 mismatch/);
+    fs.rmSync(path.join(cache, "tofu/file.jsonl"));
+    await assert.rejects(fetchDataset(swapped, { cacheDir: cache, ...quiet }), /SHA-256 mismatch \(expected .*recorded in .*tofu\/file\.jsonl\.sha256/);
   });
 
   test("tar.gz archive: members extracted and verified; a wrong member checksum is an error", async () => {

@@ -81,3 +81,10 @@ export const HH_HARMLESS_TEST_SHA256 = "ebfaaed21162a4de120ae85366075b34425e2a63
 export const RT_POLARITY_POS_SHA256 = "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0";
 /** rt-polarity/rt-polarity.neg */
 export const RT_POLARITY_NEG_SHA256 = "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca";
+
+/**
+ * rt-polaritydata.tar.gz as Cornell serves it (487,770 bytes), from Hugging Face datasets'
+ * rotten_tomatoes/dataset_infos.json (download_checksums). Not re-derivable here: ../shared/data holds
+ * the two extracted members, not the archive.
+ */
+export const RT_POLARITY_ARCHIVE_SHA256 = "a05befe52aafda71d458d188a1c54506a998b1308613ba76bbda2e5029409ce9";

@@ -10,8 +10,10 @@
 // When both replies begin alike, TRL's prompt swallows the shared start of the reply (on HH-RLHF harmless
 // test, 445 of its 2,308 valid pairs get a different prompt, e.g. one ending "…\n\nAssistant: I").
 import * as fs from "fs";
-import * as path from "path";
+import { Readable } from "stream";
+import { pipeline } from "stream/promises";
 import * as zlib from "zlib";
+import { writeAtomicallyAsync, writeFileAtomic } from "../fsAtomic";
 import { HH_ASSISTANT_MARKER } from "./records";
 import type { Extra, PreferenceRecord, RankingRecord, Text, UnpairedRecord } from "./types";
 
@@ -20,7 +22,7 @@ type Exportable = PreferenceRecord | UnpairedRecord | RankingRecord;
 /** The JSON object for one record: the format's fields first, then its extra fields. */
 export function toJsonObject(record: Exportable): Record<string, unknown> {
   const { extra, ...fields } = record as Exportable & { extra?: Extra };
-  return { ...fields, ...(extra ?? {}) };
+  return { ...fields, ...(extra ?? {}) }; // spreading defines own properties: a "__proto__" field stays a field
 }
 
 /**
@@ -55,32 +57,36 @@ export interface WriteOptions {
   implicitPrompt?: boolean;
 }
 
-/** Write JSON Lines (gzip by extension), streaming record by record; returns the number written. */
+/**
+ * Write JSON Lines (gzip by extension), streaming record by record; returns the number written. The file
+ * appears only when complete (written to a temporary, fsync'ed, renamed: src/fsAtomic.ts); on any error
+ * (full disk, a directory in the way, a record that cannot be exported) the promise rejects naming the
+ * file, and no partial file is left.
+ */
 export async function writeJsonl(file: string, records: Iterable<Exportable>, opts: WriteOptions = {}): Promise<number> {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const gzip = opts.gzip ?? file.endsWith(".gz");
-  const out = fs.createWriteStream(file);
-  const sink: NodeJS.WritableStream = gzip ? zlib.createGzip() : out;
-  if (gzip) (sink as zlib.Gzip).pipe(out);
   let n = 0;
-  for (const r of records) {
-    const obj = opts.implicitPrompt ? toImplicitPrompt(r as PreferenceRecord) : toJsonObject(r);
-    if (!sink.write(JSON.stringify(obj) + "\n")) await new Promise<void>((res) => sink.once("drain", () => res()));
-    n++;
-  }
-  await new Promise<void>((resolve, reject) => {
-    out.on("finish", () => resolve());
-    out.on("error", reject);
-    sink.end();
+  await writeAtomicallyAsync(file, async (tmp) => {
+    const lines = (function* () {
+      for (const r of records) {
+        const obj = opts.implicitPrompt ? toImplicitPrompt(r as PreferenceRecord) : toJsonObject(r);
+        n++;
+        yield JSON.stringify(obj) + "\n";
+      }
+    })();
+    const source = Readable.from(lines);
+    const out = fs.createWriteStream(tmp, { flags: "wx" });
+    // pipeline() rejects on an error in any stage and destroys the others.
+    if (gzip) await pipeline(source, zlib.createGzip(), out);
+    else await pipeline(source, out);
   });
   return n;
 }
 
 /** Write one JSON array (pretty-printed, one record per element). */
 export function writeJson(file: string, records: Exportable[], opts: Pick<WriteOptions, "implicitPrompt"> = {}): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const objs = records.map((r) => (opts.implicitPrompt ? toImplicitPrompt(r as PreferenceRecord) : toJsonObject(r)));
-  fs.writeFileSync(file, JSON.stringify(objs, null, 1) + "\n");
+  writeFileAtomic(file, JSON.stringify(objs, null, 1) + "\n");
 }
 
 function csvField(value: string, delimiter: string): string {
@@ -89,7 +95,6 @@ function csvField(value: string, delimiter: string): string {
 
 /** Write CSV/TSV (RFC 4180 quoting) with the given columns; string-valued pair fields only. */
 export function writeDelimited(file: string, rows: Array<Record<string, string>>, columns: string[], delimiter = ","): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const lines = [columns.map((c) => csvField(c, delimiter)).join(delimiter)];
   for (const row of rows) {
     lines.push(
@@ -101,5 +106,5 @@ export function writeDelimited(file: string, rows: Array<Record<string, string>>
         .join(delimiter),
     );
   }
-  fs.writeFileSync(file, lines.join("\n") + "\n");
+  writeFileAtomic(file, lines.join("\n") + "\n");
 }

@@ -2,17 +2,37 @@
 // in strict mode the first bad record throws instead. JSONL and delimited files stream line by line.
 import * as fs from "fs";
 import * as path from "path";
-import { readBytes, decodeBytes, readDelimited, readLines, splitJsonArray } from "./read";
+import { duplicateJsonKey } from "./jsonKeys";
+import { invalidUtf8Lines, readBytes, decodeBytes, readDelimited, readLines, splitJsonArray, TruncatedInputError } from "./read";
 import { parsePreference, parseRanking, parseUnpaired, type PreferenceParseOptions } from "./records";
 import { Collector, RecordError, type ValidationMode, type ValidationReport } from "./validation";
 import type { LabelledText, PreferenceRecord, RankingRecord, TextEncoding, UnpairedRecord } from "./types";
+import { isParquetFile, readParquetRows } from "./parquet";
+import { checkFieldMap, renameFields, type FieldMap } from "./fieldMap";
 
 export interface LoadOptions {
   /** strict (default): throw at the first bad record; collect: keep good ones and report the rest. */
   mode?: ValidationMode;
   encoding?: TextEncoding;
-  /** "auto" (default): .json / .json.gz is one JSON array, anything else is JSON Lines. */
-  format?: "auto" | "jsonl" | "json";
+  /**
+   * "auto" (default): a file starting with Parquet's magic "PAR1" is Parquet (rows → records, the row
+   * number in place of a line number), .json / .json.gz is one JSON array, anything else JSON Lines.
+   */
+  format?: "auto" | "jsonl" | "json" | "parquet";
+  /** Rename fields before parsing, like `rename_column`: `{prompt: "question", chosen: "answer_good", rejected: "answer_bad"}`. */
+  fields?: FieldMap;
+}
+
+/** Fields a mapping may target: those of preference pairs, unpaired examples and rankings. */
+const MAPPABLE_FIELDS = ["prompt", "chosen", "rejected", "completion", "label", "responses", "scores"] as const;
+
+function dataFormat(file: string, format: LoadOptions["format"]): "json" | "jsonl" | "parquet" {
+  const parquet = format !== "parquet" && fs.existsSync(file) && isParquetFile(file);
+  if (parquet && (format === "json" || format === "jsonl")) {
+    throw new Error(`${file}: this is a Parquet file (it starts with "PAR1"), not ${format === "json" ? "JSON" : "JSON Lines"}; load it with format "parquet" or "auto"`);
+  }
+  if (format === "parquet" || parquet) return "parquet";
+  return jsonFormat(file, format);
 }
 
 export interface LoadResult<T> {
@@ -46,27 +66,66 @@ export async function* iterateJsonRecords<T>(
 ): AsyncGenerator<T> {
   collector.addFile(file);
   const encoding = opts.encoding ?? "utf8";
-  const handle = function* (text: string, line: number): Generator<T> {
+  const fields = opts.fields;
+  if (fields) checkFieldMap(fields, MAPPABLE_FIELDS, file);
+  const parseValue = (value: unknown): T => parse(fields ? renameFields(value, fields) : value);
+  const handle = function* (text: string, line: number, invalidUtf8?: boolean): Generator<T> {
     const before = collector.records.length;
-    collector.attempt(file, line, () => parse(parseJson(text)));
+    collector.attempt(file, line, () => {
+      if (invalidUtf8) throw new RecordError("invalid-encoding", `not valid UTF-8 (the bytes would be read as U+FFFD); if the file is Latin-1 or Windows-1252, pass encoding: "latin1" or "windows-1252"`);
+      const value = parseJson(text);
+      const dup = duplicateJsonKey(text);
+      if (dup !== undefined) throw new RecordError("duplicate-key", `an object names the key ${JSON.stringify(dup)} twice; JSON.parse would keep only the last value`, dup);
+      return parseValue(value);
+    });
     if (collector.records.length > before) yield collector.records.pop() as T;
   };
-  if (jsonFormat(file, opts.format) === "json") {
-    let elements;
-    try {
-      elements = splitJsonArray(decodeBytes(readBytes(file), encoding));
-    } catch (err) {
-      throw new Error(`${file}: ${(err as Error).message}`);
+  // A file that ends early (truncated gzip): a file-level issue; in collect mode the records before it stay.
+  const truncated = (err: TruncatedInputError): void => {
+    collector.reject({ file, line: err.linesRead + 1, reason: "truncated-file", message: err.message });
+  };
+  const format = dataFormat(file, opts.format);
+  if (format === "parquet") {
+    for await (const { value, row } of readParquetRows(file)) {
+      const before = collector.records.length;
+      collector.attempt(file, row, () => parseValue(value));
+      if (collector.records.length > before) yield collector.records.pop() as T;
     }
-    for (const el of elements) yield* handle(el.text, el.line);
     return;
   }
-  for await (const { text, line } of readLines(file, encoding)) {
-    if (text.trim() === "") {
-      collector.blank();
-      continue;
+  if (format === "json") {
+    let elements;
+    let trailing: { line: number; text: string } | undefined;
+    let badLines = new Set<number>();
+    try {
+      const bytes = readBytes(file);
+      if (encoding === "utf8") badLines = invalidUtf8Lines(bytes);
+      elements = splitJsonArray(decodeBytes(bytes, encoding), (line, text) => (trailing = { line, text }));
+    } catch (err) {
+      if (err instanceof TruncatedInputError) throw err;
+      throw new Error(`${file}: ${(err as Error).message}`);
     }
-    yield* handle(text, line);
+    for (const el of elements) {
+      let invalid = false;
+      const lastLine = el.line + (el.text.match(/\n/g)?.length ?? 0);
+      for (const l of badLines) if (l >= el.line && l <= lastLine) invalid = true;
+      yield* handle(el.text, el.line, invalid);
+    }
+    const t = trailing as { line: number; text: string } | undefined;
+    if (t) collector.reject({ file, line: t.line, reason: "trailing-content", message: `content after the closing "]" of the JSON array (${JSON.stringify(t.text)}…) is not read` });
+    return;
+  }
+  try {
+    for await (const { text, line, invalidUtf8 } of readLines(file, encoding)) {
+      if (text.trim() === "") {
+        collector.blank();
+        continue;
+      }
+      yield* handle(text, line, invalidUtf8);
+    }
+  } catch (err) {
+    if (!(err instanceof TruncatedInputError)) throw err;
+    truncated(err);
   }
 }
 
@@ -123,22 +182,29 @@ export async function loadDelimited<T>(file: string, opts: DelimitedOptions<T>):
   collector.addFile(file);
   const delimiter = opts.delimiter ?? (/\.(tsv|txt)(\.gz)?$/i.test(file) ? "\t" : ",");
   let columns: string[] | undefined = Array.isArray(opts.header) ? opts.header : undefined;
-  for await (const { fields, line } of readDelimited(file, { delimiter, quote: opts.quote, encoding: opts.encoding })) {
+  for await (const { fields, line, invalidUtf8 } of readDelimited(file, { delimiter, quote: opts.quote, encoding: opts.encoding })) {
     if (fields.length === 0) {
       collector.blank();
       continue;
     }
     if (!columns) {
+      if (invalidUtf8) throw new Error(`${file}:${line}: the header is not valid UTF-8; pass encoding: "latin1" or "windows-1252" if the file is not UTF-8`);
       columns = fields.map((f) => f.trim());
+      // Two columns of one name: a row keyed by name would keep only the last (silently dropping data).
+      columns.forEach((c, i) => {
+        const first = columns!.indexOf(c);
+        if (first !== i) throw new Error(`${file}:${line}: the header names column ${JSON.stringify(c)} twice (columns ${first + 1} and ${i + 1}); rename one, or pass header: [names]`);
+      });
       continue;
     }
     const cols = columns;
     collector.attempt(file, line, () => {
+      if (invalidUtf8) throw new RecordError("invalid-encoding", `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" or "windows-1252" if the file is not UTF-8`);
       if (fields.length !== cols.length) {
         throw new RecordError("bad-row", `expected ${cols.length} fields (${cols.join(", ")}), got ${fields.length}`);
       }
-      const row: Record<string, string> = {};
-      cols.forEach((c, i) => (row[c] = fields[i]));
+      // fromEntries defines own properties, so a column named __proto__ is data, not a prototype.
+      const row = Object.fromEntries(cols.map((c, i) => [c, fields[i]])) as Record<string, string>;
       return opts.toRecord(row, { file, line });
     });
   }
@@ -189,8 +255,9 @@ export async function loadLabelledLines(file: string, label: number, opts: Omit<
   const collector = new Collector<LabelledText>(opts.mode ?? "strict");
   collector.addFile(file);
   const source = path.basename(file);
-  for await (const { text, line } of readLines(file, opts.encoding ?? "utf8")) {
+  for await (const { text, line, invalidUtf8 } of readLines(file, opts.encoding ?? "utf8")) {
     collector.attempt(file, line, () => {
+      if (invalidUtf8) throw new RecordError("invalid-encoding", `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`);
       if (text.trim() === "") throw new RecordError("empty-text", "empty line");
       return { text: text.trim(), label, source };
     });
@@ -203,12 +270,13 @@ export async function loadTabLabelled(file: string, opts: Omit<LoadOptions, "for
   const collector = new Collector<LabelledText>(opts.mode ?? "strict");
   collector.addFile(file);
   const source = path.basename(file);
-  for await (const { text, line } of readLines(file, opts.encoding ?? "utf8")) {
+  for await (const { text, line, invalidUtf8 } of readLines(file, opts.encoding ?? "utf8")) {
     if (text.trim() === "") {
       collector.blank();
       continue;
     }
     collector.attempt(file, line, () => {
+      if (invalidUtf8) throw new RecordError("invalid-encoding", `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`);
       const tab = text.lastIndexOf("\t");
       if (tab < 0) throw new RecordError("bad-row", "no tab between sentence and label");
       const sentence = text.slice(0, tab).trim();

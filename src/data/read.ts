@@ -3,6 +3,7 @@
 // delimited (CSV/TSV) rows with quoting.
 import * as fs from "fs";
 import * as zlib from "zlib";
+import { isUtf8 } from "buffer";
 import { StringDecoder } from "string_decoder";
 import type { TextEncoding } from "./types";
 
@@ -27,10 +28,45 @@ export function openBytes(file: string): NodeJS.ReadableStream {
   return isGzipFile(file) ? raw.pipe(zlib.createGunzip()) : raw;
 }
 
+/** A file whose bytes end early or are damaged (truncated gzip, say); `linesRead` whole lines came before. */
+export class TruncatedInputError extends Error {
+  constructor(
+    readonly file: string,
+    readonly linesRead: number,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}${linesRead > 0 ? ` (after line ${linesRead})` : ""}`);
+    this.name = "TruncatedInputError";
+  }
+}
+
+function gzipProblem(e: unknown): string {
+  return `gzip data is truncated or corrupt (${(e as Error).message}); re-download or re-copy the file`;
+}
+
 /** Whole (decompressed) content as bytes; for small files only. */
 export function readBytes(file: string): Buffer {
   const raw = fs.readFileSync(file);
-  return raw.length >= 2 && raw[0] === GZIP_MAGIC[0] && raw[1] === GZIP_MAGIC[1] ? zlib.gunzipSync(raw) : raw;
+  if (!(raw.length >= 2 && raw[0] === GZIP_MAGIC[0] && raw[1] === GZIP_MAGIC[1])) return raw;
+  try {
+    return zlib.gunzipSync(raw);
+  } catch (e) {
+    throw new TruncatedInputError(file, 0, gzipProblem(e));
+  }
+}
+
+/** 1-based numbers of the lines of `bytes` (split at "\n") that are not valid UTF-8; empty when all are. */
+export function invalidUtf8Lines(bytes: Buffer): Set<number> {
+  const bad = new Set<number>();
+  if (isUtf8(bytes)) return bad;
+  let start = 0;
+  for (let line = 1; start <= bytes.length; line++) {
+    let nl = bytes.indexOf(0x0a, start);
+    if (nl === -1) nl = bytes.length;
+    if (!isUtf8(bytes.subarray(start, nl))) bad.add(line);
+    start = nl + 1;
+  }
+  return bad;
 }
 
 // Windows-1252 differs from ISO-8859-1 only in 0x80–0x9F (printable characters instead of C1 controls).
@@ -65,6 +101,14 @@ export interface Line {
   text: string;
   /** 1-based line number. */
   line: number;
+  /** Set when the line's bytes are not valid UTF-8 (utf8 only): `text` then holds U+FFFD replacements. */
+  invalidUtf8?: true;
+}
+
+function lineDecoder(encoding: TextEncoding): (bytes: Buffer) => string {
+  if (encoding === "utf8") return (b) => b.toString("utf8");
+  if (encoding === "latin1") return (b) => b.toString("latin1");
+  return (b) => decodeBytes(b, encoding);
 }
 
 /**
@@ -72,32 +116,50 @@ export interface Line {
  * Lines split on "\n" only (a trailing "\r" is removed): some corpora contain U+0085 / U+2028 inside a
  * line, which other splitters treat as line breaks. A final empty line after the last "\n" is not yielded.
  * A leading UTF-8 byte-order mark is removed (utf8 only), as the JSON-array reader does.
+ *
+ * Lines are split as bytes (every supported encoding is ASCII-compatible) and each is decoded once, so a
+ * line of any length costs time linear in its length. A utf8 line that is not valid UTF-8 is yielded
+ * with `invalidUtf8` set, for the caller to report. A file whose gzip stream is cut short or damaged
+ * throws a TruncatedInputError naming the file, after yielding every whole line before the damage.
  */
 export async function* readLines(file: string, encoding: TextEncoding = "utf8"): AsyncGenerator<Line> {
-  const decoder = makeDecoder(encoding);
-  let pending = "";
+  const decode = lineDecoder(encoding);
   let lineNo = 0;
-  // A UTF-8 byte-order mark (EF BB BF → U+FEFF) before line 1 is not content: drop it once the first
-  // character is decoded (the first chunk may end inside the mark's three bytes).
-  let atStart = encoding === "utf8";
-  const dropBom = (text: string): string => {
-    if (!atStart || text.length === 0) return text;
-    atStart = false;
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let parts: Buffer[] = [];
+  const makeLine = (bytes: Buffer): Line => {
+    lineNo++;
+    if (lineNo === 1 && encoding === "utf8" && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    const text = decode(bytes);
+    if (encoding === "utf8" && text.includes("\ufffd") && !isUtf8(bytes)) return { text, line: lineNo, invalidUtf8: true };
+    return { text, line: lineNo };
   };
-  for await (const chunk of openBytes(file)) {
-    pending += dropBom(decoder.write(chunk as Buffer));
+  const gzip = isGzipFile(file);
+  const chunks = openBytes(file)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<unknown>;
+    try {
+      next = await chunks.next();
+    } catch (e) {
+      throw new TruncatedInputError(file, lineNo, gzip ? gzipProblem(e) : `could not be read (${(e as Error).message})`);
+    }
+    if (next.done) break;
+    const buf = next.value as Buffer;
     let start = 0;
     let nl: number;
-    while ((nl = pending.indexOf("\n", start)) !== -1) {
-      const text = pending.slice(start, nl);
-      yield { text: text.endsWith("\r") ? text.slice(0, -1) : text, line: ++lineNo };
+    while ((nl = buf.indexOf(0x0a, start)) !== -1) {
+      const piece = buf.subarray(start, nl);
+      const bytes = parts.length > 0 ? Buffer.concat([...parts, piece]) : piece;
+      parts = [];
+      yield makeLine(bytes);
       start = nl + 1;
     }
-    pending = pending.slice(start);
+    if (start < buf.length) parts.push(buf.subarray(start));
   }
-  pending += dropBom(decoder.end());
-  if (pending.length > 0) yield { text: pending.endsWith("\r") ? pending.slice(0, -1) : pending, line: ++lineNo };
+  if (parts.length > 0) {
+    const last = Buffer.concat(parts);
+    if (last.length > 0) yield makeLine(last);
+  }
 }
 
 export interface JsonArrayElement {
@@ -111,7 +173,7 @@ export interface JsonArrayElement {
  * Split a JSON array's source into its top-level elements with their line numbers, so each element can be
  * parsed (and reported) on its own. Throws with a line number if the text is not an array.
  */
-export function splitJsonArray(source: string): JsonArrayElement[] {
+export function splitJsonArray(source: string, onTrailing?: (line: number, text: string) => void): JsonArrayElement[] {
   let i = 0;
   let line = 1;
   const skipWs = () => {
@@ -137,8 +199,10 @@ export function splitJsonArray(source: string): JsonArrayElement[] {
       const c = source[i];
       if (c === "\n") line++;
       if (inString) {
-        if (c === "\\") i++;
-        else if (c === '"') inString = false;
+        if (c === "\\") {
+          i++;
+          if (source[i] === "\n") line++; // an (invalid) escaped newline still starts a new line
+        } else if (c === '"') inString = false;
         continue;
       }
       if (c === '"') inString = true;
@@ -153,6 +217,14 @@ export function splitJsonArray(source: string): JsonArrayElement[] {
     if (source[i] === "]") break;
     i++; // the comma
   }
+  // Anything but whitespace after the closing "]" (a second array, trailing garbage) is not ignored.
+  i++;
+  skipWs();
+  if (i < source.length) {
+    const text = source.slice(i, i + 40);
+    if (onTrailing) onTrailing(line, text);
+    else throw new Error(`line ${line}: content after the closing "]" of the JSON array: ${JSON.stringify(text)}`);
+  }
   return out;
 }
 
@@ -160,6 +232,8 @@ export interface DelimitedRow {
   fields: string[];
   /** 1-based line where the row starts (a quoted field may span lines). */
   line: number;
+  /** Set when a line of the row is not valid UTF-8 (see readLines). */
+  invalidUtf8?: true;
 }
 
 /**
@@ -176,7 +250,9 @@ export async function* readDelimited(
   let field = "";
   let inQuotes = false;
   let startLine = 0;
-  for await (const { text, line } of readLines(file, opts.encoding ?? "utf8")) {
+  let invalid = false;
+  const row = (): DelimitedRow => (invalid ? { fields, line: startLine, invalidUtf8: true } : { fields, line: startLine });
+  for await (const { text, line, invalidUtf8 } of readLines(file, opts.encoding ?? "utf8")) {
     if (!inQuotes) {
       if (text === "") {
         yield { fields: [], line }; // a blank line: the caller counts it
@@ -185,12 +261,14 @@ export async function* readDelimited(
       fields = [];
       field = "";
       startLine = line;
+      invalid = false;
     } else {
       field += "\n";
     }
+    if (invalidUtf8) invalid = true;
     if (q === null) {
       fields = text.split(opts.delimiter);
-      yield { fields, line: startLine };
+      yield row();
       continue;
     }
     let i = 0;
@@ -221,7 +299,7 @@ export async function* readDelimited(
     }
     if (!inQuotes) {
       fields.push(field);
-      yield { fields, line: startLine };
+      yield row();
     }
   }
   if (inQuotes) throw new Error(`${file}:${startLine}: quoted field never closed`);

@@ -55,7 +55,8 @@ export function parseText(value: unknown, field: string): Text {
       const { role, content } = m as Record<string, unknown>;
       if (typeof role !== "string") throw new RecordError(role === undefined ? "missing-field" : "wrong-type", `"${where}.role" must be a string, got ${describe(role)}`, `${where}.role`);
       if (typeof content !== "string") throw new RecordError(content === undefined ? "missing-field" : "wrong-type", `"${where}.content" must be a string, got ${describe(content)}`, `${where}.content`);
-      return { role, content };
+      // Other message fields (name, tool_calls, …) are kept, so load → export → load is the identity.
+      return { ...(m as Record<string, unknown>), role, content };
     });
     if (messages.every((m) => m.content.trim() === "")) throw new RecordError("empty-text", `every message in "${field}" is empty`, field);
     return messages;
@@ -68,11 +69,21 @@ function extraFields(obj: Record<string, unknown>, known: string[]): Extra | und
   let any = false;
   for (const [k, v] of Object.entries(obj)) {
     if (!known.includes(k)) {
-      extra[k] = v;
+      // defineProperty, not assignment: a field named "__proto__" stays a field instead of becoming a prototype.
+      Object.defineProperty(extra, k, { value: v, enumerable: true, writable: true, configurable: true });
       any = true;
     }
   }
   return any ? extra : undefined;
+}
+
+/** Two chat messages are the same when every field is (role, content and any others such as name). */
+function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
+  if (a.role !== b.role || a.content !== b.content) return false;
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
+  return ka.every((k) => JSON.stringify((a as unknown as Record<string, unknown>)[k]) === JSON.stringify((b as unknown as Record<string, unknown>)[k]));
 }
 
 function commonPrefixLength(a: string, b: string): number {
@@ -99,7 +110,7 @@ export function splitImplicitPrompt(chosen: Text, rejected: Text, marker = HH_AS
   }
   if (isChat(chosen) && isChat(rejected)) {
     let k = 0;
-    while (k < chosen.length && k < rejected.length && chosen[k].role === rejected[k].role && chosen[k].content === rejected[k].content) k++;
+    while (k < chosen.length && k < rejected.length && sameMessage(chosen[k], rejected[k])) k++;
     if (k === 0) throw new RecordError("prompt-not-prefix", "chosen and rejected share no leading messages", "chosen");
     return { prompt: chosen.slice(0, k), chosen: chosen.slice(k), rejected: rejected.slice(k) };
   }
@@ -108,7 +119,7 @@ export function splitImplicitPrompt(chosen: Text, rejected: Text, marker = HH_AS
 
 function startsWithText(whole: Text, prefix: Text): boolean {
   if (typeof whole === "string" && typeof prefix === "string") return whole.startsWith(prefix);
-  if (isChat(whole) && isChat(prefix)) return prefix.every((m, i) => whole[i] !== undefined && whole[i].role === m.role && whole[i].content === m.content);
+  if (isChat(whole) && isChat(prefix)) return prefix.every((m, i) => whole[i] !== undefined && sameMessage(whole[i], m));
   return false;
 }
 
@@ -127,6 +138,26 @@ function checkRemainders(pair: PreferenceRecord): PreferenceRecord {
   return pair;
 }
 
+/**
+ * A string prompt with message-list completions (Hugging Face's UltraFeedback-binarized layout, which TRL
+ * reads by extracting the prompt from the conversations). Two shapes are accepted, nothing is dropped:
+ *   - both conversations repeat the prompt: they share leading messages that end in a user message whose
+ *     content is the prompt → those messages are the prompt, the rest are the completions;
+ *   - neither conversation has a user message → the prompt becomes [{role: "user", content: prompt}].
+ * Anything else (a prompt the conversations contradict) is left to the caller's mixed-type error.
+ */
+function liftStringPrompt(prompt: string, chosen: ChatMessage[], rejected: ChatMessage[]): PreferenceRecord | { error: true } {
+  const hasUser = (c: ChatMessage[]) => c.some((m) => m.role === "user");
+  if (!hasUser(chosen) && !hasUser(rejected)) return { prompt: [{ role: "user", content: prompt }], chosen, rejected };
+  let k = 0;
+  while (k < chosen.length && k < rejected.length && sameMessage(chosen[k], rejected[k])) k++;
+  // The shared run ends at the last user message within it, whose content must be the prompt.
+  let last = -1;
+  for (let i = 0; i < k; i++) if (chosen[i].role === "user") last = i;
+  if (last < 0 || chosen[last].content.trim() !== prompt.trim()) return { error: true };
+  return { prompt: chosen.slice(0, last + 1), chosen: chosen.slice(last + 1), rejected: rejected.slice(last + 1) };
+}
+
 export function parsePreference(value: unknown, opts: PreferenceParseOptions = {}): PreferenceRecord {
   const obj = asObject(value);
   const mode = opts.prompt ?? "auto";
@@ -136,7 +167,23 @@ export function parsePreference(value: unknown, opts: PreferenceParseOptions = {
   const extra = extraFields(obj, ["prompt", "chosen", "rejected"]);
   let pair: PreferenceRecord;
   if (explicit) {
-    const prompt = parseText(obj.prompt, "prompt");
+    let prompt = parseText(obj.prompt, "prompt");
+    if (typeof prompt === "string" && isChat(chosen) && isChat(rejected)) {
+      // Hugging Face's UltraFeedback-binarized layout: a string prompt beside whole conversations.
+      const lifted = liftStringPrompt(prompt, chosen, rejected);
+      if ("prompt" in lifted) {
+        prompt = lifted.prompt;
+        pair = { prompt, chosen: lifted.chosen, rejected: lifted.rejected };
+        checkRemainders(pair);
+        if (extra) pair.extra = extra;
+        return pair;
+      }
+    }
+    // As in implicit mode: all strings or all message lists (TRL's standard vs conversational format).
+    const kinds = [prompt, chosen, rejected].map((t) => (typeof t === "string" ? "a string" : "a message list"));
+    if (new Set(kinds).size > 1) {
+      throw new RecordError("wrong-type", `prompt, chosen and rejected must all be strings or all be message lists; got prompt ${kinds[0]}, chosen ${kinds[1]}, rejected ${kinds[2]}`, kinds[1] !== kinds[0] ? "chosen" : "rejected");
+    }
     if (opts.completionsIncludePrompt) {
       for (const field of ["chosen", "rejected"] as const) {
         const t = field === "chosen" ? chosen : rejected;

@@ -4,7 +4,7 @@
 //   2. the download cache data/cache/ (git-ignored), laid out the same way, filled by `npm run data -- fetch`.
 import * as fs from "fs";
 import * as path from "path";
-import { HH_HARMLESS_TEST_SHA256, RT_POLARITY_NEG_SHA256, RT_POLARITY_POS_SHA256, UKP_RANKING_SHA256, UKP_STRICT_SHA256 } from "./checksums";
+import { HH_HARMLESS_TEST_SHA256, RT_POLARITY_ARCHIVE_SHA256, RT_POLARITY_NEG_SHA256, RT_POLARITY_POS_SHA256, UKP_RANKING_SHA256, UKP_STRICT_SHA256 } from "./checksums";
 
 /** The project root (the folder holding package.json), from this file's location. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
@@ -28,6 +28,8 @@ export interface RemoteFile {
   urls: string[];
   /** SHA-256 of the file as saved. Absent = not pinned: the first download's digest is recorded and later ones must match it. */
   sha256?: string;
+  /** Size in bytes, where known: a download of another size is refused (and the size caps the download). */
+  size?: number;
 }
 
 export interface RemoteArchive {
@@ -35,6 +37,9 @@ export interface RemoteArchive {
   path: string;
   urls: string[];
   sha256?: string;
+  size?: number;
+  /** Cap on the unpacked size (default 1 GiB): a small gzip of zeros must not fill memory. */
+  maxUnpackedBytes?: number;
   /** Files to extract: archive member → data path, each verified. */
   members: Array<{ member: string; path: string; sha256?: string }>;
 }
@@ -119,7 +124,14 @@ export const DATASETS: DatasetEntry[] = [
     archives: [
       {
         path: "_downloads/rt-polaritydata.tar.gz",
-        urls: ["https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"],
+        // The Google Cloud copy is the one Hugging Face's rotten_tomatoes loader downloads.
+        urls: ["https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz", "https://storage.googleapis.com/seldon-datasets/sentence_polarity_v1/rt-polaritydata.tar.gz"],
+        // Pinned from Hugging Face datasets' rotten_tomatoes/dataset_infos.json (download_checksums of the
+        // copy above: 487,770 bytes). No copy of the archive is in ../shared/data to re-derive it from;
+        // the two members are pinned independently (from ../shared/data/SHA256SUMS).
+        sha256: RT_POLARITY_ARCHIVE_SHA256,
+        size: 487770,
+        maxUnpackedBytes: 16 * 2 ** 20,
         members: [
           { member: "rt-polaritydata/rt-polarity.pos", path: "rt-polarity/rt-polarity.pos", sha256: RT_POLARITY_POS_SHA256 },
           { member: "rt-polaritydata/rt-polarity.neg", path: "rt-polarity/rt-polarity.neg", sha256: RT_POLARITY_NEG_SHA256 },

@@ -53,9 +53,27 @@ function paxPath(records: Buffer): string | undefined {
   return found;
 }
 
-/** Entries of a tar archive (gunzipped first if it starts with the gzip magic bytes). */
-export function readTar(archive: Buffer): TarEntry[] {
-  const tar = archive[0] === 0x1f && archive[1] === 0x8b ? zlib.gunzipSync(archive) : archive;
+/** Default cap on a gzipped archive's unpacked size (1 GiB). */
+export const MAX_TAR_BYTES = 2 ** 30;
+
+/**
+ * Entries of a tar archive (gunzipped first if it starts with the gzip magic bytes). Gunzipping stops
+ * with an error once the output passes `maxBytes` (default 1 GiB): a 1 MB gzip of 1 GiB of zeros is not
+ * inflated in full before its members are looked at.
+ */
+export function readTar(archive: Buffer, opts: { maxBytes?: number } = {}): TarEntry[] {
+  const maxBytes = opts.maxBytes ?? MAX_TAR_BYTES;
+  let tar = archive;
+  if (archive[0] === 0x1f && archive[1] === 0x8b) {
+    try {
+      tar = zlib.gunzipSync(archive, { maxOutputLength: maxBytes });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" || e instanceof RangeError) {
+        throw new Error(`tar: the archive unpacks to more than ${maxBytes} bytes (the cap); refusing to inflate it`);
+      }
+      throw new Error(`tar: gzip data is truncated or corrupt (${(e as Error).message})`);
+    }
+  } else if (archive.length > maxBytes) throw new Error(`tar: the archive is larger than ${maxBytes} bytes (the cap)`);
   const entries: TarEntry[] = [];
   let offset = 0;
   let nextName: string | undefined;

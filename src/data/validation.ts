@@ -11,7 +11,15 @@ export type IssueReason =
   | "identical"
   | "label-not-boolean"
   | "prompt-not-prefix"
-  | "bad-row";
+  | "bad-row"
+  /** Bytes that are not valid UTF-8 (they would have been read as U+FFFD). */
+  | "invalid-encoding"
+  /** A JSON object names one key twice (JSON.parse would keep only the last value). */
+  | "duplicate-key"
+  /** The file ends early or is damaged (e.g. truncated gzip); records before the damage are kept in collect mode. */
+  | "truncated-file"
+  /** Content after the end of a JSON array. */
+  | "trailing-content";
 
 export interface RecordIssue {
   file: string;

@@ -28,9 +28,27 @@ import { meanOfClusters } from "./stats";
 export const FIG2_METHODS = ["dpo", "cdpo", "ipo", "kto", "listwise", "preferred-ft", "unlikelihood", "ppo", "ppo-gt", "best-of-n", "sft"] as const;
 export type Fig2Method = (typeof FIG2_METHODS)[number];
 /** Methods trained offline on the preference data, and the trainer's method name for each. */
-export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = { dpo: "dpo", cdpo: "dpo", ipo: "ipo", kto: "kto", listwise: "listwise", "preferred-ft": "dpo", unlikelihood: "dpo" };
-/** Methods trained with a loss-registry entry on the pairs (TRL loss_type names). */
-export const REGISTRY_LOSSES: Partial<Record<Fig2Method, string>> = { "preferred-ft": "sft", unlikelihood: "unlikelihood" };
+/** Methods trained offline on the preference data, and the loss registry's name for each (TRL loss_type names). */
+export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = { dpo: "dpo", cdpo: "dpo", ipo: "ipo", kto: "kto", listwise: "listwise", "preferred-ft": "sft", unlikelihood: "unlikelihood" };
+
+/**
+ * The loss options of an offline run: the knob is β (IPO: τ; Unlikelihood: α); cDPO adds label smoothing ε;
+ * IPO uses the summed log-ratio form (lengthNormalize: false), as the committed full run did.
+ */
+export function lossOptionsFor(s: Pick<Fig2RunSettings, "method" | "knob" | "offline">): Record<string, unknown> {
+  switch (s.method) {
+    case "preferred-ft":
+      return {};
+    case "unlikelihood":
+      return { unlikelihoodAlpha: s.knob };
+    case "cdpo":
+      return { beta: s.knob, labelSmoothing: s.offline.cdpoEpsilon };
+    case "ipo":
+      return { beta: s.knob, lengthNormalize: false };
+    default:
+      return { beta: s.knob };
+  }
+}
 
 export interface Fig2RunSettings {
   method: Fig2Method;
@@ -99,10 +117,9 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
     const trainerMethod = OFFLINE_METHODS[s.method];
     if (!trainerMethod) throw new Error(`runFig2: unknown method "${s.method}"`);
     const at = new Set(checkpointSteps(s.offline.steps, s.checkpoints));
-    const usesBeta = s.method !== "preferred-ft" && s.method !== "unlikelihood";
-    const options: Record<string, unknown> = {
+    const r = trainPreference(policy, ctx.reference, ctx.data, {
       method: trainerMethod as PreferenceMethod,
-      beta: usesBeta ? s.knob : 0.1,
+      lossOptions: lossOptionsFor(s),
       steps: s.offline.steps,
       batchSize: s.offline.batchSize,
       learningRate: s.offline.learningRate,
@@ -112,12 +129,7 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
       onStep: (step: number) => {
         if (at.has(step)) rows.push(row(step, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), { trainSeconds: (Date.now() - t0) / 1000 }));
       },
-    };
-    if (s.method === "cdpo") options.labelSmoothing = s.offline.cdpoEpsilon;
-    const lossType = REGISTRY_LOSSES[s.method];
-    if (lossType) options.lossType = lossType;
-    if (s.method === "unlikelihood") options.lossOptions = { unlikelihoodAlpha: s.knob };
-    const r = trainPreference(policy, ctx.reference, ctx.data, options as never);
+    });
     // Attach each checkpoint's training log row (logged at the same steps).
     for (const cp of rows) {
       const log = r.logs.find((l) => l.step === cp.step);

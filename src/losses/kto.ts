@@ -125,6 +125,7 @@ export function checkKtoWeightRatio(nDesirable: number, nUndesirable: number, de
 /** z0 of shape [...leading, 1], no gradient. */
 function referencePoint(where: string, o: KtoOptions, leading: number[]): tf.Tensor {
   if (o.z0 !== undefined) {
+    if (typeof o.z0 === "number" && !Number.isFinite(o.z0)) throw new Error(`${where}: options.z0 must be a finite number, got ${o.z0}`);
     const z = typeof o.z0 === "number" ? tf.scalar(o.z0) : o.z0;
     if (z.size !== 1 && z.size !== leading.reduce((a, b) => a * b, 1)) {
       throw new Error(`${where}: options.z0 has shape [${z.shape}], expected a scalar or the leading shape [${leading}]`);

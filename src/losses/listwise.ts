@@ -41,6 +41,7 @@ export function listwiseDpoLoss(policyLogps: tf.Tensor, refLogps: tf.Tensor, opt
  * Bradley–Terry: −log σ(s_1 − s_2).
  */
 export function plackettLuceNll(scores: tf.Tensor): tf.Tensor {
+  if (scores.rank === 0) throw new Error("plackettLuceNll (src/losses/listwise.ts): scores must have the ranked items on the last axis (shape [..., N]), got a scalar");
   return tf.tidy(() => {
     const cols = tf.unstack(scores, scores.rank - 1);
     const n = cols.length;

@@ -42,7 +42,7 @@ export function fitBradleyTerry(pairs: Array<[number, number]>, nItems: number, 
   const where = "fitBradleyTerry (src/rewardModels/bradleyTerry.ts)";
   const { l2 = 0, tolerance = 1e-10, maxIterations = 200 } = options;
   if (!(Number.isInteger(nItems) && nItems >= 2)) throw new Error(`${where}: nItems must be an integer >= 2, got ${nItems}`);
-  if (!(l2 >= 0)) throw new Error(`${where}: l2 must be >= 0, got ${l2}`);
+  if (!(l2 >= 0 && Number.isFinite(l2))) throw new Error(`${where}: l2 must be finite and >= 0, got ${l2}`);
   pairs.forEach((p, k) => {
     checkItems(where, p, nItems, `pairs[${k}]`);
     if (p.length !== 2 || p[0] === p[1]) throw new Error(`${where}: pairs[${k}] = [${p}] must be [winner, loser] of two distinct items`);

@@ -30,7 +30,7 @@ export function fitPlackettLuce(rankings: number[][], nItems: number, options: P
   // Number of choice stages in a ranking of length m.
   const stagesOf = (m: number) => (all ? Math.min(m, nItems - 1) : m - 1);
   if (!(Number.isInteger(nItems) && nItems >= 2)) throw new Error(`${where}: nItems must be an integer >= 2, got ${nItems}`);
-  if (!(l2 >= 0)) throw new Error(`${where}: l2 must be >= 0, got ${l2}`);
+  if (!(l2 >= 0 && Number.isFinite(l2))) throw new Error(`${where}: l2 must be finite and >= 0, got ${l2}`);
   let stages = 0;
   rankings.forEach((r, k) => {
     if (r.length < 2) throw new Error(`${where}: rankings[${k}] has ${r.length} items; a ranking needs at least 2`);

@@ -88,9 +88,26 @@ export function checkJson(v: unknown, at: FieldPath, complain: Complain): void {
     return;
   }
   if (Array.isArray(v)) return v.forEach((x, i) => checkJson(x, [...at, i], complain));
-  if (isPlainObject(v)) return Object.entries(v).forEach(([k, x]) => checkJson(x, [...at, k], complain));
+  if (isPlainObject(v)) {
+    return Object.entries(v).forEach(([k, x]) => {
+      if (isForbiddenKey(k)) complain([...at, k], `the key ${JSON.stringify(k)} is not allowed (it would reach Object.prototype)`);
+      checkJson(x, [...at, k], complain);
+    });
+  }
   complain(at, `unsupported value of type ${typeof v}`);
 }
+
+/** Path segments that would reach Object.prototype (or a constructor) when a config is set by path. */
+export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
+
+export function isForbiddenKey(key: string): boolean {
+  return FORBIDDEN_KEYS.includes(key);
+}
+
+/** Largest plan (grid points × seeds) a sweep may have: beyond it, building the plan alone exhausts memory. */
+export const MAX_PLANNED_RUNS = 1_000_000;
+/** Seeds are 32-bit: the experiment kinds fold larger ones (e.g. seed ^ hash >>> 0), so 2^32 + s would alias s. */
+export const MAX_SEED = 2 ** 32 - 1;
 
 const TOP_KEYS = ["name", "description", "kind", "modules", "seeds", "base", "grid", "report"];
 
@@ -132,6 +149,8 @@ export function parseSweepSpec(raw: unknown, file = "<inline>", locate?: (p: Fie
     const out: Record<string, Json[]> = {};
     for (const [key, values] of Object.entries(block)) {
       if (key === "" || key.split(".").some((s) => s === "")) complain([...at, key], "field names must be non-empty (dotted paths like lossOptions.beta)");
+      const bad = key.split(".").find(isForbiddenKey);
+      if (bad !== undefined) complain([...at, key], `the path segment ${JSON.stringify(bad)} is not allowed (it would reach Object.prototype)`);
       if (Array.isArray(values)) {
         if (values.length === 0) complain([...at, key], "an empty list would make an empty grid; give at least one value");
         const seen = new Set(values.map((v) => canonicalJson(v)));
@@ -141,6 +160,14 @@ export function parseSweepSpec(raw: unknown, file = "<inline>", locate?: (p: Fie
     }
     return out;
   });
+  // The plan's size, before anything is built: a typo like an extra zero must not run into the heap limit.
+  let planned = seeds.length;
+  let points = 0;
+  for (const block of grid) points += Object.values(block).reduce((n, values) => n * values.length, 1);
+  planned *= points;
+  if (planned > MAX_PLANNED_RUNS) {
+    complain(["grid"], `the grid has ${points.toLocaleString("en-US")} point(s) × ${seeds.length.toLocaleString("en-US")} seed(s) = ${planned.toLocaleString("en-US")} runs, more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} a sweep may plan; split it into several sweep files`);
+  }
 
   const report: SweepReportOptions = {};
   if (raw.report !== undefined) {
@@ -175,19 +202,26 @@ export function parseSweepSpec(raw: unknown, file = "<inline>", locate?: (p: Fie
 }
 
 function parseSeeds(v: Json | undefined, complain: Complain): number[] {
-  const isSeed = (s: Json): s is number => typeof s === "number" && Number.isInteger(s) && s >= 0 && s <= 2 ** 53;
+  const isSeed = (s: Json): s is number => typeof s === "number" && Number.isInteger(s) && s >= 0 && s <= MAX_SEED;
+  const seedRule = "a non-negative integer below 2^32 (larger seeds would alias smaller ones)";
+  const checkCount = (n: number, at: FieldPath): void => {
+    if (n > MAX_PLANNED_RUNS) complain(at, `${n.toLocaleString("en-US")} seeds is more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} runs a sweep may plan`);
+  };
   let seeds: number[];
   if (typeof v === "number") {
     if (!Number.isInteger(v) || v < 1) complain(["seeds"], `a count must be a positive integer, got ${v}`);
+    checkCount(v, ["seeds"]);
     seeds = Array.from({ length: v }, (_, i) => i);
   } else if (Array.isArray(v)) {
-    v.forEach((s, i) => isSeed(s) || complain(["seeds", i], `a seed must be a non-negative integer, got ${JSON.stringify(s)}`));
+    v.forEach((s, i) => isSeed(s) || complain(["seeds", i], `a seed must be ${seedRule}, got ${JSON.stringify(s)}`));
     seeds = v as number[];
   } else if (isPlainObject(v)) {
     for (const k of Object.keys(v)) if (k !== "start" && k !== "count") complain(["seeds", k], "unknown key; expected start and count");
     const start = v.start ?? 0;
-    if (!isSeed(start)) complain(["seeds", "start"], "must be a non-negative integer");
+    if (!isSeed(start)) complain(["seeds", "start"], `must be ${seedRule}`);
     if (typeof v.count !== "number" || !Number.isInteger(v.count) || v.count < 1) complain(["seeds", "count"], "required: a positive integer");
+    checkCount(v.count, ["seeds", "count"]);
+    if (start + v.count - 1 > MAX_SEED) complain(["seeds", "count"], `seeds ${start}..${start + v.count - 1} go past 2^32 - 1 (larger seeds would alias smaller ones)`);
     seeds = Array.from({ length: v.count }, (_, i) => start + i);
   } else return complain(["seeds"], "required: a count (5), a list ([0, 1, 2]) or {start, count}");
   if (seeds.length === 0) complain(["seeds"], "needs at least one seed");

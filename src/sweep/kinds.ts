@@ -22,6 +22,10 @@ export interface ExperimentKind {
 
 const registry = new Map<string, ExperimentKind>();
 
+// The kinds that ship with prefopt, loaded on first use: expanding a synthetic sweep (or importing
+// plan.ts at all) must not load tfjs and the LM stack. builtin-kinds.ts loads all of them at once.
+const BUILTIN_KIND_MODULES: Record<string, string> = { synthetic: "./synthetic-kind", bandit: "./bandit-kind", lm: "./lm-kind" };
+
 export function registerExperimentKind(kind: ExperimentKind): void {
   const existing = registry.get(kind.name);
   if (existing && existing !== kind) throw new Error(`experiment kind "${kind.name}" is already registered`);
@@ -29,13 +33,15 @@ export function registerExperimentKind(kind: ExperimentKind): void {
 }
 
 export function getExperimentKind(name: string): ExperimentKind {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!registry.has(name) && Object.prototype.hasOwnProperty.call(BUILTIN_KIND_MODULES, name)) require(BUILTIN_KIND_MODULES[name]);
   const kind = registry.get(name);
   if (!kind) throw new Error(`unknown experiment kind "${name}"; registered: ${listExperimentKinds().join(", ") || "none"}`);
   return kind;
 }
 
 export function listExperimentKinds(): string[] {
-  return [...registry.keys()].sort();
+  return [...new Set([...registry.keys(), ...Object.keys(BUILTIN_KIND_MODULES)])].sort();
 }
 
 /** Load modules that register more kinds (absolute paths; TypeScript works where tsx is registered). */

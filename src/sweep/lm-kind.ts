@@ -12,9 +12,10 @@
 // samples, the evaluation's samples), so seed s with dataSeed s is exactly the pipeline's trainAndEvaluate,
 // and all methods at one seed are evaluated with the same random numbers (paired comparisons).
 //
-// config (every default comes from LM_PRESETS[preset] in src/lm/pipeline.ts):
-//   preset: default | quick (required)   method: dpo | ipo | kto | listwise | ppo   beta (β; IPO's τ), 0.1
-//   labelSmoothing (dpo only; cDPO's ε)          desirableWeight, undesirableWeight (kto only; λ_D, λ_U)
+// config (every default comes from LM_PRESETS[preset] in src/lm/pipeline.ts or the loss's registry entry):
+//   preset: default | quick (required)   method: any registered loss (dpo, ipo, kto, listwise, simpo, …) | ppo
+//   lossOptions: the loss's options, checked and defaulted by its registry entry (beta 0.1: β, IPO's τ;
+//                DPO's variant and labelSmoothing, KTO's weights, …); for ppo only {beta}
 //   preference: {steps, batchSize, learningRate}                 the offline methods' training
 //   ppo: {iterations, promptsPerIteration, k, learningRate}      PPO's training
 //   rlaif: {prompts, k, maxNewTokens, noiseTemperature}          the preference data (τ > 0: label noise)
@@ -23,35 +24,33 @@
 //   sft: {steps, batchSize, learningRate}, dataSeed              what the reference is built from
 //   timings: false            true adds trainSeconds (wall time, so such runs are no longer reproducible)
 // As in the bandit kind, a knob the method ignores (labelSmoothing for IPO, preference.* for PPO, …) is an
-// error when it differs from the preset, so two run ids never compute the same thing.
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
-import { canonicalJson, type Complain, type JsonObject } from "./config";
+// error (loss options by the registry; the others when they differ from the preset), so two run ids never
+// compute the same thing.
+import { type Complain, type JsonObject } from "./config";
 import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
-import { writeAtomically } from "./store";
-import { DEFAULT_CHECKPOINT_DIR, loadCheckpoint, saveCheckpoint } from "../lm/checkpoint";
-import { generateReviewCorpus } from "../lm/corpus";
+import { referenceFor, rlaifDataFor } from "./lm-cache";
 import { defaultConstitution } from "../lm/judges";
-import { LM_PRESETS, evaluateOnHeldOut, makeRlaifData, setupCorpus, trainAndEvaluate, trainReference, type LmMethod, type LmPreset, type LmSetup } from "../lm/pipeline";
+import { LM_PRESETS, evaluateOnHeldOut, trainAndEvaluate, type LmMethod, type LmPreset } from "../lm/pipeline";
 import type { RlaifData } from "../lm/rlaif";
-import type { Transformer } from "../lm/transformer";
 import { validateConfig } from "../lm/transformer";
+import { getLoss, type LossOptions } from "../losses/registry";
+import { checkRenamed, readMethod } from "./loss-config";
 
-const METHODS = ["dpo", "ipo", "kto", "listwise", "ppo"] as const;
+// The method-independent stages (SFT reference, RLAIF data) are cached in ./lm-cache.
+export { clearLmMemory, lmCacheDir, lmCacheStats } from "./lm-cache";
 // Part of every run id and cache key: bump it when src/lm changes what a run, the reference or the data
 // compute, so neither stored results nor cached artefacts from before are reused.
 // 2: prompt-level held-out split, <pad>/<bos> excluded from every softmax, no <eos> on cut rows, tied lists
 // left out of listwise DPO.
-const VERSION = 2;
+// 3: method is any registered loss with lossOptions from its registry entry; "ipo" is TRL's per-token IPO
+// (lengthNormalize: true by default; false gives the summed form used before).
+const VERSION = 3;
 
 type LmRunConfig = Omit<LmPreset, "name" | "betas" | "seed" | "preference" | "ppo"> & {
   preset: string;
   method: LmMethod;
-  beta: number;
-  labelSmoothing: number;
-  desirableWeight: number;
-  undesirableWeight: number;
+  /** The loss's options resolved by its registry entry (ppo: {beta}). */
+  lossOptions: LossOptions;
   /** Exactly one of these two: the method's own training settings. */
   preference?: LmPreset["preference"];
   ppo?: LmPreset["ppo"];
@@ -64,8 +63,9 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   // Required (no default): a sweep file should say which preset it ablates; PREFOPT_LM_PRESET is not read.
   const presetName = r.oneOf("preset", Object.keys(LM_PRESETS), undefined);
   const p = LM_PRESETS[presetName];
-  const method = r.oneOf("method", METHODS, undefined);
   const pos = { min: 0, exclusiveMin: true };
+  checkRenamed(r, { beta: "lossOptions.beta", labelSmoothing: "lossOptions.labelSmoothing", desirableWeight: "lossOptions.desirableWeight", undesirableWeight: "lossOptions.undesirableWeight" });
+  const { method, lossOptions } = readMethod(r, { data: ["pairs", "rankings", "unpaired"], extra: { ppo: (lo) => ({ beta: lo.number("beta", 0.1, pos) }) } });
   const count = (min: number) => ({ min, integer: true });
   // A nested section: exactly the fields in `checks`, each defaulting to the preset's value.
   type Check = Parameters<ConfigReader["number"]>[2];
@@ -78,10 +78,7 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   const out: LmRunConfig = {
     preset: presetName,
     method,
-    beta: r.number("beta", 0.1, pos),
-    labelSmoothing: r.number("labelSmoothing", 0, { min: 0, max: 0.49 }),
-    desirableWeight: r.number("desirableWeight", 1, { min: 0 }),
-    undesirableWeight: r.number("undesirableWeight", 1, { min: 0 }),
+    lossOptions,
     preference: section("preference", p.preference, { steps: count(1), batchSize: count(1), learningRate: pos }),
     ppo: section("ppo", p.ppo, { iterations: count(1), promptsPerIteration: count(1), k: count(2), learningRate: pos }),
     rlaif: section("rlaif", p.rlaif, { prompts: count(1), k: count(2), maxNewTokens: count(1), noiseTemperature: { min: 0 } }),
@@ -100,10 +97,9 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   } catch (e) {
     complain(["model"], (e as Error).message);
   }
-  // A knob the method ignores would give distinct ids that compute the same thing: refuse it.
+  // A knob the method ignores would give distinct ids that compute the same thing: refuse it. (Loss options
+  // were checked against the loss's registry entry by readMethod.)
   const ignored = (field: string[], problem: string): never => complain(field, `${problem}; this run's method is ${method} (use grid blocks to vary it per method)`);
-  if (method !== "dpo" && out.labelSmoothing !== 0) ignored(["labelSmoothing"], "only method dpo uses labelSmoothing");
-  for (const key of ["desirableWeight", "undesirableWeight"] as const) if (method !== "kto" && out[key] !== 1) ignored([key], `only method kto uses ${key}`);
   const [unused, unusedDefault] = method === "ppo" ? (["preference", p.preference] as const) : (["ppo", p.ppo] as const);
   for (const [k, v] of Object.entries(out[unused] ?? {})) if (v !== (unusedDefault as Record<string, number>)[k]) ignored([unused, k], method === "ppo" ? "PPO trains online and ignores the offline settings" : "only method ppo uses the ppo settings");
   if (method === "ppo") {
@@ -114,150 +110,19 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   return out as unknown as JsonObject;
 }
 
-// ---- the method-independent stages, cached ----------------------------------------------------------
-
-interface Reference {
-  setup: LmSetup;
-  model: Transformer;
-  sftPerplexity: number;
-}
-
-/** How the artefacts were obtained so far in this thread (tests use it to see that a cache was hit). */
-export const lmCacheStats = { referenceBuilt: 0, referenceFromDisk: 0, referenceFromMemory: 0, dataBuilt: 0, dataFromDisk: 0, dataFromMemory: 0, damaged: 0 };
-
-const references = new Map<string, Reference>(); // least recently used first
-const datasets = new Map<string, RlaifData>();
-const KEEP_REFERENCES = 2; // a grid that alternates between two data settings does not thrash
-const KEEP_DATASETS = 4;
-
-/** Where the disk cache lives (PREFOPT_LM_CACHE), or undefined when it is turned off. */
-export function lmCacheDir(): string | undefined {
-  const env = process.env.PREFOPT_LM_CACHE;
-  if (env === "off" || env === "0") return undefined;
-  return env || path.join(DEFAULT_CHECKPOINT_DIR, "lm-sweep-cache");
-}
-
-/** Forget (and dispose) everything this thread keeps in memory; the disk cache stays. */
-export function clearLmMemory(): void {
-  for (const ref of references.values()) ref.model.dispose();
-  references.clear();
-  datasets.clear();
-}
-
-function remember<V>(map: Map<string, V>, key: string, value: V, keep: number, drop?: (v: V) => void): V {
-  map.delete(key);
-  map.set(key, value);
-  for (const [k, v] of map) {
-    if (map.size <= keep) break;
-    map.delete(k);
-    drop?.(v);
-  }
-  return value;
-}
-
-const sha256 = (text: string | Buffer): string => createHash("sha256").update(text).digest("hex");
-
-/** Weights, shapes and names, in name order: detects a checkpoint damaged in a way JSON parsing misses. */
-function weightsHash(model: Transformer): string {
-  const h = createHash("sha256");
-  for (const name of [...model.params.keys()].sort()) {
-    const v = model.params.get(name)!;
-    const data = v.dataSync() as Float32Array;
-    h.update(`${name}:${v.shape.join("x")};`).update(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  }
-  return h.digest("hex");
-}
-
-function warnDamaged(file: string, why: string): void {
-  lmCacheStats.damaged++;
-  process.stderr.write(`lm cache: ${file} is unusable (${why}); rebuilding it\n`);
-}
-
-function referenceFor(preset: LmPreset): { key: string; ref: Reference } {
-  const inputs = { what: "lm-sft-reference", kindVersion: VERSION, corpus: "generated-reviews", corpusSize: preset.corpusSize, heldOutFraction: preset.heldOutFraction, maxVocab: preset.maxVocab, model: preset.model, sft: preset.sft, seed: preset.seed };
-  const key = sha256(canonicalJson(inputs)).slice(0, 24);
-  const kept = references.get(key);
-  if (kept) {
-    lmCacheStats.referenceFromMemory++;
-    return { key, ref: remember(references, key, kept, KEEP_REFERENCES) };
-  }
-  // The corpus split and tokenizer are cheap and deterministic: recompute them rather than store them.
-  const setup = setupCorpus(generateReviewCorpus(preset.corpusSize, preset.seed), preset);
-  const dir = lmCacheDir();
-  const file = dir && path.join(dir, `reference-${key}.json`);
-  let ref: Reference | undefined;
-  if (file && fs.existsSync(file)) {
-    let model: Transformer | undefined;
-    try {
-      const loaded = loadCheckpoint(file);
-      model = loaded.model;
-      const meta = loaded.meta ?? {};
-      if (meta.key !== key) throw new Error("its key does not match its file name");
-      if (canonicalJson(loaded.tokenizer.toJSON()) !== canonicalJson(setup.tokenizer.toJSON())) throw new Error("its tokenizer differs from the corpus's");
-      if (weightsHash(model) !== meta.weightsSha256) throw new Error("its weights fail their checksum");
-      if (typeof meta.sftPerplexity !== "number") throw new Error("meta.sftPerplexity is missing");
-      ref = { setup, model, sftPerplexity: meta.sftPerplexity };
-      lmCacheStats.referenceFromDisk++;
-    } catch (e) {
-      model?.dispose();
-      warnDamaged(file, (e as Error).message);
-    }
-  }
-  if (!ref) {
-    const { model, sft } = trainReference(setup, preset, false);
-    ref = { setup, model, sftPerplexity: sft.finalHeldOutPerplexity };
-    lmCacheStats.referenceBuilt++;
-    const meta = { key, inputs, weightsSha256: weightsHash(model), sftPerplexity: ref.sftPerplexity };
-    if (file) writeAtomically(file, (tmp) => saveCheckpoint(tmp, model, setup.tokenizer, meta));
-  }
-  return { key, ref: remember(references, key, ref, KEEP_REFERENCES, (r) => r.model.dispose()) };
-}
-
-function rlaifDataFor(preset: LmPreset, referenceKey: string, ref: Reference): RlaifData {
-  const inputs = { what: "lm-rlaif-data", kindVersion: VERSION, reference: referenceKey, rlaif: preset.rlaif, constitution: "default", seed: preset.seed };
-  const key = sha256(canonicalJson(inputs)).slice(0, 24);
-  const kept = datasets.get(key);
-  if (kept) {
-    lmCacheStats.dataFromMemory++;
-    return remember(datasets, key, kept, KEEP_DATASETS);
-  }
-  const dir = lmCacheDir();
-  const file = dir && path.join(dir, `rlaif-${key}.json`);
-  if (file && fs.existsSync(file)) {
-    try {
-      const wrapper = JSON.parse(fs.readFileSync(file, "utf8")) as { key?: string; sha256?: string; body?: string };
-      if (wrapper.key !== key || typeof wrapper.body !== "string") throw new Error("not an RLAIF cache entry for this key");
-      if (sha256(wrapper.body) !== wrapper.sha256) throw new Error("its body fails its checksum");
-      lmCacheStats.dataFromDisk++;
-      return remember(datasets, key, JSON.parse(wrapper.body) as RlaifData, KEEP_DATASETS);
-    } catch (e) {
-      warnDamaged(file, (e as Error).message);
-    }
-  }
-  const full = makeRlaifData(ref.model, ref.setup, defaultConstitution(), preset);
-  // Keep exactly what the cache file holds, so a fresh build and a cache hit hand the trainers the same data.
-  const data: RlaifData = JSON.parse(JSON.stringify({ pairs: full.pairs, rankings: full.rankings, unpaired: full.unpaired, tiedPrompts: full.tiedPrompts, tiedLists: full.tiedLists, flippedFraction: full.flippedFraction }));
-  lmCacheStats.dataBuilt++;
-  if (file) {
-    const body = JSON.stringify(data);
-    writeAtomically(file, (tmp) => fs.writeFileSync(tmp, JSON.stringify({ format: "prefopt-lm-rlaif-cache-v1", key, inputs, sha256: sha256(body), body })));
-  }
-  return remember(datasets, key, data, KEEP_DATASETS);
-}
-
 // ---- the run ---------------------------------------------------------------------------------------
 
 const NO_DATA: RlaifData = { pairs: [], rankings: [], unpaired: [], tiedPrompts: 0, tiedLists: 0, flippedFraction: 0 };
 
 export const lmKind: ExperimentKind = {
   name: "lm",
-  description: "Tiny causal transformer: SFT reference → RLAIF data → DPO / IPO / KTO / listwise DPO / PPO → held-out judge reward and KL (src/lm)",
+  description: "Tiny causal transformer: SFT reference → RLAIF data → any registered preference loss or PPO → held-out judge reward and KL (src/lm)",
   version: VERSION,
   usesBackend: true,
   resolve: resolveLm,
   run(config, seed) {
     const c = config as unknown as LmRunConfig;
-    const loss = c.method === "dpo" ? { labelSmoothing: c.labelSmoothing } : c.method === "kto" ? { desirableWeight: c.desirableWeight, undesirableWeight: c.undesirableWeight } : {};
+    const { beta, ...otherLossOptions } = c.lossOptions;
     const base = LM_PRESETS[c.preset];
     const preset: LmPreset = {
       ...base,
@@ -267,16 +132,16 @@ export const lmKind: ExperimentKind = {
       model: c.model,
       sft: c.sft,
       rlaif: c.rlaif,
-      preference: { ...(c.preference ?? base.preference), ...loss },
+      preference: c.preference ?? base.preference,
       ppo: c.ppo ?? base.ppo,
       evaluation: c.evaluation,
       seed: c.dataSeed,
     };
-    const { key, ref } = referenceFor(preset);
-    const data = c.method === "ppo" ? NO_DATA : rlaifDataFor(preset, key, ref);
+    const { key, ref } = referenceFor(preset, VERSION);
+    const data = c.method === "ppo" ? NO_DATA : rlaifDataFor(preset, key, ref, VERSION);
     const constitution = defaultConstitution();
     const runPreset = { ...preset, seed }; // the run's seed drives training and evaluation only
-    const point = trainAndEvaluate(c.method, c.beta, ref.model, ref.setup, data, constitution, runPreset, false);
+    const point = trainAndEvaluate(c.method, typeof beta === "number" ? beta : 0, ref.model, ref.setup, data, constitution, runPreset, false, otherLossOptions);
     // The reference on the same prompts and random numbers: the gain is paired, so its noise is small.
     const sft = evaluateOnHeldOut(ref.model, ref.model, ref.setup, constitution, runPreset);
     const metrics: Metrics = {
@@ -292,7 +157,7 @@ export const lmKind: ExperimentKind = {
       sftPerplexity: ref.sftPerplexity,
     };
     if (c.method !== "ppo") Object.assign(metrics, { pairs: data.pairs.length, tiedPrompts: data.tiedPrompts, flippedFraction: data.flippedFraction });
-    if (c.method === "listwise") metrics.rankings = data.rankings.length;
+    if (c.method !== "ppo" && getLoss(c.method).data === "rankings") metrics.rankings = data.rankings.length;
     // The last training log row under TRL's names (last minibatch only, as TRL logs it). KTO's `kl` (its
     // batch reference point z0) would overwrite the held-out KL above, so clashing names get a train/ prefix.
     const { step: _s, iteration: _i, ...log } = (point.lastLog ?? {}) as Record<string, number>;

@@ -6,7 +6,8 @@ import * as path from "path";
 import { canonicalJson, loadSweepFile, type SweepSpec } from "./config";
 import { computedConfig, expandSweep, type RunSpec, type SweepPlan } from "./plan";
 import { reportHtml } from "./report";
-import { readResults, writeFileAtomic, type RunRecord } from "./store";
+import { writeFileAtomic } from "../fsAtomic";
+import { ResultsStore, readResults, type RunRecord } from "./store";
 import { summarise, writeSummary, type SweepSummary } from "./summary";
 import { defaultOutDir } from "./runner";
 
@@ -71,6 +72,16 @@ export function mergeShards(opts: MergeOptions): MergeResult {
   fs.mkdirSync(out, { recursive: true });
   const resultsPath = path.join(out, "results.jsonl");
   const inputFiles = resultFiles(opts.inputs, resultsPath);
+  // A sweep writing into the same folder would be overwritten: hold its results file's lock.
+  const lock = ResultsStore.lock(resultsPath);
+  try {
+    return mergeLocked(opts, spec, plan, out, resultsPath, inputFiles);
+  } finally {
+    lock.release();
+  }
+}
+
+function mergeLocked(opts: MergeOptions, spec: SweepSpec, plan: SweepPlan, out: string, resultsPath: string, inputFiles: string[]): MergeResult {
 
   const seen = new Map<string, Occurrence[]>();
   for (const file of inputFiles) {

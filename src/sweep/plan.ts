@@ -11,8 +11,7 @@
 // both grid blocks and their lines, since a sweep that computes one thing under two names is almost
 // certainly a mistake (and the two labels could not both own the run's result).
 import { createHash } from "crypto";
-import { canonicalJson, complainer, formatPath, type Complain, isPlainObject, type FieldPath, type Json, type JsonObject, type SweepSpec } from "./config";
-import "./builtin-kinds";
+import { canonicalJson, complainer, formatPath, type Complain, isForbiddenKey, isPlainObject, MAX_PLANNED_RUNS, type FieldPath, type Json, type JsonObject, type SweepSpec } from "./config";
 import { getExperimentKind, loadKindModules } from "./kinds";
 
 /** A factor's value for one run: scalars as they are, lists and objects as canonical JSON. */
@@ -61,7 +60,7 @@ export function runId(kind: string, version: number, config: JsonObject, seed: n
 export function getPath(obj: Json | undefined, key: string): Json | undefined {
   let cur: Json | undefined = obj;
   for (const seg of key.split(".")) {
-    if (!isPlainObject(cur)) return undefined;
+    if (!isPlainObject(cur) || !Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;
     cur = cur[seg];
   }
   return cur;
@@ -69,9 +68,11 @@ export function getPath(obj: Json | undefined, key: string): Json | undefined {
 
 function setPath(obj: JsonObject, key: string, value: Json, onConflict: (problem: string) => never): void {
   const segs = key.split(".");
+  const bad = segs.find(isForbiddenKey);
+  if (bad !== undefined) onConflict(`cannot set ${key}: the path segment ${JSON.stringify(bad)} is not allowed (it would reach Object.prototype)`);
   let cur = obj;
   segs.slice(0, -1).forEach((seg, i) => {
-    const next = cur[seg];
+    const next = Object.prototype.hasOwnProperty.call(cur, seg) ? cur[seg] : undefined;
     if (next === undefined) cur[seg] = {};
     else if (!isPlainObject(next)) onConflict(`cannot set ${key}: ${segs.slice(0, i + 1).join(".")} is ${JSON.stringify(next)}, not a mapping`);
     cur = cur[seg] as JsonObject;
@@ -94,8 +95,16 @@ export function factorValue(v: Json | undefined): FactorValue {
 /** Expand a sweep into runs. Loads the spec's kind modules; throws SweepConfigError on invalid configs. */
 export function expandSweep(spec: SweepSpec, locate?: (p: FieldPath) => number | undefined): SweepPlan {
   loadKindModules(spec.modules);
-  const kind = getExperimentKind(spec.kind);
   const fileComplain: Complain = complainer(spec.source, locate ?? spec.locate);
+  let kind: ReturnType<typeof getExperimentKind>;
+  try {
+    kind = getExperimentKind(spec.kind);
+  } catch (e) {
+    return fileComplain(["kind"], (e as Error).message);
+  }
+  // Specs built in code skip parseSweepSpec's size check: count again before building anything.
+  const planned = spec.grid.reduce((n, block) => n + Object.values(block).reduce((m, values) => m * values.length, 1), 0) * spec.seeds.length;
+  if (planned > MAX_PLANNED_RUNS) fileComplain(["grid"], `the plan has ${planned.toLocaleString("en-US")} runs, more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} a sweep may plan; split it into several sweep files`);
   const seenPoints = new Map<string, { label: Json | undefined; where: FieldPath; point: string }>();
   const points: JsonObject[] = [];
   let duplicatePoints = 0;

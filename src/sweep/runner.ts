@@ -10,9 +10,11 @@ import * as path from "path";
 import { loadSweepFile, type SweepSpec } from "./config";
 import { runPool, defaultWorkerCount } from "./pool";
 import { ProgressBar } from "./progress";
+import { interruptRequested, throwIfInterrupted } from "../interrupt";
 import { computedConfig, expandSweep, shardRuns, type RunSpec, type SweepPlan } from "./plan";
 import { reportHtml } from "./report";
-import { ResultsStore, readResults, writeFileAtomic } from "./store";
+import { writeFileAtomic } from "../fsAtomic";
+import { ResultsStore, readResults } from "./store";
 import { summarise, writeSummary, type SweepSummary } from "./summary";
 
 export interface RunSweepOptions {
@@ -78,13 +80,20 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
     csv: "",
     json: "",
   };
-  writeFileAtomic(
-    files.plan,
-    JSON.stringify({ name: spec.name, kind: spec.kind, source: spec.source, factors: plan.factors, shard: opts.shard ?? null, totalRuns: plan.runs.length, runs: runs.map((r) => ({ id: r.id, index: r.index, seed: r.seed, factors: r.factors })) }, null, 1),
-  );
-  if (plan.duplicatePoints > 0) say(`note: ${plan.duplicatePoints} grid point(s) resolved to a config (and label) already in the grid and run once`);
-
-  const store = ResultsStore.open(files.results);
+  // The lock comes first: nothing in the folder (plan.json included) is written by a second sweep.
+  const lock = ResultsStore.lock(files.results);
+  let store: ResultsStore;
+  try {
+    writeFileAtomic(
+      files.plan,
+      JSON.stringify({ name: spec.name, kind: spec.kind, source: spec.source, factors: plan.factors, shard: opts.shard ?? null, totalRuns: plan.runs.length, runs: runs.map((r) => ({ id: r.id, index: r.index, seed: r.seed, factors: r.factors })) }, null, 1),
+    );
+    if (plan.duplicatePoints > 0) say(`note: ${plan.duplicatePoints} grid point(s) resolved to a config (and label) already in the grid and run once`);
+    store = ResultsStore.open(files.results, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   let ran = 0;
   const failed: RunSweepResult["failed"] = [];
   const workers = opts.workers ?? defaultWorkerCount();
@@ -106,7 +115,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
       {
         workers,
         modules: spec.modules,
-        shouldStop: () => (stopped = stopped || Boolean(opts.shouldStop?.())),
+        shouldStop: () => (stopped = stopped || interruptRequested() || Boolean(opts.shouldStop?.())),
         onDone: (task, metrics, ms) => {
           const run = byId.get(task.id)!;
           store.append({ id: run.id, kind: run.kind, seed: run.seed, index: run.index, config: run.config, factors: run.factors, metrics, ms: Math.round(ms * 1000) / 1000, finishedAt: new Date().toISOString() });
@@ -121,18 +130,12 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
     );
     bar.finish();
     store.close();
+    throwIfInterrupted(); // a kernel interrupt: stop here; finished runs are stored, a re-run resumes
 
     const records = readResults(files.results).records;
     const summary = summarise(runs, plan.factors, records);
-    const written = writeSummary(summary, out);
-    if (tag) {
-      // Shards keep their own summary files so shards sharing a folder do not overwrite each other.
-      for (const k of ["csv", "json"] as const) {
-        const renamed = written[k].replace(/summary\.(csv|json)$/, `summary${tag}.$1`);
-        fs.renameSync(written[k], renamed);
-        written[k] = renamed;
-      }
-    }
+    // Shards keep their own summary files so shards sharing a folder do not overwrite each other.
+    const written = writeSummary(summary, out, tag);
     files.csv = written.csv;
     files.json = written.json;
     if (failed.length > 0) {
@@ -150,5 +153,6 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
     return { plan, runs, alreadyDone, ran, failed, repairedBytes: store.repairedBytes, stopped, seconds, workers, summary, files };
   } finally {
     store.close();
+    lock.release();
   }
 }

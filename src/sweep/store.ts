@@ -4,10 +4,9 @@
 // new line is appended, so the file always reads back as whole records. A bad line anywhere else is not
 // a kill's doing, so it is an error naming the file and line, never skipped.
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { randomBytes } from "crypto";
-import { threadId } from "worker_threads";
+import { fsyncDir, writeFully } from "../fsAtomic";
+import { FileLock } from "./lock";
 import type { JsonObject } from "./config";
 import type { Metrics } from "./kinds";
 import type { FactorValue } from "./plan";
@@ -68,55 +67,8 @@ export function readResults(file: string): ReadResult {
   return { records, lines, tornBytes: buf.length - goodLength, goodLength };
 }
 
-/** Write a whole file atomically (temp file, fsync, rename), so a kill never leaves it half written. */
-export function writeFileAtomic(file: string, text: string): void {
-  writeAtomically(file, (tmp) => {
-    const fd = fs.openSync(tmp, "w");
-    try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
-}
-
-/**
- * Let `write` create a temporary file that only this call names (pid, thread, random), then rename it over
- * `file`: readers see the old file or the whole new one, never a part. The temporary is removed on failure.
- */
-export function writeAtomically(file: string, write: (tmp: string) => void): void {
-  const tmp = `${file}.tmp-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`;
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    write(tmp);
-    fs.renameSync(tmp, file);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, "r");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // Some platforms cannot open directories; the file's own fsync still holds its data.
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+// Whole-file writes live in src/fsAtomic.ts (shared by every writer); re-exported for older imports.
+export { writeAtomically, writeFileAtomic } from "../fsAtomic";
 
 /** Appends run records to a JSONL file, one fsync per record; one writer per file (a lock file enforces it). */
 export class ResultsStore {
@@ -125,12 +77,17 @@ export class ResultsStore {
   readonly existing: RunRecord[];
   /** Torn bytes that were found at the end of the file and removed on open. */
   readonly repairedBytes: number;
-  private readonly lockFile: string;
+  private readonly lock: FileLock;
+  /** True when this store took the lock itself (and so releases it on close). */
+  private readonly ownsLock: boolean;
 
-  private constructor(readonly file: string) {
+  private constructor(
+    readonly file: string,
+    lock?: FileLock,
+  ) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.lockFile = `${file}.lock`;
-    this.takeLock();
+    this.ownsLock = lock === undefined;
+    this.lock = lock ?? ResultsStore.lock(file);
     try {
       const read = readResults(file);
       this.existing = read.records;
@@ -144,40 +101,23 @@ export class ResultsStore {
       }
       if (created) fsyncDir(path.dirname(path.resolve(file)));
     } catch (e) {
-      this.releaseLock();
+      if (this.fd !== undefined) fs.closeSync(this.fd);
+      if (this.ownsLock) this.lock.release();
       throw e;
     }
   }
 
-  /** Open (creating if needed) a results file, repairing a torn last line. */
-  static open(file: string): ResultsStore {
-    return new ResultsStore(file);
+  /** Take the exclusive lock on a results file (`<file>.lock`) without opening it. */
+  static lock(file: string): FileLock {
+    return FileLock.acquire(file, `results file ${file}`);
   }
 
-  private takeLock(): void {
-    const me = `${process.pid} ${os.hostname()}`;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        fs.writeFileSync(this.lockFile, me, { flag: "wx" });
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const [pidText, host] = fs.readFileSync(this.lockFile, "utf8").split(" ");
-        const pid = Number(pidText);
-        if (host === os.hostname() && Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) {
-          throw new Error(`${this.file} is being written by another sweep (pid ${pid}); wait for it, or give this one another --out`);
-        }
-        if (host !== os.hostname() && host !== undefined) {
-          throw new Error(`${this.file} is locked by a sweep on host ${host} (pid ${pid}); if that sweep is gone, delete ${this.lockFile}`);
-        }
-        fs.rmSync(this.lockFile, { force: true }); // left by a killed sweep on this host
-      }
-    }
-    throw new Error(`could not lock ${this.file}`);
-  }
-
-  private releaseLock(): void {
-    fs.rmSync(this.lockFile, { force: true });
+  /**
+   * Open (creating if needed) a results file, repairing a torn last line. Takes the file's lock unless
+   * `lock` (from ResultsStore.lock) is given, in which case the caller keeps it and releases it.
+   */
+  static open(file: string, lock?: FileLock): ResultsStore {
+    return new ResultsStore(file, lock);
   }
 
   has(id: string): boolean {
@@ -192,15 +132,25 @@ export class ResultsStore {
   append(record: RunRecord): void {
     if (this.fd === undefined) throw new Error(`${this.file}: store is closed`);
     const bytes = Buffer.from(JSON.stringify(record) + "\n", "utf8");
-    let off = 0;
-    while (off < bytes.length) off += fs.writeSync(this.fd, bytes, off, bytes.length - off);
-    fs.fsyncSync(this.fd);
+    const before = fs.fstatSync(this.fd).size;
+    try {
+      writeFully(this.fd, bytes, this.file);
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      // Leave no partial line behind (a full disk): cut the file back to its last whole record.
+      try {
+        fs.ftruncateSync(this.fd, before);
+      } catch {
+        // the torn line is then removed on the next open, as after a kill
+      }
+      throw new Error(`could not append a result to ${this.file}: ${(e as Error).message}; the file still holds every earlier run`);
+    }
     this.ids.add(record.id);
   }
 
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
-    this.releaseLock();
+    if (this.ownsLock) this.lock.release();
   }
 }

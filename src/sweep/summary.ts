@@ -7,7 +7,8 @@ import { canonicalJson } from "./config";
 import { metricNumber } from "./kinds";
 import type { FactorValue, RunSpec } from "./plan";
 import { seedStats } from "./stats";
-import { writeFileAtomic, type RunRecord } from "./store";
+import { writeFileAtomic } from "../fsAtomic";
+import type { RunRecord } from "./store";
 
 export interface SummaryRow {
   /** Factor values, keyed by factor name (dotted config path). */
@@ -128,11 +129,11 @@ export function summaryJson(summary: SweepSummary): string {
   );
 }
 
-/** Write summary.csv and summary.json into `dir`; returns their paths. */
-export function writeSummary(summary: SweepSummary, dir: string): { csv: string; json: string } {
+/** Write summary<tag>.csv and summary<tag>.json into `dir` (tag e.g. "-shard-0-of-4"); returns their paths. */
+export function writeSummary(summary: SweepSummary, dir: string, tag = ""): { csv: string; json: string } {
   fs.mkdirSync(dir, { recursive: true });
-  const csv = `${dir}/summary.csv`;
-  const json = `${dir}/summary.json`;
+  const csv = `${dir}/summary${tag}.csv`;
+  const json = `${dir}/summary${tag}.json`;
   writeFileAtomic(csv, summaryCsv(summary));
   writeFileAtomic(json, summaryJson(summary));
   return { csv, json };
