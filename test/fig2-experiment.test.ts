@@ -321,3 +321,16 @@ describe("the CI preset", { skip: ciAvailable ? false : "needs rt-polarity (npm 
     assert.deepEqual(runs[0].verdicts, committed.verdicts);
   });
 });
+
+describe("verdict reasons come from the counts that grade them", () => {
+  test("no budget significantly below and a negative mean: 'no detectable difference', never 'significantly below'", async () => {
+    const { atLeastWhy } = await import("../src/fig2/summary");
+    const c = { verdict: "partly" as const, lo: 1, hi: 2, budgets: [1, 2], diffs: [{ mean: -0.01, halfWidth: 0.05 }, { mean: -0.002, halfWidth: 0.05 }], positive: 0, significant: 0, significantlyNegative: 0, meanDiff: -0.006 };
+    const text = atLeastWhy("IPO", "DPO")(c as never);
+    assert.match(text, /never significantly below DPO/);
+    assert.match(text, /no detectable difference/);
+    assert.doesNotMatch(text, /is significantly below/);
+    const worse = atLeastWhy("KTO", "DPO")({ ...c, verdict: "no", significantlyNegative: 2 } as never);
+    assert.equal(worse, "KTO is significantly below DPO at 2 of 2 matched KL budgets");
+  });
+});

@@ -67,6 +67,24 @@ export interface Fig2Summary {
 }
 
 /** Points, envelopes and the verdict table from checkpoint rows. */
+/**
+ * The reason for an "A is at least as good as B" verdict, from the same counts that grade it: how many
+ * budgets put A significantly below B, and the sign of the mean difference.
+ */
+export function atLeastWhy(A: string, B: string): (c: Comparison) => string {
+  return (c) => {
+    if (c.verdict === "n/a") return `${A} or ${B} has no points`;
+    const n = c.diffs.length;
+    const neg = c.significantlyNegative;
+    if (neg === 0) {
+      return c.meanDiff >= 0
+        ? `${A} is never significantly below ${B} at a matched KL, and above it on average`
+        : `${A} is never significantly below ${B} at a matched KL, but its point estimate is below on average (mean d = ${c.meanDiff.toFixed(3)}): no detectable difference at this scale`;
+    }
+    return `${A} is significantly below ${B} at ${neg} of ${n} matched KL budgets`;
+  };
+}
+
 export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
   const points = aggregateCheckpoints(rows);
   const byMethod = (m: string) => points.filter((p) => p.method === m);
@@ -90,18 +108,16 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
     const B = METHOD_STYLE[b]?.name ?? b;
     if (c.verdict === "n/a") return `${A} or ${B} has no points`;
     if (c.verdict === "yes") return `${A}'s envelope is above ${B}'s at every matched KL budget, significantly at most of them`;
-    if (c.verdict === "partly") return `${A} is above ${B} at most budgets but not all, or not significantly`;
+    if (c.verdict === "partly") return `${A} is above ${B} at ${c.positive} of ${c.diffs.length} budgets, significantly at ${c.significant}: the direction holds, the evidence at this scale is weak`;
     return `${A}'s envelope is not above ${B}'s at most matched KL budgets: the claim does not hold at this scale`;
   };
   claim("dpo>ppo", "dpo", "ppo", "dominates", "DPO's reward–KL frontier dominates PPO with a learned reward model", why("dpo", "ppo"));
-  claim("dpo>=ppo-gt", "dpo", "ppo-gt", "atLeast", "DPO's frontier is at least as good as PPO with the ground-truth reward (PPO-GT)", (c) =>
-    c.verdict === "yes" ? "DPO is never significantly below PPO-GT at a matched KL, and above it on average" : c.verdict === "partly" ? "DPO is significantly below PPO-GT on a minority of KL budgets" : c.verdict === "n/a" ? "a method has no points" : "PPO-GT is significantly above DPO on most matched KL budgets");
+  claim("dpo>=ppo-gt", "dpo", "ppo-gt", "atLeast", "DPO's frontier is at least as good as PPO with the ground-truth reward (PPO-GT)", atLeastWhy("DPO", "PPO-GT"));
   claim("dpo>unlikelihood", "dpo", "unlikelihood", "dominates", "Unlikelihood falls below DPO", why("dpo", "unlikelihood"));
   claim("dpo>preferred-ft", "dpo", "preferred-ft", "dominates", "Preferred-FT falls below DPO", why("dpo", "preferred-ft"));
   for (const m of ["ipo", "kto", "listwise", "cdpo", "best-of-n", "best-of-n-gt"]) {
     const name = METHOD_STYLE[m]?.name ?? m;
-    claim(`${m}>=dpo`, m, "dpo", "atLeast", `Where ${name} sits: at least as good as DPO? (no Fig. 2 claim in the paper${m.startsWith("best") ? "; §6.2 finds DPO ≈ Best-of-128 on TL;DR" : ""})`, (c) =>
-      c.verdict === "yes" ? `${name} is never significantly below DPO at a matched KL` : c.verdict === "n/a" ? "a method has no points" : c.verdict === "partly" ? `${name} is significantly below DPO on some matched KL budgets` : `${name} is significantly below DPO on most matched KL budgets`);
+    claim(`${m}>=dpo`, m, "dpo", "atLeast", `Where ${name} sits: at least as good as DPO? (no Fig. 2 claim in the paper${m.startsWith("best") ? "; §6.2 finds DPO ≈ Best-of-128 on TL;DR" : ""})`, atLeastWhy(name, "DPO"));
   }
   return { points, envelopes, sft, verdicts, comparisons };
 }
