@@ -21,7 +21,7 @@ import { Rng } from "../src/random";
 import { Transformer, forwardFlopsPerToken, parameterCount, type TransformerConfig } from "../src/lm/transformer";
 import { trainPreference } from "../src/lm/preferenceTrainer";
 import { sampleCompletions } from "../src/lm/sampling";
-import type { RlaifData, PreferencePair } from "../src/lm/rlaif";
+import type { RlaifData, TokenizedPair } from "../src/lm/rlaif";
 import type { Sequence } from "../src/lm/batching";
 
 function arg(name: string, fallback: number): number {
@@ -56,7 +56,7 @@ async function dpoChild(steps: number): Promise<void> {
   const completionLen = CONFIG.contextLength - 2 - promptLen; // + <bos> + <eos> = 64 tokens per row
   const rng = new Rng(0);
   const tokens = (n: number) => Array.from({ length: n }, () => 4 + rng.int(CONFIG.vocabSize - 4));
-  const pairs: PreferencePair[] = Array.from({ length: PAIRS_PER_STEP * 4 }, () => {
+  const pairs: TokenizedPair[] = Array.from({ length: PAIRS_PER_STEP * 4 }, () => {
     const prompt = tokens(promptLen);
     const chosenSeq: Sequence = { prompt, completion: tokens(completionLen), ended: true };
     const rejectedSeq: Sequence = { prompt, completion: tokens(completionLen), ended: true };
@@ -65,10 +65,10 @@ async function dpoChild(steps: number): Promise<void> {
   const data: RlaifData = { pairs, rankings: [], unpaired: [], tiedPrompts: 0, tiedLists: 0, flippedFraction: 0 };
   const reference = new Transformer(CONFIG, 0);
   const policy = reference.clone();
-  trainPreference(policy, reference, data, { method: "dpo", beta: 0.1, steps: 3, batchSize: PAIRS_PER_STEP, verbose: false });
+  trainPreference(policy, reference, data, { method: "dpo", lossOptions: { beta: 0.1 }, steps: 3, batchSize: PAIRS_PER_STEP, verbose: false });
   const before = tf.memory().numTensors;
   const times: number[] = [];
-  trainPreference(policy, reference, data, { method: "dpo", beta: 0.1, steps, batchSize: PAIRS_PER_STEP, verbose: false, onStep: (_s, ms) => times.push(ms) });
+  trainPreference(policy, reference, data, { method: "dpo", lossOptions: { beta: 0.1 }, steps, batchSize: PAIRS_PER_STEP, verbose: false, onStep: (_s, ms) => times.push(ms) });
   const after = tf.memory().numTensors;
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];

@@ -132,8 +132,8 @@ describe("training loops stop at an interrupt and free their tensors", () => {
   test("preference training (each method), during training and while caching reference log-probs", () => {
     for (const method of ["dpo", "ipo", "kto", "listwise"] as const) {
       const policy = reference.clone();
-      checkInterrupted(method, 6, () => trainPreference(policy, reference, data, { method, beta: 0.5, steps: 1000, batchSize: 8, verbose: false }));
-      checkInterrupted(`${method} (reference log-probs)`, 1, () => trainPreference(policy, reference, data, { method, beta: 0.5, steps: 1000, batchSize: 8, verbose: false }));
+      checkInterrupted(method, 6, () => trainPreference(policy, reference, data, { method, lossOptions: { beta: 0.5 }, steps: 1000, batchSize: 8, verbose: false }));
+      checkInterrupted(`${method} (reference log-probs)`, 1, () => trainPreference(policy, reference, data, { method, lossOptions: { beta: 0.5 }, steps: 1000, batchSize: 8, verbose: false }));
       policy.dispose();
     }
   });

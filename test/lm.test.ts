@@ -566,7 +566,7 @@ describe("trainers on a tiny model", () => {
     assert.equal(data.unpaired.length, 2 * data.pairs.length);
   });
 
-  const firstLoss: Record<PreferenceMethod, (beta: number, n: number) => number> = {
+  const firstLoss: Record<string, (beta: number, n: number) => number> = {
     dpo: () => Math.log(2), // policy = reference → margin 0 → −log σ(0)
     ipo: (beta) => (1 / (2 * beta)) ** 2, // h = 0 → (0 − 1/(2β))²
     kto: () => 0.5, // r = z₀ = 0 → 1 − σ(0), unit weights
@@ -579,7 +579,7 @@ describe("trainers on a tiny model", () => {
       const beta = 0.5;
       const before = tf.memory().numTensors;
       // 5e-3: at 1e-2 one Adam step on this tiny model overshoots IPO's target margin (loss 1 → 35 → …).
-      const r = trainPreference(policy, reference, data, { method, beta, steps: 8, batchSize: 64, learningRate: 5e-3, logEvery: 1, verbose: false });
+      const r = trainPreference(policy, reference, data, { method, lossOptions: { beta }, steps: 8, batchSize: 64, learningRate: 5e-3, logEvery: 1, verbose: false });
       assert.equal(tf.memory().numTensors, before, "numTensors flat across training");
       const expected = firstLoss[method](beta, preset.rlaif.k);
       assert.ok(Math.abs(r.logs[0].loss - expected) < 1e-3 * (1 + expected), `first loss ${r.logs[0].loss} vs ${expected}`);
@@ -590,6 +590,21 @@ describe("trainers on a tiny model", () => {
       policy.dispose();
     });
   }
+
+  test("any registered pair loss trains the LM (token counts from the completion mask); old flat options are refused", () => {
+    for (const [method, lossOptions] of [["simpo", { beta: 2 }], ["orpo", { beta: 0.5 }], ["bco_pair", { beta: 0.5 }], ["sft", {}], ["dpo", { beta: 0.5, variant: "robust", labelSmoothing: 0.1 }]] as const) {
+      const policy = reference.clone();
+      const before = tf.memory().numTensors;
+      const r = trainPreference(policy, reference, data, { method, lossOptions, steps: 3, batchSize: 16, learningRate: 5e-3, logEvery: 1, verbose: false });
+      assert.equal(tf.memory().numTensors, before, `${method}: numTensors flat`);
+      for (const l of r.logs) for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${method} ${k} = ${v}`);
+      if (method === "bco_pair") assert.ok("bco/delta" in r.logs[0], "the loss's extras are logged");
+      if (method === "sft") assert.equal(r.cachedReferenceLogps, 0, "policy-only losses skip the reference pass");
+      policy.dispose();
+    }
+    assert.throws(() => trainPreference(reference, reference, data, { method: "dpo", beta: 0.1, steps: 1, batchSize: 2 } as never), /beta moved into lossOptions/);
+    assert.throws(() => trainPreference(reference, reference, data, { method: "ipo", lossOptions: { labelSmoothing: 0.1 }, steps: 1, batchSize: 2 }), /lossOptions\.labelSmoothing is not an option of loss "ipo"/);
+  });
 
   test("PPO: finite objectives, KL starts at 0, no leaks", () => {
     const policy = reference.clone();

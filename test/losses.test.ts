@@ -61,6 +61,16 @@ before(async () => {
 });
 
 describe("dpoLoss", () => {
+  test("a rejected log-prob of −∞ gives loss 0 and zero gradient at labelSmoothing 0, not NaN (issue 15, item 8)", () => {
+    const t = tf.tensor1d;
+    for (const variant of ["sigmoid", "robust"] as const) {
+      const out = dpoLoss(t([-1]), t([-Infinity]), t([-1]), t([-1]), { beta: 0.5, variant });
+      assert.deepEqual(Array.from(out.losses.dataSync()), [0], `${variant}: loss at h = +∞`);
+      const g = tf.grad((pc: tf.Tensor) => tf.sum(dpoLoss(pc, t([-Infinity]), t([-1]), t([-1]), { beta: 0.5, variant }).losses))(t([-1]));
+      assert.deepEqual(Array.from(g.dataSync(), Math.abs), [0], `${variant}: gradient at h = +∞`);
+    }
+  });
+
   test("hand-computed values for every variant (h = [2, −1, 2, −0.75], β = 0.5, ε = 0.1)", () => {
     // sigmoid, ε = 0: −log σ(βh) = log(1 + e^{−βh}); βh = [1, −0.5, 1, −0.375]
     const plain = [Math.log1p(Math.exp(-1)), Math.log1p(Math.exp(0.5)), Math.log1p(Math.exp(-1)), Math.log1p(Math.exp(0.375))];
@@ -187,6 +197,15 @@ describe("ipoLoss", () => {
     close(out.losses.dataSync(), want, 1e-6, "length-normalised ipo");
     assert.throws(() => ipoLoss(t(PC), t(PR), t(RC), t(RR), { beta: 0.25, lengthNormalize: true }), /chosenLengths/);
     assert.throws(() => ipoLoss(t(PC), t(PR), t(RC), t(RR), { beta: 0.25, lengthNormalize: true, chosenLengths: [1, 0, 1, 1], rejectedLengths: lr }), /chosenLengths\[1\] = 0/);
+  });
+
+  test("lengthNormalize rejects lengths of a transposed or reshaped shape (issue 15, item 9)", () => {
+    // [2, 3] inputs with [3, 2] lengths have the same size: they used to be reshaped, permuting the losses.
+    const x = tf.tensor2d([[-1, -2, -3], [-4, -5, -6]]);
+    const lengthsT = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    assert.throws(() => ipoLoss(x, x, x, x, { beta: 0.5, lengthNormalize: true, chosenLengths: lengthsT, rejectedLengths: lengthsT }), /chosenLengths has shape \[3,2\], the log-probs have shape \[2,3\]/);
+    assert.throws(() => ipoLoss(x, x, x, x, { beta: 0.5, lengthNormalize: true, chosenLengths: [1, 2, 3, 4, 5, 6], rejectedLengths: [1, 2, 3, 4, 5, 6] }), /chosenLengths has shape \[6\]/);
+    tf.dispose([x, lengthsT]);
   });
 
   test("gradient matches finite differences; finite at |h| = 1e3", () => {

@@ -60,11 +60,16 @@ export function dpoLoss(
       losses = tf.relu(tf.sub(1, z));
     } else {
       const lossW = tf.neg(logSigmoid(z)); // −log σ(βh)
-      const logSigNeg = logSigmoid(tf.neg(z)); // log σ(−βh)
-      losses =
-        variant === "sigmoid"
-          ? tf.sub(tf.mul(1 - eps, lossW), tf.mul(eps, logSigNeg))
-          : tf.div(tf.add(tf.mul(1 - eps, lossW), tf.mul(eps, logSigNeg)), 1 - 2 * eps);
+      if (eps === 0) {
+        // No ε·log σ(−βh) term at all: at h = +∞ (a rejected log-prob of −∞) it would be 0·(−∞) = NaN.
+        losses = lossW;
+      } else {
+        const logSigNeg = logSigmoid(tf.neg(z)); // log σ(−βh)
+        losses =
+          variant === "sigmoid"
+            ? tf.sub(tf.mul(1 - eps, lossW), tf.mul(eps, logSigNeg))
+            : tf.div(tf.add(tf.mul(1 - eps, lossW), tf.mul(eps, logSigNeg)), 1 - 2 * eps);
+      }
     }
     return { losses, ...implicitRewards(policyChosen, policyRejected, refChosen, refRejected, beta, referenceFree) };
   });

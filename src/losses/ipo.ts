@@ -2,16 +2,20 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkBeta, checkSameShape, type PreferenceLossOutput } from "./common";
 import { implicitRewards } from "./dpo";
+import { lengthTensor } from "./pairCommon";
 
 export interface IpoOptions {
   /** The regularisation strength τ of Azar et al. (called β in TRL); the target margin is 1/(2τ). */
   beta: number;
   /**
-   * Divide each log-prob by its sequence's token count before forming h (TRL / HALOs convention).
-   * Default false: the paper and its reference implementation use summed log-probs.
+   * Divide each log-prob by its sequence's token count before forming h (TRL's loss_type "ipo", which
+   * TRL's code says the IPO authors confirmed is the form behind the paper's results; the registry's
+   * "ipo" entry defaults to it). Default false here: Eq. 17 is stated for log π(y) of whole responses
+   * (summed token log-probs), the form the paper's analysis (§4–5, the bandit examples of §5.4) is about
+   * and the one the bandit track, which has no tokens, reproduces; ipoLoss stays that literal equation.
    */
   lengthNormalize?: boolean;
-  /** Token counts of the chosen responses (required when lengthNormalize), shape of the inputs. */
+  /** Token counts of the chosen responses (required when lengthNormalize), exactly the inputs' shape. */
   chosenLengths?: tf.Tensor | number[];
   /** Token counts of the rejected responses (required when lengthNormalize). */
   rejectedLengths?: tf.Tensor | number[];
@@ -41,8 +45,8 @@ export function ipoLoss(
   return tf.tidy(() => {
     let [pc, pr, rc, rr] = [policyChosen, policyRejected, refChosen, refRejected];
     if (lengthNormalize) {
-      const lc = lengthTensor(where, "chosenLengths", options.chosenLengths!, policyChosen.shape);
-      const lr = lengthTensor(where, "rejectedLengths", options.rejectedLengths!, policyRejected.shape);
+      const lc = lengthTensor(where, "options.chosenLengths", options.chosenLengths!, policyChosen.shape);
+      const lr = lengthTensor(where, "options.rejectedLengths", options.rejectedLengths!, policyRejected.shape);
       [pc, rc] = [tf.div(pc, lc), tf.div(rc, lc)];
       [pr, rr] = [tf.div(pr, lr), tf.div(rr, lr)];
     }
@@ -50,15 +54,4 @@ export function ipoLoss(
     const losses = tf.square(tf.sub(h, 1 / (2 * beta)));
     return { losses, ...implicitRewards(pc, pr, rc, rr, beta) };
   });
-}
-
-function lengthTensor(where: string, field: string, lengths: tf.Tensor | number[], shape: number[]): tf.Tensor {
-  const values = Array.isArray(lengths) ? lengths : Array.from(lengths.dataSync());
-  const bad = values.findIndex((n) => !(Number.isFinite(n) && n > 0));
-  if (bad >= 0) throw new Error(`${where}: options.${field}[${bad}] = ${values[bad]}; token counts must be > 0`);
-  const t = Array.isArray(lengths) ? tf.tensor1d(lengths, "float32") : tf.cast(lengths, "float32");
-  const last = shape[shape.length - 1];
-  const ok = t.size === shape.reduce((a, b) => a * b, 1) || (t.rank === 1 && t.size === last);
-  if (!ok) throw new Error(`${where}: options.${field} has shape [${t.shape}], inputs have shape [${shape}]`);
-  return t.size === last && t.rank === 1 ? t : tf.reshape(t, shape);
 }

@@ -1,0 +1,25 @@
+// TRL loss_type "sppo_hard": Self-Play Preference Optimisation with hard win probabilities.
+import * as tf from "@tensorflow/tfjs";
+import { logratioEntry } from "../pairCommon";
+import { registerLoss } from "../registry";
+
+/**
+ * (a − 1/(2β))² + (b + 1/(2β))², a and b the log-ratios: SPPO's square loss with P(y_w ≻ y_l) = 1 for the
+ * winner and 0 for the loser (the paper's η is TRL's 1/β). ∂/∂a = 2(a − 1/(2β)), ∂/∂b = 2(b + 1/(2β)).
+ */
+export const sppoHardLoss = registerLoss(
+  logratioEntry({
+    name: "sppo_hard",
+    summary: "SPPO (hard labels): (a − 1/(2β))² + (b + 1/(2β))²",
+    citation: "Wu et al. 2024, Self-Play Preference Optimization for Language Model Alignment, Eq. 4.7 / Algorithm 1 with hard P; TRL dpo_loss loss_type='sppo_hard'",
+    options: { beta: true, referenceFree: true, rpoAlpha: true },
+    phi: (a, b, o) => {
+      const t = 0.5 / (o.beta as number);
+      return tf.add(tf.square(tf.sub(a, t)), tf.square(tf.add(b, t)));
+    },
+    phi64: (a, b, o) => {
+      const t = 0.5 / (o.beta as number);
+      return [(a - t) ** 2 + (b + t) ** 2, 2 * (a - t), 2 * (b + t)];
+    },
+  }),
+);
