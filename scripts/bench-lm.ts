@@ -10,6 +10,7 @@
 //
 //   npm run bench                          10 timed steps per run, 2 rounds, then sampling
 //   npm run bench -- --steps 30 --repeats 3
+//   npm run bench -- --only sampling --sample-rows 32    one part only (dpo | sampling), fewer sampled rows
 //   npm run bench -- --child --steps 20    one DPO measurement in this process (JSON; PREFOPT_THREADS applies)
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync } from "child_process";
@@ -145,11 +146,14 @@ async function main(): Promise<void> {
   if (process.argv.includes("--child")) return dpoChild(arg("steps", 20));
   const steps = arg("steps", 10);
   const repeats = arg("repeats", 2);
+  const oi = process.argv.indexOf("--only");
+  const only = oi >= 0 ? process.argv[oi + 1] : "all";
+  const sampleRows = arg("sample-rows", 128);
   const missing = peerMissing();
   console.log(`DPO step, vocab ${CONFIG.vocabSize}, d_model ${CONFIG.dModel}, ${CONFIG.nHeads} heads, ${CONFIG.nLayers} layers, context ${CONFIG.contextLength}, ${PAIRS_PER_STEP} pairs (${parameterCount(CONFIG)} parameters); ${steps} timed steps per run`);
   if (missing) console.log(`PyTorch peer missing: ${missing}; ratios not available`);
   const rows: Array<{ round: number; threads: number; oursMs: number; peerMs: number | null; ratio: number | null; tensorsFlat: boolean }> = [];
-  for (let round = 1; round <= repeats; round++) {
+  for (let round = 1; round <= (only === "sampling" ? 0 : repeats); round++) {
     for (const threads of [1, 2]) {
       const ours = runOurs(threads, steps);
       if (ours.threadFallback) console.log(`  note: ${ours.threadFallback}`);
@@ -159,12 +163,18 @@ async function main(): Promise<void> {
       console.log(`  round ${round}, ${threads} thread(s): ours ${row.oursMs} ms/step, peer ${row.peerMs ?? "-"} ms/step, ratio ${row.ratio ?? "-"}, tensors flat ${row.tensorsFlat}`);
     }
   }
+  const sampling: Array<ReturnType<typeof samplingBench>> = [];
+  if (only === "dpo") {
+    console.log(JSON.stringify({ config: CONFIG, pairsPerStep: PAIRS_PER_STEP, peer: missing ?? "pytorch", dpo: rows }));
+    if (rows.some((r) => !r.tensorsFlat)) process.exit(1);
+    return;
+  }
   await initBackend();
   console.log("sampling (tokens/s, key/value cache vs full recomputation):");
-  const sampling = [
-    samplingBench("bench model, context 64", CONFIG, 128, 7, CONFIG.contextLength - 8),
-    samplingBench("notebook 05 model (d 64, context 32)", { vocabSize: 2048, contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 }, 128, 5, 16),
-  ];
+  sampling.push(
+    samplingBench("bench model, context 64", CONFIG, sampleRows, 7, CONFIG.contextLength - 8),
+    samplingBench("notebook 05 model (d 64, context 32)", { vocabSize: 2048, contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 }, sampleRows, 5, 16),
+  );
   for (const s of sampling) console.log(`  ${s.shape}: ${s.rows} rows, ${s.maxNewTokens} new tokens: cached ${s.cachedTokensPerSecond}, plain ${s.plainTokensPerSecond}, ${s.speedup}x`);
   console.log(JSON.stringify({ config: CONFIG, pairsPerStep: PAIRS_PER_STEP, peer: missing ?? "pytorch", dpo: rows, sampling }));
   if (rows.some((r) => !r.tensorsFlat)) process.exit(1);
