@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const cpu1 = process.cpuUsage();
   const t1 = performance.now();
-  trainBandit({ method: "ipo", lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: tfjsSteps, batchSize: 9, lr: 0.01, seeds, engine: "tfjs" });
+  trainBandit({ method: "ipo", lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: tfjsSteps, batchSize: 9, learningRate: 0.01, seeds, engine: "tfjs" });
   const wallTf = (performance.now() - t1) / 1000;
   const cpuTf = cpuSeconds(cpu1);
   const perStep = wallTf / tfjsSteps;

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     name: "bench-sweep",
     kind: "bandit",
     seeds,
-    base: { steps, batchSize: 32, lr: 0.02, dataset: { nPrompts: 8, nResponses: 6, nPairs: 400 } },
+    base: { steps, batchSize: 32, learningRate: 0.02, dataset: { nPrompts: 8, nResponses: 6, nPairs: 400 } },
     grid: { method: ["dpo", "ipo"], "lossOptions.beta": betas },
   });
   const total = 2 * betas.length * seeds;

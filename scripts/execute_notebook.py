@@ -6,9 +6,9 @@ this once per notebook with JUPYTER_PATH pointing at the project's kernelspec.
 
     execute_notebook.py IN.ipynb OUT_DIR [--timeout SECONDS]
 
-Exit status 0 on success. When a cell fails (tslab reports the error text only in the cell's stderr
-stream, and nbclient's own message is then empty), prints the cell number, its source and every error
-text the cell produced, still writes the partly executed notebook, and exits 1.
+Exit status 0 on success. When a cell fails, prints the cell number, its source and every error text
+the cell produced (the kernel's `error` output, with .ts file and line, plus anything on stderr), still
+writes the partly executed notebook, and exits 1.
 """
 import argparse
 import os
@@ -56,16 +56,40 @@ def tidy_streams(nb):
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MATHJAX = os.path.join(HERE, "..", "node_modules", "mathjax", "es5", "tex-svg.js")
+PLOTLY_DIR = os.path.join(HERE, "..", "node_modules", "plotly.js-dist")
+
+
+def plotly_js():
+    """plotly.js for the export's <head>: the minified copy src/display.ts caches, else the package's own."""
+    import json
+
+    with open(os.path.join(PLOTLY_DIR, "package.json"), encoding="utf-8") as f:
+        version = json.load(f)["version"]
+    cached = os.path.join(PLOTLY_DIR, "..", ".cache", "prefopt", "plotly-%s.min.js" % version)
+    with open(cached if os.path.exists(cached) else os.path.join(PLOTLY_DIR, "plotly.js"), encoding="utf-8") as f:
+        return f.read().replace("</script", "<\\/script")
+
+
+def has_figures(nb):
+    return any(
+        "prefopt-plot" in str(out.get("data", {}).get("text/html", ""))
+        for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+    )
 
 
 def export_html(nb, path):
-    """Self-contained HTML: the scripts/nbconvert/prefopt template with MathJax 3 inlined."""
+    """Self-contained HTML: the scripts/nbconvert/prefopt template with MathJax 3 and plotly.js inlined.
+
+    The notebook itself does not carry plotly.js (src/display.ts loads it into the live page once per
+    kernel), so the export puts it in the page's head, once, when the notebook has figures.
+    """
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="prefopt", extra_template_basedirs=[os.path.join(HERE, "nbconvert")])
     with open(MATHJAX, encoding="utf-8") as f:
         mathjax_js = f.read().replace("</script", "<\\/script")
-    body, _ = exporter.from_notebook_node(nb, resources={"prefopt_mathjax_js": mathjax_js})
+    resources = {"prefopt_mathjax_js": mathjax_js, "prefopt_plotly_js": plotly_js() if has_figures(nb) else ""}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     with open(path, "w", encoding="utf-8") as f:
         f.write(body)
 
@@ -109,7 +133,7 @@ def main():
             if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
                 failed = (i, cell)
         if failed is None:
-            # tslab leaves no error output: the failing cell is the last one that started executing.
+            # No error output (a kernel without the launcher's patches): the last cell that started executing.
             started = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count")]
             failed = started[-1] if started else None
         sys.stderr.write("\n=== %s: cell failed after %.1fs ===\n" % (args.notebook, elapsed))

@@ -15,6 +15,7 @@ step "unit tests" node --import tsx --test --test-reporter=spec --test-reporter-
   --test-reporter=tap --test-reporter-destination=output/unit-tests.tap test/*.test.ts
 unit_pass=$(grep -E '^# pass ' output/unit-tests.tap | awk '{print $3}' || echo 0)
 unit_fail=$(grep -E '^# fail ' output/unit-tests.tap | awk '{print $3}' || echo 0)
+step "kernel through a Jupyter client (errors, interrupts, inspect, shutdown)" env JUPYTER_PATH="$PWD/jupyter" /usr/bin/python3 scripts/check-kernel.py
 step "notebooks (Jupyter + tslab)" node --import tsx scripts/run-notebooks.ts --out output/test-notebooks
 step "browser check (Chromium)" node --import tsx scripts/browser-check.ts output/test-notebooks/*.html
 echo

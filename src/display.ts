@@ -4,9 +4,14 @@
 // picks the one it renders best:
 //   application/vnd.plotly.v1+json  JupyterLab (with its plotly renderer) and VS Code
 //   text/html                       classic Notebook, JupyterLab without the renderer, nbconvert's HTML
-//                                   export; plotly.js-dist is inlined once per kernel (no network needed)
+//                                   export: a div and a call to window.Plotly (no library inside)
 //   text/plain                      terminals, nbconvert to text, and anything else
 // Outside a notebook (scripts, tests) the text form is printed instead.
+//
+// plotly.js (4.8 MB minified) is not stored in the notebook: the first figure a kernel shows loads it
+// into the page through a display that runs it and is then updated to nothing (update_display_data), so
+// the saved notebook keeps only the figures. The HTML export inlines plotly.js once in its <head>
+// (scripts/nbconvert/prefopt, scripts/execute_notebook.py), so it stays self-contained and offline.
 import * as fs from "fs";
 import * as path from "path";
 import type { DataFrame } from "danfojs-node";
@@ -63,7 +68,7 @@ export function plotlyBundle(): string {
 }
 
 /** Send a display message if we are inside a tslab kernel; returns false elsewhere. */
-function sendToKernel(bundle: MimeBundle): boolean {
+function sendToKernel(bundle: MimeBundle, opts: { displayId?: string; update?: boolean } = {}): boolean {
   let jupyter: { lastWriteDisplayData: ((d: object, update: boolean) => void) | null } | undefined;
   try {
     jupyter = require("tslab/dist/jupyter");
@@ -71,8 +76,17 @@ function sendToKernel(bundle: MimeBundle): boolean {
     return false;
   }
   if (!jupyter || !jupyter.lastWriteDisplayData) return false;
-  jupyter.lastWriteDisplayData({ data: bundle, metadata: {}, transient: {} }, false);
+  const transient = opts.displayId ? { display_id: opts.displayId } : {};
+  jupyter.lastWriteDisplayData({ data: bundle, metadata: {}, transient }, Boolean(opts.update));
   return true;
+}
+
+/** Load plotly.js into the front end's page once per kernel, leaving nothing in the saved notebook. */
+function loadPlotlyIntoPage(): boolean {
+  const displayId = `prefopt-plotly-loader-${process.pid}`;
+  const script = `<script type="text/javascript">${plotlyBundle().replace(/<\/script/gi, "<\\/script")}</script>`;
+  if (!sendToKernel({ "text/html": script, "text/plain": "" }, { displayId })) return false;
+  return sendToKernel({ "text/plain": "" }, { displayId, update: true });
 }
 
 let plotlyInlined = false;
@@ -109,7 +123,7 @@ export function figureHtml(figure: PlotlyFigure, id: string, includeLibrary: boo
     lib +
     `<div id="${id}" class="prefopt-plot" style="width:100%;min-height:${minHeightPx(fig.layout?.height)}px"></div>\n` +
     `<script type="text/javascript">(function(){var el=document.getElementById(${JSON.stringify(id)});` +
-    `if(!window.Plotly){el.textContent="plotly.js is not loaded: re-run the notebook from the top.";return;}` +
+    `if(!window.Plotly){el.textContent="plotly.js is not loaded in this page (the kernel loads it with its first figure): restart the kernel and run the notebook from the top.";return;}` +
     `window.Plotly.newPlot(el,${scriptSafeJson(fig.data)},${scriptSafeJson(fig.layout ?? {})},${scriptSafeJson(config)});})();</script>`
   );
 }
@@ -121,17 +135,17 @@ function figureText(fig: PlotlyFigure): string {
   return `<plotly figure: ${name}; ${fig.data.length} trace(s): ${traces}>`;
 }
 
-/** Show an interactive plotly figure (one display message; plotly.js inlined once per kernel). */
+/** Show an interactive plotly figure (one display message; plotly.js loaded into the page once per kernel). */
 export function showFigure(fig: PlotlyFigure): void {
   const id = `prefopt-plot-${process.pid}-${++figureCounter}`;
   fig = normaliseFigure(fig);
   const bundle: MimeBundle = {
     "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout ?? {}, config: fig.config ?? {} },
-    "text/html": figureHtml(fig, id, !plotlyInlined),
+    "text/html": figureHtml(fig, id, false),
     "text/plain": figureText(fig),
   };
-  if (sendToKernel(bundle)) plotlyInlined = true;
-  else console.log(bundle["text/plain"]);
+  if (!plotlyInlined) plotlyInlined = loadPlotlyIntoPage();
+  if (!sendToKernel(bundle)) console.log(bundle["text/plain"]);
 }
 
 function formatCell(v: unknown, digits: number): string {

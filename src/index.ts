@@ -3,6 +3,7 @@ export { initBackend, availableBackends } from "./backend";
 export type { BackendInfo, BackendName } from "./backend";
 export { Rng, makeRng, hashString } from "./random";
 export { logSigmoid, logSumExp } from "./ops";
+export { throwIfInterrupted, interruptRequested, requestInterrupt, withInterruptScope, InterruptedError } from "./interrupt";
 export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
 export type { PlotlyFigure } from "./display";
 export { check, CheckFailed, COLORS, band, formatCi, clusteredMean, logLogSlope, plackettLuceProbability, permutations, grade, verdictRows, verdictFrame, showVerdicts, VERDICT_COLUMNS } from "./notebook";
@@ -25,6 +26,8 @@ export {
   stopGradient,
   preferenceLoss,
   createLossState,
+  pairLossAt,
+  dpoPair,
   registerLoss,
   getLoss,
   hasLoss,
@@ -48,6 +51,7 @@ export type {
   PreferenceMetricsInput,
   PreferenceLossResult,
   PreferenceLossCallOptions,
+  PairPoint,
   LossEntry,
   PairLossEntry,
   UnpairedLossEntry,
@@ -106,7 +110,10 @@ export type { DatasetEntry, RemoteFile, RemoteArchive } from "./data/registry";
 export { fetchDataset, fetchFile, fetchArchive, httpDownload, DownloadError, sha256OfFile, sha256OfBytes } from "./data/download";
 export type { DownloadOptions, FetchedFile } from "./data/download";
 export { loadHhRlhfSplit, loadUltraFeedbackSample, ultraFeedbackScores, loadUkpConvArg1, loadUkpRanking, ukpTopic, ukpPrompt, loadRtPolarityData, loadUciSentences } from "./data/datasets";
-export type { UkpTopic, UkpArgument } from "./data/datasets";
+export type { UkpTopic, UkpArgument, CuratedOptions } from "./data/datasets";
+export { isParquetFile, readParquetRows } from "./data/parquet";
+export { renameFields } from "./data/fieldMap";
+export type { FieldMap } from "./data/fieldMap";
 export { wordTokens, buildVocabulary, bagOfWords, surfaceFeatures, standardizer, SURFACE_FEATURES } from "./data/textFeatures";
 export type { WordVocabulary } from "./data/textFeatures";
 
@@ -115,6 +122,9 @@ export * from "./bandit/index";
 
 // language-model track
 export * as lm from "./lm/index";
+
+// The loss zoo's analysis tools (notebook 09): gradient weights, population optima, a tabular trainer.
+export * as lossAnalysis from "./lossAnalysis/index";
 
 // ablation runner
 export { loadSweepFile, parseSweepSpec, SweepConfigError, canonicalJson } from "./sweep/config";

@@ -75,6 +75,10 @@ export const OP_CASES: OpCase[] = [
   { name: "rank-4 transpose [0, 2, 1, 3] (attention heads)", inputs: [{ shape: [2, 3, 2, 4] }], fn: (x) => tf.transpose(x, [0, 2, 1, 3]) },
   { name: "matMulFast with transposeB (explicit-transpose gradient)", inputs: [{ shape: [3, 4] }, { shape: [5, 4] }], fn: (a, b) => matMulFast(a, b, false, true) },
   { name: "batched matMulFast", inputs: [{ shape: [2, 3, 4] }, { shape: [2, 4, 5] }], fn: (a, b) => matMulFast(a, b) },
+  // wasm: batched products run through the SIMD kernel (src/lm/kernels/batchMatMulSimd.ts): widths below,
+  // at and above its 16-column block, and the attention pattern (scores, then mixing) with its gradients.
+  { name: "batched matMul, SIMD kernel widths 16 and 35", inputs: [{ shape: [3, 5, 7] }, { shape: [3, 7, 16] }, { shape: [3, 16, 35] }], fn: (a, b, c) => tf.matMul(tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D), c as tf.Tensor3D) },
+  { name: "attention softmax(QKᵀ/√d)V via matMulFast", inputs: [{ shape: [4, 6, 8] }, { shape: [4, 6, 8] }, { shape: [4, 6, 8] }], fn: (q, k, v) => matMulFast(tf.softmax(tf.mul(matMulFast(q, k, false, true), 1 / Math.sqrt(8))), v) },
   { name: "token log-probs (flat gather − logSumExp)", inputs: [{ shape: [2, 5, 7], scale: 2 }, { shape: [2, 5], dtype: "int32", maxInt: 7 }], fn: (l, y) => tokenLogProbs(l as tf.Tensor3D, y as tf.Tensor2D) },
   { name: "layerNorm + gelu (transformer block)", inputs: [{ shape: [3, 8] }, { shape: [8] }, { shape: [8] }], fn: (x, g, b) => lmGelu(layerNorm(x as tf.Tensor2D, g, b)) },
   { name: "PPO clipped surrogate (exp, clipByValue, minimum)", inputs: [{ shape: [8], scale: 0.3 }, { shape: [8], scale: 0.3 }, { shape: [8] }], fn: (lp, old, adv) => { const r = tf.exp(tf.sub(lp, old)); return tf.minimum(tf.mul(r, adv), tf.mul(tf.clipByValue(r, 0.8, 1.2), adv)); } },

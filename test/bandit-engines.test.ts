@@ -28,13 +28,22 @@ const CASES: Array<[BanditMethod, BanditDataset, BanditLossOptions]> = [
   ["dpo", pairs, { beta: 2, variant: "hinge" }],
   ["ipo", pairs, { beta: 0.3 }],
   ["kto", unpaired, { beta: 0.5, ...ktoClassWeights(countDesirable(unpaired)) }],
-  ["listwise-dpo", rankings, { beta: 0.7 }],
+  ["listwise", rankings, { beta: 0.7 }],
+  // Registry losses beyond the original four: batch-coupled (aot, bco_pair's running mean, sft's token
+  // mean), f-divergences, policy-only (simpo, orpo, unlikelihood).
+  ["sigmoid", pairs, { beta: 0.5, fDivergence: "js_divergence" }],
+  ["aot", pairs, { beta: 0.5 }],
+  ["bco_pair", pairs, { beta: 0.5 }],
+  ["apo_down", pairs, { beta: 0.5 }],
+  ["simpo", pairs, { beta: 2, simpoGamma: 0.5 }],
+  ["orpo", pairs, { beta: 0.5 }],
+  ["unlikelihood", pairs, { unlikelihoodAlpha: 0.5 }],
 ];
 
 describe("js engine = tfjs engine (core losses + autodiff + tf.train.adam)", () => {
   for (const [method, dataset, lossOptions] of CASES) {
     test(`${method} ${JSON.stringify(lossOptions)}`, () => {
-      const cfg = { method, dataset, lossOptions, steps: 60, batchSize: 5, lr: 0.05, seeds: [0, 1, 2], recordEvery: 20 };
+      const cfg = { method, dataset, lossOptions, steps: 60, batchSize: 5, learningRate: 0.05, seeds: [0, 1, 2], recordEvery: 20 };
       const js = trainBandit(cfg);
       const before = tf.memory().numTensors;
       const tfr = trainBandit({ ...cfg, engine: "tfjs" });

@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { Rng } from "../src/random";
 import { ipoNeverWinsDataset, ipoTotalOrderDataset, pairsToRankings, twoActionDataset } from "../src/bandit/datasets";
-import { dpoPair, ipoPair, ktoExample, listwiseDpo } from "../src/bandit/jsLosses";
+import { getLoss, resolveLossOptions, type PairLossEntry, type RankingLossEntry, type UnpairedLossEntry } from "../src/losses/index";
 import { ipoEmpiricalOptimum, ipoTwoActionOptimum, solveLinear } from "../src/bandit/optima";
 import { klObjectiveTable, trainPolicyGradient } from "../src/bandit/policyGradient";
 import { sampleBanditPairs, sampleBanditRankings } from "../src/bandit/sampling";
@@ -12,7 +12,7 @@ import { maxAbsDifference, meanPolicy, optimalPolicyTable, softmaxRow, uniformPo
 import { trainBandit } from "../src/bandit/trainer";
 
 const SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-const PAPER = { steps: 18000, batchSize: 9, lr: 0.01, seeds: SEEDS }; // Azar et al. 2023 §5.4
+const PAPER = { steps: 18000, batchSize: 9, learningRate: 0.01, seeds: SEEDS }; // Azar et al. 2023 §5.4
 const REWARDS = [
   [1, 0, -1, 0.5],
   [0, 2, 0, -1],
@@ -23,38 +23,35 @@ function close(actual: number, expected: number, tol: number, what: string): voi
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected} (tol ${tol})`);
 }
 
-describe("per-example losses: value and derivative", () => {
-  const fd = (f: (h: number) => number, h: number) => (f(h + 1e-5) - f(h - 1e-5)) / 2e-5;
-  test("DPO sigmoid / label-smoothed / robust / hinge, IPO and KTO match central differences", () => {
+describe("the losses' float64 twins the js engine uses (src/losses/entries)", () => {
+  const pair = (type: string, o: Record<string, unknown>, h: number) =>
+    (getLoss(type) as PairLossEntry).twin(
+      { policyChosen: Float64Array.of(h), policyRejected: Float64Array.of(0), refChosen: Float64Array.of(0), refRejected: Float64Array.of(0), chosenLengths: Float64Array.of(1), rejectedLengths: Float64Array.of(1) },
+      resolveLossOptions(type, o),
+    );
+  const kto = (h: number, desirable: boolean, z0: number, o: Record<string, unknown>) =>
+    (getLoss("kto") as UnpairedLossEntry).twin({ policy: Float64Array.of(h), ref: Float64Array.of(0), desirable: [desirable], z0 }, resolveLossOptions("kto", o));
+  const listwise = (u: number[], beta: number) => (getLoss("listwise") as RankingLossEntry).twin({ policy: Float64Array.from(u), ref: new Float64Array(u.length), n: u.length }, resolveLossOptions("listwise", { beta }));
+  test("hand values: DPO at h=0 is log 2 with slope −β/2; IPO at its target is 0; KTO at h=z0 is λ/2", () => {
+    close(pair("dpo", { beta: 1 }, 0).losses[0], Math.LN2, 1e-12, "−log σ(0)");
+    close(pair("dpo", { beta: 1 }, 0).dChosen[0], -0.5, 1e-12, "slope −β/2");
+    close(pair("ipo", { beta: 0.25 }, 2).losses[0], 0, 1e-12, "IPO at h = 1/(2τ)");
+    close(pair("ipo", { beta: 0.25 }, 2).dChosen[0], 0, 1e-12, "IPO slope at its target");
+    close(kto(0.3, true, 0.3, { beta: 2, desirableWeight: 4 }).losses[0], 2, 1e-12, "λ_D(1 − σ(0))");
+  });
+  test("KTO and listwise twins match central differences; listwise at N = 2 equals pairwise DPO", () => {
+    const fd = (f: (h: number) => number, h: number) => (f(h + 1e-5) - f(h - 1e-5)) / 2e-5;
     for (const h of [-3, -0.4, 0, 0.7, 5]) {
-      for (const o of [{ beta: 0.1 }, { beta: 2, labelSmoothing: 0.2 }, { beta: 0.5, labelSmoothing: 0.1, variant: "robust" as const }, { beta: 1.5, variant: "hinge" as const }]) {
-        close(dpoPair(h, o)[1], fd((v) => dpoPair(v, o)[0], h), 1e-6, `dpo ${JSON.stringify(o)} at ${h}`);
-      }
-      close(ipoPair(h, 0.3)[1], fd((v) => ipoPair(v, 0.3)[0], h), 1e-6, `ipo at ${h}`);
       for (const des of [true, false]) {
         const o = { beta: 0.7, desirableWeight: 1.3, undesirableWeight: 0.8 };
-        close(ktoExample(h, des, 0.2, o)[1], fd((v) => ktoExample(v, des, 0.2, o)[0], h), 1e-6, `kto ${des} at ${h}`);
+        close(kto(h, des, 0.2, o).dPolicy[0], fd((v) => kto(v, des, 0.2, o).losses[0], h), 1e-6, `kto ${des} at ${h}`);
       }
     }
-  });
-  test("hand values: DPO at h=0 is log 2; IPO at its target is 0; KTO at h=z0 is λ/2", () => {
-    close(dpoPair(0, { beta: 1 })[0], Math.LN2, 1e-12, "−log σ(0)");
-    close(dpoPair(0, { beta: 1 })[1], -0.5, 1e-12, "slope −β/2");
-    assert.deepEqual(ipoPair(1 / (2 * 0.25), 0.25), [0, 0]);
-    close(ktoExample(0.3, true, 0.3, { beta: 2, desirableWeight: 4 })[0], 2, 1e-12, "λ_D(1 − σ(0))");
-  });
-  test("listwise DPO: gradient matches central differences; N = 2 equals pairwise DPO", () => {
-    const h = [0.3, -1.2, 0.8, 0.1];
-    const g = new Float64Array(4);
-    listwiseDpo(h, 0.7, g);
-    const scratch = new Float64Array(4);
-    for (let j = 0; j < 4; j++) {
-      const f = (d: number) => listwiseDpo(h.map((v, i) => (i === j ? v + d : v)), 0.7, scratch);
-      close(g[j], (f(1e-5) - f(-1e-5)) / 2e-5, 1e-6, `d/dh_${j}`);
-    }
-    const g2 = new Float64Array(2);
-    close(listwiseDpo([0.4, -0.5], 1.3, g2), dpoPair(0.9, { beta: 1.3 })[0], 1e-12, "N=2 loss");
-    close(g2[0], dpoPair(0.9, { beta: 1.3 })[1], 1e-12, "N=2 slope");
+    const u = [0.3, -1.2, 0.8, 0.1];
+    const g = listwise(u, 0.7).dPolicy;
+    for (let j = 0; j < 4; j++) close(g[j], fd((d) => listwise(u.map((v, i) => (i === j ? v + d : v)), 0.7).losses[0], 0), 1e-6, `d/du_${j}`);
+    close(listwise([0.4, -0.5], 1.3).losses[0], pair("dpo", { beta: 1.3 }, 0.9).losses[0], 1e-12, "N=2 loss");
+    close(listwise([0.4, -0.5], 1.3).dPolicy[0], pair("dpo", { beta: 1.3 }, 0.9).dChosen[0], 1e-12, "N=2 slope");
   });
 });
 
@@ -93,10 +90,10 @@ describe("closed-form optima", () => {
 describe("IPO paper reproductions (Azar et al. 2023)", () => {
   test("§5.3.1: IPO's policy reaches σ(0.5/τ); DPO's goes to 1 for every τ", () => {
     for (const tau of [0.1, 0.5, 1, 5]) {
-      const ipo = trainBandit({ method: "ipo", lossOptions: { beta: tau }, dataset: twoActionDataset(), steps: 3000, batchSize: 1, lr: 0.01, seeds: [0] });
+      const ipo = trainBandit({ method: "ipo", lossOptions: { beta: tau }, dataset: twoActionDataset(), steps: 3000, batchSize: 1, learningRate: 0.01, seeds: [0] });
       close(ipo.finalPolicies[0][0][0], ipoTwoActionOptimum(tau), 1e-4, `IPO π(y1), τ=${tau}`);
       // DPO's loss −log σ(τh) only vanishes as h → ∞: π(y1) keeps rising (slowest for large τ).
-      const dpo = trainBandit({ method: "dpo", lossOptions: { beta: tau }, dataset: twoActionDataset(), steps: 18000, batchSize: 1, lr: 0.01, seeds: [0], recordEvery: 3000 });
+      const dpo = trainBandit({ method: "dpo", lossOptions: { beta: tau }, dataset: twoActionDataset(), steps: 18000, batchSize: 1, learningRate: 0.01, seeds: [0], recordEvery: 3000 });
       const path = dpo.curves.policies.map((p) => p[0][0][0]);
       assert.ok(path.every((v, i) => i === 0 || v >= path[i - 1]), `DPO π(y1) not increasing at τ=${tau}: ${path}`);
       assert.ok(path[path.length - 1] > 0.95, `DPO π(y1) = ${path[path.length - 1]} at τ=${tau}`);
@@ -128,19 +125,19 @@ describe("DPO recovers π* = π_ref exp(r/β)/Z (Rafailov et al. 2023)", () => {
   const star = optimalPolicyTable(REWARDS, ref, beta);
   test("pairwise DPO on 20,000 Bradley–Terry pairs matches π* within 0.03", () => {
     const data = sampleBanditPairs(REWARDS, 20000, { rng: new Rng(11) });
-    const r = trainBandit({ method: "dpo", lossOptions: { beta }, dataset: data, steps: 400, batchSize: 1, fullBatch: true, lr: 0.05, seeds: [0] });
+    const r = trainBandit({ method: "dpo", lossOptions: { beta }, dataset: data, steps: 400, batchSize: 1, fullBatch: true, learningRate: 0.05, seeds: [0] });
     const diff = maxAbsDifference(r.finalPolicies[0], star);
     assert.ok(diff < 0.03, `max |π_DPO − π*| = ${diff}`);
   });
   test("listwise DPO on 5,000 Plackett–Luce rankings matches π* within 0.03; on 2-rankings it equals pairwise DPO", () => {
     const data = sampleBanditRankings(REWARDS, 5000, { rng: new Rng(12) });
-    const r = trainBandit({ method: "listwise-dpo", lossOptions: { beta }, dataset: data, steps: 400, batchSize: 1, fullBatch: true, lr: 0.05, seeds: [0] });
+    const r = trainBandit({ method: "listwise", lossOptions: { beta }, dataset: data, steps: 400, batchSize: 1, fullBatch: true, learningRate: 0.05, seeds: [0] });
     const diff = maxAbsDifference(r.finalPolicies[0], star);
     assert.ok(diff < 0.03, `max |π_listwise − π*| = ${diff}`);
     const pairs = sampleBanditPairs(REWARDS, 50, { rng: new Rng(13) });
-    const cfg = { lossOptions: { beta }, steps: 50, batchSize: 4, lr: 0.05, seeds: [1, 2] };
+    const cfg = { lossOptions: { beta }, steps: 50, batchSize: 4, learningRate: 0.05, seeds: [1, 2] };
     const a = trainBandit({ method: "dpo", dataset: pairs, ...cfg });
-    const b = trainBandit({ method: "listwise-dpo", dataset: pairsToRankings(pairs), ...cfg });
+    const b = trainBandit({ method: "listwise", dataset: pairsToRankings(pairs), ...cfg });
     a.finalPolicies.forEach((p, s) => assert.ok(maxAbsDifference(p, b.finalPolicies[s]) < 1e-12));
   });
 });
@@ -149,7 +146,7 @@ describe("policy gradient converges to π*", () => {
   const ref = uniformPolicy(3, 4);
   for (const algorithm of ["reinforce", "ppo"] as const) {
     test(`${algorithm} with a KL-shaped reward reaches π_ref exp(r/β)/Z (β = 0.5, 2 seeds)`, () => {
-      const r = trainPolicyGradient({ algorithm, rewards: REWARDS, beta: 0.5, steps: 1500, samplesPerPrompt: 32, lr: 0.05, seeds: [0, 1], lrSchedule: "linear" });
+      const r = trainPolicyGradient({ algorithm, rewards: REWARDS, beta: 0.5, steps: 1500, samplesPerPrompt: 32, learningRate: 0.05, seeds: [0, 1], learningRateSchedule: "linear" });
       const star = optimalPolicyTable(REWARDS, ref, 0.5);
       for (const p of r.finalPolicies) {
         const diff = maxAbsDifference(p, star);
@@ -163,7 +160,7 @@ describe("policy gradient converges to π*", () => {
 
 describe("trainer contract", () => {
   test("same config → identical numbers; different seeds → different minibatches", () => {
-    const cfg = { method: "ipo" as const, lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: 300, batchSize: 9, lr: 0.01, seeds: [4, 5] };
+    const cfg = { method: "ipo" as const, lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: 300, batchSize: 9, learningRate: 0.01, seeds: [4, 5] };
     const a = trainBandit(cfg);
     const b = trainBandit(cfg);
     assert.deepEqual(a.finalPolicies, b.finalPolicies);
@@ -173,7 +170,7 @@ describe("trainer contract", () => {
     assert.equal(a.curves.policies[0].length, 2);
   });
   test("bad configs fail with a message naming the field", () => {
-    const base = { method: "dpo" as const, lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: 10, batchSize: 2, lr: 0.01, seeds: [0] };
+    const base = { method: "dpo" as const, lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: 10, batchSize: 2, learningRate: 0.01, seeds: [0] };
     assert.throws(() => trainBandit({ ...base, method: "kto" }), /needs a "unpaired" dataset/);
     assert.throws(() => trainBandit({ ...base, steps: 0 }), /steps must be a positive integer/);
     assert.throws(() => trainBandit({ ...base, lossOptions: { beta: 0 } }), /beta must be > 0/);

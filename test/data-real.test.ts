@@ -34,7 +34,7 @@ describe("real datasets in ../shared/data", { skip }, () => {
     const multiTurn = records.filter((p) => (p.chosen as string).includes("\n\nHuman:") || (p.rejected as string).includes("\n\nHuman:"));
     assert.ok(multiTurn.length <= 5, `${multiTurn.length} pairs differ before the last turn`);
     console.log(`HH-RLHF harmless-base test: ${records.length} pairs + ${report.rejected} reported in ${ms.toFixed(0)} ms`);
-    await assert.rejects(loadHhRlhfSplit("harmless-base", "test"), (err: unknown) => err instanceof DataValidationError && /test\.jsonl\.gz:87: field "chosen" empty-text/.test(err.message));
+    await assert.rejects(loadHhRlhfSplit("harmless-base", "test", { mode: "strict" }), (err: unknown) => err instanceof DataValidationError && /test\.jsonl\.gz:87: field "chosen" empty-text/.test(err.message));
   });
 
   test("UKPConvArg1Strict: 11,650 judgements over 32 topics (16 debates), labels a1/a2, ids consistent", async () => {

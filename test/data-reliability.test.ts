@@ -106,6 +106,22 @@ describe("loaders that used to change data silently", () => {
     await assert.rejects(loadPreferences(f), /m\.jsonl:1: field "rejected" wrong-type: prompt, chosen and rejected must all be strings or all be message lists/);
   });
 
+  test("a string prompt beside whole conversations (Hugging Face UltraFeedback layout) is lifted, not rejected", async () => {
+    const dir = tmp("hfchat");
+    const user = { role: "user", content: "how to cook t-bone?" };
+    const rows = [
+      { prompt: "how to cook t-bone?", chosen: [user, { role: "assistant", content: "oven" }], rejected: [user, { role: "assistant", content: "raw" }] },
+      { prompt: "q2", chosen: [{ role: "assistant", content: "a" }], rejected: [{ role: "assistant", content: "b" }] },
+    ];
+    const f = put(dir, "hf.jsonl", rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const r = await loadPreferences(f);
+    assert.deepEqual(r.records[0], { prompt: [user], chosen: [{ role: "assistant", content: "oven" }], rejected: [{ role: "assistant", content: "raw" }] });
+    assert.deepEqual(r.records[1].prompt, [{ role: "user", content: "q2" }]);
+    // A prompt the conversations contradict is still an error, naming the line.
+    const bad = put(dir, "bad.jsonl", JSON.stringify({ prompt: "other", chosen: [user, { role: "assistant", content: "x" }], rejected: [user, { role: "assistant", content: "y" }] }) + "\n");
+    await assert.rejects(loadPreferences(bad), /bad\.jsonl:1: field "chosen" wrong-type/);
+  });
+
   test("a __proto__ field of a record stays a field (kept and exported), and Object.prototype is untouched", async () => {
     const dir = tmp("proto");
     const line = '{"prompt": "p", "chosen": "a", "rejected": "b", "__proto__": {"polluted": 1}}';

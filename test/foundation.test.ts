@@ -8,8 +8,28 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng, hashString } from "../src/random";
-import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, tableHtml, tableText } from "../src/display";
+import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, showFigure, tableHtml, tableText } from "../src/display";
 import { percentToNotebook, notebookToPercent } from "../scripts/nbpercent";
+import { meanCi95 } from "../src/bandit/tabular";
+import { seedStats } from "../src/sweep/stats";
+
+describe("confidence intervals: one Student-t definition", () => {
+  test("meanCi95 is t_{0.975,n−1}·s/√n, by hand at n = 5 (t = 2.776445), and equals the sweep summary's", () => {
+    const values = [1, 2, 3, 4, 5]; // mean 3, s = √2.5
+    const { mean, half } = meanCi95(values);
+    assert.equal(mean, 3);
+    assert.ok(Math.abs(half - (2.7764451051977987 * Math.sqrt(2.5)) / Math.sqrt(5)) < 1e-9, `half ${half}`);
+    assert.ok(half > (1.96 * Math.sqrt(2.5)) / Math.sqrt(5) * 1.4, "wider than the normal 1.96 interval at 5 seeds");
+    const s = seedStats(values);
+    assert.equal(half, s.ciHalf);
+  });
+  test("no interval from one value, and none when a run diverged", () => {
+    assert.ok(Number.isNaN(meanCi95([2]).half));
+    assert.equal(meanCi95([2]).mean, 2);
+    const d = meanCi95([1, NaN, 3]);
+    assert.ok(Number.isNaN(d.mean) && Number.isNaN(d.half));
+  });
+});
 
 describe("Rng", () => {
   test("same seed gives the same stream; different seeds differ", () => {
@@ -144,6 +164,24 @@ describe("display helpers", () => {
     assert.match(html, /class="prefopt-plot"/);
     assert.ok(!html.includes("<b>"), "strings inside the figure JSON are escaped");
     assert.ok(html.length < 2000, "no plotly.js unless includeLibrary");
+  });
+  test("in a kernel, plotly.js is loaded into the page once and then emptied, so saved notebooks stay small", () => {
+    const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: ((d: object, update: boolean) => void) | null };
+    const sent: Array<{ msg: { data: Record<string, unknown>; transient: { display_id?: string } }; update: boolean }> = [];
+    const saved = jupyter.lastWriteDisplayData;
+    jupyter.lastWriteDisplayData = (msg, update) => sent.push({ msg: msg as (typeof sent)[number]["msg"], update });
+    try {
+      showFigure({ data: [{ type: "scatter", x: [1], y: [2] }] });
+      showFigure({ data: [{ type: "scatter", x: [3], y: [4] }] });
+    } finally {
+      jupyter.lastWriteDisplayData = saved;
+    }
+    const [load, empty, first, second] = sent;
+    assert.equal(sent.length, 4, "loader, its update, two figures");
+    assert.ok(String(load.msg.data["text/html"]).length > 1e6 && !load.update, "the loader carries plotly.js");
+    assert.ok(empty.update && empty.msg.transient.display_id === load.msg.transient.display_id, "and is updated in place");
+    assert.deepEqual(Object.keys(empty.msg.data), ["text/plain"]);
+    for (const fig of [first, second]) assert.ok(String(fig.msg.data["text/html"]).length < 2000 && "application/vnd.plotly.v1+json" in fig.msg.data, "figures carry no library");
   });
   test("normaliseFigure turns string titles into {text} everywhere and leaves the rest alone", () => {
     const fig = {

@@ -12,10 +12,12 @@ import { Rng } from "../src/random";
 import { WordTokenizer, splitWords, UNK, BOS, EOS, PAD, NON_EMITTED } from "../src/lm/tokenizer";
 import { Transformer, parameterCount } from "../src/lm/transformer";
 import { matMulFast } from "../src/lm/fastMatMul";
-import { tokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "../src/lm/logprobs";
+import { tokenLogProbs, modelTokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "../src/lm/logprobs";
 import { packSequences, packTexts, sftRow, disposeBatch, type Sequence } from "../src/lm/batching";
 import { generateReviewCorpus, documentsFromLines, splitCorpus, splitCorpusByPrompt, promptOf, type Document } from "../src/lm/corpus";
-import { sampleToken, sampleCompletions } from "../src/lm/sampling";
+import { sampleToken, sampleCompletions, sampleGroups } from "../src/lm/sampling";
+import { prefill, decodeStep, selectRows, disposeKvCache } from "../src/lm/kvCache";
+import { availableBackends } from "../src/backend";
 import { trainSft } from "../src/lm/sft";
 import { saveCheckpoint, loadCheckpoint } from "../src/lm/checkpoint";
 import { defaultConstitution, judge, lengthPrinciple, bannedWordsPrinciple, afinnSentiment, vaderSentiment } from "../src/lm/judges";
@@ -340,6 +342,110 @@ describe("sampling", () => {
   });
 });
 
+describe("incremental decoding (key/value cache)", () => {
+  const config = { vocabSize: 23, contextLength: 12, dModel: 16, nHeads: 2, nLayers: 2 };
+
+  test("on every backend, each decode step's logits equal the full forward pass's at that position", async () => {
+    const backends = await availableBackends();
+    try {
+      for (const name of backends) {
+        await initBackend(name);
+        const model = new Transformer(config, 3);
+        const rows = [[1, 5, 9], [1, 7], [1, 4, 6, 8, 10, 12]];
+        const full = rows.map((r) => [...r, 11, 13, 14, 15, 16].slice(0, 10));
+        const start = tf.memory().numTensors;
+        let { logits, cache } = prefill(model, rows);
+        let step = 0;
+        for (;;) {
+          const got = (logits.arraySync() as number[][]);
+          logits.dispose();
+          rows.forEach((r, b) => {
+            const pos = r.length - 1 + step;
+            const want = tf.tidy(() => model.forward(tf.tensor2d([full[b].slice(0, pos + 1)], [1, pos + 1], "int32")).arraySync()[0][pos]);
+            got[b].forEach((v, j) => assert.ok(Math.abs(v - want[j]) < 1e-4, `${name}: row ${b} position ${pos} token ${j}: ${v} vs ${want[j]}`));
+          });
+          step++;
+          if (Math.max(...rows.map((r) => r.length - 1 + step)) >= full[0].length) break;
+          const r = decodeStep(model, rows.map((r, b) => full[b][r.length - 1 + step]), rows.map((r) => r.length - 1 + step), cache);
+          logits = r.logits;
+          cache = r.cache;
+        }
+        // Dropping rows keeps the others' caches: row 2 alone continues exactly.
+        cache = selectRows(cache, [2]);
+        const pos = rows[2].length - 1 + step;
+        const r = decodeStep(model, [full[2][pos]], [pos], cache);
+        const want = tf.tidy(() => model.forward(tf.tensor2d([full[2].slice(0, pos + 1)], [1, pos + 1], "int32")).arraySync()[0][pos]);
+        (r.logits.arraySync() as number[][])[0].forEach((v, j) => assert.ok(Math.abs(v - want[j]) < 1e-4, `${name}: after selectRows, token ${j}`));
+        r.logits.dispose();
+        disposeKvCache(r.cache);
+        assert.equal(tf.memory().numTensors, start + 1, `${name}: only the decoding copy of Eᵀ stays (kept by the model)`);
+        model.dispose();
+      }
+    } finally {
+      await initBackend();
+    }
+  });
+
+  test("on every backend, modelTokenLogProbs (head on T−1 positions) equals tokenLogProbs(forward) in values and gradients", async () => {
+    const backends = await availableBackends();
+    try {
+      for (const name of backends) {
+        await initBackend(name);
+        const model = new Transformer({ ...config, vocabSize: 40 }, 6);
+        const ids = tf.tensor2d([[1, 5, 9, 30, 2, 0], [1, 7, 39, 11, 12, 2]], [2, 6], "int32");
+        const w = tf.tensor2d([[0.3, -1, 2, 0.5, 0], [1, 0.2, -0.7, 1.5, 2]]);
+        const fast = tf.variableGrads(() => tf.sum(tf.mul(modelTokenLogProbs(model, ids), w)) as tf.Scalar, model.variables);
+        const plain = tf.variableGrads(() => tf.sum(tf.mul(tokenLogProbs(model.forward(ids), ids, NON_EMITTED), w)) as tf.Scalar, model.variables);
+        assert.ok(Math.abs(fast.value.dataSync()[0] - plain.value.dataSync()[0]) < 1e-4, `${name}: value`);
+        for (const k of Object.keys(plain.grads)) {
+          const a = fast.grads[k].dataSync();
+          const b = plain.grads[k].dataSync();
+          a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-4 * (1 + Math.abs(b[i])), `${name}: d/d${k}[${i}] ${v} vs ${b[i]}`));
+        }
+        tf.dispose([fast.value, plain.value, ids, w, ...Object.values(fast.grads), ...Object.values(plain.grads)]);
+        model.dispose();
+      }
+    } finally {
+      await initBackend();
+    }
+  });
+
+  test("same seed → the same samples with and without the cache (ragged prompts, <eos>, context limit)", () => {
+    const model = new Transformer(config, 4);
+    const prompts = [[4, 5], [6], [7, 8, 9, 10, 11, 12, 13, 14], [15, 16, 17, 18, 19, 20, 21, 22, 4, 5, 6], [9, 9, 9]];
+    for (const opts of [{ maxNewTokens: 20 }, { maxNewTokens: 5, temperature: 0.7, topK: 5 }]) {
+      const before = tf.memory().numTensors;
+      const cached = sampleCompletions(model, prompts, new Rng(9), opts);
+      const plain = sampleCompletions(model, prompts, new Rng(9), { ...opts, useCache: false });
+      assert.deepEqual(cached, plain);
+      assert.ok(cached.some((s) => s.completion.length > 0), "something was sampled");
+      assert.ok(tf.memory().numTensors <= before + 1, "no tensors leak (the model may keep its Eᵀ copy)");
+    }
+    const g1 = sampleGroups(model, prompts, 3, new Rng(2), { maxNewTokens: 8, batchSize: 4 });
+    const g2 = sampleGroups(model, prompts, 3, new Rng(2), { maxNewTokens: 8, batchSize: 4, useCache: false });
+    assert.deepEqual(g1, g2);
+    model.dispose();
+  });
+
+  test("a training step invalidates the decoding copy of Eᵀ", () => {
+    const model = new Transformer(config, 5);
+    const rows = [[1, 4, 5]];
+    const lastLogits = () => tf.tidy(() => model.forward(tf.tensor2d(rows, [1, 3], "int32")).arraySync()[0][2]);
+    const first = prefill(model, rows);
+    disposeKvCache(first.cache);
+    first.logits.dispose(); // the model now keeps Eᵀ of the initial weights
+    const wte = model.params.get("wte")!;
+    wte.assign(tf.tidy(() => tf.randomNormal(wte.shape, 0, 1, "float32", 99)));
+    const after = prefill(model, rows);
+    const got = (after.logits.arraySync() as number[][])[0];
+    const want = lastLogits();
+    got.forEach((v, j) => assert.ok(Math.abs(v - want[j]) < 1e-3 * (1 + Math.abs(want[j])), `token ${j}: ${v} vs ${want[j]} (stale Eᵀ?)`));
+    disposeKvCache(after.cache);
+    after.logits.dispose();
+    model.dispose();
+  });
+});
+
 describe("judges", () => {
   test("both sentiment judges rank positive above negative text, in [−1, 1]", () => {
     for (const j of [afinnSentiment, vaderSentiment]) {
@@ -460,7 +566,7 @@ describe("trainers on a tiny model", () => {
     assert.equal(data.unpaired.length, 2 * data.pairs.length);
   });
 
-  const firstLoss: Record<PreferenceMethod, (beta: number, n: number) => number> = {
+  const firstLoss: Record<string, (beta: number, n: number) => number> = {
     dpo: () => Math.log(2), // policy = reference → margin 0 → −log σ(0)
     ipo: (beta) => (1 / (2 * beta)) ** 2, // h = 0 → (0 − 1/(2β))²
     kto: () => 0.5, // r = z₀ = 0 → 1 − σ(0), unit weights
@@ -473,7 +579,7 @@ describe("trainers on a tiny model", () => {
       const beta = 0.5;
       const before = tf.memory().numTensors;
       // 5e-3: at 1e-2 one Adam step on this tiny model overshoots IPO's target margin (loss 1 → 35 → …).
-      const r = trainPreference(policy, reference, data, { method, beta, steps: 8, batchSize: 64, learningRate: 5e-3, logEvery: 1, verbose: false });
+      const r = trainPreference(policy, reference, data, { method, lossOptions: { beta }, steps: 8, batchSize: 64, learningRate: 5e-3, logEvery: 1, verbose: false });
       assert.equal(tf.memory().numTensors, before, "numTensors flat across training");
       const expected = firstLoss[method](beta, preset.rlaif.k);
       assert.ok(Math.abs(r.logs[0].loss - expected) < 1e-3 * (1 + expected), `first loss ${r.logs[0].loss} vs ${expected}`);
@@ -484,6 +590,21 @@ describe("trainers on a tiny model", () => {
       policy.dispose();
     });
   }
+
+  test("any registered pair loss trains the LM (token counts from the completion mask); old flat options are refused", () => {
+    for (const [method, lossOptions] of [["simpo", { beta: 2 }], ["orpo", { beta: 0.5 }], ["bco_pair", { beta: 0.5 }], ["sft", {}], ["dpo", { beta: 0.5, variant: "robust", labelSmoothing: 0.1 }]] as const) {
+      const policy = reference.clone();
+      const before = tf.memory().numTensors;
+      const r = trainPreference(policy, reference, data, { method, lossOptions, steps: 3, batchSize: 16, learningRate: 5e-3, logEvery: 1, verbose: false });
+      assert.equal(tf.memory().numTensors, before, `${method}: numTensors flat`);
+      for (const l of r.logs) for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${method} ${k} = ${v}`);
+      if (method === "bco_pair") assert.ok("bco/delta" in r.logs[0], "the loss's extras are logged");
+      if (method === "sft") assert.equal(r.cachedReferenceLogps, 0, "policy-only losses skip the reference pass");
+      policy.dispose();
+    }
+    assert.throws(() => trainPreference(reference, reference, data, { method: "dpo", beta: 0.1, steps: 1, batchSize: 2 } as never), /beta moved into lossOptions/);
+    assert.throws(() => trainPreference(reference, reference, data, { method: "ipo", lossOptions: { labelSmoothing: 0.1 }, steps: 1, batchSize: 2 }), /lossOptions\.labelSmoothing is not an option of loss "ipo"/);
+  });
 
   test("PPO: finite objectives, KL starts at 0, no leaks", () => {
     const policy = reference.clone();

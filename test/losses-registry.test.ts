@@ -5,7 +5,7 @@ import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { getLoss, listLossTypes, preferenceLoss, resolveLossOptions, type LossOptions, type PairBatch64, type PairLossEntry } from "../src/losses/index";
+import { getLoss, listLossTypes, preferenceLoss, resolveLossOptions, type LossOptions, type PairBatch64, type PairLossEntry, type RankingLossEntry, type UnpairedLossEntry } from "../src/losses/index";
 import { Rng } from "../src/random";
 
 before(async () => {
@@ -174,4 +174,54 @@ describe("unlikelihood (DPO §6.1 baseline)", () => {
     const sure = preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: tf.tensor1d([0, -1e-9]) }, {});
     near(sure.losses.dataSync(), [2 + 13.8155106, 5 + 13.8155106], 1e-4, "clamped at π(y_l) = 1");
   });
+});
+
+describe("registry: every unpaired and ranking loss", () => {
+  const fd = (f: (x: Float64Array) => number, x: Float64Array, i: number) => {
+    const up = Float64Array.from(x);
+    const dn = Float64Array.from(x);
+    up[i] += 1e-6;
+    dn[i] -= 1e-6;
+    return (f(up) - f(dn)) / 2e-6;
+  };
+  for (const info of listLossTypes({ data: "unpaired" })) {
+    test(`${info.name}: twin = tfjs (values, gradients), = finite differences; finite at |Δ| = 1e3`, () => {
+      const entry = getLoss(info.name) as UnpairedLossEntry;
+      const o = resolveLossOptions(info.name, { beta: 0.7, desirableWeight: 1.3, undesirableWeight: 0.8 });
+      const desirable = [true, false, true, false, true];
+      for (const scale of [1, 1e3]) {
+        const policy = Float64Array.from([-1.5, -0.2, -3, -0.9, -2.2], (v) => v * scale);
+        const ref = Float64Array.from([-1, -1.1, -2.5, -0.4, -2.9]);
+        const z0 = 0.3;
+        const twin = entry.twin({ policy, ref, desirable, z0 }, o);
+        const got = tf.tidy(() => {
+          const f = (p: tf.Tensor) => entry.loss({ policy: p, ref: tf.tensor1d(Array.from(ref)), desirable, z0 }, o).losses;
+          const p = tf.tensor1d(Array.from(policy));
+          return { losses: Array.from(f(p).dataSync()), grad: Array.from(tf.grad((x: tf.Tensor) => tf.sum(f(x)))(p).dataSync()) };
+        });
+        near(got.losses, twin.losses, 2e-5, `${info.name} losses ×${scale}`);
+        near(got.grad, twin.dPolicy, 2e-4, `${info.name} gradient ×${scale}`);
+        if (scale === 1) for (let i = 0; i < 5; i++) near([twin.dPolicy[i]], [fd((x) => entry.twin({ policy: x, ref, desirable, z0 }, o).losses.reduce((s, v) => s + v, 0), policy, i)], 1e-5, `${info.name} FD[${i}]`);
+      }
+    });
+  }
+  for (const info of listLossTypes({ data: "rankings" })) {
+    test(`${info.name}: twin = tfjs (values, gradients), = finite differences; finite at spreads of 1e3`, () => {
+      const entry = getLoss(info.name) as RankingLossEntry;
+      const o = resolveLossOptions(info.name, { beta: 0.7 });
+      for (const scale of [1, 1e3]) {
+        const policy = Float64Array.from([-1, -2.5, -0.3, -4, -0.7, -1.9], (v) => v * scale); // 2 rankings of 3
+        const ref = Float64Array.from([-1.2, -2, -1, -3, -1, -1]);
+        const twin = entry.twin({ policy, ref, n: 3 }, o);
+        const got = tf.tidy(() => {
+          const f = (p: tf.Tensor) => entry.loss({ policy: p, ref: tf.tensor2d(Array.from(ref), [2, 3]) }, o).losses;
+          const p = tf.tensor2d(Array.from(policy), [2, 3]);
+          return { losses: Array.from(f(p).dataSync()), grad: Array.from(tf.grad((x: tf.Tensor) => tf.sum(f(x)))(p).dataSync()) };
+        });
+        near(got.losses, twin.losses, 2e-5, `${info.name} losses ×${scale}`);
+        near(got.grad, twin.dPolicy, 2e-4, `${info.name} gradient ×${scale}`);
+        if (scale === 1) for (let i = 0; i < 6; i++) near([twin.dPolicy[i]], [fd((x) => entry.twin({ policy: x, ref, n: 3 }, o).losses.reduce((s, v) => s + v, 0), policy, i)], 1e-5, `${info.name} FD[${i}]`);
+      }
+    });
+  }
 });

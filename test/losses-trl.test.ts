@@ -4,7 +4,7 @@ import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { createLossState, preferenceLoss } from "../src/losses/index";
+import { createLossState, pairLossAt, preferenceLoss } from "../src/losses/index";
 
 before(async () => {
   await initBackend();
@@ -62,6 +62,10 @@ const cases: Array<[string, string | string[], Record<string, unknown>, number]>
   ["f-DPO js_divergence: Δ = log σ(a) − log σ(b)", "sigmoid", { beta: 0.5, fDivergence: "js_divergence" }, -logSig(0.5 * (logSig(1) - logSig(-0.5)))],
   // TRL: logits = (e^{−αb} − e^{−αa})/α at α = 0.5.
   ["f-DPO alpha_divergence, α = 0.5", "sigmoid", { beta: 0.5, fDivergence: "alpha_divergence", fAlphaCoef: 0.5 }, -logSig((0.5 * (Math.exp(0.25) - Math.exp(-0.5))) / 0.5)],
+  // α ≠ ½ pins the convention (the two TRL generations differ there): ours is the paper's and old TRL's
+  // alpha_divergence_coef, s(x) = −e^{−αx}/α; newer TRL's f_alpha_divergence_coef α' = 1 − α gives the same
+  // score e^{(α'−1)x}/(α'−1). At α = 0.3: Δ = (−e^{−0.3} + e^{0.15})/0.3.
+  ["f-DPO alpha_divergence, α = 0.3 (newer TRL's 0.7)", "sigmoid", { beta: 0.5, fDivergence: "alpha_divergence", fAlphaCoef: 0.3 }, -logSig((0.5 * (-Math.exp(-0.3) + Math.exp(0.15))) / 0.3)],
   ["rpo_alpha = 1: sigmoid + NLL", "sigmoid", { beta: 0.5, rpoAlpha: 1 }, -logSig(0.75) + 1.5],
   ["MPO: 0.8·sigmoid + 0.2·bco_pair + 1·sft", ["sigmoid", "bco_pair", "sft"], { beta: 0.5, lossWeights: [0.8, 0.2, 1] }, 0.8 * -logSig(0.75) + 0.2 * (-logSig(0.375) - logSig(0.375)) + 1.5],
   ["unlikelihood", "unlikelihood", {}, 3 - Math.log(1 - Math.exp(-5))],
@@ -100,11 +104,33 @@ describe("preferenceLoss: TRL loss_type semantics by hand", () => {
     assert.ok(Math.abs(out.losses.dataSync()[0] - (-logSig(1 - 0.5625) - logSig(0.5625 - 1))) < 1e-5);
   });
 
+  test("MPO: one state object reaches bco_pair wherever it stands in the list", () => {
+    const state = createLossState("bco_pair")!;
+    preferenceLoss(["sigmoid", "bco_pair", "sft"], pair(), { beta: 0.5 }, state);
+    const out = preferenceLoss(["sigmoid", "bco_pair", "sft"], pair(), { beta: 0.5 }, state);
+    // Two identical batches: the running mean stays 0.125 and has two observations.
+    assert.equal((state as { count: number }).count, 2);
+    assert.ok(Math.abs(out.metrics["bco/delta"] - 0.125) < 1e-6);
+  });
+
   test("rewards and metrics under TRL's names", () => {
     const out = preferenceLoss("sigmoid", pair(), { beta: 0.5 });
     assert.deepEqual(
       Object.fromEntries(Object.entries(out.metrics).map(([k, v]) => [k, +v.toFixed(6)])),
       { "rewards/chosen": 0.5, "rewards/rejected": -0.25, "rewards/margins": 0.75, "rewards/accuracies": 1, "logps/chosen": -3, "logps/rejected": -5 },
     );
+  });
+});
+
+describe("pairLossAt: per-example gradient weights from the float64 twins", () => {
+  test("DPO's weight is βσ(−βh) (DPO §4); IPO's pull is linear, 2(h − 1/(2τ)); SimPO's margin shifts DPO's by γ", () => {
+    for (const h of [-2, 0, 0.5, 3]) {
+      const dpo = pairLossAt("sigmoid", { beta: 0.5 }, { policyChosen: h, policyRejected: 0 });
+      assert.ok(Math.abs(dpo.dChosen + 0.5 * sig(-0.5 * h)) < 1e-12 && Math.abs(dpo.dRejected - 0.5 * sig(-0.5 * h)) < 1e-12);
+      const ipo = pairLossAt("ipo", { beta: 0.25 }, { policyChosen: h, policyRejected: 0 });
+      assert.ok(Math.abs(ipo.dChosen - 2 * (h - 2)) < 1e-12);
+      const simpo = pairLossAt("simpo", { beta: 2, simpoGamma: 1 }, { policyChosen: h - 5, policyRejected: -5 });
+      assert.ok(Math.abs(simpo.loss + logSig(2 * h - 1)) < 1e-12);
+    }
   });
 });

@@ -30,8 +30,8 @@ const TINY = {
   rlaif: { prompts: 12, k: 3, maxNewTokens: 8 },
   evaluation: { prompts: 4, samplesPerPrompt: 2 },
 };
-const tinyOffline = (method: string, extra: JsonObject = {}): JsonObject => ({ ...structuredClone(TINY), method, beta: 0.5, preference: { steps: 6, batchSize: 8, learningRate: 1e-2 }, ...extra });
-const tinyPpo = (extra: JsonObject = {}): JsonObject => ({ ...structuredClone(TINY), rlaif: { maxNewTokens: 8 }, method: "ppo", beta: 0.5, ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 }, ...extra });
+const tinyOffline = (method: string, extra: JsonObject = {}): JsonObject => ({ ...structuredClone(TINY), method, lossOptions: { beta: 0.5 }, preference: { steps: 6, batchSize: 8, learningRate: 1e-2 }, ...extra });
+const tinyPpo = (extra: JsonObject = {}): JsonObject => ({ ...structuredClone(TINY), rlaif: { maxNewTokens: 8 }, method: "ppo", lossOptions: { beta: 0.5 }, ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 }, ...extra });
 const resolve = (config: JsonObject): JsonObject => lmKind.resolve(config, inlineComplainer("lm.yaml"));
 const stats = () => ({ ...lmCacheStats });
 const delta = (a: typeof lmCacheStats, b: typeof lmCacheStats) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - a[k as keyof typeof a]]).filter(([, v]) => v !== 0));
@@ -64,20 +64,22 @@ before(async () => {
 
 describe("lm kind: config validation", () => {
   const cases: Array<[JsonObject, RegExp]> = [
-    [{ preset: "quick", method: "dpoo" }, /^lm\.yaml method: must be one of dpo, ipo, kto, listwise, ppo, got "dpoo"$/],
+    [{ preset: "quick", method: "dpoo" }, /^lm\.yaml method: must be one of dpo, sigmoid, .*, listwise, .*ppo, got "dpoo"$/],
     [{ method: "dpo" }, /^lm\.yaml preset: must be one of default, quick, got undefined$/],
     [{ method: "dpo", preset: "huge" }, /^lm\.yaml preset: must be one of default, quick/],
-    [{ preset: "quick", method: "dpo", betta: 0.1 }, /^lm\.yaml betta: unknown field; expected one of .*beta/],
-    [{ preset: "quick", method: "dpo", beta: 0 }, /^lm\.yaml beta: must be > 0, got 0$/],
+    [{ preset: "quick", method: "dpo", betta: 0.1 }, /^lm\.yaml betta: unknown field; expected one of .*lossOptions/],
+    [{ preset: "quick", method: "dpo", beta: 0.1 }, /^lm\.yaml beta: was renamed lossOptions\.beta/],
+    [{ preset: "quick", method: "dpo", lossOptions: { beta: 0 } }, /^lm\.yaml lossOptions\.beta: must be > 0, got 0$/],
+    [{ preset: "quick", method: "ppo", lossOptions: { beta: 0.1, labelSmoothing: 0.1 } }, /^lm\.yaml lossOptions\.labelSmoothing: unknown field; expected one of beta$/],
     [{ preset: "quick", method: "dpo", preference: { stepz: 3 } }, /^lm\.yaml preference\.stepz: unknown field; expected one of batchSize, learningRate, steps$/],
     [{ preset: "quick", method: "dpo", preference: { steps: 2.5 } }, /^lm\.yaml preference\.steps: must be an integer, got 2\.5$/],
     [{ preset: "quick", method: "dpo", preference: 3 }, /^lm\.yaml preference: must be a mapping$/],
     [{ preset: "quick", method: "dpo", rlaif: { noiseTemperature: -1 } }, /^lm\.yaml rlaif\.noiseTemperature: must be >= 0, got -1$/],
     [{ preset: "quick", method: "dpo", evaluation: { prompts: "all" } }, /^lm\.yaml evaluation\.prompts: must be a number, got "all"$/],
-    [{ preset: "quick", method: "dpo", labelSmoothing: 0.5 }, /^lm\.yaml labelSmoothing: must be <= 0\.49, got 0\.5$/],
+    [{ preset: "quick", method: "dpo", lossOptions: { labelSmoothing: 0.5 } }, /^lm\.yaml lossOptions\.labelSmoothing: must be < 0\.5, got 0\.5$/],
     [{ preset: "quick", method: "dpo", model: { dModel: 10, nHeads: 4 } }, /^lm\.yaml model: TransformerConfig: dModel 10 is not divisible by nHeads 4$/],
-    [{ preset: "quick", method: "ipo", labelSmoothing: 0.1 }, /^lm\.yaml labelSmoothing: only method dpo uses labelSmoothing; this run's method is ipo/],
-    [{ preset: "quick", method: "dpo", desirableWeight: 2 }, /^lm\.yaml desirableWeight: only method kto uses desirableWeight; this run's method is dpo/],
+    [{ preset: "quick", method: "ipo", lossOptions: { labelSmoothing: 0.1 } }, /^lm\.yaml lossOptions\.labelSmoothing: is not an option of loss "ipo"/],
+    [{ preset: "quick", method: "dpo", lossOptions: { desirableWeight: 2 } }, /^lm\.yaml lossOptions\.desirableWeight: is not an option of loss "dpo"/],
     [{ preset: "quick", method: "ppo", preference: { steps: 5 } }, /^lm\.yaml preference\.steps: PPO trains online and ignores the offline settings/],
     [{ preset: "quick", method: "kto", ppo: { iterations: 5 } }, /^lm\.yaml ppo\.iterations: only method ppo uses the ppo settings; this run's method is kto/],
     [{ preset: "quick", method: "ppo", rlaif: { noiseTemperature: 1 } }, /^lm\.yaml rlaif\.noiseTemperature: PPO learns from judge scores/],
@@ -91,9 +93,9 @@ describe("lm kind: config validation", () => {
   test("in a sweep file, the error names the file, the line and the grid key that set the bad value", () => {
     const dir = tmp("cfg");
     const file = path.join(dir, "bad.yaml");
-    fs.writeFileSync(file, "name: bad\nkind: lm\nseeds: 1\nbase: {preset: quick, method: dpo}\ngrid:\n  beta: [0.1, -1]\n");
-    assert.throws(() => expandSweep(loadSweepFile(file)), /bad\.yaml:6 grid\.beta: config field beta \(grid point beta=-1\): must be > 0, got -1/);
-    fs.writeFileSync(file, "name: bad\nkind: lm\nseeds: 1\nbase: {preset: quick, method: dpo, preference: {lr: 0.1}}\ngrid:\n  beta: [0.1]\n");
+    fs.writeFileSync(file, "name: bad\nkind: lm\nseeds: 1\nbase: {preset: quick, method: dpo}\ngrid:\n  lossOptions.beta: [0.1, -1]\n");
+    assert.throws(() => expandSweep(loadSweepFile(file)), /bad\.yaml:6 grid\["lossOptions\.beta"\]: config field lossOptions\.beta .*must be > 0, got -1/);
+    fs.writeFileSync(file, "name: bad\nkind: lm\nseeds: 1\nbase: {preset: quick, method: dpo, preference: {lr: 0.1}}\ngrid:\n  lossOptions.beta: [0.1]\n");
     assert.throws(() => expandSweep(loadSweepFile(file)), /bad\.yaml:4 base\.preference\.lr: .*unknown field/);
   });
 });
@@ -103,7 +105,7 @@ describe("lm kind: resolved configs and run ids", () => {
     const r = resolve({ preset: "quick", method: "dpo" });
     const q = LM_PRESETS.quick;
     assert.equal(r.preset, "quick");
-    assert.equal(r.beta, 0.1);
+    assert.deepEqual(r.lossOptions, { beta: 0.1, labelSmoothing: 0, variant: "sigmoid", referenceFree: false, rpoAlpha: 0 }, "the registry's defaults for dpo");
     assert.deepEqual(r.sft, q.sft);
     assert.deepEqual(r.model, q.model);
     assert.deepEqual(r.rlaif, q.rlaif);
@@ -118,29 +120,29 @@ describe("lm kind: resolved configs and run ids", () => {
 
   test("ids: written-out defaults and key order do not matter; method, β, preset values and seed do", () => {
     const id = (config: JsonObject, seed = 0) => runId("lm", lmKind.version, resolve({ preset: "quick", ...config }), seed);
-    const a = id({ method: "dpo", beta: 0.1 });
-    assert.equal(a, id({ beta: 0.1, method: "dpo", preset: "quick", labelSmoothing: 0, sft: { ...LM_PRESETS.quick.sft } }));
-    assert.notEqual(a, id({ method: "dpo", beta: 0.1 }, 1));
-    assert.notEqual(a, id({ method: "dpo", beta: 0.2 }));
-    assert.notEqual(a, id({ method: "ipo", beta: 0.1 }));
-    assert.notEqual(a, id({ method: "dpo", beta: 0.1, preset: "default" }));
-    assert.notEqual(a, id({ method: "dpo", beta: 0.1, sft: { steps: 201 } }));
-    assert.notEqual(a, id({ method: "dpo", beta: 0.1, rlaif: { noiseTemperature: 0.5 } }));
+    const a = id({ method: "dpo", lossOptions: { beta: 0.1 } });
+    assert.equal(a, id({ lossOptions: { labelSmoothing: 0, beta: 0.1 }, method: "dpo", preset: "quick", sft: { ...LM_PRESETS.quick.sft } }));
+    assert.notEqual(a, id({ method: "dpo", lossOptions: { beta: 0.1 } }, 1));
+    assert.notEqual(a, id({ method: "dpo", lossOptions: { beta: 0.2 } }));
+    assert.notEqual(a, id({ method: "ipo", lossOptions: { beta: 0.1 } }));
+    assert.notEqual(a, id({ method: "dpo", lossOptions: { beta: 0.1 }, preset: "default" }));
+    assert.notEqual(a, id({ method: "dpo", lossOptions: { beta: 0.1 }, sft: { steps: 201 } }));
+    assert.notEqual(a, id({ method: "dpo", lossOptions: { beta: 0.1 }, rlaif: { noiseTemperature: 0.5 } }));
     // Pinned on a config with every field written out (so editing LM_PRESETS does not move it): a change to
     // what resolve emits (a renamed field, a new one) would orphan every stored lm result. Update deliberately.
     const explicit = {
-      preset: "quick", method: "dpo", beta: 0.1, labelSmoothing: 0, desirableWeight: 1, undesirableWeight: 1,
+      preset: "quick", method: "dpo", lossOptions: { beta: 0.1, labelSmoothing: 0, variant: "sigmoid", referenceFree: false, rpoAlpha: 0 },
       preference: { steps: 30, batchSize: 32, learningRate: 5e-4 }, rlaif: { prompts: 128, k: 4, maxNewTokens: 16, noiseTemperature: 0 },
       evaluation: { prompts: 32, samplesPerPrompt: 4 }, corpusSize: 2000, heldOutFraction: 0.1, maxVocab: 2048,
       model: { contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 }, sft: { steps: 200, batchSize: 64, learningRate: 3e-3 }, dataSeed: 0, timings: false,
     };
     assert.deepEqual(resolve(explicit), explicit);
-    assert.equal(runId("lm", 1, explicit, 0), "109bf44a89c8a4f1");
+    assert.equal(runId("lm", 1, explicit, 0), "2e8921048863be44"); // moved deliberately: loss options live in lossOptions (issue 12)
   });
 
   test("the example sweep validates: β × every method on the quick preset", () => {
     const plan = expandSweep(loadSweepFile(path.join(__dirname, "..", "scripts", "sweeps", "lm-frontier.yaml")));
-    assert.deepEqual(plan.factors.slice().sort(), ["beta", "method"]);
+    assert.deepEqual(plan.factors.slice().sort(), ["lossOptions.beta", "method"]);
     assert.deepEqual([...new Set(plan.runs.map((r) => r.config.method))].sort(), ["dpo", "ipo", "kto", "listwise", "ppo"]);
     assert.ok(plan.runs.every((r) => r.config.preset === "quick"));
   });
@@ -242,12 +244,12 @@ describe("lm kind: runs", () => {
 
   test("a sweep on two workers racing on a cold cache stores the in-thread numbers, and resumes", async () => {
     const dir = tmp("race");
-    const spec = parseSweepSpec({ name: "lm-race", kind: "lm", seeds: [0], base: tinyOffline("dpo"), grid: [{ beta: [0.5, 0.25] }] });
+    const spec = parseSweepSpec({ name: "lm-race", kind: "lm", seeds: [0], base: tinyOffline("dpo"), grid: [{ "lossOptions.beta": [0.5, 0.25] }] });
     const out = path.join(dir, "out");
     const r = await withCache(path.join(dir, "cache"), () => runSweep({ spec, out, workers: 2, quiet: true, report: false }));
     assert.equal(r.failed.length, 0, JSON.stringify(r.failed));
     assert.equal(r.ran, 2);
-    const stored = readResults(r.files.results).records.find((x) => x.config.beta === 0.5)!;
+    const stored = readResults(r.files.results).records.find((x) => (x.config.lossOptions as { beta: number }).beta === 0.5)!;
     assert.deepEqual(stored.metrics, reference);
     assert.deepEqual(fs.readdirSync(path.join(dir, "cache")).map((f) => f.split("-")[0]).sort(), ["reference", "rlaif"], "one file each, no temporaries");
     const again = await withCache(path.join(dir, "cache"), () => runSweep({ spec, out, workers: 2, quiet: true, report: false }));

@@ -394,15 +394,26 @@ describe("bandit experiment kind", () => {
     const c = await banditKind.run(cfg, 2);
     assert.deepEqual(a, b, "metrics hold no timings: a run is a pure function of (config, seed)");
     assert.notEqual(a.expectedReward, c.expectedReward);
-    assert.throws(() => banditKind.resolve({ method: "ppo" }, inlineComplainer("x.yaml")), /x\.yaml method: must be one of dpo, ipo, kto, listwise-dpo/);
-    assert.throws(() => banditKind.resolve({ method: "ipo", lossOptions: { labelSmoothing: 0.1 } }, inlineComplainer()), /lossOptions\.labelSmoothing: only method dpo uses labelSmoothing; this run's method is ipo/);
-    assert.throws(() => banditKind.resolve({ method: "dpo", dataset: { keepDesirable: 0.5 } }, inlineComplainer()), /dataset\.keepDesirable: only method kto/);
+    assert.throws(() => banditKind.resolve({ method: "ppo" }, inlineComplainer("x.yaml")), /x\.yaml method: must be one of dpo, sigmoid, robust, hinge, ipo, .*kto, listwise/);
+    assert.throws(() => banditKind.resolve({ method: "ipo", lossOptions: { labelSmoothing: 0.1 } }, inlineComplainer()), /lossOptions\.labelSmoothing: is not an option of loss "ipo"; it takes beta, lengthNormalize/);
+    assert.throws(() => banditKind.resolve({ method: "dpo", lr: 0.1 }, inlineComplainer()), /lr: was renamed learningRate/);
+  });
+
+  test("any registered loss runs; aliases are stored under the registered name; options get the entry's defaults", async () => {
+    const lw = banditKind.resolve({ method: "listwise-dpo", steps: 5 }, inlineComplainer());
+    assert.equal(lw.method, "listwise");
+    const simpo = banditKind.resolve({ method: "simpo", steps: 50, lossOptions: { beta: 2 } }, inlineComplainer());
+    assert.deepEqual(simpo.lossOptions, { beta: 2, simpoGamma: 0.5, labelSmoothing: 0, rpoAlpha: 0 });
+    const m = await banditKind.run(simpo, 0);
+    assert.ok(Number.isFinite(m.finalLoss as number) && Number.isFinite(m.tvToKlOptimum as number));
+    const sft = await banditKind.run(banditKind.resolve({ method: "sft", steps: 20 }, inlineComplainer()), 0);
+    assert.equal(sft.tvToKlOptimum, undefined, "no β, no KL-regularised target");
   });
 
   test("on IPO's never-wins set, DPO drives π(c) to ~0 while IPO keeps it (Azar et al. 2023 §5.4)", async () => {
     const res: Record<string, number> = {};
     for (const method of ["dpo", "ipo"]) {
-      const cfg = banditKind.resolve({ method, steps: 2000, batchSize: 8, lr: 0.05, lossOptions: { beta: 0.5 }, dataset: { type: "ipo-never-wins" } }, inlineComplainer());
+      const cfg = banditKind.resolve({ method, steps: 2000, batchSize: 8, learningRate: 0.05, lossOptions: { beta: 0.5 }, dataset: { type: "ipo-never-wins" } }, inlineComplainer());
       res[method] = (await banditKind.run(cfg, 0)).prob2 as number;
     }
     assert.ok(res.dpo < 1e-4, `DPO π(c) = ${res.dpo}`);

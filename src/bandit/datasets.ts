@@ -3,13 +3,10 @@
 //   rankings ──rankingsToPairs──▶ pairs ──pairsToUnpaired──▶ unpaired desirable/undesirable feedback
 // plus the two tiny datasets of the IPO paper's §5.4 (Azar et al. 2023).
 import { Rng } from "../random";
+import type { PreferenceRecord } from "../data/types";
 
-/** "On prompt x, response `chosen` was preferred to `rejected`." */
-export interface PreferencePair {
-  prompt: number;
-  chosen: number;
-  rejected: number;
-}
+/** "On prompt x, response `chosen` was preferred to `rejected`": the data layer's record with indices for texts. */
+export type BanditPair = PreferenceRecord<number>;
 
 /** A full or partial ranking of responses for one prompt, best first. */
 export interface Ranking {
@@ -32,7 +29,7 @@ interface Shape {
 }
 export interface PairDataset extends Shape {
   kind: "pairs";
-  pairs: PreferencePair[];
+  pairs: BanditPair[];
 }
 export interface RankingDataset extends Shape {
   kind: "rankings";
@@ -99,7 +96,7 @@ export function twoActionDataset(): PairDataset {
 
 /** Every ordered pair implied by each ranking: a ranking of N items gives N(N−1)/2 pairs (best first). */
 export function rankingsToPairs(data: RankingDataset): PairDataset {
-  const pairs: PreferencePair[] = [];
+  const pairs: BanditPair[] = [];
   for (const r of data.rankings) {
     for (let i = 0; i < r.order.length; i++) {
       for (let j = i + 1; j < r.order.length; j++) pairs.push({ prompt: r.prompt, chosen: r.order[i], rejected: r.order[j] });

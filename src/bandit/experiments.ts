@@ -8,7 +8,7 @@ import { trainBandit, type TrainBanditResult } from "./trainer";
 export const IPO_54_SETUP = {
   steps: 18000,
   batchSize: 9,
-  lr: 0.01,
+  learningRate: 0.01,
   seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
   taus: [0.1, 0.25, 0.5, 1, 2],
 };
@@ -45,7 +45,7 @@ export function runIpo54(opts: Ipo54Options = {}): Ipo54Run[] {
           dataset,
           steps: opts.steps ?? IPO_54_SETUP.steps,
           batchSize: IPO_54_SETUP.batchSize,
-          lr: IPO_54_SETUP.lr,
+          learningRate: IPO_54_SETUP.learningRate,
           seeds: opts.seeds ?? IPO_54_SETUP.seeds,
           recordEvery: opts.recordEvery ?? 100,
           engine: opts.engine,

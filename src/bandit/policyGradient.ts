@@ -22,13 +22,14 @@ export interface PolicyGradientConfig {
   steps: number;
   /** Responses sampled per prompt per iteration. */
   samplesPerPrompt: number;
-  lr: number;
+  /** Step size (the same name as in every other trainer). */
+  learningRate: number;
   seeds: number[];
   /** PPO: clip range ε (default 0.2) and optimisation epochs per batch (default 4). */
   clip?: number;
   epochs?: number;
-  /** "linear" decays the learning rate to 0 over the run (removes the stationary noise of constant lr). */
-  lrSchedule?: "constant" | "linear";
+  /** "linear" decays the learning rate to 0 over the run (removes the stationary noise of a constant one). */
+  learningRateSchedule?: "constant" | "linear";
   recordEvery?: number;
 }
 
@@ -50,7 +51,10 @@ export function trainPolicyGradient(config: PolicyGradientConfig): PolicyGradien
   const K = config.rewards.length;
   const M = config.rewards[0].length;
   const ref = config.refPolicy ?? uniformPolicy(K, M);
-  const { beta, steps, samplesPerPrompt: N, lr, seeds } = config;
+  for (const [old, now] of [["lr", "learningRate"], ["lrSchedule", "learningRateSchedule"]]) {
+    if ((config as unknown as Record<string, unknown>)[old] !== undefined) throw new Error(`trainPolicyGradient: ${old} was renamed ${now} (one name in every trainer)`);
+  }
+  const { beta, steps, samplesPerPrompt: N, learningRate: lr, seeds } = config;
   if (!(beta > 0)) throw new Error(`trainPolicyGradient: beta must be > 0, got ${beta}`);
   if (!(N >= 2)) throw new Error("trainPolicyGradient: samplesPerPrompt must be >= 2 (the baseline needs the other samples)");
   const clip = config.clip ?? 0.2;
@@ -96,7 +100,7 @@ export function trainPolicyGradient(config: PolicyGradientConfig): PolicyGradien
         const sum = R.reduce((a, b) => a + b, 0);
         for (let i = 0; i < N; i++) adv[x][i] = R[i] - (sum - R[i]) / (N - 1);
       }
-      const lrNow = config.lrSchedule === "linear" ? lr * (1 - t / steps) : lr;
+      const lrNow = config.learningRateSchedule === "linear" ? lr * (1 - t / steps) : lr;
       for (let e = 0; e < epochs; e++) {
         adamT++;
         for (let x = 0; x < K; x++) {

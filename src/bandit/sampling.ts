@@ -4,7 +4,7 @@
 //   rankings: Plackett–Luce, P(y_1 ≻ … ≻ y_N | x) = Π_k exp(r_k/T) / Σ_{j≥k} exp(r_j/T)   (Plackett 1975)
 // PL rankings are drawn with the Gumbel trick: sort r/T + Gumbel noise in decreasing order.
 import { Rng } from "../random";
-import type { PairDataset, PreferencePair, Ranking, RankingDataset } from "./datasets";
+import type { BanditPair, PairDataset, Ranking, RankingDataset } from "./datasets";
 
 export interface SampleOptions {
   rng: Rng;
@@ -19,7 +19,7 @@ export function sampleBanditPairs(rewards: number[][], nPairs: number, o: Sample
   const M = rewards[0].length;
   if (M < 2) throw new Error("sampleBanditPairs: need at least 2 responses per prompt");
   const T = o.temperature ?? 1;
-  const pairs: PreferencePair[] = [];
+  const pairs: BanditPair[] = [];
   for (let n = 0; n < nPairs; n++) {
     const x = o.rng.int(K);
     const i = o.rng.int(M);

@@ -1,6 +1,7 @@
 // Tabular policies for the bandit setting: K prompts × M responses, π(y|x) = softmax(θ[x, :])_y.
 // Everything here is plain Float64 JS on nested arrays ([K][M]) so that closed forms and checks are exact;
 // the trainers keep their own flat buffers for speed.
+import { seedStats } from "../sweep/stats";
 
 /** A policy table: policy[x][y] = π(y|x); each row sums to 1. */
 export type PolicyTable = number[][];
@@ -76,11 +77,13 @@ export function optimalPolicyTable(rewards: number[][], ref: PolicyTable, beta: 
   return rewards.map((row, x) => softmaxRow(row.map((r, y) => Math.log(ref[x][y]) + r / beta)));
 }
 
-/** Mean and 95% normal-approximation half-width (1.96·sd/√n, sd with n−1) of a list of numbers. */
+/**
+ * Mean and 95% confidence half-width over seeds or datasets: t_{0.975, n−1} · s/√n (Student-t, s with
+ * n − 1), the same interval as the sweep summaries (src/sweep/stats.ts). Half-width NaN when n < 2 (no
+ * interval) or when a value is not finite (a diverged run: the mean shows it, no CI pretends otherwise).
+ */
 export function meanCi95(values: number[]): { mean: number; half: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  if (n < 2) return { mean, half: 0 };
-  const v = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-  return { mean, half: (1.96 * Math.sqrt(v)) / Math.sqrt(n) };
+  const stats = seedStats(values, 0.95);
+  if (stats.nonFinite > 0) return { mean: values.reduce((a, b) => a + b, 0) / values.length, half: NaN };
+  return { mean: stats.mean, half: stats.ciHalf };
 }

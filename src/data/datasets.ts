@@ -1,18 +1,38 @@
 // Loaders for the real datasets, by name, from ../shared/data or the download cache (see registry.ts).
+//
+// These curated loaders load their dataset even where it has known-bad records (UltraFeedback's train
+// sample has a pair whose chosen and rejected are identical; HH-RLHF has empty replies): by default they
+// skip such records and report them, in the result's `report` and in one note on stderr with the counts
+// and line numbers. `mode: "strict"` stops at the first instead. Loaders for a user's own files
+// (loaders.ts) stay strict by default.
 import * as path from "path";
 import { judgementColumns, listFiles, loadDelimited, loadHhRlhf, loadLabelledLines, loadPreferences, loadTabLabelled, type LoadOptions, type LoadResult } from "./loaders";
 import { locateDataDir, requireDataFile } from "./registry";
-import { RecordError, mergeReports, type ValidationMode } from "./validation";
+import { RecordError, mergeReports, summarizeReport, type ValidationMode } from "./validation";
 import type { LabelledText, PreferenceRecord } from "./types";
 
-/** HH-RLHF subset/split, e.g. ("harmless-base", "test"): 2,312 pairs with prompts split off. */
-export function loadHhRlhfSplit(subset = "harmless-base", split: "train" | "test" = "test", opts: LoadOptions = {}): Promise<LoadResult<PreferenceRecord>> {
-  return loadHhRlhf(requireDataFile(`hh-rlhf/${subset}/${split}.jsonl.gz`, `hh-rlhf-${subset}`), opts);
+export interface CuratedOptions {
+  /** "collect" (default here): skip and report known-bad records; "strict": throw at the first. */
+  mode?: ValidationMode;
+  /** No note on stderr about skipped records (they are still in the report). */
+  quiet?: boolean;
 }
 
-/** UltraFeedback binarized sample: split "train" (1,000) or "eval" (200); scores kept in extra.metadata. */
-export function loadUltraFeedbackSample(split: "train" | "eval", opts: LoadOptions = {}): Promise<LoadResult<PreferenceRecord>> {
-  return loadPreferences(requireDataFile(`ultrafeedback-binarized-subset/${split}_clean.jsonl`), { ...opts, prompt: "explicit" });
+/** A curated load: collect mode unless asked otherwise, and one note naming what was skipped. */
+async function curated<T>(name: string, opts: CuratedOptions, load: (mode: ValidationMode) => Promise<LoadResult<T>>): Promise<LoadResult<T>> {
+  const result = await load(opts.mode ?? "collect");
+  if (result.report.rejected > 0 && !opts.quiet) process.stderr.write(`${name}: skipped ${result.report.rejected} known-bad record(s): ${summarizeReport(result.report, 10)}\n`);
+  return result;
+}
+
+/** HH-RLHF subset/split, e.g. ("harmless-base", "test"): 2,312 pairs with prompts split off (4 empty replies skipped). */
+export function loadHhRlhfSplit(subset = "harmless-base", split: "train" | "test" = "test", opts: LoadOptions & CuratedOptions = {}): Promise<LoadResult<PreferenceRecord>> {
+  return curated(`loadHhRlhfSplit(${subset}, ${split})`, opts, (mode) => loadHhRlhf(requireDataFile(`hh-rlhf/${subset}/${split}.jsonl.gz`, `hh-rlhf-${subset}`), { ...opts, mode }));
+}
+
+/** UltraFeedback binarized sample: split "train" (1,000 lines) or "eval" (200); scores kept in extra.metadata. */
+export function loadUltraFeedbackSample(split: "train" | "eval", opts: LoadOptions & CuratedOptions = {}): Promise<LoadResult<PreferenceRecord>> {
+  return curated(`loadUltraFeedbackSample(${split})`, opts, (mode) => loadPreferences(requireDataFile(`ultrafeedback-binarized-subset/${split}_clean.jsonl`), { ...opts, mode, prompt: "explicit" }));
 }
 
 /** Scores of an UltraFeedback pair, from extra.metadata.{score_chosen, score_rejected}. */
@@ -52,7 +72,11 @@ function ukpDir(sub: string): string {
  * UKPConvArg1Strict: 11,650 judgements "a1 or a2 is more convincing" over 32 topics (16 debates × 2 stances).
  * Pairs carry extra {id, label, topic, debate, stance, winnerId, loserId}; the prompt names debate and stance.
  */
-export async function loadUkpConvArg1(opts: { mode?: ValidationMode } = {}): Promise<LoadResult<PreferenceRecord>> {
+export function loadUkpConvArg1(opts: CuratedOptions = {}): Promise<LoadResult<PreferenceRecord>> {
+  return curated("loadUkpConvArg1", opts, (mode) => loadUkpConvArg1Files(mode));
+}
+
+async function loadUkpConvArg1Files(mode: ValidationMode): Promise<LoadResult<PreferenceRecord>> {
   const results: LoadResult<PreferenceRecord>[] = [];
   for (const file of listFiles(ukpDir("UKPConvArg1Strict-CSV"), /\.csv(\.gz)?$/)) {
     const t = ukpTopic(file);
@@ -61,7 +85,7 @@ export async function loadUkpConvArg1(opts: { mode?: ValidationMode } = {}): Pro
       await loadDelimited(file, {
         delimiter: "\t",
         quote: null,
-        mode: opts.mode,
+        mode,
         toRecord: (row) => {
           const pair = toPair(row);
           const ids = row["#id"].split("_");
@@ -87,7 +111,11 @@ export interface UkpArgument extends UkpTopic {
 }
 
 /** UKPConvArg1-Ranking: 1,052 arguments with their rank score (`#id rank argument`). */
-export async function loadUkpRanking(opts: { mode?: ValidationMode } = {}): Promise<LoadResult<UkpArgument>> {
+export function loadUkpRanking(opts: CuratedOptions = {}): Promise<LoadResult<UkpArgument>> {
+  return curated("loadUkpRanking", opts, (mode) => loadUkpRankingFiles(mode));
+}
+
+async function loadUkpRankingFiles(mode: ValidationMode): Promise<LoadResult<UkpArgument>> {
   const results: LoadResult<UkpArgument>[] = [];
   for (const file of listFiles(ukpDir("UKPConvArg1-Ranking-CSV"), /\.csv(\.gz)?$/)) {
     const t = ukpTopic(file);
@@ -95,7 +123,7 @@ export async function loadUkpRanking(opts: { mode?: ValidationMode } = {}): Prom
       await loadDelimited(file, {
         delimiter: "\t",
         quote: null,
-        mode: opts.mode,
+        mode,
         toRecord: (row) => {
           const rank = Number(row.rank);
           if (!Number.isFinite(rank) || row.rank.trim() === "") throw new RecordError("bad-row", `"rank" must be a number, got ${JSON.stringify(row.rank)}`, "rank");
@@ -109,17 +137,21 @@ export async function loadUkpRanking(opts: { mode?: ValidationMode } = {}): Prom
 }
 
 /** rt-polarity: 5,331 positive (label 1) + 5,331 negative (label 0) snippets, decoded as Latin-1. */
-export async function loadRtPolarityData(opts: { mode?: ValidationMode } = {}): Promise<LoadResult<LabelledText>> {
-  const pos = await loadLabelledLines(requireDataFile("rt-polarity/rt-polarity.pos", "rt-polarity"), 1, { ...opts, encoding: "latin1" });
-  const neg = await loadLabelledLines(requireDataFile("rt-polarity/rt-polarity.neg", "rt-polarity"), 0, { ...opts, encoding: "latin1" });
-  return { records: [...pos.records, ...neg.records], report: mergeReports([pos.report, neg.report]) };
+export function loadRtPolarityData(opts: CuratedOptions = {}): Promise<LoadResult<LabelledText>> {
+  return curated("loadRtPolarityData", opts, async (mode) => {
+    const pos = await loadLabelledLines(requireDataFile("rt-polarity/rt-polarity.pos", "rt-polarity"), 1, { mode, encoding: "latin1" });
+    const neg = await loadLabelledLines(requireDataFile("rt-polarity/rt-polarity.neg", "rt-polarity"), 0, { mode, encoding: "latin1" });
+    return { records: [...pos.records, ...neg.records], report: mergeReports([pos.report, neg.report]) };
+  });
 }
 
 export const UCI_SOURCES = ["amazon_cells", "imdb", "yelp"] as const;
 
 /** UCI sentiment labelled sentences: 1,000 each from Amazon, IMDb and Yelp (`sentence<TAB>0|1`). */
-export async function loadUciSentences(opts: { mode?: ValidationMode } = {}): Promise<LoadResult<LabelledText>> {
-  const results = [];
-  for (const src of UCI_SOURCES) results.push(await loadTabLabelled(requireDataFile(`uci-sentiment-labelled-sentences/${src}_labelled.txt`), opts));
-  return { records: results.flatMap((r) => r.records), report: mergeReports(results.map((r) => r.report)) };
+export function loadUciSentences(opts: CuratedOptions = {}): Promise<LoadResult<LabelledText>> {
+  return curated("loadUciSentences", opts, async (mode) => {
+    const results = [];
+    for (const src of UCI_SOURCES) results.push(await loadTabLabelled(requireDataFile(`uci-sentiment-labelled-sentences/${src}_labelled.txt`), { mode }));
+    return { records: results.flatMap((r) => r.records), report: mergeReports(results.map((r) => r.report)) };
+  });
 }

@@ -7,13 +7,32 @@ import { invalidUtf8Lines, readBytes, decodeBytes, readDelimited, readLines, spl
 import { parsePreference, parseRanking, parseUnpaired, type PreferenceParseOptions } from "./records";
 import { Collector, RecordError, type ValidationMode, type ValidationReport } from "./validation";
 import type { LabelledText, PreferenceRecord, RankingRecord, TextEncoding, UnpairedRecord } from "./types";
+import { isParquetFile, readParquetRows } from "./parquet";
+import { checkFieldMap, renameFields, type FieldMap } from "./fieldMap";
 
 export interface LoadOptions {
   /** strict (default): throw at the first bad record; collect: keep good ones and report the rest. */
   mode?: ValidationMode;
   encoding?: TextEncoding;
-  /** "auto" (default): .json / .json.gz is one JSON array, anything else is JSON Lines. */
-  format?: "auto" | "jsonl" | "json";
+  /**
+   * "auto" (default): a file starting with Parquet's magic "PAR1" is Parquet (rows → records, the row
+   * number in place of a line number), .json / .json.gz is one JSON array, anything else JSON Lines.
+   */
+  format?: "auto" | "jsonl" | "json" | "parquet";
+  /** Rename fields before parsing, like `rename_column`: `{prompt: "question", chosen: "answer_good", rejected: "answer_bad"}`. */
+  fields?: FieldMap;
+}
+
+/** Fields a mapping may target: those of preference pairs, unpaired examples and rankings. */
+const MAPPABLE_FIELDS = ["prompt", "chosen", "rejected", "completion", "label", "responses", "scores"] as const;
+
+function dataFormat(file: string, format: LoadOptions["format"]): "json" | "jsonl" | "parquet" {
+  const parquet = format !== "parquet" && fs.existsSync(file) && isParquetFile(file);
+  if (parquet && (format === "json" || format === "jsonl")) {
+    throw new Error(`${file}: this is a Parquet file (it starts with "PAR1"), not ${format === "json" ? "JSON" : "JSON Lines"}; load it with format "parquet" or "auto"`);
+  }
+  if (format === "parquet" || parquet) return "parquet";
+  return jsonFormat(file, format);
 }
 
 export interface LoadResult<T> {
@@ -47,6 +66,9 @@ export async function* iterateJsonRecords<T>(
 ): AsyncGenerator<T> {
   collector.addFile(file);
   const encoding = opts.encoding ?? "utf8";
+  const fields = opts.fields;
+  if (fields) checkFieldMap(fields, MAPPABLE_FIELDS, file);
+  const parseValue = (value: unknown): T => parse(fields ? renameFields(value, fields) : value);
   const handle = function* (text: string, line: number, invalidUtf8?: boolean): Generator<T> {
     const before = collector.records.length;
     collector.attempt(file, line, () => {
@@ -54,7 +76,7 @@ export async function* iterateJsonRecords<T>(
       const value = parseJson(text);
       const dup = duplicateJsonKey(text);
       if (dup !== undefined) throw new RecordError("duplicate-key", `an object names the key ${JSON.stringify(dup)} twice; JSON.parse would keep only the last value`, dup);
-      return parse(value);
+      return parseValue(value);
     });
     if (collector.records.length > before) yield collector.records.pop() as T;
   };
@@ -62,7 +84,16 @@ export async function* iterateJsonRecords<T>(
   const truncated = (err: TruncatedInputError): void => {
     collector.reject({ file, line: err.linesRead + 1, reason: "truncated-file", message: err.message });
   };
-  if (jsonFormat(file, opts.format) === "json") {
+  const format = dataFormat(file, opts.format);
+  if (format === "parquet") {
+    for await (const { value, row } of readParquetRows(file)) {
+      const before = collector.records.length;
+      collector.attempt(file, row, () => parseValue(value));
+      if (collector.records.length > before) yield collector.records.pop() as T;
+    }
+    return;
+  }
+  if (format === "json") {
     let elements;
     let trailing: { line: number; text: string } | undefined;
     let badLines = new Set<number>();

@@ -138,6 +138,26 @@ function checkRemainders(pair: PreferenceRecord): PreferenceRecord {
   return pair;
 }
 
+/**
+ * A string prompt with message-list completions (Hugging Face's UltraFeedback-binarized layout, which TRL
+ * reads by extracting the prompt from the conversations). Two shapes are accepted, nothing is dropped:
+ *   - both conversations repeat the prompt: they share leading messages that end in a user message whose
+ *     content is the prompt → those messages are the prompt, the rest are the completions;
+ *   - neither conversation has a user message → the prompt becomes [{role: "user", content: prompt}].
+ * Anything else (a prompt the conversations contradict) is left to the caller's mixed-type error.
+ */
+function liftStringPrompt(prompt: string, chosen: ChatMessage[], rejected: ChatMessage[]): PreferenceRecord | { error: true } {
+  const hasUser = (c: ChatMessage[]) => c.some((m) => m.role === "user");
+  if (!hasUser(chosen) && !hasUser(rejected)) return { prompt: [{ role: "user", content: prompt }], chosen, rejected };
+  let k = 0;
+  while (k < chosen.length && k < rejected.length && sameMessage(chosen[k], rejected[k])) k++;
+  // The shared run ends at the last user message within it, whose content must be the prompt.
+  let last = -1;
+  for (let i = 0; i < k; i++) if (chosen[i].role === "user") last = i;
+  if (last < 0 || chosen[last].content.trim() !== prompt.trim()) return { error: true };
+  return { prompt: chosen.slice(0, last + 1), chosen: chosen.slice(last + 1), rejected: rejected.slice(last + 1) };
+}
+
 export function parsePreference(value: unknown, opts: PreferenceParseOptions = {}): PreferenceRecord {
   const obj = asObject(value);
   const mode = opts.prompt ?? "auto";
@@ -147,7 +167,18 @@ export function parsePreference(value: unknown, opts: PreferenceParseOptions = {
   const extra = extraFields(obj, ["prompt", "chosen", "rejected"]);
   let pair: PreferenceRecord;
   if (explicit) {
-    const prompt = parseText(obj.prompt, "prompt");
+    let prompt = parseText(obj.prompt, "prompt");
+    if (typeof prompt === "string" && isChat(chosen) && isChat(rejected)) {
+      // Hugging Face's UltraFeedback-binarized layout: a string prompt beside whole conversations.
+      const lifted = liftStringPrompt(prompt, chosen, rejected);
+      if ("prompt" in lifted) {
+        prompt = lifted.prompt;
+        pair = { prompt, chosen: lifted.chosen, rejected: lifted.rejected };
+        checkRemainders(pair);
+        if (extra) pair.extra = extra;
+        return pair;
+      }
+    }
     // As in implicit mode: all strings or all message lists (TRL's standard vs conversational format).
     const kinds = [prompt, chosen, rejected].map((t) => (typeof t === "string" ? "a string" : "a message list"));
     if (new Set(kinds).size > 1) {

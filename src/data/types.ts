@@ -16,10 +16,15 @@ export type Text = string | ChatMessage[];
 /** Fields of the source record that the format does not name, written back by the exporters. */
 export type Extra = Record<string, unknown>;
 
-export interface PreferenceRecord {
-  prompt: Text;
-  chosen: Text;
-  rejected: Text;
+/**
+ * One preference: `chosen` ≻ `rejected` for `prompt`. The one pair type of the project: T is the text here;
+ * the bandit track's pairs are PreferenceRecord<number> (responses are indices, `BanditPair`) and the LM
+ * track's `TokenizedPair` extends PreferenceRecord<string> with the token sequences its trainer uses.
+ */
+export interface PreferenceRecord<T = Text> {
+  prompt: T;
+  chosen: T;
+  rejected: T;
   extra?: Extra;
 }
 

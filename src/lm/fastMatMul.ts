@@ -28,11 +28,29 @@ const product = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => 
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
+/**
+ * a·bᵀ with gradients dA = dY·b and dB = dYᵀ·a. For the tied LM head (a: (N, d) hidden states, b: (V, d)
+ * embedding) dB this way multiplies by the small (N, d) matrix, where (aᵀ·dY)ᵀ multiplies a (d, N) matrix
+ * by the large (N, V) one: XNNPACK packs its right operand, and packing and streaming (N, V) made that
+ * product ~3x slower than this one (profile: 700 ms vs 210 ms of a 2.6 s DPO step).
+ */
+const productTransposedB = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor2D, swapLast(b) as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved;
+      return [tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D), tf.matMul(swapLast(dy) as tf.Tensor2D, sa as tf.Tensor2D)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
 /** tf.matMul(a, b, transposeA, transposeB), computed without the slow transposed kernels. */
 export function matMulFast<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = false, transposeB = false): T {
   return tf.tidy(() => {
     const aa = transposeA ? swapLast(a) : a;
-    const bb = transposeB ? swapLast(b) : b;
-    return product(aa, bb) as T;
+    if (transposeB) return productTransposedB(aa, b) as T;
+    return product(aa, b) as T;
   });
 }

@@ -10,6 +10,7 @@ export { tokenLogProbs, modelTokenLogProbs, maskedSequenceSum, sequenceLogProbsF
 export { adamStep, makeAdam } from "./optim";
 export type { StepResult } from "./optim";
 export * from "./sampling";
+export * from "./kvCache";
 export * from "./sft";
 export * from "./checkpoint";
 export * from "./judges";

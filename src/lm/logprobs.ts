@@ -38,8 +38,14 @@ const EXCLUDED_LOGIT = -1e9;
  */
 export function tokenLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D, excluded: readonly number[] = []): tf.Tensor2D {
   const [B, T, V] = logits.shape;
+  return tf.tidy(() => nextTokenLogProbs(tf.slice(logits, [0, 0, 0], [B, T - 1, V]).reshape([B * (T - 1), V]) as tf.Tensor2D, ids, excluded));
+}
+
+/** tokenLogProbs given the logits of positions 0…T−2 only, flattened row-major to (B·(T−1), V). */
+function nextTokenLogProbs(head: tf.Tensor2D, ids: tf.Tensor2D, excluded: readonly number[]): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  const V = head.shape[1];
   return tf.tidy(() => {
-    const head = tf.slice(logits, [0, 0, 0], [B, T - 1, V]).reshape([B * (T - 1), V]) as tf.Tensor2D;
     let normalised = head;
     if (excluded.length > 0) {
       const bias = new Float32Array(V);
@@ -62,7 +68,14 @@ export function tokenLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D, excluded: r
  * through this, so no caller can score a different distribution from the one sampled.
  */
 export function modelTokenLogProbs(model: Transformer, ids: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tokenLogProbs(model.forward(ids), ids, NON_EMITTED));
+  const [B, T] = ids.shape;
+  const d = model.config.dModel;
+  // The last position predicts nothing here: drop it from the (B·T, d) hidden states, not from the
+  // 16x wider (B, T, V) logits (the same numbers, without slicing and re-padding the logits).
+  return tf.tidy(() => {
+    const h = tf.slice(model.hidden(ids).reshape([B, T, d]), [0, 0, 0], [B, T - 1, d]).reshape([B * (T - 1), d]) as tf.Tensor2D;
+    return nextTokenLogProbs(model.head(h), ids, NON_EMITTED);
+  });
 }
 
 /** Σ_t mask·tokenLogps per row → (B). */

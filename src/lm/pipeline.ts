@@ -1,5 +1,6 @@
 // The end-to-end language-model pipeline, with named presets: corpus → tokenizer → SFT reference →
-// RLAIF data → {DPO, IPO, KTO, listwise DPO, PPO} × β sweep → held-out reward and KL → frontier.
+// RLAIF data → {any registered loss (DPO, IPO, KTO, listwise DPO, …), PPO} × β sweep → held-out reward and
+// KL → frontier.
 // `PREFOPT_LM_PRESET=quick` picks a smaller setting (CI); `default` draws the full frontier.
 import { Rng } from "../random";
 import { type Corpus, type Document, promptOf, splitCorpusByPrompt } from "./corpus";
@@ -8,12 +9,14 @@ import { sftRow } from "./batching";
 import { Transformer, type TransformerConfig } from "./transformer";
 import { trainSft, type SftResult } from "./sft";
 import { generateRlaifData, type RlaifData } from "./rlaif";
-import { trainPreference, type PreferenceLog, type PreferenceMethod } from "./preferenceTrainer";
+import { trainPreference, type PreferenceLog } from "./preferenceTrainer";
+import { getLoss } from "../losses/registry";
 import { trainPpo, type PpoLog } from "./ppo";
 import { evaluatePolicy, type EvalResult } from "./evaluate";
 import type { Principle } from "./judges";
 
-export type LmMethod = PreferenceMethod | "ppo";
+/** A registered loss name (src/losses/registry.ts) or "ppo". */
+export type LmMethod = string;
 
 export interface LmPreset {
   name: string;
@@ -24,13 +27,11 @@ export interface LmPreset {
   model: Omit<TransformerConfig, "vocabSize">;
   sft: { steps: number; batchSize: number; learningRate: number };
   rlaif: { prompts: number; k: number; maxNewTokens: number; noiseTemperature: number };
-  /**
-   * Offline training settings. The loss knobs are optional (the presets leave them unset, i.e. the losses'
-   * defaults) and reach trainPreference unchanged, so an ablation can set them without a separate code path.
-   */
-  preference: { steps: number; batchSize: number; learningRate: number; labelSmoothing?: number; desirableWeight?: number; undesirableWeight?: number };
+  /** Offline training settings (the loss's own options come from its registry entry, see trainAndEvaluate). */
+  preference: { steps: number; batchSize: number; learningRate: number };
   ppo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number };
-  betas: Record<LmMethod, number[]>;
+  /** β per method for runFrontier (IPO's τ; PPO's KL coefficient). */
+  betas: Record<string, number[]>;
   evaluation: { prompts: number; samplesPerPrompt: number };
   seed: number;
 }
@@ -165,8 +166,11 @@ export interface FrontierPoint {
   samples: EvalResult["samples"];
 }
 
-/** Train one policy from the reference with `method` at `beta`, evaluate it, dispose it. */
-export function trainAndEvaluate(method: LmMethod, beta: number, reference: Transformer, setup: LmSetup, data: RlaifData, constitution: readonly Principle[], preset: LmPreset, verbose = true): FrontierPoint {
+/**
+ * Train one policy from the reference with `method` at `beta`, evaluate it, dispose it. `lossOptions` are
+ * the loss's other options (its registry entry checks them and fills defaults; e.g. DPO's variant).
+ */
+export function trainAndEvaluate(method: LmMethod, beta: number, reference: Transformer, setup: LmSetup, data: RlaifData, constitution: readonly Principle[], preset: LmPreset, verbose = true, lossOptions: Record<string, unknown> = {}): FrontierPoint {
   const policy = reference.clone();
   // The clone holds a full copy of the weights: free it even when training or evaluation throws.
   try {
@@ -177,7 +181,9 @@ export function trainAndEvaluate(method: LmMethod, beta: number, reference: Tran
       seconds = r.seconds;
       lastLog = r.logs[r.logs.length - 1];
     } else {
-      const r = trainPreference(policy, reference, data, { ...preset.preference, method, beta, seed: preset.seed + 3, verbose });
+      // β is passed only to losses that take one (Preferred-FT and unlikelihood have none).
+      const withBeta = "beta" in getLoss(method).options ? { ...lossOptions, beta } : lossOptions;
+      const r = trainPreference(policy, reference, data, { ...preset.preference, method, lossOptions: withBeta, seed: preset.seed + 3, verbose });
       seconds = r.seconds;
       lastLog = r.logs[r.logs.length - 1];
     }
@@ -206,6 +212,10 @@ export function evaluateOnHeldOut(policy: Transformer, reference: Transformer, s
 export function runFrontier(reference: Transformer, setup: LmSetup, data: RlaifData, constitution: readonly Principle[], preset: LmPreset, methods: LmMethod[] = ["dpo", "ipo", "kto", "listwise", "ppo"], verbose = true): FrontierPoint[] {
   const sft = evaluateOnHeldOut(reference, reference, setup, constitution, preset);
   const points: FrontierPoint[] = [{ method: "sft", beta: 0, ...pickEval(sft), trainSeconds: 0, samples: sft.samples }];
-  for (const m of methods) for (const beta of preset.betas[m]) points.push(trainAndEvaluate(m, beta, reference, setup, data, constitution, preset, verbose));
+  for (const m of methods) {
+    const betas = preset.betas[m];
+    if (!betas) throw new Error(`runFrontier: preset ${preset.name} has no betas for method ${m}; add preset.betas.${m}`);
+    for (const beta of betas) points.push(trainAndEvaluate(m, beta, reference, setup, data, constitution, preset, verbose));
+  }
   return points;
 }

@@ -15,6 +15,7 @@
 // the horizon (TRL's default 10,000; short CPU runs need a much smaller H for β to move at all).
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch } from "./batching";
 import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
@@ -84,7 +85,9 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
   const eps = opts.clipRange ?? 0.2;
   const logs: PpoLog[] = [];
   const ids = prompts.map((p) => tokenizer.encode(p));
+  try {
   for (let it = 1; it <= opts.iterations; it++) {
+    throwIfInterrupted();
     const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
     const groups = sampleGroups(policy, pick.map((i) => ids[i]), opts.k, rng, { maxNewTokens: opts.maxNewTokens, temperature: 1 });
     const seqs = groups.flat();
@@ -157,6 +160,8 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
     if (opts.verbose !== false) progress(`ppo β=${log["objective/kl_coef"].toPrecision(3)}`, it, opts.iterations, `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`, 5);
     opts.onIteration?.(it, log);
   }
-  optimizer.dispose();
+  } finally {
+    optimizer.dispose();
+  }
   return { logs, seconds: (Date.now() - t0) / 1000 };
 }

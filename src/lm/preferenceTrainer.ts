@@ -1,37 +1,36 @@
-// Offline preference optimisation of a causal LM from a frozen SFT reference: DPO, IPO, KTO and listwise
-// DPO. The reference log-probs are computed once per dataset and cached (the reference never changes);
-// every step scores all sequences of a batch (chosen and rejected, or the whole list) in ONE
-// concatenated forward pass, as in the reference DPO implementation.
+// Offline preference optimisation of a causal LM from a frozen SFT reference, with any registered loss
+// (src/losses/registry.ts): pair losses on the RLAIF pairs, listwise on the rankings, kto on the unpaired
+// judgements. The reference log-probs are computed once per dataset and cached (the reference never
+// changes); every step scores all sequences of a batch (chosen and rejected, or the whole list) in ONE
+// concatenated forward pass, as in the reference DPO implementation. Plan (units, reference log-probs,
+// minibatch order) → step (one forward pass, the loss, Adam) → record (TRL-named metrics from the loss's
+// own rewards and extras).
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch, type Sequence } from "./batching";
 import { modelTokenLogProbs, maskedSequenceSum } from "./logprobs";
-import { dpoLoss, ipoLoss, ktoLoss, listwiseDpoLoss, checkKtoWeightRatio } from "../losses/index";
-import { preferenceLoss } from "../losses/preferenceLoss";
+import "../losses/all";
+import { checkKtoWeightRatio } from "../losses/kto";
+import { preferenceMetrics } from "../losses/metrics";
+import { getLoss, resolveLossOptions, type LossEntry, type LossOptions, type LossOutput, type LossState, type PairLossEntry, type RankingLossEntry, type UnpairedLossEntry } from "../losses/registry";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { RlaifData } from "./rlaif";
 import type { Transformer } from "./transformer";
 
-export type PreferenceMethod = "dpo" | "ipo" | "kto" | "listwise";
+/** A registered loss name (listLossTypes()); the LM trains pair, ranking and unpaired losses. */
+export type PreferenceMethod = string;
 
 export interface PreferenceTrainOptions {
   method: PreferenceMethod;
-  beta: number;
+  /** The loss's options, checked against its registry entry (e.g. {beta: 0.1, labelSmoothing: 0.1}). */
+  lossOptions?: Record<string, unknown>;
   steps: number;
   /** Preference pairs per step (KTO: examples; listwise: ranked lists). */
   batchSize: number;
   learningRate?: number;
   clipNorm?: number;
   seed?: number;
-  labelSmoothing?: number;
-  desirableWeight?: number;
-  undesirableWeight?: number;
-  /**
-   * Pair data only (method "dpo"'s units): train with this loss from the loss registry instead (TRL's
-   * loss_type names, e.g. "sft" = Preferred-FT, "unlikelihood"), with `lossOptions` validated by it.
-   */
-  lossType?: string;
-  lossOptions?: Record<string, unknown>;
   /** Log every this many steps (default 10). */
   logEvery?: number;
   verbose?: boolean;
@@ -39,24 +38,18 @@ export interface PreferenceTrainOptions {
   onStep?: (step: number, ms: number) => void;
 }
 
-/** One training log row, with TRL's metric names. */
-export interface PreferenceLog {
-  step: number;
-  loss: number;
-  "rewards/chosen": number;
-  "rewards/rejected": number;
-  "rewards/margins": number;
-  "rewards/accuracies": number;
-  "logps/chosen": number;
-  "logps/rejected": number;
-  grad_norm: number;
-  kl?: number;
-}
+/**
+ * One training log row, with TRL's metric names: loss, grad_norm, rewards/chosen, rewards/rejected,
+ * rewards/margins, rewards/accuracies (pairs and rankings), logps/chosen, logps/rejected, and the loss's
+ * extras (KTO's kl, BCO's bco/delta, ORPO's log_odds_ratio, …).
+ */
+export type PreferenceLog = { step: number; loss: number; grad_norm: number } & Record<string, number>;
 
 /** log π(y|x) for each sequence, in batches, without gradients → Float32Array. */
 export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], batchSize = 128): Float32Array {
   const out = new Float32Array(seqs.length);
   for (let s = 0; s < seqs.length; s += batchSize) {
+    throwIfInterrupted();
     const batch = packSequences(seqs.slice(s, s + batchSize), model.config.contextLength);
     const v = tf.tidy(() => maskedSequenceSum(modelTokenLogProbs(model, batch.ids), batch.mask).dataSync());
     disposeBatch(batch);
@@ -65,22 +58,22 @@ export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], bat
   return out;
 }
 
-/** The flat list of sequences a method trains on, grouped into units (a pair, an example, a list). */
+/** The flat list of sequences a loss trains on, grouped into units (a pair, an example, a list). */
 interface TrainingUnits {
   /** Sequences per unit, in the order the loss expects. */
   units: Sequence[][];
-  /** KTO: desirable flag per unit. */
+  /** Unpaired data: desirable flag per unit. */
   labels?: boolean[];
 }
 
-function unitsFor(method: PreferenceMethod, data: RlaifData, contextLength: number): TrainingUnits {
-  if (method === "dpo" || method === "ipo") return { units: data.pairs.map((p) => [p.chosenSeq, p.rejectedSeq]) };
-  if (method === "listwise") {
+function unitsFor(entry: LossEntry, data: RlaifData, contextLength: number): TrainingUnits {
+  if (entry.data === "pairs") return { units: data.pairs.map((p) => [p.chosenSeq, p.rejectedSeq]) };
+  if (entry.data === "rankings") {
     const n = Math.min(...data.rankings.map((r) => r.ranking.length));
     return { units: data.rankings.map((r) => r.ranking.slice(0, n).map((c) => c.seq)) };
   }
-  // KTO: each example plus a mismatched (x_i, y_j) pair for the KL reference point; the partner is two
-  // places on (the neighbour is usually the same prompt's other completion), fixed so it can be cached.
+  // Unpaired: each example plus a mismatched (x_i, y_j) pair for KTO's KL reference point; the partner is
+  // two places on (the neighbour is usually the same prompt's other completion), fixed so it can be cached.
   const ex = data.unpaired;
   const units = ex.map((e, i) => {
     const other = ex[(i + 2) % ex.length].seq;
@@ -94,118 +87,127 @@ function unitsFor(method: PreferenceMethod, data: RlaifData, contextLength: numb
 export interface PreferenceTrainResult {
   logs: PreferenceLog[];
   seconds: number;
-  /** Reference log-probs cached before training (one per sequence of every unit). */
+  /** Reference log-probs cached before training (one per sequence of every unit; 0 for policy-only losses). */
   cachedReferenceLogps: number;
 }
 
-/** Train `policy` in place from the frozen `reference` on RLAIF data with one of the offline methods. */
+/** The loss on one step's batch: column j of `logps` / `ref` / `lengths` holds sequence j of every unit. */
+function batchLoss(entry: LossEntry, o: LossOptions, state: LossState | undefined, logps: tf.Tensor1D, ref: tf.Tensor1D, lengths: tf.Tensor1D, per: number, B: number, labels: boolean[] | undefined): LossOutput {
+  const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);
+  if (entry.data === "pairs") {
+    return (entry as PairLossEntry).loss(
+      { policyChosen: col(logps, 0), policyRejected: col(logps, 1), refChosen: col(ref, 0), refRejected: col(ref, 1), chosenLengths: col(lengths, 0), rejectedLengths: col(lengths, 1) },
+      o,
+      state,
+    );
+  }
+  if (entry.data === "unpaired") {
+    return (entry as UnpairedLossEntry).loss({ policy: col(logps, 0), ref: col(ref, 0), desirable: labels!, klPolicy: tf.reshape(col(logps, 1), [B]), klRef: col(ref, 1) }, o, state);
+  }
+  return (entry as RankingLossEntry).loss({ policy: tf.transpose(logps.reshape([per, B])), ref: tf.transpose(ref.reshape([per, B])) }, o, state);
+}
+
+/** Column-major rows [seq 0 of every unit; seq 1 of every unit; …] and their reference log-probs. */
+function stepRows(units: Sequence[][], idx: number[], per: number, refLogps: Float32Array): { rows: Sequence[]; refs: number[] } {
+  const rows: Sequence[] = [];
+  const refs: number[] = [];
+  for (let j = 0; j < per; j++)
+    for (const u of idx) {
+      rows.push(units[u][j]);
+      refs.push(refLogps[u * per + j]);
+    }
+  return { rows, refs };
+}
+
+/**
+ * TRL-named metrics from what the loss returned: its rewards (`kept` = chosen rewards, rejected rewards,
+ * first and last sequences' log-probs, then the extras named `extraNames`), each a mean over the batch.
+ */
+function lossMetrics(entry: LossEntry, kept: tf.Tensor[], extraNames: string[]): Record<string, number> {
+  const [chosenRewards, rejectedRewards, first, last, ...extras] = kept;
+  const paired = entry.data !== "unpaired";
+  const metrics = preferenceMetrics({ chosenRewards, rejectedRewards, policyChosen: paired ? first : undefined, policyRejected: paired ? last : undefined });
+  // KTO's desirable and undesirable sets differ in size: TRL still logs the difference of their means.
+  if (!paired) metrics["rewards/margins"] = metrics["rewards/chosen"] - metrics["rewards/rejected"];
+  extras.forEach((t, i) => {
+    const v = Array.from(t.dataSync() as Float32Array);
+    metrics[extraNames[i]] = v.reduce((s, x) => s + x, 0) / v.length;
+  });
+  return metrics;
+}
+
+/** Train `policy` in place from the frozen `reference` on RLAIF data with a registered offline loss. */
 export function trainPreference(policy: Transformer, reference: Transformer, data: RlaifData, opts: PreferenceTrainOptions): PreferenceTrainResult {
+  const where = `trainPreference(${opts.method})`;
+  for (const old of ["beta", "labelSmoothing", "desirableWeight", "undesirableWeight"]) {
+    if ((opts as unknown as Record<string, unknown>)[old] !== undefined) throw new Error(`${where}: ${old} moved into lossOptions (one vocabulary for both tracks): {lossOptions: {${old}: …}}`);
+  }
   const t0 = Date.now();
-  const { method, beta } = opts;
-  if (opts.lossType !== undefined && method !== "dpo") throw new Error(`trainPreference: lossType "${opts.lossType}" trains on pairs; use method "dpo" (its units), got "${method}"`);
-  const { units, labels } = unitsFor(method, data, policy.config.contextLength);
-  if (units.length === 0) throw new Error(`trainPreference(${method}): the dataset has no training units`);
+  // ---- plan
+  const entry = getLoss(opts.method);
+  const o = resolveLossOptions(entry.name, opts.lossOptions ?? {}, (option, problem) => {
+    throw new Error(`${where}: lossOptions.${option} ${problem}`);
+  });
+  const { units, labels } = unitsFor(entry, data, policy.config.contextLength);
+  if (units.length === 0) throw new Error(`${where}: the dataset has no training units`);
   const per = units[0].length;
   if (labels) {
     // The paper's [1, 4/3] advice is about the dataset; minibatches of a balanced set still vary.
     const nD = labels.filter(Boolean).length;
-    checkKtoWeightRatio(nD, labels.length - nD, opts.desirableWeight, opts.undesirableWeight, `trainPreference(kto) on ${labels.length} examples`);
+    checkKtoWeightRatio(nD, labels.length - nD, o.desirableWeight as number, o.undesirableWeight as number, `${where} on ${labels.length} examples`);
   }
-  // Reference log-probs, once: unit u's j-th sequence is refLogps[u·per + j].
-  const refLogps = sequenceLogps(reference, units.flat());
-  const rng = new Rng(opts.seed ?? 0).fork(`pref-${method}`);
+  // Reference log-probs, once: unit u's j-th sequence is refLogps[u·per + j] (zeros for policy-only losses).
+  const refLogps = entry.needsReference ? sequenceLogps(reference, units.flat()) : new Float32Array(units.length * per);
+  const rng = new Rng(opts.seed ?? 0).fork(`pref-${opts.method}`);
   const optimizer = makeAdam(opts.learningRate ?? 5e-4);
+  const state = entry.createState?.();
   const logs: PreferenceLog[] = [];
   const logEvery = opts.logEvery ?? 10;
+  const label = `${entry.name}${typeof o.beta === "number" ? ` β=${o.beta}` : ""}`;
   let order: number[] = [];
+  try {
   for (let step = 1; step <= opts.steps; step++) {
+    throwIfInterrupted();
     if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(units.keys())));
     const idx = order.splice(0, Math.min(opts.batchSize, units.length));
     const B = idx.length;
     const stepStart = performance.now();
-    // Column-major concatenation: rows [seq 0 of every unit; seq 1 of every unit; …] in one forward pass.
-    const rows: Sequence[] = [];
-    const refs: number[] = [];
-    for (let j = 0; j < per; j++)
-      for (const u of idx) {
-        rows.push(units[u][j]);
-        refs.push(refLogps[u * per + j]);
-      }
+    // ---- step: one forward pass over every sequence of the batch's units.
+    const { rows, refs } = stepRows(units, idx, per, refLogps);
     const batch = packSequences(rows, policy.config.contextLength);
-    let saved: tf.Tensor1D | undefined;
-    let z0 = 0;
+    const record = step % logEvery === 0 || step === 1 || step === opts.steps;
+    let kept: tf.Tensor[] = [];
+    let extraNames: string[] = [];
     const r = adamStep(
       optimizer,
       policy.variables,
-      () => tf.tidy(() => {
-        const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
-        saved = tf.keep(logps.clone());
-        const ref = tf.tensor1d(refs);
-        const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);
-        // The shared library's losses (src/losses), per example.
-        let losses: tf.Tensor;
-        if (opts.lossType !== undefined) {
-          const lengths = (j: number) => batch.lengths.slice(j * B, (j + 1) * B);
-          losses = preferenceLoss(opts.lossType, { policyChosen: col(logps, 0), policyRejected: col(logps, 1), refChosen: col(ref, 0), refRejected: col(ref, 1), chosenLengths: lengths(0), rejectedLengths: lengths(1) }, opts.lossOptions ?? {}).losses;
-        } else if (method === "dpo") losses = dpoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta, labelSmoothing: opts.labelSmoothing ?? 0 }).losses;
-        else if (method === "ipo") losses = ipoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta }).losses;
-        else if (method === "kto") {
-          const k = ktoLoss(col(logps, 0), col(ref, 0), idx.map((u) => labels![u]), { beta, desirableWeight: opts.desirableWeight, undesirableWeight: opts.undesirableWeight, klPolicyLogps: col(logps, 1), klRefLogps: col(ref, 1), checkWeightRatio: false });
-          z0 = k.kl.dataSync()[0];
-          losses = k.losses;
-        } else losses = listwiseDpoLoss(tf.transpose(logps.reshape([per, B])), tf.transpose(ref.reshape([per, B])), { beta }).losses;
-        return tf.mean(losses) as tf.Scalar;
-      }),
+      () =>
+        tf.tidy(() => {
+          const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
+          // Completion tokens scored per row, at least 1 (as TRL clamps them) so an empty completion divides safely.
+          const lengths = tf.maximum(tf.sum(batch.mask, 1), 1) as tf.Tensor1D;
+          const out = batchLoss(entry, o, state, logps, tf.tensor1d(refs), lengths, per, B, labels && idx.map((u) => labels[u]));
+          if (record) {
+            const first = tf.slice(logps, [0], [B]);
+            const last = tf.slice(logps, [(per - 1) * B], [B]);
+            extraNames = Object.keys(out.extras);
+            kept = [out.chosenRewards, out.rejectedRewards, first, last, ...Object.values(out.extras)].map((t) => tf.keep(tf.clone(t)));
+          }
+          return tf.mean(out.losses) as tf.Scalar;
+        }),
       opts.clipNorm ?? 1,
     );
-    const pol = saved!.dataSync();
-    saved!.dispose();
     disposeBatch(batch);
     opts.onStep?.(step, performance.now() - stepStart);
-    if (step % logEvery === 0 || step === 1 || step === opts.steps) logs.push(metricsRow(step, r.loss, r.gradNorm, method, pol, refs, B, per, labels && idx.map((u) => labels[u]), beta, z0));
-    if (opts.verbose !== false) progress(`${method} β=${beta}`, step, opts.steps, `loss ${r.loss.toFixed(4)}`, 25);
-  }
-  optimizer.dispose();
-  return { logs, seconds: (Date.now() - t0) / 1000, cachedReferenceLogps: refLogps.length };
-}
-
-function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-}
-
-/** TRL-named metrics from a batch's policy and reference log-probs (column-major, `per` per unit). */
-function metricsRow(step: number, loss: number, gradNorm: number, method: PreferenceMethod, pol: ArrayLike<number>, ref: number[], B: number, per: number, labels: boolean[] | undefined, beta: number, z0: number): PreferenceLog {
-  const at = (j: number, b: number) => j * B + b;
-  let chosen: number[] = [];
-  let rejected: number[] = [];
-  let lc: number[] = [];
-  let lr: number[] = [];
-  let acc: number[] = [];
-  if (method === "kto") {
-    for (let b = 0; b < B; b++) {
-      const rw = beta * (pol[at(0, b)] - ref[at(0, b)]);
-      (labels![b] ? chosen : rejected).push(rw);
-      (labels![b] ? lc : lr).push(pol[at(0, b)]);
+    // ---- record: the loss's own rewards and extras under TRL's names.
+    if (record) {
+      logs.push({ step, loss: r.loss, grad_norm: r.gradNorm, ...lossMetrics(entry, kept, extraNames) });
+      tf.dispose(kept);
     }
-  } else {
-    const last = per - 1; // DPO/IPO: rejected is column 1; listwise: the worst of the list
-    chosen = Array.from({ length: B }, (_, b) => beta * (pol[at(0, b)] - ref[at(0, b)]));
-    rejected = Array.from({ length: B }, (_, b) => beta * (pol[at(last, b)] - ref[at(last, b)]));
-    lc = Array.from({ length: B }, (_, b) => pol[at(0, b)]);
-    lr = Array.from({ length: B }, (_, b) => pol[at(last, b)]);
-    acc = chosen.map((c, b) => (c > rejected[b] ? 1 : 0));
+    if (opts.verbose !== false) progress(label, step, opts.steps, `loss ${r.loss.toFixed(4)}`, 25);
   }
-  const row: PreferenceLog = {
-    step,
-    loss,
-    "rewards/chosen": mean(chosen),
-    "rewards/rejected": mean(rejected),
-    "rewards/margins": mean(chosen) - mean(rejected),
-    "rewards/accuracies": method === "kto" ? NaN : mean(acc),
-    "logps/chosen": mean(lc),
-    "logps/rejected": mean(lr),
-    grad_norm: gradNorm,
-  };
-  if (method === "kto") row.kl = z0;
-  return row;
+  } finally {
+    optimizer.dispose();
+  }
+  return { logs, seconds: (Date.now() - t0) / 1000, cachedReferenceLogps: entry.needsReference ? refLogps.length : 0 };
 }

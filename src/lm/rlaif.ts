@@ -13,6 +13,7 @@ import { judge, type Principle } from "./judges";
 import { sampleGroups, type SampleOptions } from "./sampling";
 import type { Sequence } from "./batching";
 import type { Transformer } from "./transformer";
+import type { PreferenceRecord } from "../data/types";
 import type { WordTokenizer } from "./tokenizer";
 
 export interface ScoredCompletion {
@@ -21,11 +22,8 @@ export interface ScoredCompletion {
   score: number;
 }
 
-/** TRL preference record plus the token ids the trainers use (no re-tokenisation). */
-export interface PreferencePair {
-  prompt: string;
-  chosen: string;
-  rejected: string;
+/** The data layer's preference record (TRL's format) plus the token ids the trainers use (no re-tokenisation). */
+export interface TokenizedPair extends PreferenceRecord<string> {
   chosenSeq: Sequence;
   rejectedSeq: Sequence;
   scoreChosen: number;
@@ -59,7 +57,7 @@ export interface RlaifOptions {
 }
 
 export interface RlaifData {
-  pairs: PreferencePair[];
+  pairs: TokenizedPair[];
   rankings: RankedGroup[];
   unpaired: UnpairedExample[];
   /** Prompts whose K completions all scored the same: no pair, no KTO examples, no list; reported, not hidden. */
@@ -81,7 +79,7 @@ export function rankByScore(scores: readonly number[], rng: Rng, noiseTemperatur
 
 /** Build pairs, rankings and KTO examples from K scored completions per prompt. */
 export function buildPreferenceData(groups: ScoredCompletion[][], prompts: readonly string[], rng: Rng, noiseTemperature = 0): RlaifData {
-  const pairs: PreferencePair[] = [];
+  const pairs: TokenizedPair[] = [];
   const rankings: RankedGroup[] = [];
   const unpaired: UnpairedExample[] = [];
   let tiedPrompts = 0;
@@ -157,7 +155,7 @@ export function trlPromptCompletion(prompt: string, completion: string): { promp
  * The pairs as TRL JSONL lines ({"prompt","chosen","rejected"} per line), in TRL's spacing convention
  * (`trlPromptCompletion`). The internal records keep the tokenizer's spacing; only the export changes.
  */
-export function pairsToJsonl(pairs: readonly PreferencePair[]): string {
+export function pairsToJsonl(pairs: readonly TokenizedPair[]): string {
   return pairs.map((p) => JSON.stringify({ prompt: detokenize(p.prompt), chosen: trlPromptCompletion(p.prompt, p.chosen).completion, rejected: trlPromptCompletion(p.prompt, p.rejected).completion })).join("\n") + "\n";
 }
 

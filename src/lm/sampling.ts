@@ -1,10 +1,14 @@
 // Ancestral sampling from the causal LM, batched over prompts: temperature, top-k, <eos> or a token budget
 // ends a sample. All randomness comes from the Rng (categorical draws on the CPU), so the same seed
-// gives the same samples on every backend.
+// gives the same samples on every backend. Decoding is incremental (src/lm/kvCache.ts): one prefill over
+// the prompts, then one position per new token; `useCache: false` re-runs the full sequence every step
+// (the plain computation, kept for tests and benchmarks).
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { EOS, BOS, PAD, NON_EMITTED } from "./tokenizer";
 import type { Transformer } from "./transformer";
+import { prefill, decodeStep, selectRows, disposeKvCache, type KvCache } from "./kvCache";
 import type { Sequence } from "./batching";
 
 export interface SampleOptions {
@@ -19,6 +23,8 @@ export interface SampleOptions {
    * distribution other than the one sampled.
    */
   forbid?: number[];
+  /** Incremental decoding with a key/value cache (default true); false recomputes every prefix. */
+  useCache?: boolean;
 }
 
 /** Index drawn from softmax(logits / temperature) restricted to the top k; ties keep the lower id. */
@@ -38,39 +44,67 @@ export function sampleToken(logits: ArrayLike<number>, rng: Rng, temperature = 1
   return rng.categoricalLogits(scaled);
 }
 
+/** Next-token logits (B, V) at the last position of each row, from a full forward pass (no cache). */
+function lastLogitsFull(model: Transformer, rows: readonly number[][]): tf.Tensor2D {
+  const T = Math.max(...rows.map((r) => r.length));
+  const flat = new Int32Array(rows.length * T).fill(PAD);
+  rows.forEach((r, b) => flat.set(r, b * T));
+  return tf.tidy(() => {
+    const logits = model.forward(tf.tensor2d(flat, [rows.length, T], "int32"));
+    const V = logits.shape[2];
+    const pick = tf.tensor1d(rows.map((r, b) => b * T + r.length - 1), "int32");
+    return tf.gather(logits.reshape([rows.length * T, V]), pick) as tf.Tensor2D;
+  });
+}
+
 /** One completion per prompt (prompts as token ids, without <bos>). */
 export function sampleCompletions(model: Transformer, prompts: readonly number[][], rng: Rng, opts: SampleOptions): Sequence[] {
-  const { temperature = 1, topK = 0 } = opts;
+  const { temperature = 1, topK = 0, useCache = true } = opts;
   const forbid = opts.forbid ?? NON_EMITTED;
   const ctx = model.config.contextLength;
   const rows = prompts.map((p) => [BOS, ...p]);
   const done = rows.map((r) => r.length >= ctx);
   const ended = rows.map(() => false);
-  for (let step = 0; step < opts.maxNewTokens; step++) {
-    const active = rows.map((_, i) => i).filter((i) => !done[i]);
-    if (active.length === 0) break;
-    const T = Math.max(...active.map((i) => rows[i].length));
-    const flat = new Int32Array(active.length * T).fill(PAD);
-    active.forEach((i, b) => flat.set(rows[i], b * T));
-    const last = tf.tidy(() => {
-      const logits = model.forward(tf.tensor2d(flat, [active.length, T], "int32"));
-      const V = logits.shape[2];
-      const pick = tf.tensor1d(active.map((i, b) => b * T + rows[i].length - 1), "int32");
-      return tf.gather(logits.reshape([active.length * T, V]), pick);
-    });
-    const data = last.dataSync();
-    const V = last.shape[1] as number;
-    last.dispose();
-    active.forEach((i, b) => {
-      const tok = sampleToken(data.subarray(b * V, (b + 1) * V), rng, temperature, topK, forbid);
-      if (tok === EOS) {
-        done[i] = true;
-        ended[i] = true;
+  let cache: KvCache | undefined;
+  let cached: number[] = []; // the rows the cache holds, in its order
+  try {
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      throwIfInterrupted();
+      const active = rows.map((_, i) => i).filter((i) => !done[i]);
+      if (active.length === 0) break;
+      let last: tf.Tensor2D;
+      if (!useCache) last = lastLogitsFull(model, active.map((i) => rows[i]));
+      else if (!cache) {
+        const r = prefill(model, active.map((i) => rows[i]));
+        last = r.logits;
+        cache = r.cache;
+        cached = active;
       } else {
-        rows[i].push(tok);
-        if (rows[i].length >= ctx - 1) done[i] = true; // leave room for <eos> when scoring
+        if (active.length < cached.length) {
+          const keepIdx = active.map((i) => cached.indexOf(i));
+          cache = selectRows(cache, keepIdx);
+          cached = active;
+        }
+        const r = decodeStep(model, active.map((i) => rows[i][rows[i].length - 1]), active.map((i) => rows[i].length - 1), cache);
+        cache = r.cache;
+        last = r.logits;
       }
-    });
+      const data = last.dataSync();
+      const V = last.shape[1] as number;
+      last.dispose();
+      active.forEach((i, b) => {
+        const tok = sampleToken(data.subarray(b * V, (b + 1) * V), rng, temperature, topK, forbid);
+        if (tok === EOS) {
+          done[i] = true;
+          ended[i] = true;
+        } else {
+          rows[i].push(tok);
+          if (rows[i].length >= ctx - 1) done[i] = true; // leave room for <eos> when scoring
+        }
+      });
+    }
+  } finally {
+    if (cache) disposeKvCache(cache);
   }
   return rows.map((r, i) => ({ prompt: prompts[i], completion: r.slice(1 + prompts[i].length), ended: ended[i] }));
 }

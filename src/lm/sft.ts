@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { packTexts, disposeBatch } from "./batching";
+import { throwIfInterrupted } from "../interrupt";
 import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { Transformer } from "./transformer";
@@ -36,6 +37,7 @@ export function meanNll(model: Transformer, rows: readonly number[][], batchSize
   let total = 0;
   let count = 0;
   for (let s = 0; s < rows.length; s += batchSize) {
+    throwIfInterrupted();
     const batch = packTexts(rows.slice(s, s + batchSize) as number[][], model.config.contextLength);
     const [sum, n] = tf.tidy(() => {
       const lp = modelTokenLogProbs(model, batch.ids);
@@ -61,7 +63,9 @@ export function trainSft(model: Transformer, train: readonly number[][], heldOut
   const losses: number[] = [];
   const heldOutPerplexity: Array<[number, number]> = [];
   let order: number[] = [];
+  try {
   for (let step = 1; step <= opts.steps; step++) {
+    throwIfInterrupted();
     if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(train.keys())));
     const rows = order.splice(0, opts.batchSize).map((i) => train[i] as number[]);
     const batch = packTexts(rows, model.config.contextLength);
@@ -79,7 +83,9 @@ export function trainSft(model: Transformer, train: readonly number[][], heldOut
     if (opts.evalEvery && step % opts.evalEvery === 0 && step !== opts.steps) heldOutPerplexity.push([step, perplexity(model, heldOut)]);
     if (opts.verbose !== false) progress("SFT", step, opts.steps, `loss ${r.loss.toFixed(3)}`, 20);
   }
-  optimizer.dispose();
+  } finally {
+    optimizer.dispose();
+  }
   const finalHeldOutPerplexity = perplexity(model, heldOut);
   heldOutPerplexity.push([opts.steps, finalHeldOutPerplexity]);
   const trainPerplexity = perplexity(model, train.slice(0, Math.min(train.length, heldOut.length * 2)));

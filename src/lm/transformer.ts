@@ -86,45 +86,102 @@ export class Transformer {
     return tf.slice(this.mask, [0, 0], [T, T]);
   }
 
-  /** Logits (B, T, V) for token ids (B, T) int32, T ≤ contextLength. */
-  forward(ids: tf.Tensor2D): tf.Tensor3D {
+  /** The weights of block `l`. */
+  block(l: number): BlockParams {
+    const p = (n: string) => this.p(`h${l}.${n}`);
+    return {
+      ln1: [p("ln1.g"), p("ln1.b")], wqkv: p("attn.wqkv"), bqkv: p("attn.bqkv"), wo: p("attn.wo"), bo: p("attn.bo"),
+      ln2: [p("ln2.g"), p("ln2.b")], w1: p("mlp.w1"), b1: p("mlp.b1"), w2: p("mlp.w2"), b2: p("mlp.b2"),
+    };
+  }
+
+  /** h⁰ = E[ids] + P[positions] as (B·T, d); positions default to 0…T−1 for every row. */
+  embed(ids: tf.Tensor2D, positions?: tf.Tensor2D): tf.Tensor2D {
     const [B, T] = ids.shape;
-    const { dModel: d, vocabSize } = this.config;
-    return tf.tidy(() => mm(this.hiddenStates(ids).reshape([B * T, d]) as tf.Tensor2D, this.p("wte"), false, true).reshape([B, T, vocabSize]) as tf.Tensor3D);
+    const d = this.config.dModel;
+    return tf.tidy(() => {
+      const tok = tf.gather(this.p("wte"), ids.reshape([B * T])); // (B·T, d)
+      if (positions) return tf.add(tok, tf.gather(this.p("wpe"), positions.reshape([B * T]))) as tf.Tensor2D;
+      const pos = tf.slice(this.p("wpe"), [0, 0], [T, d]);
+      return tf.add(tok.reshape([B, T, d]), pos).reshape([B * T, d]) as tf.Tensor2D;
+    });
   }
 
   /**
-   * Final hidden states LN(hᴸ) (B, T, d), the input of the output projection (a reward model's scalar head
+   * logits = LN_f(h) Eᵀ for hidden states (N, d) → (N, V). Without gradients (`trainable` false: decoding)
+   * it multiplies by a kept copy of Eᵀ, remade only when E changes, so the backend can reuse its packed
+   * weights from one decoding step to the next.
+   */
+  head(x: tf.Tensor2D, trainable = true): tf.Tensor2D {
+    return tf.tidy(() => {
+      const h = layerNorm(x, this.p("lnf.g"), this.p("lnf.b"));
+      return trainable ? mm(h, this.p("wte"), false, true) : tf.matMul(h, this.embeddingTransposed());
+    });
+  }
+
+  private wteT: { source: object; t: tf.Tensor2D } | undefined;
+
+  /** Eᵀ (d, V), cached while the embedding's data is unchanged (a training step assigns new data). */
+  private embeddingTransposed(): tf.Tensor2D {
+    const wte = this.p("wte");
+    if (this.wteT?.source !== wte.dataId) {
+      this.wteT?.t.dispose();
+      this.wteT = { source: wte.dataId, t: tf.keep(tf.transpose(wte) as tf.Tensor2D) };
+    }
+    return this.wteT.t;
+  }
+
+  /** Logits (B, T, V) for token ids (B, T) int32, T ≤ contextLength. */
+  forward(ids: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => this.run(ids, false).logits);
+  }
+
+  /**
+   * Logits (B, T, V) plus every layer's attention keys and values (B·H, T, d_h) of the T positions: the
+   * prefill of incremental decoding (src/lm/kvCache.ts). The caller owns the returned tensors.
+   */
+  forwardWithKeysValues(ids: tf.Tensor2D): { logits: tf.Tensor3D; keys: tf.Tensor3D[]; values: tf.Tensor3D[] } {
+    return tf.tidy(() => {
+      const { logits, keys, values } = this.run(ids, true);
+      return { logits, keys, values };
+    });
+  }
+
+  /**
+   * The last block's output (B·T, d) before the final layer norm and the head: callers that need logits
+   * at only some positions apply `head` to those rows (the scorer skips the last position, saving a slice
+   * of the (B, T, V) logits).
+   */
+  hidden(ids: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.run(ids, false, false).hidden);
+  }
+
+  /**
+   * Final hidden states LN_f(hᴸ) (B, T, d), the input of the output projection (a reward model's scalar head
    * reads them: src/fig2/rewardModel.ts). forward = hiddenStates · Eᵀ.
    */
   hiddenStates(ids: tf.Tensor2D): tf.Tensor3D {
     const [B, T] = ids.shape;
-    const { dModel: d, nHeads: H, nLayers, contextLength } = this.config;
-    if (T > contextLength) throw new Error(`Transformer.forward: sequence length ${T} exceeds contextLength ${contextLength}`);
-    if (ids.dtype !== "int32") throw new Error(`Transformer.forward: ids must be int32, got ${ids.dtype}`);
-    return tf.tidy(() => {
-      const mask = this.causalMask(T);
-      const dh = d / H;
-      const tok = tf.gather(this.p("wte"), ids.reshape([B * T])); // (B·T, d)
-      const pos = tf.slice(this.p("wpe"), [0, 0], [T, d]);
-      let x = tf.add(tok.reshape([B, T, d]), pos).reshape([B * T, d]) as tf.Tensor2D;
-      for (let l = 0; l < nLayers; l++) {
-        const a = layerNorm(x, this.p(`h${l}.ln1.g`), this.p(`h${l}.ln1.b`));
-        const qkv = tf.add(mm(a, this.p(`h${l}.attn.wqkv`)), this.p(`h${l}.attn.bqkv`)); // (B·T, 3d)
-        // (B·T, 3d) → three (B·H, T, dh). Split first: wasm's rank-5 transpose is ~40x slower than rank 4.
-        const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(t.reshape([B, T, H, dh]), [0, 2, 1, 3]).reshape([B * H, T, dh]));
-        const scores = tf.add(tf.mul(mm(q, k, false, true), 1 / Math.sqrt(dh)), mask); // (B·H, T, T)
-        const mixed = mm(tf.softmax(scores), v); // (B·H, T, dh)
-        const merged = tf.transpose(mixed.reshape([B, H, T, dh]), [0, 2, 1, 3]).reshape([B * T, d]);
-        x = tf.add(x, tf.add(mm(merged, this.p(`h${l}.attn.wo`)), this.p(`h${l}.attn.bo`)));
-        const m = layerNorm(x, this.p(`h${l}.ln2.g`), this.p(`h${l}.ln2.b`));
-        const hidden = gelu(tf.add(mm(m, this.p(`h${l}.mlp.w1`)), this.p(`h${l}.mlp.b1`)));
-        x = tf.add(x, tf.add(mm(hidden, this.p(`h${l}.mlp.w2`)), this.p(`h${l}.mlp.b2`)));
-      }
-      return layerNorm(x, this.p("lnf.g"), this.p("lnf.b")).reshape([B, T, d]) as tf.Tensor3D;
-    });
+    return tf.tidy(() => layerNorm(this.run(ids, false, false).hidden, this.p("lnf.g"), this.p("lnf.b")).reshape([B, T, this.config.dModel]) as tf.Tensor3D);
   }
 
+  private run(ids: tf.Tensor2D, keepKv: boolean, withHead = true): { logits: tf.Tensor3D; keys: tf.Tensor3D[]; values: tf.Tensor3D[]; hidden: tf.Tensor2D } {
+    const [B, T] = ids.shape;
+    const { nHeads: H, nLayers, contextLength, vocabSize } = this.config;
+    if (T > contextLength) throw new Error(`Transformer.forward: sequence length ${T} exceeds contextLength ${contextLength}`);
+    if (ids.dtype !== "int32") throw new Error(`Transformer.forward: ids must be int32, got ${ids.dtype}`);
+    const mask = this.causalMask(T);
+    let x = this.embed(ids);
+    const keys: tf.Tensor3D[] = [];
+    const values: tf.Tensor3D[] = [];
+    for (let l = 0; l < nLayers; l++) {
+      const out = block(x, this.block(l), B, T, H, mask);
+      x = out.x;
+      if (keepKv) keys.push(out.k), values.push(out.v);
+    }
+    const logits = withHead ? (this.head(x).reshape([B, T, vocabSize]) as tf.Tensor3D) : (undefined as unknown as tf.Tensor3D);
+    return { logits, keys, values, hidden: x };
+  }
   /** A copy with its own variables (e.g. the frozen reference next to a policy being trained). */
   clone(trainable = true): Transformer {
     const params = new Map<string, tf.Variable>();
@@ -141,7 +198,65 @@ export class Transformer {
     for (const v of this.params.values()) v.dispose();
     this.mask?.dispose();
     this.mask = undefined;
+    this.wteT?.t.dispose();
+    this.wteT = undefined;
   }
+}
+
+/** The weights of one pre-norm block (names as in `parameterShapes`). */
+export interface BlockParams {
+  ln1: [tf.Tensor, tf.Tensor];
+  wqkv: tf.Tensor;
+  bqkv: tf.Tensor;
+  wo: tf.Tensor;
+  bo: tf.Tensor;
+  ln2: [tf.Tensor, tf.Tensor];
+  w1: tf.Tensor;
+  b1: tf.Tensor;
+  w2: tf.Tensor;
+  b2: tf.Tensor;
+}
+
+/** (B·T, d) → (B·H, T, d_h): the heads of each row side by side. */
+export function splitHeads(t: tf.Tensor, B: number, T: number, H: number): tf.Tensor3D {
+  const dh = t.shape[t.rank - 1] / H;
+  return tf.transpose(t.reshape([B, T, H, dh]), [0, 2, 1, 3]).reshape([B * H, T, dh]) as tf.Tensor3D;
+}
+
+/** (B·H, T, d_h) → (B·T, d): the inverse of splitHeads. */
+export function mergeHeads(t: tf.Tensor, B: number, T: number, H: number): tf.Tensor2D {
+  const dh = t.shape[2] as number;
+  return tf.transpose(t.reshape([B, H, T, dh]), [0, 2, 1, 3]).reshape([B * T, H * dh]) as tf.Tensor2D;
+}
+
+/** Query, key and value heads (B·H, T, d_h) of LN₁(x) for x (B·T, d). */
+export function qkvHeads(x: tf.Tensor2D, p: BlockParams, B: number, T: number, H: number): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  const a = layerNorm(x, p.ln1[0], p.ln1[1]);
+  const qkv = tf.add(mm(a, p.wqkv), p.bqkv); // (B·T, 3d)
+  // Split first: wasm's rank-5 transpose is ~40x slower than rank 4.
+  const [q, k, v] = tf.split(qkv, 3, 1).map((t) => splitHeads(t, B, T, H));
+  return [q, k, v];
+}
+
+/** Causal multi-head attention softmax(QKᵀ/√d_h + M) V, heads merged: (B·H, T, d_h) each → (B·T, d). */
+export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D, B: number, H: number): tf.Tensor2D {
+  const [, T, dh] = q.shape;
+  const scores = tf.add(tf.mul(mm(q, k, false, true), 1 / Math.sqrt(dh)), mask); // (B·H, T, T)
+  return mergeHeads(mm(tf.softmax(scores), v), B, T, H);
+}
+
+/** The MLP sub-layer's output W₂ GELU(W₁ LN₂(x) + b₁) + b₂ for x (N, d). */
+export function mlp(x: tf.Tensor2D, p: BlockParams): tf.Tensor2D {
+  const m = layerNorm(x, p.ln2[0], p.ln2[1]);
+  const hidden = gelu(tf.add(mm(m, p.w1), p.b1));
+  return tf.add(mm(hidden, p.w2), p.b2) as tf.Tensor2D;
+}
+
+/** One pre-norm block on x (B·T, d): x + Attn(LN₁ x), then + MLP(LN₂ ·); also returns its keys and values. */
+export function block(x: tf.Tensor2D, p: BlockParams, B: number, T: number, H: number, mask: tf.Tensor2D): { x: tf.Tensor2D; k: tf.Tensor3D; v: tf.Tensor3D } {
+  const [q, k, v] = qkvHeads(x, p, B, T, H);
+  const attended = tf.add(x, tf.add(mm(attention(q, k, v, mask, B, H), p.wo), p.bo)) as tf.Tensor2D;
+  return { x: tf.add(attended, mlp(attended, p)) as tf.Tensor2D, k, v };
 }
 
 /** LayerNorm over the last axis: g ⊙ (x − μ)/√(σ² + 1e-5) + b (Ba et al. 2016). */

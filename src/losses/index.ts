@@ -11,8 +11,9 @@ export { preferenceMetrics } from "./metrics";
 export type { PreferenceMetrics, PreferenceMetricsInput } from "./metrics";
 export { stopGradient } from "./common";
 export type { PreferenceLossOutput } from "./common";
-export { preferenceLoss, createLossState } from "./preferenceLoss";
-export type { PreferenceLossResult, PreferenceLossCallOptions } from "./preferenceLoss";
+export { preferenceLoss, createLossState, pairLossAt } from "./preferenceLoss";
+export { dpoPair, dpoMargin64 } from "./entries/dpo";
+export type { PreferenceLossResult, PreferenceLossCallOptions, PairPoint } from "./preferenceLoss";
 export { registerLoss, getLoss, hasLoss, canonicalLossName, listLossTypes, resolveLossOptions, optionSpecs } from "./registry";
 export type {
   LossEntry,

@@ -319,7 +319,7 @@ export function sortLastAxis(x: tf.Tensor): tf.Tensor {
   const orderT = tf.tensor(order, x.shape, "int32");
   if (x.rank === 1) return tf.gather(x, orderT);
   const rows = x.size / n;
-  const offsets = tf.reshape(tf.mul(tf.range(0, rows, 1, "int32"), n), [...x.shape.slice(0, -1), 1]);
+  const offsets = tf.reshape(tf.mul(tf.range(0, rows, 1, "int32"), tf.scalar(n, "int32")), [...x.shape.slice(0, -1), 1]);
   return tf.reshape(tf.gather(tf.reshape(x, [-1]), tf.reshape(tf.add(orderT, offsets), [-1])), x.shape);
 }
 

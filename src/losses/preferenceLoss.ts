@@ -21,7 +21,7 @@ export interface PreferenceLossCallOptions extends Record<string, unknown> {
  * (TRL's `loss_type=[…]` with `loss_weights`, e.g. MPO's ["sigmoid", "bco_pair", "sft"]) give
  * Σ_k w_k · losses_k, each loss taking the options it knows (an option no listed loss takes is an error);
  * rewards and metrics then come from the first type. `state` carries BCO's running mean across calls
- * (createLossState). Rewards and extras carry no gradient; metrics are plain numbers.
+ * (createLossState; with several types it goes to the stateful one, or pass one per type). Rewards and extras carry no gradient; metrics are plain numbers.
  */
 export function preferenceLoss(lossType: string | string[], batch: AnyBatch, options: PreferenceLossCallOptions = {}, state?: LossState | LossState[]): PreferenceLossResult {
   const types = Array.isArray(lossType) ? lossType : [lossType];
@@ -44,7 +44,9 @@ export function preferenceLoss(lossType: string | string[], batch: AnyBatch, opt
       if (rest[key] !== undefined && !entries.some((e) => key in e.options)) throw new Error(`preferenceLoss: option ${key} is not taken by any of ${types.join(", ")}`);
     }
   }
-  const states = Array.isArray(state) ? state : types.map((_, i) => (i === 0 ? state : undefined));
+  // One state object goes to the (first) stateful loss of the list, e.g. MPO's bco_pair.
+  const stateful = entries.findIndex((e) => e.createState !== undefined);
+  const states = Array.isArray(state) ? state : types.map((_, i) => (i === stateful ? state : undefined));
   const outs = entries.map((e, i) => (e.loss as (b: AnyBatch, o: typeof resolved[number], s?: LossState) => LossOutput)(batch, resolved[i], states[i]));
   const losses = tf.tidy(() => outs.reduce<tf.Tensor | null>((sum, o, i) => (sum === null ? tf.mul(o.losses, weights[i]) : tf.add(sum, tf.mul(o.losses, weights[i]))), null)!);
   const extras: Record<string, tf.Tensor> = {};
@@ -68,4 +70,38 @@ export function preferenceLoss(lossType: string | string[], batch: AnyBatch, opt
 /** Fresh state for a stateful loss (BCO's running mean), or undefined. Keep one per training run. */
 export function createLossState(lossType: string): LossState | undefined {
   return getLoss(lossType).createState?.();
+}
+
+/** One pair for pairLossAt: log-probs (reference 0 and token counts 1 when omitted). */
+export interface PairPoint {
+  policyChosen: number;
+  policyRejected: number;
+  refChosen?: number;
+  refRejected?: number;
+  chosenLength?: number;
+  rejectedLength?: number;
+}
+
+/**
+ * A pair loss at one point, in float64 through its twin: the loss and its derivatives with respect to
+ * log π(y_w) and log π(y_l) (the per-example gradient weights, e.g. DPO's −βσ(−βh) and +βσ(−βh)). With
+ * the reference at 0 and policyRejected 0, policyChosen is the margin h. Batch-coupled losses are taken
+ * on a batch of this one pair (BCO's δ is its own mean reward unless bcoDelta is given).
+ */
+export function pairLossAt(lossType: string, options: Record<string, unknown>, x: PairPoint): { loss: number; dChosen: number; dRejected: number } {
+  const entry = getLoss(lossType);
+  if (entry.data !== "pairs") throw new Error(`pairLossAt: loss "${entry.name}" trains on ${entry.data}, not pairs`);
+  const one = (v: number | undefined, d: number) => Float64Array.of(v ?? d);
+  const g = entry.twin(
+    {
+      policyChosen: one(x.policyChosen, 0),
+      policyRejected: one(x.policyRejected, 0),
+      refChosen: one(x.refChosen, 0),
+      refRejected: one(x.refRejected, 0),
+      chosenLengths: one(x.chosenLength, 1),
+      rejectedLengths: one(x.rejectedLength, 1),
+    },
+    resolveLossOptions(entry.name, options),
+  );
+  return { loss: g.losses[0], dChosen: g.dChosen[0], dRejected: g.dRejected[0] };
 }

@@ -6,16 +6,19 @@
 // own minibatches, so the spread over seeds is the spread a practitioner would see; the fixed sets (ipo-d1,
 // ipo-never-wins, two-actions) are the same for every seed, so there only the label flips (if any), KTO's
 // subsampling and the minibatches vary. The pairs feed every
-// method: DPO/IPO directly, KTO after splitting into desirable/undesirable judgements (optionally keeping
+// method: pair losses directly, KTO after splitting into desirable/undesirable judgements (optionally keeping
 // only a fraction of either), listwise DPO as 2-rankings.
 //
 // config (defaults in resolve below):
-//   method: dpo | ipo | kto | listwise-dpo      lossOptions: {beta, labelSmoothing, variant, desirableWeight, undesirableWeight}
+//   method: any registered loss (src/losses/registry.ts: dpo, sigmoid, ipo, simpo, …, kto, listwise)
+//   lossOptions: that loss's options, checked and defaulted by its registry entry (KTO's desirableWeight
+//                may also be "balanced": λ_D·n_D = λ_U·n_U on the run's data)
 //   dataset: {type: bt-pairs | ipo-d1 | ipo-never-wins | two-actions, nPrompts, nResponses, nPairs,
 //             rewardScale, rewardSeed, temperature, flipRate, keepDesirable, keepUndesirable}
-//   steps, batchSize, lr, fullBatch, engine: js | tfjs
+//   steps, batchSize, learningRate, fullBatch, engine: js | tfjs
 // The fixed §5.4 sets ignore the sampling knobs (nPrompts … temperature), so one base can serve both kinds
-// of dataset; knobs a *method* ignores (labelSmoothing for IPO, KTO weights for DPO, …) are errors.
+// of dataset; knobs a *method* ignores (an option its loss does not take, keepDesirable for a pair loss)
+// are errors.
 import type { JsonObject } from "./config";
 import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
 import { initBackend } from "../backend";
@@ -32,15 +35,19 @@ import {
   type PairDataset,
 } from "../bandit/datasets";
 import { sampleBanditPairs } from "../bandit/sampling";
+import { getLoss } from "../losses/registry";
 import { klPerPrompt, meanExpectedReward, meanTotalVariation, optimalPolicyTable, uniformPolicy, type PolicyTable } from "../bandit/tabular";
-import { trainBandit, type BanditLossOptions, type BanditMethod } from "../bandit/trainer";
+import { trainBandit } from "../bandit/trainer";
+import type { LossOptions } from "../losses/registry";
+import { checkRenamed, readMethod } from "./loss-config";
 
-const METHODS = ["dpo", "ipo", "kto", "listwise-dpo"] as const;
 const DATASETS = ["bt-pairs", "ipo-d1", "ipo-never-wins", "two-actions"] as const;
 
 interface BanditRunConfig {
-  method: BanditMethod;
-  lossOptions: { beta: number; labelSmoothing: number; variant: "sigmoid" | "robust" | "hinge"; desirableWeight: number | "balanced"; undesirableWeight: number };
+  /** A registered loss name. */
+  method: string;
+  /** Its options, resolved by the registry (desirableWeight may be "balanced"). */
+  lossOptions: LossOptions;
   dataset: {
     type: (typeof DATASETS)[number];
     nPrompts: number;
@@ -55,7 +62,7 @@ interface BanditRunConfig {
   };
   steps: number;
   batchSize: number;
-  lr: number;
+  learningRate: number;
   fullBatch: boolean;
   engine: "js" | "tfjs";
 }
@@ -110,22 +117,14 @@ function rankAgreement(policy: PolicyTable, rewards: number[][]): number {
 
 export const banditKind: ExperimentKind = {
   name: "bandit",
-  description: "Tabular softmax policy trained by DPO / IPO / KTO / listwise DPO on bandit preference data (src/bandit)",
-  version: 1,
+  description: "Tabular softmax policy trained by any registered preference loss on bandit preference data (src/bandit)",
+  // 2: method is any registered loss, lossOptions resolved by its registry entry, lr renamed learningRate.
+  version: 2,
   usesBackend: false, // the default js engine is plain Float64; engine "tfjs" initialises the backend itself
   resolve(config, complain) {
     const r = ConfigReader.root(config, complain);
-    const method = r.oneOf("method", METHODS, undefined);
-    const lo = r.child("lossOptions");
-    const dw = lo.has("desirableWeight") && lo.obj.desirableWeight === "balanced" ? (lo.string("desirableWeight", undefined) as "balanced") : lo.number("desirableWeight", 1, { min: 0 });
-    const lossOptions = {
-      beta: lo.number("beta", 0.1, { min: 0, exclusiveMin: true }),
-      labelSmoothing: lo.number("labelSmoothing", 0, { min: 0, max: 0.49 }),
-      variant: lo.oneOf("variant", ["sigmoid", "robust", "hinge"] as const, "sigmoid"),
-      desirableWeight: dw,
-      undesirableWeight: lo.number("undesirableWeight", 1, { min: 0 }),
-    };
-    lo.done();
+    checkRenamed(r, { lr: "learningRate" });
+    const { method, entry, lossOptions } = readMethod(r, { data: ["pairs", "unpaired", "rankings"], allow: { desirableWeight: "balanced" } });
     const d = r.child("dataset");
     const type = d.oneOf("type", DATASETS, "bt-pairs");
     const dataset = {
@@ -147,39 +146,36 @@ export const banditKind: ExperimentKind = {
       dataset,
       steps: r.number("steps", 1000, { min: 1, integer: true }),
       batchSize: r.number("batchSize", 32, { min: 1, integer: true }),
-      lr: r.number("lr", 0.01, { min: 0, exclusiveMin: true }),
+      learningRate: r.number("learningRate", 0.01, { min: 0, exclusiveMin: true }),
       fullBatch: r.boolean("fullBatch", false),
       engine: r.oneOf("engine", ["js", "tfjs"] as const, "js"),
     };
     r.done();
     // A knob the method ignores would make distinct ids compute the same thing: refuse it (use grid blocks).
-    if (method !== "dpo" && lossOptions.labelSmoothing !== 0) complain(["lossOptions", "labelSmoothing"], `only method dpo uses labelSmoothing; this run's method is ${method}`);
-    if (method !== "dpo" && lossOptions.variant !== "sigmoid") complain(["lossOptions", "variant"], `only method dpo has variants; this run's method is ${method}`);
-    for (const [where, key, value] of [["lossOptions", "desirableWeight", lossOptions.desirableWeight], ["lossOptions", "undesirableWeight", lossOptions.undesirableWeight], ["dataset", "keepDesirable", dataset.keepDesirable], ["dataset", "keepUndesirable", dataset.keepUndesirable]] as const) {
-      if (method !== "kto" && value !== 1) complain([where, key], `only method kto uses ${key}; this run's method is ${method}`);
+    // Loss options are checked by the registry above; the KTO subsampling knobs only apply to unpaired data.
+    for (const key of ["keepDesirable", "keepUndesirable"] as const) {
+      if (entry!.data !== "unpaired" && dataset[key] !== 1) complain(["dataset", key], `only losses on unpaired data (kto) use ${key}; this run's method is ${method}`);
     }
-
     return out as unknown as JsonObject;
   },
   async run(config, seed) {
     const c = config as unknown as BanditRunConfig;
     if (c.engine === "tfjs") await initBackend();
     const { pairs, flipped } = banditPairs(c.dataset, seed);
-    const lossOptions: BanditLossOptions = { beta: c.lossOptions.beta };
+    const lossOptions: Record<string, unknown> = { ...c.lossOptions };
     let dataset: BanditDataset = pairs;
     const extra: Metrics = { nExamples: pairs.pairs.length, flippedShare: flipped / pairs.pairs.length };
-    if (c.method === "dpo") Object.assign(lossOptions, { labelSmoothing: c.lossOptions.labelSmoothing, variant: c.lossOptions.variant });
-    if (c.method === "listwise-dpo") dataset = pairsToRankings(pairs);
-    if (c.method === "kto") {
+    const data = getLoss(c.method).data;
+    if (data === "rankings") dataset = pairsToRankings(pairs);
+    if (data === "unpaired") {
       const needRng = c.dataset.keepDesirable < 1 || c.dataset.keepUndesirable < 1;
       const unpaired = pairsToUnpaired(pairs, { keepDesirable: c.dataset.keepDesirable, keepUndesirable: c.dataset.keepUndesirable, rng: needRng ? new Rng(seed).fork("kto-subsample") : undefined });
       const counts = countDesirable(unpaired);
-      const weights = c.lossOptions.desirableWeight === "balanced" ? ktoClassWeights(counts) : { desirableWeight: c.lossOptions.desirableWeight, undesirableWeight: c.lossOptions.undesirableWeight };
-      Object.assign(lossOptions, weights);
+      if (lossOptions.desirableWeight === "balanced") Object.assign(lossOptions, ktoClassWeights(counts));
       dataset = unpaired;
       extra.nExamples = unpaired.examples.length;
       extra.desirableShare = counts.desirable / unpaired.examples.length;
-      extra.desirableWeight = weights.desirableWeight;
+      extra.desirableWeight = lossOptions.desirableWeight as number;
     }
     const result = trainBandit({
       method: c.method,
@@ -187,7 +183,7 @@ export const banditKind: ExperimentKind = {
       dataset,
       steps: c.steps,
       batchSize: c.batchSize,
-      lr: c.lr,
+      learningRate: c.learningRate,
       seeds: [seed],
       fullBatch: c.fullBatch,
       engine: c.engine,
@@ -206,16 +202,18 @@ export const banditKind: ExperimentKind = {
     };
     if (c.dataset.type === "bt-pairs") {
       const rewards = banditRewards(c.dataset);
+      const beta = typeof c.lossOptions.beta === "number" ? c.lossOptions.beta : undefined;
       const best = rewards.reduce((s, row) => s + Math.max(...row), 0) / K;
       const expected = meanExpectedReward(policy, rewards);
-      // The KL-regularised optimum for the BT reward the labels follow (r/T) at this β (Rafailov et al. eq. 4).
-      const target = optimalPolicyTable(rewards.map((row) => row.map((v) => v / c.dataset.temperature)), ref, c.lossOptions.beta);
+      // The KL-regularised optimum for the BT reward the labels follow (r/T) at this β (Rafailov et al. eq. 4);
+      // losses without a β (sft, unlikelihood) have none.
+      const target = beta === undefined ? undefined : optimalPolicyTable(rewards.map((row) => row.map((v) => v / c.dataset.temperature)), ref, beta);
       Object.assign(metrics, {
         expectedReward: expected,
         regret: best - expected,
         bestResponseProb: policy.reduce((s, row, x) => s + row[rewards[x].indexOf(Math.max(...rewards[x]))], 0) / K,
         rankAgreement: rankAgreement(policy, rewards),
-        tvToKlOptimum: meanTotalVariation(policy, target),
+        ...(target ? { tvToKlOptimum: meanTotalVariation(policy, target) } : {}),
       });
     }
     if (K === 1) policy[0].forEach((p, y) => (metrics[`prob${y}`] = p));

@@ -12,9 +12,10 @@
 // samples, the evaluation's samples), so seed s with dataSeed s is exactly the pipeline's trainAndEvaluate,
 // and all methods at one seed are evaluated with the same random numbers (paired comparisons).
 //
-// config (every default comes from LM_PRESETS[preset] in src/lm/pipeline.ts):
-//   preset: default | quick (required)   method: dpo | ipo | kto | listwise | ppo   beta (β; IPO's τ), 0.1
-//   labelSmoothing (dpo only; cDPO's ε)          desirableWeight, undesirableWeight (kto only; λ_D, λ_U)
+// config (every default comes from LM_PRESETS[preset] in src/lm/pipeline.ts or the loss's registry entry):
+//   preset: default | quick (required)   method: any registered loss (dpo, ipo, kto, listwise, simpo, …) | ppo
+//   lossOptions: the loss's options, checked and defaulted by its registry entry (beta 0.1: β, IPO's τ;
+//                DPO's variant and labelSmoothing, KTO's weights, …); for ppo only {beta}
 //   preference: {steps, batchSize, learningRate}                 the offline methods' training
 //   ppo: {iterations, promptsPerIteration, k, learningRate}      PPO's training
 //   rlaif: {prompts, k, maxNewTokens, noiseTemperature}          the preference data (τ > 0: label noise)
@@ -23,7 +24,8 @@
 //   sft: {steps, batchSize, learningRate}, dataSeed              what the reference is built from
 //   timings: false            true adds trainSeconds (wall time, so such runs are no longer reproducible)
 // As in the bandit kind, a knob the method ignores (labelSmoothing for IPO, preference.* for PPO, …) is an
-// error when it differs from the preset, so two run ids never compute the same thing.
+// error (loss options by the registry; the others when they differ from the preset), so two run ids never
+// compute the same thing.
 import { type Complain, type JsonObject } from "./config";
 import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
 import { referenceFor, rlaifDataFor } from "./lm-cache";
@@ -31,24 +33,24 @@ import { defaultConstitution } from "../lm/judges";
 import { LM_PRESETS, evaluateOnHeldOut, trainAndEvaluate, type LmMethod, type LmPreset } from "../lm/pipeline";
 import type { RlaifData } from "../lm/rlaif";
 import { validateConfig } from "../lm/transformer";
+import { getLoss, type LossOptions } from "../losses/registry";
+import { checkRenamed, readMethod } from "./loss-config";
 
 // The method-independent stages (SFT reference, RLAIF data) are cached in ./lm-cache.
 export { clearLmMemory, lmCacheDir, lmCacheStats } from "./lm-cache";
-
-const METHODS = ["dpo", "ipo", "kto", "listwise", "ppo"] as const;
 // Part of every run id and cache key: bump it when src/lm changes what a run, the reference or the data
 // compute, so neither stored results nor cached artefacts from before are reused.
 // 2: prompt-level held-out split, <pad>/<bos> excluded from every softmax, no <eos> on cut rows, tied lists
 // left out of listwise DPO.
-const VERSION = 2;
+// 3: method is any registered loss with lossOptions from its registry entry; "ipo" is TRL's per-token IPO
+// (lengthNormalize: true by default; false gives the summed form used before).
+const VERSION = 3;
 
 type LmRunConfig = Omit<LmPreset, "name" | "betas" | "seed" | "preference" | "ppo"> & {
   preset: string;
   method: LmMethod;
-  beta: number;
-  labelSmoothing: number;
-  desirableWeight: number;
-  undesirableWeight: number;
+  /** The loss's options resolved by its registry entry (ppo: {beta}). */
+  lossOptions: LossOptions;
   /** Exactly one of these two: the method's own training settings. */
   preference?: LmPreset["preference"];
   ppo?: LmPreset["ppo"];
@@ -61,8 +63,9 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   // Required (no default): a sweep file should say which preset it ablates; PREFOPT_LM_PRESET is not read.
   const presetName = r.oneOf("preset", Object.keys(LM_PRESETS), undefined);
   const p = LM_PRESETS[presetName];
-  const method = r.oneOf("method", METHODS, undefined);
   const pos = { min: 0, exclusiveMin: true };
+  checkRenamed(r, { beta: "lossOptions.beta", labelSmoothing: "lossOptions.labelSmoothing", desirableWeight: "lossOptions.desirableWeight", undesirableWeight: "lossOptions.undesirableWeight" });
+  const { method, lossOptions } = readMethod(r, { data: ["pairs", "rankings", "unpaired"], extra: { ppo: (lo) => ({ beta: lo.number("beta", 0.1, pos) }) } });
   const count = (min: number) => ({ min, integer: true });
   // A nested section: exactly the fields in `checks`, each defaulting to the preset's value.
   type Check = Parameters<ConfigReader["number"]>[2];
@@ -75,10 +78,7 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   const out: LmRunConfig = {
     preset: presetName,
     method,
-    beta: r.number("beta", 0.1, pos),
-    labelSmoothing: r.number("labelSmoothing", 0, { min: 0, max: 0.49 }),
-    desirableWeight: r.number("desirableWeight", 1, { min: 0 }),
-    undesirableWeight: r.number("undesirableWeight", 1, { min: 0 }),
+    lossOptions,
     preference: section("preference", p.preference, { steps: count(1), batchSize: count(1), learningRate: pos }),
     ppo: section("ppo", p.ppo, { iterations: count(1), promptsPerIteration: count(1), k: count(2), learningRate: pos }),
     rlaif: section("rlaif", p.rlaif, { prompts: count(1), k: count(2), maxNewTokens: count(1), noiseTemperature: { min: 0 } }),
@@ -97,10 +97,9 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   } catch (e) {
     complain(["model"], (e as Error).message);
   }
-  // A knob the method ignores would give distinct ids that compute the same thing: refuse it.
+  // A knob the method ignores would give distinct ids that compute the same thing: refuse it. (Loss options
+  // were checked against the loss's registry entry by readMethod.)
   const ignored = (field: string[], problem: string): never => complain(field, `${problem}; this run's method is ${method} (use grid blocks to vary it per method)`);
-  if (method !== "dpo" && out.labelSmoothing !== 0) ignored(["labelSmoothing"], "only method dpo uses labelSmoothing");
-  for (const key of ["desirableWeight", "undesirableWeight"] as const) if (method !== "kto" && out[key] !== 1) ignored([key], `only method kto uses ${key}`);
   const [unused, unusedDefault] = method === "ppo" ? (["preference", p.preference] as const) : (["ppo", p.ppo] as const);
   for (const [k, v] of Object.entries(out[unused] ?? {})) if (v !== (unusedDefault as Record<string, number>)[k]) ignored([unused, k], method === "ppo" ? "PPO trains online and ignores the offline settings" : "only method ppo uses the ppo settings");
   if (method === "ppo") {
@@ -117,13 +116,13 @@ const NO_DATA: RlaifData = { pairs: [], rankings: [], unpaired: [], tiedPrompts:
 
 export const lmKind: ExperimentKind = {
   name: "lm",
-  description: "Tiny causal transformer: SFT reference → RLAIF data → DPO / IPO / KTO / listwise DPO / PPO → held-out judge reward and KL (src/lm)",
+  description: "Tiny causal transformer: SFT reference → RLAIF data → any registered preference loss or PPO → held-out judge reward and KL (src/lm)",
   version: VERSION,
   usesBackend: true,
   resolve: resolveLm,
   run(config, seed) {
     const c = config as unknown as LmRunConfig;
-    const loss = c.method === "dpo" ? { labelSmoothing: c.labelSmoothing } : c.method === "kto" ? { desirableWeight: c.desirableWeight, undesirableWeight: c.undesirableWeight } : {};
+    const { beta, ...otherLossOptions } = c.lossOptions;
     const base = LM_PRESETS[c.preset];
     const preset: LmPreset = {
       ...base,
@@ -133,7 +132,7 @@ export const lmKind: ExperimentKind = {
       model: c.model,
       sft: c.sft,
       rlaif: c.rlaif,
-      preference: { ...(c.preference ?? base.preference), ...loss },
+      preference: c.preference ?? base.preference,
       ppo: c.ppo ?? base.ppo,
       evaluation: c.evaluation,
       seed: c.dataSeed,
@@ -142,7 +141,7 @@ export const lmKind: ExperimentKind = {
     const data = c.method === "ppo" ? NO_DATA : rlaifDataFor(preset, key, ref, VERSION);
     const constitution = defaultConstitution();
     const runPreset = { ...preset, seed }; // the run's seed drives training and evaluation only
-    const point = trainAndEvaluate(c.method, c.beta, ref.model, ref.setup, data, constitution, runPreset, false);
+    const point = trainAndEvaluate(c.method, typeof beta === "number" ? beta : 0, ref.model, ref.setup, data, constitution, runPreset, false, otherLossOptions);
     // The reference on the same prompts and random numbers: the gain is paired, so its noise is small.
     const sft = evaluateOnHeldOut(ref.model, ref.model, ref.setup, constitution, runPreset);
     const metrics: Metrics = {
@@ -158,7 +157,7 @@ export const lmKind: ExperimentKind = {
       sftPerplexity: ref.sftPerplexity,
     };
     if (c.method !== "ppo") Object.assign(metrics, { pairs: data.pairs.length, tiedPrompts: data.tiedPrompts, flippedFraction: data.flippedFraction });
-    if (c.method === "listwise") metrics.rankings = data.rankings.length;
+    if (c.method !== "ppo" && getLoss(c.method).data === "rankings") metrics.rankings = data.rankings.length;
     // The last training log row under TRL's names (last minibatch only, as TRL logs it). KTO's `kl` (its
     // batch reference point z0) would overwrite the held-out KL above, so clashing names get a train/ prefix.
     const { step: _s, iteration: _i, ...log } = (point.lastLog ?? {}) as Record<string, number>;

@@ -10,6 +10,7 @@ import * as path from "path";
 import { loadSweepFile, type SweepSpec } from "./config";
 import { runPool, defaultWorkerCount } from "./pool";
 import { ProgressBar } from "./progress";
+import { interruptRequested, throwIfInterrupted } from "../interrupt";
 import { computedConfig, expandSweep, shardRuns, type RunSpec, type SweepPlan } from "./plan";
 import { reportHtml } from "./report";
 import { writeFileAtomic } from "../fsAtomic";
@@ -114,7 +115,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
       {
         workers,
         modules: spec.modules,
-        shouldStop: () => (stopped = stopped || Boolean(opts.shouldStop?.())),
+        shouldStop: () => (stopped = stopped || interruptRequested() || Boolean(opts.shouldStop?.())),
         onDone: (task, metrics, ms) => {
           const run = byId.get(task.id)!;
           store.append({ id: run.id, kind: run.kind, seed: run.seed, index: run.index, config: run.config, factors: run.factors, metrics, ms: Math.round(ms * 1000) / 1000, finishedAt: new Date().toISOString() });
@@ -129,6 +130,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
     );
     bar.finish();
     store.close();
+    throwIfInterrupted(); // a kernel interrupt: stop here; finished runs are stored, a re-run resumes
 
     const records = readResults(files.results).records;
     const summary = summarise(runs, plan.factors, records);

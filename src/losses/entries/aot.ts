@@ -24,7 +24,7 @@ function aotEntry(name: "aot" | "aot_unpaired", unpaired: boolean): PairLossEntr
     summary: unpaired
       ? "AOT (unpaired): logistic loss on sort(chosen log-ratios) − sort(rejected log-ratios) across the batch"
       : "AOT (paired): logistic loss on sort(policy margins) − sort(reference margins) across the batch",
-    citation: `Melnyk et al. 2024, Distributional Preference Alignment of LLMs via Optimal Transport, Eq. ${unpaired ? "8 (unpaired)" : "9 (paired)"} with the logistic loss; TRL dpo_loss loss_type='${name}'`,
+    citation: `Melnyk et al. 2024, Distributional Preference Alignment of LLMs via Optimal Transport, AOT ${unpaired ? "unpaired" : "paired"} with the logistic loss (sorting = the 1-D optimal transport plan); TRL dpo_loss loss_type='${name}'`,
     data: "pairs",
     needsReference: true,
     lengths: "optional",

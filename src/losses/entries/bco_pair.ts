@@ -16,7 +16,7 @@ export const bcoPairLoss = registerLoss(
   logratioEntry({
     name: "bco_pair",
     summary: "BCO: −log σ(βa − δ) − log σ(δ − βb), δ the running mean reward",
-    citation: "Jung et al. 2024, Binary Classifier Optimization for Large Language Model Alignment, Eq. 7 (reward shift δ, Eq. 6); TRL dpo_loss loss_type='bco_pair' with RunningMoments",
+    citation: "Jung et al. 2024, Binary Classifier Optimization for Large Language Model Alignment, the BCO loss with reward shift δ (the running mean reward); TRL dpo_loss loss_type='bco_pair' with RunningMoments",
     options: { beta: true, bcoDelta: true, referenceFree: true, rpoAlpha: true },
     createState: () => ({ count: 0, mean: [] }),
     prepare: (t, o, state) => {

@@ -16,10 +16,15 @@ export function dpoMargin64(h: number, beta: number, eps: number, variant: strin
   return [(1 - eps) * lossW + eps * lossL, (1 - eps) * gW + eps * gL];
 }
 
+/** dpoMargin64 with dpoLoss's options: [loss, dloss/dh] at the margin h (for notebooks' gradient-weight plots). */
+export function dpoPair(h: number, o: { beta: number; labelSmoothing?: number; variant?: "sigmoid" | "robust" | "hinge" }): [number, number] {
+  return dpoMargin64(h, o.beta, o.labelSmoothing ?? 0, o.variant ?? "sigmoid");
+}
+
 /** dpoLoss (src/losses/dpo.ts): variant sigmoid = TRL "sigmoid", robust = "robust", hinge = "hinge". */
 export const dpoEntry = registerLoss({
   name: "dpo",
-  summary: "DPO with variant sigmoid (cDPO's ε) | robust | hinge: prefopt's dpoLoss",
+  summary: "DPO with variant sigmoid (cDPO's ε), robust or hinge: prefopt's dpoLoss",
   citation: "Rafailov et al. 2023, DPO, Eq. 7; Mitchell 2023 (cDPO); Chowdhury et al. 2024 (robust); Zhao et al. 2023 (hinge)",
   data: "pairs",
   needsReference: true,

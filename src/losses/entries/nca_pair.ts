@@ -13,7 +13,7 @@ export const ncaPairLoss = registerLoss(
   logratioEntry({
     name: "nca_pair",
     summary: "NCA: −log σ(βa) − ½ log σ(−βa) − ½ log σ(−βb), absolute log-ratios a, b",
-    citation: "Chen et al. 2024, Noise Contrastive Alignment of Language Models with Explicit Rewards, Eq. 12 (K = 2, pairwise); TRL dpo_loss loss_type='nca_pair'",
+    citation: "Chen et al. 2024, Noise Contrastive Alignment of Language Models with Explicit Rewards, the NCA loss for K = 2 responses with binary preference; TRL dpo_loss loss_type='nca_pair'",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
     phi: (a, b, o) => {
       const beta = o.beta as number;

@@ -10,7 +10,7 @@ export const robustLoss = registerLoss(
   marginEntry({
     name: "robust",
     summary: "robust DPO: [−(1−ε) log σ(βh) + ε log σ(−βh)]/(1−2ε), unbiased when labels flip with rate ε",
-    citation: "Chowdhury et al. 2024, Provably Robust DPO, Eq. 8 (the rDPO loss); TRL dpo_loss loss_type='robust'",
+    citation: "Chowdhury et al. 2024, Provably Robust DPO, §3 (the unbiased rDPO loss); TRL dpo_loss loss_type='robust'",
     margin: "logratio",
     fDivergence: true,
     options: { beta: true, labelSmoothing: true, referenceFree: true, fDivergence: true, fAlphaCoef: true, rpoAlpha: true },

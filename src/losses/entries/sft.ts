@@ -8,7 +8,8 @@ import { registerLoss } from "../registry";
  * "sft": per-example values whose batch mean is the token-mean cross-entropy Σ_i −log π(y_w,i) / Σ_i |y_w,i|,
  * i.e. −log π(y_w,i)·B/Σ_j|y_w,j| (see chosenNll). Without token counts, −log π(y_w,i): the sequence NLL
  * (the bandit's responses are single tokens). The rejected completions and the reference are unused;
- * rewards are zeros, as in TRL.
+ * rewards are zeros because this entry takes no reference (TRL's loss_type="sft" still logs β·log-ratios
+ * against its reference model; pair `sft` with a reference-based type in a loss_weights list to log those).
  */
 export const sftLoss = registerLoss({
   name: "sft",

@@ -18,7 +18,7 @@ export const sigmoidLoss = registerLoss(
     name: "sigmoid",
     summary: "DPO: −log σ(βh), with cDPO label smoothing ε and f-DPO's f-divergences",
     citation:
-      "Rafailov et al. 2023, Direct Preference Optimization, Eq. 7; ε: Mitchell 2023, cDPO note, Eq. 3; f-divergences: Wang et al. 2023, Beyond Reverse KL (f-DPO), Eq. 8 / Table 1; TRL dpo_loss loss_type='sigmoid'",
+      "Rafailov et al. 2023, Direct Preference Optimization, Eq. 7; ε: Mitchell 2023, A note on DPO with noisy preferences (cDPO); f-divergences: Wang et al. 2023, Beyond Reverse KL (f-DPO), Table 1's f′ in the f-DPO loss; TRL dpo_loss loss_type='sigmoid'",
     margin: "logratio",
     fDivergence: true,
     options: { beta: true, labelSmoothing: true, referenceFree: true, fDivergence: true, fAlphaCoef: true, rpoAlpha: true },

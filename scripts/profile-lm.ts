@@ -1,0 +1,98 @@
+// Per-kernel profile of one DPO training step at the bench configuration (vocab 2048, d_model 128, 4 heads,
+// 2 layers, context 64, 32 pairs): every tfjs kernel the step runs, grouped by name, with the number of
+// calls and total milliseconds, sorted by time. Tells where the non-matmul time goes.
+//
+//   node --import tsx scripts/profile-lm.ts            profile of the third step (after two warm-up steps)
+//   node --import tsx scripts/profile-lm.ts --top 40   more rows
+//   node --import tsx scripts/profile-lm.ts --calls    also the slowest single calls with their shapes
+//   PREFOPT_THREADS=1 node --import tsx scripts/profile-lm.ts
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend";
+import { Rng } from "../src/random";
+import { Transformer } from "../src/lm/transformer";
+import { packSequences, disposeBatch, type Sequence } from "../src/lm/batching";
+import { modelTokenLogProbs, maskedSequenceSum } from "../src/lm/logprobs";
+import { adamStep, makeAdam } from "../src/lm/optim";
+import { dpoLoss } from "../src/losses/index";
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+export const BENCH_CONFIG = { vocabSize: 2048, contextLength: 64, dModel: 128, nHeads: 4, nLayers: 2 };
+
+/** 2·pairs rows (chosen block, then rejected block) of random tokens: prompt 8, completion 54, + <bos>, <eos>. */
+export function benchRows(pairs: number, seed = 0): Sequence[] {
+  const rng = new Rng(seed);
+  const tokens = (n: number) => Array.from({ length: n }, () => 4 + rng.int(BENCH_CONFIG.vocabSize - 4));
+  const prompts = Array.from({ length: pairs }, () => tokens(8));
+  const rows: Sequence[] = [];
+  for (let j = 0; j < 2; j++) for (const prompt of prompts) rows.push({ prompt, completion: tokens(BENCH_CONFIG.contextLength - 10), ended: true });
+  return rows;
+}
+
+/** One DPO step as trainPreference runs it (one concatenated forward, cached reference log-probs, Adam, clipping). */
+export function dpoStep(policy: Transformer, optimizer: tf.Optimizer, rows: Sequence[], refs: Float32Array): number {
+  const B = rows.length / 2;
+  const batch = packSequences(rows, policy.config.contextLength);
+  const r = adamStep(optimizer, policy.variables, () =>
+    tf.tidy(() => {
+      const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
+      const ref = tf.tensor1d(refs);
+      const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);
+      return tf.mean(dpoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta: 0.1 }).losses) as tf.Scalar;
+    }),
+  );
+  disposeBatch(batch);
+  return r.loss;
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend();
+  const top = arg("top", 25);
+  const rows = benchRows(32);
+  const reference = new Transformer(BENCH_CONFIG, 0);
+  const policy = reference.clone();
+  const refs = new Float32Array(rows.length); // zeros: the reference's values do not change the kernels run
+  const optimizer = makeAdam(1e-4);
+  for (let i = 0; i < 2; i++) dpoStep(policy, optimizer, rows, refs);
+  const t0 = performance.now();
+  const info = await tf.profile(() => {
+    dpoStep(policy, optimizer, rows, refs);
+  });
+  const wall = performance.now() - t0;
+  const byName = new Map<string, { calls: number; ms: number }>();
+  // customGrad ops appear as "unnamed scope" entries whose time includes the kernels inside them, which
+  // are listed on their own too: leave the scopes out so the total is not counted twice.
+  for (const k of info.kernels) {
+    if (k.name === "unnamed scope") continue;
+    const e = byName.get(k.name) ?? { calls: 0, ms: 0 };
+    e.calls++;
+    e.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+    byName.set(k.name, e);
+  }
+  const slowest = info.kernels.filter((k) => k.name !== "unnamed scope").sort((a, b) => (b.kernelTimeMs as number) - (a.kernelTimeMs as number));
+  if (process.argv.includes("--calls")) {
+    for (const k of slowest.slice(0, top)) console.log(`  ${k.name.padEnd(20)} ${(k.kernelTimeMs as number).toFixed(1).padStart(8)} ms  in ${JSON.stringify(k.inputShapes)} out ${JSON.stringify(k.outputShapes)}`);
+  }
+  const rowsOut = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const total = rowsOut.reduce((s, [, e]) => s + e.ms, 0);
+  console.log(`backend ${backend.name}, ${backend.threads} thread(s); one DPO step under tf.profile: ${wall.toFixed(0)} ms wall, ${total.toFixed(0)} ms in ${info.kernels.length} kernel calls`);
+  console.log(`${"kernel".padEnd(28)}${"calls".padStart(7)}${"total ms".padStart(11)}${"share".padStart(8)}`);
+  for (const [name, e] of rowsOut.slice(0, top)) {
+    console.log(`${name.padEnd(28)}${String(e.calls).padStart(7)}${e.ms.toFixed(1).padStart(11)}${((100 * e.ms) / total).toFixed(1).padStart(7)}%`);
+  }
+  const matmul = rowsOut.filter(([n]) => n === "BatchMatMul" || n === "_FusedMatMul").reduce((s, [, e]) => s + e.ms, 0);
+  console.log(`matmul kernels: ${matmul.toFixed(0)} ms (${((100 * matmul) / total).toFixed(0)}%); everything else: ${(total - matmul).toFixed(0)} ms`);
+  optimizer.dispose();
+  policy.dispose();
+  reference.dispose();
+}
+
+if (require.main === module || process.argv[1]?.endsWith("profile-lm.ts")) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
