@@ -22,7 +22,7 @@ import { loadPreferences, loadRankings, loadUnpaired } from "../data/loaders";
 import { writeJsonl } from "../data/export";
 import { textToString, type PreferenceRecord, type RankingRecord, type Text, type UnpairedRecord } from "../data/types";
 import type { ValidationReport } from "../data/validation";
-import { detokenize, rankByScore, trlPromptCompletion, type PreferencePair, type RankedGroup, type RlaifData, type ScoredCompletion, type UnpairedExample } from "../lm/rlaif";
+import { detokenize, rankByScore, trlPromptCompletion, type TokenizedPair as PreferencePair, type RankedGroup, type RlaifData, type ScoredCompletion, type UnpairedExample } from "../lm/rlaif";
 import { sampleGroups } from "../lm/sampling";
 import { trainPreference, type PreferenceTrainOptions, type PreferenceTrainResult } from "../lm/preferenceTrainer";
 import { UNK, type WordTokenizer } from "../lm/tokenizer";

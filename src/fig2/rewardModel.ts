@@ -17,7 +17,7 @@ import { Rng } from "../random";
 import { packSequences, disposeBatch, sequenceTokens, type Sequence } from "../lm/batching";
 import { adamStep, makeAdam, progress } from "../lm/optim";
 import { ownedVariable, type Transformer } from "../lm/transformer";
-import type { PreferencePair } from "../lm/rlaif";
+import type { TokenizedPair as PreferencePair } from "../lm/rlaif";
 import type { WordTokenizer } from "../lm/tokenizer";
 import type { Principle } from "../lm/judges";
 import { wilsonInterval } from "./classifier";
