@@ -36,7 +36,7 @@ export const COLORS = [
 ];
 
 /**
- * Two plotly traces: the mean over seeds of values[t] as a line, and its 95% CI (1.96·sd/√n, `meanCi95`) as a
+ * Two plotly traces: the mean over seeds of values[t] as a line, and its 95% CI (`meanCi95`) as a
  * shaded band. values[t] holds one number per seed at steps[t]; color must be "rgb(r,g,b)" (the band is the
  * same colour at 20% opacity). `extra` is merged into both traces (e.g. a legendgroup or a line dash).
  */
