@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   const tfjsSteps = argv.includes("--tfjs-steps") ? Number(argv[argv.indexOf("--tfjs-steps") + 1]) : 300;
   const { steps, seeds, taus } = IPO_54_SETUP;
   const nRuns = 2 * 2 * taus.length;
-  console.log(`IPO §5.4: 2 datasets × 2 methods × τ ∈ {${taus.join(", ")}} = ${nRuns} runs, each ${seeds.length} seeds × ${steps} steps, batch 9`);
+  console.log(
+    `IPO §5.4: 2 datasets × 2 methods × τ ∈ {${taus.join(", ")}} = ${nRuns} runs, each ${seeds.length} seeds × ${steps} steps, batch 9`,
+  );
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   runIpo54({ onRun: (r, i, n) => process.stderr.write(`\r  ${i}/${n} ${r.dataset} ${r.method} τ=${r.tau}      `) });
@@ -27,12 +29,23 @@ async function main(): Promise<void> {
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(cpu0);
   const seedSteps = nRuns * seeds.length * steps;
-  console.log(`js engine:   ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU for ${(seedSteps / 1e6).toFixed(2)} M seed-steps (${((wall / seedSteps) * 1e9).toFixed(0)} ns per seed-step)`);
+  console.log(
+    `js engine:   ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU for ${(seedSteps / 1e6).toFixed(2)} M seed-steps (${((wall / seedSteps) * 1e9).toFixed(0)} ns per seed-step)`,
+  );
 
   const backend = await initBackend();
   const cpu1 = process.cpuUsage();
   const t1 = performance.now();
-  trainBandit({ method: "ipo", lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: tfjsSteps, batchSize: 9, learningRate: 0.01, seeds, engine: "tfjs" });
+  trainBandit({
+    method: "ipo",
+    lossOptions: { beta: 0.5 },
+    dataset: ipoTotalOrderDataset(),
+    steps: tfjsSteps,
+    batchSize: 9,
+    learningRate: 0.01,
+    seeds,
+    engine: "tfjs",
+  });
   const wallTf = (performance.now() - t1) / 1000;
   const cpuTf = cpuSeconds(cpu1);
   const perStep = wallTf / tfjsSteps;

@@ -65,10 +65,23 @@ async function dpoChild(steps: number): Promise<void> {
   const data: RlaifData = { pairs, rankings: [], unpaired: [], tiedPrompts: 0, tiedLists: 0, flippedFraction: 0 };
   const reference = new Transformer(CONFIG, 0);
   const policy = reference.clone();
-  trainPreference(policy, reference, data, { method: "dpo", lossOptions: { beta: 0.1 }, steps: 3, batchSize: PAIRS_PER_STEP, verbose: false });
+  trainPreference(policy, reference, data, {
+    method: "dpo",
+    lossOptions: { beta: 0.1 },
+    steps: 3,
+    batchSize: PAIRS_PER_STEP,
+    verbose: false,
+  });
   const before = tf.memory().numTensors;
   const times: number[] = [];
-  trainPreference(policy, reference, data, { method: "dpo", lossOptions: { beta: 0.1 }, steps, batchSize: PAIRS_PER_STEP, verbose: false, onStep: (_s, ms) => times.push(ms) });
+  trainPreference(policy, reference, data, {
+    method: "dpo",
+    lossOptions: { beta: 0.1 },
+    steps,
+    batchSize: PAIRS_PER_STEP,
+    verbose: false,
+    onStep: (_s, ms) => times.push(ms),
+  });
   const after = tf.memory().numTensors;
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
@@ -96,7 +109,16 @@ async function dpoChild(steps: number): Promise<void> {
   if (before !== after) process.exit(1);
 }
 
-function runOurs(threads: number, steps: number): { medianStepMs: number; numTensorsBefore: number; numTensorsAfter: number; threads: number; threadFallback?: string } {
+function runOurs(
+  threads: number,
+  steps: number,
+): {
+  medianStepMs: number;
+  numTensorsBefore: number;
+  numTensorsAfter: number;
+  threads: number;
+  threadFallback?: string;
+} {
   const out = execFileSync(process.execPath, ["--import", "tsx", __filename, "--child", "--steps", String(steps)], {
     env: { ...process.env, PREFOPT_THREADS: String(threads) },
     encoding: "utf8",
@@ -122,7 +144,12 @@ function runPeer(threads: number): number {
 }
 
 /** Sampled tokens per second for `prompts` (a fixed seed), with or without the key/value cache. */
-function samplingRate(model: Transformer, prompts: number[][], maxNewTokens: number, useCache: boolean): { tokensPerSecond: number; tokens: number; seconds: number } {
+function samplingRate(
+  model: Transformer,
+  prompts: number[][],
+  maxNewTokens: number,
+  useCache: boolean,
+): { tokensPerSecond: number; tokens: number; seconds: number } {
   const t0 = performance.now();
   const out = sampleCompletions(model, prompts, new Rng(7), { maxNewTokens, useCache, forbid: [0, 1, 2] });
   const seconds = (performance.now() - t0) / 1000;
@@ -130,16 +157,32 @@ function samplingRate(model: Transformer, prompts: number[][], maxNewTokens: num
   return { tokensPerSecond: Math.round(tokens / seconds), tokens, seconds: Number(seconds.toFixed(2)) };
 }
 
-function samplingBench(label: string, config: TransformerConfig, rows: number, promptLen: number, maxNewTokens: number) {
+function samplingBench(
+  label: string,
+  config: TransformerConfig,
+  rows: number,
+  promptLen: number,
+  maxNewTokens: number,
+) {
   const model = new Transformer(config, 1);
   const rng = new Rng(3);
-  const prompts = Array.from({ length: rows }, () => Array.from({ length: promptLen }, () => 4 + rng.int(config.vocabSize - 4)));
+  const prompts = Array.from({ length: rows }, () =>
+    Array.from({ length: promptLen }, () => 4 + rng.int(config.vocabSize - 4)),
+  );
   samplingRate(model, prompts.slice(0, 4), 4, true); // warm-up
   // <eos> forbidden too (forbid above), so every row runs to the budget: the same work both ways.
   const cached = samplingRate(model, prompts, maxNewTokens, true);
   const plain = samplingRate(model, prompts, maxNewTokens, false);
   model.dispose();
-  return { shape: label, rows, promptLen, maxNewTokens, cachedTokensPerSecond: cached.tokensPerSecond, plainTokensPerSecond: plain.tokensPerSecond, speedup: Number((cached.tokensPerSecond / plain.tokensPerSecond).toFixed(1)) };
+  return {
+    shape: label,
+    rows,
+    promptLen,
+    maxNewTokens,
+    cachedTokensPerSecond: cached.tokensPerSecond,
+    plainTokensPerSecond: plain.tokensPerSecond,
+    speedup: Number((cached.tokensPerSecond / plain.tokensPerSecond).toFixed(1)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -150,22 +193,42 @@ async function main(): Promise<void> {
   const only = oi >= 0 ? process.argv[oi + 1] : "all";
   const sampleRows = arg("sample-rows", 128);
   const missing = peerMissing();
-  console.log(`DPO step, vocab ${CONFIG.vocabSize}, d_model ${CONFIG.dModel}, ${CONFIG.nHeads} heads, ${CONFIG.nLayers} layers, context ${CONFIG.contextLength}, ${PAIRS_PER_STEP} pairs (${parameterCount(CONFIG)} parameters); ${steps} timed steps per run`);
+  console.log(
+    `DPO step, vocab ${CONFIG.vocabSize}, d_model ${CONFIG.dModel}, ${CONFIG.nHeads} heads, ${CONFIG.nLayers} layers, context ${CONFIG.contextLength}, ${PAIRS_PER_STEP} pairs (${parameterCount(CONFIG)} parameters); ${steps} timed steps per run`,
+  );
   if (missing) console.log(`PyTorch peer missing: ${missing}; ratios not available`);
-  const rows: Array<{ round: number; threads: number; oursMs: number; peerMs: number | null; ratio: number | null; tensorsFlat: boolean }> = [];
+  const rows: Array<{
+    round: number;
+    threads: number;
+    oursMs: number;
+    peerMs: number | null;
+    ratio: number | null;
+    tensorsFlat: boolean;
+  }> = [];
   for (let round = 1; round <= (only === "sampling" ? 0 : repeats); round++) {
     for (const threads of [1, 2]) {
       const ours = runOurs(threads, steps);
       if (ours.threadFallback) console.log(`  note: ${ours.threadFallback}`);
       const peerMs = missing ? null : runPeer(threads);
-      const row = { round, threads, oursMs: ours.medianStepMs, peerMs: peerMs === null ? null : Number(peerMs.toFixed(1)), ratio: peerMs === null ? null : Number((ours.medianStepMs / peerMs).toFixed(2)), tensorsFlat: ours.numTensorsBefore === ours.numTensorsAfter };
+      const row = {
+        round,
+        threads,
+        oursMs: ours.medianStepMs,
+        peerMs: peerMs === null ? null : Number(peerMs.toFixed(1)),
+        ratio: peerMs === null ? null : Number((ours.medianStepMs / peerMs).toFixed(2)),
+        tensorsFlat: ours.numTensorsBefore === ours.numTensorsAfter,
+      };
       rows.push(row);
-      console.log(`  round ${round}, ${threads} thread(s): ours ${row.oursMs} ms/step, peer ${row.peerMs ?? "-"} ms/step, ratio ${row.ratio ?? "-"}, tensors flat ${row.tensorsFlat}`);
+      console.log(
+        `  round ${round}, ${threads} thread(s): ours ${row.oursMs} ms/step, peer ${row.peerMs ?? "-"} ms/step, ratio ${row.ratio ?? "-"}, tensors flat ${row.tensorsFlat}`,
+      );
     }
   }
   const sampling: Array<ReturnType<typeof samplingBench>> = [];
   if (only === "dpo") {
-    console.log(JSON.stringify({ config: CONFIG, pairsPerStep: PAIRS_PER_STEP, peer: missing ?? "pytorch", dpo: rows }));
+    console.log(
+      JSON.stringify({ config: CONFIG, pairsPerStep: PAIRS_PER_STEP, peer: missing ?? "pytorch", dpo: rows }),
+    );
     if (rows.some((r) => !r.tensorsFlat)) process.exit(1);
     return;
   }
@@ -173,10 +236,21 @@ async function main(): Promise<void> {
   console.log("sampling (tokens/s, key/value cache vs full recomputation):");
   sampling.push(
     samplingBench("bench model, context 64", CONFIG, sampleRows, 7, CONFIG.contextLength - 8),
-    samplingBench("notebook 05 model (d 64, context 32)", { vocabSize: 2048, contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 }, sampleRows, 5, 16),
+    samplingBench(
+      "notebook 05 model (d 64, context 32)",
+      { vocabSize: 2048, contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 },
+      sampleRows,
+      5,
+      16,
+    ),
   );
-  for (const s of sampling) console.log(`  ${s.shape}: ${s.rows} rows, ${s.maxNewTokens} new tokens: cached ${s.cachedTokensPerSecond}, plain ${s.plainTokensPerSecond}, ${s.speedup}x`);
-  console.log(JSON.stringify({ config: CONFIG, pairsPerStep: PAIRS_PER_STEP, peer: missing ?? "pytorch", dpo: rows, sampling }));
+  for (const s of sampling)
+    console.log(
+      `  ${s.shape}: ${s.rows} rows, ${s.maxNewTokens} new tokens: cached ${s.cachedTokensPerSecond}, plain ${s.plainTokensPerSecond}, ${s.speedup}x`,
+    );
+  console.log(
+    JSON.stringify({ config: CONFIG, pairsPerStep: PAIRS_PER_STEP, peer: missing ?? "pytorch", dpo: rows, sampling }),
+  );
   if (rows.some((r) => !r.tensorsFlat)) process.exit(1);
 }
 

@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   const steps = arg("steps", 20000);
   const repeat = arg("repeat", 1);
   const seeds = 4;
-  const betas = Array.from({ length: Math.max(1, Math.round(runs / (2 * seeds))) }, (_, i) => Number((0.05 * 1.5 ** i).toPrecision(3)));
+  const betas = Array.from({ length: Math.max(1, Math.round(runs / (2 * seeds))) }, (_, i) =>
+    Number((0.05 * 1.5 ** i).toPrecision(3)),
+  );
   const spec = parseSweepSpec({
     name: "bench-sweep",
     kind: "bandit",
@@ -40,8 +42,15 @@ async function main(): Promise<void> {
     grid: { method: ["dpo", "ipo"], "lossOptions.beta": betas },
   });
   const total = 2 * betas.length * seeds;
-  console.log(`bandit sweep: ${total} runs × ${steps} Adam steps (8 prompts × 6 responses, batch 32); cores ${os.cpus().length}, availableParallelism ${defaultWorkerCount()}`);
-  console.log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `bandit sweep: ${total} runs × ${steps} Adam steps (8 prompts × 6 responses, batch 32); cores ${os.cpus().length}, availableParallelism ${defaultWorkerCount()}`,
+  );
+  console.log(
+    `load average before: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   const settings = [0, 1, workers].filter((w, i, a) => a.indexOf(w) === i);
   const results: Array<{ workers: number; seconds: number; runsPerSecond: number; cores: number }> = [];
   for (let k = 0; k < repeat; k++) {
@@ -73,23 +82,42 @@ async function main(): Promise<void> {
   }
   // Dispatch concurrency, independent of free cores: runs that *sleep* 250 ms (synthetic kind) overlap
   // perfectly on N workers if the pool keeps all N busy, so the ideal speed-up is N even on a busy machine.
-  const sleepy = parseSweepSpec({ name: "bench-sleep", kind: "synthetic", seeds: 12 * Math.max(...settings), grid: { delayMs: [250] } });
+  const sleepy = parseSweepSpec({
+    name: "bench-sleep",
+    kind: "synthetic",
+    seeds: 12 * Math.max(...settings),
+    grid: { delayMs: [250] },
+  });
   const sleepRate: Record<number, number> = {};
   for (const w of settings.filter((x) => x > 0)) {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-bench-sweep-"));
     const r = await runSweep({ spec: sleepy, out, workers: w, quiet: true, report: false });
     fs.rmSync(out, { recursive: true, force: true });
     sleepRate[w] = r.runs.length / r.seconds;
-    console.log(`  ${r.runs.length} sleeping runs (250 ms) on ${w} worker(s): ${r.seconds.toFixed(2)} s, ${sleepRate[w].toFixed(2)} runs/s (ideal ${(w * 4).toFixed(2)}, less start-up)`);
+    console.log(
+      `  ${r.runs.length} sleeping runs (250 ms) on ${w} worker(s): ${r.seconds.toFixed(2)} s, ${sleepRate[w].toFixed(2)} runs/s (ideal ${(w * 4).toFixed(2)}, less start-up)`,
+    );
   }
-  if (settings.includes(1) && workers > 1) console.log(`  dispatch speed-up on sleeping runs, ${workers} vs 1 worker: ${(sleepRate[workers] / sleepRate[1]).toFixed(2)}×`);
+  if (settings.includes(1) && workers > 1)
+    console.log(
+      `  dispatch speed-up on sleeping runs, ${workers} vs 1 worker: ${(sleepRate[workers] / sleepRate[1]).toFixed(2)}×`,
+    );
   const best = (w: number): number => Math.max(...results.filter((r) => r.workers === w).map((r) => r.runsPerSecond));
-  console.log(`speed-up of ${workers} workers over 1 worker: ${(best(workers) / best(1)).toFixed(2)}× (best of ${repeat}); over the main thread: ${(best(workers) / best(0)).toFixed(2)}×`);
+  console.log(
+    `speed-up of ${workers} workers over 1 worker: ${(best(workers) / best(1)).toFixed(2)}× (best of ${repeat}); over the main thread: ${(best(workers) / best(0)).toFixed(2)}×`,
+  );
   const gotCores = Math.max(...results.filter((r) => r.workers === workers).map((r) => r.cores));
   if (workers > 1 && gotCores < 0.8 * Math.min(workers, os.cpus().length)) {
-    console.log(`note: with ${workers} workers this process obtained at most ${gotCores.toFixed(2)} cores — the machine is busy with other work (Linux gives each busy session a fair share), so that, not the pool, caps the speed-up here`);
+    console.log(
+      `note: with ${workers} workers this process obtained at most ${gotCores.toFixed(2)} cores — the machine is busy with other work (Linux gives each busy session a fair share), so that, not the pool, caps the speed-up here`,
+    );
   }
-  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `load average after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
 }
 
 main().catch((e) => {

@@ -16,7 +16,16 @@ export interface PageCheck {
   errors: string[];
 }
 
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"];
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
@@ -36,13 +45,18 @@ export async function checkHtmlFile(browser: Browser, file: string, timeoutMs = 
     const figures = await page.locator(".prefopt-plot").count();
     // plotly draws asynchronously; wait until each container has its svg (or time out and report).
     await page
-      .waitForFunction(`Array.from(document.querySelectorAll(".prefopt-plot")).every((d) => d.querySelector("svg.main-svg"))`, undefined, {
-        timeout: timeoutMs,
-      })
+      .waitForFunction(
+        `Array.from(document.querySelectorAll(".prefopt-plot")).every((d) => d.querySelector("svg.main-svg"))`,
+        undefined,
+        {
+          timeout: timeoutMs,
+        },
+      )
       .catch(() => undefined);
     const rendered = await page.locator(".prefopt-plot:has(svg.main-svg)").count();
     // A title the figure asks for but plotly does not draw (e.g. plotly ≥ 3 ignores `title: "string"`).
-    const missingTitles = (await page.evaluate(`Array.from(document.querySelectorAll(".prefopt-plot")).flatMap((d, i) => {
+    const missingTitles =
+      (await page.evaluate(`Array.from(document.querySelectorAll(".prefopt-plot")).flatMap((d, i) => {
       const want = (t) => (typeof t === "string" ? t : t && t.text) || "";
       const l = d.layout || {};
       const drawn = (sel) => Array.from(d.querySelectorAll(sel)).map((e) => e.textContent).join(" ").trim();
@@ -55,7 +69,9 @@ export async function checkHtmlFile(browser: Browser, file: string, timeoutMs = 
     for (const m of missingTitles) errors.push(m);
     // MathJax typesets after load; a TeX error shows as <mjx-merror>.
     // (browser-side code is passed as strings: this file is type-checked without the DOM lib)
-    await page.evaluate(`(async () => { if (window.MathJax && window.MathJax.startup) await window.MathJax.startup.promise; })()`);
+    await page.evaluate(
+      `(async () => { if (window.MathJax && window.MathJax.startup) await window.MathJax.startup.promise; })()`,
+    );
     const math = await page.locator("mjx-container").count();
     const mathErrors = await page.locator("mjx-merror").allTextContents();
     for (const m of mathErrors) errors.push(`TeX error: ${m}`);
@@ -77,7 +93,9 @@ async function main(files: string[]): Promise<void> {
       const r = await checkHtmlFile(browser, f);
       const ok = r.rendered === r.figures && r.errors.length === 0;
       if (!ok) bad++;
-      console.log(`${ok ? "✓" : "✗"} ${path.basename(f)}: ${r.rendered}/${r.figures} figures rendered, ${r.math} formulas typeset, ${r.errors.length} page error(s)`);
+      console.log(
+        `${ok ? "✓" : "✗"} ${path.basename(f)}: ${r.rendered}/${r.figures} figures rendered, ${r.math} formulas typeset, ${r.errors.length} page error(s)`,
+      );
       for (const e of r.errors) console.log(`    ${e}`);
     }
   } finally {
@@ -89,7 +107,8 @@ async function main(files: string[]): Promise<void> {
   }
 }
 
-if (require.main === module) main(process.argv.slice(2)).catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module)
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

@@ -6,7 +6,14 @@
 //   npm run data -- verify [<name>]
 import * as fs from "fs";
 import * as path from "path";
-import { DATASETS, cacheDir, findDataset, locateDataFile, sharedDataDir, type DatasetEntry } from "../src/data/registry";
+import {
+  DATASETS,
+  cacheDir,
+  findDataset,
+  locateDataFile,
+  sharedDataDir,
+  type DatasetEntry,
+} from "../src/data/registry";
 import { DownloadError, fetchDataset, sha256OfBytes } from "../src/data/download";
 import { readBytes } from "../src/data/read";
 
@@ -17,7 +24,13 @@ function dataPaths(entry: DatasetEntry): Array<{ path: string; sha256?: string }
 }
 
 /** Verified / present / missing counts for a dataset's files (gzipped shared copies are checked gunzipped). */
-function localStatus(entry: DatasetEntry): { verified: number; unpinned: number; bad: string[]; missing: string[]; where: Set<string> } {
+function localStatus(entry: DatasetEntry): {
+  verified: number;
+  unpinned: number;
+  bad: string[];
+  missing: string[];
+  where: Set<string>;
+} {
   const out = { verified: 0, unpinned: 0, bad: [] as string[], missing: [] as string[], where: new Set<string>() };
   for (const f of dataPaths(entry)) {
     const found = locateDataFile(f.path);
@@ -45,8 +58,15 @@ function list(): void {
     const files = dataPaths(d);
     const pinned = files.filter((f) => f.sha256 !== undefined).length;
     const s = localStatus(d);
-    const local = s.missing.length === 0 ? `present (${[...s.where].join(" + ")})` : s.missing.length === files.length ? "not downloaded" : `${files.length - s.missing.length}/${files.length} files present`;
-    console.log(`${d.name}\n  ${d.title}\n  licence ${d.license}; ${files.length} files, ${pinned} with pinned SHA-256; ${local}\n  source: ${d.homepage}`);
+    const local =
+      s.missing.length === 0
+        ? `present (${[...s.where].join(" + ")})`
+        : s.missing.length === files.length
+          ? "not downloaded"
+          : `${files.length - s.missing.length}/${files.length} files present`;
+    console.log(
+      `${d.name}\n  ${d.title}\n  licence ${d.license}; ${files.length} files, ${pinned} with pinned SHA-256; ${local}\n  source: ${d.homepage}`,
+    );
   }
 }
 
@@ -56,7 +76,10 @@ async function fetch(name: string, args: string[]): Promise<void> {
   const known = ["--force", "--connect-timeout"];
   for (let k = 0; k < args.length; k++) {
     if (args[k] === "--connect-timeout") k++;
-    else if (!known.includes(args[k])) throw new UsageError(`unknown argument ${JSON.stringify(args[k])} to fetch (expected --force, --connect-timeout <ms>)`);
+    else if (!known.includes(args[k]))
+      throw new UsageError(
+        `unknown argument ${JSON.stringify(args[k])} to fetch (expected --force, --connect-timeout <ms>)`,
+      );
   }
   const i = args.indexOf("--connect-timeout");
   let connectTimeoutMs: number | undefined;
@@ -64,17 +87,24 @@ async function fetch(name: string, args: string[]): Promise<void> {
     const text = args[i + 1];
     connectTimeoutMs = Number(text);
     if (text === undefined || text.startsWith("--") || !/^\d+(\.\d+)?$/.test(text.trim()) || !(connectTimeoutMs > 0)) {
-      throw new UsageError(`--connect-timeout needs a positive number of milliseconds, got ${text === undefined ? "nothing" : JSON.stringify(text)}`);
+      throw new UsageError(
+        `--connect-timeout needs a positive number of milliseconds, got ${text === undefined ? "nothing" : JSON.stringify(text)}`,
+      );
     }
   }
   const status = localStatus(entry);
   if (!force && status.missing.length === 0 && status.bad.length === 0) {
-    console.log(`${name}: all ${dataPaths(entry).length} files already present (${[...status.where].join(" + ")}); nothing to download (use --force to re-download into ${cacheDir()})`);
+    console.log(
+      `${name}: all ${dataPaths(entry).length} files already present (${[...status.where].join(" + ")}); nothing to download (use --force to re-download into ${cacheDir()})`,
+    );
     return;
   }
   const t0 = Date.now();
   const files = await fetchDataset(entry, { force, connectTimeoutMs });
-  for (const f of files) console.log(`${f.status.padEnd(10)} ${f.pinned ? "verified " : "unpinned "} ${f.sha256}  ${path.relative(process.cwd(), f.path)}`);
+  for (const f of files)
+    console.log(
+      `${f.status.padEnd(10)} ${f.pinned ? "verified " : "unpinned "} ${f.sha256}  ${path.relative(process.cwd(), f.path)}`,
+    );
   console.log(`${name}: ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s, cache ${cacheDir()}`);
 }
 
@@ -82,7 +112,9 @@ function verify(names: string[]): boolean {
   let ok = true;
   for (const d of names.length ? names.map((n) => findDataset(n)) : DATASETS) {
     const s = localStatus(d);
-    console.log(`${d.name}: ${s.verified} verified, ${s.unpinned} present without pinned checksum, ${s.missing.length} missing, ${s.bad.length} with WRONG checksum`);
+    console.log(
+      `${d.name}: ${s.verified} verified, ${s.unpinned} present without pinned checksum, ${s.missing.length} missing, ${s.bad.length} with WRONG checksum`,
+    );
     for (const b of s.bad) console.log(`  checksum mismatch: ${b}`);
     if (s.bad.length) ok = false;
   }
@@ -97,7 +129,9 @@ async function main(): Promise<void> {
     if (!verify(rest)) process.exitCode = 1;
     return;
   }
-  console.error(`usage: npm run data -- list | fetch <name> [--force] [--connect-timeout ms] | verify [name]\ndatasets: ${DATASETS.map((d) => d.name).join(", ")}`);
+  console.error(
+    `usage: npm run data -- list | fetch <name> [--force] [--connect-timeout ms] | verify [name]\ndatasets: ${DATASETS.map((d) => d.name).join(", ")}`,
+  );
   process.exitCode = 2;
 }
 

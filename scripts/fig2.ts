@@ -22,8 +22,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write("\nSIGINT: finishing the runs in flight, then summarising (again to quit at once)\n");
   });
   await initBackend();
-  const r = await reproduceFig2({ sweep, workers, out: value("out"), summariseOnly: argv.includes("--summarise-only"), shouldStop: () => stop });
-  console.log(`runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared.toFixed(0)} s, sweep ${r.seconds.sweep.toFixed(0)} s)`);
+  const r = await reproduceFig2({
+    sweep,
+    workers,
+    out: value("out"),
+    summariseOnly: argv.includes("--summarise-only"),
+    shouldStop: () => stop,
+  });
+  console.log(
+    `runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared.toFixed(0)} s, sweep ${r.seconds.sweep.toFixed(0)} s)`,
+  );
   for (const v of r.verdicts) console.log(`${v.reproduced.padEnd(6)} ${v.claim}\n       ${v.measured}`);
   return r.missingRuns.length ? 1 : 0;
 }
@@ -31,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     process.exit(2);
   },
 );

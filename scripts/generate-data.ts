@@ -23,7 +23,9 @@ function main(): void {
   for (const [name, text] of generateBanditData({ keepDesirable })) {
     fs.writeFileSync(path.join(out, name), text);
     const lines = text.trimEnd().split("\n").length;
-    console.log(`wrote ${path.relative(process.cwd(), path.join(out, name))} (${text.length} bytes${name.endsWith(".jsonl") ? `, ${lines - 1} examples` : ""})`);
+    console.log(
+      `wrote ${path.relative(process.cwd(), path.join(out, name))} (${text.length} bytes${name.endsWith(".jsonl") ? `, ${lines - 1} examples` : ""})`,
+    );
   }
 }
 

@@ -26,7 +26,9 @@ const KERNELSPEC = { name: "prefopt", display_name: "TypeScript (prefopt)", lang
 
 function splitLines(text: string): string[] {
   const lines = text.split("\n");
-  return lines.map((l, i) => (i < lines.length - 1 ? l + "\n" : l)).filter((l, i, a) => !(i === a.length - 1 && l === ""));
+  return lines
+    .map((l, i) => (i < lines.length - 1 ? l + "\n" : l))
+    .filter((l, i, a) => !(i === a.length - 1 && l === ""));
 }
 
 export function percentToNotebook(text: string): object {
@@ -61,7 +63,12 @@ export function percentToNotebook(text: string): object {
     cells,
     metadata: {
       kernelspec: KERNELSPEC,
-      language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript", codemirror_mode: { mode: "typescript", name: "javascript", typescript: true } },
+      language_info: {
+        name: "typescript",
+        file_extension: ".ts",
+        mimetype: "text/typescript",
+        codemirror_mode: { mode: "typescript", name: "javascript", typescript: true },
+      },
     },
     nbformat: 4,
     nbformat_minor: 5,
@@ -69,14 +76,20 @@ export function percentToNotebook(text: string): object {
 }
 
 export function notebookToPercent(nb: { cells: Cell[] }): string {
-  return nb.cells
-    .map((c) => {
-      const src = (Array.isArray(c.source) ? c.source.join("") : String(c.source)).replace(/\n$/, "");
-      return c.cell_type === "markdown"
-        ? "// %% [markdown]\n" + src.split("\n").map((l) => (l ? `// ${l}` : "//")).join("\n")
-        : "// %%\n" + src;
-    })
-    .join("\n\n") + "\n";
+  return (
+    nb.cells
+      .map((c) => {
+        const src = (Array.isArray(c.source) ? c.source.join("") : String(c.source)).replace(/\n$/, "");
+        return c.cell_type === "markdown"
+          ? "// %% [markdown]\n" +
+              src
+                .split("\n")
+                .map((l) => (l ? `// ${l}` : "//"))
+                .join("\n")
+          : "// %%\n" + src;
+      })
+      .join("\n\n") + "\n"
+  );
 }
 
 export function stripOutputs(nb: { cells: Cell[]; metadata: Record<string, unknown> }): object {
@@ -88,7 +101,10 @@ export function stripOutputs(nb: { cells: Cell[]; metadata: Record<string, unkno
     c.metadata = {};
     (c as unknown as Record<string, unknown>).id = `cell-${i}`;
   }
-  nb.metadata = { kernelspec: KERNELSPEC, language_info: (nb.metadata.language_info as object) ?? { name: "typescript" } };
+  nb.metadata = {
+    kernelspec: KERNELSPEC,
+    language_info: (nb.metadata.language_info as object) ?? { name: "typescript" },
+  };
   return nb;
 }
 
@@ -105,9 +121,12 @@ function main(argv: string[]): void {
   } else if (cmd === "to-percent" && files.length === 2) {
     fs.writeFileSync(files[1], notebookToPercent(JSON.parse(fs.readFileSync(files[0], "utf8"))));
   } else if (cmd === "strip" && files.length > 0) {
-    for (const f of files) fs.writeFileSync(f, JSON.stringify(stripOutputs(JSON.parse(fs.readFileSync(f, "utf8"))), null, 1) + "\n");
+    for (const f of files)
+      fs.writeFileSync(f, JSON.stringify(stripOutputs(JSON.parse(fs.readFileSync(f, "utf8"))), null, 1) + "\n");
   } else {
-    console.error("usage: nbpercent.ts to-ipynb IN.nb.ts OUT.ipynb | to-percent IN.ipynb OUT.nb.ts | strip NB.ipynb...");
+    console.error(
+      "usage: nbpercent.ts to-ipynb IN.nb.ts OUT.ipynb | to-percent IN.ipynb OUT.nb.ts | strip NB.ipynb...",
+    );
     process.exit(2);
   }
 }

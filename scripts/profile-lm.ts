@@ -28,7 +28,9 @@ export function benchRows(pairs: number, seed = 0): Sequence[] {
   const tokens = (n: number) => Array.from({ length: n }, () => 4 + rng.int(BENCH_CONFIG.vocabSize - 4));
   const prompts = Array.from({ length: pairs }, () => tokens(8));
   const rows: Sequence[] = [];
-  for (let j = 0; j < 2; j++) for (const prompt of prompts) rows.push({ prompt, completion: tokens(BENCH_CONFIG.contextLength - 10), ended: true });
+  for (let j = 0; j < 2; j++)
+    for (const prompt of prompts)
+      rows.push({ prompt, completion: tokens(BENCH_CONFIG.contextLength - 10), ended: true });
   return rows;
 }
 
@@ -41,7 +43,9 @@ export function dpoStep(policy: Transformer, optimizer: tf.Optimizer, rows: Sequ
       const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
       const ref = tf.tensor1d(refs);
       const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);
-      return tf.mean(dpoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta: 0.1 }).losses) as tf.Scalar;
+      return tf.mean(
+        dpoLoss(col(logps, 0), col(logps, 1), col(ref, 0), col(ref, 1), { beta: 0.1 }).losses,
+      ) as tf.Scalar;
     }),
   );
   disposeBatch(batch);
@@ -72,19 +76,30 @@ async function main(): Promise<void> {
     e.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
     byName.set(k.name, e);
   }
-  const slowest = info.kernels.filter((k) => k.name !== "unnamed scope").sort((a, b) => (b.kernelTimeMs as number) - (a.kernelTimeMs as number));
+  const slowest = info.kernels
+    .filter((k) => k.name !== "unnamed scope")
+    .sort((a, b) => (b.kernelTimeMs as number) - (a.kernelTimeMs as number));
   if (process.argv.includes("--calls")) {
-    for (const k of slowest.slice(0, top)) console.log(`  ${k.name.padEnd(20)} ${(k.kernelTimeMs as number).toFixed(1).padStart(8)} ms  in ${JSON.stringify(k.inputShapes)} out ${JSON.stringify(k.outputShapes)}`);
+    for (const k of slowest.slice(0, top))
+      console.log(
+        `  ${k.name.padEnd(20)} ${(k.kernelTimeMs as number).toFixed(1).padStart(8)} ms  in ${JSON.stringify(k.inputShapes)} out ${JSON.stringify(k.outputShapes)}`,
+      );
   }
   const rowsOut = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms);
   const total = rowsOut.reduce((s, [, e]) => s + e.ms, 0);
-  console.log(`backend ${backend.name}, ${backend.threads} thread(s); one DPO step under tf.profile: ${wall.toFixed(0)} ms wall, ${total.toFixed(0)} ms in ${info.kernels.length} kernel calls`);
+  console.log(
+    `backend ${backend.name}, ${backend.threads} thread(s); one DPO step under tf.profile: ${wall.toFixed(0)} ms wall, ${total.toFixed(0)} ms in ${info.kernels.length} kernel calls`,
+  );
   console.log(`${"kernel".padEnd(28)}${"calls".padStart(7)}${"total ms".padStart(11)}${"share".padStart(8)}`);
   for (const [name, e] of rowsOut.slice(0, top)) {
-    console.log(`${name.padEnd(28)}${String(e.calls).padStart(7)}${e.ms.toFixed(1).padStart(11)}${((100 * e.ms) / total).toFixed(1).padStart(7)}%`);
+    console.log(
+      `${name.padEnd(28)}${String(e.calls).padStart(7)}${e.ms.toFixed(1).padStart(11)}${((100 * e.ms) / total).toFixed(1).padStart(7)}%`,
+    );
   }
   const matmul = rowsOut.filter(([n]) => n === "BatchMatMul" || n === "_FusedMatMul").reduce((s, [, e]) => s + e.ms, 0);
-  console.log(`matmul kernels: ${matmul.toFixed(0)} ms (${((100 * matmul) / total).toFixed(0)}%); everything else: ${(total - matmul).toFixed(0)} ms`);
+  console.log(
+    `matmul kernels: ${matmul.toFixed(0)} ms (${((100 * matmul) / total).toFixed(0)}%); everything else: ${(total - matmul).toFixed(0)} ms`,
+  );
   optimizer.dispose();
   policy.dispose();
   reference.dispose();

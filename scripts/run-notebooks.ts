@@ -70,7 +70,8 @@ function main(): void {
     console.log(`${ok ? "✓" : "✗"} ${nb}  ${seconds.toFixed(1)} s  ${ok ? "ok" : "FAILED"}`);
   }
   console.log("\nnotebook                                   seconds  status");
-  for (const r of results) console.log(`${r.name.padEnd(42)} ${r.seconds.toFixed(1).padStart(7)}  ${r.ok ? "ok" : "FAILED"}`);
+  for (const r of results)
+    console.log(`${r.name.padEnd(42)} ${r.seconds.toFixed(1).padStart(7)}  ${r.ok ? "ok" : "FAILED"}`);
   const total = results.reduce((s, r) => s + r.seconds, 0);
   console.log(`${"total".padEnd(42)} ${total.toFixed(1).padStart(7)}`);
   console.log(`\nexecuted notebooks and HTML exports: ${path.relative(process.cwd(), out) || "."}/`);

@@ -48,7 +48,10 @@ function parseArgs(argv: string[], valued: string[], boolean: string[]): Parsed 
     if (valued.includes(name)) {
       const v = inline ?? argv[++i];
       // "--out --quiet" must not create a folder named "--quiet".
-      if (v === undefined || (inline === undefined && v.startsWith("--"))) throw new Error(`--${name} needs a value${v === undefined ? "" : `, got the option ${v} (write --${name}=${v} if that really is the value)`}`);
+      if (v === undefined || (inline === undefined && v.startsWith("--")))
+        throw new Error(
+          `--${name} needs a value${v === undefined ? "" : `, got the option ${v} (write --${name}=${v} if that really is the value)`}`,
+        );
       flags.set(name, v);
     } else if (boolean.includes(name)) flags.set(name, true);
     else throw new Error(`unknown option --${name} (see --help)`);
@@ -64,13 +67,33 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === "merge") {
     const { positional, flags } = parseArgs(argv.slice(1), ["out"], ["allow-missing", "no-report"]);
     const [file, ...inputs] = positional;
-    if (!file || inputs.length === 0) throw new Error("merge needs the sweep file and at least one shard folder or results file");
-    const r = mergeShards({ file, inputs, out: flags.get("out") as string | undefined, report: !flags.has("no-report") });
+    if (!file || inputs.length === 0)
+      throw new Error("merge needs the sweep file and at least one shard folder or results file");
+    const r = mergeShards({
+      file,
+      inputs,
+      out: flags.get("out") as string | undefined,
+      report: !flags.has("no-report"),
+    });
     const conflicts = r.duplicates.filter((d) => d.conflict);
-    console.log(`merged ${r.inputFiles.length} file(s): ${r.merged}/${r.plan.runs.length} planned runs present → ${path.dirname(r.files.results)}`);
-    console.log(`missing: ${r.missing.length}${r.missing.length ? ` (first: ${r.missing.slice(0, 10).map((m) => `${m.id} [run ${m.index}, seed ${m.seed}]`).join(", ")})` : ""}`);
+    console.log(
+      `merged ${r.inputFiles.length} file(s): ${r.merged}/${r.plan.runs.length} planned runs present → ${path.dirname(r.files.results)}`,
+    );
+    console.log(
+      `missing: ${r.missing.length}${
+        r.missing.length
+          ? ` (first: ${r.missing
+              .slice(0, 10)
+              .map((m) => `${m.id} [run ${m.index}, seed ${m.seed}]`)
+              .join(", ")})`
+          : ""
+      }`,
+    );
     console.log(`duplicates: ${r.duplicates.length} (${conflicts.length} with differing results)`);
-    for (const d of r.duplicates.slice(0, 10)) console.log(`  ${d.id}${d.conflict ? " CONFLICT" : ""}: ${d.occurrences.map((o) => `${path.basename(o.file)}:${o.line}`).join(", ")}`);
+    for (const d of r.duplicates.slice(0, 10))
+      console.log(
+        `  ${d.id}${d.conflict ? " CONFLICT" : ""}: ${d.occurrences.map((o) => `${path.basename(o.file)}:${o.line}`).join(", ")}`,
+      );
     console.log(`not in the plan: ${r.extra.length}`);
     for (const e of r.extra.slice(0, 10)) console.log(`  ${e.record.id}: ${path.basename(e.file)}:${e.line}`);
     console.log(`summary: ${r.files.csv}, ${r.files.json}${r.files.report ? `; report: ${r.files.report}` : ""}`);
@@ -78,10 +101,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const { positional, flags } = parseArgs(argv, ["workers", "shard", "out"], ["no-report", "quiet"]);
-  if (positional.length !== 1) throw new Error(`expected one sweep file, got ${positional.length ? positional.join(" ") : "none"} (see --help)`);
+  if (positional.length !== 1)
+    throw new Error(`expected one sweep file, got ${positional.length ? positional.join(" ") : "none"} (see --help)`);
   const workersText = flags.get("workers");
   const workers = workersText === undefined ? undefined : Number(workersText);
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) throw new Error(`--workers must be a non-negative integer, got ${workersText}`);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0))
+    throw new Error(`--workers must be a non-negative integer, got ${workersText}`);
   const shard = flags.has("shard") ? parseShard(String(flags.get("shard"))) : undefined;
 
   // First Ctrl-C / SIGTERM: stop handing out runs, let running ones finish and be stored. Second: exit now
@@ -104,7 +129,9 @@ async function main(argv: string[]): Promise<number> {
     quiet: flags.has("quiet"),
     shouldStop: () => stopRequested,
   });
-  console.log(`results: ${r.files.results}\nsummary: ${r.files.csv}, ${r.files.json}${r.files.report ? `\nreport:  ${r.files.report}` : ""}`);
+  console.log(
+    `results: ${r.files.results}\nsummary: ${r.files.csv}, ${r.files.json}${r.files.report ? `\nreport:  ${r.files.report}` : ""}`,
+  );
   if (r.stopped) return 130;
   return r.failed.length > 0 ? 1 : 0;
 }

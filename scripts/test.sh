@@ -11,6 +11,7 @@ step() { # name, command...
   if "$@"; then passed=$((passed+1)); echo "--- $name: ok"; else failed=$((failed+1)); echo "--- $name: FAILED"; fi
 }
 step "typecheck (tsc --noEmit, strict)" npx tsc --noEmit -p tsconfig.json
+step "format (prettier --check; npm run format fixes)" npx prettier --check --log-level warn .
 step "unit tests" node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination=output/unit-tests.tap test/*.test.ts
 unit_pass=$(grep -E '^# pass ' output/unit-tests.tap | awk '{print $3}' || echo 0)

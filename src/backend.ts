@@ -117,7 +117,8 @@ async function startWasm(threads: number): Promise<boolean> {
     // they must not keep a finished script alive.
     ref(): void {}
     postMessage(msg: { cmd?: string; urlOrBlob?: unknown }, transfer?: unknown): void {
-      if (msg && msg.cmd === "load" && msg.urlOrBlob instanceof OrigBlob) msg = { ...msg, urlOrBlob: fileFor(msg.urlOrBlob) };
+      if (msg && msg.cmd === "load" && msg.urlOrBlob instanceof OrigBlob)
+        msg = { ...msg, urlOrBlob: fileFor(msg.urlOrBlob) };
       super.postMessage(msg, transfer);
     }
   }
@@ -139,7 +140,8 @@ async function startWasm(threads: number): Promise<boolean> {
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
     wasmPkg.setThreadsCount(threads);
     const ok = await tf.setBackend("wasm");
-    if (!ok || wasmPkg.getThreadsCount() < 2) throw new Error(`threaded build did not start (threads ${ok ? wasmPkg.getThreadsCount() : "-"})`);
+    if (!ok || wasmPkg.getThreadsCount() < 2)
+      throw new Error(`threaded build did not start (threads ${ok ? wasmPkg.getThreadsCount() : "-"})`);
     // Workers keep the event loop alive; a script should still exit when its work is done.
     return true;
   } finally {

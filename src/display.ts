@@ -52,7 +52,8 @@ let plotlySource: string | undefined;
 export function plotlyBundle(): string {
   if (plotlySource !== undefined) return plotlySource;
   const pkgDir = path.dirname(require.resolve("plotly.js-dist/package.json"));
-  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8")) as { version: string }).version;
+  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8")) as { version: string })
+    .version;
   const cache = path.join(pkgDir, "..", ".cache", "prefopt", `plotly-${version}.min.js`);
   if (fs.existsSync(cache)) return (plotlySource = fs.readFileSync(cache, "utf8"));
   const full = fs.readFileSync(path.join(pkgDir, "plotly.js"), "utf8");
@@ -102,10 +103,15 @@ export function normaliseFigure(fig: PlotlyFigure): PlotlyFigure {
     if (Array.isArray(v)) return v.map(fix);
     if (v === null || typeof v !== "object" || ArrayBuffer.isView(v)) return v;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = k === "title" && typeof x === "string" ? { text: x } : fix(x);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      out[k] = k === "title" && typeof x === "string" ? { text: x } : fix(x);
     return out;
   };
-  return { ...fig, data: fix(fig.data) as PlotlyFigure["data"], layout: fix(fig.layout ?? {}) as Record<string, unknown> };
+  return {
+    ...fig,
+    data: fix(fig.data) as PlotlyFigure["data"],
+    layout: fix(fig.layout ?? {}) as Record<string, unknown>,
+  };
 }
 
 /** The figure's height in px when it is a positive number, else plotly's default-ish 420 (never NaN). */
@@ -130,7 +136,7 @@ export function figureHtml(figure: PlotlyFigure, id: string, includeLibrary: boo
 
 function figureText(fig: PlotlyFigure): string {
   const title = fig.layout?.title;
-  const name = typeof title === "string" ? title : (title as { text?: string } | undefined)?.text ?? "untitled";
+  const name = typeof title === "string" ? title : ((title as { text?: string } | undefined)?.text ?? "untitled");
   const traces = fig.data.map((t) => `${t.type ?? "scatter"}${t.name ? ` "${t.name}"` : ""}`).join(", ");
   return `<plotly figure: ${name}; ${fig.data.length} trace(s): ${traces}>`;
 }
@@ -160,14 +166,21 @@ function formatCell(v: unknown, digits: number): string {
 }
 
 /** An HTML table (every value escaped) from column names and rows. */
-export function tableHtml(columns: string[], rows: unknown[][], opts: { caption?: string; digits?: number } = {}): string {
+export function tableHtml(
+  columns: string[],
+  rows: unknown[][],
+  opts: { caption?: string; digits?: number } = {},
+): string {
   const digits = opts.digits ?? 4;
   // Numbers right-aligned (digits line up), text left-aligned (it reads from the left); a header follows its column.
   const align = columnAlignment(columns, rows);
   const style = (j: number) => ` style="text-align:${align[j]}"`;
   const head = columns.map((c, j) => `<th${style(j)}>${escapeHtml(c)}</th>`).join("");
   const body = rows
-    .map((r) => `<tr>${r.map((v, j) => `<td${typeof v === "number" ? ' style="text-align:right"' : style(j)}>${escapeHtml(formatCell(v, digits))}</td>`).join("")}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.map((v, j) => `<td${typeof v === "number" ? ' style="text-align:right"' : style(j)}>${escapeHtml(formatCell(v, digits))}</td>`).join("")}</tr>`,
+    )
     .join("\n");
   const caption = opts.caption ? `<caption>${escapeHtml(opts.caption)}</caption>` : "";
   return `<table class="dataframe prefopt-table">${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
@@ -175,7 +188,9 @@ export function tableHtml(columns: string[], rows: unknown[][], opts: { caption?
 
 /** "right" for a column whose cells are all numbers (or empty), else "left". */
 function columnAlignment(columns: string[], rows: unknown[][]): ("left" | "right")[] {
-  return columns.map((_, j) => (rows.every((r) => r[j] === null || r[j] === undefined || typeof r[j] === "number") ? "right" : "left"));
+  return columns.map((_, j) =>
+    rows.every((r) => r[j] === null || r[j] === undefined || typeof r[j] === "number") ? "right" : "left",
+  );
 }
 
 /** A fixed-width text table for terminals (numbers right-aligned, text left-aligned). */
@@ -183,7 +198,8 @@ export function tableText(columns: string[], rows: unknown[][], digits = 4): str
   const align = columnAlignment(columns, rows);
   const cells = [columns, ...rows.map((r) => r.map((v) => formatCell(v, digits)))];
   const widths = columns.map((_, j) => Math.max(...cells.map((r) => String(r[j] ?? "").length)));
-  const pad = (c: unknown, j: number) => (align[j] === "right" ? String(c ?? "").padStart(widths[j]) : String(c ?? "").padEnd(widths[j]));
+  const pad = (c: unknown, j: number) =>
+    align[j] === "right" ? String(c ?? "").padStart(widths[j]) : String(c ?? "").padEnd(widths[j]);
   return cells.map((r) => r.map(pad).join("  ").trimEnd()).join("\n");
 }
 

@@ -23,7 +23,9 @@ export class WriteFailedError extends Error {
     readonly file: string,
     reason: unknown,
   ) {
-    super(`could not write ${file}: ${reason instanceof Error ? reason.message : String(reason)}; the previous content of ${file} (if any) is unchanged`);
+    super(
+      `could not write ${file}: ${reason instanceof Error ? reason.message : String(reason)}; the previous content of ${file} (if any) is unchanged`,
+    );
     this.name = "WriteFailedError";
     this.reason = reason;
   }
@@ -37,7 +39,11 @@ export function writeFully(fd: number, bytes: Uint8Array, what = "file"): void {
   let off = 0;
   while (off < bytes.length) {
     const n = fsSeams.writeSync(fd, bytes, off, bytes.length - off);
-    if (!(n > 0)) throw Object.assign(new Error(`ENOSPC: no space left on device, wrote ${off} of ${bytes.length} bytes of ${what}`), { code: "ENOSPC" });
+    if (!(n > 0))
+      throw Object.assign(
+        new Error(`ENOSPC: no space left on device, wrote ${off} of ${bytes.length} bytes of ${what}`),
+        { code: "ENOSPC" },
+      );
     off += n;
   }
 }

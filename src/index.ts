@@ -3,10 +3,31 @@ export { initBackend, availableBackends } from "./backend";
 export type { BackendInfo, BackendName } from "./backend";
 export { Rng, makeRng, hashString } from "./random";
 export { logSigmoid, logSumExp } from "./ops";
-export { throwIfInterrupted, interruptRequested, requestInterrupt, withInterruptScope, InterruptedError } from "./interrupt";
+export {
+  throwIfInterrupted,
+  interruptRequested,
+  requestInterrupt,
+  withInterruptScope,
+  InterruptedError,
+} from "./interrupt";
 export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
 export type { PlotlyFigure } from "./display";
-export { check, CheckFailed, COLORS, band, formatCi, clusteredMean, logLogSlope, plackettLuceProbability, permutations, grade, verdictRows, verdictFrame, showVerdicts, VERDICT_COLUMNS } from "./notebook";
+export {
+  check,
+  CheckFailed,
+  COLORS,
+  band,
+  formatCi,
+  clusteredMean,
+  logLogSlope,
+  plackettLuceProbability,
+  permutations,
+  grade,
+  verdictRows,
+  verdictFrame,
+  showVerdicts,
+  VERDICT_COLUMNS,
+} from "./notebook";
 export type { Reproduced, Verdict } from "./notebook";
 
 // core library
@@ -79,7 +100,13 @@ export type { RankingFit, RankingFitOptions } from "./rewardModels/bradleyTerry"
 export type { PlackettLuceFitOptions } from "./rewardModels/plackettLuce";
 export { fitPlackettLuce } from "./rewardModels/plackettLuce";
 export { trainRewardModel, evaluateRewardModel, linearRewardModel } from "./rewardModels/parametric";
-export type { RewardModel, PreferenceData, TrainRewardModelOptions, RewardEpochStats, RewardEvaluation } from "./rewardModels/parametric";
+export type {
+  RewardModel,
+  PreferenceData,
+  TrainRewardModelOptions,
+  RewardEpochStats,
+  RewardEvaluation,
+} from "./rewardModels/parametric";
 export { expectedReward, kl, klRegularisedObjective, klRegularisedOptimum, impliedReward } from "./klObjective";
 export type { KlOptimum } from "./klObjective";
 export {
@@ -93,28 +120,105 @@ export type { SamplerOptions, PromptPair } from "./synthetic";
 
 // real data
 export { isChat, textKey, textToString, textsEqual } from "./data/types";
-export type { ChatMessage, Text, Extra, PreferenceRecord, UnpairedRecord, RankingRecord, LabelledText, TextEncoding } from "./data/types";
-export { DataValidationError, RecordError, Collector, formatIssue, mergeReports, summarizeReport } from "./data/validation";
+export type {
+  ChatMessage,
+  Text,
+  Extra,
+  PreferenceRecord,
+  UnpairedRecord,
+  RankingRecord,
+  LabelledText,
+  TextEncoding,
+} from "./data/types";
+export {
+  DataValidationError,
+  RecordError,
+  Collector,
+  formatIssue,
+  mergeReports,
+  summarizeReport,
+} from "./data/validation";
 export type { IssueReason, RecordIssue, ValidationMode, ValidationReport } from "./data/validation";
 export { readLines, readDelimited, readBytes, openBytes, isGzipFile, decodeBytes, splitJsonArray } from "./data/read";
-export { HH_ASSISTANT_MARKER, parsePreference, parseUnpaired, parseRanking, parseText, splitImplicitPrompt } from "./data/records";
+export {
+  HH_ASSISTANT_MARKER,
+  parsePreference,
+  parseUnpaired,
+  parseRanking,
+  parseText,
+  splitImplicitPrompt,
+} from "./data/records";
 export type { PromptMode, PreferenceParseOptions } from "./data/records";
-export { loadPreferences, streamPreferences, loadHhRlhf, loadUnpaired, loadRankings, loadDelimited, preferenceColumns, judgementColumns, loadLabelledLines, loadTabLabelled, iterateJsonRecords } from "./data/loaders";
+export {
+  loadPreferences,
+  streamPreferences,
+  loadHhRlhf,
+  loadUnpaired,
+  loadRankings,
+  loadDelimited,
+  preferenceColumns,
+  judgementColumns,
+  loadLabelledLines,
+  loadTabLabelled,
+  iterateJsonRecords,
+} from "./data/loaders";
 export type { LoadOptions, LoadResult, DelimitedOptions } from "./data/loaders";
 export { pairRecordsToUnpaired, rankingRecordsToPairs, dedupePairs, splitByPrompt } from "./data/convert";
 export type { ConversionReport } from "./data/convert";
-export { toJsonl, writeJsonl, writeJson, writeDelimited, toJsonObject, toImplicitPrompt, hhDialogue } from "./data/export";
+export {
+  toJsonl,
+  writeJsonl,
+  writeJson,
+  writeDelimited,
+  toJsonObject,
+  toImplicitPrompt,
+  hhDialogue,
+} from "./data/export";
 export { readTar, writeTar } from "./data/tar";
-export { DATASETS, PROJECT_ROOT, sharedDataDir, cacheDir, findDataset, locateDataFile, locateDataDir, requireDataFile } from "./data/registry";
+export {
+  DATASETS,
+  PROJECT_ROOT,
+  sharedDataDir,
+  cacheDir,
+  findDataset,
+  locateDataFile,
+  locateDataDir,
+  requireDataFile,
+} from "./data/registry";
 export type { DatasetEntry, RemoteFile, RemoteArchive } from "./data/registry";
-export { fetchDataset, fetchFile, fetchArchive, httpDownload, DownloadError, sha256OfFile, sha256OfBytes } from "./data/download";
+export {
+  fetchDataset,
+  fetchFile,
+  fetchArchive,
+  httpDownload,
+  DownloadError,
+  sha256OfFile,
+  sha256OfBytes,
+} from "./data/download";
 export type { DownloadOptions, FetchedFile } from "./data/download";
-export { loadHhRlhfSplit, loadUltraFeedbackSample, ultraFeedbackScores, loadUkpConvArg1, loadUkpRanking, ukpTopic, ukpPrompt, loadRtPolarityData, loadUciSentences } from "./data/datasets";
+export {
+  loadHhRlhfSplit,
+  loadUltraFeedbackSample,
+  ultraFeedbackScores,
+  loadUkpConvArg1,
+  loadUkpRanking,
+  ukpTopic,
+  ukpPrompt,
+  loadRtPolarityData,
+  loadUciSentences,
+} from "./data/datasets";
 export type { UkpTopic, UkpArgument, CuratedOptions } from "./data/datasets";
 export { isParquetFile, readParquetRows } from "./data/parquet";
 export { renameFields } from "./data/fieldMap";
 export type { FieldMap } from "./data/fieldMap";
-export { wordTokens, buildVocabulary, bagOfWords, surfaceFeatures, standardizer, SURFACE_FEATURES } from "./data/textFeatures";
+export {
+  wordTokens,
+  buildVocabulary,
+  bagOfWords,
+  surfaceFeatures,
+  standardizer,
+  SURFACE_FEATURES,
+} from "./data/textFeatures";
 export type { WordVocabulary } from "./data/textFeatures";
 
 // bandit track

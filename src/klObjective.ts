@@ -10,7 +10,8 @@ function isTensor(x: unknown): x is tf.Tensor {
 }
 
 function checkLengths(where: string, a: Vec, b: Vec): void {
-  if (a.length !== b.length) throw new Error(`${where} (src/klObjective.ts): arrays have lengths ${a.length} and ${b.length}`);
+  if (a.length !== b.length)
+    throw new Error(`${where} (src/klObjective.ts): arrays have lengths ${a.length} and ${b.length}`);
   if (a.length === 0) throw new Error(`${where} (src/klObjective.ts): empty response set`);
 }
 
@@ -46,7 +47,12 @@ export function kl(policy: Vec | tf.Tensor, reference: Vec | tf.Tensor): number 
 
 /** J(π) = E_π[r] − β KL(π‖π_ref)  (Rafailov et al. 2023, Eq. 3, for one prompt). */
 export function klRegularisedObjective(policy: Vec, reward: Vec, reference: Vec, beta: number): number;
-export function klRegularisedObjective(policy: tf.Tensor, reward: tf.Tensor, reference: tf.Tensor, beta: number): tf.Tensor;
+export function klRegularisedObjective(
+  policy: tf.Tensor,
+  reward: tf.Tensor,
+  reference: tf.Tensor,
+  beta: number,
+): tf.Tensor;
 export function klRegularisedObjective(
   policy: Vec | tf.Tensor,
   reward: Vec | tf.Tensor,
@@ -104,7 +110,12 @@ export function klRegularisedOptimum(
  * Without logZ this is the reward up to the prompt-dependent constant β log Z (all DPO needs).
  */
 export function impliedReward(policy: Vec, reference: Vec, beta: number, logZ?: number): number[];
-export function impliedReward(policy: tf.Tensor, reference: tf.Tensor, beta: number, logZ?: number | tf.Tensor): tf.Tensor;
+export function impliedReward(
+  policy: tf.Tensor,
+  reference: tf.Tensor,
+  beta: number,
+  logZ?: number | tf.Tensor,
+): tf.Tensor;
 export function impliedReward(
   policy: Vec | tf.Tensor,
   reference: Vec | tf.Tensor,
@@ -127,5 +138,6 @@ export function impliedReward(
 }
 
 function checkBeta(where: string, beta: number): void {
-  if (!(Number.isFinite(beta) && beta > 0)) throw new Error(`${where} (src/klObjective.ts): beta must be > 0, got ${beta}`);
+  if (!(Number.isFinite(beta) && beta > 0))
+    throw new Error(`${where} (src/klObjective.ts): beta must be > 0, got ${beta}`);
 }

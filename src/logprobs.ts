@@ -15,7 +15,11 @@ export interface SequenceLogProbsOptions {
  * direct-preference-optimization, `_get_batch_logps`). Token log-probs are oneHot(label) · logSoftmax(logits)
  * summed over V, whose gradient is exact on every backend. Labels must be in [0, V) or ignoreIndex.
  */
-export function sequenceLogProbs(logits: tf.Tensor, labels: tf.Tensor, options: SequenceLogProbsOptions = {}): tf.Tensor1D {
+export function sequenceLogProbs(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  options: SequenceLogProbsOptions = {},
+): tf.Tensor1D {
   const where = "sequenceLogProbs (src/logprobs.ts)";
   const { average = false, ignoreIndex = -100 } = options;
   if (logits.rank !== 3) throw new Error(`${where}: logits must be (B, T, V), got shape [${logits.shape}]`);
@@ -49,7 +53,8 @@ export function sequenceLogProbs(logits: tf.Tensor, labels: tf.Tensor, options: 
 
 /** Number of counted target tokens per sequence (labels[:, 1:] ≠ ignoreIndex), shape (B): IPO's lengths. */
 export function sequenceTokenCounts(labels: tf.Tensor, ignoreIndex = -100): tf.Tensor1D {
-  if (labels.rank !== 2) throw new Error(`sequenceTokenCounts (src/logprobs.ts): labels must be (B, T), got [${labels.shape}]`);
+  if (labels.rank !== 2)
+    throw new Error(`sequenceTokenCounts (src/logprobs.ts): labels must be (B, T), got [${labels.shape}]`);
   const [b, t] = labels.shape;
   return tf.tidy(() => {
     if (t < 2) return tf.zeros([b]) as tf.Tensor1D;

@@ -40,8 +40,15 @@ export const COLORS = [
  * shaded band. values[t] holds one number per seed at steps[t]; color must be "rgb(r,g,b)" (the band is the
  * same colour at 20% opacity). `extra` is merged into both traces (e.g. a legendgroup or a line dash).
  */
-export function band(steps: number[], values: number[][], name: string, color: string, extra: Record<string, unknown> = {}): Array<Record<string, unknown>> {
-  if (steps.length !== values.length) throw new Error(`band "${name}": ${steps.length} steps but ${values.length} value lists`);
+export function band(
+  steps: number[],
+  values: number[][],
+  name: string,
+  color: string,
+  extra: Record<string, unknown> = {},
+): Array<Record<string, unknown>> {
+  if (steps.length !== values.length)
+    throw new Error(`band "${name}": ${steps.length} steps but ${values.length} value lists`);
   const rgb = /^rgb\((\d+),\s*(\d+),\s*(\d+)\)$/.exec(color);
   if (!rgb) throw new Error(`band "${name}": color must be "rgb(r,g,b)", got "${color}"`);
   values.forEach((v, t) => {
@@ -51,7 +58,18 @@ export function band(steps: number[], values: number[][], name: string, color: s
   const fill = `rgba(${rgb[1]},${rgb[2]},${rgb[3]},0.2)`;
   const line = { color: color, ...((extra.line as Record<string, unknown>) ?? {}) };
   return [
-    { type: "scatter", mode: "lines", x: [...steps, ...steps.slice().reverse()], y: [...stats.map((s) => s.mean + s.half), ...stats.map((s) => s.mean - s.half).reverse()], fill: "toself", fillcolor: fill, hoverinfo: "skip", showlegend: false, ...extra, line: { width: 0 } },
+    {
+      type: "scatter",
+      mode: "lines",
+      x: [...steps, ...steps.slice().reverse()],
+      y: [...stats.map((s) => s.mean + s.half), ...stats.map((s) => s.mean - s.half).reverse()],
+      fill: "toself",
+      fillcolor: fill,
+      hoverinfo: "skip",
+      showlegend: false,
+      ...extra,
+      line: { width: 0 },
+    },
     { type: "scatter", mode: "lines", x: steps, y: stats.map((s) => s.mean), name: name, ...extra, line: line },
   ];
 }
@@ -68,8 +86,12 @@ export function formatCi(c: { mean: number; half: number }, digits = 3): string 
  * with S_g the sum and n_g the size of cluster g, N = Σ_g n_g and m the overall mean. With equal cluster sizes
  * it equals the standard error of the G cluster means, sd(means)/√G. Needs at least 2 clusters.
  */
-export function clusteredMean(values: number[], clusters: Array<string | number>): { mean: number; se: number; clusters: number; n: number } {
-  if (values.length !== clusters.length) throw new Error(`clusteredMean: ${values.length} values but ${clusters.length} cluster labels`);
+export function clusteredMean(
+  values: number[],
+  clusters: Array<string | number>,
+): { mean: number; se: number; clusters: number; n: number } {
+  if (values.length !== clusters.length)
+    throw new Error(`clusteredMean: ${values.length} values but ${clusters.length} cluster labels`);
   if (!values.every(Number.isFinite)) throw new Error("clusteredMean: every value must be finite");
   const groups = new Map<string | number, { sum: number; n: number }>();
   values.forEach((v, i) => {
@@ -89,10 +111,14 @@ export function clusteredMean(values: number[], clusters: Array<string | number>
 
 /** Least-squares slope of log(y) against log(x): the exponent a of y ∝ x^a. All values must be > 0. */
 export function logLogSlope(xs: number[], ys: number[]): number {
-  if (xs.length !== ys.length || xs.length < 2) throw new Error(`logLogSlope: need two equal-length lists of ≥ 2 values, got ${xs.length} and ${ys.length}`);
-  if (![...xs, ...ys].every((v) => v > 0 && Number.isFinite(v))) throw new Error("logLogSlope: every value must be finite and > 0");
-  const lx = xs.map(Math.log), ly = ys.map(Math.log);
-  const mx = lx.reduce((a, b) => a + b, 0) / lx.length, my = ly.reduce((a, b) => a + b, 0) / ly.length;
+  if (xs.length !== ys.length || xs.length < 2)
+    throw new Error(`logLogSlope: need two equal-length lists of ≥ 2 values, got ${xs.length} and ${ys.length}`);
+  if (![...xs, ...ys].every((v) => v > 0 && Number.isFinite(v)))
+    throw new Error("logLogSlope: every value must be finite and > 0");
+  const lx = xs.map(Math.log),
+    ly = ys.map(Math.log);
+  const mx = lx.reduce((a, b) => a + b, 0) / lx.length,
+    my = ly.reduce((a, b) => a + b, 0) / ly.length;
   const sxx = lx.reduce((s, x) => s + (x - mx) ** 2, 0);
   if (sxx === 0) throw new Error("logLogSlope: all x are equal");
   return lx.reduce((s, x, i) => s + (x - mx) * (ly[i] - my), 0) / sxx;
@@ -115,7 +141,9 @@ export function plackettLuceProbability(r: number[], order: number[]): number {
 /** Every ordering of `items` (n! of them). */
 export function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items.slice()];
-  return items.flatMap((y, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [y, ...rest]));
+  return items.flatMap((y, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [y, ...rest]),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -157,12 +185,21 @@ export function verdictRows(verdicts: Verdict[]): string[][] {
   const allowed: Reproduced[] = ["yes", "partly", "no"];
   return verdicts.map((v, i) => {
     for (const field of ["claim", "setup", "measured", "why"] as const) {
-      if (typeof v[field] !== "string" || v[field].trim() === "") throw new Error(`verdictTable: verdict ${i} ("${v.claim ?? "?"}") has an empty "${field}"`);
+      if (typeof v[field] !== "string" || v[field].trim() === "")
+        throw new Error(`verdictTable: verdict ${i} ("${v.claim ?? "?"}") has an empty "${field}"`);
     }
-    if (!allowed.includes(v.reproduced)) throw new Error(`verdictTable: verdict ${i} ("${v.claim}"): reproduced must be yes, partly or no, got ${String(v.reproduced)}`);
-    if (v.expected !== undefined && !allowed.includes(v.expected)) throw new Error(`verdictTable: verdict ${i} ("${v.claim}"): expected must be yes, partly or no, got ${String(v.expected)}`);
+    if (!allowed.includes(v.reproduced))
+      throw new Error(
+        `verdictTable: verdict ${i} ("${v.claim}"): reproduced must be yes, partly or no, got ${String(v.reproduced)}`,
+      );
+    if (v.expected !== undefined && !allowed.includes(v.expected))
+      throw new Error(
+        `verdictTable: verdict ${i} ("${v.claim}"): expected must be yes, partly or no, got ${String(v.expected)}`,
+      );
     if (v.expected !== undefined && v.expected !== v.reproduced) {
-      throw new CheckFailed(`verdict for "${v.claim}" is "${v.reproduced}" but the notebook's text says "${v.expected}" (measured: ${v.measured})`);
+      throw new CheckFailed(
+        `verdict for "${v.claim}" is "${v.reproduced}" but the notebook's text says "${v.expected}" (measured: ${v.measured})`,
+      );
     }
     return [v.claim, v.setup, v.measured, v.reproduced, v.why];
   });

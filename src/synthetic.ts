@@ -12,7 +12,8 @@ const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.e
 function checkRewards(where: string, rewards: ArrayLike<number>, temperature: number): void {
   if (rewards.length < 2) throw new Error(`${where} (src/synthetic.ts): need at least 2 items, got ${rewards.length}`);
   for (let i = 0; i < rewards.length; i++) {
-    if (!Number.isFinite(rewards[i])) throw new Error(`${where} (src/synthetic.ts): rewards[${i}] = ${rewards[i]} is not finite`);
+    if (!Number.isFinite(rewards[i]))
+      throw new Error(`${where} (src/synthetic.ts): rewards[${i}] = ${rewards[i]} is not finite`);
   }
   if (!(temperature > 0 && Number.isFinite(temperature))) {
     throw new Error(`${where} (src/synthetic.ts): temperature must be a finite number > 0, got ${temperature}`);
@@ -28,10 +29,15 @@ export function bradleyTerryProbability(ri: number, rj: number, temperature = 1)
  * `nPairs` comparisons [winner, loser]: each pair {i, j} uniform among distinct items, the winner drawn
  * with P(i ≻ j) = σ((r_i − r_j)/T) (Bradley–Terry 1952).
  */
-export function sampleBradleyTerryPairs(rewards: ArrayLike<number>, nPairs: number, options: SamplerOptions): Array<[number, number]> {
+export function sampleBradleyTerryPairs(
+  rewards: ArrayLike<number>,
+  nPairs: number,
+  options: SamplerOptions,
+): Array<[number, number]> {
   const t = options.temperature ?? 1;
   checkRewards("sampleBradleyTerryPairs", rewards, t);
-  if (!(Number.isInteger(nPairs) && nPairs >= 0)) throw new Error(`sampleBradleyTerryPairs (src/synthetic.ts): nPairs must be an integer >= 0, got ${nPairs}`);
+  if (!(Number.isInteger(nPairs) && nPairs >= 0))
+    throw new Error(`sampleBradleyTerryPairs (src/synthetic.ts): nPairs must be an integer >= 0, got ${nPairs}`);
   const n = rewards.length;
   const out: Array<[number, number]> = [];
   for (let k = 0; k < nPairs; k++) {
@@ -48,13 +54,18 @@ export function sampleBradleyTerryPairs(rewards: ArrayLike<number>, nPairs: numb
  * by the Gumbel-max trick: sort r_i/T + G_i, G_i ~ Gumbel(0, 1), descending. `length` keeps the top-k
  * (default all items).
  */
-export function samplePlackettLuceRanking(rewards: ArrayLike<number>, options: SamplerOptions & { length?: number }): number[] {
+export function samplePlackettLuceRanking(
+  rewards: ArrayLike<number>,
+  options: SamplerOptions & { length?: number },
+): number[] {
   const t = options.temperature ?? 1;
   checkRewards("samplePlackettLuceRanking", rewards, t);
   const n = rewards.length;
   const length = options.length ?? n;
   if (!(Number.isInteger(length) && length >= 1 && length <= n)) {
-    throw new Error(`samplePlackettLuceRanking (src/synthetic.ts): length must be an integer in [1, ${n}], got ${length}`);
+    throw new Error(
+      `samplePlackettLuceRanking (src/synthetic.ts): length must be an integer in [1, ${n}], got ${length}`,
+    );
   }
   const keys = Array.from({ length: n }, (_, i) => rewards[i] / t + options.rng.gumbel());
   return Array.from({ length: n }, (_, i) => i)
@@ -81,7 +92,11 @@ export interface PromptPair {
  * Bradley–Terry comparisons for several prompts: rewards[x][y] is the true reward of response y to prompt x;
  * each of the `nPairs` draws picks a prompt uniformly, then a pair as in sampleBradleyTerryPairs.
  */
-export function sampleBradleyTerryPromptPairs(rewards: ArrayLike<number>[], nPairs: number, options: SamplerOptions): PromptPair[] {
+export function sampleBradleyTerryPromptPairs(
+  rewards: ArrayLike<number>[],
+  nPairs: number,
+  options: SamplerOptions,
+): PromptPair[] {
   if (rewards.length === 0) throw new Error("sampleBradleyTerryPromptPairs (src/synthetic.ts): no prompts");
   const out: PromptPair[] = [];
   for (let k = 0; k < nPairs; k++) {

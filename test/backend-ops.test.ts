@@ -44,45 +44,175 @@ export const OP_CASES: OpCase[] = [
   { name: "softmax", inputs: [{ shape: [4, 6], scale: 3 }], fn: (x) => tf.softmax(x) },
   { name: "sigmoid", inputs: [{ shape: [11], values: EXTREME }], fn: (x) => tf.sigmoid(x) },
   { name: "softplus", inputs: [{ shape: [11], values: EXTREME }], fn: (x) => tf.softplus(x) },
-  { name: "relu / maximum(0, 1 - x)", inputs: [{ shape: [9], values: [-3, -1, -0.5, 0.25, 0.5, 0.75, 2, 5, 9] }], fn: (x) => tf.relu(tf.sub(1, x)) },
+  {
+    name: "relu / maximum(0, 1 - x)",
+    inputs: [{ shape: [9], values: [-3, -1, -0.5, 0.25, 0.5, 0.75, 2, 5, 9] }],
+    fn: (x) => tf.relu(tf.sub(1, x)),
+  },
   { name: "square", inputs: [{ shape: [5, 2] }], fn: (x) => tf.square(x) },
   { name: "matMul", inputs: [{ shape: [4, 8] }, { shape: [8, 3] }], fn: (a, b) => tf.matMul(a, b) },
-  { name: "batched matMul (transposeB)", inputs: [{ shape: [2, 4, 8] }, { shape: [2, 5, 8] }], fn: (a, b) => tf.matMul(a, b, false, true) },
-  { name: "gather rows (embedding lookup)", inputs: [{ shape: [7, 4] }, { shape: [6], dtype: "int32", maxInt: 7 }], fn: (e, i) => tf.gather(e, i) },
-  { name: "gather 2-D ids", inputs: [{ shape: [7, 4] }, { shape: [2, 3], dtype: "int32", maxInt: 7 }], fn: (e, i) => tf.gather(e, i) },
-  { name: "oneHot · logSoftmax (token log-probs)", inputs: [{ shape: [2, 5, 9] }, { shape: [2, 5], dtype: "int32", maxInt: 9 }], fn: (l, y) => tf.sum(tf.mul(tf.logSoftmax(l), tf.oneHot(y, 9)), -1) },
-  { name: "mean / variance over last axis", inputs: [{ shape: [3, 8] }], fn: (x) => tf.add(tf.mean(x, -1), tf.moments(x, -1).variance) },
+  {
+    name: "batched matMul (transposeB)",
+    inputs: [{ shape: [2, 4, 8] }, { shape: [2, 5, 8] }],
+    fn: (a, b) => tf.matMul(a, b, false, true),
+  },
+  {
+    name: "gather rows (embedding lookup)",
+    inputs: [{ shape: [7, 4] }, { shape: [6], dtype: "int32", maxInt: 7 }],
+    fn: (e, i) => tf.gather(e, i),
+  },
+  {
+    name: "gather 2-D ids",
+    inputs: [{ shape: [7, 4] }, { shape: [2, 3], dtype: "int32", maxInt: 7 }],
+    fn: (e, i) => tf.gather(e, i),
+  },
+  {
+    name: "oneHot · logSoftmax (token log-probs)",
+    inputs: [{ shape: [2, 5, 9] }, { shape: [2, 5], dtype: "int32", maxInt: 9 }],
+    fn: (l, y) => tf.sum(tf.mul(tf.logSoftmax(l), tf.oneHot(y, 9)), -1),
+  },
+  {
+    name: "mean / variance over last axis",
+    inputs: [{ shape: [3, 8] }],
+    fn: (x) => tf.add(tf.mean(x, -1), tf.moments(x, -1).variance),
+  },
   { name: "rsqrt (layer norm)", inputs: [{ shape: [6], values: [0.1, 0.5, 1, 2, 10, 100] }], fn: (x) => tf.rsqrt(x) },
-  { name: "tanh, exp, log", inputs: [{ shape: [6], values: [0.1, 0.5, 1, 2, 3, 4] }], fn: (x) => tf.add(tf.tanh(x), tf.add(tf.exp(x), tf.log(x))) },
-  { name: "where(lessEqual) causal mask", inputs: [{ shape: [4, 4] }], fn: (x) => tf.where(tf.linalg.bandPart(tf.ones([4, 4]), -1, 0).cast("bool"), x, tf.fill([4, 4], -1e9)) },
+  {
+    name: "tanh, exp, log",
+    inputs: [{ shape: [6], values: [0.1, 0.5, 1, 2, 3, 4] }],
+    fn: (x) => tf.add(tf.tanh(x), tf.add(tf.exp(x), tf.log(x))),
+  },
+  {
+    name: "where(lessEqual) causal mask",
+    inputs: [{ shape: [4, 4] }],
+    fn: (x) => tf.where(tf.linalg.bandPart(tf.ones([4, 4]), -1, 0).cast("bool"), x, tf.fill([4, 4], -1e9)),
+  },
   { name: "clipByValue", inputs: [{ shape: [8], scale: 2 }], fn: (x) => tf.clipByValue(x, -1, 1), grad: false },
-  { name: "minimum / maximum", inputs: [{ shape: [6] }, { shape: [6] }], fn: (a, b) => tf.add(tf.minimum(a, b), tf.mul(0.5, tf.maximum(a, b))) },
-  { name: "concat + slice", inputs: [{ shape: [2, 3] }, { shape: [2, 3] }], fn: (a, b) => tf.slice(tf.concat([a, b], 0), [1, 0], [2, 3]) },
-  { name: "transpose + reshape", inputs: [{ shape: [2, 3, 4] }], fn: (x) => tf.reshape(tf.transpose(x, [0, 2, 1]), [8, 3]) },
+  {
+    name: "minimum / maximum",
+    inputs: [{ shape: [6] }, { shape: [6] }],
+    fn: (a, b) => tf.add(tf.minimum(a, b), tf.mul(0.5, tf.maximum(a, b))),
+  },
+  {
+    name: "concat + slice",
+    inputs: [{ shape: [2, 3] }, { shape: [2, 3] }],
+    fn: (a, b) => tf.slice(tf.concat([a, b], 0), [1, 0], [2, 3]),
+  },
+  {
+    name: "transpose + reshape",
+    inputs: [{ shape: [2, 3, 4] }],
+    fn: (x) => tf.reshape(tf.transpose(x, [0, 2, 1]), [8, 3]),
+  },
   { name: "cumsum reverse", inputs: [{ shape: [2, 5] }], fn: (x) => tf.cumsum(x, 1, false, true) },
-  { name: "gelu-tanh pieces (pow)", inputs: [{ shape: [7] }], fn: (x) => tf.mul(x, tf.add(1, tf.tanh(tf.mul(0.79788456, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))) },
+  {
+    name: "gelu-tanh pieces (pow)",
+    inputs: [{ shape: [7] }],
+    fn: (x) => tf.mul(x, tf.add(1, tf.tanh(tf.mul(0.79788456, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))),
+  },
   // core library (losses, log-probs, reward models)
-  { name: "stopGradient (customGrad with zero gradient)", inputs: [{ shape: [2, 3] }], fn: (x) => tf.add(stopGradient(tf.mul(x, 3)), tf.mul(0.5, x)) },
-  { name: "Plackett-Luce NLL (unstack last axis, softplus chain)", inputs: [{ shape: [3, 4], scale: 3 }], fn: (x) => plackettLuceNll(x) },
-  { name: "Plackett-Luce NLL at extremes and ties", inputs: [{ shape: [3, 3], values: [1000, -1000, 0, 0, 0, 0, -88, 30, 88] }], fn: (x) => plackettLuceNll(x) },
+  {
+    name: "stopGradient (customGrad with zero gradient)",
+    inputs: [{ shape: [2, 3] }],
+    fn: (x) => tf.add(stopGradient(tf.mul(x, 3)), tf.mul(0.5, x)),
+  },
+  {
+    name: "Plackett-Luce NLL (unstack last axis, softplus chain)",
+    inputs: [{ shape: [3, 4], scale: 3 }],
+    fn: (x) => plackettLuceNll(x),
+  },
+  {
+    name: "Plackett-Luce NLL at extremes and ties",
+    inputs: [{ shape: [3, 3], values: [1000, -1000, 0, 0, 0, 0, -88, 30, 88] }],
+    fn: (x) => plackettLuceNll(x),
+  },
   { name: "stack on axis 1", inputs: [{ shape: [4] }, { shape: [4] }], fn: (a, b) => tf.stack([a, b], 1) },
-  { name: "gather along the last axis", inputs: [{ shape: [3, 5] }, { shape: [2], dtype: "int32", maxInt: 5 }], fn: (x, i) => tf.gather(x, i, 1) },
-  { name: "mean keepDims + broadcastTo + relu", inputs: [{ shape: [3, 5] }], fn: (x) => tf.add(x, tf.broadcastTo(tf.relu(tf.mean(x, -1, true)), [3, 5])) },
-  { name: "notEqual mask on int labels (sequence log-probs)", inputs: [{ shape: [2, 6] }, { shape: [2, 6], dtype: "int32", maxInt: 3 }], fn: (l, y) => tf.div(tf.sum(tf.mul(l, tf.cast(tf.notEqual(y, tf.scalar(2, "int32")), "float32")), -1), tf.maximum(tf.sum(tf.cast(tf.notEqual(y, tf.scalar(2, "int32")), "float32"), -1), 1)) },
-  { name: "addN of squares (L2 penalty)", inputs: [{ shape: [3, 2] }, { shape: [4] }], fn: (a, b) => tf.addN([tf.sum(tf.square(a)), tf.sum(tf.square(b))]) },
+  {
+    name: "gather along the last axis",
+    inputs: [{ shape: [3, 5] }, { shape: [2], dtype: "int32", maxInt: 5 }],
+    fn: (x, i) => tf.gather(x, i, 1),
+  },
+  {
+    name: "mean keepDims + broadcastTo + relu",
+    inputs: [{ shape: [3, 5] }],
+    fn: (x) => tf.add(x, tf.broadcastTo(tf.relu(tf.mean(x, -1, true)), [3, 5])),
+  },
+  {
+    name: "notEqual mask on int labels (sequence log-probs)",
+    inputs: [{ shape: [2, 6] }, { shape: [2, 6], dtype: "int32", maxInt: 3 }],
+    fn: (l, y) =>
+      tf.div(
+        tf.sum(tf.mul(l, tf.cast(tf.notEqual(y, tf.scalar(2, "int32")), "float32")), -1),
+        tf.maximum(tf.sum(tf.cast(tf.notEqual(y, tf.scalar(2, "int32")), "float32"), -1), 1),
+      ),
+  },
+  {
+    name: "addN of squares (L2 penalty)",
+    inputs: [{ shape: [3, 2] }, { shape: [4] }],
+    fn: (a, b) => tf.addN([tf.sum(tf.square(a)), tf.sum(tf.square(b))]),
+  },
   // language-model track (src/lm)
-  { name: "split into q, k, v along axis 1", inputs: [{ shape: [4, 6] }], fn: (x) => tf.addN(tf.split(x, 3, 1).map((t, i) => tf.mul(t, i + 1))) },
-  { name: "rank-4 transpose [0, 2, 1, 3] (attention heads)", inputs: [{ shape: [2, 3, 2, 4] }], fn: (x) => tf.transpose(x, [0, 2, 1, 3]) },
-  { name: "matMulFast with transposeB (explicit-transpose gradient)", inputs: [{ shape: [3, 4] }, { shape: [5, 4] }], fn: (a, b) => matMulFast(a, b, false, true) },
+  {
+    name: "split into q, k, v along axis 1",
+    inputs: [{ shape: [4, 6] }],
+    fn: (x) => tf.addN(tf.split(x, 3, 1).map((t, i) => tf.mul(t, i + 1))),
+  },
+  {
+    name: "rank-4 transpose [0, 2, 1, 3] (attention heads)",
+    inputs: [{ shape: [2, 3, 2, 4] }],
+    fn: (x) => tf.transpose(x, [0, 2, 1, 3]),
+  },
+  {
+    name: "matMulFast with transposeB (explicit-transpose gradient)",
+    inputs: [{ shape: [3, 4] }, { shape: [5, 4] }],
+    fn: (a, b) => matMulFast(a, b, false, true),
+  },
   { name: "batched matMulFast", inputs: [{ shape: [2, 3, 4] }, { shape: [2, 4, 5] }], fn: (a, b) => matMulFast(a, b) },
   // wasm: batched products run through the SIMD kernel (src/lm/kernels/batchMatMulSimd.ts): widths below,
   // at and above its 16-column block, and the attention pattern (scores, then mixing) with its gradients.
-  { name: "batched matMul, SIMD kernel widths 16 and 35", inputs: [{ shape: [3, 5, 7] }, { shape: [3, 7, 16] }, { shape: [3, 16, 35] }], fn: (a, b, c) => tf.matMul(tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D), c as tf.Tensor3D) },
-  { name: "attention softmax(QKᵀ/√d)V via matMulFast", inputs: [{ shape: [4, 6, 8] }, { shape: [4, 6, 8] }, { shape: [4, 6, 8] }], fn: (q, k, v) => matMulFast(tf.softmax(tf.mul(matMulFast(q, k, false, true), 1 / Math.sqrt(8))), v) },
-  { name: "token log-probs (flat gather − logSumExp)", inputs: [{ shape: [2, 5, 7], scale: 2 }, { shape: [2, 5], dtype: "int32", maxInt: 7 }], fn: (l, y) => tokenLogProbs(l as tf.Tensor3D, y as tf.Tensor2D) },
-  { name: "layerNorm + gelu (transformer block)", inputs: [{ shape: [3, 8] }, { shape: [8] }, { shape: [8] }], fn: (x, g, b) => lmGelu(layerNorm(x as tf.Tensor2D, g, b)) },
-  { name: "PPO clipped surrogate (exp, clipByValue, minimum)", inputs: [{ shape: [8], scale: 0.3 }, { shape: [8], scale: 0.3 }, { shape: [8] }], fn: (lp, old, adv) => { const r = tf.exp(tf.sub(lp, old)); return tf.minimum(tf.mul(r, adv), tf.mul(tf.clipByValue(r, 0.8, 1.2), adv)); } },
-  { name: "Bradley–Terry on gathered linear rewards (UKP notebook)", inputs: [{ shape: [9, 4] }, { shape: [4, 1] }, { shape: [6], dtype: "int32", maxInt: 9 }, { shape: [6], dtype: "int32", maxInt: 9 }], fn: (f, w, a, b) => { const r = tf.reshape(tf.matMul(f, w), [-1]); return logSigmoid(tf.sub(tf.gather(r, a), tf.gather(r, b))); } },
+  {
+    name: "batched matMul, SIMD kernel widths 16 and 35",
+    inputs: [{ shape: [3, 5, 7] }, { shape: [3, 7, 16] }, { shape: [3, 16, 35] }],
+    fn: (a, b, c) => tf.matMul(tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D), c as tf.Tensor3D),
+  },
+  {
+    name: "attention softmax(QKᵀ/√d)V via matMulFast",
+    inputs: [{ shape: [4, 6, 8] }, { shape: [4, 6, 8] }, { shape: [4, 6, 8] }],
+    fn: (q, k, v) => matMulFast(tf.softmax(tf.mul(matMulFast(q, k, false, true), 1 / Math.sqrt(8))), v),
+  },
+  {
+    name: "token log-probs (flat gather − logSumExp)",
+    inputs: [
+      { shape: [2, 5, 7], scale: 2 },
+      { shape: [2, 5], dtype: "int32", maxInt: 7 },
+    ],
+    fn: (l, y) => tokenLogProbs(l as tf.Tensor3D, y as tf.Tensor2D),
+  },
+  {
+    name: "layerNorm + gelu (transformer block)",
+    inputs: [{ shape: [3, 8] }, { shape: [8] }, { shape: [8] }],
+    fn: (x, g, b) => lmGelu(layerNorm(x as tf.Tensor2D, g, b)),
+  },
+  {
+    name: "PPO clipped surrogate (exp, clipByValue, minimum)",
+    inputs: [{ shape: [8], scale: 0.3 }, { shape: [8], scale: 0.3 }, { shape: [8] }],
+    fn: (lp, old, adv) => {
+      const r = tf.exp(tf.sub(lp, old));
+      return tf.minimum(tf.mul(r, adv), tf.mul(tf.clipByValue(r, 0.8, 1.2), adv));
+    },
+  },
+  {
+    name: "Bradley–Terry on gathered linear rewards (UKP notebook)",
+    inputs: [
+      { shape: [9, 4] },
+      { shape: [4, 1] },
+      { shape: [6], dtype: "int32", maxInt: 9 },
+      { shape: [6], dtype: "int32", maxInt: 9 },
+    ],
+    fn: (f, w, a, b) => {
+      const r = tf.reshape(tf.matMul(f, w), [-1]);
+      return logSigmoid(tf.sub(tf.gather(r, a), tf.gather(r, b)));
+    },
+  },
 ];
 
 function makeInputs(specs: InputSpec[], seed: number): tf.Tensor[] {
@@ -90,8 +220,17 @@ function makeInputs(specs: InputSpec[], seed: number): tf.Tensor[] {
   return specs.map((s) => {
     const size = s.shape.reduce((a, b) => a * b, 1);
     if (s.values) return tf.tensor(s.values, s.shape, s.dtype ?? "float32");
-    if (s.dtype === "int32") return tf.tensor(Array.from({ length: size }, () => rng.int(s.maxInt ?? 2)), s.shape, "int32");
-    return tf.tensor(Array.from({ length: size }, () => rng.normal() * (s.scale ?? 1)), s.shape, "float32");
+    if (s.dtype === "int32")
+      return tf.tensor(
+        Array.from({ length: size }, () => rng.int(s.maxInt ?? 2)),
+        s.shape,
+        "int32",
+      );
+    return tf.tensor(
+      Array.from({ length: size }, () => rng.normal() * (s.scale ?? 1)),
+      s.shape,
+      "float32",
+    );
   });
 }
 

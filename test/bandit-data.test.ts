@@ -6,9 +6,20 @@ import * as fs from "fs";
 import * as path from "path";
 import { Rng } from "../src/random";
 import {
-  countDesirable, datasetFromJsonl, datasetToJsonl, generateBanditData, ipoTotalOrderDataset, ktoClassWeights,
-  loadBanditDataset, loadGroundTruth, pairsToUnpaired, rankingsToPairs, sampleBanditPairs, sampleBanditRankings,
-  type PairDataset, type RankingDataset,
+  countDesirable,
+  datasetFromJsonl,
+  datasetToJsonl,
+  generateBanditData,
+  ipoTotalOrderDataset,
+  ktoClassWeights,
+  loadBanditDataset,
+  loadGroundTruth,
+  pairsToUnpaired,
+  rankingsToPairs,
+  sampleBanditPairs,
+  sampleBanditRankings,
+  type PairDataset,
+  type RankingDataset,
 } from "../src/bandit/index";
 
 const DATA = path.join(__dirname, "..", "data");
@@ -37,11 +48,21 @@ describe("committed data/ files", () => {
 describe("loader errors name file, line and field", () => {
   const header = '{"kind":"pairs","nPrompts":1,"nResponses":3,"description":"x"}';
   test("out-of-range response", () => {
-    assert.throws(() => datasetFromJsonl(`${header}\n{"prompt":0,"chosen":0,"rejected":1}\n{"prompt":0,"chosen":7,"rejected":1}\n`, "f.jsonl"), /f\.jsonl:3: field "chosen" must be an integer in \[0, 3\), got 7/);
+    assert.throws(
+      () =>
+        datasetFromJsonl(
+          `${header}\n{"prompt":0,"chosen":0,"rejected":1}\n{"prompt":0,"chosen":7,"rejected":1}\n`,
+          "f.jsonl",
+        ),
+      /f\.jsonl:3: field "chosen" must be an integer in \[0, 3\), got 7/,
+    );
   });
   test("bad JSON, bad header, repeated ranking entries", () => {
     assert.throws(() => datasetFromJsonl(`${header}\n{oops\n`, "g.jsonl"), /g\.jsonl:2: not valid JSON/);
-    assert.throws(() => datasetFromJsonl('{"kind":"triples","nPrompts":1,"nResponses":3}\n', "h.jsonl"), /h\.jsonl:1: field "kind"/);
+    assert.throws(
+      () => datasetFromJsonl('{"kind":"triples","nPrompts":1,"nResponses":3}\n', "h.jsonl"),
+      /h\.jsonl:1: field "kind"/,
+    );
     const rk = '{"kind":"rankings","nPrompts":1,"nResponses":3}\n{"prompt":0,"order":[1,1,0]}\n';
     assert.throws(() => datasetFromJsonl(rk, "r.jsonl"), /r\.jsonl:2: field "order" repeats a response/);
   });
@@ -53,7 +74,12 @@ describe("loader errors name file, line and field", () => {
 
 describe("converters and samplers", () => {
   test("rankingsToPairs: N(N−1)/2 pairs per ranking, winner before loser", () => {
-    const r: RankingDataset = { kind: "rankings", nPrompts: 1, nResponses: 4, rankings: [{ prompt: 0, order: [2, 0, 3, 1] }] };
+    const r: RankingDataset = {
+      kind: "rankings",
+      nPrompts: 1,
+      nResponses: 4,
+      rankings: [{ prompt: 0, order: [2, 0, 3, 1] }],
+    };
     const p = rankingsToPairs(r).pairs.map((q) => `${q.chosen}>${q.rejected}`);
     assert.deepEqual(p, ["2>0", "2>3", "2>1", "0>3", "0>1", "3>1"]);
   });
@@ -64,7 +90,7 @@ describe("converters and samplers", () => {
     const tenth = pairsToUnpaired(pairs, { keepDesirable: 0.1, rng: new Rng(3) });
     assert.deepEqual(countDesirable(tenth), { desirable: 10, undesirable: 100 });
     const w = ktoClassWeights(countDesirable(tenth));
-    assert.equal(w.desirableWeight * 10 / (w.undesirableWeight * 100), 1);
+    assert.equal((w.desirableWeight * 10) / (w.undesirableWeight * 100), 1);
     assert.throws(() => ktoClassWeights(all, 1.5), /ratio must be in \[1, 4\/3\]/);
     assert.throws(() => pairsToUnpaired(pairs, { keepDesirable: 0.5 }), /needs opts.rng/);
   });

@@ -6,8 +6,16 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng } from "../src/random";
 import {
-  maxAbsDifference, pairsToUnpaired, sampleBanditPairs, sampleBanditRankings, trainBandit, ktoClassWeights, countDesirable,
-  type BanditDataset, type BanditMethod, type BanditLossOptions,
+  maxAbsDifference,
+  pairsToUnpaired,
+  sampleBanditPairs,
+  sampleBanditRankings,
+  trainBandit,
+  ktoClassWeights,
+  countDesirable,
+  type BanditDataset,
+  type BanditMethod,
+  type BanditLossOptions,
 } from "../src/bandit/index";
 
 before(async () => {
@@ -43,12 +51,24 @@ const CASES: Array<[BanditMethod, BanditDataset, BanditLossOptions]> = [
 describe("js engine = tfjs engine (core losses + autodiff + tf.train.adam)", () => {
   for (const [method, dataset, lossOptions] of CASES) {
     test(`${method} ${JSON.stringify(lossOptions)}`, () => {
-      const cfg = { method, dataset, lossOptions, steps: 60, batchSize: 5, learningRate: 0.05, seeds: [0, 1, 2], recordEvery: 20 };
+      const cfg = {
+        method,
+        dataset,
+        lossOptions,
+        steps: 60,
+        batchSize: 5,
+        learningRate: 0.05,
+        seeds: [0, 1, 2],
+        recordEvery: 20,
+      };
       const js = trainBandit(cfg);
       const before = tf.memory().numTensors;
       const tfr = trainBandit({ ...cfg, engine: "tfjs" });
       // tf.train.adam itself keeps one tensor after dispose() (tfjs 4.22); nothing may grow with the steps.
-      assert.ok(tf.memory().numTensors - before <= 1, `the tfjs engine leaked ${tf.memory().numTensors - before} tensors`);
+      assert.ok(
+        tf.memory().numTensors - before <= 1,
+        `the tfjs engine leaked ${tf.memory().numTensors - before} tensors`,
+      );
       assert.equal(tfr.engine, "tfjs");
       assert.deepEqual(tfr.curves.steps, js.curves.steps);
       // hinge: float32 vs float64 can land on different sides of the kink at βh = 1 near convergence.
@@ -57,7 +77,14 @@ describe("js engine = tfjs engine (core losses + autodiff + tf.train.adam)", () 
         const diff = maxAbsDifference(p, tfr.finalPolicies[s]);
         assert.ok(diff < tol, `seed ${s}: max |π_js − π_tfjs| = ${diff}`);
       });
-      js.curves.losses.forEach((row, t) => row.forEach((l, s) => assert.ok(Math.abs(l - tfr.curves.losses[t][s]) < 5 * tol * Math.max(1, Math.abs(l)), `loss t=${t} s=${s}: ${l} vs ${tfr.curves.losses[t][s]}`)));
+      js.curves.losses.forEach((row, t) =>
+        row.forEach((l, s) =>
+          assert.ok(
+            Math.abs(l - tfr.curves.losses[t][s]) < 5 * tol * Math.max(1, Math.abs(l)),
+            `loss t=${t} s=${s}: ${l} vs ${tfr.curves.losses[t][s]}`,
+          ),
+        ),
+      );
       assert.notDeepEqual(js.finalPolicies[0], js.finalPolicies[1], "seeds draw different minibatches");
     });
   }

@@ -4,7 +4,13 @@ import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { Rng } from "../src/random";
 import { ipoNeverWinsDataset, ipoTotalOrderDataset, pairsToRankings, twoActionDataset } from "../src/bandit/datasets";
-import { getLoss, resolveLossOptions, type PairLossEntry, type RankingLossEntry, type UnpairedLossEntry } from "../src/losses/index";
+import {
+  getLoss,
+  resolveLossOptions,
+  type PairLossEntry,
+  type RankingLossEntry,
+  type UnpairedLossEntry,
+} from "../src/losses/index";
 import { ipoEmpiricalOptimum, ipoTwoActionOptimum, solveLinear } from "../src/bandit/optima";
 import { klObjectiveTable, trainPolicyGradient } from "../src/bandit/policyGradient";
 import { sampleBanditPairs, sampleBanditRankings } from "../src/bandit/sampling";
@@ -26,12 +32,26 @@ function close(actual: number, expected: number, tol: number, what: string): voi
 describe("the losses' float64 twins the js engine uses (src/losses/entries)", () => {
   const pair = (type: string, o: Record<string, unknown>, h: number) =>
     (getLoss(type) as PairLossEntry).twin(
-      { policyChosen: Float64Array.of(h), policyRejected: Float64Array.of(0), refChosen: Float64Array.of(0), refRejected: Float64Array.of(0), chosenLengths: Float64Array.of(1), rejectedLengths: Float64Array.of(1) },
+      {
+        policyChosen: Float64Array.of(h),
+        policyRejected: Float64Array.of(0),
+        refChosen: Float64Array.of(0),
+        refRejected: Float64Array.of(0),
+        chosenLengths: Float64Array.of(1),
+        rejectedLengths: Float64Array.of(1),
+      },
       resolveLossOptions(type, o),
     );
   const kto = (h: number, desirable: boolean, z0: number, o: Record<string, unknown>) =>
-    (getLoss("kto") as UnpairedLossEntry).twin({ policy: Float64Array.of(h), ref: Float64Array.of(0), desirable: [desirable], z0 }, resolveLossOptions("kto", o));
-  const listwise = (u: number[], beta: number) => (getLoss("listwise") as RankingLossEntry).twin({ policy: Float64Array.from(u), ref: new Float64Array(u.length), n: u.length }, resolveLossOptions("listwise", { beta }));
+    (getLoss("kto") as UnpairedLossEntry).twin(
+      { policy: Float64Array.of(h), ref: Float64Array.of(0), desirable: [desirable], z0 },
+      resolveLossOptions("kto", o),
+    );
+  const listwise = (u: number[], beta: number) =>
+    (getLoss("listwise") as RankingLossEntry).twin(
+      { policy: Float64Array.from(u), ref: new Float64Array(u.length), n: u.length },
+      resolveLossOptions("listwise", { beta }),
+    );
   test("hand values: DPO at h=0 is log 2 with slope −β/2; IPO at its target is 0; KTO at h=z0 is λ/2", () => {
     close(pair("dpo", { beta: 1 }, 0).losses[0], Math.LN2, 1e-12, "−log σ(0)");
     close(pair("dpo", { beta: 1 }, 0).dChosen[0], -0.5, 1e-12, "slope −β/2");
@@ -44,12 +64,30 @@ describe("the losses' float64 twins the js engine uses (src/losses/entries)", ()
     for (const h of [-3, -0.4, 0, 0.7, 5]) {
       for (const des of [true, false]) {
         const o = { beta: 0.7, desirableWeight: 1.3, undesirableWeight: 0.8 };
-        close(kto(h, des, 0.2, o).dPolicy[0], fd((v) => kto(v, des, 0.2, o).losses[0], h), 1e-6, `kto ${des} at ${h}`);
+        close(
+          kto(h, des, 0.2, o).dPolicy[0],
+          fd((v) => kto(v, des, 0.2, o).losses[0], h),
+          1e-6,
+          `kto ${des} at ${h}`,
+        );
       }
     }
     const u = [0.3, -1.2, 0.8, 0.1];
     const g = listwise(u, 0.7).dPolicy;
-    for (let j = 0; j < 4; j++) close(g[j], fd((d) => listwise(u.map((v, i) => (i === j ? v + d : v)), 0.7).losses[0], 0), 1e-6, `d/du_${j}`);
+    for (let j = 0; j < 4; j++)
+      close(
+        g[j],
+        fd(
+          (d) =>
+            listwise(
+              u.map((v, i) => (i === j ? v + d : v)),
+              0.7,
+            ).losses[0],
+          0,
+        ),
+        1e-6,
+        `d/du_${j}`,
+      );
     close(listwise([0.4, -0.5], 1.3).losses[0], pair("dpo", { beta: 1.3 }, 0.9).losses[0], 1e-12, "N=2 loss");
     close(listwise([0.4, -0.5], 1.3).dPolicy[0], pair("dpo", { beta: 1.3 }, 0.9).dChosen[0], 1e-12, "N=2 slope");
   });
@@ -61,17 +99,40 @@ describe("closed-form optima", () => {
       const d1 = ipoEmpiricalOptimum(ipoTotalOrderDataset(), tau, uniformPolicy(1, 3))[0];
       softmaxRow([2 / (3 * tau), 1 / (3 * tau), 0]).forEach((p, y) => close(d1[y], p, 1e-12, `D1 τ=${tau} y=${y}`));
       const nw = ipoEmpiricalOptimum(ipoNeverWinsDataset(), tau, uniformPolicy(1, 3))[0];
-      softmaxRow([1 / (2 * tau), 1 / (2 * tau), 0]).forEach((p, y) => close(nw[y], p, 1e-12, `never-wins τ=${tau} y=${y}`));
+      softmaxRow([1 / (2 * tau), 1 / (2 * tau), 0]).forEach((p, y) =>
+        close(nw[y], p, 1e-12, `never-wins τ=${tau} y=${y}`),
+      );
     }
   });
   test("two actions: σ(0.5/τ); the empirical optimum agrees", () => {
     close(ipoTwoActionOptimum(0.5), 1 / (1 + Math.exp(-1)), 1e-15, "σ(1)");
-    close(ipoEmpiricalOptimum(twoActionDataset(), 0.2, uniformPolicy(1, 2))[0][0], ipoTwoActionOptimum(0.2), 1e-12, "τ=0.2");
+    close(
+      ipoEmpiricalOptimum(twoActionDataset(), 0.2, uniformPolicy(1, 2))[0][0],
+      ipoTwoActionOptimum(0.2),
+      1e-12,
+      "τ=0.2",
+    );
   });
   test("solveLinear solves a 3×3 system and reports singular ones", () => {
-    const x = solveLinear([[2, 1, 0], [1, 3, 1], [0, 1, 4]], [3, 7, 13])!;
+    const x = solveLinear(
+      [
+        [2, 1, 0],
+        [1, 3, 1],
+        [0, 1, 4],
+      ],
+      [3, 7, 13],
+    )!;
     [1, 1, 3].forEach((v, i) => close(x[i], v, 1e-12, `x${i}`));
-    assert.equal(solveLinear([[1, 2], [2, 4]], [1, 2]), null);
+    assert.equal(
+      solveLinear(
+        [
+          [1, 2],
+          [2, 4],
+        ],
+        [1, 2],
+      ),
+      null,
+    );
   });
   test("π* maximises J: the objective at π* beats nearby policies and equals β·mean log Z", () => {
     const ref = uniformPolicy(3, 4);
@@ -90,16 +151,39 @@ describe("closed-form optima", () => {
 describe("IPO paper reproductions (Azar et al. 2023)", () => {
   test("§5.3.1: IPO's policy reaches σ(0.5/τ); DPO's goes to 1 for every τ", () => {
     for (const tau of [0.1, 0.5, 1, 5]) {
-      const ipo = trainBandit({ method: "ipo", lossOptions: { beta: tau }, dataset: twoActionDataset(), steps: 3000, batchSize: 1, learningRate: 0.01, seeds: [0] });
+      const ipo = trainBandit({
+        method: "ipo",
+        lossOptions: { beta: tau },
+        dataset: twoActionDataset(),
+        steps: 3000,
+        batchSize: 1,
+        learningRate: 0.01,
+        seeds: [0],
+      });
       close(ipo.finalPolicies[0][0][0], ipoTwoActionOptimum(tau), 1e-4, `IPO π(y1), τ=${tau}`);
       // DPO's loss −log σ(τh) only vanishes as h → ∞: π(y1) keeps rising (slowest for large τ).
-      const dpo = trainBandit({ method: "dpo", lossOptions: { beta: tau }, dataset: twoActionDataset(), steps: 18000, batchSize: 1, learningRate: 0.01, seeds: [0], recordEvery: 3000 });
+      const dpo = trainBandit({
+        method: "dpo",
+        lossOptions: { beta: tau },
+        dataset: twoActionDataset(),
+        steps: 18000,
+        batchSize: 1,
+        learningRate: 0.01,
+        seeds: [0],
+        recordEvery: 3000,
+      });
       const path = dpo.curves.policies.map((p) => p[0][0][0]);
-      assert.ok(path.every((v, i) => i === 0 || v >= path[i - 1]), `DPO π(y1) not increasing at τ=${tau}: ${path}`);
+      assert.ok(
+        path.every((v, i) => i === 0 || v >= path[i - 1]),
+        `DPO π(y1) not increasing at τ=${tau}: ${path}`,
+      );
       assert.ok(path[path.length - 1] > 0.95, `DPO π(y1) = ${path[path.length - 1]} at τ=${tau}`);
     }
   });
-  for (const [name, dataset] of [["D1", ipoTotalOrderDataset()], ["never-wins", ipoNeverWinsDataset()]] as const) {
+  for (const [name, dataset] of [
+    ["D1", ipoTotalOrderDataset()],
+    ["never-wins", ipoNeverWinsDataset()],
+  ] as const) {
     test(`§5.4 ${name}: IPO's 10-seed mean reaches its derived optimum (paper setup: Adam 0.01, batch 9, 18k steps)`, () => {
       for (const tau of [0.1, 0.5, 1]) {
         const r = trainBandit({ method: "ipo", lossOptions: { beta: tau }, dataset, ...PAPER });
@@ -125,13 +209,31 @@ describe("DPO recovers π* = π_ref exp(r/β)/Z (Rafailov et al. 2023)", () => {
   const star = optimalPolicyTable(REWARDS, ref, beta);
   test("pairwise DPO on 20,000 Bradley–Terry pairs matches π* within 0.03", () => {
     const data = sampleBanditPairs(REWARDS, 20000, { rng: new Rng(11) });
-    const r = trainBandit({ method: "dpo", lossOptions: { beta }, dataset: data, steps: 400, batchSize: 1, fullBatch: true, learningRate: 0.05, seeds: [0] });
+    const r = trainBandit({
+      method: "dpo",
+      lossOptions: { beta },
+      dataset: data,
+      steps: 400,
+      batchSize: 1,
+      fullBatch: true,
+      learningRate: 0.05,
+      seeds: [0],
+    });
     const diff = maxAbsDifference(r.finalPolicies[0], star);
     assert.ok(diff < 0.03, `max |π_DPO − π*| = ${diff}`);
   });
   test("listwise DPO on 5,000 Plackett–Luce rankings matches π* within 0.03; on 2-rankings it equals pairwise DPO", () => {
     const data = sampleBanditRankings(REWARDS, 5000, { rng: new Rng(12) });
-    const r = trainBandit({ method: "listwise", lossOptions: { beta }, dataset: data, steps: 400, batchSize: 1, fullBatch: true, learningRate: 0.05, seeds: [0] });
+    const r = trainBandit({
+      method: "listwise",
+      lossOptions: { beta },
+      dataset: data,
+      steps: 400,
+      batchSize: 1,
+      fullBatch: true,
+      learningRate: 0.05,
+      seeds: [0],
+    });
     const diff = maxAbsDifference(r.finalPolicies[0], star);
     assert.ok(diff < 0.03, `max |π_listwise − π*| = ${diff}`);
     const pairs = sampleBanditPairs(REWARDS, 50, { rng: new Rng(13) });
@@ -146,7 +248,16 @@ describe("policy gradient converges to π*", () => {
   const ref = uniformPolicy(3, 4);
   for (const algorithm of ["reinforce", "ppo"] as const) {
     test(`${algorithm} with a KL-shaped reward reaches π_ref exp(r/β)/Z (β = 0.5, 2 seeds)`, () => {
-      const r = trainPolicyGradient({ algorithm, rewards: REWARDS, beta: 0.5, steps: 1500, samplesPerPrompt: 32, learningRate: 0.05, seeds: [0, 1], learningRateSchedule: "linear" });
+      const r = trainPolicyGradient({
+        algorithm,
+        rewards: REWARDS,
+        beta: 0.5,
+        steps: 1500,
+        samplesPerPrompt: 32,
+        learningRate: 0.05,
+        seeds: [0, 1],
+        learningRateSchedule: "linear",
+      });
       const star = optimalPolicyTable(REWARDS, ref, 0.5);
       for (const p of r.finalPolicies) {
         const diff = maxAbsDifference(p, star);
@@ -160,7 +271,15 @@ describe("policy gradient converges to π*", () => {
 
 describe("trainer contract", () => {
   test("same config → identical numbers; different seeds → different minibatches", () => {
-    const cfg = { method: "ipo" as const, lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: 300, batchSize: 9, learningRate: 0.01, seeds: [4, 5] };
+    const cfg = {
+      method: "ipo" as const,
+      lossOptions: { beta: 0.5 },
+      dataset: ipoTotalOrderDataset(),
+      steps: 300,
+      batchSize: 9,
+      learningRate: 0.01,
+      seeds: [4, 5],
+    };
     const a = trainBandit(cfg);
     const b = trainBandit(cfg);
     assert.deepEqual(a.finalPolicies, b.finalPolicies);
@@ -170,7 +289,15 @@ describe("trainer contract", () => {
     assert.equal(a.curves.policies[0].length, 2);
   });
   test("bad configs fail with a message naming the field", () => {
-    const base = { method: "dpo" as const, lossOptions: { beta: 0.5 }, dataset: ipoTotalOrderDataset(), steps: 10, batchSize: 2, learningRate: 0.01, seeds: [0] };
+    const base = {
+      method: "dpo" as const,
+      lossOptions: { beta: 0.5 },
+      dataset: ipoTotalOrderDataset(),
+      steps: 10,
+      batchSize: 2,
+      learningRate: 0.01,
+      seeds: [0],
+    };
     assert.throws(() => trainBandit({ ...base, method: "kto" }), /needs a "unpaired" dataset/);
     assert.throws(() => trainBandit({ ...base, steps: 0 }), /steps must be a positive integer/);
     assert.throws(() => trainBandit({ ...base, lossOptions: { beta: 0 } }), /beta must be > 0/);

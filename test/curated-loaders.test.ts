@@ -34,7 +34,10 @@ describe("curated loaders on ../shared/data", { skip }, () => {
     const { records, report } = value;
     assert.equal(report.records, 1000);
     assert.equal(records.length + report.rejected, 1000, "nothing dropped silently");
-    assert.ok(report.issues.some((i) => i.line === 307 && i.reason === "identical"), JSON.stringify(report.issues));
+    assert.ok(
+      report.issues.some((i) => i.line === 307 && i.reason === "identical"),
+      JSON.stringify(report.issues),
+    );
     assert.match(stderr, /loadUltraFeedbackSample\(train\): skipped \d+ known-bad record\(s\)/);
     assert.match(stderr, /train_clean\.jsonl:307: field "rejected" identical/);
     const quiet = await captureStderr(() => loadUltraFeedbackSample("train", { quiet: true }));
@@ -43,7 +46,10 @@ describe("curated loaders on ../shared/data", { skip }, () => {
   });
 
   test("strict on request; the same file through the user-file loader is strict by default", async () => {
-    await assert.rejects(loadUltraFeedbackSample("train", { mode: "strict" }), (e: unknown) => e instanceof DataValidationError && /:307: field "rejected" identical/.test(e.message));
+    await assert.rejects(
+      loadUltraFeedbackSample("train", { mode: "strict" }),
+      (e: unknown) => e instanceof DataValidationError && /:307: field "rejected" identical/.test(e.message),
+    );
     const file = path.join(shared, "ultrafeedback-binarized-subset", "train_clean.jsonl");
     await assert.rejects(loadPreferences(file), DataValidationError);
   });
@@ -51,6 +57,9 @@ describe("curated loaders on ../shared/data", { skip }, () => {
   test("HH-RLHF harmless test: 2,308 pairs by default, the 4 empty replies reported at lines 87, 517, 926, 1104", async () => {
     const { value } = await captureStderr(() => loadHhRlhfSplit("harmless-base", "test"));
     assert.equal(value.records.length, 2308);
-    assert.deepEqual(value.report.issues.map((i) => i.line), [87, 517, 926, 1104]);
+    assert.deepEqual(
+      value.report.issues.map((i) => i.line),
+      [87, 517, 926, 1104],
+    );
   });
 });

@@ -105,28 +105,55 @@ after(async () => {
 });
 
 function entry(name: string, url: string, extra: { sha256?: string; size?: number; file?: string } = {}): DatasetEntry {
-  return { name, title: name, license: "test", folder: name, files: [{ path: `${name}/${extra.file ?? "file.jsonl.gz"}`, urls: [url], sha256: extra.sha256, size: extra.size }], archives: [], homepage: "https://example.invalid/home" };
+  return {
+    name,
+    title: name,
+    license: "test",
+    folder: name,
+    files: [{ path: `${name}/${extra.file ?? "file.jsonl.gz"}`, urls: [url], sha256: extra.sha256, size: extra.size }],
+    archives: [],
+    homepage: "https://example.invalid/home",
+  };
 }
 
 function nothingCached(name: string): void {
   const dir = path.join(cache, name);
-  assert.deepEqual(fs.existsSync(dir) ? fs.readdirSync(dir) : [], [], `cache/${name} is empty (no file, no recorded digest)`);
+  assert.deepEqual(
+    fs.existsSync(dir) ? fs.readdirSync(dir) : [],
+    [],
+    `cache/${name} is empty (no file, no recorded digest)`,
+  );
 }
 
 describe("content is checked before an unpinned digest is recorded", () => {
   test("an HTML page served with 200 is refused and nothing is recorded", async () => {
-    await assert.rejects(fetchDataset(entry("html", `${base}/html.jsonl.gz`), { cacheDir: cache, ...quiet }), /HTML page/);
+    await assert.rejects(
+      fetchDataset(entry("html", `${base}/html.jsonl.gz`), { cacheDir: cache, ...quiet }),
+      /HTML page/,
+    );
     nothingCached("html");
-    await assert.rejects(fetchDataset(entry("typed", `${base}/html-typed.jsonl`, { file: "f.jsonl" }), { cacheDir: cache, ...quiet }), /content-type text\/html/);
+    await assert.rejects(
+      fetchDataset(entry("typed", `${base}/html-typed.jsonl`, { file: "f.jsonl" }), { cacheDir: cache, ...quiet }),
+      /content-type text\/html/,
+    );
     nothingCached("typed");
   });
 
   test("a gzip body cut short without content-length is refused; so is a dropped connection and a wrong size", async () => {
-    await assert.rejects(fetchDataset(entry("cut", `${base}/cut.jsonl.gz`), { cacheDir: cache, ...quiet }), /gzip data is truncated or corrupt/);
+    await assert.rejects(
+      fetchDataset(entry("cut", `${base}/cut.jsonl.gz`), { cacheDir: cache, ...quiet }),
+      /gzip data is truncated or corrupt/,
+    );
     nothingCached("cut");
-    await assert.rejects(fetchDataset(entry("dropped", `${base}/dropped.jsonl.gz`), { cacheDir: cache, ...quiet }), /connection closed after 100 bytes|aborted|socket hang up/);
+    await assert.rejects(
+      fetchDataset(entry("dropped", `${base}/dropped.jsonl.gz`), { cacheDir: cache, ...quiet }),
+      /connection closed after 100 bytes|aborted|socket hang up/,
+    );
     nothingCached("dropped");
-    await assert.rejects(fetchDataset(entry("size", `${base}/current.jsonl.gz`, { size: GZ.length + 1 }), { cacheDir: cache, ...quiet }), new RegExp(`got ${GZ.length} bytes, but the file has ${GZ.length + 1}`));
+    await assert.rejects(
+      fetchDataset(entry("size", `${base}/current.jsonl.gz`, { size: GZ.length + 1 }), { cacheDir: cache, ...quiet }),
+      new RegExp(`got ${GZ.length} bytes, but the file has ${GZ.length + 1}`),
+    );
     nothingCached("size");
   });
 
@@ -138,7 +165,11 @@ describe("content is checked before an unpinned digest is recorded", () => {
     assert.equal(fs.readFileSync(record, "utf8").trim(), sha(GZ));
     current = GZ2;
     fs.rmSync(path.join(cache, "tofu/file.jsonl.gz"));
-    await assert.rejects(fetchDataset(e, { cacheDir: cache, ...quiet }), (err: Error) => err instanceof DownloadError && err.message.includes(`recorded in ${record}`) && /--force/.test(err.message));
+    await assert.rejects(
+      fetchDataset(e, { cacheDir: cache, ...quiet }),
+      (err: Error) =>
+        err instanceof DownloadError && err.message.includes(`recorded in ${record}`) && /--force/.test(err.message),
+    );
     const [f] = await fetchDataset(e, { cacheDir: cache, force: true, ...quiet });
     assert.equal(f.sha256, sha(GZ2));
     assert.equal(fs.readFileSync(record, "utf8").trim(), sha(GZ2));
@@ -149,30 +180,49 @@ describe("content is checked before an unpinned digest is recorded", () => {
 describe("transport limits", () => {
   test("a server trickling one byte every 100 ms hits the overall deadline", async () => {
     const t0 = Date.now();
-    await assert.rejects(fetchDataset(entry("trickle", `${base}/trickle.jsonl.gz`), { cacheDir: cache, deadlineMs: 800, ...quiet }), /deadline/);
+    await assert.rejects(
+      fetchDataset(entry("trickle", `${base}/trickle.jsonl.gz`), { cacheDir: cache, deadlineMs: 800, ...quiet }),
+      /deadline/,
+    );
     const ms = Date.now() - t0;
     assert.ok(ms >= 700 && ms < 5000, `took ${ms} ms`);
   });
 
   test("an endless body hits the size cap", async () => {
-    await assert.rejects(fetchDataset(entry("endless", `${base}/endless.jsonl.gz`), { cacheDir: cache, maxBytes: 1e6, ...quiet }), /more than the 1000000 bytes allowed/);
+    await assert.rejects(
+      fetchDataset(entry("endless", `${base}/endless.jsonl.gz`), { cacheDir: cache, maxBytes: 1e6, ...quiet }),
+      /more than the 1000000 bytes allowed/,
+    );
     nothingCached("endless");
   });
 
   test("a server that accepts but never answers is reported as such, not as 'could not connect'", async () => {
     const t0 = Date.now();
-    await assert.rejects(fetchDataset(entry("hang", `http://127.0.0.1:${hangPort}/f`), { cacheDir: cache, responseTimeoutMs: 300, ...quiet }), (err: Error) => {
-      assert.match(err.message, /connected to 127\.0\.0\.1:\d+, but it sent no response within 300 ms/);
-      assert.doesNotMatch(err.message, /no network/);
-      return true;
-    });
+    await assert.rejects(
+      fetchDataset(entry("hang", `http://127.0.0.1:${hangPort}/f`), {
+        cacheDir: cache,
+        responseTimeoutMs: 300,
+        ...quiet,
+      }),
+      (err: Error) => {
+        assert.match(err.message, /connected to 127\.0\.0\.1:\d+, but it sent no response within 300 ms/);
+        assert.doesNotMatch(err.message, /no network/);
+        return true;
+      },
+    );
     assert.ok(Date.now() - t0 < 3000);
   });
 
   test("https → http redirects are refused; http → https and same-scheme ones are followed", () => {
-    assert.throws(() => redirectTarget("https://example.org/a", "http://example.org/b"), /refused a redirect from https:\/\/example\.org\/a to http:\/\/example\.org\/b/);
+    assert.throws(
+      () => redirectTarget("https://example.org/a", "http://example.org/b"),
+      /refused a redirect from https:\/\/example\.org\/a to http:\/\/example\.org\/b/,
+    );
     assert.equal(redirectTarget("https://example.org/a", "/b"), "https://example.org/b");
-    assert.equal(redirectTarget("http://example.org/a", "https://mirror.example.org/b"), "https://mirror.example.org/b");
+    assert.equal(
+      redirectTarget("http://example.org/a", "https://mirror.example.org/b"),
+      "https://mirror.example.org/b",
+    );
   });
 });
 
@@ -182,10 +232,26 @@ describe("archives", () => {
     const ok = writeTar([{ name: "a.txt", data: Buffer.from("a") }]);
     assert.equal(readTar(zlib.gzipSync(ok), { maxBytes: 2 ** 20 }).length, 1);
     const e: DatasetEntry = {
-      name: "bomb", title: "bomb", license: "test", folder: "bomb", files: [], homepage: "https://example.invalid/home",
-      archives: [{ path: "_downloads/bomb.tar.gz", urls: [`${base}/bomb.tar.gz`], sha256: sha(BOMB), maxUnpackedBytes: 2 ** 20, members: [{ member: "x", path: "bomb/x" }] }],
+      name: "bomb",
+      title: "bomb",
+      license: "test",
+      folder: "bomb",
+      files: [],
+      homepage: "https://example.invalid/home",
+      archives: [
+        {
+          path: "_downloads/bomb.tar.gz",
+          urls: [`${base}/bomb.tar.gz`],
+          sha256: sha(BOMB),
+          maxUnpackedBytes: 2 ** 20,
+          members: [{ member: "x", path: "bomb/x" }],
+        },
+      ],
     };
-    await assert.rejects(fetchDataset(e, { cacheDir: cache, ...quiet }), /bomb\.tar\.gz: tar: the archive unpacks to more than/);
+    await assert.rejects(
+      fetchDataset(e, { cacheDir: cache, ...quiet }),
+      /bomb\.tar\.gz: tar: the archive unpacks to more than/,
+    );
   });
 
   test("rt-polarity's archive is pinned (digest and size), with a second mirror", () => {
@@ -198,7 +264,11 @@ describe("archives", () => {
 
 describe("npm run data arguments", () => {
   test("--connect-timeout must be a positive number of milliseconds", () => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/data.ts", "fetch", "rt-polarity", "--force", "--connect-timeout", "abc"], { cwd: path.join(__dirname, ".."), encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "scripts/data.ts", "fetch", "rt-polarity", "--force", "--connect-timeout", "abc"],
+      { cwd: path.join(__dirname, ".."), encoding: "utf8", timeout: 60_000 },
+    );
     assert.equal(r.status, 2, r.stderr + r.stdout);
     assert.match(r.stderr, /--connect-timeout needs a positive number of milliseconds, got "abc"/);
   });

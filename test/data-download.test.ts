@@ -18,11 +18,13 @@ const GOOD = Buffer.from('{"prompt": "p", "chosen": "a", "rejected": "b"}\n'.rep
 const CORRUPT = Buffer.from(GOOD.toString().replace("chosen", "chosex"));
 const MEMBER_POS = Buffer.from("a fine film .\n");
 const MEMBER_NEG = Buffer.from("a dull film .\n");
-const TARBALL = zlib.gzipSync(writeTar([
-  { name: "pkg/readme.txt", data: Buffer.from("readme") },
-  { name: "pkg/pos.txt", data: MEMBER_POS },
-  { name: "pkg/neg.txt", data: MEMBER_NEG },
-]));
+const TARBALL = zlib.gzipSync(
+  writeTar([
+    { name: "pkg/readme.txt", data: Buffer.from("readme") },
+    { name: "pkg/pos.txt", data: MEMBER_POS },
+    { name: "pkg/neg.txt", data: MEMBER_NEG },
+  ]),
+);
 
 let server: http.Server;
 let hang: net.Server;
@@ -70,7 +72,15 @@ after(async () => {
 });
 
 function entry(name: string, urls: string[], sha256?: string): DatasetEntry {
-  return { name, title: name, license: "test", folder: name, files: [{ path: `${name}/file.jsonl`, urls, sha256 }], archives: [], homepage: "https://example.invalid/home" };
+  return {
+    name,
+    title: name,
+    license: "test",
+    folder: name,
+    files: [{ path: `${name}/file.jsonl`, urls, sha256 }],
+    archives: [],
+    homepage: "https://example.invalid/home",
+  };
 }
 
 describe("downloader (local server only)", () => {
@@ -91,7 +101,12 @@ describe("downloader (local server only)", () => {
     await assert.rejects(fetchDataset(e, { cacheDir: cache, ...quiet }), (err: unknown) => {
       assert.ok(err instanceof DownloadError);
       assert.match(err.message, /could not fetch bad\/file\.jsonl/);
-      assert.match(err.message, new RegExp(`SHA-256 mismatch \\(expected ${sha(GOOD)}, pinned in src/data/registry\\.ts; got ${sha(CORRUPT)}\\)`));
+      assert.match(
+        err.message,
+        new RegExp(
+          `SHA-256 mismatch \\(expected ${sha(GOOD)}, pinned in src/data/registry\\.ts; got ${sha(CORRUPT)}\\)`,
+        ),
+      );
       assert.match(err.message, /corrupt\.jsonl/);
       return true;
     });
@@ -125,7 +140,10 @@ describe("downloader (local server only)", () => {
   test("a host that accepts but never answers hits the response timeout (not reported as a connect failure)", async () => {
     const e = entry("hang", [`http://127.0.0.1:${hangPort}/file.jsonl`], sha(GOOD));
     const t0 = Date.now();
-    await assert.rejects(fetchDataset(e, { cacheDir: cache, connectTimeoutMs: 300, responseTimeoutMs: 300, ...quiet }), /but it sent no response within 300 ms/);
+    await assert.rejects(
+      fetchDataset(e, { cacheDir: cache, connectTimeoutMs: 300, responseTimeoutMs: 300, ...quiet }),
+      /but it sent no response within 300 ms/,
+    );
     const ms = Date.now() - t0;
     assert.ok(ms >= 250 && ms < 3000, `took ${ms} ms`);
   });
@@ -137,24 +155,52 @@ describe("downloader (local server only)", () => {
     assert.equal(fs.readFileSync(path.join(cache, "tofu/file.jsonl.sha256"), "utf8").trim(), sha(GOOD));
     const swapped = entry("tofu", [`${base}/corrupt.jsonl`]);
     fs.rmSync(path.join(cache, "tofu/file.jsonl"));
-    await assert.rejects(fetchDataset(swapped, { cacheDir: cache, ...quiet }), /SHA-256 mismatch \(expected .*recorded in .*tofu\/file\.jsonl\.sha256/);
+    await assert.rejects(
+      fetchDataset(swapped, { cacheDir: cache, ...quiet }),
+      /SHA-256 mismatch \(expected .*recorded in .*tofu\/file\.jsonl\.sha256/,
+    );
   });
 
   test("tar.gz archive: members extracted and verified; a wrong member checksum is an error", async () => {
     const e: DatasetEntry = {
-      name: "tgz", title: "tgz", license: "test", folder: "tgz", files: [], homepage: "https://example.invalid/home",
-      archives: [{ path: "_downloads/data.tar.gz", urls: [`${base}/data.tar.gz`], members: [
-        { member: "pkg/pos.txt", path: "tgz/x.pos", sha256: sha(MEMBER_POS) },
-        { member: "pkg/neg.txt", path: "tgz/x.neg", sha256: sha(MEMBER_NEG) },
-      ] }],
+      name: "tgz",
+      title: "tgz",
+      license: "test",
+      folder: "tgz",
+      files: [],
+      homepage: "https://example.invalid/home",
+      archives: [
+        {
+          path: "_downloads/data.tar.gz",
+          urls: [`${base}/data.tar.gz`],
+          members: [
+            { member: "pkg/pos.txt", path: "tgz/x.pos", sha256: sha(MEMBER_POS) },
+            { member: "pkg/neg.txt", path: "tgz/x.neg", sha256: sha(MEMBER_NEG) },
+          ],
+        },
+      ],
     };
     const files = await fetchDataset(e, { cacheDir: cache, ...quiet });
-    assert.deepEqual(files.map((f) => [path.relative(cache, f.path), f.status]), [["tgz/x.pos", "downloaded"], ["tgz/x.neg", "downloaded"]]);
+    assert.deepEqual(
+      files.map((f) => [path.relative(cache, f.path), f.status]),
+      [
+        ["tgz/x.pos", "downloaded"],
+        ["tgz/x.neg", "downloaded"],
+      ],
+    );
     assert.deepEqual(fs.readFileSync(path.join(cache, "tgz/x.neg")), MEMBER_NEG);
     const again = await fetchDataset(e, { cacheDir: cache, ...quiet });
     assert.ok(again.every((f) => f.status === "cached"));
-    const wrong = { ...e, archives: [{ ...e.archives[0], members: [{ member: "pkg/pos.txt", path: "tgz2/x.pos", sha256: sha(MEMBER_NEG) }] }] };
-    await assert.rejects(fetchDataset(wrong, { cacheDir: cache, ...quiet }), /pkg\/pos\.txt in _downloads\/data\.tar\.gz: SHA-256 mismatch/);
+    const wrong = {
+      ...e,
+      archives: [
+        { ...e.archives[0], members: [{ member: "pkg/pos.txt", path: "tgz2/x.pos", sha256: sha(MEMBER_NEG) }] },
+      ],
+    };
+    await assert.rejects(
+      fetchDataset(wrong, { cacheDir: cache, ...quiet }),
+      /pkg\/pos\.txt in _downloads\/data\.tar\.gz: SHA-256 mismatch/,
+    );
   });
 });
 
@@ -163,13 +209,20 @@ describe("registry", () => {
     const all = DATASETS.flatMap((d) => [...d.files.flatMap((f) => f.urls), ...d.archives.flatMap((a) => a.urls)]);
     assert.ok(all.every((u) => u.startsWith("https://")));
     const hh = DATASETS.find((d) => d.name === "hh-rlhf-harmless-base") as DatasetEntry;
-    assert.deepEqual(hh.files.map((f) => f.path), ["hh-rlhf/harmless-base/train.jsonl.gz", "hh-rlhf/harmless-base/test.jsonl.gz"]);
+    assert.deepEqual(
+      hh.files.map((f) => f.path),
+      ["hh-rlhf/harmless-base/train.jsonl.gz", "hh-rlhf/harmless-base/test.jsonl.gz"],
+    );
     for (const f of DATASETS.filter((d) => d.name.startsWith("hh-rlhf-")).flatMap((d) => d.files)) {
       const rel = f.path.replace(/^hh-rlhf\//, "");
-      assert.deepEqual(f.urls, [
-        `https://media.githubusercontent.com/media/anthropics/hh-rlhf/${HH_COMMIT}/${rel}`,
-        `https://huggingface.co/datasets/Anthropic/hh-rlhf/resolve/main/${rel}`,
-      ], "the pinned commit is tried first; the Hub copy (branch main) is only a fallback");
+      assert.deepEqual(
+        f.urls,
+        [
+          `https://media.githubusercontent.com/media/anthropics/hh-rlhf/${HH_COMMIT}/${rel}`,
+          `https://huggingface.co/datasets/Anthropic/hh-rlhf/resolve/main/${rel}`,
+        ],
+        "the pinned commit is tried first; the Hub copy (branch main) is only a fallback",
+      );
     }
     assert.match(HH_COMMIT, /^[0-9a-f]{40}$/);
     assert.match(hh.files[1].sha256 ?? "", /^[0-9a-f]{64}$/, "the harmless test split is pinned by content too");
@@ -179,13 +232,21 @@ describe("registry", () => {
     assert.match(rt.archives[0].urls[0], /cornell\.edu\/.*rt-polaritydata\.tar\.gz$/);
     const ukp = DATASETS.find((d) => d.name === "ukpconvarg1") as DatasetEntry;
     assert.equal(ukp.files.length, 64);
-    assert.ok(ukp.files.every((f) => f.urls[0].includes("UKPLab/acl2016-convincing-arguments") && /^[0-9a-f]{64}$/.test(f.sha256 ?? "")));
+    assert.ok(
+      ukp.files.every(
+        (f) => f.urls[0].includes("UKPLab/acl2016-convincing-arguments") && /^[0-9a-f]{64}$/.test(f.sha256 ?? ""),
+      ),
+    );
   });
 });
 
 describe("npm run data (no network needed)", () => {
   const { spawnSync } = require("child_process") as typeof import("child_process");
-  const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "scripts/data.ts", ...args], { cwd: path.join(__dirname, ".."), encoding: "utf8" });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", "scripts/data.ts", ...args], {
+      cwd: path.join(__dirname, ".."),
+      encoding: "utf8",
+    });
 
   test("list names every dataset, its source and where the cache lives", () => {
     const r = cli("list");

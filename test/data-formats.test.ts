@@ -5,7 +5,18 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
-import { loadDelimited, loadHhRlhf, loadLabelledLines, loadPreferences, loadRankings, loadTabLabelled, loadUnpaired, judgementColumns, preferenceColumns, streamPreferences } from "../src/data/loaders";
+import {
+  loadDelimited,
+  loadHhRlhf,
+  loadLabelledLines,
+  loadPreferences,
+  loadRankings,
+  loadTabLabelled,
+  loadUnpaired,
+  judgementColumns,
+  preferenceColumns,
+  streamPreferences,
+} from "../src/data/loaders";
 import { Collector, DataValidationError } from "../src/data/validation";
 import { splitImplicitPrompt } from "../src/data/records";
 import { dedupePairs, pairRecordsToUnpaired, rankingRecordsToPairs, splitByPrompt } from "../src/data/convert";
@@ -44,15 +55,24 @@ describe("reading", () => {
     const rec = { prompt: "p", chosen: "a", rejected: "b" };
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
     const body = Buffer.from(jsonl([rec, rec]), "utf8");
-    for (const [name, bytes] of [["bom.jsonl", Buffer.concat([bom, body])], ["bom.jsonl.gz", zlib.gzipSync(Buffer.concat([bom, body]))]] as const) {
+    for (const [name, bytes] of [
+      ["bom.jsonl", Buffer.concat([bom, body])],
+      ["bom.jsonl.gz", zlib.gzipSync(Buffer.concat([bom, body]))],
+    ] as const) {
       const loaded = await loadPreferences(file(name, bytes)); // strict: line 1 must parse
-      assert.deepEqual(loaded.records.map((r) => r.chosen), ["a", "a"], name);
+      assert.deepEqual(
+        loaded.records.map((r) => r.chosen),
+        ["a", "a"],
+        name,
+      );
     }
     const lines: string[] = [];
-    for await (const l of readLines(file("bom.tsv", Buffer.concat([bom, Buffer.from("#id\tlabel\nx\ty\n")])))) lines.push(l.text);
+    for await (const l of readLines(file("bom.tsv", Buffer.concat([bom, Buffer.from("#id\tlabel\nx\ty\n")]))))
+      lines.push(l.text);
     assert.deepEqual(lines, ["#id\tlabel", "x\ty"]);
     const latin: string[] = [];
-    for await (const l of readLines(file("bom.latin1", Buffer.concat([bom, Buffer.from("x\n")])), "latin1")) latin.push(l.text);
+    for await (const l of readLines(file("bom.latin1", Buffer.concat([bom, Buffer.from("x\n")])), "latin1"))
+      latin.push(l.text);
     assert.deepEqual(latin, ["\u00ef\u00bb\u00bfx"], "a BOM is a UTF-8 notion; latin1 decodes the bytes as they are");
     // Only a LEADING mark is dropped: U+FEFF inside a later line is content.
     const inner: string[] = [];
@@ -79,7 +99,11 @@ describe("reading", () => {
     assert.equal(w[0], "café\u2026");
     const u = [];
     for await (const l of readLines(p, "utf8")) u.push(l.text);
-    assert.equal(u[0], "caf\ufffd", "invalid UTF-8 becomes a replacement character, which is why encodings are explicit");
+    assert.equal(
+      u[0],
+      "caf\ufffd",
+      "invalid UTF-8 becomes a replacement character, which is why encodings are explicit",
+    );
   });
 
   test("splitJsonArray locates elements by line", () => {
@@ -107,10 +131,17 @@ describe("reading", () => {
 
 describe("preference records", () => {
   test("explicit JSONL, strings and chat messages, extra fields kept", async () => {
-    const p = file("p.jsonl", jsonl([
-      { prompt: "Q?", chosen: "good", rejected: "bad", score: 3 },
-      { prompt: [{ role: "user", content: "Hi" }], chosen: [{ role: "assistant", content: "Hello!" }], rejected: [{ role: "assistant", content: "Go away." }] },
-    ]));
+    const p = file(
+      "p.jsonl",
+      jsonl([
+        { prompt: "Q?", chosen: "good", rejected: "bad", score: 3 },
+        {
+          prompt: [{ role: "user", content: "Hi" }],
+          chosen: [{ role: "assistant", content: "Hello!" }],
+          rejected: [{ role: "assistant", content: "Go away." }],
+        },
+      ]),
+    );
     const { records, report } = await loadPreferences(p);
     assert.equal(report.accepted, 2);
     assert.deepEqual(records[0], { prompt: "Q?", chosen: "good", rejected: "bad", extra: { score: 3 } });
@@ -118,7 +149,10 @@ describe("preference records", () => {
   });
 
   test("JSON array file gives the same records, with per-element line numbers in issues", async () => {
-    const p = file("p.json", '[\n{"prompt": "Q", "chosen": "a", "rejected": "b"},\n{"prompt": "Q", "chosen": "a", "rejected": "a"}\n]');
+    const p = file(
+      "p.json",
+      '[\n{"prompt": "Q", "chosen": "a", "rejected": "b"},\n{"prompt": "Q", "chosen": "a", "rejected": "a"}\n]',
+    );
     const { records, report } = await loadPreferences(p, { mode: "collect" });
     assert.equal(records.length, 1);
     assert.equal(report.issues[0].line, 3);
@@ -133,14 +167,20 @@ describe("preference records", () => {
     assert.equal(pair.chosen, " Why did the chicken…");
     assert.equal(pair.rejected, " No.");
     // when an earlier turn differs, the prompt stops at the last marker inside the shared part
-    const p2 = splitImplicitPrompt("\n\nHuman: a\n\nAssistant: X\n\nHuman: b\n\nAssistant: c", "\n\nHuman: a\n\nAssistant: Y");
+    const p2 = splitImplicitPrompt(
+      "\n\nHuman: a\n\nAssistant: X\n\nHuman: b\n\nAssistant: c",
+      "\n\nHuman: a\n\nAssistant: Y",
+    );
     assert.equal(p2.prompt, "\n\nHuman: a\n\nAssistant:");
     assert.equal(p2.rejected, " Y");
   });
 
   test("implicit prompt for chat-message lists = common leading messages", () => {
     const u = { role: "user", content: "2+2?" };
-    const pair = splitImplicitPrompt([u, { role: "assistant", content: "4" }], [u, { role: "assistant", content: "5" }]);
+    const pair = splitImplicitPrompt(
+      [u, { role: "assistant", content: "4" }],
+      [u, { role: "assistant", content: "5" }],
+    );
     assert.deepEqual(pair.prompt, [u]);
     assert.deepEqual(pair.rejected, [{ role: "assistant", content: "5" }]);
   });
@@ -177,12 +217,24 @@ describe("preference records", () => {
         [9, "wrong-type", undefined],
       ],
     );
-    assert.deepEqual(report.counts, { "invalid-json": 1, "missing-field": 2, "wrong-type": 2, "empty-text": 1, identical: 1 });
+    assert.deepEqual(report.counts, {
+      "invalid-json": 1,
+      "missing-field": 2,
+      "wrong-type": 2,
+      "empty-text": 1,
+      identical: 1,
+    });
     assert.ok(report.issues.every((i) => i.file === p));
   });
 
   test("strict mode throws at the first bad record with file, line, field and reason", async () => {
-    const p = file("strict.jsonl", jsonl([{ prompt: "P", chosen: "a", rejected: "b" }, { prompt: "P", chosen: "a" }]));
+    const p = file(
+      "strict.jsonl",
+      jsonl([
+        { prompt: "P", chosen: "a", rejected: "b" },
+        { prompt: "P", chosen: "a" },
+      ]),
+    );
     await assert.rejects(loadPreferences(p), (err: unknown) => {
       assert.ok(err instanceof DataValidationError);
       assert.equal(err.issue.line, 2);
@@ -193,24 +245,37 @@ describe("preference records", () => {
   });
 
   test("prompt-not-prefix: implicit pairs without a shared assistant turn, and explicit prompts repeated in completions", async () => {
-    const p = file("np.jsonl", jsonl([
-      { chosen: "\n\nHuman: a\n\nAssistant: x", rejected: "\n\nHuman: b\n\nAssistant: y" },
-      { prompt: "Q:", chosen: "Q: yes", rejected: "Q: no" },
-      { prompt: "Q:", chosen: "Q: yes", rejected: "R: no" },
-    ]));
+    const p = file(
+      "np.jsonl",
+      jsonl([
+        { chosen: "\n\nHuman: a\n\nAssistant: x", rejected: "\n\nHuman: b\n\nAssistant: y" },
+        { prompt: "Q:", chosen: "Q: yes", rejected: "Q: no" },
+        { prompt: "Q:", chosen: "Q: yes", rejected: "R: no" },
+      ]),
+    );
     const implicit = await loadHhRlhf(p, { mode: "collect" });
     assert.equal(implicit.report.counts["prompt-not-prefix"], 1);
     assert.equal(implicit.report.counts["wrong-type"], 2, "implicit mode refuses records that have a prompt field");
     const explicit = await loadPreferences(p, { mode: "collect", prompt: "explicit", completionsIncludePrompt: true });
-    assert.deepEqual(explicit.records.map((r) => [r.prompt, r.chosen, r.rejected]), [["Q:", " yes", " no"]]);
-    assert.deepEqual(explicit.report.issues.map((i) => [i.line, i.reason, i.field]), [
-      [1, "missing-field", "prompt"],
-      [3, "prompt-not-prefix", "rejected"],
-    ]);
+    assert.deepEqual(
+      explicit.records.map((r) => [r.prompt, r.chosen, r.rejected]),
+      [["Q:", " yes", " no"]],
+    );
+    assert.deepEqual(
+      explicit.report.issues.map((i) => [i.line, i.reason, i.field]),
+      [
+        [1, "missing-field", "prompt"],
+        [3, "prompt-not-prefix", "rejected"],
+      ],
+    );
   });
 
   test("streaming iteration yields records one at a time and fills the caller's report", async () => {
-    const rows = Array.from({ length: 50 }, (_, i) => ({ prompt: `p${i}`, chosen: "a", rejected: i === 7 ? "a" : "b" }));
+    const rows = Array.from({ length: 50 }, (_, i) => ({
+      prompt: `p${i}`,
+      chosen: "a",
+      rejected: i === 7 ? "a" : "b",
+    }));
     const p = file("stream.jsonl.gz", zlib.gzipSync(jsonl(rows)));
     const collector = new Collector<PreferenceRecord>("collect");
     let n = 0;
@@ -227,27 +292,47 @@ describe("preference records", () => {
 
 describe("unpaired, rankings, delimited, labelled lines", () => {
   test("unpaired KTO records: label must be boolean", async () => {
-    const p = file("u.jsonl", jsonl([
-      { prompt: "P", completion: "c", label: true },
-      { prompt: "P", completion: "c", label: "true" },
-      { prompt: "P", completion: "c", label: 1 },
-      { prompt: "P", completion: "c" },
-    ]));
+    const p = file(
+      "u.jsonl",
+      jsonl([
+        { prompt: "P", completion: "c", label: true },
+        { prompt: "P", completion: "c", label: "true" },
+        { prompt: "P", completion: "c", label: 1 },
+        { prompt: "P", completion: "c" },
+      ]),
+    );
     const { records, report } = await loadUnpaired(p, { mode: "collect" });
     assert.deepEqual(records, [{ prompt: "P", completion: "c", label: true }]);
-    assert.deepEqual(report.issues.map((i) => [i.line, i.reason]), [[2, "label-not-boolean"], [3, "label-not-boolean"], [4, "missing-field"]]);
+    assert.deepEqual(
+      report.issues.map((i) => [i.line, i.reason]),
+      [
+        [2, "label-not-boolean"],
+        [3, "label-not-boolean"],
+        [4, "missing-field"],
+      ],
+    );
   });
 
   test("rankings: at least two responses; scores aligned and non-increasing", async () => {
-    const p = file("r.jsonl", jsonl([
-      { prompt: "P", responses: ["a", "b", "c"], scores: [3, 2, 2] },
-      { prompt: "P", responses: ["a"] },
-      { prompt: "P", responses: ["a", "b"], scores: [1, 2] },
-      { prompt: "P", responses: ["a", "b"], scores: [1] },
-    ]));
+    const p = file(
+      "r.jsonl",
+      jsonl([
+        { prompt: "P", responses: ["a", "b", "c"], scores: [3, 2, 2] },
+        { prompt: "P", responses: ["a"] },
+        { prompt: "P", responses: ["a", "b"], scores: [1, 2] },
+        { prompt: "P", responses: ["a", "b"], scores: [1] },
+      ]),
+    );
     const { records, report } = await loadRankings(p, { mode: "collect" });
     assert.equal(records.length, 1);
-    assert.deepEqual(report.issues.map((i) => [i.line, i.reason, i.field]), [[2, "bad-row", "responses"], [3, "bad-row", "scores"], [4, "wrong-type", "scores"]]);
+    assert.deepEqual(
+      report.issues.map((i) => [i.line, i.reason, i.field]),
+      [
+        [2, "bad-row", "responses"],
+        [3, "bad-row", "scores"],
+        [4, "wrong-type", "scores"],
+      ],
+    );
   });
 
   test("TSV judgements with a column mapping (UKPConvArg1 layout), gzipped", async () => {
@@ -257,28 +342,61 @@ describe("unpaired, rankings, delimited, labelled lines", () => {
       delimiter: "\t",
       quote: null,
       mode: "collect",
-      toRecord: judgementColumns({ prompt: { fixed: "topic" }, first: "a1", second: "a2", label: "label", firstWins: "a1", secondWins: "a2", id: "#id" }),
+      toRecord: judgementColumns({
+        prompt: { fixed: "topic" },
+        first: "a1",
+        second: "a2",
+        label: "label",
+        firstWins: "a1",
+        secondWins: "a2",
+        id: "#id",
+      }),
     });
-    assert.deepEqual(records[0], { prompt: "topic", chosen: "second text", rejected: "first text", extra: { id: "x_y", label: "a2" } });
+    assert.deepEqual(records[0], {
+      prompt: "topic",
+      chosen: "second text",
+      rejected: "first text",
+      extra: { id: "x_y", label: "a2" },
+    });
     assert.equal(records[1].chosen, "A");
-    assert.deepEqual(report.issues.map((i) => [i.line, i.reason]), [[4, "bad-row"], [5, "bad-row"]]);
+    assert.deepEqual(
+      report.issues.map((i) => [i.line, i.reason]),
+      [
+        [4, "bad-row"],
+        [5, "bad-row"],
+      ],
+    );
   });
 
   test("CSV with prompt/chosen/rejected columns", async () => {
     const p = file("pcr.csv", 'question,good,bad\n"Q, with comma",yes,no\n');
-    const { records } = await loadDelimited(p, { toRecord: preferenceColumns({ prompt: "question", chosen: "good", rejected: "bad" }) });
+    const { records } = await loadDelimited(p, {
+      toRecord: preferenceColumns({ prompt: "question", chosen: "good", rejected: "bad" }),
+    });
     assert.deepEqual(records, [{ prompt: "Q, with comma", chosen: "yes", rejected: "no" }]);
   });
 
   test("labelled lines and sentence<TAB>label files", async () => {
     const p = file("pos.txt", Buffer.from("great movie\x85\n\nbad\n", "latin1"));
     const lab = await loadLabelledLines(p, 1, { encoding: "latin1", mode: "collect" });
-    assert.deepEqual(lab.records.map((r) => r.text), ["great movie\u0085", "bad"]);
+    assert.deepEqual(
+      lab.records.map((r) => r.text),
+      ["great movie\u0085", "bad"],
+    );
     assert.equal(lab.report.counts["empty-text"], 1);
     const t = file("uci.txt", "Loved it.\t1\nhas\ttab inside\t0\nNope\t2\n");
     const uci = await loadTabLabelled(t, { mode: "collect" });
-    assert.deepEqual(uci.records.map((r) => [r.text, r.label]), [["Loved it.", 1], ["has\ttab inside", 0]]);
-    assert.deepEqual(uci.report.issues.map((i) => [i.line, i.reason]), [[3, "bad-row"]]);
+    assert.deepEqual(
+      uci.records.map((r) => [r.text, r.label]),
+      [
+        ["Loved it.", 1],
+        ["has\ttab inside", 0],
+      ],
+    );
+    assert.deepEqual(
+      uci.report.issues.map((i) => [i.line, i.reason]),
+      [[3, "bad-row"]],
+    );
   });
 });
 
@@ -293,11 +411,17 @@ describe("conversions", () => {
   test("pairs → unpaired: two examples per pair, duplicates once, conflicts counted", () => {
     const { examples, report } = pairRecordsToUnpaired(pairs);
     // (a,T) (b,F) | dup dup | (b,T) (c,F) | (b,T) dup, (a,F)
-    assert.deepEqual(examples.map((e) => `${e.completion}${e.label ? "+" : "-"}`), ["a+", "b-", "b+", "c-", "a-"]);
+    assert.deepEqual(
+      examples.map((e) => `${e.completion}${e.label ? "+" : "-"}`),
+      ["a+", "b-", "b+", "c-", "a-"],
+    );
     assert.equal(report.duplicatesRemoved, 3);
     assert.equal(report.conflicts, 4); // a+, a-, b-, b+
     const dropped = pairRecordsToUnpaired(pairs, { conflicts: "drop" });
-    assert.deepEqual(dropped.examples.map((e) => `${e.completion}${e.label ? "+" : "-"}`), ["c-"]);
+    assert.deepEqual(
+      dropped.examples.map((e) => `${e.completion}${e.label ? "+" : "-"}`),
+      ["c-"],
+    );
     assert.equal(dropped.report.conflictsDropped, 4);
   });
 
@@ -312,9 +436,15 @@ describe("conversions", () => {
   test("rankings → pairs: all n(n−1)/2 or adjacent n−1; ties and identical texts give no pair", () => {
     const r: RankingRecord[] = [{ prompt: "P", responses: ["a", "b", "c", "d"] }];
     assert.equal(rankingRecordsToPairs(r).pairs.length, 6);
-    assert.deepEqual(rankingRecordsToPairs(r, { mode: "adjacent" }).pairs.map((p) => `${p.chosen}>${p.rejected}`), ["a>b", "b>c", "c>d"]);
+    assert.deepEqual(
+      rankingRecordsToPairs(r, { mode: "adjacent" }).pairs.map((p) => `${p.chosen}>${p.rejected}`),
+      ["a>b", "b>c", "c>d"],
+    );
     const tied = rankingRecordsToPairs([{ prompt: "P", responses: ["a", "b", "c", "a"], scores: [3, 2, 2, 1] }]);
-    assert.deepEqual(tied.pairs.map((p) => `${p.chosen}>${p.rejected}`), ["a>b", "a>c", "b>a", "c>a"]);
+    assert.deepEqual(
+      tied.pairs.map((p) => `${p.chosen}>${p.rejected}`),
+      ["a>b", "a>c", "b>a", "c>a"],
+    );
     assert.equal(tied.report.tiesSkipped, 1);
     assert.equal(tied.report.identicalSkipped, 1);
   });
@@ -322,7 +452,11 @@ describe("conversions", () => {
   test("adjacent mode across ties: each response meets every response of the next lower score group", () => {
     const adj = (scores: number[], responses = ["a", "b", "c", "d"].slice(0, scores.length)) => {
       const out = rankingRecordsToPairs([{ prompt: "P", responses, scores }], { mode: "adjacent" });
-      return { pairs: out.pairs.map((p) => `${p.chosen}>${p.rejected}`), ties: out.report.tiesSkipped, identical: out.report.identicalSkipped };
+      return {
+        pairs: out.pairs.map((p) => `${p.chosen}>${p.rejected}`),
+        ties: out.report.tiesSkipped,
+        identical: out.report.identicalSkipped,
+      };
     };
     assert.deepEqual(adj([3, 3, 1]), { pairs: ["a>c", "b>c"], ties: 1, identical: 0 });
     assert.deepEqual(adj([3, 2, 2, 1]), { pairs: ["a>b", "a>c", "b>d", "c>d"], ties: 1, identical: 0 });
@@ -331,12 +465,18 @@ describe("conversions", () => {
     assert.deepEqual(adj([3, 2, 1]), { pairs: ["a>b", "b>c"], ties: 0, identical: 0 });
     assert.deepEqual(adj([3, 1, 1], ["a", "b", "a"]), { pairs: ["a>b"], ties: 1, identical: 1 });
     // Every adjacent pair is implied by "all": adjacent is a subset that still orders every score level.
-    const all = rankingRecordsToPairs([{ prompt: "P", responses: ["a", "b", "c", "d"], scores: [3, 2, 2, 1] }]).pairs.map((p) => `${p.chosen}>${p.rejected}`);
+    const all = rankingRecordsToPairs([
+      { prompt: "P", responses: ["a", "b", "c", "d"], scores: [3, 2, 2, 1] },
+    ]).pairs.map((p) => `${p.chosen}>${p.rejected}`);
     for (const p of adj([3, 2, 2, 1]).pairs) assert.ok(all.includes(p), p);
   });
 
   test("prompt-hash split: deterministic, order-independent, no prompt on both sides, about the asked fraction", () => {
-    const recs = Array.from({ length: 4000 }, (_, i) => ({ prompt: `prompt ${i % 1000}`, chosen: "a", rejected: `b${i}` }));
+    const recs = Array.from({ length: 4000 }, (_, i) => ({
+      prompt: `prompt ${i % 1000}`,
+      chosen: "a",
+      rejected: `b${i}`,
+    }));
     const a = splitByPrompt(recs, { testFraction: 0.2 });
     const b = splitByPrompt([...recs].reverse(), { testFraction: 0.2 });
     const trainPrompts = new Set(a.train.map((r) => r.prompt));
@@ -354,7 +494,11 @@ describe("conversions", () => {
 describe("export round trips (the files TRL reads)", () => {
   const pairs: PreferenceRecord[] = [
     { prompt: "Say hi", chosen: "Hi!", rejected: "No.", extra: { judge_score: [0.9, 0.1] } },
-    { prompt: [{ role: "user", content: "Q" }], chosen: [{ role: "assistant", content: "A" }], rejected: [{ role: "assistant", content: "B" }] },
+    {
+      prompt: [{ role: "user", content: "Q" }],
+      chosen: [{ role: "assistant", content: "A" }],
+      rejected: [{ role: "assistant", content: "B" }],
+    },
   ];
 
   test("JSONL and gzipped JSONL: load(export(x)) = x, TRL column names", async () => {
@@ -379,7 +523,10 @@ describe("export round trips (the files TRL reads)", () => {
     const hh: PreferenceRecord[] = [{ prompt: "\n\nHuman: hi\n\nAssistant:", chosen: " Hello.", rejected: " Bye." }];
     const p = path.join(dir, "hh.jsonl.gz");
     await writeJsonl(p, hh, { implicitPrompt: true });
-    assert.deepEqual(toImplicitPrompt(hh[0]), { chosen: "\n\nHuman: hi\n\nAssistant: Hello.", rejected: "\n\nHuman: hi\n\nAssistant: Bye." });
+    assert.deepEqual(toImplicitPrompt(hh[0]), {
+      chosen: "\n\nHuman: hi\n\nAssistant: Hello.",
+      rejected: "\n\nHuman: hi\n\nAssistant: Bye.",
+    });
     assert.deepEqual((await loadHhRlhf(p)).records, hh);
   });
 
@@ -397,16 +544,32 @@ describe("export round trips (the files TRL reads)", () => {
       }
       return chosen.slice(0, idx === n ? n - 1 : idx);
     };
-    const differentStart: PreferenceRecord = { prompt: "\n\nHuman: hi\n\nAssistant:", chosen: " Hello.", rejected: " Bye." };
-    const sameStart: PreferenceRecord = { prompt: "\n\nHuman: hi\n\nAssistant:", chosen: " I can help.", rejected: " I cannot." };
+    const differentStart: PreferenceRecord = {
+      prompt: "\n\nHuman: hi\n\nAssistant:",
+      chosen: " Hello.",
+      rejected: " Bye.",
+    };
+    const sameStart: PreferenceRecord = {
+      prompt: "\n\nHuman: hi\n\nAssistant:",
+      chosen: " I can help.",
+      rejected: " I cannot.",
+    };
     const implicit = (p: PreferenceRecord) => toImplicitPrompt(p) as { chosen: string; rejected: string };
     assert.equal(trlPrompt(implicit(differentStart).chosen, implicit(differentStart).rejected), differentStart.prompt);
     const trl = trlPrompt(implicit(sameStart).chosen, implicit(sameStart).rejected);
     assert.equal(trl, "\n\nHuman: hi\n\nAssistant: I can", "TRL's prompt swallows the replies' shared start");
     assert.notEqual(trl, sameStart.prompt);
-    assert.deepEqual(splitImplicitPrompt(implicit(sameStart).chosen, implicit(sameStart).rejected), { prompt: sameStart.prompt, chosen: sameStart.chosen, rejected: sameStart.rejected }, "this project's loader splits at the last Assistant turn");
+    assert.deepEqual(
+      splitImplicitPrompt(implicit(sameStart).chosen, implicit(sameStart).rejected),
+      { prompt: sameStart.prompt, chosen: sameStart.chosen, rejected: sameStart.rejected },
+      "this project's loader splits at the last Assistant turn",
+    );
     // The explicit layout carries the prompt itself, so there is nothing to re-derive.
-    assert.deepEqual(JSON.parse(toJsonl([sameStart])), { prompt: sameStart.prompt, chosen: sameStart.chosen, rejected: sameStart.rejected });
+    assert.deepEqual(JSON.parse(toJsonl([sameStart])), {
+      prompt: sameStart.prompt,
+      chosen: sameStart.chosen,
+      rejected: sameStart.rejected,
+    });
   });
 
   test("unpaired and ranking exports round-trip", async () => {
@@ -424,7 +587,9 @@ describe("export round trips (the files TRL reads)", () => {
     const rows = [{ prompt: 'Q "quoted", and\nmultiline', chosen: "a,b", rejected: "c" }];
     const p = path.join(dir, "out.csv");
     writeDelimited(p, rows, ["prompt", "chosen", "rejected"]);
-    const { records } = await loadDelimited(p, { toRecord: preferenceColumns({ prompt: "prompt", chosen: "chosen", rejected: "rejected" }) });
+    const { records } = await loadDelimited(p, {
+      toRecord: preferenceColumns({ prompt: "prompt", chosen: "chosen", rejected: "rejected" }),
+    });
     assert.deepEqual(records, rows);
   });
 });
@@ -467,8 +632,14 @@ describe("text features", () => {
     // Counts enter as log(1 + count), and the feature names say so.
     assert.equal(SURFACE_FEATURES[5], "log(1+sentences)");
     assert.equal(f[5], Math.log1p(2));
-    assert.deepEqual([0, 1, 5, 8, 9].map((j) => SURFACE_FEATURES[j]), ["log(1+chars)", "log(1+words)", "log(1+sentences)", "log(1+exclamations)", "log(1+questions)"]);
-    const s = standardizer([[1, 5], [3, 5]]);
+    assert.deepEqual(
+      [0, 1, 5, 8, 9].map((j) => SURFACE_FEATURES[j]),
+      ["log(1+chars)", "log(1+words)", "log(1+sentences)", "log(1+exclamations)", "log(1+questions)"],
+    );
+    const s = standardizer([
+      [1, 5],
+      [3, 5],
+    ]);
     assert.deepEqual(s.apply([2, 5]), [0, 0]);
     assert.deepEqual(s.apply([3, 6]), [1, 1], "a constant column keeps scale 1");
   });

@@ -5,7 +5,15 @@ import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { loadHhRlhfSplit, loadRtPolarityData, loadUciSentences, loadUkpConvArg1, loadUkpRanking, loadUltraFeedbackSample, ultraFeedbackScores } from "../src/data/datasets";
+import {
+  loadHhRlhfSplit,
+  loadRtPolarityData,
+  loadUciSentences,
+  loadUkpConvArg1,
+  loadUkpRanking,
+  loadUltraFeedbackSample,
+  ultraFeedbackScores,
+} from "../src/data/datasets";
 import { DATASETS, sharedDataDir } from "../src/data/registry";
 import { readBytes, readLines } from "../src/data/read";
 import { sha256OfBytes } from "../src/data/download";
@@ -14,7 +22,9 @@ import { HH_ASSISTANT_MARKER } from "../src/data/records";
 import { DataValidationError } from "../src/data/validation";
 
 const shared = sharedDataDir();
-const skip = fs.existsSync(shared) ? false : `shared data folder ${shared} is absent (set PREFOPT_SHARED_DATA to a copy, or run \`npm run data -- fetch <name>\`)`;
+const skip = fs.existsSync(shared)
+  ? false
+  : `shared data folder ${shared} is absent (set PREFOPT_SHARED_DATA to a copy, or run \`npm run data -- fetch <name>\`)`;
 if (skip) console.log(`SKIPPING real-data tests: ${skip}`);
 
 describe("real datasets in ../shared/data", { skip }, () => {
@@ -25,16 +35,34 @@ describe("real datasets in ../shared/data", { skip }, () => {
     assert.equal(report.records, 2312);
     assert.equal(records.length + report.rejected, 2312, "nothing dropped silently");
     assert.deepEqual(report.counts, { "empty-text": 4 });
-    assert.deepEqual(report.issues.map((i) => [i.line, i.field]), [[87, "chosen"], [517, "chosen"], [926, "chosen"], [1104, "chosen"]]);
+    assert.deepEqual(
+      report.issues.map((i) => [i.line, i.field]),
+      [
+        [87, "chosen"],
+        [517, "chosen"],
+        [926, "chosen"],
+        [1104, "chosen"],
+      ],
+    );
     for (const p of records) {
-      assert.ok(typeof p.prompt === "string" && p.prompt.startsWith("\n\nHuman:") && p.prompt.endsWith(HH_ASSISTANT_MARKER));
+      assert.ok(
+        typeof p.prompt === "string" && p.prompt.startsWith("\n\nHuman:") && p.prompt.endsWith(HH_ASSISTANT_MARKER),
+      );
       assert.ok(typeof p.chosen === "string" && typeof p.rejected === "string" && p.chosen !== p.rejected);
     }
     // In all but 5 pairs only the last Assistant turn differs, so the replies hold no further turn.
-    const multiTurn = records.filter((p) => (p.chosen as string).includes("\n\nHuman:") || (p.rejected as string).includes("\n\nHuman:"));
+    const multiTurn = records.filter(
+      (p) => (p.chosen as string).includes("\n\nHuman:") || (p.rejected as string).includes("\n\nHuman:"),
+    );
     assert.ok(multiTurn.length <= 5, `${multiTurn.length} pairs differ before the last turn`);
-    console.log(`HH-RLHF harmless-base test: ${records.length} pairs + ${report.rejected} reported in ${ms.toFixed(0)} ms`);
-    await assert.rejects(loadHhRlhfSplit("harmless-base", "test", { mode: "strict" }), (err: unknown) => err instanceof DataValidationError && /test\.jsonl\.gz:87: field "chosen" empty-text/.test(err.message));
+    console.log(
+      `HH-RLHF harmless-base test: ${records.length} pairs + ${report.rejected} reported in ${ms.toFixed(0)} ms`,
+    );
+    await assert.rejects(
+      loadHhRlhfSplit("harmless-base", "test", { mode: "strict" }),
+      (err: unknown) =>
+        err instanceof DataValidationError && /test\.jsonl\.gz:87: field "chosen" empty-text/.test(err.message),
+    );
   });
 
   test("UKPConvArg1Strict: 11,650 judgements over 32 topics (16 debates), labels a1/a2, ids consistent", async () => {
@@ -64,17 +92,26 @@ describe("real datasets in ../shared/data", { skip }, () => {
     const games = new Map<string, [number, number]>();
     for (const r of records) {
       const e = r.extra as Record<string, string>;
-      for (const [id, won] of [[e.winnerId, 1], [e.loserId, 0]] as const) {
+      for (const [id, won] of [
+        [e.winnerId, 1],
+        [e.loserId, 0],
+      ] as const) {
         const g = games.get(id) ?? [0, 0];
         games.set(id, [g[0] + won, g[1] + 1]);
       }
     }
     const rate = (side: "low" | "high") => {
-      let w = 0, n = 0;
+      let w = 0,
+        n = 0;
       for (const t of new Set(ranking.records.map((a) => a.topic))) {
         const inTopic = ranking.records.filter((a) => a.topic === t);
         const median = [...inTopic.map((a) => a.rank)].sort((a, b) => a - b)[Math.floor(inTopic.length / 2)];
-        for (const a of inTopic) if ((side === "low") === (a.rank < median)) { const g = games.get(a.id) ?? [0, 0]; w += g[0]; n += g[1]; }
+        for (const a of inTopic)
+          if ((side === "low") === a.rank < median) {
+            const g = games.get(a.id) ?? [0, 0];
+            w += g[0];
+            n += g[1];
+          }
       }
       return w / n;
     };
@@ -82,19 +119,26 @@ describe("real datasets in ../shared/data", { skip }, () => {
   });
 
   test("UltraFeedback sample: 1,000 + 200 lines, 111 / 25 tied scores; records with identical or empty replies reported", async () => {
-    for (const [split, lines, ties] of [["train", 1000, 111], ["eval", 200, 25]] as const) {
+    for (const [split, lines, ties] of [
+      ["train", 1000, 111],
+      ["eval", 200, 25],
+    ] as const) {
       const { records, report } = await loadUltraFeedbackSample(split, { mode: "collect" });
       assert.equal(report.records, lines);
       assert.equal(records.length + report.rejected, lines);
       let rawTies = 0;
-      for await (const { text } of readLines(path.join(shared, `ultrafeedback-binarized-subset/${split}_clean.jsonl`))) {
+      for await (const { text } of readLines(
+        path.join(shared, `ultrafeedback-binarized-subset/${split}_clean.jsonl`),
+      )) {
         const m = JSON.parse(text).metadata;
         if (m.score_chosen === m.score_rejected) rawTies++;
       }
       assert.equal(rawTies, ties);
       for (const p of records) assert.ok(ultraFeedbackScores(p).chosen >= ultraFeedbackScores(p).rejected);
       const keptTies = records.filter((p) => ultraFeedbackScores(p).chosen === ultraFeedbackScores(p).rejected).length;
-      console.log(`UltraFeedback ${split}: ${records.length} accepted, rejected ${JSON.stringify(report.counts)}, ties ${rawTies} (${keptTies} among accepted)`);
+      console.log(
+        `UltraFeedback ${split}: ${records.length} accepted, rejected ${JSON.stringify(report.counts)}, ties ${rawTies} (${keptTies} among accepted)`,
+      );
       const { train, test: held } = splitByPrompt(records, { testFraction: 0.2 });
       const trainPrompts = new Set(train.map((r) => r.prompt));
       assert.ok(held.every((r) => !trainPrompts.has(r.prompt)));

@@ -7,7 +7,13 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { clusteredMean, clusterMeans } from "../src/fig2/stats";
-import { upperEnvelope, envelopeAt, compareFrontiers, aggregateCheckpoints, type FrontierPoint } from "../src/fig2/envelope";
+import {
+  upperEnvelope,
+  envelopeAt,
+  compareFrontiers,
+  aggregateCheckpoints,
+  type FrontierPoint,
+} from "../src/fig2/envelope";
 import { bestOfNIndices, bestOfNKl, bestOfNForPrompt, bestOfNGrid } from "../src/fig2/bestOfN";
 import { checkpointSteps, runFig2, type Fig2RunSettings } from "../src/fig2/run";
 import { perPromptMeans, vader01, type Fig2Context } from "../src/fig2/evaluation";
@@ -63,13 +69,27 @@ describe("prompt-clustered confidence intervals", () => {
   });
 });
 
-const pt = (method: string, kl: number, reward: number, extra: Partial<FrontierPoint> = {}): FrontierPoint => ({ method, knob: 0, step: 0, kl, reward, ...extra });
+const pt = (method: string, kl: number, reward: number, extra: Partial<FrontierPoint> = {}): FrontierPoint => ({
+  method,
+  knob: 0,
+  step: 0,
+  kl,
+  reward,
+  ...extra,
+});
 
 describe("checkpoint envelopes", () => {
   test("hand example: the Pareto corners and E(k)", () => {
     const pts = [pt("a", 1, 0.5), pt("a", 2, 0.4), pt("a", 3, 0.7), pt("a", 0.5, 0.3), pt("a", 3, 0.6)];
     const env = upperEnvelope(pts);
-    assert.deepEqual(env.map((p) => [p.kl, p.reward]), [[0.5, 0.3], [1, 0.5], [3, 0.7]]);
+    assert.deepEqual(
+      env.map((p) => [p.kl, p.reward]),
+      [
+        [0.5, 0.3],
+        [1, 0.5],
+        [3, 0.7],
+      ],
+    );
     assert.equal(envelopeAt(env, 2.5)!.reward, 0.5);
     assert.equal(envelopeAt(env, 3)!.reward, 0.7);
     assert.equal(envelopeAt(env, 0.4), undefined);
@@ -124,10 +144,16 @@ describe("checkpoint envelopes", () => {
     ];
     const pts = aggregateCheckpoints(rows);
     assert.equal(pts.length, 2);
-    assert.deepEqual(pts[0].perPromptReward!.map((x) => +x.toFixed(12)), [0.3, 0.5]);
+    assert.deepEqual(
+      pts[0].perPromptReward!.map((x) => +x.toFixed(12)),
+      [0.3, 0.5],
+    );
     assert.ok(Math.abs(pts[0].reward - 0.4) < 1e-12 && Math.abs(pts[0].kl - 3) < 1e-12);
     assert.equal(pts[0].seeds, 2);
-    assert.throws(() => aggregateCheckpoints([...rows, { ...rows[0], seed: 2, perPromptReward: [1] }]), /has 1 prompts, expected 2/);
+    assert.throws(
+      () => aggregateCheckpoints([...rows, { ...rows[0], seed: 2, perPromptReward: [1] }]),
+      /has 1 prompts, expected 2/,
+    );
   });
 });
 
@@ -168,12 +194,33 @@ describe("PPO with a batched reward and adaptive KL", () => {
 
 // ---- a tiny synthetic context: generated reviews, AFINN as "ground truth", VADER-free RM stand-in ----
 function tinyContext(): Fig2Context {
-  const preset = { ...lmPreset("quick"), corpusSize: 300, model: { contextLength: 20, dModel: 16, nHeads: 2, nLayers: 1 }, sft: { steps: 20, batchSize: 16, learningRate: 3e-3 }, maxVocab: 300, evaluation: { prompts: 4, samplesPerPrompt: 2 } };
+  const preset = {
+    ...lmPreset("quick"),
+    corpusSize: 300,
+    model: { contextLength: 20, dModel: 16, nHeads: 2, nLayers: 1 },
+    sft: { steps: 20, batchSize: 16, learningRate: 3e-3 },
+    maxVocab: 300,
+    evaluation: { prompts: 4, samplesPerPrompt: 2 },
+  };
   const setup = setupCorpus(generateReviewCorpus(preset.corpusSize, 0), preset);
   const { model } = trainReference(setup, preset, false);
   const gt = (ps: readonly string[], cs: readonly string[]) => ps.map((p, i) => (afinnSentiment(p, cs[i]) + 1) / 2);
-  const data = generateRlaifData(model, setup.tokenizer, setup.trainPrompts.slice(0, 24), [{ name: "gt", text: "", weight: 1, judge: (p, c) => gt([p], [c])[0] }], { k: 4, maxNewTokens: 8, seed: 1 });
-  return { tokenizer: setup.tokenizer, reference: model, trainPrompts: setup.trainPrompts, evalPrompts: setup.evalPrompts, data, groundTruth: gt, learnedReward: (ps, cs) => gt(ps, cs).map((x) => 4 * x - 2) };
+  const data = generateRlaifData(
+    model,
+    setup.tokenizer,
+    setup.trainPrompts.slice(0, 24),
+    [{ name: "gt", text: "", weight: 1, judge: (p, c) => gt([p], [c])[0] }],
+    { k: 4, maxNewTokens: 8, seed: 1 },
+  );
+  return {
+    tokenizer: setup.tokenizer,
+    reference: model,
+    trainPrompts: setup.trainPrompts,
+    evalPrompts: setup.evalPrompts,
+    data,
+    groundTruth: gt,
+    learnedReward: (ps, cs) => gt(ps, cs).map((x) => 4 * x - 2),
+  };
 }
 
 const tinySettings = (method: Fig2RunSettings["method"], knob: number, seed = 0): Fig2RunSettings => ({
@@ -209,21 +256,41 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     assert.ok(row.vader >= 0 && row.vader <= 1);
   });
 
-  for (const [method, knob] of [["dpo", 0.1], ["cdpo", 0.1], ["ipo", 0.5], ["kto", 0.1], ["listwise", 0.1], ["preferred-ft", 0], ["unlikelihood", 1], ["ppo", 2], ["ppo-gt", 2]] as const) {
+  for (const [method, knob] of [
+    ["dpo", 0.1],
+    ["cdpo", 0.1],
+    ["ipo", 0.5],
+    ["kto", 0.1],
+    ["listwise", 0.1],
+    ["preferred-ft", 0],
+    ["unlikelihood", 1],
+    ["ppo", 2],
+    ["ppo-gt", 2],
+  ] as const) {
     test(`${method}: rows at the checkpoint steps, finite, no tensor leaks, deterministic`, () => {
       const before = tf.memory().numTensors;
       const rows = runFig2(ctx, tinySettings(method, knob));
       assert.equal(tf.memory().numTensors, before, "tensors leaked");
-      assert.deepEqual(rows.map((r) => r.step), method.startsWith("ppo") ? [1, 2] : [2, 4]);
-      for (const r of rows) for (const k of ["reward", "kl", "vader", "rm"] as const) assert.ok(Number.isFinite(r[k]), `${k} = ${r[k]}`);
+      assert.deepEqual(
+        rows.map((r) => r.step),
+        method.startsWith("ppo") ? [1, 2] : [2, 4],
+      );
+      for (const r of rows)
+        for (const k of ["reward", "kl", "vader", "rm"] as const) assert.ok(Number.isFinite(r[k]), `${k} = ${r[k]}`);
       const again = runFig2(ctx, tinySettings(method, knob));
-      assert.deepEqual(again.map((r) => [r.reward, r.kl]), rows.map((r) => [r.reward, r.kl]));
+      assert.deepEqual(
+        again.map((r) => [r.reward, r.kl]),
+        rows.map((r) => [r.reward, r.kl]),
+      );
     });
   }
 
   test("best-of-n: one row per N per selector, analytic KL, GT selection is never worse on average", () => {
     const rows = runFig2(ctx, tinySettings("best-of-n", 16));
-    assert.deepEqual(rows.map((r) => `${r.method}:${r.knob}`), ["best-of-n:1", "best-of-n:4", "best-of-n:16", "best-of-n-gt:1", "best-of-n-gt:4", "best-of-n-gt:16"]);
+    assert.deepEqual(
+      rows.map((r) => `${r.method}:${r.knob}`),
+      ["best-of-n:1", "best-of-n:4", "best-of-n:16", "best-of-n-gt:1", "best-of-n-gt:4", "best-of-n-gt:16"],
+    );
     assert.equal(rows[2].kl, bestOfNKl(16));
     // N = 1 is the same draws for both selectors; with GT selection reward rises with N.
     assert.equal(rows[0].reward, rows[3].reward);
@@ -233,11 +300,31 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
   test("PPO takes a batched reward; a wrong-length reward is refused", () => {
     const policy: Transformer = ctx.reference.clone();
     try {
-      const r = trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, ctx.groundTruth, { beta: 0.05, targetKl: 1, klHorizon: 4, iterations: 2, promptsPerIteration: 2, k: 2, maxNewTokens: 6, verbose: false });
+      const r = trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, ctx.groundTruth, {
+        beta: 0.05,
+        targetKl: 1,
+        klHorizon: 4,
+        iterations: 2,
+        promptsPerIteration: 2,
+        k: 2,
+        maxNewTokens: 6,
+        verbose: false,
+      });
       assert.equal(r.logs[0]["objective/kl_coef"], 0.05);
       // KL starts at ≈ 0 < target 1: the controller lowers β by the clipped error 0.2 · n/H = 0.2 · 4/4.
       assert.ok(Math.abs(r.logs[1]["objective/kl_coef"] - 0.05 * 0.8) < 1e-12, `${r.logs[1]["objective/kl_coef"]}`);
-      assert.throws(() => trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, () => [1], { beta: 0.05, iterations: 1, promptsPerIteration: 2, k: 2, maxNewTokens: 4, verbose: false }), /returned 1 scores for 4 samples/);
+      assert.throws(
+        () =>
+          trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, () => [1], {
+            beta: 0.05,
+            iterations: 1,
+            promptsPerIteration: 2,
+            k: 2,
+            maxNewTokens: 4,
+            verbose: false,
+          }),
+        /returned 1 scores for 4 samples/,
+      );
     } finally {
       policy.dispose();
     }
@@ -254,10 +341,24 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     ] as const) {
       const policy = ctx.reference.clone();
       const before = tf.memory().numTensors;
-      const r = trainPreference(policy, ctx.reference, one, { method, steps: 5, batchSize: 1, learningRate: 1e-2, lossOptions, logEvery: 1, verbose: false });
+      const r = trainPreference(policy, ctx.reference, one, {
+        method,
+        steps: 5,
+        batchSize: 1,
+        learningRate: 1e-2,
+        lossOptions,
+        logEvery: 1,
+        verbose: false,
+      });
       assert.equal(tf.memory().numTensors, before, `${method}: tensors leaked`);
-      assert.ok(Math.abs(r.logs[0].loss - expected) < 1e-4 * Math.max(1, Math.abs(expected)), `${method}: first loss ${r.logs[0].loss}, by hand ${expected}`);
-      assert.ok(r.logs[r.logs.length - 1]["logps/chosen"] > r.logs[0]["logps/chosen"], `${method}: log π(y_w) ${r.logs[0]["logps/chosen"]} → ${r.logs[r.logs.length - 1]["logps/chosen"]}`);
+      assert.ok(
+        Math.abs(r.logs[0].loss - expected) < 1e-4 * Math.max(1, Math.abs(expected)),
+        `${method}: first loss ${r.logs[0].loss}, by hand ${expected}`,
+      );
+      assert.ok(
+        r.logs[r.logs.length - 1]["logps/chosen"] > r.logs[0]["logps/chosen"],
+        `${method}: log π(y_w) ${r.logs[0]["logps/chosen"]} → ${r.logs[r.logs.length - 1]["logps/chosen"]}`,
+      );
       policy.dispose();
     }
   });
@@ -265,7 +366,10 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
   test("run data: a seeded subset of at most `units` of each kind", () => {
     const d = runData(ctx.data, 5, 0);
     assert.equal(d.pairs.length, Math.min(5, ctx.data.pairs.length));
-    assert.deepEqual(runData(ctx.data, 5, 0).pairs.map((p) => p.chosen), d.pairs.map((p) => p.chosen));
+    assert.deepEqual(
+      runData(ctx.data, 5, 0).pairs.map((p) => p.chosen),
+      d.pairs.map((p) => p.chosen),
+    );
     assert.equal(new Set(subset([1, 2, 3, 4], 10, new Rng(1))).size, 4);
     assert.ok(vader01("great", "") > 0.5 && vader01("awful", "") < 0.5);
   });
@@ -296,36 +400,61 @@ describe("the fig2 sweep kind", () => {
   ];
   for (const [config, expected] of bad) {
     test(`refuses ${JSON.stringify(config)}`, () => {
-      assert.throws(() => resolve(config), (e: unknown) => e instanceof SweepConfigError && expected.test(e.message));
+      assert.throws(
+        () => resolve(config),
+        (e: unknown) => e instanceof SweepConfigError && expected.test(e.message),
+      );
     });
   }
 });
 
 // The CI preset, twice, against the committed results: needs rt-polarity or the cached shared stages.
-const ciAvailable = locateDataFile("rt-polarity/rt-polarity.pos") !== null || fs.existsSync(fig2CacheDir(FIG2_DATA_PRESETS.ci, 0));
-describe("the CI preset", { skip: ciAvailable ? false : "needs rt-polarity (npm run data -- fetch rt-polarity)" }, () => {
-  test("is deterministic and reproduces data/fig2/dpo-fig2-ci.json", async () => {
-    const committed = readFig2Results("data/fig2/dpo-fig2-ci.json");
-    const runs = [];
-    for (let i = 0; i < 2; i++) {
-      const out = fs.mkdtempSync(path.join(os.tmpdir(), "fig2-ci-"));
-      try {
-        runs.push(await reproduceFig2({ sweep: "ci", workers: 0, out, resultsFile: null, quiet: true }));
-      } finally {
-        fs.rmSync(out, { recursive: true, force: true });
+const ciAvailable =
+  locateDataFile("rt-polarity/rt-polarity.pos") !== null || fs.existsSync(fig2CacheDir(FIG2_DATA_PRESETS.ci, 0));
+describe(
+  "the CI preset",
+  { skip: ciAvailable ? false : "needs rt-polarity (npm run data -- fetch rt-polarity)" },
+  () => {
+    test("is deterministic and reproduces data/fig2/dpo-fig2-ci.json", async () => {
+      const committed = readFig2Results("data/fig2/dpo-fig2-ci.json");
+      const runs = [];
+      for (let i = 0; i < 2; i++) {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "fig2-ci-"));
+        try {
+          runs.push(await reproduceFig2({ sweep: "ci", workers: 0, out, resultsFile: null, quiet: true }));
+        } finally {
+          fs.rmSync(out, { recursive: true, force: true });
+        }
       }
-    }
-    assert.deepEqual(runs[1].rows, runs[0].rows, "two runs of the CI preset differ");
-    assert.equal(runs[0].sweep.sha256, committed.sweep.sha256, "the CI sweep file changed since the committed results: re-create them with npm run fig2 -- ci");
-    assert.deepEqual(runs[0].rows, committed.rows);
-    assert.deepEqual(runs[0].verdicts, committed.verdicts);
-  });
-});
+      assert.deepEqual(runs[1].rows, runs[0].rows, "two runs of the CI preset differ");
+      assert.equal(
+        runs[0].sweep.sha256,
+        committed.sweep.sha256,
+        "the CI sweep file changed since the committed results: re-create them with npm run fig2 -- ci",
+      );
+      assert.deepEqual(runs[0].rows, committed.rows);
+      assert.deepEqual(runs[0].verdicts, committed.verdicts);
+    });
+  },
+);
 
 describe("verdict reasons come from the counts that grade them", () => {
   test("no budget significantly below and a negative mean: 'no detectable difference', never 'significantly below'", async () => {
     const { atLeastWhy } = await import("../src/fig2/summary");
-    const c = { verdict: "partly" as const, lo: 1, hi: 2, budgets: [1, 2], diffs: [{ mean: -0.01, halfWidth: 0.05 }, { mean: -0.002, halfWidth: 0.05 }], positive: 0, significant: 0, significantlyNegative: 0, meanDiff: -0.006 };
+    const c = {
+      verdict: "partly" as const,
+      lo: 1,
+      hi: 2,
+      budgets: [1, 2],
+      diffs: [
+        { mean: -0.01, halfWidth: 0.05 },
+        { mean: -0.002, halfWidth: 0.05 },
+      ],
+      positive: 0,
+      significant: 0,
+      significantlyNegative: 0,
+      meanDiff: -0.006,
+    };
     const text = atLeastWhy("IPO", "DPO")(c as never);
     assert.match(text, /never significantly below DPO/);
     assert.match(text, /no detectable difference/);

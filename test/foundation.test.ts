@@ -8,7 +8,16 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng, hashString } from "../src/random";
-import { escapeHtml, figureHtml, normaliseFigure, plotlyBundle, scriptSafeJson, showFigure, tableHtml, tableText } from "../src/display";
+import {
+  escapeHtml,
+  figureHtml,
+  normaliseFigure,
+  plotlyBundle,
+  scriptSafeJson,
+  showFigure,
+  tableHtml,
+  tableText,
+} from "../src/display";
 import { percentToNotebook, notebookToPercent } from "../scripts/nbpercent";
 import { meanCi95 } from "../src/bandit/tabular";
 import { seedStats } from "../src/sweep/stats";
@@ -19,7 +28,7 @@ describe("confidence intervals: one Student-t definition", () => {
     const { mean, half } = meanCi95(values);
     assert.equal(mean, 3);
     assert.ok(Math.abs(half - (2.7764451051977987 * Math.sqrt(2.5)) / Math.sqrt(5)) < 1e-9, `half ${half}`);
-    assert.ok(half > (1.96 * Math.sqrt(2.5)) / Math.sqrt(5) * 1.4, "wider than the normal 1.96 interval at 5 seeds");
+    assert.ok(half > ((1.96 * Math.sqrt(2.5)) / Math.sqrt(5)) * 1.4, "wider than the normal 1.96 interval at 5 seeds");
     const s = seedStats(values);
     assert.equal(half, s.ciHalf);
   });
@@ -52,7 +61,10 @@ describe("Rng", () => {
   test("uniform, normal and gumbel have the right moments (n = 200k, 5-sigma bounds)", () => {
     const r = new Rng(1);
     const n = 200_000;
-    let su = 0, sn = 0, sn2 = 0, sg = 0;
+    let su = 0,
+      sn = 0,
+      sn2 = 0,
+      sg = 0;
     for (let i = 0; i < n; i++) {
       const u = r.uniform();
       assert.ok(u >= 0 && u < 1);
@@ -66,7 +78,7 @@ describe("Rng", () => {
     assert.ok(Math.abs(sn / n) < 5 / Math.sqrt(n));
     assert.ok(Math.abs(sn2 / n - 1) < 5 * Math.sqrt(2 / n));
     const eulerGamma = 0.5772156649;
-    assert.ok(Math.abs(sg / n - eulerGamma) < 5 * Math.sqrt((Math.PI ** 2 / 6) / n));
+    assert.ok(Math.abs(sg / n - eulerGamma) < 5 * Math.sqrt(Math.PI ** 2 / 6 / n));
   });
 
   test("categorical and categoricalLogits match their probabilities (chi-square, 3 dof)", () => {
@@ -91,7 +103,10 @@ describe("Rng", () => {
     const r = new Rng(5);
     const xs = Array.from({ length: 50 }, (_, i) => i);
     const s = r.shuffle(xs.slice());
-    assert.deepEqual(s.slice().sort((a, b) => a - b), xs);
+    assert.deepEqual(
+      s.slice().sort((a, b) => a - b),
+      xs,
+    );
     assert.notDeepEqual(s, xs);
     for (let i = 0; i < 1000; i++) {
       const k = r.int(7);
@@ -124,7 +139,13 @@ describe("backend", () => {
     // Every package directory npm may have nested a copy in: node_modules/<pkg>, node_modules/@scope/<pkg>,
     // and recursively their own node_modules.
     const copies: string[] = [];
-    const dirs = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
+    const dirs = (d: string) =>
+      fs.existsSync(d)
+        ? fs
+            .readdirSync(d, { withFileTypes: true })
+            .filter((e) => e.isDirectory())
+            .map((e) => e.name)
+        : [];
     const walkModules = (nm: string): void => {
       for (const name of dirs(nm)) {
         const packages = name.startsWith("@") ? dirs(path.join(nm, name)).map((n) => path.join(name, n)) : [name];
@@ -135,7 +156,10 @@ describe("backend", () => {
       }
     };
     walkModules(path.resolve("node_modules"));
-    assert.deepEqual(copies.map((c) => path.relative(process.cwd(), c)), [path.join("node_modules", "@tensorflow", "tfjs-core")]);
+    assert.deepEqual(
+      copies.map((c) => path.relative(process.cwd(), c)),
+      [path.join("node_modules", "@tensorflow", "tfjs-core")],
+    );
     // danfojs-node's tfjs (through the shim) must be this very engine: its tensors count in tf.memory().
     const dfd = await import("danfojs-node");
     const before = tf.memory().numTensors;
@@ -149,7 +173,10 @@ describe("backend", () => {
 
 describe("display helpers", () => {
   test("escapeHtml neutralises markup", () => {
-    assert.equal(escapeHtml(`<script>alert("x")</script>&'`), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;");
+    assert.equal(
+      escapeHtml(`<script>alert("x")</script>&'`),
+      "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;",
+    );
   });
   test("scriptSafeJson cannot close its <script> and round-trips", () => {
     const value = { s: "</script><script>alert(1)</script><!--", n: 1.5 };
@@ -166,8 +193,11 @@ describe("display helpers", () => {
     assert.ok(html.length < 2000, "no plotly.js unless includeLibrary");
   });
   test("in a kernel, plotly.js is loaded into the page once and then emptied, so saved notebooks stay small", () => {
-    const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: ((d: object, update: boolean) => void) | null };
-    const sent: Array<{ msg: { data: Record<string, unknown>; transient: { display_id?: string } }; update: boolean }> = [];
+    const jupyter = require("tslab/dist/jupyter") as {
+      lastWriteDisplayData: ((d: object, update: boolean) => void) | null;
+    };
+    const sent: Array<{ msg: { data: Record<string, unknown>; transient: { display_id?: string } }; update: boolean }> =
+      [];
     const saved = jupyter.lastWriteDisplayData;
     jupyter.lastWriteDisplayData = (msg, update) => sent.push({ msg: msg as (typeof sent)[number]["msg"], update });
     try {
@@ -179,17 +209,36 @@ describe("display helpers", () => {
     const [load, empty, first, second] = sent;
     assert.equal(sent.length, 4, "loader, its update, two figures");
     assert.ok(String(load.msg.data["text/html"]).length > 1e6 && !load.update, "the loader carries plotly.js");
-    assert.ok(empty.update && empty.msg.transient.display_id === load.msg.transient.display_id, "and is updated in place");
+    assert.ok(
+      empty.update && empty.msg.transient.display_id === load.msg.transient.display_id,
+      "and is updated in place",
+    );
     assert.deepEqual(Object.keys(empty.msg.data), ["text/plain"]);
-    for (const fig of [first, second]) assert.ok(String(fig.msg.data["text/html"]).length < 2000 && "application/vnd.plotly.v1+json" in fig.msg.data, "figures carry no library");
+    for (const fig of [first, second])
+      assert.ok(
+        String(fig.msg.data["text/html"]).length < 2000 && "application/vnd.plotly.v1+json" in fig.msg.data,
+        "figures carry no library",
+      );
   });
   test("normaliseFigure turns string titles into {text} everywhere and leaves the rest alone", () => {
     const fig = {
       data: [{ type: "heatmap", z: [[1]], colorbar: { title: "c" }, name: "title" }],
-      layout: { title: "t", xaxis: { title: "x" }, yaxis2: { title: { text: "y2" } }, legend: { title: "l" }, height: 300 },
+      layout: {
+        title: "t",
+        xaxis: { title: "x" },
+        yaxis2: { title: { text: "y2" } },
+        legend: { title: "l" },
+        height: 300,
+      },
     };
     const n = normaliseFigure(fig);
-    assert.deepEqual(n.layout, { title: { text: "t" }, xaxis: { title: { text: "x" } }, yaxis2: { title: { text: "y2" } }, legend: { title: { text: "l" } }, height: 300 });
+    assert.deepEqual(n.layout, {
+      title: { text: "t" },
+      xaxis: { title: { text: "x" } },
+      yaxis2: { title: { text: "y2" } },
+      legend: { title: { text: "l" } },
+      height: 300,
+    });
     assert.deepEqual(n.data[0], { type: "heatmap", z: [[1]], colorbar: { title: { text: "c" } }, name: "title" });
     assert.equal(fig.layout.title, "t", "the input is not mutated");
   });
@@ -201,7 +250,10 @@ describe("display helpers", () => {
   });
   test("tables right-align number columns and left-align text columns, in HTML and in text", () => {
     const columns = ["method", "reward"];
-    const rows = [["dpo", 1.5], ["listwise", -0.25]];
+    const rows = [
+      ["dpo", 1.5],
+      ["listwise", -0.25],
+    ];
     const html = tableHtml(columns, rows);
     assert.match(html, /<th style="text-align:left">method<\/th><th style="text-align:right">reward<\/th>/);
     assert.match(html, /<td style="text-align:left">listwise<\/td><td style="text-align:right">-0\.2500<\/td>/);
@@ -213,9 +265,15 @@ describe("notebook tooling", () => {
   test("percent format round-trips through .ipynb", () => {
     const text = "// %% [markdown]\n// # Title\n// $x^2$\n\n// %%\nconst x = 1;\nconsole.log(x);\n";
     const nb = percentToNotebook(text) as { cells: Array<{ cell_type: string; source: string[] }> };
-    assert.deepEqual(nb.cells.map((c) => c.cell_type), ["markdown", "code"]);
+    assert.deepEqual(
+      nb.cells.map((c) => c.cell_type),
+      ["markdown", "code"],
+    );
     assert.equal(nb.cells[0].source.join(""), "# Title\n$x^2$");
-    assert.equal(notebookToPercent(nb as never), "// %% [markdown]\n// # Title\n// $x^2$\n\n// %%\nconst x = 1;\nconsole.log(x);\n");
+    assert.equal(
+      notebookToPercent(nb as never),
+      "// %% [markdown]\n// # Title\n// $x^2$\n\n// %%\nconst x = 1;\nconsole.log(x);\n",
+    );
   });
 
   test("stored stream output is what a terminal shows: \\r rewrites collapse, consecutive streams merge", () => {
@@ -242,35 +300,45 @@ print(json.dumps([[o.output_type, o.get("name"), o.get("text")] for o in nb.cell
     ]);
   });
 
-  test("the runner executes through Jupyter, and a failing cell exits 1 with its source and real error text", { timeout: 120_000 }, () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-nb-"));
-    const nbFile = path.join(dir, "failing.ipynb");
-    const text = [
-      "// %%",
-      'import * as pf from "./src/index";',
-      'console.log("library loaded", typeof pf.Rng);',
-      "// %%",
-      "const marker = 41 + 1;",
-      'if (marker === 42) throw new Error("deliberate failure " + marker);',
-      "// %%",
-      'console.log("never reached");',
-    ].join("\n");
-    fs.writeFileSync(nbFile, JSON.stringify(percentToNotebook(text)));
-    const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/run-notebooks.ts", "--out", path.join(dir, "out"), nbFile], {
-      cwd: path.resolve(__dirname, ".."),
-      encoding: "utf8",
-    });
-    const all = r.stdout + r.stderr;
-    assert.equal(r.status, 1, all);
-    assert.match(all, /failing\.ipynb/);
-    assert.match(all, /const marker = 41 \+ 1;/, "prints the failing cell's source");
-    assert.match(all, /deliberate failure 42/, "prints tslab's real error text");
-    assert.match(all, /FAILED/);
-    const executed = JSON.parse(fs.readFileSync(path.join(dir, "out", "failing.ipynb"), "utf8")) as { cells: Array<{ outputs?: Array<{ text?: string | string[] }> }> };
-    const firstOut = executed.cells[0].outputs?.map((o) => [o.text ?? ""].flat().join("")).join("") ?? "";
-    assert.match(firstOut, /library loaded function/, "earlier cells ran and their outputs were stored");
-    assert.ok(fs.existsSync(path.join(dir, "out", "failing.html")));
-  });
+  test(
+    "the runner executes through Jupyter, and a failing cell exits 1 with its source and real error text",
+    { timeout: 120_000 },
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-nb-"));
+      const nbFile = path.join(dir, "failing.ipynb");
+      const text = [
+        "// %%",
+        'import * as pf from "./src/index";',
+        'console.log("library loaded", typeof pf.Rng);',
+        "// %%",
+        "const marker = 41 + 1;",
+        'if (marker === 42) throw new Error("deliberate failure " + marker);',
+        "// %%",
+        'console.log("never reached");',
+      ].join("\n");
+      fs.writeFileSync(nbFile, JSON.stringify(percentToNotebook(text)));
+      const r = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "scripts/run-notebooks.ts", "--out", path.join(dir, "out"), nbFile],
+        {
+          cwd: path.resolve(__dirname, ".."),
+          encoding: "utf8",
+        },
+      );
+      const all = r.stdout + r.stderr;
+      assert.equal(r.status, 1, all);
+      assert.match(all, /failing\.ipynb/);
+      assert.match(all, /const marker = 41 \+ 1;/, "prints the failing cell's source");
+      assert.match(all, /deliberate failure 42/, "prints tslab's real error text");
+      assert.match(all, /FAILED/);
+      const executed = JSON.parse(fs.readFileSync(path.join(dir, "out", "failing.ipynb"), "utf8")) as {
+        cells: Array<{ outputs?: Array<{ text?: string | string[] }> }>;
+      };
+      const firstOut = executed.cells[0].outputs?.map((o) => [o.text ?? ""].flat().join("")).join("") ?? "";
+      assert.match(firstOut, /library loaded function/, "earlier cells ran and their outputs were stored");
+      assert.ok(fs.existsSync(path.join(dir, "out", "failing.html")));
+    },
+  );
 });
 
 describe("browser check", () => {
@@ -281,26 +349,41 @@ describe("browser check", () => {
     const good = path.join(dir, "good.html");
     fs.writeFileSync(good, `<!doctype html><html><body>${figureHtml(fig, "f1", true)}</body></html>`);
     const bad = path.join(dir, "bad.html");
-    fs.writeFileSync(bad, `<!doctype html><html><body>${figureHtml(fig, "f2", false)}<script>undefinedFunction()</script></body></html>`);
+    fs.writeFileSync(
+      bad,
+      `<!doctype html><html><body>${figureHtml(fig, "f2", false)}<script>undefinedFunction()</script></body></html>`,
+    );
     const browser = await launchChromium();
     try {
       const g = await checkHtmlFile(browser, good, 20_000);
       assert.deepEqual([g.figures, g.rendered, g.errors.length], [1, 1, 0], JSON.stringify(g));
       // A bare string title is drawn too (plotly ≥ 3 alone would ignore it), and a missing title is caught.
       const stringTitles = path.join(dir, "string-titles.html");
-      const titled = { data: fig.data, layout: { title: "Reward vs KL", xaxis: { title: "KL" }, yaxis: { title: "reward" } } };
+      const titled = {
+        data: fig.data,
+        layout: { title: "Reward vs KL", xaxis: { title: "KL" }, yaxis: { title: "reward" } },
+      };
       fs.writeFileSync(stringTitles, `<!doctype html><html><body>${figureHtml(titled, "f3", true)}</body></html>`);
       const s = await checkHtmlFile(browser, stringTitles, 20_000);
       assert.deepEqual([s.rendered, s.errors], [1, []]);
       const raw = path.join(dir, "raw-string-titles.html");
-      fs.writeFileSync(raw, `<!doctype html><html><body><script>${plotlyBundle()}</script><div id="r" class="prefopt-plot"></div><script>Plotly.newPlot("r", ${JSON.stringify(titled.data)}, ${JSON.stringify(titled.layout)})</script></body></html>`);
+      fs.writeFileSync(
+        raw,
+        `<!doctype html><html><body><script>${plotlyBundle()}</script><div id="r" class="prefopt-plot"></div><script>Plotly.newPlot("r", ${JSON.stringify(titled.data)}, ${JSON.stringify(titled.layout)})</script></body></html>`,
+      );
       const r = await checkHtmlFile(browser, raw, 20_000);
       assert.equal(r.rendered, 1);
-      assert.ok(r.errors.some((e) => /title "Reward vs KL" not drawn/.test(e)), JSON.stringify(r.errors));
+      assert.ok(
+        r.errors.some((e) => /title "Reward vs KL" not drawn/.test(e)),
+        JSON.stringify(r.errors),
+      );
       const b = await checkHtmlFile(browser, bad, 3_000);
       assert.equal(b.figures, 1);
       assert.equal(b.rendered, 0, "no plotly.js → not rendered");
-      assert.ok(b.errors.some((e) => /undefinedFunction/.test(e)), JSON.stringify(b.errors));
+      assert.ok(
+        b.errors.some((e) => /undefinedFunction/.test(e)),
+        JSON.stringify(b.errors),
+      );
     } finally {
       await browser.close();
     }

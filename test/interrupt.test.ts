@@ -5,7 +5,14 @@ import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { InterruptedError, interruptState, requestInterrupt, throwIfInterrupted, withInterruptScope, interruptRequested } from "../src/interrupt";
+import {
+  InterruptedError,
+  interruptState,
+  requestInterrupt,
+  throwIfInterrupted,
+  withInterruptScope,
+  interruptRequested,
+} from "../src/interrupt";
 import { Rng } from "../src/random";
 import { Transformer } from "../src/lm/transformer";
 import { generateReviewCorpus } from "../src/lm/corpus";
@@ -55,7 +62,11 @@ describe("interrupt scopes", () => {
       requestInterrupt();
       assert.throws(() => throwIfInterrupted(), InterruptedError);
       assert.equal(await later, true, "a scope already running when the interrupt came is interrupted too");
-      assert.equal(withInterruptScope(() => interruptRequested()), false, "a scope begun after it is not");
+      assert.equal(
+        withInterruptScope(() => interruptRequested()),
+        false,
+        "a scope begun after it is not",
+      );
     });
   });
 
@@ -80,7 +91,13 @@ describe("interrupt scopes", () => {
 describe("sweeps run in the kernel's thread", () => {
   test("an interrupt stops dispatching; finished runs are stored and a re-run resumes from them", async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-interrupt-sweep-"));
-    const spec = parseSweepSpec({ name: "interrupted", kind: "synthetic", seeds: 20, base: { delayMs: 20 }, grid: { x: [1] } });
+    const spec = parseSweepSpec({
+      name: "interrupted",
+      kind: "synthetic",
+      seeds: 20,
+      base: { delayMs: 20 },
+      grid: { x: [1] },
+    });
     const run = withInterruptScope(() => runSweep({ spec, out, workers: 0, quiet: true, report: false }));
     await new Promise((r) => setTimeout(r, 150));
     requestInterrupt();
@@ -125,37 +142,71 @@ describe("training loops stop at an interrupt and free their tensors", () => {
 
   test("SFT", () => {
     const m = new Transformer({ ...preset.model, vocabSize: setup.tokenizer.size }, 0);
-    checkInterrupted("trainSft", 5, () => trainSft(m, setup.trainRows, setup.heldOutRows, { ...preset.sft, steps: 1000, verbose: false }));
+    checkInterrupted("trainSft", 5, () =>
+      trainSft(m, setup.trainRows, setup.heldOutRows, { ...preset.sft, steps: 1000, verbose: false }),
+    );
     m.dispose();
   });
 
   test("preference training (each method), during training and while caching reference log-probs", () => {
     for (const method of ["dpo", "ipo", "kto", "listwise"] as const) {
       const policy = reference.clone();
-      checkInterrupted(method, 6, () => trainPreference(policy, reference, data, { method, lossOptions: { beta: 0.5 }, steps: 1000, batchSize: 8, verbose: false }));
-      checkInterrupted(`${method} (reference log-probs)`, 1, () => trainPreference(policy, reference, data, { method, lossOptions: { beta: 0.5 }, steps: 1000, batchSize: 8, verbose: false }));
+      checkInterrupted(method, 6, () =>
+        trainPreference(policy, reference, data, {
+          method,
+          lossOptions: { beta: 0.5 },
+          steps: 1000,
+          batchSize: 8,
+          verbose: false,
+        }),
+      );
+      checkInterrupted(`${method} (reference log-probs)`, 1, () =>
+        trainPreference(policy, reference, data, {
+          method,
+          lossOptions: { beta: 0.5 },
+          steps: 1000,
+          batchSize: 8,
+          verbose: false,
+        }),
+      );
       policy.dispose();
     }
   });
 
   test("PPO, between iterations and inside its sampling", () => {
     const policy = reference.clone();
-    const opts = { beta: 0.1, iterations: 1000, promptsPerIteration: 4, k: 2, maxNewTokens: 8, learningRate: 1e-2, verbose: false };
-    checkInterrupted("trainPpo (iteration)", 1 + 9 * 2, () => trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts));
-    checkInterrupted("trainPpo (sampling)", 3, () => trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts));
+    const opts = {
+      beta: 0.1,
+      iterations: 1000,
+      promptsPerIteration: 4,
+      k: 2,
+      maxNewTokens: 8,
+      learningRate: 1e-2,
+      verbose: false,
+    };
+    checkInterrupted("trainPpo (iteration)", 1 + 9 * 2, () =>
+      trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
+    );
+    checkInterrupted("trainPpo (sampling)", 3, () =>
+      trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
+    );
     policy.dispose();
   });
 
   test("sampling", () => {
     const prompts = setup.trainPrompts.slice(0, 4).map((p) => setup.tokenizer.encode(p));
-    checkInterrupted("sampleCompletions", 3, () => sampleCompletions(reference, prompts, new Rng(1), { maxNewTokens: 20 }));
+    checkInterrupted("sampleCompletions", 3, () =>
+      sampleCompletions(reference, prompts, new Rng(1), { maxNewTokens: 20 }),
+    );
   });
 
   test("without an interrupt, the checks change nothing (same numbers as an unscoped run)", () => {
     const a = new Transformer({ ...preset.model, vocabSize: setup.tokenizer.size }, 0);
     const b = new Transformer({ ...preset.model, vocabSize: setup.tokenizer.size }, 0);
     const ra = trainSft(a, setup.trainRows, setup.heldOutRows, { ...preset.sft, steps: 4, verbose: false });
-    const rb = withInterruptScope(() => trainSft(b, setup.trainRows, setup.heldOutRows, { ...preset.sft, steps: 4, verbose: false }));
+    const rb = withInterruptScope(() =>
+      trainSft(b, setup.trainRows, setup.heldOutRows, { ...preset.sft, steps: 4, verbose: false }),
+    );
     assert.deepEqual(rb.losses, ra.losses);
     a.dispose();
     b.dispose();

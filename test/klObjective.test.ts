@@ -7,12 +7,18 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { expectedReward, impliedReward, kl, klRegularisedObjective, klRegularisedOptimum } from "../src/klObjective";
 import { dpoLoss } from "../src/losses/dpo";
-import { bradleyTerryProbability, sampleBradleyTerryPairs, samplePlackettLuceRanking, sampleBradleyTerryPromptPairs } from "../src/synthetic";
+import {
+  bradleyTerryProbability,
+  sampleBradleyTerryPairs,
+  samplePlackettLuceRanking,
+  sampleBradleyTerryPromptPairs,
+} from "../src/synthetic";
 import { Rng } from "../src/random";
 
 const R = [1, 0.5, -0.2, 0.3];
 const REF = [0.1, 0.2, 0.3, 0.4];
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])));
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])));
 const softmax = (l: number[]) => {
   const m = Math.max(...l);
   const e = l.map((v) => Math.exp(v - m));
@@ -53,7 +59,13 @@ describe("KL-regularised objective (Rafailov et al. 2023, Eq. 3-5)", () => {
     const { policy, logZ } = klRegularisedOptimum(R, REF, 0.3);
     assert.ok(maxAbsDiff(impliedReward(policy, REF, 0.3, logZ), R) < 1e-12);
     const shifted = impliedReward(policy, REF, 0.3);
-    assert.ok(maxAbsDiff(shifted.map((v) => v + 0.3 * logZ), R) < 1e-12, "without logZ: r − β log Z");
+    assert.ok(
+      maxAbsDiff(
+        shifted.map((v) => v + 0.3 * logZ),
+        R,
+      ) < 1e-12,
+      "without logZ: r − β log Z",
+    );
   });
 
   test("tensor forms (responses on the last axis) agree with the array forms, with finite gradients at π = 0", () => {
@@ -76,7 +88,13 @@ describe("KL-regularised objective (Rafailov et al. 2023, Eq. 3-5)", () => {
       assert.ok(Math.abs(t.j[s] - klRegularisedObjective(a.policy, r, REF, 0.5)) < 1e-5);
       assert.ok(maxAbsDiff(t.implied.slice(4 * s, 4 * s + 4), r) < 1e-4);
     });
-    const g = tf.tidy(() => Array.from(tf.grad((p: tf.Tensor) => kl(p, tf.tensor1d(REF)))(tf.tensor1d([0, 0.5, 0.5, 0])).dataSync()));
+    const g = tf.tidy(() =>
+      Array.from(
+        tf
+          .grad((p: tf.Tensor) => kl(p, tf.tensor1d(REF)))(tf.tensor1d([0, 0.5, 0.5, 0]))
+          .dataSync(),
+      ),
+    );
     assert.ok(g.every(Number.isFinite), `KL gradient at π = 0: ${g}`);
   });
 });
@@ -91,10 +109,22 @@ describe("DPO's population minimiser on a Bradley–Terry bandit is klRegularise
     tf.tidy(() => {
       const logp = tf.logSoftmax(logits);
       const logRef = tf.log(tf.tensor1d(REF));
-      const wi = tf.tensor1d(pairs.map(([i]) => i), "int32");
-      const li = tf.tensor1d(pairs.map(([, j]) => j), "int32");
+      const wi = tf.tensor1d(
+        pairs.map(([i]) => i),
+        "int32",
+      );
+      const li = tf.tensor1d(
+        pairs.map(([, j]) => j),
+        "int32",
+      );
       const p = tf.tensor1d(pairs.map(([i, j]) => bradleyTerryProbability(R[i], R[j], temperature)));
-      const { losses } = dpoLoss(tf.gather(logp, wi), tf.gather(logp, li), tf.gather(logRef, wi), tf.gather(logRef, li), { beta });
+      const { losses } = dpoLoss(
+        tf.gather(logp, wi),
+        tf.gather(logp, li),
+        tf.gather(logRef, wi),
+        tf.gather(logRef, li),
+        { beta },
+      );
       return tf.sum(tf.mul(p, losses)) as tf.Scalar;
     });
 
@@ -115,8 +145,20 @@ describe("DPO's population minimiser on a Bradley–Terry bandit is klRegularise
     const beta = 0.8;
     const temperature = 2;
     const gradAt = (policy: number[]) =>
-      tf.tidy(() => Array.from(tf.grad((l: tf.Tensor) => expectedLoss(l, beta, temperature))(tf.log(tf.tensor1d(policy))).dataSync()));
-    const right = gradAt(klRegularisedOptimum(R.map((r) => r / temperature), REF, beta).policy);
+      tf.tidy(() =>
+        Array.from(
+          tf
+            .grad((l: tf.Tensor) => expectedLoss(l, beta, temperature))(tf.log(tf.tensor1d(policy)))
+            .dataSync(),
+        ),
+      );
+    const right = gradAt(
+      klRegularisedOptimum(
+        R.map((r) => r / temperature),
+        REF,
+        beta,
+      ).policy,
+    );
     const wrong = gradAt(klRegularisedOptimum(R, REF, beta).policy);
     assert.ok(Math.max(...right.map(Math.abs)) < 1e-5, `gradient at π*(r/T): ${right}`);
     assert.ok(Math.max(...wrong.map(Math.abs)) > 1e-2, `gradient at π*(r): ${wrong}`);
@@ -130,11 +172,16 @@ describe("synthetic samplers", () => {
     const pairs = sampleBradleyTerryPairs(rewards, n, { temperature: 0.5, rng: new Rng(7) });
     assert.deepEqual(pairs.slice(0, 20), sampleBradleyTerryPairs(rewards, 20, { temperature: 0.5, rng: new Rng(7) }));
     assert.ok(pairs.every(([w, l]) => w !== l));
-    const count = (a: number, b: number) => pairs.filter(([w, l]) => (w === a && l === b) || (w === b && l === a)).length;
+    const count = (a: number, b: number) =>
+      pairs.filter(([w, l]) => (w === a && l === b) || (w === b && l === a)).length;
     const wins01 = pairs.filter(([w, l]) => w === 0 && l === 1).length;
-    for (const [a, b] of [[0, 1], [0, 2], [1, 2]]) {
+    for (const [a, b] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]) {
       const c = count(a, b);
-      assert.ok(Math.abs(c / n - 1 / 3) < 4 * Math.sqrt((1 / 3) * (2 / 3) / n), `pair {${a},${b}} drawn ${c} times`);
+      assert.ok(Math.abs(c / n - 1 / 3) < 4 * Math.sqrt(((1 / 3) * (2 / 3)) / n), `pair {${a},${b}} drawn ${c} times`);
     }
     const p = 1 / (1 + Math.exp(-2)); // σ((1 − 0)/0.5)
     const c01 = count(0, 1);
@@ -162,10 +209,18 @@ describe("synthetic samplers", () => {
       }
     }
     const p = softmax(rewards.map((v) => v / temperature));
-    p.forEach((pi, i) => assert.ok(Math.abs(first[i] / n - pi) < 4 * Math.sqrt((pi * (1 - pi)) / n), `first = ${i}: ${first[i] / n} vs ${pi}`));
+    p.forEach((pi, i) =>
+      assert.ok(
+        Math.abs(first[i] / n - pi) < 4 * Math.sqrt((pi * (1 - pi)) / n),
+        `first = ${i}: ${first[i] / n} vs ${pi}`,
+      ),
+    );
     const q = softmax([0.5, 0, -1].map((v) => v / temperature))[0];
     assert.ok(Math.abs(secondGivenFirst3 / first3 - q) < 4 * Math.sqrt((q * (1 - q)) / first3));
-    assert.deepEqual(samplePlackettLuceRanking(rewards, { rng: new Rng(3), length: 2 }), samplePlackettLuceRanking(rewards, { rng: new Rng(3), length: 2 }));
+    assert.deepEqual(
+      samplePlackettLuceRanking(rewards, { rng: new Rng(3), length: 2 }),
+      samplePlackettLuceRanking(rewards, { rng: new Rng(3), length: 2 }),
+    );
     assert.equal(samplePlackettLuceRanking(rewards, { rng: new Rng(3), length: 2 }).length, 2);
     assert.throws(() => samplePlackettLuceRanking([1, NaN], { rng: new Rng(1) }), /rewards\[1\]/);
   });

@@ -8,7 +8,14 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { loadRtPolarity } from "../src/lm/corpus";
 import { defaultConstitution } from "../src/lm/judges";
-import { lmPreset, setupCorpus, trainReference, makeRlaifData, trainAndEvaluate, leakedPrompts } from "../src/lm/pipeline";
+import {
+  lmPreset,
+  setupCorpus,
+  trainReference,
+  makeRlaifData,
+  trainAndEvaluate,
+  leakedPrompts,
+} from "../src/lm/pipeline";
 import { promptOf } from "../src/lm/corpus";
 import { EOS } from "../src/lm/tokenizer";
 
@@ -25,9 +32,16 @@ test("rt-polarity slice: Latin-1 decoding, SFT, RLAIF pairs, DPO steps, evaluati
   }
   const full = loadRtPolarity(DIR, { promptWords: 3, maxWords: 20 });
   assert.equal(full.lines, 10662, "5,331 + 5,331 snippets");
-  assert.deepEqual(loadRtPolarity(undefined, { promptWords: 3, maxWords: 20 }).corpus.docs, full.corpus.docs, "the data registry finds the same files");
+  assert.deepEqual(
+    loadRtPolarity(undefined, { promptWords: 3, maxWords: 20 }).corpus.docs,
+    full.corpus.docs,
+    "the data registry finds the same files",
+  );
   // Latin-1: "é" (0xE9) must decode as U+00E9, never as the UTF-8 replacement character.
-  assert.ok(full.corpus.docs.some((d) => d.text.includes("\u00e9")), "no é found: wrong decoding?");
+  assert.ok(
+    full.corpus.docs.some((d) => d.text.includes("\u00e9")),
+    "no é found: wrong decoding?",
+  );
   assert.ok(full.corpus.docs.every((d) => !d.text.includes("\ufffd")));
   const slice = { ...full.corpus, docs: full.corpus.docs.slice(0, 400) };
   const preset = {
@@ -49,7 +63,10 @@ test("rt-polarity slice: Latin-1 decoding, SFT, RLAIF pairs, DPO steps, evaluati
   assert.ok(setup.heldOut.every((d) => setup.evalPrompts.includes(promptOf(d))));
   // Lines cut at maxWords = 20 are SFT rows without <eos>; complete lines end with it.
   const cut = setup.train.map((d, i) => [d, setup.trainRows[i]] as const);
-  assert.ok(cut.some(([d]) => d.truncated), "some rt-polarity lines are longer than 20 words");
+  assert.ok(
+    cut.some(([d]) => d.truncated),
+    "some rt-polarity lines are longer than 20 words",
+  );
   for (const [d, row] of cut) assert.equal(row[row.length - 1] === EOS, !d.truncated, d.text);
   const { model, sft } = trainReference(setup, preset, false);
   assert.ok(Number.isFinite(sft.finalHeldOutPerplexity) && sft.finalHeldOutPerplexity < setup.tokenizer.size);

@@ -10,7 +10,8 @@ import { listLossTypes } from "../src/losses/registry";
 import { pairLossAt } from "../src/losses/preferenceLoss";
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
-const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tol ${tol})`);
+const close = (a: number, b: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tol ${tol})`);
 const HS = [-6, -2.5, -0.3, 0, 0.7, 3, 8];
 const REWARDS = [
   [1.15, -1.15, 0.26, -1.07],
@@ -32,13 +33,25 @@ describe("marginWeights", () => {
     const ipo = la.marginWeights({ lossType: "ipo", options: { beta: 0.25 } }, HS);
     HS.forEach((h, i) => close(ipo.chosen[i], 2 * (2 - h), 1e-12, `ipo at ${h}`));
     const naive = la.marginWeights({ lossType: "naive", options: { beta: 0.3 } }, HS);
-    assert.deepEqual(naive.chosen, HS.map(() => 0.3));
-    assert.deepEqual(naive.rejected, HS.map(() => 0.3));
+    assert.deepEqual(
+      naive.chosen,
+      HS.map(() => 0.3),
+    );
+    assert.deepEqual(
+      naive.rejected,
+      HS.map(() => 0.3),
+    );
   });
   test("sft pushes only the chosen response, with weight 1; unlikelihood's rejected weight is π/(1−π) = e^{−h}", () => {
     const sft = la.marginWeights({ lossType: "sft" }, HS);
-    assert.deepEqual(sft.chosen, HS.map(() => 1));
-    assert.deepEqual(sft.rejected, HS.map(() => 0));
+    assert.deepEqual(
+      sft.chosen,
+      HS.map(() => 1),
+    );
+    assert.deepEqual(
+      sft.rejected,
+      HS.map(() => 0),
+    );
     const ul = la.marginWeights({ lossType: "unlikelihood" }, HS);
     HS.forEach((h, i) => close(ul.rejected[i], Math.exp(-h), 1e-9 * Math.exp(-h), `unlikelihood at ${h}`));
   });
@@ -69,7 +82,8 @@ describe("lossZoo", () => {
   test("one member per registered pair loss (dpo aside), plus cDPO, robust with ε, three f-divergences, KTO and naive; labels unique", () => {
     const zoo = la.lossZoo(0.5);
     const names = new Set(zoo.map((m) => m.lossType));
-    for (const info of listLossTypes({ data: "pairs" })) if (info.name !== "dpo") assert.ok(names.has(info.name), info.name);
+    for (const info of listLossTypes({ data: "pairs" }))
+      if (info.name !== "dpo") assert.ok(names.has(info.name), info.name);
     assert.equal(new Set(zoo.map((m) => m.label)).size, zoo.length);
     assert.ok(zoo.some((m) => m.label === "robust ε=0.1" && m.options.labelSmoothing === 0.1));
     assert.equal(zoo.filter((m) => m.options.fDivergence !== undefined).length, 3);
@@ -79,7 +93,12 @@ describe("lossZoo", () => {
 describe("population optima", () => {
   test("btPopulation: weights sum to 1 per population, each unordered pair split p : 1 − p, flips move p to ε + (1 − 2ε)p", () => {
     const pop = la.btPopulation(REWARDS, REF, 0.2);
-    close(pop.pairs.weight.reduce((s, w) => s + w, 0), 1, 1e-12, "total");
+    close(
+      pop.pairs.weight.reduce((s, w) => s + w, 0),
+      1,
+      1e-12,
+      "total",
+    );
     const p = sig(1.15 - -1.15);
     close(pop.pairs.weight[0], (1 / 6 / 2) * (0.2 + 0.6 * p), 1e-15, "first ordered pair");
     close(pop.pairs.weight[1], (1 / 6 / 2) * (1 - 0.2 - 0.6 * p), 1e-15, "its reverse");
@@ -104,7 +123,12 @@ describe("population optima", () => {
   });
   test("fDivergenceOptimum: reverse KL is π*; forward KL and JS match the numerical minimisers", () => {
     const pop = la.btPopulation(REWARDS, REF);
-    assert.ok(meanTotalVariation(la.fDivergenceOptimum(REWARDS, REF, 0.5, "reverse_kl"), optimalPolicyTable(REWARDS, REF, 0.5)) < 1e-10);
+    assert.ok(
+      meanTotalVariation(
+        la.fDivergenceOptimum(REWARDS, REF, 0.5, "reverse_kl"),
+        optimalPolicyTable(REWARDS, REF, 0.5),
+      ) < 1e-10,
+    );
     for (const f of ["forward_kl", "js_divergence"] as const) {
       const o = la.minimisePopulation({ lossType: "sigmoid", options: { beta: 0.5, fDivergence: f } }, pop, REF);
       assert.ok(meanTotalVariation(o.policy, la.fDivergenceOptimum(REWARDS, REF, 0.5, f)) < 1e-6, f);
@@ -120,21 +144,42 @@ describe("population optima", () => {
   test("two responses: numerical margins equal twoResponseOptimalMargin; robust with ε ≥ 1 − p goes to the boundary", () => {
     for (const p of [0.6, 0.8]) {
       const two = la.btPopulation([[Math.log(p / (1 - p)), 0]], [[0.5, 0.5]]);
-      for (const [lossType, eps] of [["sigmoid", 0], ["sigmoid", 0.1], ["robust", 0.1], ["exo_pair", 0.01], ["ipo", 0]] as const) {
+      for (const [lossType, eps] of [
+        ["sigmoid", 0],
+        ["sigmoid", 0.1],
+        ["robust", 0.1],
+        ["exo_pair", 0.01],
+        ["ipo", 0],
+      ] as const) {
         const options = lossType === "ipo" ? { beta: 0.5 } : { beta: 0.5, labelSmoothing: eps };
         const o = la.minimisePopulation({ lossType, options }, two, [[0.5, 0.5]]);
-        close(Math.log(o.policy[0][0] / o.policy[0][1]), la.twoResponseOptimalMargin(lossType, p, 0.5, eps), 1e-6, `${lossType} ε=${eps} p=${p}`);
+        close(
+          Math.log(o.policy[0][0] / o.policy[0][1]),
+          la.twoResponseOptimalMargin(lossType, p, 0.5, eps),
+          1e-6,
+          `${lossType} ε=${eps} p=${p}`,
+        );
       }
     }
     const edge = la.btPopulation([[Math.log(9), 0]], [[0.5, 0.5]]);
     assert.equal(la.twoResponseOptimalMargin("robust", 0.9, 0.5, 0.1), Infinity);
-    assert.equal(la.minimisePopulation({ lossType: "robust", options: { beta: 0.5, labelSmoothing: 0.1 } }, edge, [[0.5, 0.5]]).status, "to the boundary");
+    assert.equal(
+      la.minimisePopulation({ lossType: "robust", options: { beta: 0.5, labelSmoothing: 0.1 } }, edge, [[0.5, 0.5]])
+        .status,
+      "to the boundary",
+    );
     assert.throws(() => la.twoResponseOptimalMargin("discopop", 0.7, 0.5), /no closed form/);
   });
   test("the naive objective has no minimiser; AOT has no weighted form", () => {
     const pop = la.btPopulation(REWARDS, REF);
-    assert.equal(la.minimisePopulation({ lossType: "naive", options: { beta: 0.5 } }, pop, REF).status, "to the boundary");
-    assert.throws(() => la.minimisePopulation({ lossType: "aot", options: { beta: 0.5 } }, pop, REF), /sorts the batch/);
+    assert.equal(
+      la.minimisePopulation({ lossType: "naive", options: { beta: 0.5 } }, pop, REF).status,
+      "to the boundary",
+    );
+    assert.throws(
+      () => la.minimisePopulation({ lossType: "aot", options: { beta: 0.5 } }, pop, REF),
+      /sorts the batch/,
+    );
   });
 });
 
@@ -142,13 +187,37 @@ describe("trainTabular", () => {
   test("takes exactly the bandit trainer's steps for a registered loss (same minibatches, same Adam)", () => {
     const data = ipoTotalOrderDataset();
     for (const lossType of ["sigmoid", "bco_pair", "ipo"]) {
-      const ours = la.trainTabular({ objective: { lossType, options: { beta: 0.5 } }, dataset: data, ref: uniformPolicy(1, 3), steps: 200, batchSize: 4, lr: 0.05, seed: 3 });
-      const theirs = trainBandit({ method: lossType, lossOptions: { beta: 0.5 }, dataset: data, steps: 200, batchSize: 4, learningRate: 0.05, seeds: [3] });
+      const ours = la.trainTabular({
+        objective: { lossType, options: { beta: 0.5 } },
+        dataset: data,
+        ref: uniformPolicy(1, 3),
+        steps: 200,
+        batchSize: 4,
+        lr: 0.05,
+        seed: 3,
+      });
+      const theirs = trainBandit({
+        method: lossType,
+        lossOptions: { beta: 0.5 },
+        dataset: data,
+        steps: 200,
+        batchSize: 4,
+        learningRate: 0.05,
+        seeds: [3],
+      });
       ours.policy[0].forEach((p, y) => close(p, theirs.finalPolicies[0][0][y], 1e-12, `${lossType} π(${y})`));
     }
   });
   test("same config, same numbers; the naive objective collapses onto the response with the most net wins (a in D1)", () => {
-    const c = { objective: { lossType: "naive", options: { beta: 0.5 } }, dataset: ipoTotalOrderDataset(), ref: uniformPolicy(1, 3), steps: 800, batchSize: 4, lr: 0.05, seed: 1 };
+    const c = {
+      objective: { lossType: "naive", options: { beta: 0.5 } },
+      dataset: ipoTotalOrderDataset(),
+      ref: uniformPolicy(1, 3),
+      steps: 800,
+      batchSize: 4,
+      lr: 0.05,
+      seed: 1,
+    };
     const a = la.trainTabular(c);
     assert.deepEqual(a.policy, la.trainTabular(c).policy);
     assert.ok(a.policy[0][0] > 0.99 && a.policy[0][2] < 1e-6, `π = ${a.policy[0]}`);
@@ -156,7 +225,10 @@ describe("trainTabular", () => {
   test("flipLabels: rate 0 keeps every label, rate 1 swaps every label, a seed gives the same flips", () => {
     const d: PairDataset = ipoNeverWinsDataset();
     assert.deepEqual(la.flipLabels(d, 0, 5).pairs, d.pairs);
-    assert.deepEqual(la.flipLabels(d, 1, 5).pairs, d.pairs.map((p) => ({ prompt: p.prompt, chosen: p.rejected, rejected: p.chosen })));
+    assert.deepEqual(
+      la.flipLabels(d, 1, 5).pairs,
+      d.pairs.map((p) => ({ prompt: p.prompt, chosen: p.rejected, rejected: p.chosen })),
+    );
     assert.deepEqual(la.flipLabels(d, 0.5, 9).pairs, la.flipLabels(d, 0.5, 9).pairs);
     assert.throws(() => la.flipLabels(d, 1.5, 0), /rate/);
   });
@@ -164,7 +236,15 @@ describe("trainTabular", () => {
 
 describe("dpoWeightShares", () => {
   test("hand example: one pair ordered by h = log 4, one mis-ordered by h = −log 4", () => {
-    const data: PairDataset = { kind: "pairs", nPrompts: 1, nResponses: 2, pairs: [{ prompt: 0, chosen: 0, rejected: 1 }, { prompt: 0, chosen: 1, rejected: 0 }] };
+    const data: PairDataset = {
+      kind: "pairs",
+      nPrompts: 1,
+      nResponses: 2,
+      pairs: [
+        { prompt: 0, chosen: 0, rejected: 1 },
+        { prompt: 0, chosen: 1, rejected: 0 },
+      ],
+    };
     const s = la.dpoWeightShares([[0.8, 0.2]], [[0.5, 0.5]], data, 1);
     // h = log(0.8/0.2) = log 4: weights σ(−log 4) = 1/5 and σ(log 4) = 4/5.
     close(s.meanWeightOrdered, 0.2, 1e-12, "ordered");
@@ -180,7 +260,12 @@ describe("agreement with the registry's pairLossAt", () => {
       const w = la.marginWeights(m, HS);
       HS.forEach((h, i) => {
         const p = la.twoResponsePoint(h);
-        const at = pairLossAt(m.lossType, m.options, { policyChosen: p.logp[0], policyRejected: p.logp[1], refChosen: p.logRef[0], refRejected: p.logRef[1] });
+        const at = pairLossAt(m.lossType, m.options, {
+          policyChosen: p.logp[0],
+          policyRejected: p.logp[1],
+          refChosen: p.logRef[0],
+          refRejected: p.logRef[1],
+        });
         close(w.loss[i], at.loss, 1e-12, `${m.label} loss at ${h}`);
         close(w.chosen[i], -at.dChosen, 1e-12, `${m.label} w_w at ${h}`);
         close(w.rejected[i], at.dRejected, 1e-12, `${m.label} w_l at ${h}`);

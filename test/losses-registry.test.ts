@@ -5,7 +5,17 @@ import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { getLoss, listLossTypes, preferenceLoss, resolveLossOptions, type LossOptions, type PairBatch64, type PairLossEntry, type RankingLossEntry, type UnpairedLossEntry } from "../src/losses/index";
+import {
+  getLoss,
+  listLossTypes,
+  preferenceLoss,
+  resolveLossOptions,
+  type LossOptions,
+  type PairBatch64,
+  type PairLossEntry,
+  type RankingLossEntry,
+  type UnpairedLossEntry,
+} from "../src/losses/index";
 import { Rng } from "../src/random";
 
 before(async () => {
@@ -19,7 +29,14 @@ function randomBatch(seed: number): PairBatch64 {
   const rng = new Rng(seed);
   const lp = () => Float64Array.from({ length: B }, () => -0.5 - 11.5 * rng.uniform());
   const len = () => Float64Array.from({ length: B }, () => 1 + rng.int(9));
-  return { policyChosen: lp(), policyRejected: lp(), refChosen: lp(), refRejected: lp(), chosenLengths: len(), rejectedLengths: len() };
+  return {
+    policyChosen: lp(),
+    policyRejected: lp(),
+    refChosen: lp(),
+    refRejected: lp(),
+    chosenLengths: len(),
+    rejectedLengths: len(),
+  };
 }
 
 /** The option sets each pair loss is checked under: its defaults, then each non-default knob it takes. */
@@ -27,11 +44,14 @@ function optionSets(entry: PairLossEntry): Array<Record<string, unknown>> {
   const takes = (k: string) => k in entry.options;
   const sets: Array<Record<string, unknown>> = [{ beta: 0.7 }];
   if (takes("labelSmoothing")) sets.push({ beta: 0.7, labelSmoothing: 0.2 });
-  if (takes("fDivergence")) for (const f of ["forward_kl", "js_divergence", "alpha_divergence"]) sets.push({ beta: 0.7, fDivergence: f, fAlphaCoef: 0.5 });
+  if (takes("fDivergence"))
+    for (const f of ["forward_kl", "js_divergence", "alpha_divergence"])
+      sets.push({ beta: 0.7, fDivergence: f, fAlphaCoef: 0.5 });
   if (takes("rpoAlpha")) sets.push({ beta: 0.7, rpoAlpha: 0.5 });
   if (takes("referenceFree")) sets.push({ beta: 0.7, referenceFree: true });
   if (takes("lengthNormalize")) sets.push({ beta: 0.7, lengthNormalize: false });
-  if (takes("variant")) sets.push({ beta: 0.7, variant: "robust", labelSmoothing: 0.2 }, { beta: 0.7, variant: "hinge" });
+  if (takes("variant"))
+    sets.push({ beta: 0.7, variant: "robust", labelSmoothing: 0.2 }, { beta: 0.7, variant: "hinge" });
   if (takes("bcoDelta")) sets.push({ beta: 0.7, bcoDelta: 0.3 });
   if (takes("simpoGamma")) sets.push({ beta: 2, simpoGamma: 1.2 });
   if (takes("discopopTau")) sets.push({ beta: 0.7, discopopTau: 0.5 });
@@ -39,7 +59,11 @@ function optionSets(entry: PairLossEntry): Array<Record<string, unknown>> {
   return sets.map((s) => Object.fromEntries(Object.entries(s).filter(([k]) => takes(k))));
 }
 
-function tfLossAndGrads(entry: PairLossEntry, b: PairBatch64, o: LossOptions): { losses: number[]; dChosen: number[]; dRejected: number[] } {
+function tfLossAndGrads(
+  entry: PairLossEntry,
+  b: PairBatch64,
+  o: LossOptions,
+): { losses: number[]; dChosen: number[]; dRejected: number[] } {
   return tf.tidy(() => {
     const f = (pc: tf.Tensor, pr: tf.Tensor) =>
       entry.loss(
@@ -66,7 +90,10 @@ function near(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: numbe
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
     assert.ok(Number.isFinite(actual[i]), `${what}[${i}] = ${actual[i]} is not finite`);
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])), `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
+    );
   }
 }
 
@@ -75,7 +102,29 @@ const pairEntries = listLossTypes({ data: "pairs" }).map((i) => getLoss(i.name) 
 describe("registry: every pair loss", () => {
   test("the registry has TRL's whole loss_type list plus prefopt's and the baselines", () => {
     const names = listLossTypes().map((i) => i.name);
-    for (const n of ["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot", "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm", "simpo", "cpo", "orpo", "kto", "listwise", "dpo"]) {
+    for (const n of [
+      "sigmoid",
+      "hinge",
+      "ipo",
+      "exo_pair",
+      "nca_pair",
+      "robust",
+      "bco_pair",
+      "sppo_hard",
+      "aot",
+      "aot_unpaired",
+      "apo_zero",
+      "apo_down",
+      "discopop",
+      "sft",
+      "sigmoid_norm",
+      "simpo",
+      "cpo",
+      "orpo",
+      "kto",
+      "listwise",
+      "dpo",
+    ]) {
       assert.ok(names.includes(n), `${n} is registered`);
     }
     assert.equal(getLoss("listwise-dpo").name, "listwise");
@@ -103,7 +152,10 @@ describe("registry: every pair loss", () => {
         const b = randomBatch(3);
         const g = entry.twin(b, o);
         const total = (bb: PairBatch64) => entry.twin(bb, o).losses.reduce((s, v) => s + v, 0);
-        for (const [field, grad] of [["policyChosen", g.dChosen], ["policyRejected", g.dRejected]] as const) {
+        for (const [field, grad] of [
+          ["policyChosen", g.dChosen],
+          ["policyRejected", g.dRejected],
+        ] as const) {
           for (let i = 0; i < B; i++) {
             const h = 1e-6;
             const up = { ...b, [field]: Float64Array.from(b[field]) };
@@ -111,7 +163,10 @@ describe("registry: every pair loss", () => {
             up[field][i] += h;
             dn[field][i] -= h;
             const fd = (total(up) - total(dn)) / (2 * h);
-            assert.ok(Math.abs(fd - grad[i]) <= 1e-5 * (1 + Math.abs(fd)), `${label} ${field}[${i}]: twin ${grad[i]} vs finite difference ${fd}`);
+            assert.ok(
+              Math.abs(fd - grad[i]) <= 1e-5 * (1 + Math.abs(fd)),
+              `${label} ${field}[${i}]: twin ${grad[i]} vs finite difference ${fd}`,
+            );
           }
         }
       });
@@ -129,9 +184,13 @@ describe("registry: every pair loss", () => {
             rejectedLengths: Float64Array.from([1, 1, 1, 1]),
           };
           const got = tfLossAndGrads(entry, b, o);
-          for (const [what, v] of Object.entries(got)) v.forEach((x, i) => assert.ok(Number.isFinite(x), `${label} m=${m}: ${what}[${i}] = ${x}`));
+          for (const [what, v] of Object.entries(got))
+            v.forEach((x, i) => assert.ok(Number.isFinite(x), `${label} m=${m}: ${what}[${i}] = ${x}`));
           const twin = entry.twin(b, o);
-          for (const [what, v] of Object.entries(twin)) (v as Float64Array).forEach((x, i) => assert.ok(Number.isFinite(x), `${label} m=${m}: twin ${what}[${i}] = ${x}`));
+          for (const [what, v] of Object.entries(twin))
+            (v as Float64Array).forEach((x, i) =>
+              assert.ok(Number.isFinite(x), `${label} m=${m}: twin ${what}[${i}] = ${x}`),
+            );
         }
         assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
       });
@@ -141,21 +200,57 @@ describe("registry: every pair loss", () => {
 
 describe("registry: option validation", () => {
   test("unknown options, other losses' options and bad values are errors naming the option", () => {
-    assert.throws(() => resolveLossOptions("ipo", { labelSmoothing: 0.1 }), /option labelSmoothing is not an option of loss "ipo"; it takes beta/);
+    assert.throws(
+      () => resolveLossOptions("ipo", { labelSmoothing: 0.1 }),
+      /option labelSmoothing is not an option of loss "ipo"; it takes beta/,
+    );
     assert.throws(() => resolveLossOptions("sigmoid", { beta: 0 }), /option beta must be > 0, got 0/);
     assert.throws(() => resolveLossOptions("sigmoid", { labelSmoothing: 0.5 }), /labelSmoothing must be < 0.5/);
-    assert.throws(() => resolveLossOptions("sigmoid", { fDivergence: "chi2" }), /fDivergence must be one of reverse_kl, forward_kl, js_divergence, alpha_divergence/);
+    assert.throws(
+      () => resolveLossOptions("sigmoid", { fDivergence: "chi2" }),
+      /fDivergence must be one of reverse_kl, forward_kl, js_divergence, alpha_divergence/,
+    );
     assert.throws(() => resolveLossOptions("discopop", { discopopTau: 2 }), /discopopTau must be <= 1/);
-    assert.throws(() => resolveLossOptions("dpo", { variant: "hinge", labelSmoothing: 0.1 }), /labelSmoothing is not used by variant hinge/);
+    assert.throws(
+      () => resolveLossOptions("dpo", { variant: "hinge", labelSmoothing: 0.1 }),
+      /labelSmoothing is not used by variant hinge/,
+    );
     assert.throws(() => resolveLossOptions("nope"), /unknown loss "nope"; registered losses: dpo, sigmoid/);
-    assert.deepEqual(resolveLossOptions("exo_pair", {}), { beta: 0.1, labelSmoothing: 1e-3, referenceFree: false, fDivergence: "reverse_kl", fAlphaCoef: 1, rpoAlpha: 0 });
+    assert.deepEqual(resolveLossOptions("exo_pair", {}), {
+      beta: 0.1,
+      labelSmoothing: 1e-3,
+      referenceFree: false,
+      fDivergence: "reverse_kl",
+      fAlphaCoef: 1,
+      rpoAlpha: 0,
+    });
   });
   test("missing inputs are errors naming them", () => {
     const t = tf.tensor1d([-1, -2]);
-    assert.throws(() => preferenceLoss("sigmoid", { policyChosen: t, policyRejected: t }), /refChosen and batch.refRejected are required/);
-    assert.throws(() => preferenceLoss("ipo", { policyChosen: t, policyRejected: t, refChosen: t, refRejected: t }), /lengthNormalize .* needs batch.chosenLengths/);
-    assert.throws(() => preferenceLoss("simpo", { policyChosen: t, policyRejected: t }), /chosenLengths and batch.rejectedLengths are required/);
-    assert.throws(() => preferenceLoss("sigmoid_norm", { policyChosen: t, policyRejected: t, refChosen: t, refRejected: t, chosenLengths: [1, 2, 3], rejectedLengths: [1, 2] }), /chosenLengths has shape \[3\], the log-probs have shape \[2\]/);
+    assert.throws(
+      () => preferenceLoss("sigmoid", { policyChosen: t, policyRejected: t }),
+      /refChosen and batch.refRejected are required/,
+    );
+    assert.throws(
+      () => preferenceLoss("ipo", { policyChosen: t, policyRejected: t, refChosen: t, refRejected: t }),
+      /lengthNormalize .* needs batch.chosenLengths/,
+    );
+    assert.throws(
+      () => preferenceLoss("simpo", { policyChosen: t, policyRejected: t }),
+      /chosenLengths and batch.rejectedLengths are required/,
+    );
+    assert.throws(
+      () =>
+        preferenceLoss("sigmoid_norm", {
+          policyChosen: t,
+          policyRejected: t,
+          refChosen: t,
+          refRejected: t,
+          chosenLengths: [1, 2, 3],
+          rejectedLengths: [1, 2],
+        }),
+      /chosenLengths has shape \[3\], the log-probs have shape \[2\]/,
+    );
     t.dispose();
   });
 });
@@ -168,7 +263,11 @@ describe("unlikelihood (DPO §6.1 baseline)", () => {
     const pr = tf.tensor1d([-0.5, -20]);
     const out = preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: pr }, { unlikelihoodAlpha: 0.3 });
     near(out.losses.dataSync(), [2.2798256, 5 + 0.3 * 2.061e-9], 1e-6, "unlikelihood losses");
-    const g = tf.grad((x: tf.Tensor) => tf.sum(preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: x }, { unlikelihoodAlpha: 0.3 }).losses))(pr);
+    const g = tf.grad((x: tf.Tensor) =>
+      tf.sum(
+        preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: x }, { unlikelihoodAlpha: 0.3 }).losses,
+      ),
+    )(pr);
     near(g.dataSync(), [0.4624482, 0.3 * 2.061e-9], 1e-5, "unlikelihood ∂/∂log π(y_l)");
     // A rejected sequence of probability 1 is clamped (log π ≤ −1e-6): large but finite.
     const sure = preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: tf.tensor1d([0, -1e-9]) }, {});
@@ -195,13 +294,34 @@ describe("registry: every unpaired and ranking loss", () => {
         const z0 = 0.3;
         const twin = entry.twin({ policy, ref, desirable, z0 }, o);
         const got = tf.tidy(() => {
-          const f = (p: tf.Tensor) => entry.loss({ policy: p, ref: tf.tensor1d(Array.from(ref)), desirable, z0 }, o).losses;
+          const f = (p: tf.Tensor) =>
+            entry.loss({ policy: p, ref: tf.tensor1d(Array.from(ref)), desirable, z0 }, o).losses;
           const p = tf.tensor1d(Array.from(policy));
-          return { losses: Array.from(f(p).dataSync()), grad: Array.from(tf.grad((x: tf.Tensor) => tf.sum(f(x)))(p).dataSync()) };
+          return {
+            losses: Array.from(f(p).dataSync()),
+            grad: Array.from(
+              tf
+                .grad((x: tf.Tensor) => tf.sum(f(x)))(p)
+                .dataSync(),
+            ),
+          };
         });
         near(got.losses, twin.losses, 2e-5, `${info.name} losses ×${scale}`);
         near(got.grad, twin.dPolicy, 2e-4, `${info.name} gradient ×${scale}`);
-        if (scale === 1) for (let i = 0; i < 5; i++) near([twin.dPolicy[i]], [fd((x) => entry.twin({ policy: x, ref, desirable, z0 }, o).losses.reduce((s, v) => s + v, 0), policy, i)], 1e-5, `${info.name} FD[${i}]`);
+        if (scale === 1)
+          for (let i = 0; i < 5; i++)
+            near(
+              [twin.dPolicy[i]],
+              [
+                fd(
+                  (x) => entry.twin({ policy: x, ref, desirable, z0 }, o).losses.reduce((s, v) => s + v, 0),
+                  policy,
+                  i,
+                ),
+              ],
+              1e-5,
+              `${info.name} FD[${i}]`,
+            );
       }
     });
   }
@@ -216,11 +336,25 @@ describe("registry: every unpaired and ranking loss", () => {
         const got = tf.tidy(() => {
           const f = (p: tf.Tensor) => entry.loss({ policy: p, ref: tf.tensor2d(Array.from(ref), [2, 3]) }, o).losses;
           const p = tf.tensor2d(Array.from(policy), [2, 3]);
-          return { losses: Array.from(f(p).dataSync()), grad: Array.from(tf.grad((x: tf.Tensor) => tf.sum(f(x)))(p).dataSync()) };
+          return {
+            losses: Array.from(f(p).dataSync()),
+            grad: Array.from(
+              tf
+                .grad((x: tf.Tensor) => tf.sum(f(x)))(p)
+                .dataSync(),
+            ),
+          };
         });
         near(got.losses, twin.losses, 2e-5, `${info.name} losses ×${scale}`);
         near(got.grad, twin.dPolicy, 2e-4, `${info.name} gradient ×${scale}`);
-        if (scale === 1) for (let i = 0; i < 6; i++) near([twin.dPolicy[i]], [fd((x) => entry.twin({ policy: x, ref, n: 3 }, o).losses.reduce((s, v) => s + v, 0), policy, i)], 1e-5, `${info.name} FD[${i}]`);
+        if (scale === 1)
+          for (let i = 0; i < 6; i++)
+            near(
+              [twin.dPolicy[i]],
+              [fd((x) => entry.twin({ policy: x, ref, n: 3 }, o).losses.reduce((s, v) => s + v, 0), policy, i)],
+              1e-5,
+              `${info.name} FD[${i}]`,
+            );
       }
     });
   }

@@ -4,7 +4,17 @@ import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { checkKtoWeightRatio, dpoLoss, ipoLoss, ktoLoss, ktoMismatchedPairs, listwiseDpoLoss, preferenceMetrics, resetKtoWarnings, stopGradient } from "../src/losses/index";
+import {
+  checkKtoWeightRatio,
+  dpoLoss,
+  ipoLoss,
+  ktoLoss,
+  ktoMismatchedPairs,
+  listwiseDpoLoss,
+  preferenceMetrics,
+  resetKtoWarnings,
+  stopGradient,
+} from "../src/losses/index";
 import { sequenceLogProbs, sequenceTokenCounts } from "../src/logprobs";
 import { Rng } from "../src/random";
 
@@ -19,7 +29,10 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: numb
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
     assert.ok(Number.isFinite(actual[i]), `${what}[${i}] = ${actual[i]} is not finite`);
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])), `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
+    );
   }
 }
 
@@ -66,14 +79,21 @@ describe("dpoLoss", () => {
     for (const variant of ["sigmoid", "robust"] as const) {
       const out = dpoLoss(t([-1]), t([-Infinity]), t([-1]), t([-1]), { beta: 0.5, variant });
       assert.deepEqual(Array.from(out.losses.dataSync()), [0], `${variant}: loss at h = +∞`);
-      const g = tf.grad((pc: tf.Tensor) => tf.sum(dpoLoss(pc, t([-Infinity]), t([-1]), t([-1]), { beta: 0.5, variant }).losses))(t([-1]));
+      const g = tf.grad((pc: tf.Tensor) =>
+        tf.sum(dpoLoss(pc, t([-Infinity]), t([-1]), t([-1]), { beta: 0.5, variant }).losses),
+      )(t([-1]));
       assert.deepEqual(Array.from(g.dataSync(), Math.abs), [0], `${variant}: gradient at h = +∞`);
     }
   });
 
   test("hand-computed values for every variant (h = [2, −1, 2, −0.75], β = 0.5, ε = 0.1)", () => {
     // sigmoid, ε = 0: −log σ(βh) = log(1 + e^{−βh}); βh = [1, −0.5, 1, −0.375]
-    const plain = [Math.log1p(Math.exp(-1)), Math.log1p(Math.exp(0.5)), Math.log1p(Math.exp(-1)), Math.log1p(Math.exp(0.375))];
+    const plain = [
+      Math.log1p(Math.exp(-1)),
+      Math.log1p(Math.exp(0.5)),
+      Math.log1p(Math.exp(-1)),
+      Math.log1p(Math.exp(0.375)),
+    ];
     // = [0.31326169, 0.97407698, 0.31326169, 0.89812326]
     close(plain, [0.31326169, 0.97407698, 0.31326169, 0.89812326], 1e-7, "hand arithmetic");
     const cdpo = plain.map((l, i) => 0.9 * l + 0.1 * Math.log1p(Math.exp([1, -0.5, 1, -0.375][i])));
@@ -107,14 +127,29 @@ describe("dpoLoss", () => {
   test("referenceFree drops the reference margin", () => {
     const t = tf.tensor1d;
     const out = dpoLoss(t(PC), t(PR), null, null, { beta: 0.5, referenceFree: true });
-    close(out.losses.dataSync(), PC.map((c, i) => dpoJs(c, PR[i], 0, 0, 0.5, 0, "sigmoid")), 1e-6, "reference-free");
-    close(out.chosenRewards.dataSync(), PC.map((c) => 0.5 * c), 1e-6, "reference-free rewards");
+    close(
+      out.losses.dataSync(),
+      PC.map((c, i) => dpoJs(c, PR[i], 0, 0, 0.5, 0, "sigmoid")),
+      1e-6,
+      "reference-free",
+    );
+    close(
+      out.chosenRewards.dataSync(),
+      PC.map((c) => 0.5 * c),
+      1e-6,
+      "reference-free rewards",
+    );
   });
 
   test("gradients match float64 central finite differences for every variant", () => {
     const rng = new Rng(3);
     const xs = [0, 1, 2, 3].map(() => Array.from({ length: 6 }, () => 3 * rng.normal()));
-    for (const [variant, eps] of [["sigmoid", 0], ["sigmoid", 0.2], ["robust", 0.2], ["hinge", 0]] as Array<[Variant, number]>) {
+    for (const [variant, eps] of [
+      ["sigmoid", 0],
+      ["sigmoid", 0.2],
+      ["robust", 0.2],
+      ["hinge", 0],
+    ] as Array<[Variant, number]>) {
       const beta = 0.7;
       const got = tfGrads((a, b, c, d) => dpoLoss(a, b, c, d, { beta, labelSmoothing: eps, variant }).losses, xs);
       const flat = xs.flat();
@@ -132,9 +167,30 @@ describe("dpoLoss", () => {
     for (const variant of ["sigmoid", "robust", "hinge"] as Variant[]) {
       for (const beta of [0.1, 1, 5]) {
         const zeros = h.map(() => 0);
-        const loss = tf.tidy(() => Array.from(dpoLoss(tf.tensor1d(h), tf.tensor1d(zeros), tf.tensor1d(zeros), tf.tensor1d(zeros), { beta, labelSmoothing: variant === "hinge" ? 0 : 0.1, variant }).losses.dataSync()));
-        close(loss, h.map((x) => dpoJs(x, 0, 0, 0, beta, variant === "hinge" ? 0 : 0.1, variant)), 1e-5, `${variant} β=${beta} loss`);
-        const [g] = tfGrads((a) => dpoLoss(a, tf.zerosLike(a), tf.zerosLike(a), tf.zerosLike(a), { beta, labelSmoothing: variant === "hinge" ? 0 : 0.1, variant }).losses, [h]);
+        const loss = tf.tidy(() =>
+          Array.from(
+            dpoLoss(tf.tensor1d(h), tf.tensor1d(zeros), tf.tensor1d(zeros), tf.tensor1d(zeros), {
+              beta,
+              labelSmoothing: variant === "hinge" ? 0 : 0.1,
+              variant,
+            }).losses.dataSync(),
+          ),
+        );
+        close(
+          loss,
+          h.map((x) => dpoJs(x, 0, 0, 0, beta, variant === "hinge" ? 0 : 0.1, variant)),
+          1e-5,
+          `${variant} β=${beta} loss`,
+        );
+        const [g] = tfGrads(
+          (a) =>
+            dpoLoss(a, tf.zerosLike(a), tf.zerosLike(a), tf.zerosLike(a), {
+              beta,
+              labelSmoothing: variant === "hinge" ? 0 : 0.1,
+              variant,
+            }).losses,
+          [h],
+        );
         assert.ok(g.every(Number.isFinite), `${variant} β=${beta}: non-finite gradient ${g}`);
         // −log σ(βh) has slope −β σ(−βh): −β at h → −∞, 0 at h → +∞ (plus the ε term).
         if (variant === "sigmoid") close([g[0], g[g.length - 1]], [-beta * 0.9, beta * 0.1], 1e-5, "asymptotic slopes");
@@ -147,17 +203,25 @@ describe("dpoLoss", () => {
     const rows = [0, 1, 2, 3].map(() => Array.from({ length: 15 }, () => 2 * rng.normal()));
     const stacked = tf.tidy(() => {
       const t = (r: number[]) => tf.tensor2d(r, [3, 5]);
-      return Array.from(dpoLoss(t(rows[0]), t(rows[1]), t(rows[2]), t(rows[3]), { beta: 0.4, labelSmoothing: 0.05 }).losses.dataSync());
+      return Array.from(
+        dpoLoss(t(rows[0]), t(rows[1]), t(rows[2]), t(rows[3]), { beta: 0.4, labelSmoothing: 0.05 }).losses.dataSync(),
+      );
     });
     const flat = rows[0].map((_, i) => dpoJs(rows[0][i], rows[1][i], rows[2][i], rows[3][i], 0.4, 0.05, "sigmoid"));
     close(stacked, flat, 1e-5, "[3, 5] losses");
   });
 
   test("the implicit rewards carry no gradient (and stopGradient is the identity forward)", () => {
-    const [gc, gr] = tfGrads((a, b) => {
-      const o = dpoLoss(a, b, tf.zerosLike(a), tf.zerosLike(a), { beta: 2 });
-      return tf.add(o.chosenRewards, tf.mul(3, o.rejectedRewards));
-    }, [[1, 2, 3], [0, -1, 5]]);
+    const [gc, gr] = tfGrads(
+      (a, b) => {
+        const o = dpoLoss(a, b, tf.zerosLike(a), tf.zerosLike(a), { beta: 2 });
+        return tf.add(o.chosenRewards, tf.mul(3, o.rejectedRewards));
+      },
+      [
+        [1, 2, 3],
+        [0, -1, 5],
+      ],
+    );
     close([...gc, ...gr], [0, 0, 0, 0, 0, 0], 0, "reward gradients");
     // Control: the same expression without stopGradient does have a gradient (so the test can fail).
     const [gPlain] = tfGrads((a) => tf.mul(2, a), [[1, 2, 3]]);
@@ -193,18 +257,52 @@ describe("ipoLoss", () => {
       const h = (PC[i] - RC[i]) / lc[i] - (PR[i] - RR[i]) / lr[i];
       return (h - 1 / (2 * 0.25)) ** 2;
     });
-    const out = ipoLoss(t(PC), t(PR), t(RC), t(RR), { beta: 0.25, lengthNormalize: true, chosenLengths: lc, rejectedLengths: t(lr) });
+    const out = ipoLoss(t(PC), t(PR), t(RC), t(RR), {
+      beta: 0.25,
+      lengthNormalize: true,
+      chosenLengths: lc,
+      rejectedLengths: t(lr),
+    });
     close(out.losses.dataSync(), want, 1e-6, "length-normalised ipo");
     assert.throws(() => ipoLoss(t(PC), t(PR), t(RC), t(RR), { beta: 0.25, lengthNormalize: true }), /chosenLengths/);
-    assert.throws(() => ipoLoss(t(PC), t(PR), t(RC), t(RR), { beta: 0.25, lengthNormalize: true, chosenLengths: [1, 0, 1, 1], rejectedLengths: lr }), /chosenLengths\[1\] = 0/);
+    assert.throws(
+      () =>
+        ipoLoss(t(PC), t(PR), t(RC), t(RR), {
+          beta: 0.25,
+          lengthNormalize: true,
+          chosenLengths: [1, 0, 1, 1],
+          rejectedLengths: lr,
+        }),
+      /chosenLengths\[1\] = 0/,
+    );
   });
 
   test("lengthNormalize rejects lengths of a transposed or reshaped shape (issue 15, item 9)", () => {
     // [2, 3] inputs with [3, 2] lengths have the same size: they used to be reshaped, permuting the losses.
-    const x = tf.tensor2d([[-1, -2, -3], [-4, -5, -6]]);
-    const lengthsT = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
-    assert.throws(() => ipoLoss(x, x, x, x, { beta: 0.5, lengthNormalize: true, chosenLengths: lengthsT, rejectedLengths: lengthsT }), /chosenLengths has shape \[3,2\], the log-probs have shape \[2,3\]/);
-    assert.throws(() => ipoLoss(x, x, x, x, { beta: 0.5, lengthNormalize: true, chosenLengths: [1, 2, 3, 4, 5, 6], rejectedLengths: [1, 2, 3, 4, 5, 6] }), /chosenLengths has shape \[6\]/);
+    const x = tf.tensor2d([
+      [-1, -2, -3],
+      [-4, -5, -6],
+    ]);
+    const lengthsT = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    assert.throws(
+      () =>
+        ipoLoss(x, x, x, x, { beta: 0.5, lengthNormalize: true, chosenLengths: lengthsT, rejectedLengths: lengthsT }),
+      /chosenLengths has shape \[3,2\], the log-probs have shape \[2,3\]/,
+    );
+    assert.throws(
+      () =>
+        ipoLoss(x, x, x, x, {
+          beta: 0.5,
+          lengthNormalize: true,
+          chosenLengths: [1, 2, 3, 4, 5, 6],
+          rejectedLengths: [1, 2, 3, 4, 5, 6],
+        }),
+      /chosenLengths has shape \[6\]/,
+    );
     tf.dispose([x, lengthsT]);
   });
 
@@ -219,7 +317,10 @@ describe("ipoLoss", () => {
       return s;
     };
     close(got.flat(), fdGrad(f, xs.flat(), 1e-5), 1e-3, "ipo gradient");
-    const [g] = tfGrads((a) => ipoLoss(a, tf.zerosLike(a), tf.zerosLike(a), tf.zerosLike(a), { beta: 0.1 }).losses, [[-1000, 1000]]);
+    const [g] = tfGrads(
+      (a) => ipoLoss(a, tf.zerosLike(a), tf.zerosLike(a), tf.zerosLike(a), { beta: 0.1 }).losses,
+      [[-1000, 1000]],
+    );
     close(g, [2 * (-1000 - 5), 2 * (1000 - 5)], 1e-6, "ipo gradient at extremes");
   });
 });
@@ -236,7 +337,12 @@ describe("ktoLoss", () => {
     const ref = [-1.5, -2, -2, -5];
     const desirable = [true, false, true, false];
     // z0 = max(0, mean([−1 − (−2), −3 − (−2.5)])) = max(0, mean([1, −0.5])) = 0.25
-    const out = ktoLoss(t(pol), t(ref), desirable, { beta: 2, klPolicyLogps: t([-1, -3]), klRefLogps: t([-2, -2.5]), desirableWeight: 1.2 });
+    const out = ktoLoss(t(pol), t(ref), desirable, {
+      beta: 2,
+      klPolicyLogps: t([-1, -3]),
+      klRefLogps: t([-2, -2.5]),
+      desirableWeight: 1.2,
+    });
     assert.equal(out.kl.dataSync()[0], 0.25);
     // Δ = [0.5, 0, −1, 1]:  desirable 1.2(1 − σ(2(Δ − 0.25))), undesirable 1 − σ(2(0.25 − Δ))
     const want = [1.2 * (1 - sig(0.5)), 1 - sig(0.5), 1.2 * (1 - sig(-2.5)), 1 - sig(-1.5)];
@@ -258,13 +364,22 @@ describe("ktoLoss", () => {
     const desirable = [true, true, false, true, false, false];
     const z0 = Math.max(0, klp.reduce((s, v, i) => s + v - klr[i], 0) / 6);
     assert.ok(z0 > 0, "the test needs a positive z0");
-    const inBatch = tfGrads((p, r, kp, kr) => ktoLoss(p, r, desirable, { beta: 0.5, klPolicyLogps: kp, klRefLogps: kr }).losses, [pol, ref, klp, klr]);
+    const inBatch = tfGrads(
+      (p, r, kp, kr) => ktoLoss(p, r, desirable, { beta: 0.5, klPolicyLogps: kp, klRefLogps: kr }).losses,
+      [pol, ref, klp, klr],
+    );
     const constant = tfGrads((p, r) => ktoLoss(p, r, desirable, { beta: 0.5, z0 }).losses, [pol, ref]);
     close(inBatch[0], constant[0], 1e-6, "d/dπ");
     close(inBatch[1], constant[1], 1e-6, "d/dref");
     close([...inBatch[2], ...inBatch[3]], new Array(12).fill(0), 0, "no gradient through z0");
     // and against float64 finite differences of the formula with z0 held fixed
-    const f = (v: number[]) => ktoJs(v.slice(0, 6).map((p, i) => p - v[6 + i]), desirable, z0, 0.5).reduce((a, b) => a + b, 0);
+    const f = (v: number[]) =>
+      ktoJs(
+        v.slice(0, 6).map((p, i) => p - v[6 + i]),
+        desirable,
+        z0,
+        0.5,
+      ).reduce((a, b) => a + b, 0);
     close([...constant[0], ...constant[1]], fdGrad(f, [...pol, ...ref]), 1e-4, "kto gradient vs FD");
   });
 
@@ -277,23 +392,44 @@ describe("ktoLoss", () => {
       ["extreme Δ", [-1000, 1000, 1e3], [true, false, false], t([1000, -1000]), t([0, 0])],
     ];
     for (const [name, pol, desirable, kp, kr] of checks) {
-      const g = tfGrads((p) => ktoLoss(p, tf.zerosLike(p), desirable, { beta: 1, klPolicyLogps: kp, klRefLogps: kr }).losses, [pol]);
+      const g = tfGrads(
+        (p) => ktoLoss(p, tf.zerosLike(p), desirable, { beta: 1, klPolicyLogps: kp, klRefLogps: kr }).losses,
+        [pol],
+      );
       const out = ktoLoss(t(pol), tf.zeros([pol.length]), desirable, { beta: 1, klPolicyLogps: kp, klRefLogps: kr });
       assert.ok(Array.from(out.losses.dataSync()).every(Number.isFinite), `${name}: losses`);
       assert.ok(g[0].every(Number.isFinite), `${name}: gradient`);
       assert.ok(Number.isFinite(out.kl.dataSync()[0]), `${name}: kl`);
     }
-    const empty = ktoLoss(t([0.5]), t([0]), [true], { beta: 1, klPolicyLogps: tf.zeros([0]), klRefLogps: tf.zeros([0]) });
+    const empty = ktoLoss(t([0.5]), t([0]), [true], {
+      beta: 1,
+      klPolicyLogps: tf.zeros([0]),
+      klRefLogps: tf.zeros([0]),
+    });
     assert.equal(empty.kl.dataSync()[0], 0, "empty KL set gives z0 = 0");
     close(empty.losses.dataSync(), [1 - sig(0.5)], 1e-6, "batch of one");
     assert.deepEqual(ktoMismatchedPairs(1), []);
-    assert.deepEqual(ktoMismatchedPairs(3), [[0, 1], [1, 2], [2, 0]]);
+    assert.deepEqual(ktoMismatchedPairs(3), [
+      [0, 1],
+      [1, 2],
+      [2, 0],
+    ]);
   });
 
   test("works on [S, B] with a z0 per row (KL axis last)", () => {
-    const pol = tf.tensor2d([[0, 1, 2], [3, -1, 0]]);
+    const pol = tf.tensor2d([
+      [0, 1, 2],
+      [3, -1, 0],
+    ]);
     const ref = tf.zeros([2, 3]);
-    const out = ktoLoss(pol, ref, [true, false, true], { beta: 1, klPolicyLogps: tf.tensor2d([[1, 3], [-2, -4]]), klRefLogps: tf.zeros([2, 2]) });
+    const out = ktoLoss(pol, ref, [true, false, true], {
+      beta: 1,
+      klPolicyLogps: tf.tensor2d([
+        [1, 3],
+        [-2, -4],
+      ]),
+      klRefLogps: tf.zeros([2, 2]),
+    });
     close(out.kl.dataSync(), [2, 0], 0, "z0 per row");
     const want = [...ktoJs([0, 1, 2], [true, false, true], 2, 1), ...ktoJs([3, -1, 0], [true, false, true], 0, 1)];
     close(out.losses.dataSync(), want, 1e-6, "[2, 3] losses");
@@ -301,15 +437,27 @@ describe("ktoLoss", () => {
   });
 
   test("a mask tensor gives every leading row its own desirable flags", () => {
-    const pol = [[0, 1, 2], [3, -1, 0]];
-    const mask = [[1, 0, 1], [0, 0, 1]];
-    const out = ktoLoss(tf.tensor2d(pol), tf.zeros([2, 3]), tf.tensor2d(mask, [2, 3], "int32"), { beta: 0.5, z0: tf.tensor2d([[0.5], [0]]) });
+    const pol = [
+      [0, 1, 2],
+      [3, -1, 0],
+    ];
+    const mask = [
+      [1, 0, 1],
+      [0, 0, 1],
+    ];
+    const out = ktoLoss(tf.tensor2d(pol), tf.zeros([2, 3]), tf.tensor2d(mask, [2, 3], "int32"), {
+      beta: 0.5,
+      z0: tf.tensor2d([[0.5], [0]]),
+    });
     const want = [...ktoJs(pol[0], [true, false, true], 0.5, 0.5), ...ktoJs(pol[1], [false, false, true], 0, 0.5)];
     close(out.losses.dataSync(), want, 1e-6, "masked losses");
     close(out.chosenRewards.dataSync(), [0, 1, 0], 1e-6, "desirable rewards, flattened");
     close(out.rejectedRewards.dataSync(), [0.5, 1.5, -0.5], 1e-6, "undesirable rewards, flattened");
     assert.equal(out.weightRatio, 1);
-    assert.throws(() => ktoLoss(tf.tensor2d(pol), tf.zeros([2, 3]), tf.ones([3]), { beta: 1, z0: 0 }), /mask has shape \[3\]/);
+    assert.throws(
+      () => ktoLoss(tf.tensor2d(pol), tf.zeros([2, 3]), tf.ones([3]), { beta: 1, z0: 0 }),
+      /mask has shape \[3\]/,
+    );
   });
 
   test("warns once when λ_D n_D / (λ_U n_U) is outside [1, 4/3] and returns the ratio", () => {
@@ -333,7 +481,10 @@ describe("ktoLoss", () => {
       assert.equal(quiet.weightRatio, 2);
       assert.equal(warnings.length, 1, "no warning with checkWeightRatio: false");
       assert.equal(checkKtoWeightRatio(100, 100), 1);
-      assert.ok(Math.abs(checkKtoWeightRatio(10, 90, 12, 1) - 4 / 3) < 1e-12, "the paper's 90%-dropped setting with λ_D = 12");
+      assert.ok(
+        Math.abs(checkKtoWeightRatio(10, 90, 12, 1) - 4 / 3) < 1e-12,
+        "the paper's 90%-dropped setting with λ_D = 12",
+      );
       assert.equal(warnings.length, 1);
       assert.equal(checkKtoWeightRatio(10, 90, 1, 1, "my data"), 1 / 9);
       assert.equal(warnings.length, 2);
@@ -373,10 +524,15 @@ describe("listwiseDpoLoss (Plackett–Luce DPO)", () => {
     const rr = Array.from({ length: 7 }, () => rng.normal());
     const t = tf.tensor1d;
     const dpo = dpoLoss(t(pc), t(pr), t(rc), t(rr), { beta: 0.8 }).losses.dataSync();
-    const pl = listwiseDpoLoss(tf.stack([t(pc), t(pr)], 1), tf.stack([t(rc), t(rr)], 1), { beta: 0.8 }).losses.dataSync();
+    const pl = listwiseDpoLoss(tf.stack([t(pc), t(pr)], 1), tf.stack([t(rc), t(rr)], 1), {
+      beta: 0.8,
+    }).losses.dataSync();
     close(pl, dpo, 1e-6, "PL(N=2) vs DPO");
     const gd = tfGrads((a, b, c, d) => dpoLoss(a, b, c, d, { beta: 0.8 }).losses, [pc, pr, rc, rr]);
-    const gp = tfGrads((a, b, c, d) => listwiseDpoLoss(tf.stack([a, b], 1), tf.stack([c, d], 1), { beta: 0.8 }).losses, [pc, pr, rc, rr]);
+    const gp = tfGrads(
+      (a, b, c, d) => listwiseDpoLoss(tf.stack([a, b], 1), tf.stack([c, d], 1), { beta: 0.8 }).losses,
+      [pc, pr, rc, rr],
+    );
     close(gp.flat(), gd.flat(), 1e-6, "gradients");
   });
 
@@ -393,7 +549,11 @@ describe("listwiseDpoLoss (Plackett–Luce DPO)", () => {
     });
     const f = (v: number[]) => {
       let s = 0;
-      for (let r = 0; r < 6; r++) s += listwiseJs(v.slice(r * 4, r * 4 + 4).map((p, j) => p - v[size + r * 4 + j]), beta);
+      for (let r = 0; r < 6; r++)
+        s += listwiseJs(
+          v.slice(r * 4, r * 4 + 4).map((p, j) => p - v[size + r * 4 + j]),
+          beta,
+        );
       return s;
     };
     close(got.flat(), fdGrad(f, [...pol, ...ref]), 2e-4, "PL-DPO gradient");
@@ -402,7 +562,10 @@ describe("listwiseDpoLoss (Plackett–Luce DPO)", () => {
   });
 
   test("finite with exact gradients at ties and for spreads up to 1e3", () => {
-    const [gTie] = tfGrads((p) => listwiseDpoLoss(tf.reshape(p, [1, 3]), tf.zeros([1, 3]), { beta: 1 }).losses, [[0, 0, 0]]);
+    const [gTie] = tfGrads(
+      (p) => listwiseDpoLoss(tf.reshape(p, [1, 3]), tf.zeros([1, 3]), { beta: 1 }).losses,
+      [[0, 0, 0]],
+    );
     // at u = 0: d/du_1 = −1 + 1/3, d/du_2 = 1/3 − 1 + 1/2, d/du_3 = 1/3 + 1/2
     close(gTie, [-2 / 3, -1 / 6, 5 / 6], 1e-6, "gradient at ties");
     const u = [1000, -1000, 500, 0, -300];
@@ -410,7 +573,12 @@ describe("listwiseDpoLoss (Plackett–Luce DPO)", () => {
     close(out.losses.dataSync(), [listwiseJs(u, 1)], 1e-5, "extreme loss");
     const [g] = tfGrads((p) => listwiseDpoLoss(tf.reshape(p, [1, 5]), tf.zeros([1, 5]), { beta: 1 }).losses, [u]);
     assert.ok(g.every(Number.isFinite), `gradient ${g}`);
-    close(g, fdGrad((v) => listwiseJs(v, 1), u, 1e-3), 1e-3, "extreme gradient");
+    close(
+      g,
+      fdGrad((v) => listwiseJs(v, 1), u, 1e-3),
+      1e-3,
+      "extreme gradient",
+    );
   });
 });
 
@@ -456,7 +624,12 @@ describe("sequenceLogProbs", () => {
     }, logits);
     close(got, want, 1e-4, "d/dlogits");
     // logits at the last position and at positions whose target is ignored get no gradient
-    for (const pos of [[0, 0], [0, 3], [1, 2], [1, 3]]) {
+    for (const pos of [
+      [0, 0],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+    ]) {
       const off = (pos[0] * T + pos[1]) * V;
       close(got.slice(off, off + V), [0, 0, 0, 0, 0], 0, `position ${pos}`);
     }
@@ -465,7 +638,10 @@ describe("sequenceLogProbs", () => {
   test("rejects labels outside the vocabulary", () => {
     const bad = labels.slice();
     bad[5] = 9;
-    assert.throws(() => sequenceLogProbs(tf.tensor3d(logits, [B, T, V]), tf.tensor2d(bad, [B, T], "int32")), /labels\[1\]\[1\] = 9/);
+    assert.throws(
+      () => sequenceLogProbs(tf.tensor3d(logits, [B, T, V]), tf.tensor2d(bad, [B, T], "int32")),
+      /labels\[1\]\[1\] = 9/,
+    );
   });
 });
 
@@ -477,9 +653,32 @@ describe("preferenceMetrics", () => {
       policyChosen: tf.tensor1d([-3, -4, -5]),
       policyRejected: tf.tensor1d([-6, -6, -6]),
     });
-    assert.deepEqual(Object.keys(m).sort(), ["logps/chosen", "logps/rejected", "rewards/accuracies", "rewards/chosen", "rewards/margins", "rewards/rejected"]);
-    close([m["rewards/chosen"], m["rewards/rejected"], m["rewards/margins"], m["rewards/accuracies"], m["logps/chosen"], m["logps/rejected"]], [1 / 6, -1 / 3, 0.5, 2 / 3, -4, -6], 1e-6, "metrics");
-    const kto = preferenceMetrics({ chosenRewards: tf.tensor1d([1, 2]), rejectedRewards: tf.tensor1d([0]), kl: tf.scalar(0.3) });
+    assert.deepEqual(Object.keys(m).sort(), [
+      "logps/chosen",
+      "logps/rejected",
+      "rewards/accuracies",
+      "rewards/chosen",
+      "rewards/margins",
+      "rewards/rejected",
+    ]);
+    close(
+      [
+        m["rewards/chosen"],
+        m["rewards/rejected"],
+        m["rewards/margins"],
+        m["rewards/accuracies"],
+        m["logps/chosen"],
+        m["logps/rejected"],
+      ],
+      [1 / 6, -1 / 3, 0.5, 2 / 3, -4, -6],
+      1e-6,
+      "metrics",
+    );
+    const kto = preferenceMetrics({
+      chosenRewards: tf.tensor1d([1, 2]),
+      rejectedRewards: tf.tensor1d([0]),
+      kl: tf.scalar(0.3),
+    });
     assert.equal(kto["rewards/margins"], undefined);
     close([kto["kl"], kto["rewards/chosen"]], [0.3, 1.5], 1e-6, "kto metrics");
   });

@@ -1,12 +1,30 @@
 // The notebooks' shared helpers: check, band, logLogSlope, plackettLuceProbability and the verdict table.
 import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { band, check, CheckFailed, clusteredMean, formatCi, grade, logLogSlope, permutations, plackettLuceProbability, showVerdicts, verdictFrame, verdictRows, VERDICT_COLUMNS, type Verdict } from "../src/notebook";
+import {
+  band,
+  check,
+  CheckFailed,
+  clusteredMean,
+  formatCi,
+  grade,
+  logLogSlope,
+  permutations,
+  plackettLuceProbability,
+  showVerdicts,
+  verdictFrame,
+  verdictRows,
+  VERDICT_COLUMNS,
+  type Verdict,
+} from "../src/notebook";
 
 describe("check", () => {
   test("passes silently-with-a-tick on true and throws CheckFailed naming the claim on false", () => {
     assert.doesNotThrow(() => check(true, "one is one"));
-    assert.throws(() => check(false, "two is three"), (e: unknown) => e instanceof CheckFailed && /check failed: two is three/.test((e as Error).message));
+    assert.throws(
+      () => check(false, "two is three"),
+      (e: unknown) => e instanceof CheckFailed && /check failed: two is three/.test((e as Error).message),
+    );
   });
   test("a truthy non-boolean is not accepted as a pass", () => {
     assert.throws(() => check(1 as unknown as boolean, "truthy"), CheckFailed);
@@ -15,7 +33,15 @@ describe("check", () => {
 
 describe("band", () => {
   test("mean line and a closed 95% CI polygon (meanCi95) in the given colour", () => {
-    const [fill, line] = band([0, 10], [[1, 3], [2, 2]], "demo", "rgb(10,20,30)");
+    const [fill, line] = band(
+      [0, 10],
+      [
+        [1, 3],
+        [2, 2],
+      ],
+      "demo",
+      "rgb(10,20,30)",
+    );
     assert.deepEqual(line.y, [2, 2]);
     assert.equal((line.line as { color: string }).color, "rgb(10,20,30)");
     const half = 12.706204736174707; // meanCi95: Student t, t_{0.975,1}·sd/√n with values 1, 3 (sd √2, n 2)
@@ -40,8 +66,22 @@ describe("band", () => {
 describe("logLogSlope and formatCi", () => {
   test("recovers the exponent of a power law exactly", () => {
     const xs = [10, 100, 1000, 5000];
-    assert.ok(Math.abs(logLogSlope(xs, xs.map((x) => 3 * x ** -0.5)) + 0.5) < 1e-12);
-    assert.ok(Math.abs(logLogSlope(xs, xs.map((x) => x ** 2)) - 2) < 1e-12);
+    assert.ok(
+      Math.abs(
+        logLogSlope(
+          xs,
+          xs.map((x) => 3 * x ** -0.5),
+        ) + 0.5,
+      ) < 1e-12,
+    );
+    assert.ok(
+      Math.abs(
+        logLogSlope(
+          xs,
+          xs.map((x) => x ** 2),
+        ) - 2,
+      ) < 1e-12,
+    );
   });
   test("rejects non-positive values and mismatched lengths", () => {
     assert.throws(() => logLogSlope([1, 2], [1, 0]), /finite and > 0/);
@@ -66,7 +106,8 @@ describe("clusteredMean", () => {
   test("wider than the i.i.d. standard error when samples within a cluster agree", () => {
     const values = [1, 1, 1, 1, 5, 5, 5, 5];
     const r = clusteredMean(values, [0, 0, 0, 0, 1, 1, 1, 1]);
-    const m = 3, sd = Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / 7);
+    const m = 3,
+      sd = Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / 7);
     assert.ok(r.se > 1.5 * (sd / Math.sqrt(8)));
     assert.ok(Math.abs(r.se - 2) < 1e-12); // cluster means 1 and 5: sd 2√2, se 2
   });
@@ -90,7 +131,16 @@ describe("plackettLuceProbability", () => {
     assert.equal(new Set(perms.map((p) => p.join())).size, 24);
     const total = perms.reduce((s, o) => s + plackettLuceProbability(r, o), 0);
     assert.ok(Math.abs(total - 1) < 1e-12);
-    for (const o of perms) assert.ok(Math.abs(plackettLuceProbability(r, o) - plackettLuceProbability(r.map((v) => v + 500), o)) < 1e-12);
+    for (const o of perms)
+      assert.ok(
+        Math.abs(
+          plackettLuceProbability(r, o) -
+            plackettLuceProbability(
+              r.map((v) => v + 500),
+              o,
+            ),
+        ) < 1e-12,
+      );
     assert.ok(Math.abs(plackettLuceProbability([1.2, 0.3], [0, 1]) - 1 / (1 + Math.exp(-0.9))) < 1e-15);
   });
   test("hand value for three items", () => {
@@ -100,7 +150,13 @@ describe("plackettLuceProbability", () => {
 });
 
 describe("verdict table", () => {
-  const base: Verdict = { claim: "DPO reaches π*", setup: "bandit, 10 seeds", measured: "TV 0.03 ± 0.01", reproduced: "yes", why: "tabular policy" };
+  const base: Verdict = {
+    claim: "DPO reaches π*",
+    setup: "bandit, 10 seeds",
+    measured: "TV 0.03 ± 0.01",
+    reproduced: "yes",
+    why: "tabular policy",
+  };
   test("grade: full → yes, only the weaker test → partly, neither → no", () => {
     assert.equal(grade(true), "yes");
     assert.equal(grade(true, false), "yes");
@@ -109,16 +165,26 @@ describe("verdict table", () => {
   });
   test("rows in the documented column order", () => {
     assert.deepEqual(VERDICT_COLUMNS, ["claim", "our setup", "measured", "reproduced", "why"]);
-    assert.deepEqual(verdictRows([base]), [["DPO reaches π*", "bandit, 10 seeds", "TV 0.03 ± 0.01", "yes", "tabular policy"]]);
+    assert.deepEqual(verdictRows([base]), [
+      ["DPO reaches π*", "bandit, 10 seeds", "TV 0.03 ± 0.01", "yes", "tabular policy"],
+    ]);
   });
   test("a verdict that disagrees with the stated one fails the run, naming the claim", () => {
     assert.doesNotThrow(() => verdictRows([{ ...base, expected: "yes" }]));
-    assert.throws(() => verdictRows([{ ...base, reproduced: grade(false, true), expected: "yes" }]), (e: unknown) => e instanceof CheckFailed && /"DPO reaches π\*" is "partly" but the notebook's text says "yes"/.test((e as Error).message));
+    assert.throws(
+      () => verdictRows([{ ...base, reproduced: grade(false, true), expected: "yes" }]),
+      (e: unknown) =>
+        e instanceof CheckFailed &&
+        /"DPO reaches π\*" is "partly" but the notebook's text says "yes"/.test((e as Error).message),
+    );
   });
   test("empty fields, unknown verdicts and empty tables are errors", () => {
     assert.throws(() => verdictRows([]), /no verdicts/);
     assert.throws(() => verdictRows([{ ...base, why: " " }]), /has an empty "why"/);
-    assert.throws(() => verdictRows([{ ...base, reproduced: "maybe" as never }]), /must be yes, partly or no, got maybe/);
+    assert.throws(
+      () => verdictRows([{ ...base, reproduced: "maybe" as never }]),
+      /must be yes, partly or no, got maybe/,
+    );
   });
   test("verdictFrame is a DataFrame with the same rows; showVerdicts prints one line per claim and returns nothing", () => {
     const df = verdictFrame([base, { ...base, claim: "second", reproduced: "no" }]);

@@ -16,9 +16,24 @@ before(async () => {
 
 describe("non-finite options are refused, not turned into NaN", () => {
   test("l2: Infinity (Bradley–Terry and Plackett–Luce fits)", () => {
-    const pairs: Array<[number, number]> = [[0, 1], [1, 0], [0, 1]];
+    const pairs: Array<[number, number]> = [
+      [0, 1],
+      [1, 0],
+      [0, 1],
+    ];
     assert.throws(() => fitBradleyTerry(pairs, 2, { l2: Infinity }), /l2 must be finite and >= 0, got Infinity/);
-    assert.throws(() => fitPlackettLuce([[0, 1], [1, 0]], 2, { l2: Infinity }), /l2 must be finite and >= 0, got Infinity/);
+    assert.throws(
+      () =>
+        fitPlackettLuce(
+          [
+            [0, 1],
+            [1, 0],
+          ],
+          2,
+          { l2: Infinity },
+        ),
+      /l2 must be finite and >= 0, got Infinity/,
+    );
     assert.throws(() => fitBradleyTerry(pairs, 2, { l2: NaN }), /l2 must be finite/);
   });
 
@@ -33,7 +48,10 @@ describe("non-finite options are refused, not turned into NaN", () => {
 
 test("plackettLuceNll on a scalar says what shape it needs", () => {
   const s = tf.scalar(1);
-  assert.throws(() => plackettLuceNll(s), /plackettLuceNll .*ranked items on the last axis \(shape \[\.\.\., N\]\), got a scalar/);
+  assert.throws(
+    () => plackettLuceNll(s),
+    /plackettLuceNll .*ranked items on the last axis \(shape \[\.\.\., N\]\), got a scalar/,
+  );
   s.dispose();
 });
 

@@ -39,7 +39,10 @@ describe("fitBradleyTerry (Newton) and fitPlackettLuce (MM)", () => {
     const top3 = samplePlackettLuceRankings(TRUE, 4000, { rng: new Rng(3), length: 3 });
     const fitTop = fitPlackettLuce(top3, TRUE.length, { choiceSets: "all" });
     assert.ok(fitTop.converged);
-    assert.ok(maxAbsDiff(fitTop.utilities, TRUE) < 0.12, `top-3 lists: max error ${maxAbsDiff(fitTop.utilities, TRUE)}`);
+    assert.ok(
+      maxAbsDiff(fitTop.utilities, TRUE) < 0.12,
+      `top-3 lists: max error ${maxAbsDiff(fitTop.utilities, TRUE)}`,
+    );
     // Reading the same lists as rankings of the listed items only is a different (biased) model here.
     const wrong = fitPlackettLuce(top3, TRUE.length);
     assert.ok(maxAbsDiff(wrong.utilities, TRUE) > 0.5, "choiceSets matters");
@@ -89,17 +92,50 @@ describe("fitBradleyTerry (Newton) and fitPlackettLuce (MM)", () => {
       if (g(mid) > 0) lo = mid;
       else hi = mid;
     }
-    const pairs: Array<[number, number]> = [[0, 1], [1, 2], [2, 0], [0, 2]];
+    const pairs: Array<[number, number]> = [
+      [0, 1],
+      [1, 2],
+      [2, 0],
+      [0, 2],
+    ];
     for (const fit of [fitBradleyTerry(pairs, 3), fitPlackettLuce(pairs, 3)]) {
       assert.ok(maxAbsDiff(fit.utilities, [lo, 0, -lo]) < 1e-8, `${fit.method}: ${fit.utilities} vs ±${lo}`);
     }
   });
 
   test("no MLE: errors name the items that never win / never lose; l2 > 0 fits anyway", () => {
-    const pairs: Array<[number, number]> = [[0, 1], [1, 2], [2, 1], [0, 2]]; // item 0 never loses, 3 unseen
+    const pairs: Array<[number, number]> = [
+      [0, 1],
+      [1, 2],
+      [2, 1],
+      [0, 2],
+    ]; // item 0 never loses, 3 unseen
     assert.throws(() => fitBradleyTerry(pairs, 4), /never compared: 3;.*never lose: 0/);
-    assert.throws(() => fitPlackettLuce([[0, 1, 2], [1, 2]], 3), /never lose: 0/);
-    assert.throws(() => fitBradleyTerry([[0, 1], [1, 0], [2, 3], [3, 2]], 4, { itemNames: ["a", "b", "c", "d"] }), /2 strongly connected groups: \{0 \(a\), 1 \(b\)\}, \{2 \(c\), 3 \(d\)\}|\{2 \(c\), 3 \(d\)\}, \{0 \(a\), 1 \(b\)\}/);
+    assert.throws(
+      () =>
+        fitPlackettLuce(
+          [
+            [0, 1, 2],
+            [1, 2],
+          ],
+          3,
+        ),
+      /never lose: 0/,
+    );
+    assert.throws(
+      () =>
+        fitBradleyTerry(
+          [
+            [0, 1],
+            [1, 0],
+            [2, 3],
+            [3, 2],
+          ],
+          4,
+          { itemNames: ["a", "b", "c", "d"] },
+        ),
+      /2 strongly connected groups: \{0 \(a\), 1 \(b\)\}, \{2 \(c\), 3 \(d\)\}|\{2 \(c\), 3 \(d\)\}, \{0 \(a\), 1 \(b\)\}/,
+    );
     const reg = fitBradleyTerry(pairs, 4, { l2: 0.1 });
     assert.ok(reg.converged && reg.utilities.every(Number.isFinite));
     assert.ok(reg.utilities[0] > reg.utilities[1] && Math.abs(reg.utilities[3] - 0) < 0.5);
@@ -142,7 +178,8 @@ describe("trainRewardModel (parametric Bradley–Terry / Plackett–Luce)", () =
   const feats = Array.from({ length: nItems }, () => wTrue.map(() => rng.normal()));
   const rewards = feats.map((x) => x.reduce((s, v, i) => s + v * wTrue[i], 0));
   const cosine = (a: number[], b: number[]) =>
-    a.reduce((s, v, i) => s + v * b[i], 0) / Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
+    a.reduce((s, v, i) => s + v * b[i], 0) /
+    Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
 
   test("reaches the float64 MLE on BT pairs (full batch within 0.005, minibatches within 0.05), deterministically, with no leaks", () => {
     const pairs = sampleBradleyTerryPairs(rewards, 3000, { rng: new Rng(13) });
@@ -157,9 +194,18 @@ describe("trainRewardModel (parametric Bradley–Terry / Plackett–Luce)", () =
       assert.equal(tf.memory().numTensors, beforeModel + 1, "a linear model holds exactly its weight variable");
       const before = tf.memory().numTensors;
       const seen: number[] = [];
-      const history = trainRewardModel(model, data, { epochs, batchSize, learningRate, seed, onEpoch: () => seen.push(tf.memory().numTensors) });
+      const history = trainRewardModel(model, data, {
+        epochs,
+        batchSize,
+        learningRate,
+        seed,
+        onEpoch: () => seen.push(tf.memory().numTensors),
+      });
       // Adam's moment slots appear at the first step; after that the count stays flat.
-      assert.ok(seen.every((n) => n === seen[0]), `tensor count drifted during training: ${seen}`);
+      assert.ok(
+        seen.every((n) => n === seen[0]),
+        `tensor count drifted during training: ${seen}`,
+      );
       assert.equal(tf.memory().numTensors, before, "no tensors leaked");
       const w = Array.from(model.variables[0].dataSync());
       model.variables.forEach((v) => v.dispose());
@@ -182,11 +228,20 @@ describe("trainRewardModel (parametric Bradley–Terry / Plackett–Luce)", () =
 
   test("rankings: PL likelihood recovers the weight direction; validation metrics reported", () => {
     const rankings = samplePlackettLuceRankings(rewards.slice(0, 8), 600, { rng: new Rng(14) });
-    const mk = (rs: number[][]) => ({ kind: "rankings" as const, items: tf.tensor3d(rs.map((r) => r.map((i) => feats[i]))) });
+    const mk = (rs: number[][]) => ({
+      kind: "rankings" as const,
+      items: tf.tensor3d(rs.map((r) => r.map((i) => feats[i]))),
+    });
     const train = mk(rankings.slice(0, 500));
     const val = mk(rankings.slice(500));
     const model = linearRewardModel(3, { seed: 2 });
-    const history = trainRewardModel(model, train, { epochs: 20, batchSize: 50, learningRate: 0.05, seed: 3, validation: val });
+    const history = trainRewardModel(model, train, {
+      epochs: 20,
+      batchSize: 50,
+      learningRate: 0.05,
+      seed: 3,
+      validation: val,
+    });
     const w = Array.from(model.variables[0].dataSync());
     assert.ok(cosine(w, wTrue) > 0.97, `cosine ${cosine(w, wTrue)}`);
     const last = history[history.length - 1];
@@ -198,11 +253,18 @@ describe("trainRewardModel (parametric Bradley–Terry / Plackett–Luce)", () =
 
   test("an untrained (zero) model has BT loss log 2 and accuracy ½ on pairs", () => {
     const model = linearRewardModel(3);
-    const data = { kind: "pairs" as const, winners: tf.tensor2d([feats[0], feats[1]]), losers: tf.tensor2d([feats[2], feats[3]]) };
+    const data = {
+      kind: "pairs" as const,
+      winners: tf.tensor2d([feats[0], feats[1]]),
+      losers: tf.tensor2d([feats[2], feats[3]]),
+    };
     const ev = evaluateRewardModel(model, data);
     assert.ok(Math.abs(ev.loss - Math.log(2)) < 1e-6);
     assert.equal(ev.accuracy, 0.5);
-    assert.throws(() => trainRewardModel(model, { kind: "pairs", winners: data.winners, losers: tf.zeros([3, 3]) }), /same shape/);
+    assert.throws(
+      () => trainRewardModel(model, { kind: "pairs", winners: data.winners, losers: tf.zeros([3, 3]) }),
+      /same shape/,
+    );
     tf.dispose([data.winners, data.losers, ...model.variables]);
   });
 });

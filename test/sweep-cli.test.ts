@@ -37,7 +37,11 @@ report: {metrics: [score, eps]}
 );
 
 function sweep(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", cli, ...args], { cwd: root, encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", cli, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -54,13 +58,20 @@ function outcomes(file: string): Map<string, string> {
 
 function lineCount(file: string): number {
   if (!fs.existsSync(file)) return 0;
-  return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").length;
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "").length;
 }
 
 /** Start the CLI, wait until `atLeast` results are stored, SIGKILL it; returns how many were stored. */
 async function startAndKill(out: string, atLeast: number): Promise<number> {
   const results = path.join(out, "results.jsonl");
-  const child = spawn(process.execPath, ["--import", "tsx", cli, sweepFile, "--out", out, "--workers", "2", "--no-report"], { cwd: root, stdio: "ignore" });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", cli, sweepFile, "--out", out, "--workers", "2", "--no-report"],
+    { cwd: root, stdio: "ignore" },
+  );
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const t0 = Date.now();
   while (lineCount(results) < atLeast) {
@@ -134,7 +145,10 @@ describe("sweep CLI", () => {
     assert.equal(m.status, 0, m.stdout + m.stderr);
     assert.match(m.stdout, /32\/32 planned runs present/);
     assert.deepEqual(new Map([...outcomes(path.join(merged, "results.jsonl"))].sort()), new Map([...reference].sort()));
-    assert.equal(fs.readFileSync(path.join(merged, "summary.csv"), "utf8"), fs.readFileSync(path.join(dir, "reference", "summary.csv"), "utf8"));
+    assert.equal(
+      fs.readFileSync(path.join(merged, "summary.csv"), "utf8"),
+      fs.readFileSync(path.join(dir, "reference", "summary.csv"), "utf8"),
+    );
 
     // Drop a line from shard 0 and duplicate one of shard 1 into shard 2.
     const shard = (i: number): string => path.join(out, `results-shard-${i}-of-3.jsonl`);
@@ -146,7 +160,15 @@ describe("sweep CLI", () => {
     assert.equal(bad.status, 1, "a gap fails the merge");
     assert.match(bad.stdout, new RegExp(`missing: 1 \\(first: ${gone}`));
     assert.match(bad.stdout, /duplicates: 1 \(0 with differing results\)/);
-    const allowed = sweep(["merge", sweepFile, out, "--out", path.join(dir, "merged-bad"), "--allow-missing", "--no-report"]);
+    const allowed = sweep([
+      "merge",
+      sweepFile,
+      out,
+      "--out",
+      path.join(dir, "merged-bad"),
+      "--allow-missing",
+      "--no-report",
+    ]);
     assert.equal(allowed.status, 0);
   });
 
@@ -165,7 +187,9 @@ describe("sweep CLI", () => {
     try {
       await page.goto("file://" + report);
       // A string expression: this file is compiled without the DOM lib.
-      const state = (await page.evaluate("({ pwned: window.__pwned, pwned2: window.__pwned2, text: document.body.innerText })")) as { pwned?: number; pwned2?: number; text: string };
+      const state = (await page.evaluate(
+        "({ pwned: window.__pwned, pwned2: window.__pwned2, text: document.body.innerText })",
+      )) as { pwned?: number; pwned2?: number; text: string };
       assert.equal(state.pwned, undefined);
       assert.equal(state.pwned2, undefined);
       assert.ok(state.text.includes(INJECTED), "the injected string shows as text in the tables");
@@ -177,7 +201,9 @@ describe("sweep CLI", () => {
 
   test("in Chromium, a one-seed point draws no error bar while the others do", async () => {
     // The reference results, with only one seed kept for x=0 (note "plain"): that group has no CI.
-    const records = readResults(path.join(dir, "reference", "results.jsonl")).records.filter((r) => !(r.factors.x === 0 && r.factors.note === "plain" && r.seed > 0));
+    const records = readResults(path.join(dir, "reference", "results.jsonl")).records.filter(
+      (r) => !(r.factors.x === 0 && r.factors.note === "plain" && r.seed > 0),
+    );
     const summary = summarise(plan.runs, plan.factors, records);
     const file = path.join(dir, "one-seed.html");
     fs.writeFileSync(file, reportHtml({ spec: loadSweepFile(sweepFile), summary, planned: plan.runs.length }));
@@ -187,12 +213,21 @@ describe("sweep CLI", () => {
     page.on("pageerror", (e) => errors.push(String(e)));
     try {
       await page.goto("file://" + file);
-      await page.waitForFunction("document.querySelectorAll('.js-plotly-plot g.errorbar').length > 0", undefined, { timeout: 30_000 });
+      await page.waitForFunction("document.querySelectorAll('.js-plotly-plot g.errorbar').length > 0", undefined, {
+        timeout: 30_000,
+      });
       // The first figure: score vs x, one trace per note; the "plain" trace's x=0 point has n = 1.
       const bars = (await page.evaluate(
         "Array.from(document.querySelectorAll('.js-plotly-plot')[0].querySelectorAll('g.trace.scatter')).map((t) => Array.from(t.querySelectorAll('g.errorbar')).map((g) => g.querySelectorAll('path.yerror').length))",
       )) as number[][];
-      assert.deepEqual(bars, [[0, 1], [1, 1]], "x=0 of the 'plain' trace has one seed: no error bar at all");
+      assert.deepEqual(
+        bars,
+        [
+          [0, 1],
+          [1, 1],
+        ],
+        "x=0 of the 'plain' trace has one seed: no error bar at all",
+      );
       assert.deepEqual(errors, []);
     } finally {
       await page.close();
@@ -215,15 +250,25 @@ describe("sweep CLI", () => {
     fs.writeFileSync(beta, "name: beta\nkind: bandit\nseeds: 3\nbase:\n  method: dpo\ngrid:\n  lossOptions.beta: []\n");
     const empty = sweep([beta]);
     assert.equal(empty.status, 2);
-    const expected = 'beta.yaml:7 grid["lossOptions.beta"]: an empty list would make an empty grid; give at least one value';
+    const expected =
+      'beta.yaml:7 grid["lossOptions.beta"]: an empty list would make an empty grid; give at least one value';
     assert.ok(empty.stderr.includes(`${dir}/${expected}`), empty.stderr);
-    assert.ok(fs.readFileSync(path.join(root, "README.md"), "utf8").includes(`e.g. \`${expected}\``), "README quotes the real message");
+    assert.ok(
+      fs.readFileSync(path.join(root, "README.md"), "utf8").includes(`e.g. \`${expected}\``),
+      "README quotes the real message",
+    );
     // One config under two labels: exit 2, naming both blocks and lines.
     const twice = path.join(dir, "twice.yaml");
-    fs.writeFileSync(twice, "name: twice\nkind: synthetic\nseeds: 2\ngrid:\n  - {label: a, x: 1}\n  - {label: b, x: 1}\n");
+    fs.writeFileSync(
+      twice,
+      "name: twice\nkind: synthetic\nseeds: 2\ngrid:\n  - {label: a, x: 1}\n  - {label: b, x: 1}\n",
+    );
     const dup = sweep([twice]);
     assert.equal(dup.status, 2);
-    assert.match(dup.stderr, /twice\.yaml:6 grid\[1\]\.label: grid point x=1 \(label "b"\) resolves to the same config as grid point x=1 of grid\[0\]\.label \(line 5\) \(label "a"\)/);
+    assert.match(
+      dup.stderr,
+      /twice\.yaml:6 grid\[1\]\.label: grid point x=1 \(label "b"\) resolves to the same config as grid point x=1 of grid\[0\]\.label \(line 5\) \(label "a"\)/,
+    );
     const flag = sweep([sweepFile, "--wrokers", "2"]);
     assert.equal(flag.status, 2);
     assert.match(flag.stderr, /unknown option --wrokers/);

@@ -16,7 +16,14 @@ import { readResults } from "../src/sweep/store";
 import { clearLmMemory, lmCacheStats, lmKind } from "../src/sweep/lm-kind";
 import { generateReviewCorpus } from "../src/lm/corpus";
 import { defaultConstitution } from "../src/lm/judges";
-import { LM_PRESETS, makeRlaifData, setupCorpus, trainAndEvaluate, trainReference, type LmPreset } from "../src/lm/pipeline";
+import {
+  LM_PRESETS,
+  makeRlaifData,
+  setupCorpus,
+  trainAndEvaluate,
+  trainReference,
+  type LmPreset,
+} from "../src/lm/pipeline";
 import "../src/sweep/builtin-kinds";
 
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `prefopt-sweep-lm-${name}-`));
@@ -30,11 +37,29 @@ const TINY = {
   rlaif: { prompts: 12, k: 3, maxNewTokens: 8 },
   evaluation: { prompts: 4, samplesPerPrompt: 2 },
 };
-const tinyOffline = (method: string, extra: JsonObject = {}): JsonObject => ({ ...structuredClone(TINY), method, lossOptions: { beta: 0.5 }, preference: { steps: 6, batchSize: 8, learningRate: 1e-2 }, ...extra });
-const tinyPpo = (extra: JsonObject = {}): JsonObject => ({ ...structuredClone(TINY), rlaif: { maxNewTokens: 8 }, method: "ppo", lossOptions: { beta: 0.5 }, ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 }, ...extra });
+const tinyOffline = (method: string, extra: JsonObject = {}): JsonObject => ({
+  ...structuredClone(TINY),
+  method,
+  lossOptions: { beta: 0.5 },
+  preference: { steps: 6, batchSize: 8, learningRate: 1e-2 },
+  ...extra,
+});
+const tinyPpo = (extra: JsonObject = {}): JsonObject => ({
+  ...structuredClone(TINY),
+  rlaif: { maxNewTokens: 8 },
+  method: "ppo",
+  lossOptions: { beta: 0.5 },
+  ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 },
+  ...extra,
+});
 const resolve = (config: JsonObject): JsonObject => lmKind.resolve(config, inlineComplainer("lm.yaml"));
 const stats = () => ({ ...lmCacheStats });
-const delta = (a: typeof lmCacheStats, b: typeof lmCacheStats) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - a[k as keyof typeof a]]).filter(([, v]) => v !== 0));
+const delta = (a: typeof lmCacheStats, b: typeof lmCacheStats) =>
+  Object.fromEntries(
+    Object.entries(b)
+      .map(([k, v]) => [k, v - a[k as keyof typeof a]])
+      .filter(([, v]) => v !== 0),
+  );
 
 /** Run `f` with PREFOPT_LM_CACHE set (workers copy the environment when they start, inside `f`). */
 function withCache<T>(dir: string, f: () => T): T {
@@ -64,38 +89,89 @@ before(async () => {
 
 describe("lm kind: config validation", () => {
   const cases: Array<[JsonObject, RegExp]> = [
-    [{ preset: "quick", method: "dpoo" }, /^lm\.yaml method: must be one of dpo, sigmoid, .*, listwise, .*ppo, got "dpoo"$/],
+    [
+      { preset: "quick", method: "dpoo" },
+      /^lm\.yaml method: must be one of dpo, sigmoid, .*, listwise, .*ppo, got "dpoo"$/,
+    ],
     [{ method: "dpo" }, /^lm\.yaml preset: must be one of default, quick, got undefined$/],
     [{ method: "dpo", preset: "huge" }, /^lm\.yaml preset: must be one of default, quick/],
     [{ preset: "quick", method: "dpo", betta: 0.1 }, /^lm\.yaml betta: unknown field; expected one of .*lossOptions/],
     [{ preset: "quick", method: "dpo", beta: 0.1 }, /^lm\.yaml beta: was renamed lossOptions\.beta/],
     [{ preset: "quick", method: "dpo", lossOptions: { beta: 0 } }, /^lm\.yaml lossOptions\.beta: must be > 0, got 0$/],
-    [{ preset: "quick", method: "ppo", lossOptions: { beta: 0.1, labelSmoothing: 0.1 } }, /^lm\.yaml lossOptions\.labelSmoothing: unknown field; expected one of beta$/],
-    [{ preset: "quick", method: "dpo", preference: { stepz: 3 } }, /^lm\.yaml preference\.stepz: unknown field; expected one of batchSize, learningRate, steps$/],
-    [{ preset: "quick", method: "dpo", preference: { steps: 2.5 } }, /^lm\.yaml preference\.steps: must be an integer, got 2\.5$/],
+    [
+      { preset: "quick", method: "ppo", lossOptions: { beta: 0.1, labelSmoothing: 0.1 } },
+      /^lm\.yaml lossOptions\.labelSmoothing: unknown field; expected one of beta$/,
+    ],
+    [
+      { preset: "quick", method: "dpo", preference: { stepz: 3 } },
+      /^lm\.yaml preference\.stepz: unknown field; expected one of batchSize, learningRate, steps$/,
+    ],
+    [
+      { preset: "quick", method: "dpo", preference: { steps: 2.5 } },
+      /^lm\.yaml preference\.steps: must be an integer, got 2\.5$/,
+    ],
     [{ preset: "quick", method: "dpo", preference: 3 }, /^lm\.yaml preference: must be a mapping$/],
-    [{ preset: "quick", method: "dpo", rlaif: { noiseTemperature: -1 } }, /^lm\.yaml rlaif\.noiseTemperature: must be >= 0, got -1$/],
-    [{ preset: "quick", method: "dpo", evaluation: { prompts: "all" } }, /^lm\.yaml evaluation\.prompts: must be a number, got "all"$/],
-    [{ preset: "quick", method: "dpo", lossOptions: { labelSmoothing: 0.5 } }, /^lm\.yaml lossOptions\.labelSmoothing: must be < 0\.5, got 0\.5$/],
-    [{ preset: "quick", method: "dpo", model: { dModel: 10, nHeads: 4 } }, /^lm\.yaml model: TransformerConfig: dModel 10 is not divisible by nHeads 4$/],
-    [{ preset: "quick", method: "ipo", lossOptions: { labelSmoothing: 0.1 } }, /^lm\.yaml lossOptions\.labelSmoothing: is not an option of loss "ipo"/],
-    [{ preset: "quick", method: "dpo", lossOptions: { desirableWeight: 2 } }, /^lm\.yaml lossOptions\.desirableWeight: is not an option of loss "dpo"/],
-    [{ preset: "quick", method: "ppo", preference: { steps: 5 } }, /^lm\.yaml preference\.steps: PPO trains online and ignores the offline settings/],
-    [{ preset: "quick", method: "kto", ppo: { iterations: 5 } }, /^lm\.yaml ppo\.iterations: only method ppo uses the ppo settings; this run's method is kto/],
-    [{ preset: "quick", method: "ppo", rlaif: { noiseTemperature: 1 } }, /^lm\.yaml rlaif\.noiseTemperature: PPO learns from judge scores/],
+    [
+      { preset: "quick", method: "dpo", rlaif: { noiseTemperature: -1 } },
+      /^lm\.yaml rlaif\.noiseTemperature: must be >= 0, got -1$/,
+    ],
+    [
+      { preset: "quick", method: "dpo", evaluation: { prompts: "all" } },
+      /^lm\.yaml evaluation\.prompts: must be a number, got "all"$/,
+    ],
+    [
+      { preset: "quick", method: "dpo", lossOptions: { labelSmoothing: 0.5 } },
+      /^lm\.yaml lossOptions\.labelSmoothing: must be < 0\.5, got 0\.5$/,
+    ],
+    [
+      { preset: "quick", method: "dpo", model: { dModel: 10, nHeads: 4 } },
+      /^lm\.yaml model: TransformerConfig: dModel 10 is not divisible by nHeads 4$/,
+    ],
+    [
+      { preset: "quick", method: "ipo", lossOptions: { labelSmoothing: 0.1 } },
+      /^lm\.yaml lossOptions\.labelSmoothing: is not an option of loss "ipo"/,
+    ],
+    [
+      { preset: "quick", method: "dpo", lossOptions: { desirableWeight: 2 } },
+      /^lm\.yaml lossOptions\.desirableWeight: is not an option of loss "dpo"/,
+    ],
+    [
+      { preset: "quick", method: "ppo", preference: { steps: 5 } },
+      /^lm\.yaml preference\.steps: PPO trains online and ignores the offline settings/,
+    ],
+    [
+      { preset: "quick", method: "kto", ppo: { iterations: 5 } },
+      /^lm\.yaml ppo\.iterations: only method ppo uses the ppo settings; this run's method is kto/,
+    ],
+    [
+      { preset: "quick", method: "ppo", rlaif: { noiseTemperature: 1 } },
+      /^lm\.yaml rlaif\.noiseTemperature: PPO learns from judge scores/,
+    ],
   ];
   for (const [config, expected] of cases) {
     test(`rejects ${JSON.stringify(config)}`, () => {
-      assert.throws(() => resolve(config), (e: unknown) => e instanceof SweepConfigError && expected.test(e.message));
+      assert.throws(
+        () => resolve(config),
+        (e: unknown) => e instanceof SweepConfigError && expected.test(e.message),
+      );
     });
   }
 
   test("in a sweep file, the error names the file, the line and the grid key that set the bad value", () => {
     const dir = tmp("cfg");
     const file = path.join(dir, "bad.yaml");
-    fs.writeFileSync(file, "name: bad\nkind: lm\nseeds: 1\nbase: {preset: quick, method: dpo}\ngrid:\n  lossOptions.beta: [0.1, -1]\n");
-    assert.throws(() => expandSweep(loadSweepFile(file)), /bad\.yaml:6 grid\["lossOptions\.beta"\]: config field lossOptions\.beta .*must be > 0, got -1/);
-    fs.writeFileSync(file, "name: bad\nkind: lm\nseeds: 1\nbase: {preset: quick, method: dpo, preference: {lr: 0.1}}\ngrid:\n  lossOptions.beta: [0.1]\n");
+    fs.writeFileSync(
+      file,
+      "name: bad\nkind: lm\nseeds: 1\nbase: {preset: quick, method: dpo}\ngrid:\n  lossOptions.beta: [0.1, -1]\n",
+    );
+    assert.throws(
+      () => expandSweep(loadSweepFile(file)),
+      /bad\.yaml:6 grid\["lossOptions\.beta"\]: config field lossOptions\.beta .*must be > 0, got -1/,
+    );
+    fs.writeFileSync(
+      file,
+      "name: bad\nkind: lm\nseeds: 1\nbase: {preset: quick, method: dpo, preference: {lr: 0.1}}\ngrid:\n  lossOptions.beta: [0.1]\n",
+    );
     assert.throws(() => expandSweep(loadSweepFile(file)), /bad\.yaml:4 base\.preference\.lr: .*unknown field/);
   });
 });
@@ -105,7 +181,11 @@ describe("lm kind: resolved configs and run ids", () => {
     const r = resolve({ preset: "quick", method: "dpo" });
     const q = LM_PRESETS.quick;
     assert.equal(r.preset, "quick");
-    assert.deepEqual(r.lossOptions, { beta: 0.1, labelSmoothing: 0, variant: "sigmoid", referenceFree: false, rpoAlpha: 0 }, "the registry's defaults for dpo");
+    assert.deepEqual(
+      r.lossOptions,
+      { beta: 0.1, labelSmoothing: 0, variant: "sigmoid", referenceFree: false, rpoAlpha: 0 },
+      "the registry's defaults for dpo",
+    );
     assert.deepEqual(r.sft, q.sft);
     assert.deepEqual(r.model, q.model);
     assert.deepEqual(r.rlaif, q.rlaif);
@@ -119,9 +199,18 @@ describe("lm kind: resolved configs and run ids", () => {
   });
 
   test("ids: written-out defaults and key order do not matter; method, β, preset values and seed do", () => {
-    const id = (config: JsonObject, seed = 0) => runId("lm", lmKind.version, resolve({ preset: "quick", ...config }), seed);
+    const id = (config: JsonObject, seed = 0) =>
+      runId("lm", lmKind.version, resolve({ preset: "quick", ...config }), seed);
     const a = id({ method: "dpo", lossOptions: { beta: 0.1 } });
-    assert.equal(a, id({ lossOptions: { labelSmoothing: 0, beta: 0.1 }, method: "dpo", preset: "quick", sft: { ...LM_PRESETS.quick.sft } }));
+    assert.equal(
+      a,
+      id({
+        lossOptions: { labelSmoothing: 0, beta: 0.1 },
+        method: "dpo",
+        preset: "quick",
+        sft: { ...LM_PRESETS.quick.sft },
+      }),
+    );
     assert.notEqual(a, id({ method: "dpo", lossOptions: { beta: 0.1 } }, 1));
     assert.notEqual(a, id({ method: "dpo", lossOptions: { beta: 0.2 } }));
     assert.notEqual(a, id({ method: "ipo", lossOptions: { beta: 0.1 } }));
@@ -131,10 +220,19 @@ describe("lm kind: resolved configs and run ids", () => {
     // Pinned on a config with every field written out (so editing LM_PRESETS does not move it): a change to
     // what resolve emits (a renamed field, a new one) would orphan every stored lm result. Update deliberately.
     const explicit = {
-      preset: "quick", method: "dpo", lossOptions: { beta: 0.1, labelSmoothing: 0, variant: "sigmoid", referenceFree: false, rpoAlpha: 0 },
-      preference: { steps: 30, batchSize: 32, learningRate: 5e-4 }, rlaif: { prompts: 128, k: 4, maxNewTokens: 16, noiseTemperature: 0 },
-      evaluation: { prompts: 32, samplesPerPrompt: 4 }, corpusSize: 2000, heldOutFraction: 0.1, maxVocab: 2048,
-      model: { contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 }, sft: { steps: 200, batchSize: 64, learningRate: 3e-3 }, dataSeed: 0, timings: false,
+      preset: "quick",
+      method: "dpo",
+      lossOptions: { beta: 0.1, labelSmoothing: 0, variant: "sigmoid", referenceFree: false, rpoAlpha: 0 },
+      preference: { steps: 30, batchSize: 32, learningRate: 5e-4 },
+      rlaif: { prompts: 128, k: 4, maxNewTokens: 16, noiseTemperature: 0 },
+      evaluation: { prompts: 32, samplesPerPrompt: 4 },
+      corpusSize: 2000,
+      heldOutFraction: 0.1,
+      maxVocab: 2048,
+      model: { contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 },
+      sft: { steps: 200, batchSize: 64, learningRate: 3e-3 },
+      dataSeed: 0,
+      timings: false,
     };
     assert.deepEqual(resolve(explicit), explicit);
     assert.equal(runId("lm", 1, explicit, 0), "2e8921048863be44"); // moved deliberately: loss options live in lossOptions (issue 12)
@@ -143,7 +241,13 @@ describe("lm kind: resolved configs and run ids", () => {
   test("the example sweep validates: β × every method on the quick preset", () => {
     const plan = expandSweep(loadSweepFile(path.join(__dirname, "..", "scripts", "sweeps", "lm-frontier.yaml")));
     assert.deepEqual(plan.factors.slice().sort(), ["lossOptions.beta", "method"]);
-    assert.deepEqual([...new Set(plan.runs.map((r) => r.config.method))].sort(), ["dpo", "ipo", "kto", "listwise", "ppo"]);
+    assert.deepEqual([...new Set(plan.runs.map((r) => r.config.method))].sort(), [
+      "dpo",
+      "ipo",
+      "kto",
+      "listwise",
+      "ppo",
+    ]);
     assert.ok(plan.runs.every((r) => r.config.preset === "quick"));
   });
 });
@@ -159,27 +263,57 @@ describe("lm kind: runs", () => {
   });
 
   test("a tiny run gives finite metrics under the expected names", () => {
-    for (const k of ["reward", "rewardStdErr", "kl", "klStdErr", "rewardGain", "sftReward", "finalLoss", "rewards/accuracies", "rewards/margins", "pairs", "sftPerplexity"]) {
+    for (const k of [
+      "reward",
+      "rewardStdErr",
+      "kl",
+      "klStdErr",
+      "rewardGain",
+      "sftReward",
+      "finalLoss",
+      "rewards/accuracies",
+      "rewards/margins",
+      "pairs",
+      "sftPerplexity",
+    ]) {
       assert.ok(typeof reference[k] === "number" && Number.isFinite(reference[k]), `${k} = ${reference[k]}`);
     }
     assert.equal(reference.evalSamples, 8);
     assert.equal(reference.trainSeconds, undefined, "no wall-clock numbers unless timings: true");
     const ppo = withCache("off", () => runSync(resolve(tinyPpo({ timings: true })), 0));
-    for (const k of ["reward", "kl", "finalLoss", "objective/kl", "objective/rlhf_reward", "trainSeconds"]) assert.ok(Number.isFinite(ppo[k] as number), `ppo ${k} = ${ppo[k]}`);
+    for (const k of ["reward", "kl", "finalLoss", "objective/kl", "objective/rlhf_reward", "trainSeconds"])
+      assert.ok(Number.isFinite(ppo[k] as number), `ppo ${k} = ${ppo[k]}`);
   });
 
   test("seed s with dataSeed s is the pipeline's trainAndEvaluate (dpo, kto, ppo); other seeds differ", () => {
     const q = LM_PRESETS.quick;
-    const preset: LmPreset = { ...q, corpusSize: TINY.corpusSize, model: TINY.model, sft: TINY.sft, rlaif: { ...q.rlaif, ...TINY.rlaif }, evaluation: TINY.evaluation, preference: { steps: 6, batchSize: 8, learningRate: 1e-2 }, ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 }, seed: 0 };
+    const preset: LmPreset = {
+      ...q,
+      corpusSize: TINY.corpusSize,
+      model: TINY.model,
+      sft: TINY.sft,
+      rlaif: { ...q.rlaif, ...TINY.rlaif },
+      evaluation: TINY.evaluation,
+      preference: { steps: 6, batchSize: 8, learningRate: 1e-2 },
+      ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 },
+      seed: 0,
+    };
     const setup = setupCorpus(generateReviewCorpus(preset.corpusSize, preset.seed), preset);
     const { model } = trainReference(setup, preset, false);
     const constitution = defaultConstitution();
     const data = makeRlaifData(model, setup, constitution, preset);
     for (const method of ["dpo", "kto", "ppo"] as const) {
       const point = trainAndEvaluate(method, 0.5, model, setup, data, constitution, preset, false);
-      const m = method === "dpo" ? reference : withCache("off", () => runSync(resolve(method === "ppo" ? tinyPpo() : tinyOffline(method)), 0));
+      const m =
+        method === "dpo"
+          ? reference
+          : withCache("off", () => runSync(resolve(method === "ppo" ? tinyPpo() : tinyOffline(method)), 0));
       const log = point.lastLog as unknown as Record<string, number>;
-      assert.deepEqual([m.reward, m.kl, m.meanLength, m.finalLoss], [point.reward, point.kl, point.meanLength, method === "ppo" ? log["loss/policy_avg"] : log.loss], method);
+      assert.deepEqual(
+        [m.reward, m.kl, m.meanLength, m.finalLoss],
+        [point.reward, point.kl, point.meanLength, method === "ppo" ? log["loss/policy_avg"] : log.loss],
+        method,
+      );
       if (method === "kto") assert.equal(m["train/kl"], log.kl, "KTO's batch z0 is kept apart from the held-out KL");
     }
     model.dispose();
@@ -199,7 +333,11 @@ describe("lm kind: runs", () => {
     clearLmMemory();
     step("cold", { referenceBuilt: 1, dataBuilt: 1 });
     const files = fs.readdirSync(cacheDir).sort();
-    assert.deepEqual(files.map((f) => f.replace(/-[0-9a-f]+\.json$/, "")), ["reference", "rlaif"], `no temporary files left: ${files}`);
+    assert.deepEqual(
+      files.map((f) => f.replace(/-[0-9a-f]+\.json$/, "")),
+      ["reference", "rlaif"],
+      `no temporary files left: ${files}`,
+    );
     step("memory", { referenceFromMemory: 1, dataFromMemory: 1 });
     clearLmMemory();
     step("disk", { referenceFromDisk: 1, dataFromDisk: 1 });
@@ -209,7 +347,10 @@ describe("lm kind: runs", () => {
     const refText = fs.readFileSync(refFile, "utf8");
     fs.writeFileSync(refFile, refText.slice(0, refText.length >> 1));
     const dataText = fs.readFileSync(dataFile, "utf8");
-    const tampered = dataText.replace(/(\\"scoreChosen\\":)(-?\d)/, (_m, k: string, d: string) => `${k}${d === "9" ? "8" : "9"}`);
+    const tampered = dataText.replace(
+      /(\\"scoreChosen\\":)(-?\d)/,
+      (_m, k: string, d: string) => `${k}${d === "9" ? "8" : "9"}`,
+    );
     assert.notEqual(tampered, dataText);
     fs.writeFileSync(dataFile, tampered);
     clearLmMemory();
@@ -244,15 +385,34 @@ describe("lm kind: runs", () => {
 
   test("a sweep on two workers racing on a cold cache stores the in-thread numbers, and resumes", async () => {
     const dir = tmp("race");
-    const spec = parseSweepSpec({ name: "lm-race", kind: "lm", seeds: [0], base: tinyOffline("dpo"), grid: [{ "lossOptions.beta": [0.5, 0.25] }] });
+    const spec = parseSweepSpec({
+      name: "lm-race",
+      kind: "lm",
+      seeds: [0],
+      base: tinyOffline("dpo"),
+      grid: [{ "lossOptions.beta": [0.5, 0.25] }],
+    });
     const out = path.join(dir, "out");
-    const r = await withCache(path.join(dir, "cache"), () => runSweep({ spec, out, workers: 2, quiet: true, report: false }));
+    const r = await withCache(path.join(dir, "cache"), () =>
+      runSweep({ spec, out, workers: 2, quiet: true, report: false }),
+    );
     assert.equal(r.failed.length, 0, JSON.stringify(r.failed));
     assert.equal(r.ran, 2);
-    const stored = readResults(r.files.results).records.find((x) => (x.config.lossOptions as { beta: number }).beta === 0.5)!;
+    const stored = readResults(r.files.results).records.find(
+      (x) => (x.config.lossOptions as { beta: number }).beta === 0.5,
+    )!;
     assert.deepEqual(stored.metrics, reference);
-    assert.deepEqual(fs.readdirSync(path.join(dir, "cache")).map((f) => f.split("-")[0]).sort(), ["reference", "rlaif"], "one file each, no temporaries");
-    const again = await withCache(path.join(dir, "cache"), () => runSweep({ spec, out, workers: 2, quiet: true, report: false }));
+    assert.deepEqual(
+      fs
+        .readdirSync(path.join(dir, "cache"))
+        .map((f) => f.split("-")[0])
+        .sort(),
+      ["reference", "rlaif"],
+      "one file each, no temporaries",
+    );
+    const again = await withCache(path.join(dir, "cache"), () =>
+      runSweep({ spec, out, workers: 2, quiet: true, report: false }),
+    );
     assert.equal(again.ran, 0);
     assert.equal(again.alreadyDone, 2);
   });

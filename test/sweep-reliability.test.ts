@@ -18,7 +18,17 @@ import { Rng } from "../src/random";
 
 const root = path.resolve(__dirname, "..");
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `prefopt-rel-${name}-`));
-const rec = (id: string, score: number): RunRecord => ({ id, kind: "synthetic", seed: 0, index: 0, config: {}, factors: {}, metrics: { score }, ms: 1, finishedAt: "t" });
+const rec = (id: string, score: number): RunRecord => ({
+  id,
+  kind: "synthetic",
+  seed: 0,
+  index: 0,
+  config: {},
+  factors: {},
+  metrics: { score },
+  ms: 1,
+  finishedAt: "t",
+});
 
 /** A pid that certainly belongs to no process: a child that has exited. */
 function deadPid(): number {
@@ -36,7 +46,8 @@ function withWriteSync(impl: typeof fsSeams.writeSync, body: () => void): void {
   }
 }
 
-const spec = (extra: Record<string, unknown> = {}) => parseSweepSpec({ name: "rel", kind: "synthetic", seeds: 3, grid: { x: [0, 1] }, ...extra });
+const spec = (extra: Record<string, unknown> = {}) =>
+  parseSweepSpec({ name: "rel", kind: "synthetic", seeds: 3, grid: { x: [0, 1] }, ...extra });
 
 describe("atomic writes on a full disk", () => {
   test("a short write followed by ENOSPC fails naming the file; the old file stays whole and no temporary is left", () => {
@@ -50,7 +61,11 @@ describe("atomic writes on a full disk", () => {
         if (calls === 1) return fs.writeSync(fd, buf, off, Math.min(len, 10)); // the disk takes 10 bytes…
         return 0; // …then nothing more
       },
-      () => assert.throws(() => writeFileAtomic(file, "x".repeat(1000)), (e: Error) => e.message.includes(file) && /ENOSPC|no space/.test(e.message)),
+      () =>
+        assert.throws(
+          () => writeFileAtomic(file, "x".repeat(1000)),
+          (e: Error) => e.message.includes(file) && /ENOSPC|no space/.test(e.message),
+        ),
     );
     assert.equal(fs.readFileSync(file, "utf8"), "old complete content\n");
     assert.deepEqual(fs.readdirSync(dir), ["results.jsonl"]);
@@ -59,7 +74,10 @@ describe("atomic writes on a full disk", () => {
   test("a short write that is followed by more progress is completed, not truncated", () => {
     const dir = tmp("short2");
     const file = path.join(dir, "f.txt");
-    withWriteSync((fd, buf, off, len) => fs.writeSync(fd, buf, off, Math.min(len, 7)), () => writeFileAtomic(file, "0123456789".repeat(50)));
+    withWriteSync(
+      (fd, buf, off, len) => fs.writeSync(fd, buf, off, Math.min(len, 7)),
+      () => writeFileAtomic(file, "0123456789".repeat(50)),
+    );
     assert.equal(fs.readFileSync(file, "utf8"), "0123456789".repeat(50));
   });
 
@@ -73,32 +91,54 @@ describe("atomic writes on a full disk", () => {
     );
     s.close();
     const read = readResults(file);
-    assert.deepEqual(read.records.map((r) => r.id), ["a"]);
+    assert.deepEqual(
+      read.records.map((r) => r.id),
+      ["a"],
+    );
     assert.equal(read.tornBytes, 0);
   });
 
-  test("on a real full tmpfs, merge and the report fail instead of replacing good files with truncated ones", { skip: !canMountTmpfs() && "mount -t tmpfs is not available here" }, async () => {
-    const mnt = tmp("tmpfs");
-    const run = tmp("full-src");
-    assert.equal(spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt]).status, 0);
-    try {
-      const s = parseSweepSpec({ name: "full", kind: "synthetic", seeds: 40, grid: { x: [0, 1, 2, 3] }, base: { note: "p".repeat(300) } });
-      await runSweep({ spec: s, out: run, workers: 0, quiet: true, report: false });
-      const out = path.join(mnt, "merged");
-      mergeShards({ spec: s, inputs: [run], out, report: false });
-      const good = fs.readFileSync(path.join(out, "results.jsonl"));
-      assert.equal(readResults(path.join(out, "results.jsonl")).records.length, 160);
-      // Fill the disk so that a second copy of results.jsonl cannot fit.
-      const filler = path.join(mnt, "filler");
-      const free = Number(spawnSync("df", ["--output=avail", "-B1", mnt], { encoding: "utf8" }).stdout.trim().split("\n")[1]);
-      fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free - Math.floor(good.length / 4))));
-      assert.throws(() => mergeShards({ spec: s, inputs: [run], out, report: false }), /could not write .*(results\.jsonl|summary).*(ENOSPC|no space)/s);
-      assert.deepEqual(fs.readFileSync(path.join(out, "results.jsonl")), good, "the complete file is still there");
-      assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes(".tmp-")), [], "no temporary left");
-    } finally {
-      spawnSync("umount", [mnt]);
-    }
-  });
+  test(
+    "on a real full tmpfs, merge and the report fail instead of replacing good files with truncated ones",
+    { skip: !canMountTmpfs() && "mount -t tmpfs is not available here" },
+    async () => {
+      const mnt = tmp("tmpfs");
+      const run = tmp("full-src");
+      assert.equal(spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt]).status, 0);
+      try {
+        const s = parseSweepSpec({
+          name: "full",
+          kind: "synthetic",
+          seeds: 40,
+          grid: { x: [0, 1, 2, 3] },
+          base: { note: "p".repeat(300) },
+        });
+        await runSweep({ spec: s, out: run, workers: 0, quiet: true, report: false });
+        const out = path.join(mnt, "merged");
+        mergeShards({ spec: s, inputs: [run], out, report: false });
+        const good = fs.readFileSync(path.join(out, "results.jsonl"));
+        assert.equal(readResults(path.join(out, "results.jsonl")).records.length, 160);
+        // Fill the disk so that a second copy of results.jsonl cannot fit.
+        const filler = path.join(mnt, "filler");
+        const free = Number(
+          spawnSync("df", ["--output=avail", "-B1", mnt], { encoding: "utf8" }).stdout.trim().split("\n")[1],
+        );
+        fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free - Math.floor(good.length / 4))));
+        assert.throws(
+          () => mergeShards({ spec: s, inputs: [run], out, report: false }),
+          /could not write .*(results\.jsonl|summary).*(ENOSPC|no space)/s,
+        );
+        assert.deepEqual(fs.readFileSync(path.join(out, "results.jsonl")), good, "the complete file is still there");
+        assert.deepEqual(
+          fs.readdirSync(out).filter((f) => f.includes(".tmp-")),
+          [],
+          "no temporary left",
+        );
+      } finally {
+        spawnSync("umount", [mnt]);
+      }
+    },
+  );
 
   test("a sweep whose disk fills up mid-way stops with the results file's path; the stored runs are whole and a re-run resumes", async () => {
     const out = tmp("sweep-full");
@@ -107,7 +147,10 @@ describe("atomic writes on a full disk", () => {
     const saved = fsSeams.writeSync;
     fsSeams.writeSync = (fd, buf, off, len) => (++calls > 6 ? 0 : fs.writeSync(fd, buf, off, len)); // plan.json + 5 runs fit
     try {
-      await assert.rejects(runSweep({ spec: s, out, workers: 0, quiet: true, report: false }), (e: Error) => e.message.includes(path.join(out, "results.jsonl")) && /ENOSPC|no space/.test(e.message));
+      await assert.rejects(
+        runSweep({ spec: s, out, workers: 0, quiet: true, report: false }),
+        (e: Error) => e.message.includes(path.join(out, "results.jsonl")) && /ENOSPC|no space/.test(e.message),
+      );
     } finally {
       fsSeams.writeSync = saved;
     }
@@ -142,8 +185,17 @@ function canMountTmpfs(): boolean {
 describe("the results lock", () => {
   test("two runSweep calls on one folder in one process: the second is refused naming the lock; every run is stored once", async () => {
     const out = tmp("same-process");
-    const s = parseSweepSpec({ name: "twice", kind: "synthetic", seeds: 4, grid: { x: [0, 1] }, base: { delayMs: 20 } });
-    const results = await Promise.allSettled([runSweep({ spec: s, out, workers: 0, quiet: true, report: false }), runSweep({ spec: s, out, workers: 0, quiet: true, report: false })]);
+    const s = parseSweepSpec({
+      name: "twice",
+      kind: "synthetic",
+      seeds: 4,
+      grid: { x: [0, 1] },
+      base: { delayMs: 20 },
+    });
+    const results = await Promise.allSettled([
+      runSweep({ spec: s, out, workers: 0, quiet: true, report: false }),
+      runSweep({ spec: s, out, workers: 0, quiet: true, report: false }),
+    ]);
     const rejected = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
     assert.equal(rejected.length, 1, "exactly one of the two is refused");
     assert.match(String(rejected[0].reason.message), /results\.jsonl\.lock/);
@@ -157,8 +209,14 @@ describe("the results lock", () => {
   test("a lock held by a live process is refused before anything is written, plan.json included", async () => {
     const out = tmp("before-plan");
     const lock = path.join(out, "results.jsonl.lock");
-    fs.writeFileSync(lock, JSON.stringify({ pid: process.ppid, host: os.hostname(), since: new Date().toISOString(), token: "other" }));
-    await assert.rejects(runSweep({ spec: spec(), out, workers: 0, quiet: true, report: false }), (e: Error) => e.message.includes(lock) && /another process \(pid/.test(e.message));
+    fs.writeFileSync(
+      lock,
+      JSON.stringify({ pid: process.ppid, host: os.hostname(), since: new Date().toISOString(), token: "other" }),
+    );
+    await assert.rejects(
+      runSweep({ spec: spec(), out, workers: 0, quiet: true, report: false }),
+      (e: Error) => e.message.includes(lock) && /another process \(pid/.test(e.message),
+    );
     assert.deepEqual(fs.readdirSync(out), ["results.jsonl.lock"]);
   });
 
@@ -169,7 +227,10 @@ describe("the results lock", () => {
     await runSweep({ spec: s, out: src, workers: 0, quiet: true, report: false });
     const held = ResultsStore.lock(path.join(out, "results.jsonl"));
     try {
-      assert.throws(() => mergeShards({ spec: s, inputs: [src], out, report: false }), (e: Error) => e.message.includes(path.join(out, "results.jsonl.lock")));
+      assert.throws(
+        () => mergeShards({ spec: s, inputs: [src], out, report: false }),
+        (e: Error) => e.message.includes(path.join(out, "results.jsonl.lock")),
+      );
       assert.ok(!fs.existsSync(path.join(out, "results.jsonl")));
     } finally {
       held.release();
@@ -181,21 +242,33 @@ describe("the results lock", () => {
     const file = path.join(tmp("empty-lock"), "results.jsonl");
     fs.writeFileSync(`${file}.lock`, "");
     const t0 = Date.now();
-    assert.throws(() => ResultsStore.open(file), (e: Error) => e.message.includes(`${file}.lock`) && /no readable owner/.test(e.message));
+    assert.throws(
+      () => ResultsStore.open(file),
+      (e: Error) => e.message.includes(`${file}.lock`) && /no readable owner/.test(e.message),
+    );
     assert.ok(Date.now() - t0 >= 1500, "it waited for the writer to finish");
     assert.ok(fs.existsSync(`${file}.lock`), "the lock was not removed");
   });
 
   test("a lock whose owner is gone is taken over; a stale-lock holder on another host is named with the file to delete", () => {
     const file = path.join(tmp("stale-lock"), "results.jsonl");
-    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: deadPid(), host: os.hostname(), since: "2020-01-01T00:00:00.000Z", token: "dead" }));
+    fs.writeFileSync(
+      `${file}.lock`,
+      JSON.stringify({ pid: deadPid(), host: os.hostname(), since: "2020-01-01T00:00:00.000Z", token: "dead" }),
+    );
     const s = ResultsStore.open(file);
     s.append(rec("a", 1));
     s.close();
     fs.writeFileSync(`${file}.lock`, `${deadPid()} ${os.hostname()}`); // the older "pid host" format
     ResultsStore.open(file).close();
-    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: 1, host: "elsewhere", since: "2020-01-01T00:00:00.000Z", token: "far" }));
-    assert.throws(() => ResultsStore.open(file), (e: Error) => e.message.includes(`delete ${file}.lock`) && /host elsewhere/.test(e.message));
+    fs.writeFileSync(
+      `${file}.lock`,
+      JSON.stringify({ pid: 1, host: "elsewhere", since: "2020-01-01T00:00:00.000Z", token: "far" }),
+    );
+    assert.throws(
+      () => ResultsStore.open(file),
+      (e: Error) => e.message.includes(`delete ${file}.lock`) && /host elsewhere/.test(e.message),
+    );
   });
 
   test("processes racing for one results file: exactly one gets it, every time", async () => {
@@ -248,20 +321,42 @@ describe("sweep files that would go wrong silently", () => {
     const dir = tmp("proto");
     const f = path.join(dir, "p.yaml");
     fs.writeFileSync(f, "name: p\nkind: synthetic\nseeds: 1\ngrid:\n  x: [0]\n  __proto__.labelSmoothing: [0.3]\n");
-    assert.throws(() => expandSweep(loadSweepFile(f)), (e: Error) => e instanceof SweepConfigError && /p\.yaml:6 .*__proto__/.test(e.message));
+    assert.throws(
+      () => expandSweep(loadSweepFile(f)),
+      (e: Error) => e instanceof SweepConfigError && /p\.yaml:6 .*__proto__/.test(e.message),
+    );
     assert.equal(({} as Record<string, unknown>).labelSmoothing, undefined);
     for (const key of ["a.constructor.b", "prototype", "lossOptions.__proto__"]) {
-      assert.throws(() => parseSweepSpec({ name: "p", kind: "synthetic", seeds: 1, grid: { [key]: [1] } }), /not allowed/, key);
+      assert.throws(
+        () => parseSweepSpec({ name: "p", kind: "synthetic", seeds: 1, grid: { [key]: [1] } }),
+        /not allowed/,
+        key,
+      );
     }
-    const viaJson = JSON.parse('{"name":"p","kind":"synthetic","seeds":1,"grid":{"x":[0]},"base":{"__proto__":{"labelSmoothing":0.3}}}');
+    const viaJson = JSON.parse(
+      '{"name":"p","kind":"synthetic","seeds":1,"grid":{"x":[0]},"base":{"__proto__":{"labelSmoothing":0.3}}}',
+    );
     assert.throws(() => parseSweepSpec(viaJson), /base\.__proto__|\["__proto__"\].*not allowed/);
     assert.equal(({} as Record<string, unknown>).labelSmoothing, undefined);
   });
 
   test("seeds of 2^32 or more are rejected (they would alias seeds below 2^32); Rng uses every bit of a seed", () => {
-    assert.throws(() => parseSweepSpec({ name: "s", kind: "synthetic", seeds: [0, 2 ** 32 + 1], grid: { x: [0] } }), /seeds\[1\].*2\^32/);
-    assert.throws(() => parseSweepSpec({ name: "s", kind: "synthetic", seeds: { start: 2 ** 32 - 1, count: 2 }, grid: { x: [0] } }), /2\^32/);
-    const first = (seed: number) => Array.from({ length: 4 }, ((r) => () => r.nextUint32())(new Rng(seed)));
+    assert.throws(
+      () => parseSweepSpec({ name: "s", kind: "synthetic", seeds: [0, 2 ** 32 + 1], grid: { x: [0] } }),
+      /seeds\[1\].*2\^32/,
+    );
+    assert.throws(
+      () => parseSweepSpec({ name: "s", kind: "synthetic", seeds: { start: 2 ** 32 - 1, count: 2 }, grid: { x: [0] } }),
+      /2\^32/,
+    );
+    const first = (seed: number) =>
+      Array.from(
+        { length: 4 },
+        (
+          (r) => () =>
+            r.nextUint32()
+        )(new Rng(seed)),
+      );
     assert.notDeepEqual(first(0), first(2 ** 32 + 1));
     assert.notDeepEqual(first(0), first(2 ** 32));
     assert.notDeepEqual(first(1), first(-1));
@@ -274,7 +369,10 @@ describe("sweep files that would go wrong silently", () => {
     const dir = tmp("huge");
     const f = path.join(dir, "h.yaml");
     const list = `[${Array.from({ length: 100 }, (_, i) => i).join(", ")}]`;
-    fs.writeFileSync(f, `name: h\nkind: synthetic\nseeds: 1\ngrid:\n  x: ${list}\n  slope: ${list}\n  center: ${list}\n  noise: ${list}\n`);
+    fs.writeFileSync(
+      f,
+      `name: h\nkind: synthetic\nseeds: 1\ngrid:\n  x: ${list}\n  slope: ${list}\n  center: ${list}\n  noise: ${list}\n`,
+    );
     const t0 = Date.now();
     assert.throws(() => loadSweepFile(f), /h\.yaml:5 grid: .*100,000,000 runs/);
     const g = path.join(dir, "seeds.yaml");
@@ -295,7 +393,11 @@ describe("command line", () => {
     const dir = tmp("cli");
     const f = path.join(dir, "s.yaml");
     fs.writeFileSync(f, "name: s\nkind: synthetic\nseeds: 1\ngrid: {x: [0]}\n");
-    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "scripts/sweep.ts"), f, "--out", "--quiet"], { cwd: root, encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", path.join(root, "scripts/sweep.ts"), f, "--out", "--quiet"],
+      { cwd: root, encoding: "utf8", timeout: 120_000 },
+    );
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /--out needs a value, got the option --quiet/);
     assert.ok(!fs.existsSync(path.join(root, "--quiet")));

@@ -38,7 +38,13 @@ before(async () => {
 describe("statistics over seeds", () => {
   test("Student t quantiles match published tables", () => {
     // t_{0.975, ν} from standard tables.
-    const table: Array<[number, number]> = [[1, 12.7062047], [2, 4.30265273], [4, 2.77644511], [9, 2.26215716], [30, 2.04227246]];
+    const table: Array<[number, number]> = [
+      [1, 12.7062047],
+      [2, 4.30265273],
+      [4, 2.77644511],
+      [9, 2.26215716],
+      [30, 2.04227246],
+    ];
     for (const [nu, t] of table) close(studentTQuantile(0.975, nu), t, 1e-6, `t(0.975, ${nu})`);
     close(studentTQuantile(0.975, 1e7), 1.959964, 1e-5, "large ν → normal");
     close(studentTQuantile(0.025, 4), -2.77644511, 1e-6, "lower tail by symmetry");
@@ -63,7 +69,13 @@ describe("statistics over seeds", () => {
   test("the CI narrows like t/√n as seeds grow (synthetic kind, known noise)", async () => {
     const widths: number[] = [];
     for (const count of [3, 10, 40]) {
-      const spec = parseSweepSpec({ name: "ci", kind: "synthetic", seeds: count, base: { noise: 2 }, grid: { x: [1] } });
+      const spec = parseSweepSpec({
+        name: "ci",
+        kind: "synthetic",
+        seeds: count,
+        base: { noise: 2 },
+        grid: { x: [1] },
+      });
       const r = await runSweep({ spec, out: tmp("ci"), workers: 0, quiet: true, report: false });
       const row = r.summary.rows.find((x) => x.metric === "score")!;
       assert.equal(row.n, count);
@@ -79,14 +91,31 @@ describe("statistics over seeds", () => {
 describe("sweep files", () => {
   test("errors name the file, the line and the field path", () => {
     const dir = tmp("cfg");
-    const bad = writeFile(dir, "bad.yaml", "name: bad\nkind: bandit\nseeds: 2\ngrid:\n  method: [dpo]\n  lossOptions.beta: [0.1, -1]\n");
-    assert.throws(() => expandSweep(loadSweepFile(bad)), (e: Error) => {
-      assert.ok(e instanceof SweepConfigError);
-      assert.match(e.message, /bad\.yaml:6 grid\["lossOptions\.beta"\]: config field lossOptions\.beta .*must be > 0, got -1/);
-      return true;
-    });
-    const typo = writeFile(dir, "typo.yaml", "name: t\nkind: bandit\nseeds: 2\nbase:\n  method: dpo\n  lossOption: {beta: 1}\ngrid: {steps: [10]}\n");
-    assert.throws(() => expandSweep(loadSweepFile(typo)), /typo\.yaml:6 base\.lossOption: config field lossOption .*unknown field/);
+    const bad = writeFile(
+      dir,
+      "bad.yaml",
+      "name: bad\nkind: bandit\nseeds: 2\ngrid:\n  method: [dpo]\n  lossOptions.beta: [0.1, -1]\n",
+    );
+    assert.throws(
+      () => expandSweep(loadSweepFile(bad)),
+      (e: Error) => {
+        assert.ok(e instanceof SweepConfigError);
+        assert.match(
+          e.message,
+          /bad\.yaml:6 grid\["lossOptions\.beta"\]: config field lossOptions\.beta .*must be > 0, got -1/,
+        );
+        return true;
+      },
+    );
+    const typo = writeFile(
+      dir,
+      "typo.yaml",
+      "name: t\nkind: bandit\nseeds: 2\nbase:\n  method: dpo\n  lossOption: {beta: 1}\ngrid: {steps: [10]}\n",
+    );
+    assert.throws(
+      () => expandSweep(loadSweepFile(typo)),
+      /typo\.yaml:6 base\.lossOption: config field lossOption .*unknown field/,
+    );
     const seeds = writeFile(dir, "seeds.yaml", "name: s\nkind: synthetic\nseeds: [0, 1, 1]\ngrid: {x: [1]}\n");
     assert.throws(() => loadSweepFile(seeds), /seeds\.yaml:3 seeds: lists a seed twice/);
     const top = writeFile(dir, "top.json", JSON.stringify({ name: "j", kind: "synthetic", seeds: 1, grid: { x: [] } }));
@@ -115,7 +144,11 @@ describe("grid expansion and run ids", () => {
     kind: "synthetic",
     seeds: [0, 5],
     base: { noise: 0.5 },
-    grid: [{ x: [0, 1, 2], slope: [1, -1] }, { label: "ref", x: 9 }, { x: 0, slope: 1, noise: 0.5 }],
+    grid: [
+      { x: [0, 1, 2], slope: [1, -1] },
+      { label: "ref", x: 9 },
+      { x: 0, slope: 1, noise: 0.5 },
+    ],
   });
 
   test("blocks are concatenated cartesian products; duplicates run once; factors are what varies", () => {
@@ -126,10 +159,21 @@ describe("grid expansion and run ids", () => {
     assert.deepEqual(plan.factors, ["x", "slope", "label"]);
     assert.deepEqual(plan.runs[0].factors, { x: 0, slope: 1, label: null });
     assert.deepEqual(plan.runs[plan.runs.length - 1].factors, { x: 9, slope: 1, label: "ref" });
-    assert.deepEqual(plan.runs.map((r) => r.index), plan.runs.map((_, i) => i));
+    assert.deepEqual(
+      plan.runs.map((r) => r.index),
+      plan.runs.map((_, i) => i),
+    );
     assert.equal(new Set(plan.runs.map((r) => r.id)).size, plan.runs.length);
     // Dotted keys reach nested fields.
-    const nested = expandSweep(parseSweepSpec({ name: "n", kind: "bandit", seeds: 1, base: { method: "dpo" }, grid: { "lossOptions.beta": [0.1, 1], "dataset.nPairs": [5] } }));
+    const nested = expandSweep(
+      parseSweepSpec({
+        name: "n",
+        kind: "bandit",
+        seeds: 1,
+        base: { method: "dpo" },
+        grid: { "lossOptions.beta": [0.1, 1], "dataset.nPairs": [5] },
+      }),
+    );
     assert.equal((nested.runs[1].config.lossOptions as { beta: number }).beta, 1);
     assert.equal((nested.runs[1].config.dataset as { nPairs: number }).nPairs, 5);
   });
@@ -141,11 +185,25 @@ describe("grid expansion and run ids", () => {
     assert.notEqual(a, runId("synthetic", 1, { noise: 0.5, x: 1.0001 }, 3));
     assert.notEqual(a, runId("synthetic", 2, { noise: 0.5, x: 1 }, 3));
     assert.equal(canonicalJson({ b: [1, { d: 2, c: 3 }], a: "x" }), '{"a":"x","b":[1,{"c":3,"d":2}]}');
-    const reordered = parseSweepSpec({ name: "g", grid: [{ slope: [1, -1], x: [0, 1, 2] }], seeds: [0, 5], kind: "synthetic", base: { noise: 0.5, center: 0 } });
+    const reordered = parseSweepSpec({
+      name: "g",
+      grid: [{ slope: [1, -1], x: [0, 1, 2] }],
+      seeds: [0, 5],
+      kind: "synthetic",
+      base: { noise: 0.5, center: 0 },
+    });
     const ids1 = new Set(expandSweep(spec).runs.map((r) => r.id));
     for (const r of expandSweep(reordered).runs) assert.ok(ids1.has(r.id), "same runs, same ids");
     // Pinned: an accidental change to hashing or canonical JSON would silently orphan stored results.
-    assert.equal(expandSweep(spec).runs[0].id, runId("synthetic", syntheticKind.version, { center: 0, slope: 1, x: 0, noise: 0.5, delayMs: 0, spin: false, note: "", failSeed: -1 }, 0));
+    assert.equal(
+      expandSweep(spec).runs[0].id,
+      runId(
+        "synthetic",
+        syntheticKind.version,
+        { center: 0, slope: 1, x: 0, noise: 0.5, delayMs: 0, spin: false, note: "", failSeed: -1 },
+        0,
+      ),
+    );
     // = sha256('{"config":{"a":1},"kind":"synthetic","seed":0,"version":1}'), computed with sha256sum.
     assert.equal(runId("synthetic", 1, { a: 1 }, 0), "72608f6c312ea04f");
   });
@@ -156,10 +214,22 @@ describe("grid expansion and run ids", () => {
     assert.deepEqual(computedConfig({ ...cfg, label: "x" }), cfg);
     // = sha256('{"config":{"a":1},"kind":"synthetic","seed":0,"version":1}'): labels never reach the hash.
     assert.equal(runId("synthetic", 1, { a: 1, label: "L" }, 0), "72608f6c312ea04f");
-    const relabel = (label: string) => parseSweepSpec({ name: "r", kind: "synthetic", seeds: 2, grid: [{ label, x: [1, 2] }, { label: "other", x: 3 }] });
+    const relabel = (label: string) =>
+      parseSweepSpec({
+        name: "r",
+        kind: "synthetic",
+        seeds: 2,
+        grid: [
+          { label, x: [1, 2] },
+          { label: "other", x: 3 },
+        ],
+      });
     const a = expandSweep(relabel("before"));
     const b = expandSweep(relabel("after"));
-    assert.deepEqual(a.runs.map((r) => r.id), b.runs.map((r) => r.id));
+    assert.deepEqual(
+      a.runs.map((r) => r.id),
+      b.runs.map((r) => r.id),
+    );
     assert.equal(a.runs[0].config.label, "before", "the label stays in the config and factors of records");
     assert.equal(b.runs[0].factors.label, "after");
   });
@@ -171,29 +241,56 @@ describe("grid expansion and run ids", () => {
       "two-labels.yaml",
       "name: two\nkind: synthetic\nseeds: 2\ngrid:\n  - label: plain\n    x: [0, 1]\n  - label: renamed copy\n    x: 1\n    noise: 1\n",
     );
-    assert.throws(() => expandSweep(loadSweepFile(file)), (e: Error) => {
-      assert.ok(e instanceof SweepConfigError);
-      assert.match(e.message, /two-labels\.yaml:7 grid\[1\]\.label: grid point x=1, noise=1 \(label "renamed copy"\) resolves to the same config as grid point x=1 of grid\[0\]\.label \(line 5\) \(label "plain"\)/);
-      assert.match(e.message, /not part of a run's id/);
-      return true;
-    });
+    assert.throws(
+      () => expandSweep(loadSweepFile(file)),
+      (e: Error) => {
+        assert.ok(e instanceof SweepConfigError);
+        assert.match(
+          e.message,
+          /two-labels\.yaml:7 grid\[1\]\.label: grid point x=1, noise=1 \(label "renamed copy"\) resolves to the same config as grid point x=1 of grid\[0\]\.label \(line 5\) \(label "plain"\)/,
+        );
+        assert.match(e.message, /not part of a run's id/);
+        return true;
+      },
+    );
     // A label list in one block over the same config: also an error.
-    assert.throws(() => expandSweep(parseSweepSpec({ name: "l", kind: "synthetic", seeds: 1, grid: { label: ["a", "b"], x: 1 } })), /label "b"\) resolves to the same config as grid point x=1/);
+    assert.throws(
+      () => expandSweep(parseSweepSpec({ name: "l", kind: "synthetic", seeds: 1, grid: { label: ["a", "b"], x: 1 } })),
+      /label "b"\) resolves to the same config as grid point x=1/,
+    );
     // The same config with the same label (or none) is still a harmless duplicate, run once.
-    const same = expandSweep(parseSweepSpec({ name: "s", kind: "synthetic", seeds: 1, grid: [{ label: "a", x: 1 }, { label: "a", x: 1, noise: 1 }] }));
+    const same = expandSweep(
+      parseSweepSpec({
+        name: "s",
+        kind: "synthetic",
+        seeds: 1,
+        grid: [
+          { label: "a", x: 1 },
+          { label: "a", x: 1, noise: 1 },
+        ],
+      }),
+    );
     assert.equal(same.points, 1);
     assert.equal(same.duplicatePoints, 1);
   });
 
   test("the experiment never sees the label; a renamed label re-runs nothing; merge carries the new label", async () => {
     // The synthetic kind hashes its whole config into its noise, so a label reaching run() would change the score.
-    const spec = (label?: string) => parseSweepSpec({ name: "lab", kind: "synthetic", seeds: 3, grid: { ...(label ? { label } : {}), x: [0, 1] } });
+    const spec = (label?: string) =>
+      parseSweepSpec({ name: "lab", kind: "synthetic", seeds: 3, grid: { ...(label ? { label } : {}), x: [0, 1] } });
     const dir = tmp("relabel");
     const first = await runSweep({ spec: spec("first"), out: dir, workers: 0, quiet: true, report: false });
     assert.equal(first.ran, 6);
     const plain = await runSweep({ spec: spec(), out: tmp("plain"), workers: 0, quiet: true, report: false });
-    const scores = (file: string) => readResults(file).records.map((r) => `${r.id}:${r.metrics.score}`).sort();
-    assert.deepEqual(scores(first.files.results), scores(plain.files.results), "labelled and unlabelled runs: same ids, same numbers");
+    const scores = (file: string) =>
+      readResults(file)
+        .records.map((r) => `${r.id}:${r.metrics.score}`)
+        .sort();
+    assert.deepEqual(
+      scores(first.files.results),
+      scores(plain.files.results),
+      "labelled and unlabelled runs: same ids, same numbers",
+    );
     const renamed = await runSweep({ spec: spec("second"), out: dir, workers: 0, quiet: true, report: false });
     assert.equal(renamed.ran, 0);
     assert.equal(renamed.alreadyDone, 6);
@@ -205,22 +302,41 @@ describe("grid expansion and run ids", () => {
   test("stored results from an older plan (other ids) are reported, never reused or summarised", async () => {
     const spec = parseSweepSpec({ name: "old", kind: "synthetic", seeds: 2, grid: { x: [0, 1] } });
     const dir = tmp("foreign");
-    const foreign: RunRecord = { id: "0123456789abcdef", kind: "synthetic", seed: 0, index: 0, config: { x: 0, label: "old" }, factors: { x: 0 }, metrics: { score: 1e6 }, ms: 1, finishedAt: "2024-01-01T00:00:00Z" };
+    const foreign: RunRecord = {
+      id: "0123456789abcdef",
+      kind: "synthetic",
+      seed: 0,
+      index: 0,
+      config: { x: 0, label: "old" },
+      factors: { x: 0 },
+      metrics: { score: 1e6 },
+      ms: 1,
+      finishedAt: "2024-01-01T00:00:00Z",
+    };
     fs.writeFileSync(path.join(dir, "results.jsonl"), JSON.stringify(foreign) + "\n");
     let log = "";
     const sink = { write: (t: string) => ((log += t), true) } as unknown as NodeJS.WritableStream;
     const r = await runSweep({ spec, out: dir, workers: 0, log: sink, report: false });
     assert.match(log, /holds 1 result\(s\) whose id is not in this plan/);
     assert.equal(r.ran, 4);
-    assert.deepEqual(r.summary.extra.map((x) => x.id), [foreign.id]);
-    assert.ok(r.summary.rows.filter((x) => x.metric === "score").every((x) => x.mean < 100), "the foreign score is not averaged in");
+    assert.deepEqual(
+      r.summary.extra.map((x) => x.id),
+      [foreign.id],
+    );
+    assert.ok(
+      r.summary.rows.filter((x) => x.metric === "score").every((x) => x.mean < 100),
+      "the foreign score is not averaged in",
+    );
   });
 
   test("shards partition the plan exactly once, in balanced sizes", () => {
     const runs = expandSweep(spec).runs;
     for (let n = 1; n <= 5; n++) {
       const parts = Array.from({ length: n }, (_, i) => shardRuns(runs, { index: i, count: n }));
-      const ids = parts.flat().map((r) => r.id).sort();
+      const ids = parts
+        .flat()
+        .map((r) => r.id)
+        .sort();
       assert.deepEqual(ids, runs.map((r) => r.id).sort(), `n=${n}: union is the plan, nothing twice`);
       const sizes = parts.map((p) => p.length);
       assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `n=${n}: sizes ${sizes}`);
@@ -232,7 +348,17 @@ describe("grid expansion and run ids", () => {
 });
 
 describe("results store", () => {
-  const rec = (id: string, score: number): RunRecord => ({ id, kind: "synthetic", seed: 0, index: 0, config: {}, factors: {}, metrics: { score }, ms: 1, finishedAt: "t" });
+  const rec = (id: string, score: number): RunRecord => ({
+    id,
+    kind: "synthetic",
+    seed: 0,
+    index: 0,
+    config: {},
+    factors: {},
+    metrics: { score },
+    ms: 1,
+    finishedAt: "t",
+  });
 
   test("a torn last line is ignored, truncated on open, and appends continue cleanly", () => {
     const dir = tmp("store");
@@ -243,7 +369,10 @@ describe("results store", () => {
     s.close();
     fs.appendFileSync(file, '{"id":"c","kind":"synth'); // a kill in the middle of a write
     const read = readResults(file);
-    assert.deepEqual(read.records.map((r) => r.id), ["a", "b"]);
+    assert.deepEqual(
+      read.records.map((r) => r.id),
+      ["a", "b"],
+    );
     assert.equal(read.tornBytes, 23);
     const s2 = ResultsStore.open(file);
     assert.equal(s2.repairedBytes, 23);
@@ -251,14 +380,21 @@ describe("results store", () => {
     s2.append(rec("c", 3));
     s2.close();
     const again = readResults(file);
-    assert.deepEqual(again.records.map((r) => r.id), ["a", "b", "c"]);
+    assert.deepEqual(
+      again.records.map((r) => r.id),
+      ["a", "b", "c"],
+    );
     assert.equal(again.tornBytes, 0);
     assert.ok(!fs.existsSync(`${file}.lock`), "lock released on close");
   });
 
   test("a damaged line that is not the last is an error naming file and line", () => {
     const dir = tmp("store2");
-    const file = writeFile(dir, "results.jsonl", `${JSON.stringify(rec("a", 1))}\n{oops\n${JSON.stringify(rec("b", 1))}\n`);
+    const file = writeFile(
+      dir,
+      "results.jsonl",
+      `${JSON.stringify(rec("a", 1))}\n{oops\n${JSON.stringify(rec("b", 1))}\n`,
+    );
     assert.throws(() => readResults(file), /results\.jsonl:2: unreadable result line/);
     const noId = writeFile(dir, "r2.jsonl", `{"seed":1,"metrics":{},"config":{}}\n`);
     assert.throws(() => readResults(noId), /r2\.jsonl:1: field id/);
@@ -277,7 +413,8 @@ describe("merge", () => {
   test("detects gaps, harmless duplicates and conflicting duplicates; a complete merge equals the full run", async () => {
     const spec = parseSweepSpec({ name: "m", kind: "synthetic", seeds: 3, grid: { x: [0, 1, 2, 3] } });
     const dir = tmp("merge");
-    for (let i = 0; i < 3; i++) await runSweep({ spec, out: dir, workers: 0, shard: { index: i, count: 3 }, quiet: true, report: false });
+    for (let i = 0; i < 3; i++)
+      await runSweep({ spec, out: dir, workers: 0, shard: { index: i, count: 3 }, quiet: true, report: false });
     const full = await runSweep({ spec, out: tmp("full"), workers: 0, quiet: true, report: false });
     const ok = mergeShards({ spec, inputs: [dir], out: tmp("merged"), report: false });
     assert.equal(ok.inputFiles.length, 3);
@@ -296,9 +433,15 @@ describe("merge", () => {
     altered.metrics.score = 999;
     fs.appendFileSync(shard(2), lines0[0] + "\n" + JSON.stringify(altered) + "\n");
     const bad = mergeShards({ spec, inputs: [shard(0), shard(1), shard(2)], out: tmp("merged2"), report: false });
-    assert.deepEqual(bad.missing.map((r) => r.id), [dropped.id]);
+    assert.deepEqual(
+      bad.missing.map((r) => r.id),
+      [dropped.id],
+    );
     assert.equal(bad.duplicates.length, 2);
-    assert.deepEqual(bad.duplicates.filter((d) => d.conflict).map((d) => d.id), [altered.id]);
+    assert.deepEqual(
+      bad.duplicates.filter((d) => d.conflict).map((d) => d.id),
+      [altered.id],
+    );
     assert.equal(bad.merged, 11);
     assert.equal(bad.summary.missing.length, 1);
   });
@@ -318,10 +461,16 @@ registerExperimentKind({
   run(config, seed) { const x = config.x as number; return { y: x * x + seed }; },
 });\n`,
     );
-    const file = writeFile(dir, "square.yaml", "name: square\nkind: square\nmodules: [./square-kind.ts]\nseeds: [0, 10]\ngrid: {x: [2, 3]}\n");
+    const file = writeFile(
+      dir,
+      "square.yaml",
+      "name: square\nkind: square\nmodules: [./square-kind.ts]\nseeds: [0, 10]\ngrid: {x: [2, 3]}\n",
+    );
     const r = await runSweep({ file, out: path.join(dir, "out"), workers: 2, quiet: true, report: false });
     assert.equal(r.failed.length, 0, r.failed[0]?.error);
-    const ys = readResults(r.files.results).records.map((x) => x.metrics.y).sort((a, b) => (a as number) - (b as number));
+    const ys = readResults(r.files.results)
+      .records.map((x) => x.metrics.y)
+      .sort((a, b) => (a as number) - (b as number));
     assert.deepEqual(ys, [4, 9, 14, 19]);
   });
 });
@@ -346,12 +495,35 @@ describe("failed runs", () => {
 
 describe("summary", () => {
   test("groups by factors in plan order; DataFrame and CSV carry every statistic; missing runs are visible", async () => {
-    const spec = parseSweepSpec({ name: "s", kind: "synthetic", seeds: 4, base: { noise: 0 }, grid: { x: [1, 2], note: ['a,"b"'] } });
+    const spec = parseSweepSpec({
+      name: "s",
+      kind: "synthetic",
+      seeds: 4,
+      base: { noise: 0 },
+      grid: { x: [1, 2], note: ['a,"b"'] },
+    });
     const r = await runSweep({ spec, out: tmp("sum"), workers: 0, quiet: true, report: false });
     const score = r.summary.rows.filter((x) => x.metric === "score");
-    assert.deepEqual(score.map((x) => [x.factors.x, x.mean, x.sd, x.n]), [[1, 1, 0, 4], [2, 2, 0, 4]]);
+    assert.deepEqual(
+      score.map((x) => [x.factors.x, x.mean, x.sd, x.n]),
+      [
+        [1, 1, 0, 4],
+        [2, 2, 0, 4],
+      ],
+    );
     const df = summaryFrame(r.summary, "score");
-    assert.deepEqual(df.columns, ["x", "metric", "n", "nonFinite", "expected", "mean", "sd", "ci95Low", "ci95High", "ci95Half"]);
+    assert.deepEqual(df.columns, [
+      "x",
+      "metric",
+      "n",
+      "nonFinite",
+      "expected",
+      "mean",
+      "sd",
+      "ci95Low",
+      "ci95High",
+      "ci95Half",
+    ]);
     assert.equal(df.shape[0], 2);
     assert.match(summaryCsv(r.summary), /^x,metric,n,/);
     const partial = summarise(r.runs, r.plan.factors, readResults(r.files.results).records.slice(1));
@@ -368,17 +540,31 @@ describe("report", () => {
     const summary = summarise(r.runs, r.plan.factors, recs);
     const fig = factorFigure(summary, "score", "x");
     // What plotly sees after JSON (errorbars/compute_error.js reads +array[i]; a non-number omits the bar).
-    const trace = JSON.parse(JSON.stringify(fig.data))[0] as { x: number[]; error_y: { array: unknown[] }; customdata: string[] };
+    const trace = JSON.parse(JSON.stringify(fig.data))[0] as {
+      x: number[];
+      error_y: { array: unknown[] };
+      customdata: string[];
+    };
     const at = (x: number) => trace.x.indexOf(x);
-    assert.ok(Number.isNaN(+(trace.error_y.array[at(0)] as number)), `one seed: error value ${JSON.stringify(trace.error_y.array[at(0)])} must read as NaN`);
+    assert.ok(
+      Number.isNaN(+(trace.error_y.array[at(0)] as number)),
+      `one seed: error value ${JSON.stringify(trace.error_y.array[at(0)])} must read as NaN`,
+    );
     const half = summary.rows.find((x) => x.metric === "score" && x.factors.x === 1)!.ciHalf;
     assert.equal(+(trace.error_y.array[at(1)] as number), half, "three seeds: the CI half-width");
     assert.match(trace.customdata[at(0)], /no CI: fewer than 2 finite seeds \(n = 1\)/);
     assert.match(trace.customdata[at(1)], /95% CI, n = 3/);
     assert.equal(errorBarValue(NaN), "NaN");
-    assert.equal(+JSON.parse(JSON.stringify([null]))[0], 0, "why not null: plotly would read it as a zero-width interval");
+    assert.equal(
+      +JSON.parse(JSON.stringify([null]))[0],
+      0,
+      "why not null: plotly would read it as a zero-width interval",
+    );
     const html = reportHtml({ spec, summary, planned: r.plan.runs.length });
-    assert.match(html, /no CI: fewer than 2 finite seeds in \d+ row\(s\), drawn without error bars: score at x=0 \(n = 1\)/);
+    assert.match(
+      html,
+      /no CI: fewer than 2 finite seeds in \d+ row\(s\), drawn without error bars: score at x=0 \(n = 1\)/,
+    );
     assert.match(html, /no CI \(n &lt; 2\)/);
     const full = reportHtml({ spec, summary: r.summary, planned: r.plan.runs.length });
     assert.doesNotMatch(full, /no CI: fewer than 2/);
@@ -394,9 +580,18 @@ describe("bandit experiment kind", () => {
     const c = await banditKind.run(cfg, 2);
     assert.deepEqual(a, b, "metrics hold no timings: a run is a pure function of (config, seed)");
     assert.notEqual(a.expectedReward, c.expectedReward);
-    assert.throws(() => banditKind.resolve({ method: "ppo" }, inlineComplainer("x.yaml")), /x\.yaml method: must be one of dpo, sigmoid, robust, hinge, ipo, .*kto, listwise/);
-    assert.throws(() => banditKind.resolve({ method: "ipo", lossOptions: { labelSmoothing: 0.1 } }, inlineComplainer()), /lossOptions\.labelSmoothing: is not an option of loss "ipo"; it takes beta, lengthNormalize/);
-    assert.throws(() => banditKind.resolve({ method: "dpo", lr: 0.1 }, inlineComplainer()), /lr: was renamed learningRate/);
+    assert.throws(
+      () => banditKind.resolve({ method: "ppo" }, inlineComplainer("x.yaml")),
+      /x\.yaml method: must be one of dpo, sigmoid, robust, hinge, ipo, .*kto, listwise/,
+    );
+    assert.throws(
+      () => banditKind.resolve({ method: "ipo", lossOptions: { labelSmoothing: 0.1 } }, inlineComplainer()),
+      /lossOptions\.labelSmoothing: is not an option of loss "ipo"; it takes beta, lengthNormalize/,
+    );
+    assert.throws(
+      () => banditKind.resolve({ method: "dpo", lr: 0.1 }, inlineComplainer()),
+      /lr: was renamed learningRate/,
+    );
   });
 
   test("any registered loss runs; aliases are stored under the registered name; options get the entry's defaults", async () => {
@@ -413,7 +608,17 @@ describe("bandit experiment kind", () => {
   test("on IPO's never-wins set, DPO drives π(c) to ~0 while IPO keeps it (Azar et al. 2023 §5.4)", async () => {
     const res: Record<string, number> = {};
     for (const method of ["dpo", "ipo"]) {
-      const cfg = banditKind.resolve({ method, steps: 2000, batchSize: 8, learningRate: 0.05, lossOptions: { beta: 0.5 }, dataset: { type: "ipo-never-wins" } }, inlineComplainer());
+      const cfg = banditKind.resolve(
+        {
+          method,
+          steps: 2000,
+          batchSize: 8,
+          learningRate: 0.05,
+          lossOptions: { beta: 0.5 },
+          dataset: { type: "ipo-never-wins" },
+        },
+        inlineComplainer(),
+      );
       res[method] = (await banditKind.run(cfg, 0)).prob2 as number;
     }
     assert.ok(res.dpo < 1e-4, `DPO π(c) = ${res.dpo}`);
@@ -421,9 +626,20 @@ describe("bandit experiment kind", () => {
   });
 
   test("label flips and KTO subsampling do what they say", async () => {
-    const flips = banditKind.resolve({ method: "dpo", steps: 1, dataset: { nPairs: 2000, flipRate: 0.3 } }, inlineComplainer());
+    const flips = banditKind.resolve(
+      { method: "dpo", steps: 1, dataset: { nPairs: 2000, flipRate: 0.3 } },
+      inlineComplainer(),
+    );
     close((await banditKind.run(flips, 0)).flippedShare as number, 0.3, 0.03, "flipped share");
-    const kto = banditKind.resolve({ method: "kto", steps: 1, dataset: { nPairs: 100, keepDesirable: 0.25 }, lossOptions: { desirableWeight: "balanced" } }, inlineComplainer());
+    const kto = banditKind.resolve(
+      {
+        method: "kto",
+        steps: 1,
+        dataset: { nPairs: 100, keepDesirable: 0.25 },
+        lossOptions: { desirableWeight: "balanced" },
+      },
+      inlineComplainer(),
+    );
     const m = await banditKind.run(kto, 0);
     close(m.desirableShare as number, 25 / 125, 1e-12, "desirable share");
     close(m.desirableWeight as number, 4, 1e-12, "balanced λ_D = n_U/n_D");

@@ -99,7 +99,8 @@ export function rankingsToPairs(data: RankingDataset): PairDataset {
   const pairs: BanditPair[] = [];
   for (const r of data.rankings) {
     for (let i = 0; i < r.order.length; i++) {
-      for (let j = i + 1; j < r.order.length; j++) pairs.push({ prompt: r.prompt, chosen: r.order[i], rejected: r.order[j] });
+      for (let j = i + 1; j < r.order.length; j++)
+        pairs.push({ prompt: r.prompt, chosen: r.order[i], rejected: r.order[j] });
     }
   }
   return {
@@ -142,7 +143,10 @@ export interface UnpairedOptions {
 export function pairsToUnpaired(data: PairDataset, opts: UnpairedOptions = {}): UnpairedDataset {
   const keepD = opts.keepDesirable ?? 1;
   const keepU = opts.keepUndesirable ?? 1;
-  for (const [name, v] of [["keepDesirable", keepD], ["keepUndesirable", keepU]] as const) {
+  for (const [name, v] of [
+    ["keepDesirable", keepD],
+    ["keepUndesirable", keepU],
+  ] as const) {
     if (!(v > 0 && v <= 1)) throw new Error(`pairsToUnpaired: ${name} must be in (0, 1], got ${v}`);
   }
   if ((keepD < 1 || keepU < 1) && !opts.rng) throw new Error("pairsToUnpaired: subsampling needs opts.rng");
@@ -193,24 +197,34 @@ export function ktoClassWeights(
 export function validateDataset(d: BanditDataset, where = d.description ?? d.kind): void {
   const inRange = (v: unknown, n: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < n;
   const bad = (i: number, field: string, v: unknown, n: number) => {
-    throw new Error(`${where}: example ${i}: field "${field}" must be an integer in [0, ${n}), got ${JSON.stringify(v)}`);
+    throw new Error(
+      `${where}: example ${i}: field "${field}" must be an integer in [0, ${n}), got ${JSON.stringify(v)}`,
+    );
   };
   const items: Array<Record<string, unknown>> =
-    d.kind === "pairs" ? (d.pairs as unknown as Array<Record<string, unknown>>) : d.kind === "rankings" ? (d.rankings as unknown as Array<Record<string, unknown>>) : (d.examples as unknown as Array<Record<string, unknown>>);
+    d.kind === "pairs"
+      ? (d.pairs as unknown as Array<Record<string, unknown>>)
+      : d.kind === "rankings"
+        ? (d.rankings as unknown as Array<Record<string, unknown>>)
+        : (d.examples as unknown as Array<Record<string, unknown>>);
   items.forEach((e, i) => {
     if (!inRange(e.prompt, d.nPrompts)) bad(i, "prompt", e.prompt, d.nPrompts);
     if (d.kind === "pairs") {
       if (!inRange(e.chosen, d.nResponses)) bad(i, "chosen", e.chosen, d.nResponses);
       if (!inRange(e.rejected, d.nResponses)) bad(i, "rejected", e.rejected, d.nResponses);
-      if (e.chosen === e.rejected) throw new Error(`${where}: example ${i}: "chosen" and "rejected" are both ${String(e.chosen)}`);
+      if (e.chosen === e.rejected)
+        throw new Error(`${where}: example ${i}: "chosen" and "rejected" are both ${String(e.chosen)}`);
     } else if (d.kind === "rankings") {
       const order = e.order as unknown;
-      if (!Array.isArray(order) || order.length < 2) throw new Error(`${where}: example ${i}: field "order" must list at least 2 responses`);
+      if (!Array.isArray(order) || order.length < 2)
+        throw new Error(`${where}: example ${i}: field "order" must list at least 2 responses`);
       order.forEach((y, j) => (inRange(y, d.nResponses) ? 0 : bad(i, `order[${j}]`, y, d.nResponses)));
-      if (new Set(order).size !== order.length) throw new Error(`${where}: example ${i}: field "order" repeats a response`);
+      if (new Set(order).size !== order.length)
+        throw new Error(`${where}: example ${i}: field "order" repeats a response`);
     } else {
       if (!inRange(e.response, d.nResponses)) bad(i, "response", e.response, d.nResponses);
-      if (typeof e.desirable !== "boolean") throw new Error(`${where}: example ${i}: field "desirable" must be true or false`);
+      if (typeof e.desirable !== "boolean")
+        throw new Error(`${where}: example ${i}: field "desirable" must be true or false`);
     }
   });
 }

@@ -33,7 +33,10 @@ export interface Ipo54Options {
 /** Runs every (dataset, method, τ) combination of §5.4; seeds run together inside each call. */
 export function runIpo54(opts: Ipo54Options = {}): Ipo54Run[] {
   const taus = opts.taus ?? IPO_54_SETUP.taus;
-  const datasets: Array<[Ipo54Run["dataset"], PairDataset]> = [["D1", ipoTotalOrderDataset()], ["never-wins", ipoNeverWinsDataset()]];
+  const datasets: Array<[Ipo54Run["dataset"], PairDataset]> = [
+    ["D1", ipoTotalOrderDataset()],
+    ["never-wins", ipoNeverWinsDataset()],
+  ];
   const runs: Ipo54Run[] = [];
   const total = datasets.length * 2 * taus.length;
   for (const [name, dataset] of datasets) {

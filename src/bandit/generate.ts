@@ -26,7 +26,9 @@ export function generateBanditData(opts: GenerateOptions = {}): Map<string, stri
   const rng = new Rng(seed);
   // Rewards r[x][y] ~ N(0, 1), rounded to 2 decimals so the file reads cleanly.
   const rewardRng = rng.fork("rewards");
-  const rewards = Array.from({ length: K }, () => Array.from({ length: M }, () => Math.round(100 * rewardRng.normal()) / 100));
+  const rewards = Array.from({ length: K }, () =>
+    Array.from({ length: M }, () => Math.round(100 * rewardRng.normal()) / 100),
+  );
   const truth: BanditGroundTruth = {
     description: `Known bandit reward r[x][y] ~ N(0,1) for ${K} prompts × ${M} responses; uniform reference policy`,
     nPrompts: K,
@@ -62,6 +64,8 @@ export function generateBanditData(opts: GenerateOptions = {}): Map<string, stri
 /** Pretty JSON with each table row on one line. */
 function truthJson(t: BanditGroundTruth): string {
   const rows = (tab: number[][]) => "[\n" + tab.map((r) => `    ${JSON.stringify(r)}`).join(",\n") + "\n  ]";
-  const fields = Object.entries(t).map(([k, v]) => `  ${JSON.stringify(k)}: ${Array.isArray(v) ? rows(v as number[][]) : JSON.stringify(v)}`);
+  const fields = Object.entries(t).map(
+    ([k, v]) => `  ${JSON.stringify(k)}: ${Array.isArray(v) ? rows(v as number[][]) : JSON.stringify(v)}`,
+  );
   return "{\n" + fields.join(",\n") + "\n}\n";
 }

@@ -5,7 +5,14 @@ export * from "./sampling";
 export * from "./io";
 export * from "./optima";
 export { trainBandit, planBandit, minibatchIndices, recordedSteps, finalProbabilities, meanPolicy } from "./trainer";
-export type { BanditMethod, BanditLossOptions, TrainBanditConfig, TrainBanditResult, AdamOptions, BanditPlan } from "./trainer";
+export type {
+  BanditMethod,
+  BanditLossOptions,
+  TrainBanditConfig,
+  TrainBanditResult,
+  AdamOptions,
+  BanditPlan,
+} from "./trainer";
 export { trainPolicyGradient, klObjectiveTable } from "./policyGradient";
 export type { PolicyGradientConfig, PolicyGradientResult } from "./policyGradient";
 export { generateBanditData, BANDIT_DATA_SEED } from "./generate";

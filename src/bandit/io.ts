@@ -40,18 +40,29 @@ export function datasetFromJsonl(text: string, file = "<text>"): BanditDataset {
     } catch (err) {
       throw new Error(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`);
     }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${file}:${i + 1}: expected a JSON object`);
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      throw new Error(`${file}:${i + 1}: expected a JSON object`);
     parsed.push({ line: i + 1, value: value as Record<string, unknown> });
   });
   if (parsed.length === 0) throw new Error(`${file}: empty file (expected a header line)`);
   const h = parsed[0].value;
   const kinds = ["pairs", "rankings", "unpaired"];
-  if (!kinds.includes(h.kind as string)) throw new Error(`${file}:${parsed[0].line}: field "kind" must be one of ${kinds.join(", ")}, got ${JSON.stringify(h.kind)}`);
+  if (!kinds.includes(h.kind as string))
+    throw new Error(
+      `${file}:${parsed[0].line}: field "kind" must be one of ${kinds.join(", ")}, got ${JSON.stringify(h.kind)}`,
+    );
   for (const f of ["nPrompts", "nResponses"]) {
-    if (!(Number.isInteger(h[f]) && (h[f] as number) > 0)) throw new Error(`${file}:${parsed[0].line}: field "${f}" must be a positive integer, got ${JSON.stringify(h[f])}`);
+    if (!(Number.isInteger(h[f]) && (h[f] as number) > 0))
+      throw new Error(
+        `${file}:${parsed[0].line}: field "${f}" must be a positive integer, got ${JSON.stringify(h[f])}`,
+      );
   }
   const items = parsed.slice(1);
-  const base = { nPrompts: h.nPrompts as number, nResponses: h.nResponses as number, description: String(h.description ?? "") };
+  const base = {
+    nPrompts: h.nPrompts as number,
+    nResponses: h.nResponses as number,
+    description: String(h.description ?? ""),
+  };
   const values = items.map((it) => it.value);
   const d: BanditDataset =
     h.kind === "pairs"
@@ -62,7 +73,11 @@ export function datasetFromJsonl(text: string, file = "<text>"): BanditDataset {
   // Validate example by example so the message can carry the line number.
   items.forEach((it, i) => {
     const one: BanditDataset =
-      d.kind === "pairs" ? { ...d, pairs: [d.pairs[i]] } : d.kind === "rankings" ? { ...d, rankings: [d.rankings[i]] } : { ...d, examples: [d.examples[i]] };
+      d.kind === "pairs"
+        ? { ...d, pairs: [d.pairs[i]] }
+        : d.kind === "rankings"
+          ? { ...d, rankings: [d.rankings[i]] }
+          : { ...d, examples: [d.examples[i]] };
     try {
       validateDataset(one, `${file}:${it.line}`);
     } catch (err) {
@@ -84,12 +99,17 @@ export function loadGroundTruth(file: string): BanditGroundTruth {
   const M = g.nResponses;
   const table = (name: "rewards" | "refPolicy") => {
     const t = g[name];
-    if (!Array.isArray(t) || t.length !== K || t.some((r) => !Array.isArray(r) || r.length !== M || r.some((v) => !Number.isFinite(v)))) {
+    if (
+      !Array.isArray(t) ||
+      t.length !== K ||
+      t.some((r) => !Array.isArray(r) || r.length !== M || r.some((v) => !Number.isFinite(v)))
+    ) {
       throw new Error(`${file}: field "${name}" must be a ${K}×${M} table of finite numbers`);
     }
   };
   table("rewards");
   table("refPolicy");
-  for (const f of ["temperature", "beta"] as const) if (!(g[f] > 0)) throw new Error(`${file}: field "${f}" must be > 0`);
+  for (const f of ["temperature", "beta"] as const)
+    if (!(g[f] > 0)) throw new Error(`${file}: field "${f}" must be > 0`);
   return g;
 }

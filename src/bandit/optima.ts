@@ -37,8 +37,15 @@ export function ipoEmpiricalOptimum(data: PairDataset, tau: number, ref: PolicyT
     }
     // Pin θ[0] = 0 and solve the reduced system for θ[1..M).
     const free = Array.from({ length: M - 1 }, (_, i) => i + 1);
-    const sol = seen.size === M ? solveLinear(free.map((i) => free.map((j) => L[i][j])), free.map((i) => b[i])) : null;
-    if (sol === null) throw new Error(`ipoEmpiricalOptimum: prompt ${x}'s comparisons do not connect all ${M} responses`);
+    const sol =
+      seen.size === M
+        ? solveLinear(
+            free.map((i) => free.map((j) => L[i][j])),
+            free.map((i) => b[i]),
+          )
+        : null;
+    if (sol === null)
+      throw new Error(`ipoEmpiricalOptimum: prompt ${x}'s comparisons do not connect all ${M} responses`);
     return softmaxRow([0, ...sol]);
   });
 }

@@ -42,7 +42,9 @@ export interface PolicyGradientResult {
 /** J(π) = mean_x (E_π r − β KL(π‖π_ref)), exactly (summing over all responses). */
 export function klObjectiveTable(policy: PolicyTable, rewards: number[][], ref: PolicyTable, beta: number): number {
   let total = 0;
-  policy.forEach((row, x) => row.forEach((p, y) => (total += p > 0 ? p * (rewards[x][y] - beta * Math.log(p / ref[x][y])) : 0)));
+  policy.forEach((row, x) =>
+    row.forEach((p, y) => (total += p > 0 ? p * (rewards[x][y] - beta * Math.log(p / ref[x][y])) : 0)),
+  );
   return total / policy.length;
 }
 
@@ -51,14 +53,19 @@ export function trainPolicyGradient(config: PolicyGradientConfig): PolicyGradien
   const K = config.rewards.length;
   const M = config.rewards[0].length;
   const ref = config.refPolicy ?? uniformPolicy(K, M);
-  for (const [old, now] of [["lr", "learningRate"], ["lrSchedule", "learningRateSchedule"]]) {
-    if ((config as unknown as Record<string, unknown>)[old] !== undefined) throw new Error(`trainPolicyGradient: ${old} was renamed ${now} (one name in every trainer)`);
+  for (const [old, now] of [
+    ["lr", "learningRate"],
+    ["lrSchedule", "learningRateSchedule"],
+  ]) {
+    if ((config as unknown as Record<string, unknown>)[old] !== undefined)
+      throw new Error(`trainPolicyGradient: ${old} was renamed ${now} (one name in every trainer)`);
   }
   const { beta, steps, samplesPerPrompt: N, learningRate: lr, seeds } = config;
   if (!(beta > 0)) throw new Error(`trainPolicyGradient: beta must be > 0, got ${beta}`);
-  if (!(N >= 2)) throw new Error("trainPolicyGradient: samplesPerPrompt must be >= 2 (the baseline needs the other samples)");
+  if (!(N >= 2))
+    throw new Error("trainPolicyGradient: samplesPerPrompt must be >= 2 (the baseline needs the other samples)");
   const clip = config.clip ?? 0.2;
-  const epochs = config.algorithm === "ppo" ? config.epochs ?? 4 : 1;
+  const epochs = config.algorithm === "ppo" ? (config.epochs ?? 4) : 1;
   const every = config.recordEvery ?? Math.max(1, Math.round(steps / 200));
   const curveSteps: number[] = [];
   for (let t = 0; t <= steps; t += every) curveSteps.push(t);
@@ -129,5 +136,9 @@ export function trainPolicyGradient(config: PolicyGradientConfig): PolicyGradien
       }
     }
   }
-  return { finalPolicies, curves: { steps: curveSteps, policies, objective }, seconds: (performance.now() - t0) / 1000 };
+  return {
+    finalPolicies,
+    curves: { steps: curveSteps, policies, objective },
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

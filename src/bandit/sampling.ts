@@ -28,7 +28,13 @@ export function sampleBanditPairs(rewards: number[][], nPairs: number, o: Sample
     const pI = 1 / (1 + Math.exp(-(rewards[x][i] - rewards[x][j]) / T));
     pairs.push(o.rng.uniform() < pI ? { prompt: x, chosen: i, rejected: j } : { prompt: x, chosen: j, rejected: i });
   }
-  return { kind: "pairs", nPrompts: K, nResponses: M, description: o.description ?? `${nPairs} Bradley–Terry pairs (T=${T})`, pairs };
+  return {
+    kind: "pairs",
+    nPrompts: K,
+    nResponses: M,
+    description: o.description ?? `${nPairs} Bradley–Terry pairs (T=${T})`,
+    pairs,
+  };
 }
 
 /** nRankings full rankings of all M responses (prompt uniform), drawn from Plackett–Luce. */
@@ -43,5 +49,11 @@ export function sampleBanditRankings(rewards: number[][], nRankings: number, o: 
     const order = Array.from({ length: M }, (_, y) => y).sort((a, b) => keys[b] - keys[a]);
     rankings.push({ prompt: x, order });
   }
-  return { kind: "rankings", nPrompts: K, nResponses: M, description: o.description ?? `${nRankings} Plackett–Luce rankings (T=${T})`, rankings };
+  return {
+    kind: "rankings",
+    nPrompts: K,
+    nResponses: M,
+    description: o.description ?? `${nRankings} Plackett–Luce rankings (T=${T})`,
+    rankings,
+  };
 }

@@ -37,7 +37,8 @@ export function checkPolicy(policy: PolicyTable, name = "policy", tol = 1e-6): v
   policy.forEach((row, x) => {
     if (row.length !== m) throw new Error(`${name}[${x}] has ${row.length} responses, expected ${m}`);
     const s = row.reduce((a, b) => a + b, 0);
-    if (row.some((p) => !(p >= 0)) || Math.abs(s - 1) > tol) throw new Error(`${name}[${x}] is not a distribution (sum ${s})`);
+    if (row.some((p) => !(p >= 0)) || Math.abs(s - 1) > tol)
+      throw new Error(`${name}[${x}] is not a distribution (sum ${s})`);
   });
 }
 

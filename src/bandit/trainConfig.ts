@@ -81,15 +81,20 @@ export interface BanditPlan {
 /** Checks the config, resolves the loss and its options through the registry, and draws the minibatches. */
 export function planBandit(c: TrainBanditConfig): BanditPlan {
   const where = "trainBandit";
-  if ((c as unknown as Record<string, unknown>).lr !== undefined) throw new Error(`${where}: lr was renamed learningRate (one name in every trainer)`);
+  if ((c as unknown as Record<string, unknown>).lr !== undefined)
+    throw new Error(`${where}: lr was renamed learningRate (one name in every trainer)`);
   const entry = getLoss(c.method);
-  if (c.dataset.kind !== entry.data) throw new Error(`${where}: method "${c.method}" needs a "${entry.data}" dataset, got "${c.dataset.kind}"`);
+  if (c.dataset.kind !== entry.data)
+    throw new Error(`${where}: method "${c.method}" needs a "${entry.data}" dataset, got "${c.dataset.kind}"`);
   const options = resolveLossOptions(entry.name, c.lossOptions ?? {}, (option, problem) => {
     throw new Error(`${where}: lossOptions.${option} ${problem}`);
   });
   const n = datasetSize(c.dataset);
   if (n === 0) throw new Error(`${where}: the dataset is empty`);
-  for (const [k, v] of [["steps", c.steps], ["batchSize", c.batchSize]] as const) {
+  for (const [k, v] of [
+    ["steps", c.steps],
+    ["batchSize", c.batchSize],
+  ] as const) {
     if (!(Number.isInteger(v) && v > 0)) throw new Error(`${where}: ${k} must be a positive integer, got ${v}`);
   }
   if (!(c.learningRate > 0)) throw new Error(`${where}: learningRate must be > 0, got ${c.learningRate}`);
@@ -98,7 +103,8 @@ export function planBandit(c: TrainBanditConfig): BanditPlan {
   const ref = c.refPolicy ?? uniformPolicy(K, M);
   if (ref.length !== K || ref.some((r) => r.length !== M)) throw new Error(`${where}: refPolicy must be [${K}][${M}]`);
   const init = c.initLogits ?? policyLogits(ref);
-  if (init.length !== K || init.some((r) => r.length !== M)) throw new Error(`${where}: initLogits must be [${K}][${M}]`);
+  if (init.length !== K || init.some((r) => r.length !== M))
+    throw new Error(`${where}: initLogits must be [${K}][${M}]`);
   const fullBatch = c.fullBatch ?? false;
   const batch = fullBatch ? n : c.batchSize;
   const recordEvery = c.recordEvery ?? Math.max(1, Math.round(c.steps / 200));

@@ -13,7 +13,14 @@ import { trainBanditTfjs } from "./trainerTfjs";
 import type { PolicyTable } from "./tabular";
 
 export { planBandit, minibatchIndices, recordedSteps } from "./trainConfig";
-export type { TrainBanditConfig, TrainBanditResult, BanditMethod, BanditLossOptions, AdamOptions, BanditPlan } from "./trainConfig";
+export type {
+  TrainBanditConfig,
+  TrainBanditResult,
+  BanditMethod,
+  BanditLossOptions,
+  AdamOptions,
+  BanditPlan,
+} from "./trainConfig";
 
 /** Train tabular policies on a preference dataset; see TrainBanditConfig. */
 export function trainBandit(config: TrainBanditConfig): TrainBanditResult {

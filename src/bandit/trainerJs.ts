@@ -50,7 +50,15 @@ class TabularPolicy {
  * (lengths 1). Unpaired (KTO): z0 = the batch's exact KL(π‖π_ref) over its prompts, clamped at 0, held
  * constant. Rankings: one twin call per ranking (lengths may differ).
  */
-function lossGradient(plan: BanditPlan, pol: TabularPolicy, logRef: Float64Array, idx: Int32Array | null, t: number, state: LossState | undefined, dLogp: Float64Array): number {
+function lossGradient(
+  plan: BanditPlan,
+  pol: TabularPolicy,
+  logRef: Float64Array,
+  idx: Int32Array | null,
+  t: number,
+  state: LossState | undefined,
+  dLogp: Float64Array,
+): number {
   const d = plan.config.dataset;
   const M = d.nResponses;
   const B = plan.batch;
@@ -78,10 +86,17 @@ function lossGradient(plan: BanditPlan, pol: TabularPolicy, logRef: Float64Array
   } else if (d.kind === "unpaired") {
     const ex = Array.from({ length: B }, (_, b) => d.examples[at(b)]);
     let z0 = 0;
-    for (const e of ex) for (let y = 0; y < M; y++) z0 += pol.probs[e.prompt * M + y] * (pol.logp[e.prompt * M + y] - logRef[e.prompt * M + y]);
+    for (const e of ex)
+      for (let y = 0; y < M; y++)
+        z0 += pol.probs[e.prompt * M + y] * (pol.logp[e.prompt * M + y] - logRef[e.prompt * M + y]);
     const j = ex.map((e) => e.prompt * M + e.response);
     const g = (plan.entry as UnpairedLossEntry).twin(
-      { policy: Float64Array.from(j, (k) => pol.logp[k]), ref: Float64Array.from(j, (k) => logRef[k]), desirable: ex.map((e) => e.desirable), z0: Math.max(0, z0 / B) },
+      {
+        policy: Float64Array.from(j, (k) => pol.logp[k]),
+        ref: Float64Array.from(j, (k) => logRef[k]),
+        desirable: ex.map((e) => e.desirable),
+        z0: Math.max(0, z0 / B),
+      },
       plan.options,
       state,
     );
@@ -93,7 +108,11 @@ function lossGradient(plan: BanditPlan, pol: TabularPolicy, logRef: Float64Array
     for (let b = 0; b < B; b++) {
       const r = d.rankings[at(b)];
       const j = r.order.map((y) => r.prompt * M + y);
-      const g = (plan.entry as RankingLossEntry).twin({ policy: Float64Array.from(j, (k) => pol.logp[k]), ref: Float64Array.from(j, (k) => logRef[k]), n: j.length }, plan.options, state);
+      const g = (plan.entry as RankingLossEntry).twin(
+        { policy: Float64Array.from(j, (k) => pol.logp[k]), ref: Float64Array.from(j, (k) => logRef[k]), n: j.length },
+        plan.options,
+        state,
+      );
       total += g.losses[0];
       j.forEach((k, i) => (dLogp[k] += g.dPolicy[i]));
     }
@@ -170,5 +189,11 @@ export function trainBanditJs(plan: BanditPlan): TrainBanditResult {
     finalPolicies.push(pol.table());
     finalLogits.push(pol.logits());
   });
-  return { finalPolicies, finalLogits, curves: { steps: plan.recorded, policies: curvePolicies, losses: curveLosses }, engine: "js", seconds: (performance.now() - t0) / 1000 };
+  return {
+    finalPolicies,
+    finalLogits,
+    curves: { steps: plan.recorded, policies: curvePolicies, losses: curveLosses },
+    engine: "js",
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

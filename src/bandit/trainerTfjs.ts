@@ -63,14 +63,19 @@ export function trainBanditTfjs(plan: BanditPlan): TrainBanditResult {
   const B = plan.batch;
   const g = gatherPlan(plan);
   const init = Array.from({ length: S }, () => plan.initLogits);
-  const theta = tf.tidy(() => tf.variable(tf.tensor3d(init as number[][][], [S, K, M]), true, `bandit-theta-${Date.now()}-${Math.random()}`));
-  const logRef = tf.tidy(() => tf.log(tf.tensor3d(Array.from({ length: S }, () => plan.refPolicy) as number[][][], [S, K, M])));
+  const theta = tf.tidy(() =>
+    tf.variable(tf.tensor3d(init as number[][][], [S, K, M]), true, `bandit-theta-${Date.now()}-${Math.random()}`),
+  );
+  const logRef = tf.tidy(() =>
+    tf.log(tf.tensor3d(Array.from({ length: S }, () => plan.refPolicy) as number[][][], [S, K, M])),
+  );
   const optimizer = tf.train.adam(c.learningRate, plan.adam.beta1, plan.adam.beta2, plan.adam.epsilon);
   const state: LossState | undefined = plan.entry.createState?.();
   const curvePolicies: PolicyTable[][] = [];
   const curveLosses: number[][] = [];
 
-  const slice = <T extends Int32Array | Float32Array>(arr: T, t: number) => arr.subarray(t * S * B, (t + 1) * S * B) as T;
+  const slice = <T extends Int32Array | Float32Array>(arr: T, t: number) =>
+    arr.subarray(t * S * B, (t + 1) * S * B) as T;
   const indices = (arr: Int32Array, t: number) => tf.tensor2d(slice(arr, t), [S, B], "int32");
   /** Per-seed mean loss [S] at step t's batch (t < steps). */
   const batchLoss = (t: number): tf.Tensor1D => {
@@ -81,26 +86,49 @@ export function trainBanditTfjs(plan: BanditPlan): TrainBanditResult {
     if (d.kind === "pairs") {
       const ones = tf.ones([S, B]); // bandit responses are single tokens
       losses = (plan.entry as PairLossEntry).loss(
-        { policyChosen: role(logp, 0), policyRejected: role(logp, 1), refChosen: role(ref, 0), refRejected: role(ref, 1), chosenLengths: ones, rejectedLengths: ones },
+        {
+          policyChosen: role(logp, 0),
+          policyRejected: role(logp, 1),
+          refChosen: role(ref, 0),
+          refRejected: role(ref, 1),
+          chosenLengths: ones,
+          rejectedLengths: ones,
+        },
         plan.options,
         state,
       ).losses;
     } else if (d.kind === "unpaired") {
       losses = (plan.entry as UnpairedLossEntry).loss(
-        { policy: role(logp, 0), ref: role(ref, 0), desirable: tf.tensor2d(slice(g.desirable!, t), [S, B]), z0: ktoZ0(t) },
+        {
+          policy: role(logp, 0),
+          ref: role(ref, 0),
+          desirable: tf.tensor2d(slice(g.desirable!, t), [S, B]),
+          z0: ktoZ0(t),
+        },
         plan.options,
         state,
       ).losses;
     } else {
-      const stack = (x: tf.Tensor) => tf.stack(g.roles.map((_, j) => role(x, j)), -1);
-      losses = (plan.entry as RankingLossEntry).loss({ policy: stack(logp), ref: stack(ref) }, plan.options, state).losses;
+      const stack = (x: tf.Tensor) =>
+        tf.stack(
+          g.roles.map((_, j) => role(x, j)),
+          -1,
+        );
+      losses = (plan.entry as RankingLossEntry).loss(
+        { policy: stack(logp), ref: stack(ref) },
+        plan.options,
+        state,
+      ).losses;
     }
     return tf.mean(losses, -1) as tf.Tensor1D;
   };
   /** KTO's reference point per seed: the batch's exact KL(π‖π_ref) over its prompts, clamped at 0, a constant [S]. */
   const ktoZ0 = (t: number): tf.Tensor1D => {
     const values = tf.tidy(() => {
-      const klPerPrompt = tf.reshape(tf.sum(tf.mul(tf.softmax(theta, -1), tf.sub(tf.logSoftmax(theta, -1), logRef)), -1), [S * K]);
+      const klPerPrompt = tf.reshape(
+        tf.sum(tf.mul(tf.softmax(theta, -1), tf.sub(tf.logSoftmax(theta, -1), logRef)), -1),
+        [S * K],
+      );
       return tf.relu(tf.mean(tf.gather(klPerPrompt, indices(g.prompts!, t)), -1)).dataSync();
     });
     return tf.tensor1d(values); // a fresh tensor: no gradient flows into θ

@@ -27,7 +27,15 @@ export interface ConversionReport {
 }
 
 function emptyConversion(input: number): ConversionReport {
-  return { input, output: 0, duplicatesRemoved: 0, conflicts: 0, conflictsDropped: 0, tiesSkipped: 0, identicalSkipped: 0 };
+  return {
+    input,
+    output: 0,
+    duplicatesRemoved: 0,
+    conflicts: 0,
+    conflictsDropped: 0,
+    tiesSkipped: 0,
+    identicalSkipped: 0,
+  };
 }
 
 export function pairRecordsToUnpaired(
@@ -39,7 +47,10 @@ export function pairRecordsToUnpaired(
   const labelsOf = new Map<string, Set<boolean>>();
   const candidates: Array<{ key: string; ex: UnpairedRecord }> = [];
   for (const p of pairs) {
-    for (const [completion, label] of [[p.chosen, true], [p.rejected, false]] as Array<[Text, boolean]>) {
+    for (const [completion, label] of [
+      [p.chosen, true],
+      [p.rejected, false],
+    ] as Array<[Text, boolean]>) {
       const key = textKey(p.prompt) + "\u0000" + textKey(completion);
       const full = key + "\u0000" + label;
       if (seen.has(full)) {

@@ -6,7 +6,17 @@
 // and line numbers. `mode: "strict"` stops at the first instead. Loaders for a user's own files
 // (loaders.ts) stay strict by default.
 import * as path from "path";
-import { judgementColumns, listFiles, loadDelimited, loadHhRlhf, loadLabelledLines, loadPreferences, loadTabLabelled, type LoadOptions, type LoadResult } from "./loaders";
+import {
+  judgementColumns,
+  listFiles,
+  loadDelimited,
+  loadHhRlhf,
+  loadLabelledLines,
+  loadPreferences,
+  loadTabLabelled,
+  type LoadOptions,
+  type LoadResult,
+} from "./loaders";
 import { locateDataDir, requireDataFile } from "./registry";
 import { RecordError, mergeReports, summarizeReport, type ValidationMode } from "./validation";
 import type { LabelledText, PreferenceRecord } from "./types";
@@ -19,26 +29,49 @@ export interface CuratedOptions {
 }
 
 /** A curated load: collect mode unless asked otherwise, and one note naming what was skipped. */
-async function curated<T>(name: string, opts: CuratedOptions, load: (mode: ValidationMode) => Promise<LoadResult<T>>): Promise<LoadResult<T>> {
+async function curated<T>(
+  name: string,
+  opts: CuratedOptions,
+  load: (mode: ValidationMode) => Promise<LoadResult<T>>,
+): Promise<LoadResult<T>> {
   const result = await load(opts.mode ?? "collect");
-  if (result.report.rejected > 0 && !opts.quiet) process.stderr.write(`${name}: skipped ${result.report.rejected} known-bad record(s): ${summarizeReport(result.report, 10)}\n`);
+  if (result.report.rejected > 0 && !opts.quiet)
+    process.stderr.write(
+      `${name}: skipped ${result.report.rejected} known-bad record(s): ${summarizeReport(result.report, 10)}\n`,
+    );
   return result;
 }
 
 /** HH-RLHF subset/split, e.g. ("harmless-base", "test"): 2,312 pairs with prompts split off (4 empty replies skipped). */
-export function loadHhRlhfSplit(subset = "harmless-base", split: "train" | "test" = "test", opts: LoadOptions & CuratedOptions = {}): Promise<LoadResult<PreferenceRecord>> {
-  return curated(`loadHhRlhfSplit(${subset}, ${split})`, opts, (mode) => loadHhRlhf(requireDataFile(`hh-rlhf/${subset}/${split}.jsonl.gz`, `hh-rlhf-${subset}`), { ...opts, mode }));
+export function loadHhRlhfSplit(
+  subset = "harmless-base",
+  split: "train" | "test" = "test",
+  opts: LoadOptions & CuratedOptions = {},
+): Promise<LoadResult<PreferenceRecord>> {
+  return curated(`loadHhRlhfSplit(${subset}, ${split})`, opts, (mode) =>
+    loadHhRlhf(requireDataFile(`hh-rlhf/${subset}/${split}.jsonl.gz`, `hh-rlhf-${subset}`), { ...opts, mode }),
+  );
 }
 
 /** UltraFeedback binarized sample: split "train" (1,000 lines) or "eval" (200); scores kept in extra.metadata. */
-export function loadUltraFeedbackSample(split: "train" | "eval", opts: LoadOptions & CuratedOptions = {}): Promise<LoadResult<PreferenceRecord>> {
-  return curated(`loadUltraFeedbackSample(${split})`, opts, (mode) => loadPreferences(requireDataFile(`ultrafeedback-binarized-subset/${split}_clean.jsonl`), { ...opts, mode, prompt: "explicit" }));
+export function loadUltraFeedbackSample(
+  split: "train" | "eval",
+  opts: LoadOptions & CuratedOptions = {},
+): Promise<LoadResult<PreferenceRecord>> {
+  return curated(`loadUltraFeedbackSample(${split})`, opts, (mode) =>
+    loadPreferences(requireDataFile(`ultrafeedback-binarized-subset/${split}_clean.jsonl`), {
+      ...opts,
+      mode,
+      prompt: "explicit",
+    }),
+  );
 }
 
 /** Scores of an UltraFeedback pair, from extra.metadata.{score_chosen, score_rejected}. */
 export function ultraFeedbackScores(pair: PreferenceRecord): { chosen: number; rejected: number } {
   const meta = pair.extra?.metadata as { score_chosen?: unknown; score_rejected?: unknown } | undefined;
-  if (typeof meta?.score_chosen !== "number" || typeof meta?.score_rejected !== "number") throw new Error("pair has no metadata.score_chosen / score_rejected");
+  if (typeof meta?.score_chosen !== "number" || typeof meta?.score_rejected !== "number")
+    throw new Error("pair has no metadata.score_chosen / score_rejected");
   return { chosen: meta.score_chosen, rejected: meta.score_rejected };
 }
 
@@ -80,7 +113,15 @@ async function loadUkpConvArg1Files(mode: ValidationMode): Promise<LoadResult<Pr
   const results: LoadResult<PreferenceRecord>[] = [];
   for (const file of listFiles(ukpDir("UKPConvArg1Strict-CSV"), /\.csv(\.gz)?$/)) {
     const t = ukpTopic(file);
-    const toPair = judgementColumns({ prompt: { fixed: ukpPrompt(t) }, first: "a1", second: "a2", label: "label", firstWins: "a1", secondWins: "a2", id: "#id" });
+    const toPair = judgementColumns({
+      prompt: { fixed: ukpPrompt(t) },
+      first: "a1",
+      second: "a2",
+      label: "label",
+      firstWins: "a1",
+      secondWins: "a2",
+      id: "#id",
+    });
     results.push(
       await loadDelimited(file, {
         delimiter: "\t",
@@ -89,7 +130,12 @@ async function loadUkpConvArg1Files(mode: ValidationMode): Promise<LoadResult<Pr
         toRecord: (row) => {
           const pair = toPair(row);
           const ids = row["#id"].split("_");
-          if (ids.length !== 2) throw new RecordError("bad-row", `"#id" must be "<a1 id>_<a2 id>", got ${JSON.stringify(row["#id"])}`, "#id");
+          if (ids.length !== 2)
+            throw new RecordError(
+              "bad-row",
+              `"#id" must be "<a1 id>_<a2 id>", got ${JSON.stringify(row["#id"])}`,
+              "#id",
+            );
           const a1Wins = row.label === "a1";
           pair.extra = { ...pair.extra, ...t, winnerId: a1Wins ? ids[0] : ids[1], loserId: a1Wins ? ids[1] : ids[0] };
           return pair;
@@ -126,7 +172,8 @@ async function loadUkpRankingFiles(mode: ValidationMode): Promise<LoadResult<Ukp
         mode,
         toRecord: (row) => {
           const rank = Number(row.rank);
-          if (!Number.isFinite(rank) || row.rank.trim() === "") throw new RecordError("bad-row", `"rank" must be a number, got ${JSON.stringify(row.rank)}`, "rank");
+          if (!Number.isFinite(rank) || row.rank.trim() === "")
+            throw new RecordError("bad-row", `"rank" must be a number, got ${JSON.stringify(row.rank)}`, "rank");
           if (row.argument.trim() === "") throw new RecordError("empty-text", "empty argument", "argument");
           return { ...t, id: row["#id"], rank, text: row.argument };
         },
@@ -139,8 +186,14 @@ async function loadUkpRankingFiles(mode: ValidationMode): Promise<LoadResult<Ukp
 /** rt-polarity: 5,331 positive (label 1) + 5,331 negative (label 0) snippets, decoded as Latin-1. */
 export function loadRtPolarityData(opts: CuratedOptions = {}): Promise<LoadResult<LabelledText>> {
   return curated("loadRtPolarityData", opts, async (mode) => {
-    const pos = await loadLabelledLines(requireDataFile("rt-polarity/rt-polarity.pos", "rt-polarity"), 1, { mode, encoding: "latin1" });
-    const neg = await loadLabelledLines(requireDataFile("rt-polarity/rt-polarity.neg", "rt-polarity"), 0, { mode, encoding: "latin1" });
+    const pos = await loadLabelledLines(requireDataFile("rt-polarity/rt-polarity.pos", "rt-polarity"), 1, {
+      mode,
+      encoding: "latin1",
+    });
+    const neg = await loadLabelledLines(requireDataFile("rt-polarity/rt-polarity.neg", "rt-polarity"), 0, {
+      mode,
+      encoding: "latin1",
+    });
     return { records: [...pos.records, ...neg.records], report: mergeReports([pos.report, neg.report]) };
   });
 }
@@ -151,7 +204,10 @@ export const UCI_SOURCES = ["amazon_cells", "imdb", "yelp"] as const;
 export function loadUciSentences(opts: CuratedOptions = {}): Promise<LoadResult<LabelledText>> {
   return curated("loadUciSentences", opts, async (mode) => {
     const results = [];
-    for (const src of UCI_SOURCES) results.push(await loadTabLabelled(requireDataFile(`uci-sentiment-labelled-sentences/${src}_labelled.txt`), { mode }));
+    for (const src of UCI_SOURCES)
+      results.push(
+        await loadTabLabelled(requireDataFile(`uci-sentiment-labelled-sentences/${src}_labelled.txt`), { mode }),
+      );
     return { records: results.flatMap((r) => r.records), report: mergeReports(results.map((r) => r.report)) };
   });
 }

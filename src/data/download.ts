@@ -86,7 +86,13 @@ export async function httpDownload(url: string, dest: string, opts: DownloadOpti
 }
 
 /** httpDownload with the size and content type, under one overall deadline for all redirects. */
-export function httpDownloadDetailed(url: string, dest: string, opts: DownloadOptions = {}, redirects = 0, deadlineAt?: number): Promise<HttpDownloadResult> {
+export function httpDownloadDetailed(
+  url: string,
+  dest: string,
+  opts: DownloadOptions = {},
+  redirects = 0,
+  deadlineAt?: number,
+): Promise<HttpDownloadResult> {
   const connectMs = opts.connectTimeoutMs ?? 5000;
   const responseMs = opts.responseTimeoutMs ?? 30000;
   const idleMs = opts.idleTimeoutMs ?? 30000;
@@ -147,15 +153,19 @@ export function httpDownloadDetailed(url: string, dest: string, opts: DownloadOp
       out = fs.createWriteStream(dest);
       let received = 0;
       let lastReport = Date.now();
-      const cut = () => new Error(`${url}: the connection closed after ${received} bytes${total ? ` of ${total}` : ""}`);
+      const cut = () =>
+        new Error(`${url}: the connection closed after ${received} bytes${total ? ` of ${total}` : ""}`);
       res.setTimeout(idleMs, () => fail(new Error(`no data from ${url} for ${idleMs} ms`)));
       res.on("data", (chunk: Buffer) => {
         hash.update(chunk);
         received += chunk.length;
-        if (received > maxBytes) return fail(new Error(`${url} sent more than the ${maxBytes} bytes allowed for this file`));
+        if (received > maxBytes)
+          return fail(new Error(`${url} sent more than the ${maxBytes} bytes allowed for this file`));
         if (Date.now() - lastReport > 1000) {
           lastReport = Date.now();
-          log(`  ${path.basename(dest, ".part")}: ${(received / 1e6).toFixed(1)} MB${total ? ` of ${(total / 1e6).toFixed(1)} MB` : ""}`);
+          log(
+            `  ${path.basename(dest, ".part")}: ${(received / 1e6).toFixed(1)} MB${total ? ` of ${(total / 1e6).toFixed(1)} MB` : ""}`,
+          );
         }
       });
       res.on("error", fail);
@@ -165,7 +175,8 @@ export function httpDownloadDetailed(url: string, dest: string, opts: DownloadOp
       out.on("finish", () => {
         if (settled) return;
         if (!res.complete) return fail(cut());
-        if (total && received !== total) return fail(new Error(`truncated download from ${url}: ${received} of ${total} bytes`));
+        if (total && received !== total)
+          return fail(new Error(`truncated download from ${url}: ${received} of ${total} bytes`));
         done();
         resolve({ sha256: hash.digest("hex"), bytes: received, contentType: res.headers["content-type"] });
       });
@@ -174,12 +185,24 @@ export function httpDownloadDetailed(url: string, dest: string, opts: DownloadOp
     // accepts connections but never answers is told apart from one that cannot be reached.
     stage(connectMs, () => new Error(`could not connect to ${host} within ${connectMs} ms (no network?)`));
     req.on("socket", (socket) => {
-      const onConnect = () => stage(responseMs, () => new Error(`connected to ${host}, but it sent no response within ${responseMs} ms (it accepts connections but does not answer)`));
+      const onConnect = () =>
+        stage(
+          responseMs,
+          () =>
+            new Error(
+              `connected to ${host}, but it sent no response within ${responseMs} ms (it accepts connections but does not answer)`,
+            ),
+        );
       if (!socket.connecting) onConnect();
       else socket.once(url.startsWith("https:") ? "secureConnect" : "connect", onConnect);
     });
     overall = setTimeout(
-      () => fail(new Error(`${url}: not finished within the ${Math.round((opts.deadlineMs ?? 30 * 60 * 1000) / 1000)} s deadline (a server sending this slowly is not waited for)`)),
+      () =>
+        fail(
+          new Error(
+            `${url}: not finished within the ${Math.round((opts.deadlineMs ?? 30 * 60 * 1000) / 1000)} s deadline (a server sending this slowly is not waited for)`,
+          ),
+        ),
       Math.max(0, deadline - Date.now()),
     );
     req.on("error", fail);
@@ -198,10 +221,17 @@ export function contentProblem(file: string, name: string, contentType?: string)
   }
   const start = head.subarray(0, n).toString("latin1").trimStart().slice(0, 100).toLowerCase();
   const isHtmlName = /\.html?$/i.test(name);
-  if (!isHtmlName && (start.startsWith("<!doctype html") || start.startsWith("<html") || start.startsWith("<head") || start.startsWith("<body"))) {
+  if (
+    !isHtmlName &&
+    (start.startsWith("<!doctype html") ||
+      start.startsWith("<html") ||
+      start.startsWith("<head") ||
+      start.startsWith("<body"))
+  ) {
     return "the server sent an HTML page, not the file (an error or login page served with HTTP 200?)";
   }
-  if (!isHtmlName && contentType && /^text\/html\b/i.test(contentType)) return `the server sent content-type ${contentType}, not the file`;
+  if (!isHtmlName && contentType && /^text\/html\b/i.test(contentType))
+    return `the server sent content-type ${contentType}, not the file`;
   if (/\.(gz|tgz)$/i.test(name)) {
     if (!(n >= 2 && head[0] === 0x1f && head[1] === 0x8b)) return "it does not start with the gzip magic bytes 1f 8b";
     // Gunzip to the end (streaming, nothing kept): a body cut short without content-length fails here.
@@ -223,7 +253,8 @@ function gunzipCheck(file: string, tar: boolean): void {
   } catch (e) {
     throw new Error(`its gzip data is truncated or corrupt (${(e as Error).message})`);
   }
-  if (tar && !(out.length >= 512 && out.subarray(257, 262).toString("latin1") === "ustar")) throw new Error("it gunzips, but not to a tar archive");
+  if (tar && !(out.length >= 512 && out.subarray(257, 262).toString("latin1") === "ustar"))
+    throw new Error("it gunzips, but not to a tar archive");
 }
 
 function manualHint(rel: string, urls: string[], root: string, homepage: string): string {
@@ -276,9 +307,14 @@ export async function fetchFile(file: RemoteFile, homepage: string, opts: Downlo
   for (const url of file.urls) {
     log(`  ${file.path} ← ${url}`);
     try {
-      const got = await httpDownloadDetailed(url, part, { ...opts, maxBytes: opts.maxBytes ?? file.size ?? DEFAULT_MAX_BYTES });
-      if (file.size !== undefined && got.bytes !== file.size) throw new Error(`got ${got.bytes} bytes, but the file has ${file.size}`);
-      if (expected !== undefined && got.sha256 !== expected) throw new Error(`SHA-256 mismatch (${expectation}; got ${got.sha256})`);
+      const got = await httpDownloadDetailed(url, part, {
+        ...opts,
+        maxBytes: opts.maxBytes ?? file.size ?? DEFAULT_MAX_BYTES,
+      });
+      if (file.size !== undefined && got.bytes !== file.size)
+        throw new Error(`got ${got.bytes} bytes, but the file has ${file.size}`);
+      if (expected !== undefined && got.sha256 !== expected)
+        throw new Error(`SHA-256 mismatch (${expectation}; got ${got.sha256})`);
       if (!pinned) {
         // Nothing pins these bytes: check that they are the file at all before trusting them.
         const problem = contentProblem(part, file.path, got.contentType);
@@ -296,23 +332,41 @@ export async function fetchFile(file: RemoteFile, homepage: string, opts: Downlo
       failures.push(`${url}: ${(err as Error).message}`);
     }
   }
-  throw new DownloadError(`could not fetch ${file.path}:\n  ${failures.join("\n  ")}\nTo continue without network, ${manualHint(file.path, file.urls, root, homepage)}.`);
+  throw new DownloadError(
+    `could not fetch ${file.path}:\n  ${failures.join("\n  ")}\nTo continue without network, ${manualHint(file.path, file.urls, root, homepage)}.`,
+  );
 }
 
 /** Download an archive (if its members are not all cached and verified) and extract the listed members. */
-export async function fetchArchive(archive: RemoteArchive, homepage: string, opts: DownloadOptions = {}): Promise<FetchedFile[]> {
+export async function fetchArchive(
+  archive: RemoteArchive,
+  homepage: string,
+  opts: DownloadOptions = {},
+): Promise<FetchedFile[]> {
   const root = opts.cacheDir ?? cacheDir();
   const members = archive.members.map((m) => ({ ...m, dest: path.join(root, m.path) }));
-  const verified = (m: (typeof members)[number]) => fs.existsSync(m.dest) && (m.sha256 === undefined || sha256OfFile(m.dest) === m.sha256);
+  const verified = (m: (typeof members)[number]) =>
+    fs.existsSync(m.dest) && (m.sha256 === undefined || sha256OfFile(m.dest) === m.sha256);
   if (!opts.force && members.every(verified)) {
-    return members.map((m) => ({ path: m.dest, status: "cached" as const, sha256: sha256OfFile(m.dest), pinned: m.sha256 !== undefined }));
+    return members.map((m) => ({
+      path: m.dest,
+      status: "cached" as const,
+      sha256: sha256OfFile(m.dest),
+      pinned: m.sha256 !== undefined,
+    }));
   }
   let fetched: FetchedFile;
   try {
-    fetched = await fetchFile({ path: archive.path, urls: archive.urls, sha256: archive.sha256, size: archive.size }, homepage, opts);
+    fetched = await fetchFile(
+      { path: archive.path, urls: archive.urls, sha256: archive.sha256, size: archive.size },
+      homepage,
+      opts,
+    );
   } catch (err) {
     const targets = members.map((m) => m.dest).join(", ");
-    throw new DownloadError(`${(err as Error).message}\n(or extract ${archive.members.map((m) => m.member).join(", ")} from it to ${targets})`);
+    throw new DownloadError(
+      `${(err as Error).message}\n(or extract ${archive.members.map((m) => m.member).join(", ")} from it to ${targets})`,
+    );
   }
   let entries: TarEntry[];
   try {
@@ -322,10 +376,15 @@ export async function fetchArchive(archive: RemoteArchive, homepage: string, opt
   }
   return members.map((m) => {
     const entry = entries.find((e) => e.name === m.member || e.name === `./${m.member}`);
-    if (!entry) throw new DownloadError(`${archive.path} has no member ${m.member} (members: ${entries.map((e) => e.name).join(", ")})`);
+    if (!entry)
+      throw new DownloadError(
+        `${archive.path} has no member ${m.member} (members: ${entries.map((e) => e.name).join(", ")})`,
+      );
     const got = sha256OfBytes(entry.data);
     if (m.sha256 !== undefined && got !== m.sha256) {
-      throw new DownloadError(`${m.member} in ${archive.path}: SHA-256 mismatch (expected ${m.sha256}, got ${got}); ${manualHint(m.path, archive.urls, root, homepage)}`);
+      throw new DownloadError(
+        `${m.member} in ${archive.path}: SHA-256 mismatch (expected ${m.sha256}, got ${got}); ${manualHint(m.path, archive.urls, root, homepage)}`,
+      );
     }
     writeFileAtomic(m.dest, entry.data);
     return { path: m.dest, status: "downloaded" as const, sha256: got, pinned: m.sha256 !== undefined };

@@ -35,7 +35,11 @@ export function toImplicitPrompt(pair: PreferenceRecord): Record<string, unknown
     return { chosen: pair.prompt + pair.chosen, rejected: pair.prompt + pair.rejected, ...(pair.extra ?? {}) };
   }
   if (Array.isArray(pair.prompt) && Array.isArray(pair.chosen) && Array.isArray(pair.rejected)) {
-    return { chosen: [...pair.prompt, ...pair.chosen], rejected: [...pair.prompt, ...pair.rejected], ...(pair.extra ?? {}) };
+    return {
+      chosen: [...pair.prompt, ...pair.chosen],
+      rejected: [...pair.prompt, ...pair.rejected],
+      ...(pair.extra ?? {}),
+    };
   }
   throw new Error("toImplicitPrompt: prompt, chosen and rejected must all be strings or all be message lists");
 }
@@ -47,7 +51,9 @@ export function hhDialogue(prompt: string, response: string): { prompt: Text; co
 
 /** JSON Lines text for records (in memory; use writeJsonl for files). */
 export function toJsonl(records: Exportable[], opts: Pick<WriteOptions, "implicitPrompt"> = {}): string {
-  return records.map((r) => JSON.stringify(opts.implicitPrompt ? toImplicitPrompt(r as PreferenceRecord) : toJsonObject(r)) + "\n").join("");
+  return records
+    .map((r) => JSON.stringify(opts.implicitPrompt ? toImplicitPrompt(r as PreferenceRecord) : toJsonObject(r)) + "\n")
+    .join("");
 }
 
 export interface WriteOptions {
@@ -63,7 +69,11 @@ export interface WriteOptions {
  * (full disk, a directory in the way, a record that cannot be exported) the promise rejects naming the
  * file, and no partial file is left.
  */
-export async function writeJsonl(file: string, records: Iterable<Exportable>, opts: WriteOptions = {}): Promise<number> {
+export async function writeJsonl(
+  file: string,
+  records: Iterable<Exportable>,
+  opts: WriteOptions = {},
+): Promise<number> {
   const gzip = opts.gzip ?? file.endsWith(".gz");
   let n = 0;
   await writeAtomicallyAsync(file, async (tmp) => {
@@ -94,7 +104,12 @@ function csvField(value: string, delimiter: string): string {
 }
 
 /** Write CSV/TSV (RFC 4180 quoting) with the given columns; string-valued pair fields only. */
-export function writeDelimited(file: string, rows: Array<Record<string, string>>, columns: string[], delimiter = ","): void {
+export function writeDelimited(
+  file: string,
+  rows: Array<Record<string, string>>,
+  columns: string[],
+  delimiter = ",",
+): void {
   const lines = [columns.map((c) => csvField(c, delimiter)).join(delimiter)];
   for (const row of rows) {
     lines.push(

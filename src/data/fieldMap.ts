@@ -20,10 +20,20 @@ export function renameFields(value: unknown, map: FieldMap): unknown {
   for (const [k, v] of Object.entries(obj)) if (!sources.has(k)) out[k] = v;
   for (const [target, source] of Object.entries(map)) {
     if (!(source in obj)) {
-      throw new RecordError("missing-field", `no field "${source}" (mapped to "${target}"); the record has ${Object.keys(obj).map((k) => `"${k}"`).join(", ")}`, source);
+      throw new RecordError(
+        "missing-field",
+        `no field "${source}" (mapped to "${target}"); the record has ${Object.keys(obj)
+          .map((k) => `"${k}"`)
+          .join(", ")}`,
+        source,
+      );
     }
     if (target in out) {
-      throw new RecordError("bad-row", `the record already has a "${target}" field, so mapping "${source}" onto it would hide it; map "${target}" to another name too`, target);
+      throw new RecordError(
+        "bad-row",
+        `the record already has a "${target}" field, so mapping "${source}" onto it would hide it; map "${target}" to another name too`,
+        target,
+      );
     }
     out[target] = obj[source];
   }
@@ -34,9 +44,14 @@ export function renameFields(value: unknown, map: FieldMap): unknown {
 export function checkFieldMap(map: FieldMap, allowedTargets: readonly string[], where: string): void {
   const seen = new Map<string, string>();
   for (const [target, source] of Object.entries(map)) {
-    if (!allowedTargets.includes(target)) throw new Error(`${where}: fields maps onto "${target}", which is not a field of this format (${allowedTargets.join(", ")})`);
-    if (typeof source !== "string" || source === "") throw new Error(`${where}: fields.${target} must name a source field, got ${JSON.stringify(source)}`);
-    if (seen.has(source)) throw new Error(`${where}: fields maps "${source}" onto both "${seen.get(source)}" and "${target}"`);
+    if (!allowedTargets.includes(target))
+      throw new Error(
+        `${where}: fields maps onto "${target}", which is not a field of this format (${allowedTargets.join(", ")})`,
+      );
+    if (typeof source !== "string" || source === "")
+      throw new Error(`${where}: fields.${target} must name a source field, got ${JSON.stringify(source)}`);
+    if (seen.has(source))
+      throw new Error(`${where}: fields maps "${source}" onto both "${seen.get(source)}" and "${target}"`);
     seen.set(source, target);
   }
 }

@@ -25,7 +25,14 @@ export function duplicateJsonKey(text: string): string | undefined {
       const keys = objects[objects.length - 1];
       if (keys) {
         let k = i;
-        while (k < n && (text.charCodeAt(k) === 0x20 || text.charCodeAt(k) === 0x09 || text.charCodeAt(k) === 0x0a || text.charCodeAt(k) === 0x0d)) k++;
+        while (
+          k < n &&
+          (text.charCodeAt(k) === 0x20 ||
+            text.charCodeAt(k) === 0x09 ||
+            text.charCodeAt(k) === 0x0a ||
+            text.charCodeAt(k) === 0x0d)
+        )
+          k++;
         if (text.charCodeAt(k) === 0x3a) {
           // Followed by ':' inside an object: a key.
           let key = raw;

@@ -3,7 +3,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { duplicateJsonKey } from "./jsonKeys";
-import { invalidUtf8Lines, readBytes, decodeBytes, readDelimited, readLines, splitJsonArray, TruncatedInputError } from "./read";
+import {
+  invalidUtf8Lines,
+  readBytes,
+  decodeBytes,
+  readDelimited,
+  readLines,
+  splitJsonArray,
+  TruncatedInputError,
+} from "./read";
 import { parsePreference, parseRanking, parseUnpaired, type PreferenceParseOptions } from "./records";
 import { Collector, RecordError, type ValidationMode, type ValidationReport } from "./validation";
 import type { LabelledText, PreferenceRecord, RankingRecord, TextEncoding, UnpairedRecord } from "./types";
@@ -29,7 +37,9 @@ const MAPPABLE_FIELDS = ["prompt", "chosen", "rejected", "completion", "label", 
 function dataFormat(file: string, format: LoadOptions["format"]): "json" | "jsonl" | "parquet" {
   const parquet = format !== "parquet" && fs.existsSync(file) && isParquetFile(file);
   if (parquet && (format === "json" || format === "jsonl")) {
-    throw new Error(`${file}: this is a Parquet file (it starts with "PAR1"), not ${format === "json" ? "JSON" : "JSON Lines"}; load it with format "parquet" or "auto"`);
+    throw new Error(
+      `${file}: this is a Parquet file (it starts with "PAR1"), not ${format === "json" ? "JSON" : "JSON Lines"}; load it with format "parquet" or "auto"`,
+    );
   }
   if (format === "parquet" || parquet) return "parquet";
   return jsonFormat(file, format);
@@ -72,10 +82,19 @@ export async function* iterateJsonRecords<T>(
   const handle = function* (text: string, line: number, invalidUtf8?: boolean): Generator<T> {
     const before = collector.records.length;
     collector.attempt(file, line, () => {
-      if (invalidUtf8) throw new RecordError("invalid-encoding", `not valid UTF-8 (the bytes would be read as U+FFFD); if the file is Latin-1 or Windows-1252, pass encoding: "latin1" or "windows-1252"`);
+      if (invalidUtf8)
+        throw new RecordError(
+          "invalid-encoding",
+          `not valid UTF-8 (the bytes would be read as U+FFFD); if the file is Latin-1 or Windows-1252, pass encoding: "latin1" or "windows-1252"`,
+        );
       const value = parseJson(text);
       const dup = duplicateJsonKey(text);
-      if (dup !== undefined) throw new RecordError("duplicate-key", `an object names the key ${JSON.stringify(dup)} twice; JSON.parse would keep only the last value`, dup);
+      if (dup !== undefined)
+        throw new RecordError(
+          "duplicate-key",
+          `an object names the key ${JSON.stringify(dup)} twice; JSON.parse would keep only the last value`,
+          dup,
+        );
       return parseValue(value);
     });
     if (collector.records.length > before) yield collector.records.pop() as T;
@@ -112,7 +131,13 @@ export async function* iterateJsonRecords<T>(
       yield* handle(el.text, el.line, invalid);
     }
     const t = trailing as { line: number; text: string } | undefined;
-    if (t) collector.reject({ file, line: t.line, reason: "trailing-content", message: `content after the closing "]" of the JSON array (${JSON.stringify(t.text)}…) is not read` });
+    if (t)
+      collector.reject({
+        file,
+        line: t.line,
+        reason: "trailing-content",
+        message: `content after the closing "]" of the JSON array (${JSON.stringify(t.text)}…) is not read`,
+      });
     return;
   }
   try {
@@ -137,7 +162,10 @@ async function loadJson<T>(file: string, parse: (value: unknown) => T, opts: Loa
 }
 
 /** Preference pairs from JSONL/JSON: explicit `{prompt, chosen, rejected}` or implicit whole dialogues. */
-export function loadPreferences(file: string, opts: LoadOptions & PreferenceParseOptions = {}): Promise<LoadResult<PreferenceRecord>> {
+export function loadPreferences(
+  file: string,
+  opts: LoadOptions & PreferenceParseOptions = {},
+): Promise<LoadResult<PreferenceRecord>> {
   return loadJson(file, (v) => parsePreference(v, opts), opts);
 }
 
@@ -182,24 +210,38 @@ export async function loadDelimited<T>(file: string, opts: DelimitedOptions<T>):
   collector.addFile(file);
   const delimiter = opts.delimiter ?? (/\.(tsv|txt)(\.gz)?$/i.test(file) ? "\t" : ",");
   let columns: string[] | undefined = Array.isArray(opts.header) ? opts.header : undefined;
-  for await (const { fields, line, invalidUtf8 } of readDelimited(file, { delimiter, quote: opts.quote, encoding: opts.encoding })) {
+  for await (const { fields, line, invalidUtf8 } of readDelimited(file, {
+    delimiter,
+    quote: opts.quote,
+    encoding: opts.encoding,
+  })) {
     if (fields.length === 0) {
       collector.blank();
       continue;
     }
     if (!columns) {
-      if (invalidUtf8) throw new Error(`${file}:${line}: the header is not valid UTF-8; pass encoding: "latin1" or "windows-1252" if the file is not UTF-8`);
+      if (invalidUtf8)
+        throw new Error(
+          `${file}:${line}: the header is not valid UTF-8; pass encoding: "latin1" or "windows-1252" if the file is not UTF-8`,
+        );
       columns = fields.map((f) => f.trim());
       // Two columns of one name: a row keyed by name would keep only the last (silently dropping data).
       columns.forEach((c, i) => {
         const first = columns!.indexOf(c);
-        if (first !== i) throw new Error(`${file}:${line}: the header names column ${JSON.stringify(c)} twice (columns ${first + 1} and ${i + 1}); rename one, or pass header: [names]`);
+        if (first !== i)
+          throw new Error(
+            `${file}:${line}: the header names column ${JSON.stringify(c)} twice (columns ${first + 1} and ${i + 1}); rename one, or pass header: [names]`,
+          );
       });
       continue;
     }
     const cols = columns;
     collector.attempt(file, line, () => {
-      if (invalidUtf8) throw new RecordError("invalid-encoding", `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" or "windows-1252" if the file is not UTF-8`);
+      if (invalidUtf8)
+        throw new RecordError(
+          "invalid-encoding",
+          `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" or "windows-1252" if the file is not UTF-8`,
+        );
       if (fields.length !== cols.length) {
         throw new RecordError("bad-row", `expected ${cols.length} fields (${cols.join(", ")}), got ${fields.length}`);
       }
@@ -213,7 +255,8 @@ export async function loadDelimited<T>(file: string, opts: DelimitedOptions<T>):
 
 function column(row: Record<string, string>, name: string): string {
   const v = row[name];
-  if (v === undefined) throw new RecordError("missing-field", `no column "${name}" (columns: ${Object.keys(row).join(", ")})`, name);
+  if (v === undefined)
+    throw new RecordError("missing-field", `no column "${name}" (columns: ${Object.keys(row).join(", ")})`, name);
   if (v.trim() === "") throw new RecordError("empty-text", `column "${name}" is empty`, name);
   return v;
 }
@@ -233,14 +276,26 @@ export function preferenceColumns(map: { prompt: string | { fixed: string }; cho
  * Mapping for pairwise judgements "which of a/b is better" (UKPConvArg1: `#id label a1 a2`, label a1|a2).
  * The `id` column, when given, is kept in `extra.id`.
  */
-export function judgementColumns(map: { prompt: string | { fixed: string }; first: string; second: string; label: string; firstWins: string; secondWins: string; id?: string }) {
+export function judgementColumns(map: {
+  prompt: string | { fixed: string };
+  first: string;
+  second: string;
+  label: string;
+  firstWins: string;
+  secondWins: string;
+  id?: string;
+}) {
   return (row: Record<string, string>): PreferenceRecord => {
     const prompt = typeof map.prompt === "string" ? column(row, map.prompt) : map.prompt.fixed;
     const a = column(row, map.first);
     const b = column(row, map.second);
     const label = column(row, map.label).trim();
     if (label !== map.firstWins && label !== map.secondWins) {
-      throw new RecordError("bad-row", `"${map.label}" must be ${map.firstWins} or ${map.secondWins}, got ${JSON.stringify(label)}`, map.label);
+      throw new RecordError(
+        "bad-row",
+        `"${map.label}" must be ${map.firstWins} or ${map.secondWins}, got ${JSON.stringify(label)}`,
+        map.label,
+      );
     }
     if (a === b) throw new RecordError("identical", "the two texts are identical", map.second);
     const firstWins = label === map.firstWins;
@@ -251,13 +306,21 @@ export function judgementColumns(map: { prompt: string | { fixed: string }; firs
 }
 
 /** One labelled text per line (rt-polarity.{pos,neg}: label given for the whole file). */
-export async function loadLabelledLines(file: string, label: number, opts: Omit<LoadOptions, "format"> = {}): Promise<LoadResult<LabelledText>> {
+export async function loadLabelledLines(
+  file: string,
+  label: number,
+  opts: Omit<LoadOptions, "format"> = {},
+): Promise<LoadResult<LabelledText>> {
   const collector = new Collector<LabelledText>(opts.mode ?? "strict");
   collector.addFile(file);
   const source = path.basename(file);
   for await (const { text, line, invalidUtf8 } of readLines(file, opts.encoding ?? "utf8")) {
     collector.attempt(file, line, () => {
-      if (invalidUtf8) throw new RecordError("invalid-encoding", `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`);
+      if (invalidUtf8)
+        throw new RecordError(
+          "invalid-encoding",
+          `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`,
+        );
       if (text.trim() === "") throw new RecordError("empty-text", "empty line");
       return { text: text.trim(), label, source };
     });
@@ -266,7 +329,10 @@ export async function loadLabelledLines(file: string, label: number, opts: Omit<
 }
 
 /** `sentence<TAB>label` lines with label 0 or 1 (UCI sentiment labelled sentences). Splits at the last tab. */
-export async function loadTabLabelled(file: string, opts: Omit<LoadOptions, "format"> = {}): Promise<LoadResult<LabelledText>> {
+export async function loadTabLabelled(
+  file: string,
+  opts: Omit<LoadOptions, "format"> = {},
+): Promise<LoadResult<LabelledText>> {
   const collector = new Collector<LabelledText>(opts.mode ?? "strict");
   collector.addFile(file);
   const source = path.basename(file);
@@ -276,12 +342,17 @@ export async function loadTabLabelled(file: string, opts: Omit<LoadOptions, "for
       continue;
     }
     collector.attempt(file, line, () => {
-      if (invalidUtf8) throw new RecordError("invalid-encoding", `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`);
+      if (invalidUtf8)
+        throw new RecordError(
+          "invalid-encoding",
+          `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`,
+        );
       const tab = text.lastIndexOf("\t");
       if (tab < 0) throw new RecordError("bad-row", "no tab between sentence and label");
       const sentence = text.slice(0, tab).trim();
       const raw = text.slice(tab + 1).trim();
-      if (raw !== "0" && raw !== "1") throw new RecordError("bad-row", `label must be 0 or 1, got ${JSON.stringify(raw)}`, "label");
+      if (raw !== "0" && raw !== "1")
+        throw new RecordError("bad-row", `label must be 0 or 1, got ${JSON.stringify(raw)}`, "label");
       if (sentence === "") throw new RecordError("empty-text", "empty sentence", "sentence");
       return { text: sentence, label: Number(raw), source };
     });

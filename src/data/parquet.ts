@@ -73,8 +73,16 @@ export async function* readParquetRows(file: string, opts: { columns?: string[] 
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);
-    const rows = await parquetReadObjects({ file: source, metadata, rowStart: start, rowEnd: end, columns: opts.columns, compressors });
-    for (let i = 0; i < rows.length; i++) yield { value: plainValue(rows[i]) as Record<string, unknown>, row: start + i + 1 };
+    const rows = await parquetReadObjects({
+      file: source,
+      metadata,
+      rowStart: start,
+      rowEnd: end,
+      columns: opts.columns,
+      compressors,
+    });
+    for (let i = 0; i < rows.length; i++)
+      yield { value: plainValue(rows[i]) as Record<string, unknown>, row: start + i + 1 };
     start = end;
   }
 }

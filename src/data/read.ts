@@ -128,10 +128,12 @@ export async function* readLines(file: string, encoding: TextEncoding = "utf8"):
   let parts: Buffer[] = [];
   const makeLine = (bytes: Buffer): Line => {
     lineNo++;
-    if (lineNo === 1 && encoding === "utf8" && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    if (lineNo === 1 && encoding === "utf8" && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+      bytes = bytes.subarray(3);
     if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
     const text = decode(bytes);
-    if (encoding === "utf8" && text.includes("\ufffd") && !isUtf8(bytes)) return { text, line: lineNo, invalidUtf8: true };
+    if (encoding === "utf8" && text.includes("\ufffd") && !isUtf8(bytes))
+      return { text, line: lineNo, invalidUtf8: true };
     return { text, line: lineNo };
   };
   const gzip = isGzipFile(file);
@@ -141,7 +143,11 @@ export async function* readLines(file: string, encoding: TextEncoding = "utf8"):
     try {
       next = await chunks.next();
     } catch (e) {
-      throw new TruncatedInputError(file, lineNo, gzip ? gzipProblem(e) : `could not be read (${(e as Error).message})`);
+      throw new TruncatedInputError(
+        file,
+        lineNo,
+        gzip ? gzipProblem(e) : `could not be read (${(e as Error).message})`,
+      );
     }
     if (next.done) break;
     const buf = next.value as Buffer;
@@ -251,7 +257,8 @@ export async function* readDelimited(
   let inQuotes = false;
   let startLine = 0;
   let invalid = false;
-  const row = (): DelimitedRow => (invalid ? { fields, line: startLine, invalidUtf8: true } : { fields, line: startLine });
+  const row = (): DelimitedRow =>
+    invalid ? { fields, line: startLine, invalidUtf8: true } : { fields, line: startLine };
   for await (const { text, line, invalidUtf8 } of readLines(file, opts.encoding ?? "utf8")) {
     if (!inQuotes) {
       if (text === "") {

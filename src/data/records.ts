@@ -53,15 +53,30 @@ export function parseText(value: unknown, field: string): Text {
         throw new RecordError("wrong-type", `"${where}" must be a {role, content} object, got ${describe(m)}`, where);
       }
       const { role, content } = m as Record<string, unknown>;
-      if (typeof role !== "string") throw new RecordError(role === undefined ? "missing-field" : "wrong-type", `"${where}.role" must be a string, got ${describe(role)}`, `${where}.role`);
-      if (typeof content !== "string") throw new RecordError(content === undefined ? "missing-field" : "wrong-type", `"${where}.content" must be a string, got ${describe(content)}`, `${where}.content`);
+      if (typeof role !== "string")
+        throw new RecordError(
+          role === undefined ? "missing-field" : "wrong-type",
+          `"${where}.role" must be a string, got ${describe(role)}`,
+          `${where}.role`,
+        );
+      if (typeof content !== "string")
+        throw new RecordError(
+          content === undefined ? "missing-field" : "wrong-type",
+          `"${where}.content" must be a string, got ${describe(content)}`,
+          `${where}.content`,
+        );
       // Other message fields (name, tool_calls, …) are kept, so load → export → load is the identity.
       return { ...(m as Record<string, unknown>), role, content };
     });
-    if (messages.every((m) => m.content.trim() === "")) throw new RecordError("empty-text", `every message in "${field}" is empty`, field);
+    if (messages.every((m) => m.content.trim() === ""))
+      throw new RecordError("empty-text", `every message in "${field}" is empty`, field);
     return messages;
   }
-  throw new RecordError("wrong-type", `"${field}" must be a string or a list of {role, content} messages, got ${describe(value)}`, field);
+  throw new RecordError(
+    "wrong-type",
+    `"${field}" must be a string or a list of {role, content} messages, got ${describe(value)}`,
+    field,
+  );
 }
 
 function extraFields(obj: Record<string, unknown>, known: string[]): Extra | undefined {
@@ -83,7 +98,11 @@ function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
   const ka = Object.keys(a).sort();
   const kb = Object.keys(b).sort();
   if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
-  return ka.every((k) => JSON.stringify((a as unknown as Record<string, unknown>)[k]) === JSON.stringify((b as unknown as Record<string, unknown>)[k]));
+  return ka.every(
+    (k) =>
+      JSON.stringify((a as unknown as Record<string, unknown>)[k]) ===
+      JSON.stringify((b as unknown as Record<string, unknown>)[k]),
+  );
 }
 
 function commonPrefixLength(a: string, b: string): number {
@@ -103,7 +122,11 @@ export function splitImplicitPrompt(chosen: Text, rejected: Text, marker = HH_AS
     const shared = commonPrefixLength(chosen, rejected);
     const at = chosen.lastIndexOf(marker, shared - marker.length);
     if (at < 0 || at + marker.length > shared) {
-      throw new RecordError("prompt-not-prefix", `chosen and rejected share no prefix ending in ${JSON.stringify(marker)}`, "chosen");
+      throw new RecordError(
+        "prompt-not-prefix",
+        `chosen and rejected share no prefix ending in ${JSON.stringify(marker)}`,
+        "chosen",
+      );
     }
     const cut = at + marker.length;
     return { prompt: chosen.slice(0, cut), chosen: chosen.slice(cut), rejected: rejected.slice(cut) };
@@ -119,12 +142,15 @@ export function splitImplicitPrompt(chosen: Text, rejected: Text, marker = HH_AS
 
 function startsWithText(whole: Text, prefix: Text): boolean {
   if (typeof whole === "string" && typeof prefix === "string") return whole.startsWith(prefix);
-  if (isChat(whole) && isChat(prefix)) return prefix.every((m, i) => whole[i] !== undefined && sameMessage(whole[i], m));
+  if (isChat(whole) && isChat(prefix))
+    return prefix.every((m, i) => whole[i] !== undefined && sameMessage(whole[i], m));
   return false;
 }
 
 function dropPrefix(whole: Text, prefix: Text): Text {
-  return typeof whole === "string" ? whole.slice((prefix as string).length) : whole.slice((prefix as ChatMessage[]).length);
+  return typeof whole === "string"
+    ? whole.slice((prefix as string).length)
+    : whole.slice((prefix as ChatMessage[]).length);
 }
 
 function checkRemainders(pair: PreferenceRecord): PreferenceRecord {
@@ -134,7 +160,8 @@ function checkRemainders(pair: PreferenceRecord): PreferenceRecord {
       throw new RecordError("empty-text", `"${field}" is empty once the prompt is removed`, field);
     }
   }
-  if (textsEqual(pair.chosen, pair.rejected)) throw new RecordError("identical", "chosen is identical to rejected", "rejected");
+  if (textsEqual(pair.chosen, pair.rejected))
+    throw new RecordError("identical", "chosen is identical to rejected", "rejected");
   return pair;
 }
 
@@ -146,7 +173,11 @@ function checkRemainders(pair: PreferenceRecord): PreferenceRecord {
  *   - neither conversation has a user message → the prompt becomes [{role: "user", content: prompt}].
  * Anything else (a prompt the conversations contradict) is left to the caller's mixed-type error.
  */
-function liftStringPrompt(prompt: string, chosen: ChatMessage[], rejected: ChatMessage[]): PreferenceRecord | { error: true } {
+function liftStringPrompt(
+  prompt: string,
+  chosen: ChatMessage[],
+  rejected: ChatMessage[],
+): PreferenceRecord | { error: true } {
   const hasUser = (c: ChatMessage[]) => c.some((m) => m.role === "user");
   if (!hasUser(chosen) && !hasUser(rejected)) return { prompt: [{ role: "user", content: prompt }], chosen, rejected };
   let k = 0;
@@ -182,19 +213,25 @@ export function parsePreference(value: unknown, opts: PreferenceParseOptions = {
     // As in implicit mode: all strings or all message lists (TRL's standard vs conversational format).
     const kinds = [prompt, chosen, rejected].map((t) => (typeof t === "string" ? "a string" : "a message list"));
     if (new Set(kinds).size > 1) {
-      throw new RecordError("wrong-type", `prompt, chosen and rejected must all be strings or all be message lists; got prompt ${kinds[0]}, chosen ${kinds[1]}, rejected ${kinds[2]}`, kinds[1] !== kinds[0] ? "chosen" : "rejected");
+      throw new RecordError(
+        "wrong-type",
+        `prompt, chosen and rejected must all be strings or all be message lists; got prompt ${kinds[0]}, chosen ${kinds[1]}, rejected ${kinds[2]}`,
+        kinds[1] !== kinds[0] ? "chosen" : "rejected",
+      );
     }
     if (opts.completionsIncludePrompt) {
       for (const field of ["chosen", "rejected"] as const) {
         const t = field === "chosen" ? chosen : rejected;
-        if (!startsWithText(t, prompt)) throw new RecordError("prompt-not-prefix", `"prompt" is not a prefix of "${field}"`, field);
+        if (!startsWithText(t, prompt))
+          throw new RecordError("prompt-not-prefix", `"prompt" is not a prefix of "${field}"`, field);
       }
       pair = { prompt, chosen: dropPrefix(chosen, prompt), rejected: dropPrefix(rejected, prompt) };
     } else {
       pair = { prompt, chosen, rejected };
     }
   } else {
-    if (mode === "implicit" && obj.prompt !== undefined) throw new RecordError("wrong-type", 'implicit-prompt records must not have a "prompt" field', "prompt");
+    if (mode === "implicit" && obj.prompt !== undefined)
+      throw new RecordError("wrong-type", 'implicit-prompt records must not have a "prompt" field', "prompt");
     pair = splitImplicitPrompt(chosen, rejected, opts.assistantMarker);
   }
   checkRemainders(pair);
@@ -207,7 +244,12 @@ export function parseUnpaired(value: unknown): UnpairedRecord {
   const prompt = parseText(obj.prompt, "prompt");
   const completion = parseText(obj.completion, "completion");
   if (obj.label === undefined) throw new RecordError("missing-field", 'missing field "label"', "label");
-  if (typeof obj.label !== "boolean") throw new RecordError("label-not-boolean", `"label" must be true or false, got ${JSON.stringify(obj.label)}`, "label");
+  if (typeof obj.label !== "boolean")
+    throw new RecordError(
+      "label-not-boolean",
+      `"label" must be true or false, got ${JSON.stringify(obj.label)}`,
+      "label",
+    );
   const out: UnpairedRecord = { prompt, completion, label: obj.label };
   const extra = extraFields(obj, ["prompt", "completion", "label"]);
   if (extra) out.extra = extra;
@@ -218,17 +260,36 @@ export function parseRanking(value: unknown): RankingRecord {
   const obj = asObject(value);
   const prompt = parseText(obj.prompt, "prompt");
   if (obj.responses === undefined) throw new RecordError("missing-field", 'missing field "responses"', "responses");
-  if (!Array.isArray(obj.responses)) throw new RecordError("wrong-type", `"responses" must be an array, got ${describe(obj.responses)}`, "responses");
-  if (obj.responses.length < 2) throw new RecordError("bad-row", `"responses" needs at least 2 entries to rank, got ${obj.responses.length}`, "responses");
+  if (!Array.isArray(obj.responses))
+    throw new RecordError("wrong-type", `"responses" must be an array, got ${describe(obj.responses)}`, "responses");
+  if (obj.responses.length < 2)
+    throw new RecordError(
+      "bad-row",
+      `"responses" needs at least 2 entries to rank, got ${obj.responses.length}`,
+      "responses",
+    );
   const responses = obj.responses.map((r, i) => parseText(r, `responses[${i}]`));
   const out: RankingRecord = { prompt, responses };
   if (obj.scores !== undefined) {
     const s = obj.scores;
-    if (!Array.isArray(s) || s.length !== responses.length || !s.every((x) => typeof x === "number" && Number.isFinite(x))) {
-      throw new RecordError("wrong-type", `"scores" must be ${responses.length} finite numbers aligned with "responses"`, "scores");
+    if (
+      !Array.isArray(s) ||
+      s.length !== responses.length ||
+      !s.every((x) => typeof x === "number" && Number.isFinite(x))
+    ) {
+      throw new RecordError(
+        "wrong-type",
+        `"scores" must be ${responses.length} finite numbers aligned with "responses"`,
+        "scores",
+      );
     }
     for (let i = 1; i < s.length; i++) {
-      if ((s[i] as number) > (s[i - 1] as number)) throw new RecordError("bad-row", `"scores" must be non-increasing (responses are best first); scores[${i}] > scores[${i - 1}]`, "scores");
+      if ((s[i] as number) > (s[i - 1] as number))
+        throw new RecordError(
+          "bad-row",
+          `"scores" must be non-increasing (responses are best first); scores[${i}] > scores[${i - 1}]`,
+          "scores",
+        );
     }
     out.scores = s as number[];
   }

@@ -4,7 +4,14 @@
 //   2. the download cache data/cache/ (git-ignored), laid out the same way, filled by `npm run data -- fetch`.
 import * as fs from "fs";
 import * as path from "path";
-import { HH_HARMLESS_TEST_SHA256, RT_POLARITY_ARCHIVE_SHA256, RT_POLARITY_NEG_SHA256, RT_POLARITY_POS_SHA256, UKP_RANKING_SHA256, UKP_STRICT_SHA256 } from "./checksums";
+import {
+  HH_HARMLESS_TEST_SHA256,
+  RT_POLARITY_ARCHIVE_SHA256,
+  RT_POLARITY_NEG_SHA256,
+  RT_POLARITY_POS_SHA256,
+  UKP_RANKING_SHA256,
+  UKP_STRICT_SHA256,
+} from "./checksums";
 
 /** The project root (the folder holding package.json), from this file's location. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
@@ -97,7 +104,8 @@ export const DATASETS: DatasetEntry[] = [
   hhEntry("helpful-rejection-sampled"),
   {
     name: "ukpconvarg1",
-    title: "UKPConvArg1 (Habernal & Gurevych, ACL 2016): 11,650 pairwise convincingness judgements + 1,052 ranked arguments",
+    title:
+      "UKPConvArg1 (Habernal & Gurevych, ACL 2016): 11,650 pairwise convincingness judgements + 1,052 ranked arguments",
     license: "CC BY 4.0",
     folder: "ukpconvarg1",
     files: [
@@ -125,7 +133,10 @@ export const DATASETS: DatasetEntry[] = [
       {
         path: "_downloads/rt-polaritydata.tar.gz",
         // The Google Cloud copy is the one Hugging Face's rotten_tomatoes loader downloads.
-        urls: ["https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz", "https://storage.googleapis.com/seldon-datasets/sentence_polarity_v1/rt-polaritydata.tar.gz"],
+        urls: [
+          "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz",
+          "https://storage.googleapis.com/seldon-datasets/sentence_polarity_v1/rt-polaritydata.tar.gz",
+        ],
         // Pinned from Hugging Face datasets' rotten_tomatoes/dataset_infos.json (download_checksums of the
         // copy above: 487,770 bytes). No copy of the archive is in ../shared/data to re-derive it from;
         // the two members are pinned independently (from ../shared/data/SHA256SUMS).
@@ -133,8 +144,16 @@ export const DATASETS: DatasetEntry[] = [
         size: 487770,
         maxUnpackedBytes: 16 * 2 ** 20,
         members: [
-          { member: "rt-polaritydata/rt-polarity.pos", path: "rt-polarity/rt-polarity.pos", sha256: RT_POLARITY_POS_SHA256 },
-          { member: "rt-polaritydata/rt-polarity.neg", path: "rt-polarity/rt-polarity.neg", sha256: RT_POLARITY_NEG_SHA256 },
+          {
+            member: "rt-polaritydata/rt-polarity.pos",
+            path: "rt-polarity/rt-polarity.pos",
+            sha256: RT_POLARITY_POS_SHA256,
+          },
+          {
+            member: "rt-polaritydata/rt-polarity.neg",
+            path: "rt-polarity/rt-polarity.neg",
+            sha256: RT_POLARITY_NEG_SHA256,
+          },
         ],
       },
     ],

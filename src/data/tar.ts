@@ -80,7 +80,8 @@ export function readTar(archive: Buffer, opts: { maxBytes?: number } = {}): TarE
   while (offset + BLOCK <= tar.length) {
     const header = tar.subarray(offset, offset + BLOCK);
     if (header.every((b) => b === 0)) break; // end-of-archive marker
-    if (!checksumOk(header)) throw new Error(`tar: header checksum mismatch at byte ${offset} (not a tar file, or corrupted)`);
+    if (!checksumOk(header))
+      throw new Error(`tar: header checksum mismatch at byte ${offset} (not a tar file, or corrupted)`);
     const size = octal(header, 124, 12, `header at byte ${offset}`);
     const type = String.fromCharCode(header[156] || 0x30);
     const magic = cString(header, 257, 6);
@@ -88,7 +89,8 @@ export function readTar(archive: Buffer, opts: { maxBytes?: number } = {}): TarE
     const baseName = cString(header, 0, 100);
     const name = nextName ?? (prefix ? `${prefix}/${baseName}` : baseName);
     const dataStart = offset + BLOCK;
-    if (dataStart + size > tar.length) throw new Error(`tar: entry "${name}" runs past the end of the archive (truncated?)`);
+    if (dataStart + size > tar.length)
+      throw new Error(`tar: entry "${name}" runs past the end of the archive (truncated?)`);
     const data = tar.subarray(dataStart, dataStart + size);
     offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
     if (type === "L") {
@@ -102,7 +104,8 @@ export function readTar(archive: Buffer, opts: { maxBytes?: number } = {}): TarE
     nextName = undefined;
     if (type === "0" || type === "7") entries.push({ name, data: Buffer.from(data) });
   }
-  if (offset < tar.length && tar.length - offset < BLOCK) throw new Error(`tar: ${tar.length - offset} stray bytes after byte ${offset} (truncated archive?)`);
+  if (offset < tar.length && tar.length - offset < BLOCK)
+    throw new Error(`tar: ${tar.length - offset} stray bytes after byte ${offset} (truncated archive?)`);
   return entries;
 }
 

@@ -13,10 +13,12 @@ const analyzer = new Sentiment();
 
 /** Lower-cased word tokens: letters/digits with inner apostrophes ("don't"); HTML line breaks dropped. */
 export function wordTokens(text: string): string[] {
-  return text
-    .toLowerCase()
-    .replace(/<br\s*\/?>/g, " ")
-    .match(/[\p{L}\p{N}]+(?:'[\p{L}]+)?/gu) ?? [];
+  return (
+    text
+      .toLowerCase()
+      .replace(/<br\s*\/?>/g, " ")
+      .match(/[\p{L}\p{N}]+(?:'[\p{L}]+)?/gu) ?? []
+  );
 }
 
 export interface WordVocabulary {
@@ -28,10 +30,14 @@ export interface WordVocabulary {
  * Words found in at least `minDocs` documents, most frequent (by document count) first, ties broken
  * alphabetically, at most `maxSize`. Build it from training documents only, so no held-out text leaks in.
  */
-export function buildVocabulary(docs: string[][], opts: { minDocs?: number; maxSize?: number; stopWords?: Set<string> } = {}): WordVocabulary {
+export function buildVocabulary(
+  docs: string[][],
+  opts: { minDocs?: number; maxSize?: number; stopWords?: Set<string> } = {},
+): WordVocabulary {
   const minDocs = opts.minDocs ?? 5;
   const df = new Map<string, number>();
-  for (const tokens of docs) for (const w of new Set(tokens)) if (!opts.stopWords?.has(w)) df.set(w, (df.get(w) ?? 0) + 1);
+  for (const tokens of docs)
+    for (const w of new Set(tokens)) if (!opts.stopWords?.has(w)) df.set(w, (df.get(w) ?? 0) + 1);
   const words = [...df.entries()]
     .filter(([, n]) => n >= minDocs)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
@@ -94,6 +100,9 @@ export function surfaceFeatures(text: string): number[] {
 export function standardizer(rows: number[][]): { mean: number[]; std: number[]; apply: (row: number[]) => number[] } {
   const d = rows[0]?.length ?? 0;
   const mean = Array.from({ length: d }, (_, j) => rows.reduce((s, r) => s + r[j], 0) / rows.length);
-  const std = Array.from({ length: d }, (_, j) => Math.sqrt(rows.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / rows.length) || 1);
+  const std = Array.from(
+    { length: d },
+    (_, j) => Math.sqrt(rows.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / rows.length) || 1,
+  );
   return { mean, std, apply: (row) => row.map((x, j) => (x - mean[j]) / std[j]) };
 }

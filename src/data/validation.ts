@@ -59,7 +59,11 @@ export class DataValidationError extends Error {
 
 /** Thrown inside a record parser; the collector turns it into an issue with the file and line. */
 export class RecordError extends Error {
-  constructor(readonly reason: IssueReason, message: string, readonly field?: string) {
+  constructor(
+    readonly reason: IssueReason,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = "RecordError";
   }

@@ -25,7 +25,8 @@ export function bestOfNKl(n: number): number {
  */
 export function bestOfNIndices(scores: readonly number[], n: number): number[] {
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bestOfNIndices: N must be a positive integer, got ${n}`);
-  if (scores.length % n !== 0) throw new Error(`bestOfNIndices: ${scores.length} samples do not split into blocks of ${n}`);
+  if (scores.length % n !== 0)
+    throw new Error(`bestOfNIndices: ${scores.length} samples do not split into blocks of ${n}`);
   const out: number[] = [];
   for (let start = 0; start < scores.length; start += n) {
     let best = start;
@@ -50,8 +51,14 @@ export interface BestOfNPromptResult {
  * Best-of-N for one prompt: select with `selectBy`, report the mean of `measure` (and of every `extras`
  * array) over the selected samples.
  */
-export function bestOfNForPrompt(selectBy: readonly number[], measure: readonly number[], n: number, extras: ReadonlyArray<readonly number[]> = []): BestOfNPromptResult {
-  if (selectBy.length !== measure.length) throw new Error(`bestOfNForPrompt: ${selectBy.length} selection scores but ${measure.length} measured`);
+export function bestOfNForPrompt(
+  selectBy: readonly number[],
+  measure: readonly number[],
+  n: number,
+  extras: ReadonlyArray<readonly number[]> = [],
+): BestOfNPromptResult {
+  if (selectBy.length !== measure.length)
+    throw new Error(`bestOfNForPrompt: ${selectBy.length} selection scores but ${measure.length} measured`);
   const selected = bestOfNIndices(selectBy, n);
   const avg = (xs: readonly number[]) => selected.reduce((s, i) => s + xs[i], 0) / selected.length;
   return { reward: avg(measure), extras: extras.map(avg), selected };

@@ -40,7 +40,14 @@ export interface ClassifierOptions {
   tolerance?: number;
 }
 
-const DEFAULTS: Required<ClassifierOptions> = { l2: 3, bigrams: true, minDocs: 2, maxFeatures: 50_000, iterations: 300, tolerance: 1e-4 };
+const DEFAULTS: Required<ClassifierOptions> = {
+  l2: 3,
+  bigrams: true,
+  minDocs: 2,
+  maxFeatures: 50_000,
+  iterations: 300,
+  tolerance: 1e-4,
+};
 
 /** Serialised classifier: everything needed to score text, plus how it was made (pinned by `hash`). */
 export interface SentimentClassifierJson {
@@ -78,33 +85,49 @@ export class SentimentClassifier {
   private readonly w: Float64Array;
 
   constructor(private readonly json: SentimentClassifierJson) {
-    if (json.kind !== "logistic-ngram" || json.version !== 1) throw new Error(`SentimentClassifier: expected kind "logistic-ngram" version 1, got ${JSON.stringify(json.kind)} version ${json.version}`);
+    if (json.kind !== "logistic-ngram" || json.version !== 1)
+      throw new Error(
+        `SentimentClassifier: expected kind "logistic-ngram" version 1, got ${JSON.stringify(json.kind)} version ${json.version}`,
+      );
     if (!Array.isArray(json.features) || !Array.isArray(json.weights) || json.features.length !== json.weights.length) {
-      throw new Error(`SentimentClassifier: "features" and "weights" must be arrays of equal length (got ${json.features?.length} and ${json.weights?.length})`);
+      throw new Error(
+        `SentimentClassifier: "features" and "weights" must be arrays of equal length (got ${json.features?.length} and ${json.weights?.length})`,
+      );
     }
     json.weights.forEach((v, i) => {
-      if (!Number.isFinite(v)) throw new Error(`SentimentClassifier: weights[${i}] (feature "${json.features[i]}") is ${v}`);
+      if (!Number.isFinite(v))
+        throw new Error(`SentimentClassifier: weights[${i}] (feature "${json.features[i]}") is ${v}`);
     });
     if (!Number.isFinite(json.bias)) throw new Error(`SentimentClassifier: "bias" is ${json.bias}`);
     this.index = new Map(json.features.map((f, i) => [f, i]));
     if (this.index.size !== json.features.length) throw new Error("SentimentClassifier: duplicate features");
     this.w = Float64Array.from(json.weights);
-    this.hash = hashString(JSON.stringify([json.features, json.weights, json.bias, json.options.bigrams])).toString(16).padStart(8, "0");
+    this.hash = hashString(JSON.stringify([json.features, json.weights, json.bias, json.options.bigrams]))
+      .toString(16)
+      .padStart(8, "0");
   }
 
   /** Fit on labelled sentences (deterministic: same sentences and options → same weights). */
-  static fit(train: readonly SentimentExample[], opts: ClassifierOptions = {}, provenance: Record<string, unknown> = {}): SentimentClassifier {
+  static fit(
+    train: readonly SentimentExample[],
+    opts: ClassifierOptions = {},
+    provenance: Record<string, unknown> = {},
+  ): SentimentClassifier {
     const o: Required<ClassifierOptions> = { ...DEFAULTS, ...opts };
     if (train.length === 0) throw new Error("SentimentClassifier.fit: no training sentences");
-    if (!(o.l2 > 0)) throw new Error(`SentimentClassifier.fit: l2 must be > 0 (the objective is then strictly convex), got ${o.l2}`);
+    if (!(o.l2 > 0))
+      throw new Error(`SentimentClassifier.fit: l2 must be > 0 (the objective is then strictly convex), got ${o.l2}`);
     const labels = train.map((e, i) => {
-      if (e.label !== 0 && e.label !== 1) throw new Error(`SentimentClassifier.fit: train[${i}].label must be 0 or 1, got ${JSON.stringify(e.label)}`);
+      if (e.label !== 0 && e.label !== 1)
+        throw new Error(`SentimentClassifier.fit: train[${i}].label must be 0 or 1, got ${JSON.stringify(e.label)}`);
       return e.label;
     });
     const grams = train.map((e) => textNgrams(e.text, o.bigrams));
     const vocab = buildVocabulary(grams, { minDocs: o.minDocs, maxSize: o.maxFeatures });
     // Sparse binary design matrix: the distinct feature ids of each sentence.
-    const rows = grams.map((g) => Int32Array.from(new Set(g.map((t) => vocab.index.get(t)).filter((j): j is number => j !== undefined))));
+    const rows = grams.map((g) =>
+      Int32Array.from(new Set(g.map((t) => vocab.index.get(t)).filter((j): j is number => j !== undefined))),
+    );
     const d = vocab.words.length;
     const z = new Float64Array(train.length);
     // Parameters x = [w_0 … w_{d−1}, b].
@@ -135,7 +158,15 @@ export class SentimentClassifier {
       weights: Array.from(fit.x.subarray(0, d)),
       bias: fit.x[d],
       options: o,
-      provenance: { ...provenance, trainSentences: train.length, objective: fit.value, gradInfNorm: fit.gradInfNorm, iterations: fit.iterations, converged: fit.converged, fitSeconds: (Date.now() - t0) / 1000 },
+      provenance: {
+        ...provenance,
+        trainSentences: train.length,
+        objective: fit.value,
+        gradInfNorm: fit.gradInfNorm,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        fitSeconds: (Date.now() - t0) / 1000,
+      },
     });
   }
 
@@ -184,7 +215,8 @@ export class SentimentClassifier {
    * the paper's classifier sees it. Batched: (prompts[i], completions[i]) → reward[i].
    */
   reward(prompts: readonly string[], completions: readonly string[]): Float64Array {
-    if (prompts.length !== completions.length) throw new Error(`SentimentClassifier.reward: ${prompts.length} prompts but ${completions.length} completions`);
+    if (prompts.length !== completions.length)
+      throw new Error(`SentimentClassifier.reward: ${prompts.length} prompts but ${completions.length} completions`);
     return Float64Array.from(prompts, (p, i) => this.probPositive(`${p} ${completions[i]}`));
   }
 
@@ -222,7 +254,8 @@ export interface ClassifierEvaluation {
  * half-width z·√(p̂(1−p̂)/n + z²/4n²)/(1 + z²/n). z = 1.96 → 95 %.
  */
 export function wilsonInterval(k: number, n: number, z = 1.96): [number, number] {
-  if (!(n > 0) || !(k >= 0 && k <= n)) throw new Error(`wilsonInterval: need 0 ≤ k ≤ n and n > 0, got k = ${k}, n = ${n}`);
+  if (!(n > 0) || !(k >= 0 && k <= n))
+    throw new Error(`wilsonInterval: need 0 ≤ k ≤ n and n > 0, got k = ${k}, n = ${n}`);
   const p = k / n;
   const denom = 1 + (z * z) / n;
   const centre = (p + (z * z) / (2 * n)) / denom;
@@ -234,8 +267,13 @@ export function wilsonInterval(k: number, n: number, z = 1.96): [number, number]
  * Equal-width reliability bins of p(positive) (p = 1 falls in the last bin) and the expected calibration
  * error ECE = Σ_b (n_b / n)·|fractionPositive_b − meanPredicted_b| (Naeini et al. 2015; Guo et al. 2017).
  */
-export function reliabilityBins(probs: ArrayLike<number>, labels: ArrayLike<number>, nBins = 10): { bins: ReliabilityBin[]; ece: number } {
-  if (probs.length !== labels.length) throw new Error(`reliabilityBins: ${probs.length} probabilities but ${labels.length} labels`);
+export function reliabilityBins(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  nBins = 10,
+): { bins: ReliabilityBin[]; ece: number } {
+  if (probs.length !== labels.length)
+    throw new Error(`reliabilityBins: ${probs.length} probabilities but ${labels.length} labels`);
   if (probs.length === 0) throw new Error("reliabilityBins: no predictions");
   const count = new Array<number>(nBins).fill(0);
   const sumP = new Array<number>(nBins).fill(0);
@@ -259,7 +297,11 @@ export function reliabilityBins(probs: ArrayLike<number>, labels: ArrayLike<numb
 }
 
 /** Accuracy with a Wilson CI, log-loss and calibration of `clf` on labelled sentences. */
-export function evaluateClassifier(clf: SentimentClassifier, examples: readonly SentimentExample[], nBins = 10): ClassifierEvaluation {
+export function evaluateClassifier(
+  clf: SentimentClassifier,
+  examples: readonly SentimentExample[],
+  nBins = 10,
+): ClassifierEvaluation {
   if (examples.length === 0) throw new Error("evaluateClassifier: no examples");
   const probs = clf.scoreTexts(examples.map((e) => e.text));
   const labels = examples.map((e) => e.label);
@@ -270,13 +312,21 @@ export function evaluateClassifier(clf: SentimentClassifier, examples: readonly 
     nll -= Math.log(Math.max(1e-15, labels[i] ? p : 1 - p));
   });
   const { bins, ece } = reliabilityBins(probs, labels, nBins);
-  return { n: examples.length, accuracy: correct / examples.length, ci95: wilsonInterval(correct, examples.length), logLoss: nll / examples.length, ece, bins };
+  return {
+    n: examples.length,
+    accuracy: correct / examples.length,
+    ci95: wilsonInterval(correct, examples.length),
+    logLoss: nll / examples.length,
+    ece,
+    bins,
+  };
 }
 
 /** LabelledText records (data layer) → SentimentExample, checking labels are 0/1. */
 export function toSentimentExamples(records: readonly LabelledText[]): SentimentExample[] {
   return records.map((r, i) => {
-    if (r.label !== 0 && r.label !== 1) throw new Error(`toSentimentExamples: record ${i} (${r.source}) has label ${r.label}, expected 0 or 1`);
+    if (r.label !== 0 && r.label !== 1)
+      throw new Error(`toSentimentExamples: record ${i} (${r.source}) has label ${r.label}, expected 0 or 1`);
     return { text: r.text, label: r.label };
   });
 }

@@ -41,6 +41,10 @@ export function contextFromShared(s: Fig2Shared, opts: { units: number; seed: nu
 }
 
 /** The context for one run of the sweep kind. */
-export async function fig2ContextFor(preset: string, dataSeed: number, opts: { units: number; seed: number }): Promise<Fig2Context> {
+export async function fig2ContextFor(
+  preset: string,
+  dataSeed: number,
+  opts: { units: number; seed: number },
+): Promise<Fig2Context> {
   return contextFromShared(await sharedFor(preset, dataSeed), opts);
 }

@@ -42,7 +42,9 @@ export interface FrontierPoint {
 
 /** The Pareto corners of the envelope, by increasing KL (each strictly higher reward than all before it). */
 export function upperEnvelope<P extends FrontierPoint>(points: readonly P[]): P[] {
-  const sorted = points.filter((p) => Number.isFinite(p.kl) && Number.isFinite(p.reward)).sort((a, b) => a.kl - b.kl || b.reward - a.reward);
+  const sorted = points
+    .filter((p) => Number.isFinite(p.kl) && Number.isFinite(p.reward))
+    .sort((a, b) => a.kl - b.kl || b.reward - a.reward);
   const out: P[] = [];
   for (const p of sorted) if (out.length === 0 || p.reward > out[out.length - 1].reward) out.push(p);
   return out;
@@ -73,7 +75,12 @@ export interface Comparison {
 
 /** d = r_a − r_b with a CI paired by prompt when both carry per-prompt rewards, else from the two CIs. */
 export function pointDifference(a: FrontierPoint, b: FrontierPoint): ClusteredMean {
-  if (a.perPromptReward && b.perPromptReward && a.perPromptReward.length === b.perPromptReward.length && a.perPromptReward.length > 1) {
+  if (
+    a.perPromptReward &&
+    b.perPromptReward &&
+    a.perPromptReward.length === b.perPromptReward.length &&
+    a.perPromptReward.length > 1
+  ) {
     return meanOfClusters(a.perPromptReward.map((r, i) => r - b.perPromptReward![i]));
   }
   const hw = Math.hypot(a.rewardHalfWidth ?? NaN, b.rewardHalfWidth ?? NaN);
@@ -81,10 +88,25 @@ export function pointDifference(a: FrontierPoint, b: FrontierPoint): ClusteredMe
 }
 
 /** Compare envelopes of A and B at `grid` budgets from the larger minimum KL to the larger maximum (see the header). */
-export function compareFrontiers(a: readonly FrontierPoint[], b: readonly FrontierPoint[], mode: "dominates" | "atLeast" = "dominates", grid = 25): Comparison {
+export function compareFrontiers(
+  a: readonly FrontierPoint[],
+  b: readonly FrontierPoint[],
+  mode: "dominates" | "atLeast" = "dominates",
+  grid = 25,
+): Comparison {
   const ea = upperEnvelope(a);
   const eb = upperEnvelope(b);
-  const none: Comparison = { verdict: "n/a", lo: NaN, hi: NaN, budgets: [], diffs: [], positive: 0, significant: 0, significantlyNegative: 0, meanDiff: NaN };
+  const none: Comparison = {
+    verdict: "n/a",
+    lo: NaN,
+    hi: NaN,
+    budgets: [],
+    diffs: [],
+    positive: 0,
+    significant: 0,
+    significantlyNegative: 0,
+    meanDiff: NaN,
+  };
   if (!ea.length || !eb.length) return none;
   const maxKl = (e: FrontierPoint[]) => Math.max(...e.map((p) => p.kl));
   const lo = Math.max(ea[0].kl, eb[0].kl);
@@ -97,8 +119,11 @@ export function compareFrontiers(a: readonly FrontierPoint[], b: readonly Fronti
   const significantlyNegative = diffs.filter((d) => d.mean + d.halfWidth < 0).length;
   const meanDiff = diffs.reduce((s, d) => s + d.mean, 0) / n;
   let verdict: Verdict;
-  if (mode === "dominates") verdict = positive === n && significant >= n / 2 ? "yes" : positive > n / 2 ? "partly" : "no";
-  else verdict = significantlyNegative === 0 && meanDiff >= 0 ? "yes" : n - significantlyNegative > n / 2 ? "partly" : "no";
+  if (mode === "dominates")
+    verdict = positive === n && significant >= n / 2 ? "yes" : positive > n / 2 ? "partly" : "no";
+  else
+    verdict =
+      significantlyNegative === 0 && meanDiff >= 0 ? "yes" : n - significantlyNegative > n / 2 ? "partly" : "no";
   return { verdict, lo, hi, budgets, diffs, positive, significant, significantlyNegative, meanDiff };
 }
 
@@ -126,14 +151,33 @@ export function aggregateCheckpoints(rows: readonly CheckpointRowLike[]): Fronti
   const out: FrontierPoint[] = [];
   for (const g of groups.values()) {
     const P = g[0].perPromptReward.length;
-    for (const r of g) if (r.perPromptReward.length !== P || r.perPromptKl.length !== P) throw new Error(`aggregateCheckpoints: ${r.method} knob ${r.knob} step ${r.step} seed ${r.seed} has ${r.perPromptReward.length} prompts, expected ${P}`);
-    const avg = (pick: (r: CheckpointRowLike) => number[]) => Array.from({ length: P }, (_, i) => g.reduce((s, r) => s + pick(r)[i], 0) / g.length);
+    for (const r of g)
+      if (r.perPromptReward.length !== P || r.perPromptKl.length !== P)
+        throw new Error(
+          `aggregateCheckpoints: ${r.method} knob ${r.knob} step ${r.step} seed ${r.seed} has ${r.perPromptReward.length} prompts, expected ${P}`,
+        );
+    const avg = (pick: (r: CheckpointRowLike) => number[]) =>
+      Array.from({ length: P }, (_, i) => g.reduce((s, r) => s + pick(r)[i], 0) / g.length);
     const perPromptReward = avg((r) => r.perPromptReward);
     const perPromptKl = avg((r) => r.perPromptKl);
     const rw = meanOfClusters(perPromptReward);
     const kl = meanOfClusters(perPromptKl);
-    const meanOf = (pick: (r: CheckpointRowLike) => number | undefined) => (g.every((r) => typeof pick(r) === "number") ? g.reduce((s, r) => s + pick(r)!, 0) / g.length : undefined);
-    out.push({ method: g[0].method, knob: g[0].knob, step: g[0].step, reward: rw.mean, kl: kl.mean, perPromptReward, perPromptKl, rewardHalfWidth: rw.halfWidth, klHalfWidth: kl.halfWidth, seeds: g.length, vader: meanOf((r) => r.vader), rm: meanOf((r) => r.rm) });
+    const meanOf = (pick: (r: CheckpointRowLike) => number | undefined) =>
+      g.every((r) => typeof pick(r) === "number") ? g.reduce((s, r) => s + pick(r)!, 0) / g.length : undefined;
+    out.push({
+      method: g[0].method,
+      knob: g[0].knob,
+      step: g[0].step,
+      reward: rw.mean,
+      kl: kl.mean,
+      perPromptReward,
+      perPromptKl,
+      rewardHalfWidth: rw.halfWidth,
+      klHalfWidth: kl.halfWidth,
+      seeds: g.length,
+      vader: meanOf((r) => r.vader),
+      rm: meanOf((r) => r.rm),
+    });
   }
   return out.sort((a, b) => a.method.localeCompare(b.method) || a.knob - b.knob || a.step - b.step);
 }

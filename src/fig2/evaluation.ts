@@ -74,7 +74,14 @@ export function perPromptMeans(values: ArrayLike<number>, m: number): number[] {
 }
 
 /** Summarise per-sample scores of P·M prompt-major samples into a CheckpointEval. */
-export function summariseSamples(prompts: readonly string[], texts: readonly string[], seqs: readonly Sequence[], scores: { reward: number[]; logRatio: ArrayLike<number>; vader: number[]; rm: number[] }, m: number, examples = 6): CheckpointEval {
+export function summariseSamples(
+  prompts: readonly string[],
+  texts: readonly string[],
+  seqs: readonly Sequence[],
+  scores: { reward: number[]; logRatio: ArrayLike<number>; vader: number[]; rm: number[] },
+  m: number,
+  examples = 6,
+): CheckpointEval {
   const perPromptReward = perPromptMeans(scores.reward, m);
   const perPromptKl = perPromptMeans(scores.logRatio, m);
   const perPromptVader = perPromptMeans(scores.vader, m);
@@ -95,18 +102,36 @@ export function summariseSamples(prompts: readonly string[], texts: readonly str
     perPromptKl,
     perPromptVader,
     perPromptRm,
-    examples: Array.from({ length: Math.min(examples, prompts.length / m) }, (_, p) => ({ prompt: prompts[p * m], completion: texts[p * m], reward: scores.reward[p * m] })),
+    examples: Array.from({ length: Math.min(examples, prompts.length / m) }, (_, p) => ({
+      prompt: prompts[p * m],
+      completion: texts[p * m],
+      reward: scores.reward[p * m],
+    })),
   };
 }
 
 /** Evaluate `policy` on the first `settings.prompts` test prefixes with the run's evaluation seed. */
-export function evaluateCheckpoint(policy: Transformer, ctx: Fig2Context, settings: EvalSettings, seed: number): CheckpointEval {
-  if (ctx.evalPrompts.length < settings.prompts) throw new Error(`evaluateCheckpoint: ${ctx.evalPrompts.length} test prefixes, the settings ask for ${settings.prompts}`);
+export function evaluateCheckpoint(
+  policy: Transformer,
+  ctx: Fig2Context,
+  settings: EvalSettings,
+  seed: number,
+): CheckpointEval {
+  if (ctx.evalPrompts.length < settings.prompts)
+    throw new Error(
+      `evaluateCheckpoint: ${ctx.evalPrompts.length} test prefixes, the settings ask for ${settings.prompts}`,
+    );
   const promptList = ctx.evalPrompts.slice(0, settings.prompts);
   const m = settings.samplesPerPrompt;
   // Same seed for every method and checkpoint of a run seed: common random numbers (paired comparisons).
   const rng = new Rng(seed).fork("fig2-eval");
-  const groups = sampleGroups(policy, promptList.map((p) => ctx.tokenizer.encode(p)), m, rng, { maxNewTokens: settings.maxNewTokens, temperature: 1, topK: 0 });
+  const groups = sampleGroups(
+    policy,
+    promptList.map((p) => ctx.tokenizer.encode(p)),
+    m,
+    rng,
+    { maxNewTokens: settings.maxNewTokens, temperature: 1, topK: 0 },
+  );
   const seqs = groups.flat();
   const prompts = seqs.map((_, i) => promptList[Math.floor(i / m)]);
   const texts = seqs.map((s) => ctx.tokenizer.decode(s.completion));

@@ -36,7 +36,11 @@ function infNorm(a: Float64Array): number {
  * The first direction is steepest descent scaled to unit length; later ones use the two-loop recursion with
  * H₀ = (sᵀy / yᵀy)·I. Pairs with sᵀy ≤ 0 are skipped (cannot happen on a strictly convex f, but safe).
  */
-export function minimiseLbfgs(fg: (x: Float64Array, grad: Float64Array) => number, x0: Float64Array, opts: LbfgsOptions = {}): LbfgsResult {
+export function minimiseLbfgs(
+  fg: (x: Float64Array, grad: Float64Array) => number,
+  x0: Float64Array,
+  opts: LbfgsOptions = {},
+): LbfgsResult {
   const n = x0.length;
   const maxIt = opts.iterations ?? 200;
   const tol = opts.tolerance ?? 1e-6;

@@ -22,7 +22,16 @@ import { loadPreferences, loadRankings, loadUnpaired } from "../data/loaders";
 import { writeJsonl } from "../data/export";
 import { textToString, type PreferenceRecord, type RankingRecord, type Text, type UnpairedRecord } from "../data/types";
 import type { ValidationReport } from "../data/validation";
-import { detokenize, rankByScore, trlPromptCompletion, type TokenizedPair as PreferencePair, type RankedGroup, type RlaifData, type ScoredCompletion, type UnpairedExample } from "../lm/rlaif";
+import {
+  detokenize,
+  rankByScore,
+  trlPromptCompletion,
+  type TokenizedPair as PreferencePair,
+  type RankedGroup,
+  type RlaifData,
+  type ScoredCompletion,
+  type UnpairedExample,
+} from "../lm/rlaif";
 import { sampleGroups } from "../lm/sampling";
 import { trainPreference, type PreferenceTrainOptions, type PreferenceTrainResult } from "../lm/preferenceTrainer";
 import { UNK, type WordTokenizer } from "../lm/tokenizer";
@@ -48,21 +57,41 @@ export interface SampleGroupsOptions {
 }
 
 /** K samples per prompt from `model` (temperature 1 by default), scored by `reward` in one batch. */
-export function sampleScoredGroups(model: Transformer, tokenizer: WordTokenizer, prompts: readonly string[], reward: RewardFn, opts: SampleGroupsOptions): ScoredGroup[] {
+export function sampleScoredGroups(
+  model: Transformer,
+  tokenizer: WordTokenizer,
+  prompts: readonly string[],
+  reward: RewardFn,
+  opts: SampleGroupsOptions,
+): ScoredGroup[] {
   const k = opts.k ?? 4;
   if (!(Number.isInteger(k) && k >= 2)) throw new Error(`sampleScoredGroups: k must be an integer ≥ 2, got ${k}`);
   const rng = new Rng(opts.seed ?? 0).fork("fig2-preference-samples");
-  const seqs = sampleGroups(model, prompts.map((p) => tokenizer.encode(p)), k, rng, { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature ?? 1, batchSize: opts.batchSize });
+  const seqs = sampleGroups(
+    model,
+    prompts.map((p) => tokenizer.encode(p)),
+    k,
+    rng,
+    { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature ?? 1, batchSize: opts.batchSize },
+  );
   const flatPrompts: string[] = [];
   const flatTexts: string[] = [];
-  seqs.forEach((g, i) => g.forEach((s) => (flatPrompts.push(prompts[i]), flatTexts.push(tokenizer.decode(s.completion)))));
+  seqs.forEach((g, i) =>
+    g.forEach((s) => (flatPrompts.push(prompts[i]), flatTexts.push(tokenizer.decode(s.completion)))),
+  );
   const scores = reward(flatPrompts, flatTexts);
-  if (scores.length !== flatTexts.length) throw new Error(`sampleScoredGroups: the reward returned ${scores.length} scores for ${flatTexts.length} completions`);
+  if (scores.length !== flatTexts.length)
+    throw new Error(
+      `sampleScoredGroups: the reward returned ${scores.length} scores for ${flatTexts.length} completions`,
+    );
   return seqs.map((g, i) => ({
     prompt: prompts[i],
     samples: g.map((seq, j) => {
       const s = scores[i * k + j];
-      if (!Number.isFinite(s)) throw new Error(`sampleScoredGroups: reward ${s} for prompt ${JSON.stringify(prompts[i])}, completion ${JSON.stringify(flatTexts[i * k + j])}`);
+      if (!Number.isFinite(s))
+        throw new Error(
+          `sampleScoredGroups: reward ${s} for prompt ${JSON.stringify(prompts[i])}, completion ${JSON.stringify(flatTexts[i * k + j])}`,
+        );
       return { seq, text: flatTexts[i * k + j], score: s };
     }),
   }));
@@ -127,11 +156,26 @@ export function buildPairwiseData(groups: readonly ScoredGroup[], opts: PairOpti
   const pairs: PreferencePair[] = [];
   const rankings: RankedGroup[] = [];
   const unpaired: UnpairedExample[] = [];
-  const st: PairStats = { prompts: groups.length, candidatePairs: 0, pairs: 0, tiedPairs: 0, identicalPairs: 0, tiedPrompts: 0, flippedPairs: 0, rankings: 0, tiedLists: 0, desirable: 0, undesirable: 0, emptyCompletions: 0, meanMargin: 0 };
+  const st: PairStats = {
+    prompts: groups.length,
+    candidatePairs: 0,
+    pairs: 0,
+    tiedPairs: 0,
+    identicalPairs: 0,
+    tiedPrompts: 0,
+    flippedPairs: 0,
+    rankings: 0,
+    tiedLists: 0,
+    desirable: 0,
+    undesirable: 0,
+    emptyCompletions: 0,
+    meanMargin: 0,
+  };
   let marginSum = 0;
   for (const g of groups) {
     const s = g.samples;
-    if (s.length < 2) throw new Error(`buildPairwiseData: prompt ${JSON.stringify(g.prompt)} has ${s.length} samples; need at least 2`);
+    if (s.length < 2)
+      throw new Error(`buildPairwiseData: prompt ${JSON.stringify(g.prompt)} has ${s.length} samples; need at least 2`);
     const empty = s.map((c) => c.text.trim() === "");
     st.emptyCompletions += empty.filter(Boolean).length;
     const tie = (i: number, j: number) => s[i].text === s[j].text || Math.abs(s[i].score - s[j].score) <= tol;
@@ -148,7 +192,15 @@ export function buildPairwiseData(groups: readonly ScoredGroup[], opts: PairOpti
         const iWins = bt ? bradleyTerryLabel(s[i].score, s[j].score, tau, rng) : s[i].score > s[j].score;
         const [w, l] = iWins ? [s[i], s[j]] : [s[j], s[i]];
         if (w.score < l.score) st.flippedPairs++;
-        pairs.push({ prompt: g.prompt, chosen: w.text, rejected: l.text, chosenSeq: w.seq, rejectedSeq: l.seq, scoreChosen: w.score, scoreRejected: l.score });
+        pairs.push({
+          prompt: g.prompt,
+          chosen: w.text,
+          rejected: l.text,
+          chosenSeq: w.seq,
+          rejectedSeq: l.seq,
+          scoreChosen: w.score,
+          scoreRejected: l.score,
+        });
         marginSum += Math.abs(w.score - l.score);
         kept++;
       }
@@ -157,7 +209,11 @@ export function buildPairwiseData(groups: readonly ScoredGroup[], opts: PairOpti
     const anyTie = s.some((_, i) => s.some((__, j) => j > i && tie(i, j)));
     if (anyTie || empty.some(Boolean)) st.tiedLists++;
     else {
-      const order = rankByScore(s.map((c) => c.score), rng, bt ? tau : 0);
+      const order = rankByScore(
+        s.map((c) => c.score),
+        rng,
+        bt ? tau : 0,
+      );
       rankings.push({ prompt: g.prompt, ranking: order.map((i) => s[i]) });
     }
     s.forEach((c, i) => {
@@ -171,7 +227,15 @@ export function buildPairwiseData(groups: readonly ScoredGroup[], opts: PairOpti
   st.pairs = pairs.length;
   st.rankings = rankings.length;
   st.meanMargin = pairs.length ? marginSum / pairs.length : NaN;
-  return { pairs, rankings, unpaired, tiedPrompts: st.tiedPrompts, tiedLists: st.tiedLists, flippedFraction: pairs.length ? st.flippedPairs / pairs.length : 0, stats: st };
+  return {
+    pairs,
+    rankings,
+    unpaired,
+    tiedPrompts: st.tiedPrompts,
+    tiedLists: st.tiedLists,
+    flippedFraction: pairs.length ? st.flippedPairs / pairs.length : 0,
+    stats: st,
+  };
 }
 
 /**
@@ -179,20 +243,38 @@ export function buildPairwiseData(groups: readonly ScoredGroup[], opts: PairOpti
  * ignores and the loaders keep in `extra`: the rewards (score_chosen/score_rejected, score, rewards) and
  * whether each completion ended with <eos> (chosen_ended, rejected_ended, ended).
  */
-export function toTrlRecords(data: RlaifData): { preferences: PreferenceRecord[]; unpaired: UnpairedRecord[]; rankings: RankingRecord[] } {
+export function toTrlRecords(data: RlaifData): {
+  preferences: PreferenceRecord[];
+  unpaired: UnpairedRecord[];
+  rankings: RankingRecord[];
+} {
   const completion = (prompt: string, text: string) => trlPromptCompletion(prompt, text).completion;
   return {
     preferences: data.pairs.map((p) => ({
       prompt: detokenize(p.prompt),
       chosen: completion(p.prompt, p.chosen),
       rejected: completion(p.prompt, p.rejected),
-      extra: { score_chosen: p.scoreChosen, score_rejected: p.scoreRejected, chosen_ended: p.chosenSeq.ended, rejected_ended: p.rejectedSeq.ended },
+      extra: {
+        score_chosen: p.scoreChosen,
+        score_rejected: p.scoreRejected,
+        chosen_ended: p.chosenSeq.ended,
+        rejected_ended: p.rejectedSeq.ended,
+      },
     })),
-    unpaired: data.unpaired.map((e) => ({ ...trlPromptCompletion(e.prompt, e.completion), label: e.label, extra: { ended: e.seq.ended } })),
+    unpaired: data.unpaired.map((e) => ({
+      ...trlPromptCompletion(e.prompt, e.completion),
+      label: e.label,
+      extra: { ended: e.seq.ended },
+    })),
     rankings: data.rankings.map((r) => {
-      const rec: RankingRecord = { prompt: detokenize(r.prompt), responses: r.ranking.map((c) => completion(r.prompt, c.text)), extra: { rewards: r.ranking.map((c) => c.score), ended: r.ranking.map((c) => c.seq.ended) } };
+      const rec: RankingRecord = {
+        prompt: detokenize(r.prompt),
+        responses: r.ranking.map((c) => completion(r.prompt, c.text)),
+        extra: { rewards: r.ranking.map((c) => c.score), ended: r.ranking.map((c) => c.seq.ended) },
+      };
       // `scores` must be non-increasing (best first); a Plackett–Luce draw need not be, so then only `rewards`.
-      if (r.ranking.every((c, i) => i === 0 || c.score <= r.ranking[i - 1].score)) rec.scores = r.ranking.map((c) => c.score);
+      if (r.ranking.every((c, i) => i === 0 || c.score <= r.ranking[i - 1].score))
+        rec.scores = r.ranking.map((c) => c.score);
       return rec;
     }),
   };
@@ -204,7 +286,10 @@ export interface TrlFiles {
   rankings: string;
 }
 
-async function writeAtomic(file: string, records: Array<PreferenceRecord | UnpairedRecord | RankingRecord>): Promise<void> {
+async function writeAtomic(
+  file: string,
+  records: Array<PreferenceRecord | UnpairedRecord | RankingRecord>,
+): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   await writeJsonl(tmp, records);
   fs.renameSync(tmp, file);
@@ -214,7 +299,11 @@ async function writeAtomic(file: string, records: Array<PreferenceRecord | Unpai
 export async function writeTrlFiles(dir: string, data: RlaifData): Promise<TrlFiles> {
   fs.mkdirSync(dir, { recursive: true });
   const recs = toTrlRecords(data);
-  const files: TrlFiles = { preferences: path.join(dir, "preferences.jsonl"), unpaired: path.join(dir, "unpaired.jsonl"), rankings: path.join(dir, "rankings.jsonl") };
+  const files: TrlFiles = {
+    preferences: path.join(dir, "preferences.jsonl"),
+    unpaired: path.join(dir, "unpaired.jsonl"),
+    rankings: path.join(dir, "rankings.jsonl"),
+  };
   await writeAtomic(files.preferences, recs.preferences);
   await writeAtomic(files.unpaired, recs.unpaired);
   await writeAtomic(files.rankings, recs.rankings);
@@ -240,17 +329,29 @@ export function encodeDecoded(tokenizer: WordTokenizer, text: string): number[] 
 }
 
 /** One prompt/completion text pair → the trainer's token Sequence, cut to fit `contextLength` (then no <eos>). */
-export function textToSequence(tokenizer: WordTokenizer, prompt: string, completion: string, contextLength: number, ended = true): { seq: Sequence; truncated: boolean } {
+export function textToSequence(
+  tokenizer: WordTokenizer,
+  prompt: string,
+  completion: string,
+  contextLength: number,
+  ended = true,
+): { seq: Sequence; truncated: boolean } {
   const p = encodeDecoded(tokenizer, prompt);
   const c = encodeDecoded(tokenizer, completion);
   const room = contextLength - 1 - p.length - (ended ? 1 : 0); // <bos> + prompt + completion (+ <eos>)
-  if (contextLength - 1 - p.length < 1) throw new Error(`textToSequence: the prompt ${JSON.stringify(prompt)} has ${p.length} tokens, leaving no room for a completion in contextLength ${contextLength}`);
+  if (contextLength - 1 - p.length < 1)
+    throw new Error(
+      `textToSequence: the prompt ${JSON.stringify(prompt)} has ${p.length} tokens, leaving no room for a completion in contextLength ${contextLength}`,
+    );
   if (c.length <= room) return { seq: { prompt: p, completion: c, ended }, truncated: false };
   return { seq: { prompt: p, completion: c.slice(0, contextLength - 1 - p.length), ended: false }, truncated: true };
 }
 
 function plain(t: Text, file: string, field: string): string {
-  if (typeof t !== "string") throw new Error(`${file}: "${field}" is a chat-message list; the LM track reads plain-text prompts and completions (${JSON.stringify(textToString(t)).slice(0, 80)})`);
+  if (typeof t !== "string")
+    throw new Error(
+      `${file}: "${field}" is a chat-message list; the LM track reads plain-text prompts and completions (${JSON.stringify(textToString(t)).slice(0, 80)})`,
+    );
   return t;
 }
 
@@ -272,7 +373,11 @@ function numberField(extra: Record<string, unknown> | undefined, key: string, in
  * A completion ends with <eos> (as TRL appends the EOS token) unless its record says it did not
  * (`chosen_ended` / `rejected_ended` / `ended` false). Rewards come from the extra fields when present, else NaN.
  */
-export async function readTrlFiles(files: Partial<TrlFiles>, tokenizer: WordTokenizer, contextLength: number): Promise<TrlReadResult> {
+export async function readTrlFiles(
+  files: Partial<TrlFiles>,
+  tokenizer: WordTokenizer,
+  contextLength: number,
+): Promise<TrlReadResult> {
   const reports: TrlReadResult["reports"] = {};
   let truncated = 0;
   const seq = (prompt: string, completion: string, ended: boolean): Sequence => {
@@ -307,7 +412,12 @@ export async function readTrlFiles(files: Partial<TrlFiles>, tokenizer: WordToke
     data.unpaired = records.map((r) => {
       const prompt = plain(r.prompt, f, "prompt");
       const completion = plain(r.completion, f, "completion");
-      return { prompt, completion: completion.trim(), label: r.label, seq: seq(prompt, completion, endedFlag(r.extra, "ended")) };
+      return {
+        prompt,
+        completion: completion.trim(),
+        label: r.label,
+        seq: seq(prompt, completion, endedFlag(r.extra, "ended")),
+      };
     });
   }
   if (files.rankings) {
@@ -335,8 +445,19 @@ export async function readTrlFiles(files: Partial<TrlFiles>, tokenizer: WordToke
  * frozen `reference`; texts are tokenised with `tokenizer` (the one the models were trained with; words
  * outside its vocabulary become <unk>).
  */
-export async function trainOnTrlFile(file: string, policy: Transformer, reference: Transformer, tokenizer: WordTokenizer, opts: PreferenceTrainOptions): Promise<PreferenceTrainResult & { read: TrlReadResult }> {
-  const which: Partial<TrlFiles> = opts.method === "kto" ? { unpaired: file } : opts.method === "listwise" ? { rankings: file } : { preferences: file };
+export async function trainOnTrlFile(
+  file: string,
+  policy: Transformer,
+  reference: Transformer,
+  tokenizer: WordTokenizer,
+  opts: PreferenceTrainOptions,
+): Promise<PreferenceTrainResult & { read: TrlReadResult }> {
+  const which: Partial<TrlFiles> =
+    opts.method === "kto"
+      ? { unpaired: file }
+      : opts.method === "listwise"
+        ? { rankings: file }
+        : { preferences: file };
   const read = await readTrlFiles(which, tokenizer, policy.config.contextLength);
   return { ...trainPreference(policy, reference, read.data, opts), read };
 }

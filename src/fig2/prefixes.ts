@@ -69,7 +69,14 @@ export interface PrefixSplit {
   options: Required<PrefixSplitOptions>;
 }
 
-const DEFAULTS: Required<PrefixSplitOptions> = { minPrefixWords: 2, maxPrefixWords: 8, evalFraction: 0.2, rootWords: 2, maxWords: 30, seed: 0 };
+const DEFAULTS: Required<PrefixSplitOptions> = {
+  minPrefixWords: 2,
+  maxPrefixWords: 8,
+  evalFraction: 0.2,
+  rootWords: 2,
+  maxWords: 30,
+  seed: 0,
+};
 
 function distinctPrompts(sentences: readonly SplitSentence[], rng: Rng): PrefixPrompt[] {
   const seen = new Set<string>();
@@ -86,9 +93,16 @@ function distinctPrompts(sentences: readonly SplitSentence[], rng: Rng): PrefixP
 /** Split labelled sentences by root into train/eval sentences and their 2–8-word prompts. */
 export function makePrefixSplit(sentences: readonly SentimentExample[], opts: PrefixSplitOptions = {}): PrefixSplit {
   const o: Required<PrefixSplitOptions> = { ...DEFAULTS, ...opts };
-  if (!(Number.isInteger(o.minPrefixWords) && o.minPrefixWords >= 1 && o.maxPrefixWords >= o.minPrefixWords)) throw new Error(`makePrefixSplit: need 1 ≤ minPrefixWords ≤ maxPrefixWords, got ${o.minPrefixWords}, ${o.maxPrefixWords}`);
-  if (!(o.rootWords >= 1 && o.rootWords <= o.minPrefixWords)) throw new Error(`makePrefixSplit: rootWords (${o.rootWords}) must be in [1, minPrefixWords = ${o.minPrefixWords}], or a short evaluation prefix could start a training sentence`);
-  if (!(o.evalFraction > 0 && o.evalFraction < 1)) throw new Error(`makePrefixSplit: evalFraction must be in (0, 1), got ${o.evalFraction}`);
+  if (!(Number.isInteger(o.minPrefixWords) && o.minPrefixWords >= 1 && o.maxPrefixWords >= o.minPrefixWords))
+    throw new Error(
+      `makePrefixSplit: need 1 ≤ minPrefixWords ≤ maxPrefixWords, got ${o.minPrefixWords}, ${o.maxPrefixWords}`,
+    );
+  if (!(o.rootWords >= 1 && o.rootWords <= o.minPrefixWords))
+    throw new Error(
+      `makePrefixSplit: rootWords (${o.rootWords}) must be in [1, minPrefixWords = ${o.minPrefixWords}], or a short evaluation prefix could start a training sentence`,
+    );
+  if (!(o.evalFraction > 0 && o.evalFraction < 1))
+    throw new Error(`makePrefixSplit: evalFraction must be in (0, 1), got ${o.evalFraction}`);
   const rng = new Rng(o.seed).fork("fig2-prefix-split");
   const lengthRng = rng.fork("prefix-lengths");
   const kept: Array<SplitSentence & { root: string }> = [];
@@ -103,13 +117,20 @@ export function makePrefixSplit(sentences: readonly SentimentExample[], opts: Pr
     }
     const hi = Math.min(o.maxPrefixWords, usable - 1);
     const prefixWords = o.minPrefixWords + lengthRng.int(hi - o.minPrefixWords + 1);
-    kept.push({ text: words.join(" "), label: s.label, prefixWords, source, root: words.slice(0, o.rootWords).join(" ") });
+    kept.push({
+      text: words.join(" "),
+      label: s.label,
+      prefixWords,
+      source,
+      root: words.slice(0, o.rootWords).join(" "),
+    });
   });
   if (kept.length === 0) throw new Error("makePrefixSplit: no sentence is long enough for a prompt and a completion");
   const bySize = new Map<string, number>();
   for (const s of kept) bySize.set(s.root, (bySize.get(s.root) ?? 0) + 1);
   const roots = [...bySize.keys()].sort();
-  if (roots.length < 2) throw new Error(`makePrefixSplit: only ${roots.length} distinct root(s); cannot split by prompt`);
+  if (roots.length < 2)
+    throw new Error(`makePrefixSplit: only ${roots.length} distinct root(s); cannot split by prompt`);
   const target = o.evalFraction * kept.length;
   const evalRoots = new Set<string>();
   let evalCount = 0;
@@ -132,14 +153,21 @@ export function makePrefixSplit(sentences: readonly SentimentExample[], opts: Pr
     options: o,
   };
   // The construction guarantees this; checking costs milliseconds and catches any future edit that breaks it.
-  assertNoPrefixLeak(split.evalPrompts.map((p) => p.prompt), trainSentences.map((s) => s.text), split.trainPrompts.map((p) => p.prompt), "makePrefixSplit");
+  assertNoPrefixLeak(
+    split.evalPrompts.map((p) => p.prompt),
+    trainSentences.map((s) => s.text),
+    split.trainPrompts.map((p) => p.prompt),
+    "makePrefixSplit",
+  );
   return split;
 }
 
 function toDocuments(sentences: readonly SplitSentence[], maxWords: number): Document[] {
   return sentences.map((s) => {
     const words = splitWords(s.text);
-    return words.length > maxWords ? { text: words.slice(0, maxWords).join(" "), promptWords: s.prefixWords, truncated: true } : { text: s.text, promptWords: s.prefixWords };
+    return words.length > maxWords
+      ? { text: words.slice(0, maxWords).join(" "), promptWords: s.prefixWords, truncated: true }
+      : { text: s.text, promptWords: s.prefixWords };
   });
 }
 
@@ -167,7 +195,11 @@ export interface PrefixLeak {
  * all in `trainTexts`). Compared word by word after `splitWords`, so spacing and case cannot hide a leak.
  * Empty when the split is sound.
  */
-export function findPrefixLeaks(evalPrompts: readonly string[], trainTexts: readonly string[], trainPrompts: readonly string[] = []): PrefixLeak[] {
+export function findPrefixLeaks(
+  evalPrompts: readonly string[],
+  trainTexts: readonly string[],
+  trainPrompts: readonly string[] = [],
+): PrefixLeak[] {
   const norm = (t: string) => splitWords(t).join(" ");
   const promptSet = new Map(trainPrompts.map((p) => [norm(p), p]));
   const lengths = [...new Set(evalPrompts.map((p) => splitWords(p).length))];
@@ -185,16 +217,25 @@ export function findPrefixLeaks(evalPrompts: readonly string[], trainTexts: read
     const key = norm(p);
     const asPrompt = promptSet.get(key);
     if (asPrompt !== undefined) leaks.push({ prompt: p, reason: "is-train-prompt", example: asPrompt });
-    else if (starts.has(key)) leaks.push({ prompt: p, reason: "train-text-starts-with-it", example: starts.get(key) as string });
+    else if (starts.has(key))
+      leaks.push({ prompt: p, reason: "train-text-starts-with-it", example: starts.get(key) as string });
   }
   return leaks;
 }
 
 /** Throw, naming the first leaks, if any evaluation prompt reaches training (`findPrefixLeaks`). */
-export function assertNoPrefixLeak(evalPrompts: readonly string[], trainTexts: readonly string[], trainPrompts: readonly string[] = [], where = "fig2"): void {
+export function assertNoPrefixLeak(
+  evalPrompts: readonly string[],
+  trainTexts: readonly string[],
+  trainPrompts: readonly string[] = [],
+  where = "fig2",
+): void {
   const leaks = findPrefixLeaks(evalPrompts, trainTexts, trainPrompts);
   if (leaks.length > 0) {
-    const show = leaks.slice(0, 3).map((l) => `${JSON.stringify(l.prompt)} (${l.reason}: ${JSON.stringify(l.example)})`).join("; ");
+    const show = leaks
+      .slice(0, 3)
+      .map((l) => `${JSON.stringify(l.prompt)} (${l.reason}: ${JSON.stringify(l.example)})`)
+      .join("; ");
     throw new Error(`${where}: ${leaks.length} evaluation prompt(s) reach training: ${show}`);
   }
 }
@@ -211,7 +252,8 @@ export function prefixSplitSummary(split: PrefixSplit): Record<string, number> {
     evalPrompts: split.evalPrompts.length,
     meanTrainPromptWords: meanWords(split.trainPrompts),
     meanEvalPromptWords: meanWords(split.evalPrompts),
-    evalPositiveFraction: split.evalSentences.filter((s) => s.label === 1).length / Math.max(1, split.evalSentences.length),
+    evalPositiveFraction:
+      split.evalSentences.filter((s) => s.label === 1).length / Math.max(1, split.evalSentences.length),
     skippedShort: split.skippedShort,
   };
 }

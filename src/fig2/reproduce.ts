@@ -17,13 +17,19 @@ import { sharedFor } from "./context";
 import { checkpointRowsOf, summariseFig2, slimPoints, type VerdictRow } from "./summary";
 import type { CheckpointRow } from "./run";
 
-export const FIG2_SWEEPS: Record<string, string> = { full: "scripts/sweeps/dpo-fig2.yaml", ci: "scripts/sweeps/dpo-fig2-ci.yaml" };
+export const FIG2_SWEEPS: Record<string, string> = {
+  full: "scripts/sweeps/dpo-fig2.yaml",
+  ci: "scripts/sweeps/dpo-fig2-ci.yaml",
+};
 
 export interface Fig2SharedStats {
   classifier: { accuracy: number; ci95: [number, number]; ece: number; logLoss: number; n: number; bins: unknown[] };
   sft: { finalHeldOutPerplexity: number; trainPerplexity: number; steps: number; curve: Array<[number, number]> };
   pairStats: Record<string, number>;
-  rewardModel: { heldOut: { n: number; accuracy: number; ci95: [number, number] }; train: { n: number; accuracy: number; ci95: [number, number] } };
+  rewardModel: {
+    heldOut: { n: number; accuracy: number; ci95: [number, number] };
+    train: { n: number; accuracy: number; ci95: [number, number] };
+  };
   splitSummary: Record<string, number>;
   timings: unknown;
 }
@@ -51,8 +57,15 @@ export interface Fig2Results {
 
 function gitVersion(): { commit: string; dirty: boolean } {
   try {
-    const commit = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "scripts/sweeps"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    const dirty =
+      execFileSync("git", ["status", "--porcelain", "--", "src", "scripts/sweeps"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim() !== "";
     return { commit, dirty };
   } catch {
     return { commit: "unknown", dirty: true };
@@ -65,7 +78,12 @@ export async function sharedStats(preset: string, dataSeed: number): Promise<Fig
   const ce = s.classifierEval;
   return {
     classifier: { accuracy: ce.accuracy, ci95: ce.ci95, ece: ce.ece, logLoss: ce.logLoss, n: ce.n, bins: ce.bins },
-    sft: { finalHeldOutPerplexity: s.sft.finalHeldOutPerplexity, trainPerplexity: s.sft.trainPerplexity, steps: s.sft.steps, curve: s.sft.heldOutPerplexity },
+    sft: {
+      finalHeldOutPerplexity: s.sft.finalHeldOutPerplexity,
+      trainPerplexity: s.sft.trainPerplexity,
+      steps: s.sft.steps,
+      curve: s.sft.heldOutPerplexity,
+    },
     pairStats: s.pairStats as unknown as Record<string, number>,
     rewardModel: { heldOut: s.rewardModelEval.heldOut, train: s.rewardModelEval.train },
     splitSummary: s.splitSummary,
@@ -94,7 +112,8 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
   if (spec.kind !== "fig2") throw new Error(`${file}: kind must be fig2, got ${spec.kind}`);
   const plan = expandSweep(spec);
   const presets = [...new Set(plan.runs.map((r) => `${r.config.preset}|${r.config.dataSeed}`))];
-  if (presets.length !== 1) throw new Error(`${file}: every run must share one preset and dataSeed (found ${presets.join(", ")})`);
+  if (presets.length !== 1)
+    throw new Error(`${file}: every run must share one preset and dataSeed (found ${presets.join(", ")})`);
   const [preset, dataSeedText] = presets[0].split("|");
   const dataSeed = Number(dataSeedText);
   const say = (s: string) => {
@@ -107,24 +126,39 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
   say(`fig2: shared stages ready in ${sharedSeconds.toFixed(1)} s`);
   const out = opts.out ?? defaultOutDir(spec);
   const tSweep = Date.now();
-  if (!opts.summariseOnly) await runSweep({ spec, workers: opts.workers, out, quiet: opts.quiet, shouldStop: opts.shouldStop, report: false });
+  if (!opts.summariseOnly)
+    await runSweep({ spec, workers: opts.workers, out, quiet: opts.quiet, shouldStop: opts.shouldStop, report: false });
   const sweepSeconds = (Date.now() - tSweep) / 1000;
   const stored = readResults(path.join(out, "results.jsonl")).records;
   const byId = new Map(stored.map((r) => [r.id, r]));
   const done = plan.runs.filter((r) => byId.has(r.id)).map((r) => byId.get(r.id)!);
-  const missing = plan.runs.filter((r) => !byId.has(r.id)).map((r) => ({ id: r.id, method: String(r.config.method), knob: Number(r.config.knob), seed: r.seed }));
+  const missing = plan.runs
+    .filter((r) => !byId.has(r.id))
+    .map((r) => ({ id: r.id, method: String(r.config.method), knob: Number(r.config.knob), seed: r.seed }));
   const rows = checkpointRowsOf(done);
   const summary = summariseFig2(rows);
   const results: Fig2Results = {
     format: "prefopt-fig2-results-v1",
-    sweep: { name: spec.name, file: path.relative(process.cwd(), path.resolve(file)), sha256: createHash("sha256").update(fs.readFileSync(file)).digest("hex"), seeds: spec.seeds, plannedRuns: plan.runs.length },
+    sweep: {
+      name: spec.name,
+      file: path.relative(process.cwd(), path.resolve(file)),
+      sha256: createHash("sha256").update(fs.readFileSync(file)).digest("hex"),
+      seeds: spec.seeds,
+      plannedRuns: plan.runs.length,
+    },
     code: { ...gitVersion(), kind: fig2Kind.name, kindVersion: fig2Kind.version },
     preset,
     dataSeed,
     shared: await sharedStats(preset, dataSeed),
     completedRuns: done.length,
     missingRuns: missing,
-    seconds: { shared: sharedSeconds, sweep: sweepSeconds, runsTotal: done.reduce((s, r) => s + r.ms, 0) / 1000, wall: (Date.now() - t0) / 1000, runsSpan: runsSpan(done) },
+    seconds: {
+      shared: sharedSeconds,
+      sweep: sweepSeconds,
+      runsTotal: done.reduce((s, r) => s + r.ms, 0) / 1000,
+      wall: (Date.now() - t0) / 1000,
+      runsSpan: runsSpan(done),
+    },
     rows: rows.map((r) => storedRow(r) as unknown as CheckpointRow),
     verdicts: summary.verdicts,
     points: slimPoints(summary.points),
@@ -134,7 +168,9 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
   if (target) {
     fs.mkdirSync(path.dirname(target), { recursive: true });
     writeFileAtomic(target, JSON.stringify(results) + "\n");
-    say(`fig2: ${done.length}/${plan.runs.length} runs summarised → ${target}${missing.length ? ` (${missing.length} missing: re-run the same command to resume)` : ""}`);
+    say(
+      `fig2: ${done.length}/${plan.runs.length} runs summarised → ${target}${missing.length ? ` (${missing.length} missing: re-run the same command to resume)` : ""}`,
+    );
   }
   return results;
 }
@@ -151,7 +187,8 @@ export function runsSpan(records: ReadonlyArray<{ finishedAt: string; ms: number
 export function readFig2Results(file: string): Fig2Results {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such results file (re-create it with npm run fig2)`);
   const r = JSON.parse(fs.readFileSync(file, "utf8")) as Fig2Results;
-  if (r.format !== "prefopt-fig2-results-v1") throw new Error(`${file}: format must be prefopt-fig2-results-v1, got ${JSON.stringify(r.format)}`);
+  if (r.format !== "prefopt-fig2-results-v1")
+    throw new Error(`${file}: format must be prefopt-fig2-results-v1, got ${JSON.stringify(r.format)}`);
   if (!Array.isArray(r.rows)) throw new Error(`${file}: field rows must be a list`);
   return r;
 }

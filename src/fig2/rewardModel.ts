@@ -69,7 +69,9 @@ export class LearnedRewardModel {
   constructor(sft: Transformer, seed = 0) {
     const d = sft.config.dModel;
     this.body = sft.clone(true);
-    this.headWeight = ownedVariable(tf.randomNormal([d, 1], 0, 1 / Math.sqrt(d), "float32", new Rng(seed).fork("reward-head").tfSeed()));
+    this.headWeight = ownedVariable(
+      tf.randomNormal([d, 1], 0, 1 / Math.sqrt(d), "float32", new Rng(seed).fork("reward-head").tfSeed()),
+    );
     this.headBias = ownedVariable(tf.zeros([1]));
   }
 
@@ -117,8 +119,11 @@ export class LearnedRewardModel {
    */
   scorer(tokenizer: WordTokenizer, ended = true): RewardFn {
     return (prompts, completions) => {
-      if (prompts.length !== completions.length) throw new Error(`LearnedRewardModel.scorer: ${prompts.length} prompts but ${completions.length} completions`);
-      return this.scoreSequences(prompts.map((p, i) => textToSequence(tokenizer, p, completions[i], this.contextLength, ended).seq));
+      if (prompts.length !== completions.length)
+        throw new Error(`LearnedRewardModel.scorer: ${prompts.length} prompts but ${completions.length} completions`);
+      return this.scoreSequences(
+        prompts.map((p, i) => textToSequence(tokenizer, p, completions[i], this.contextLength, ended).seq),
+      );
     };
   }
 
@@ -146,11 +151,21 @@ export function pairAccuracy(rm: LearnedRewardModel, pairs: readonly PreferenceP
     if (m > 0) k++;
     loss += m > 0 ? Math.log1p(Math.exp(-m)) : -m + Math.log1p(Math.exp(m));
   }
-  return { n: pairs.length, accuracy: k / pairs.length, ci95: wilsonInterval(k, pairs.length), loss: loss / pairs.length };
+  return {
+    n: pairs.length,
+    accuracy: k / pairs.length,
+    ci95: wilsonInterval(k, pairs.length),
+    loss: loss / pairs.length,
+  };
 }
 
 /** Train `rm` in place on preference pairs (chosen and rejected of a batch in one forward pass). */
-export function trainLearnedRewardModel(rm: LearnedRewardModel, train: readonly PreferencePair[], heldOut: readonly PreferencePair[], opts: RewardModelTrainOptions): RewardModelTrainResult {
+export function trainLearnedRewardModel(
+  rm: LearnedRewardModel,
+  train: readonly PreferencePair[],
+  heldOut: readonly PreferencePair[],
+  opts: RewardModelTrainOptions,
+): RewardModelTrainResult {
   if (train.length === 0) throw new Error("trainLearnedRewardModel: no training pairs");
   const t0 = Date.now();
   const rng = new Rng(opts.seed ?? 0).fork("reward-model");
@@ -168,30 +183,43 @@ export function trainLearnedRewardModel(rm: LearnedRewardModel, train: readonly 
     const r = adamStep(
       optimizer,
       rm.variables,
-      () => tf.tidy(() => {
-        const rewards = rm.rewardsTensor(seqs);
-        const rc = tf.slice(rewards, [0], [B]) as tf.Tensor1D;
-        const rr = tf.slice(rewards, [B], [B]) as tf.Tensor1D;
-        acc = tf.mean(tf.cast(tf.greater(rc, rr), "float32")).dataSync()[0];
-        return tf.mean(bradleyTerryRewardLoss(rc, rr)) as tf.Scalar;
-      }),
+      () =>
+        tf.tidy(() => {
+          const rewards = rm.rewardsTensor(seqs);
+          const rc = tf.slice(rewards, [0], [B]) as tf.Tensor1D;
+          const rr = tf.slice(rewards, [B], [B]) as tf.Tensor1D;
+          acc = tf.mean(tf.cast(tf.greater(rc, rr), "float32")).dataSync()[0];
+          return tf.mean(bradleyTerryRewardLoss(rc, rr)) as tf.Scalar;
+        }),
       opts.clipNorm ?? 1,
     );
     logs.push({ step, loss: r.loss, accuracy: acc, gradNorm: r.gradNorm });
-    if (heldOut.length && opts.evalEvery && step % opts.evalEvery === 0 && step !== opts.steps) held.push({ step, ...pairAccuracy(rm, heldOut) });
-    if (opts.verbose !== false) progress("reward model", step, opts.steps, `loss ${r.loss.toFixed(3)} acc ${acc.toFixed(2)}`, 20);
+    if (heldOut.length && opts.evalEvery && step % opts.evalEvery === 0 && step !== opts.steps)
+      held.push({ step, ...pairAccuracy(rm, heldOut) });
+    if (opts.verbose !== false)
+      progress("reward model", step, opts.steps, `loss ${r.loss.toFixed(3)} acc ${acc.toFixed(2)}`, 20);
   }
   optimizer.dispose();
   if (heldOut.length) held.push({ step: opts.steps, ...pairAccuracy(rm, heldOut) });
-  return { logs, heldOut: held, train: pairAccuracy(rm, train.slice(0, Math.min(train.length, 2000))), seconds: (Date.now() - t0) / 1000 };
+  return {
+    logs,
+    heldOut: held,
+    train: pairAccuracy(rm, train.slice(0, Math.min(train.length, 2000))),
+    seconds: (Date.now() - t0) / 1000,
+  };
 }
 
 /**
  * Split pairs into train / held-out BY PROMPT (all pairs of a prompt on one side), seeded: the reward
  * model's held-out accuracy then measures generalisation to new prompts.
  */
-export function splitPairsByPrompt(pairs: readonly PreferencePair[], heldOutFraction: number, seed = 0): { train: PreferencePair[]; heldOut: PreferencePair[] } {
-  if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new Error(`splitPairsByPrompt: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
+export function splitPairsByPrompt(
+  pairs: readonly PreferencePair[],
+  heldOutFraction: number,
+  seed = 0,
+): { train: PreferencePair[]; heldOut: PreferencePair[] } {
+  if (!(heldOutFraction > 0 && heldOutFraction < 1))
+    throw new Error(`splitPairsByPrompt: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
   const prompts = [...new Set(pairs.map((p) => p.prompt))].sort();
   if (prompts.length < 2) throw new Error(`splitPairsByPrompt: ${prompts.length} distinct prompt(s); need at least 2`);
   const n = Math.min(prompts.length - 1, Math.max(1, Math.round(prompts.length * heldOutFraction)));
@@ -203,7 +231,11 @@ export function splitPairsByPrompt(pairs: readonly PreferencePair[], heldOutFrac
  * A `Principle` whose judge is a batched reward called one text at a time (for `trainPpo`/`judge`, which
  * score per completion); memoised per (prompt, completion). Slower than calling the RewardFn in batches.
  */
-export function rewardPrinciple(name: string, reward: RewardFn, text = `Prefer what the learned reward model "${name}" scores higher.`): Principle {
+export function rewardPrinciple(
+  name: string,
+  reward: RewardFn,
+  text = `Prefer what the learned reward model "${name}" scores higher.`,
+): Principle {
   const memo = new Map<string, number>();
   return {
     name,
@@ -234,7 +266,11 @@ export interface LearnedRewardFromPairsOptions extends RewardModelTrainOptions {
  * takes, `(prompts, completions, seqs) → r`, scoring the token sequences PPO sampled. Independent of
  * src/lm/pipeline.ts (RL-CAI's "AI labels → preference model → RL" path for any pipeline).
  */
-export function learnedRewardFromPairs(reference: Transformer, pairs: readonly PreferencePair[], opts: LearnedRewardFromPairsOptions): {
+export function learnedRewardFromPairs(
+  reference: Transformer,
+  pairs: readonly PreferencePair[],
+  opts: LearnedRewardFromPairsOptions,
+): {
   rewardModel: LearnedRewardModel;
   result: RewardModelTrainResult;
   trainPairs: PreferencePair[];
@@ -245,7 +281,13 @@ export function learnedRewardFromPairs(reference: Transformer, pairs: readonly P
   const rewardModel = new LearnedRewardModel(reference, opts.seed ?? 0);
   try {
     const result = trainLearnedRewardModel(rewardModel, train, heldOut, opts);
-    return { rewardModel, result, trainPairs: train, heldOutPairs: heldOut, batchReward: (_p, _c, seqs) => rewardModel.scoreSequences(seqs) };
+    return {
+      rewardModel,
+      result,
+      trainPairs: train,
+      heldOutPairs: heldOut,
+      batchReward: (_p, _c, seqs) => rewardModel.scoreSequences(seqs),
+    };
   } catch (err) {
     rewardModel.dispose();
     throw err;

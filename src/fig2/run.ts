@@ -25,11 +25,30 @@ import { bestOfNForPrompt, bestOfNGrid, bestOfNKl } from "./bestOfN";
 import { evaluateCheckpoint, vader01, type CheckpointEval, type EvalSettings, type Fig2Context } from "./evaluation";
 import { meanOfClusters } from "./stats";
 
-export const FIG2_METHODS = ["dpo", "cdpo", "ipo", "kto", "listwise", "preferred-ft", "unlikelihood", "ppo", "ppo-gt", "best-of-n", "sft"] as const;
+export const FIG2_METHODS = [
+  "dpo",
+  "cdpo",
+  "ipo",
+  "kto",
+  "listwise",
+  "preferred-ft",
+  "unlikelihood",
+  "ppo",
+  "ppo-gt",
+  "best-of-n",
+  "sft",
+] as const;
 export type Fig2Method = (typeof FIG2_METHODS)[number];
-/** Methods trained offline on the preference data, and the trainer's method name for each. */
 /** Methods trained offline on the preference data, and the loss registry's name for each (TRL loss_type names). */
-export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = { dpo: "dpo", cdpo: "dpo", ipo: "ipo", kto: "kto", listwise: "listwise", "preferred-ft": "sft", unlikelihood: "unlikelihood" };
+export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = {
+  dpo: "dpo",
+  cdpo: "dpo",
+  ipo: "ipo",
+  kto: "kto",
+  listwise: "listwise",
+  "preferred-ft": "sft",
+  unlikelihood: "unlikelihood",
+};
 
 /**
  * The loss options of an offline run: the knob is β (IPO: τ; Unlikelihood: α); cDPO adds label smoothing ε;
@@ -55,7 +74,14 @@ export interface Fig2RunSettings {
   knob: number;
   seed: number;
   offline: { steps: number; batchSize: number; learningRate: number; cdpoEpsilon: number };
-  ppo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number; initialBeta: number; klHorizon: number };
+  ppo: {
+    iterations: number;
+    promptsPerIteration: number;
+    k: number;
+    learningRate: number;
+    initialBeta: number;
+    klHorizon: number;
+  };
   bestOfN: { samplesPerPrompt: number };
   /** Evaluations per run, evenly spaced over the steps / PPO iterations (the last one included). */
   checkpoints: number;
@@ -75,7 +101,8 @@ export interface CheckpointRow extends CheckpointEval {
 
 /** `count` evaluation steps evenly spaced over 1..total, the last one included: round(total·i/count). */
 export function checkpointSteps(total: number, count: number): number[] {
-  if (!(Number.isInteger(count) && count >= 1)) throw new Error(`checkpointSteps: checkpoints must be an integer ≥ 1, got ${count}`);
+  if (!(Number.isInteger(count) && count >= 1))
+    throw new Error(`checkpointSteps: checkpoints must be an integer ≥ 1, got ${count}`);
   const out = Array.from({ length: count }, (_, i) => Math.max(1, Math.round((total * (i + 1)) / count)));
   return out.filter((s, i) => i === 0 || s !== out[i - 1]);
 }
@@ -85,7 +112,14 @@ export const evalSeed = (seed: number): number => 1_000_003 * (seed + 1);
 
 /** Run one (method, knob, seed) and return its checkpoint rows. */
 export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): CheckpointRow[] {
-  const row = (step: number, ev: CheckpointEval, extra: Partial<CheckpointRow> = {}): CheckpointRow => ({ method: s.method, knob: s.knob, seed: s.seed, step, ...ev, ...extra });
+  const row = (step: number, ev: CheckpointEval, extra: Partial<CheckpointRow> = {}): CheckpointRow => ({
+    method: s.method,
+    knob: s.knob,
+    seed: s.seed,
+    step,
+    ...ev,
+    ...extra,
+  });
   if (s.method === "sft") return [row(0, evaluateCheckpoint(ctx.reference, ctx, s.evaluation, evalSeed(s.seed)))];
   if (s.method === "best-of-n") return runBestOfN(ctx, s);
   const policy: Transformer = ctx.reference.clone();
@@ -109,7 +143,12 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
         onIteration: (it, log) => {
           if (!at.has(it)) return;
           const { iteration: _i, ...rest } = log;
-          rows.push(row(it, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), { trainSeconds: (Date.now() - t0) / 1000, log: rest }));
+          rows.push(
+            row(it, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), {
+              trainSeconds: (Date.now() - t0) / 1000,
+              log: rest,
+            }),
+          );
         },
       });
       return rows;
@@ -127,13 +166,21 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
       verbose,
       logEvery: 1,
       onStep: (step: number) => {
-        if (at.has(step)) rows.push(row(step, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), { trainSeconds: (Date.now() - t0) / 1000 }));
+        if (at.has(step))
+          rows.push(
+            row(step, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), {
+              trainSeconds: (Date.now() - t0) / 1000,
+            }),
+          );
       },
     });
     // Attach each checkpoint's training log row (logged at the same steps).
     for (const cp of rows) {
       const log = r.logs.find((l) => l.step === cp.step);
-      if (log) cp.log = Object.fromEntries(Object.entries(log).filter(([k, v]) => k !== "step" && typeof v === "number" && Number.isFinite(v))) as Record<string, number>;
+      if (log)
+        cp.log = Object.fromEntries(
+          Object.entries(log).filter(([k, v]) => k !== "step" && typeof v === "number" && Number.isFinite(v)),
+        ) as Record<string, number>;
     }
     return rows;
   } finally {
@@ -149,11 +196,18 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
 export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[] {
   const total = s.bestOfN.samplesPerPrompt;
   const grid = bestOfNGrid(s.knob);
-  for (const n of grid) if (total % n !== 0) throw new Error(`best-of-n: samplesPerPrompt ${total} is not a multiple of N = ${n}`);
+  for (const n of grid)
+    if (total % n !== 0) throw new Error(`best-of-n: samplesPerPrompt ${total} is not a multiple of N = ${n}`);
   const P = s.evaluation.prompts;
   const promptList = ctx.evalPrompts.slice(0, P);
   const rng = new Rng(evalSeed(s.seed)).fork("fig2-best-of-n");
-  const groups = sampleGroups(ctx.reference, promptList.map((p) => ctx.tokenizer.encode(p)), total, rng, { maxNewTokens: s.evaluation.maxNewTokens, temperature: 1, topK: 0 });
+  const groups = sampleGroups(
+    ctx.reference,
+    promptList.map((p) => ctx.tokenizer.encode(p)),
+    total,
+    rng,
+    { maxNewTokens: s.evaluation.maxNewTokens, temperature: 1, topK: 0 },
+  );
   const seqs = groups.flat();
   const prompts = seqs.map((_, i) => promptList[Math.floor(i / total)]);
   const texts = seqs.map((q) => ctx.tokenizer.decode(q.completion));
@@ -161,7 +215,10 @@ export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[
   const rm = Array.from(ctx.learnedReward(prompts, texts, seqs));
   const vd = prompts.map((p, i) => vader01(p, texts[i]));
   const rows: CheckpointRow[] = [];
-  for (const [method, selector] of [["best-of-n", rm], ["best-of-n-gt", gt]] as const) {
+  for (const [method, selector] of [
+    ["best-of-n", rm],
+    ["best-of-n-gt", gt],
+  ] as const) {
     for (const n of grid) {
       const per = promptList.map((_, p) => {
         const sl = (xs: number[]) => xs.slice(p * total, (p + 1) * total);
@@ -170,7 +227,11 @@ export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[
       const perPromptReward = per.map((r) => r.reward);
       const r = meanOfClusters(perPromptReward);
       const kl = bestOfNKl(n);
-      const first = per.slice(0, 6).map((r, p) => ({ prompt: promptList[p], completion: texts[p * total + r.selected[0]], reward: gt[p * total + r.selected[0]] }));
+      const first = per.slice(0, 6).map((r, p) => ({
+        prompt: promptList[p],
+        completion: texts[p * total + r.selected[0]],
+        reward: gt[p * total + r.selected[0]],
+      }));
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       rows.push({
         method,
@@ -212,6 +273,10 @@ export function subset<T>(xs: readonly T[], n: number, rng: Rng): T[] {
 /** The run's view of the preference data: a seeded subset of `units` of each kind. */
 export function runData(data: RlaifData, units: number, seed: number): RlaifData {
   const rng = new Rng(seed).fork("fig2-units");
-  return { ...data, pairs: subset(data.pairs, units, rng.fork("pairs")), unpaired: subset(data.unpaired, units, rng.fork("unpaired")), rankings: subset(data.rankings, units, rng.fork("rankings")) };
+  return {
+    ...data,
+    pairs: subset(data.pairs, units, rng.fork("pairs")),
+    unpaired: subset(data.unpaired, units, rng.fork("unpaired")),
+    rankings: subset(data.rankings, units, rng.fork("rankings")),
+  };
 }
-

@@ -18,9 +18,33 @@ import { Transformer, type TransformerConfig } from "../lm/transformer";
 import { trainSft } from "../lm/sft";
 import { saveCheckpoint, loadCheckpoint } from "../lm/checkpoint";
 import type { RlaifData } from "../lm/rlaif";
-import { SentimentClassifier, evaluateClassifier, loadSentimentExamples, readClassifier, writeClassifier, type ClassifierEvaluation, type ClassifierOptions } from "./classifier";
-import { makePrefixSplit, trainDocuments, evalDocuments, assertNoPrefixLeak, prefixSplitSummary, type PrefixSplit, type PrefixSplitOptions } from "./prefixes";
-import { sampleScoredGroups, buildPairwiseData, writeTrlFiles, readTrlFiles, type PairOptions, type PairStats, type TrlFiles } from "./pairs";
+import {
+  SentimentClassifier,
+  evaluateClassifier,
+  loadSentimentExamples,
+  readClassifier,
+  writeClassifier,
+  type ClassifierEvaluation,
+  type ClassifierOptions,
+} from "./classifier";
+import {
+  makePrefixSplit,
+  trainDocuments,
+  evalDocuments,
+  assertNoPrefixLeak,
+  prefixSplitSummary,
+  type PrefixSplit,
+  type PrefixSplitOptions,
+} from "./prefixes";
+import {
+  sampleScoredGroups,
+  buildPairwiseData,
+  writeTrlFiles,
+  readTrlFiles,
+  type PairOptions,
+  type PairStats,
+  type TrlFiles,
+} from "./pairs";
 import { LearnedRewardModel, trainLearnedRewardModel, type PairAccuracy, type RewardModelLog } from "./rewardModel";
 
 export interface Fig2DataPreset {
@@ -82,7 +106,13 @@ export interface Fig2Shared {
   classifierEval: ClassifierEvaluation;
   tokenizer: WordTokenizer;
   reference: Transformer;
-  sft: { steps: number; heldOutPerplexity: Array<[number, number]>; finalHeldOutPerplexity: number; trainPerplexity: number; losses: number[] };
+  sft: {
+    steps: number;
+    heldOutPerplexity: Array<[number, number]>;
+    finalHeldOutPerplexity: number;
+    trainPerplexity: number;
+    losses: number[];
+  };
   /** The trainers' data, as read back from the TRL files through the data layer's loaders. */
   data: RlaifData;
   pairStats: PairStats;
@@ -90,14 +120,22 @@ export interface Fig2Shared {
   /** Pairs of the reward model's held-out prefixes (never trained on by anything). */
   rewardModelHeldOut: RlaifData["pairs"];
   rewardModel: LearnedRewardModel;
-  rewardModelEval: { heldOut: PairAccuracy; train: PairAccuracy; logs: RewardModelLog[]; heldOutCurve: Array<{ step: number } & PairAccuracy> };
+  rewardModelEval: {
+    heldOut: PairAccuracy;
+    train: PairAccuracy;
+    logs: RewardModelLog[];
+    heldOutCurve: Array<{ step: number } & PairAccuracy>;
+  };
   splitSummary: Record<string, number>;
   timings: Fig2Timings;
 }
 
 /** The cache folder of (preset, seed): changes whenever any preset field changes. */
 export function fig2CacheDir(preset: Fig2DataPreset, seed: number, root = path.join(dataCacheDir(), "fig2")): string {
-  return path.join(root, `${preset.name}-seed${seed}-${hashString(JSON.stringify(preset)).toString(16).padStart(8, "0")}`);
+  return path.join(
+    root,
+    `${preset.name}-seed${seed}-${hashString(JSON.stringify(preset)).toString(16).padStart(8, "0")}`,
+  );
 }
 
 /** Bump when a change to the build code changes its artefacts for the same preset (old caches are then rebuilt). */
@@ -124,7 +162,10 @@ function writeJsonAtomic(file: string, value: unknown): void {
 
 function saveRewardModel(file: string, rm: LearnedRewardModel, tokenizer: WordTokenizer): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  saveCheckpoint(tmp, rm.body, tokenizer, { headWeight: Array.from(rm.headWeight.dataSync()), headBias: rm.headBias.dataSync()[0] });
+  saveCheckpoint(tmp, rm.body, tokenizer, {
+    headWeight: Array.from(rm.headWeight.dataSync()),
+    headBias: rm.headBias.dataSync()[0],
+  });
   fs.renameSync(tmp, file);
 }
 
@@ -134,7 +175,9 @@ function loadRewardModel(file: string): LearnedRewardModel {
   const b = meta?.headBias as number | undefined;
   if (!Array.isArray(w) || w.length !== model.config.dModel || typeof b !== "number") {
     model.dispose();
-    throw new Error(`loadRewardModel: ${file}: meta.headWeight must be ${model.config.dModel} numbers and meta.headBias a number`);
+    throw new Error(
+      `loadRewardModel: ${file}: meta.headWeight must be ${model.config.dModel} numbers and meta.headBias a number`,
+    );
   }
   const rm = new LearnedRewardModel(model, 0); // clones the body; then set the head and free the loaded copy
   model.dispose();
@@ -151,27 +194,71 @@ async function loadFromCache(dir: string, preset: Fig2DataPreset, seed: number):
   if (summary.version !== FIG2_CACHE_VERSION) return null;
   const split = JSON.parse(fs.readFileSync(path.join(dir, "split.json"), "utf8")) as PrefixSplit;
   const classifier = readClassifier(path.join(dir, "classifier.json"));
-  if (classifier.hash !== summary.classifierHash) throw new Error(`${dir}: classifier.json has hash ${classifier.hash}, summary.json says ${summary.classifierHash}; delete the folder to rebuild`);
+  if (classifier.hash !== summary.classifierHash)
+    throw new Error(
+      `${dir}: classifier.json has hash ${classifier.hash}, summary.json says ${summary.classifierHash}; delete the folder to rebuild`,
+    );
   const { model: reference, tokenizer } = loadCheckpoint(path.join(dir, "sft.json"));
-  const trlFiles: TrlFiles = { preferences: path.join(dir, "trl", "preferences.jsonl"), unpaired: path.join(dir, "trl", "unpaired.jsonl"), rankings: path.join(dir, "trl", "rankings.jsonl") };
+  const trlFiles: TrlFiles = {
+    preferences: path.join(dir, "trl", "preferences.jsonl"),
+    unpaired: path.join(dir, "trl", "unpaired.jsonl"),
+    rankings: path.join(dir, "trl", "rankings.jsonl"),
+  };
   const ctx = preset.model.contextLength;
   const read = (await readTrlFiles(trlFiles, tokenizer, ctx)).data;
   const st = summary.pairStats;
-  const data: RlaifData = { ...read, tiedPrompts: st.tiedPrompts, tiedLists: st.tiedLists, flippedFraction: st.pairs ? st.flippedPairs / st.pairs : 0 };
-  const held = (await readTrlFiles({ preferences: path.join(dir, "trl-rm-heldout", "preferences.jsonl") }, tokenizer, ctx)).data.pairs;
+  const data: RlaifData = {
+    ...read,
+    tiedPrompts: st.tiedPrompts,
+    tiedLists: st.tiedLists,
+    flippedFraction: st.pairs ? st.flippedPairs / st.pairs : 0,
+  };
+  const held = (
+    await readTrlFiles({ preferences: path.join(dir, "trl-rm-heldout", "preferences.jsonl") }, tokenizer, ctx)
+  ).data.pairs;
   const rewardModel = loadRewardModel(path.join(dir, "reward-model.json"));
-  return { preset, seed, cacheDir: dir, fromCache: true, split, classifier, classifierEval: summary.classifierEval, tokenizer, reference, sft: summary.sft, data, pairStats: summary.pairStats, trlFiles, rewardModelHeldOut: held, rewardModel, rewardModelEval: summary.rewardModelEval, splitSummary: summary.splitSummary, timings: summary.timings };
+  return {
+    preset,
+    seed,
+    cacheDir: dir,
+    fromCache: true,
+    split,
+    classifier,
+    classifierEval: summary.classifierEval,
+    tokenizer,
+    reference,
+    sft: summary.sft,
+    data,
+    pairStats: summary.pairStats,
+    trlFiles,
+    rewardModelHeldOut: held,
+    rewardModel,
+    rewardModelEval: summary.rewardModelEval,
+    splitSummary: summary.splitSummary,
+    timings: summary.timings,
+  };
 }
 
-function sequencesEqual(a: { prompt: readonly number[]; completion: readonly number[]; ended: boolean }, b: typeof a): boolean {
-  return a.ended === b.ended && a.prompt.join(",") === b.prompt.join(",") && a.completion.join(",") === b.completion.join(",");
+function sequencesEqual(
+  a: { prompt: readonly number[]; completion: readonly number[]; ended: boolean },
+  b: typeof a,
+): boolean {
+  return (
+    a.ended === b.ended &&
+    a.prompt.join(",") === b.prompt.join(",") &&
+    a.completion.join(",") === b.completion.join(",")
+  );
 }
 
 /**
  * Build (or load from the cache) the shared stages for `preset` and data seed `seed`. `log` receives one
  * line per stage (default: stderr when `verbose`).
  */
-export async function buildFig2Shared(preset: Fig2DataPreset, seed: number, opts: { cacheDir?: string; verbose?: boolean; useCache?: boolean } = {}): Promise<Fig2Shared> {
+export async function buildFig2Shared(
+  preset: Fig2DataPreset,
+  seed: number,
+  opts: { cacheDir?: string; verbose?: boolean; useCache?: boolean } = {},
+): Promise<Fig2Shared> {
   const dir = opts.cacheDir ?? fig2CacheDir(preset, seed);
   const log = (msg: string) => {
     if (opts.verbose) process.stderr.write(`fig2 data [${preset.name} seed ${seed}] ${msg}\n`);
@@ -187,33 +274,55 @@ export async function buildFig2Shared(preset: Fig2DataPreset, seed: number, opts
   const examples = await loadSentimentExamples(); // throws with `npm run data -- fetch rt-polarity` when absent
   const split = makePrefixSplit(examples, { ...preset.split, seed });
   const splitSummary = prefixSplitSummary(split);
-  log(`split: ${splitSummary.trainSentences} train / ${splitSummary.evalSentences} eval sentences, ${splitSummary.trainPrompts} / ${splitSummary.evalPrompts} prompts`);
+  log(
+    `split: ${splitSummary.trainSentences} train / ${splitSummary.evalSentences} eval sentences, ${splitSummary.trainPrompts} / ${splitSummary.evalPrompts} prompts`,
+  );
 
   let t = Date.now();
-  const classifier = SentimentClassifier.fit(split.trainSentences, preset.classifier, { splitSeed: seed, split: "fig2 prefix split: train sentences" });
+  const classifier = SentimentClassifier.fit(split.trainSentences, preset.classifier, {
+    splitSeed: seed,
+    split: "fig2 prefix split: train sentences",
+  });
   const classifierEval = evaluateClassifier(classifier, split.evalSentences);
   const tClassifier = (Date.now() - t) / 1000;
-  log(`classifier: held-out accuracy ${(100 * classifierEval.accuracy).toFixed(1)}% [${classifierEval.ci95.map((x) => (100 * x).toFixed(1)).join(", ")}], ECE ${classifierEval.ece.toFixed(3)} (${tClassifier.toFixed(1)} s)`);
+  log(
+    `classifier: held-out accuracy ${(100 * classifierEval.accuracy).toFixed(1)}% [${classifierEval.ci95.map((x) => (100 * x).toFixed(1)).join(", ")}], ECE ${classifierEval.ece.toFixed(3)} (${tClassifier.toFixed(1)} s)`,
+  );
 
   t = Date.now();
   const trainDocs = trainDocuments(split);
   const heldDocs = evalDocuments(split);
-  const tokenizer = WordTokenizer.fit(trainDocs.map((d) => d.text), preset.maxVocab);
+  const tokenizer = WordTokenizer.fit(
+    trainDocs.map((d) => d.text),
+    preset.maxVocab,
+  );
   const ctx = preset.model.contextLength;
   const rows = (ds: typeof trainDocs) => ds.map((d) => sftRow(tokenizer.encode(d.text), !d.truncated, ctx));
   const reference = new Transformer({ ...preset.model, vocabSize: tokenizer.size }, seed);
-  const sftRes = trainSft(reference, rows(trainDocs), rows(heldDocs), { ...preset.sft, seed, verbose: opts.verbose, evalEvery: Math.max(1, Math.floor(preset.sft.steps / 4)) });
+  const sftRes = trainSft(reference, rows(trainDocs), rows(heldDocs), {
+    ...preset.sft,
+    seed,
+    verbose: opts.verbose,
+    evalEvery: Math.max(1, Math.floor(preset.sft.steps / 4)),
+  });
   const tSft = (Date.now() - t) / 1000;
   log(`SFT: held-out perplexity ${sftRes.finalHeldOutPerplexity.toFixed(1)} (${tSft.toFixed(1)} s)`);
 
   t = Date.now();
   const { prompts: nPrompts, k, maxNewTokens, ...pairOpts } = preset.preference;
   const nHeld = preset.rewardModel.heldOutPrompts;
-  if (split.trainPrompts.length < nPrompts + nHeld) throw new Error(`buildFig2Shared: ${split.trainPrompts.length} training prompts, fewer than preference.prompts + rewardModel.heldOutPrompts = ${nPrompts + nHeld}`);
+  if (split.trainPrompts.length < nPrompts + nHeld)
+    throw new Error(
+      `buildFig2Shared: ${split.trainPrompts.length} training prompts, fewer than preference.prompts + rewardModel.heldOutPrompts = ${nPrompts + nHeld}`,
+    );
   const prefPrompts = split.trainPrompts.slice(0, nPrompts).map((p) => p.prompt);
   const rmPrompts = split.trainPrompts.slice(nPrompts, nPrompts + nHeld).map((p) => p.prompt);
   const reward = (p: readonly string[], c: readonly string[]) => classifier.reward(p, c);
-  const groups = sampleScoredGroups(reference, tokenizer, [...prefPrompts, ...rmPrompts], reward, { k, maxNewTokens, seed: seed + 1 });
+  const groups = sampleScoredGroups(reference, tokenizer, [...prefPrompts, ...rmPrompts], reward, {
+    k,
+    maxNewTokens,
+    seed: seed + 1,
+  });
   const built = buildPairwiseData(groups.slice(0, nPrompts), { ...pairOpts, seed: seed + 2 });
   const builtHeld = buildPairwiseData(groups.slice(nPrompts), { ...pairOpts, seed: seed + 3 });
   fs.mkdirSync(dir, { recursive: true });
@@ -222,27 +331,71 @@ export async function buildFig2Shared(preset: Fig2DataPreset, seed: number, opts
   const read = await readTrlFiles(trlFiles, tokenizer, ctx);
   const heldRead = await readTrlFiles({ preferences: heldFiles.preferences }, tokenizer, ctx);
   // The trainers must see exactly the sampled token sequences: check the TRL round trip token by token.
-  const bad = read.data.pairs.filter((p, i) => !sequencesEqual(p.chosenSeq, built.pairs[i].chosenSeq) || !sequencesEqual(p.rejectedSeq, built.pairs[i].rejectedSeq)).length
-    + read.data.unpaired.filter((e, i) => !sequencesEqual(e.seq, built.unpaired[i].seq)).length
-    + read.data.rankings.filter((r, i) => r.ranking.some((c, j) => !sequencesEqual(c.seq, built.rankings[i].ranking[j].seq))).length;
-  if (bad > 0 || read.data.pairs.length !== built.pairs.length) throw new Error(`buildFig2Shared: ${bad} record(s) of the TRL files in ${dir}/trl read back as different token sequences`);
-  const data: RlaifData = { ...read.data, tiedPrompts: built.tiedPrompts, tiedLists: built.tiedLists, flippedFraction: built.flippedFraction };
+  const bad =
+    read.data.pairs.filter(
+      (p, i) =>
+        !sequencesEqual(p.chosenSeq, built.pairs[i].chosenSeq) ||
+        !sequencesEqual(p.rejectedSeq, built.pairs[i].rejectedSeq),
+    ).length +
+    read.data.unpaired.filter((e, i) => !sequencesEqual(e.seq, built.unpaired[i].seq)).length +
+    read.data.rankings.filter((r, i) =>
+      r.ranking.some((c, j) => !sequencesEqual(c.seq, built.rankings[i].ranking[j].seq)),
+    ).length;
+  if (bad > 0 || read.data.pairs.length !== built.pairs.length)
+    throw new Error(
+      `buildFig2Shared: ${bad} record(s) of the TRL files in ${dir}/trl read back as different token sequences`,
+    );
+  const data: RlaifData = {
+    ...read.data,
+    tiedPrompts: built.tiedPrompts,
+    tiedLists: built.tiedLists,
+    flippedFraction: built.flippedFraction,
+  };
   // Nothing any trainer sees may start with an evaluation prompt.
-  const trainTexts = [...split.trainSentences.map((s) => s.text), ...groups.flatMap((g) => g.samples.map((s) => `${g.prompt} ${s.text}`))];
-  assertNoPrefixLeak(split.evalPrompts.map((p) => p.prompt), trainTexts, [...prefPrompts, ...rmPrompts, ...split.trainPrompts.map((p) => p.prompt)], "buildFig2Shared");
+  const trainTexts = [
+    ...split.trainSentences.map((s) => s.text),
+    ...groups.flatMap((g) => g.samples.map((s) => `${g.prompt} ${s.text}`)),
+  ];
+  assertNoPrefixLeak(
+    split.evalPrompts.map((p) => p.prompt),
+    trainTexts,
+    [...prefPrompts, ...rmPrompts, ...split.trainPrompts.map((p) => p.prompt)],
+    "buildFig2Shared",
+  );
   const tSampling = (Date.now() - t) / 1000;
-  log(`preference data: ${built.stats.pairs} pairs (${built.stats.tiedPairs} ties, ${built.stats.identicalPairs} identical), ${built.stats.rankings} rankings, ${built.stats.desirable}/${built.stats.undesirable} KTO (${tSampling.toFixed(1)} s)`);
+  log(
+    `preference data: ${built.stats.pairs} pairs (${built.stats.tiedPairs} ties, ${built.stats.identicalPairs} identical), ${built.stats.rankings} rankings, ${built.stats.desirable}/${built.stats.undesirable} KTO (${tSampling.toFixed(1)} s)`,
+  );
 
   t = Date.now();
   const rewardModel = new LearnedRewardModel(reference, seed);
-  const rmRes = trainLearnedRewardModel(rewardModel, data.pairs, heldRead.data.pairs, { ...preset.rewardModel, seed: seed + 4, verbose: opts.verbose, evalEvery: Math.max(1, Math.floor(preset.rewardModel.steps / 4)) });
+  const rmRes = trainLearnedRewardModel(rewardModel, data.pairs, heldRead.data.pairs, {
+    ...preset.rewardModel,
+    seed: seed + 4,
+    verbose: opts.verbose,
+    evalEvery: Math.max(1, Math.floor(preset.rewardModel.steps / 4)),
+  });
   const tRm = (Date.now() - t) / 1000;
   const rmHeld = rmRes.heldOut[rmRes.heldOut.length - 1];
-  log(`reward model: held-out pair accuracy ${(100 * rmHeld.accuracy).toFixed(1)}% [${rmHeld.ci95.map((x) => (100 * x).toFixed(1)).join(", ")}] on ${rmHeld.n} pairs (${tRm.toFixed(1)} s)`);
+  log(
+    `reward model: held-out pair accuracy ${(100 * rmHeld.accuracy).toFixed(1)}% [${rmHeld.ci95.map((x) => (100 * x).toFixed(1)).join(", ")}] on ${rmHeld.n} pairs (${tRm.toFixed(1)} s)`,
+  );
 
-  const sft = { steps: preset.sft.steps, heldOutPerplexity: sftRes.heldOutPerplexity, finalHeldOutPerplexity: sftRes.finalHeldOutPerplexity, trainPerplexity: sftRes.trainPerplexity, losses: sftRes.losses };
+  const sft = {
+    steps: preset.sft.steps,
+    heldOutPerplexity: sftRes.heldOutPerplexity,
+    finalHeldOutPerplexity: sftRes.finalHeldOutPerplexity,
+    trainPerplexity: sftRes.trainPerplexity,
+    losses: sftRes.losses,
+  };
   const rewardModelEval = { heldOut: rmHeld, train: rmRes.train, logs: rmRes.logs, heldOutCurve: rmRes.heldOut };
-  const timings: Fig2Timings = { classifier: tClassifier, sft: tSft, sampling: tSampling, rewardModel: tRm, total: (Date.now() - t0) / 1000 };
+  const timings: Fig2Timings = {
+    classifier: tClassifier,
+    sft: tSft,
+    sampling: tSampling,
+    rewardModel: tRm,
+    total: (Date.now() - t0) / 1000,
+  };
   // Cache: artefacts first, summary.json last (its presence marks a complete cache).
   writeJsonAtomic(path.join(dir, "split.json"), split);
   writeClassifier(path.join(dir, "classifier.json"), classifier);
@@ -250,9 +403,39 @@ export async function buildFig2Shared(preset: Fig2DataPreset, seed: number, opts
   saveCheckpoint(sftTmp, reference, tokenizer, { preset: preset.name, seed });
   fs.renameSync(sftTmp, path.join(dir, "sft.json"));
   saveRewardModel(path.join(dir, "reward-model.json"), rewardModel, tokenizer);
-  const summary: Summary = { version: FIG2_CACHE_VERSION, preset, seed, classifierHash: classifier.hash, classifierEval, sft, pairStats: built.stats, rewardModelEval, splitSummary, timings };
+  const summary: Summary = {
+    version: FIG2_CACHE_VERSION,
+    preset,
+    seed,
+    classifierHash: classifier.hash,
+    classifierEval,
+    sft,
+    pairStats: built.stats,
+    rewardModelEval,
+    splitSummary,
+    timings,
+  };
   writeJsonAtomic(path.join(dir, "summary.json"), summary);
-  return { preset, seed, cacheDir: dir, fromCache: false, split, classifier, classifierEval, tokenizer, reference, sft, data, pairStats: built.stats, trlFiles, rewardModelHeldOut: heldRead.data.pairs, rewardModel, rewardModelEval, splitSummary, timings };
+  return {
+    preset,
+    seed,
+    cacheDir: dir,
+    fromCache: false,
+    split,
+    classifier,
+    classifierEval,
+    tokenizer,
+    reference,
+    sft,
+    data,
+    pairStats: built.stats,
+    trlFiles,
+    rewardModelHeldOut: heldRead.data.pairs,
+    rewardModel,
+    rewardModelEval,
+    splitSummary,
+    timings,
+  };
 }
 
 /** Free the models of a Fig2Shared (reference and reward model). */

@@ -22,8 +22,13 @@ export interface ClusteredMean {
 }
 
 /** Mean of `values` with a CI that treats each distinct `clusters[i]` as one independent unit. */
-export function clusteredMean(values: readonly number[], clusters: readonly (string | number)[], level = 0.95): ClusteredMean {
-  if (values.length !== clusters.length) throw new Error(`clusteredMean: ${values.length} values but ${clusters.length} cluster ids`);
+export function clusteredMean(
+  values: readonly number[],
+  clusters: readonly (string | number)[],
+  level = 0.95,
+): ClusteredMean {
+  if (values.length !== clusters.length)
+    throw new Error(`clusteredMean: ${values.length} values but ${clusters.length} cluster ids`);
   if (values.length === 0) throw new Error("clusteredMean: no values");
   if (!values.every(Number.isFinite)) throw new Error("clusteredMean: a value is not finite");
   const sums = new Map<string | number, { s: number; n: number }>();
@@ -47,11 +52,18 @@ export function clusteredMean(values: readonly number[], clusters: readonly (str
 
 /** The t interval on per-cluster values (one number per prompt, e.g. a per-prompt mean or difference). */
 export function meanOfClusters(perCluster: readonly number[], level = 0.95): ClusteredMean {
-  return clusteredMean(perCluster, perCluster.map((_, i) => i), level);
+  return clusteredMean(
+    perCluster,
+    perCluster.map((_, i) => i),
+    level,
+  );
 }
 
 /** Per-cluster means, in order of first appearance: [ids, means]. */
-export function clusterMeans(values: readonly number[], clusters: readonly string[]): { ids: string[]; means: number[] } {
+export function clusterMeans(
+  values: readonly number[],
+  clusters: readonly string[],
+): { ids: string[]; means: number[] } {
   const acc = new Map<string, { s: number; n: number }>();
   values.forEach((v, i) => {
     const c = acc.get(clusters[i]) ?? { s: 0, n: 0 };

@@ -1,14 +1,24 @@
 // From stored sweep results to Figure 2: checkpoint rows → points averaged over seeds (prompt-clustered
 // CIs) → one envelope per method → the computed verdict table (claims of Rafailov et al. 2023 §6.1).
-import { aggregateCheckpoints, compareFrontiers, upperEnvelope, type Comparison, type FrontierPoint, type Verdict } from "./envelope";
+import {
+  aggregateCheckpoints,
+  compareFrontiers,
+  upperEnvelope,
+  type Comparison,
+  type FrontierPoint,
+  type Verdict,
+} from "./envelope";
 import type { CheckpointRow } from "./run";
 
 /** Checkpoint rows of stored runs (the `checkpoints` metric of the fig2 kind), in run order. */
-export function checkpointRowsOf(records: ReadonlyArray<{ id?: string; metrics: Record<string, number | string> }>): CheckpointRow[] {
+export function checkpointRowsOf(
+  records: ReadonlyArray<{ id?: string; metrics: Record<string, number | string> }>,
+): CheckpointRow[] {
   const rows: CheckpointRow[] = [];
   for (const r of records) {
     const text = r.metrics.checkpoints;
-    if (typeof text !== "string") throw new Error(`fig2 results: run ${r.id ?? "?"} has no "checkpoints" metric (not a fig2 run?)`);
+    if (typeof text !== "string")
+      throw new Error(`fig2 results: run ${r.id ?? "?"} has no "checkpoints" metric (not a fig2 run?)`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -94,9 +104,21 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
   const comparisons: Record<string, Comparison> = {};
   const verdicts: VerdictRow[] = [];
   const has = (m: string) => methods.includes(m);
-  const claim = (key: string, a: string, b: string, mode: "dominates" | "atLeast", text: string, explain: (c: Comparison) => string) => {
+  const claim = (
+    key: string,
+    a: string,
+    b: string,
+    mode: "dominates" | "atLeast",
+    text: string,
+    explain: (c: Comparison) => string,
+  ) => {
     if (!has(a) || !has(b)) {
-      verdicts.push({ claim: text, measured: `not run: ${[a, b].filter((m) => !has(m)).join(", ")} missing from the results`, reproduced: "n/a", why: "the run did not include this method" });
+      verdicts.push({
+        claim: text,
+        measured: `not run: ${[a, b].filter((m) => !has(m)).join(", ")} missing from the results`,
+        reproduced: "n/a",
+        why: "the run did not include this method",
+      });
       return;
     }
     const c = compareFrontiers(byMethod(a), byMethod(b), mode);
@@ -107,17 +129,54 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
     const A = METHOD_STYLE[a]?.name ?? a;
     const B = METHOD_STYLE[b]?.name ?? b;
     if (c.verdict === "n/a") return `${A} or ${B} has no points`;
-    if (c.verdict === "yes") return `${A}'s envelope is above ${B}'s at every matched KL budget, significantly at most of them`;
-    if (c.verdict === "partly") return `${A} is above ${B} at ${c.positive} of ${c.diffs.length} budgets, significantly at ${c.significant}: the direction holds, the evidence at this scale is weak`;
+    if (c.verdict === "yes")
+      return `${A}'s envelope is above ${B}'s at every matched KL budget, significantly at most of them`;
+    if (c.verdict === "partly")
+      return `${A} is above ${B} at ${c.positive} of ${c.diffs.length} budgets, significantly at ${c.significant}: the direction holds, the evidence at this scale is weak`;
     return `${A}'s envelope is not above ${B}'s at most matched KL budgets: the claim does not hold at this scale`;
   };
-  claim("dpo>ppo", "dpo", "ppo", "dominates", "DPO's reward–KL frontier dominates PPO with a learned reward model", why("dpo", "ppo"));
-  claim("dpo>=ppo-gt", "dpo", "ppo-gt", "atLeast", "DPO's frontier is at least as good as PPO with the ground-truth reward (PPO-GT)", atLeastWhy("DPO", "PPO-GT"));
-  claim("dpo>unlikelihood", "dpo", "unlikelihood", "dominates", "Unlikelihood falls below DPO", why("dpo", "unlikelihood"));
-  claim("dpo>preferred-ft", "dpo", "preferred-ft", "dominates", "Preferred-FT falls below DPO", why("dpo", "preferred-ft"));
+  claim(
+    "dpo>ppo",
+    "dpo",
+    "ppo",
+    "dominates",
+    "DPO's reward–KL frontier dominates PPO with a learned reward model",
+    why("dpo", "ppo"),
+  );
+  claim(
+    "dpo>=ppo-gt",
+    "dpo",
+    "ppo-gt",
+    "atLeast",
+    "DPO's frontier is at least as good as PPO with the ground-truth reward (PPO-GT)",
+    atLeastWhy("DPO", "PPO-GT"),
+  );
+  claim(
+    "dpo>unlikelihood",
+    "dpo",
+    "unlikelihood",
+    "dominates",
+    "Unlikelihood falls below DPO",
+    why("dpo", "unlikelihood"),
+  );
+  claim(
+    "dpo>preferred-ft",
+    "dpo",
+    "preferred-ft",
+    "dominates",
+    "Preferred-FT falls below DPO",
+    why("dpo", "preferred-ft"),
+  );
   for (const m of ["ipo", "kto", "listwise", "cdpo", "best-of-n", "best-of-n-gt"]) {
     const name = METHOD_STYLE[m]?.name ?? m;
-    claim(`${m}>=dpo`, m, "dpo", "atLeast", `Where ${name} sits: at least as good as DPO? (no Fig. 2 claim in the paper${m.startsWith("best") ? "; §6.2 finds DPO ≈ Best-of-128 on TL;DR" : ""})`, atLeastWhy(name, "DPO"));
+    claim(
+      `${m}>=dpo`,
+      m,
+      "dpo",
+      "atLeast",
+      `Where ${name} sits: at least as good as DPO? (no Fig. 2 claim in the paper${m.startsWith("best") ? "; §6.2 finds DPO ≈ Best-of-128 on TL;DR" : ""})`,
+      atLeastWhy(name, "DPO"),
+    );
   }
   return { points, envelopes, sft, verdicts, comparisons };
 }

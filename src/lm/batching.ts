@@ -30,7 +30,8 @@ export function packSequences(seqs: readonly Sequence[], contextLength: number, 
   if (seqs.length === 0) throw new Error("packSequences: no sequences");
   const rows = seqs.map(sequenceTokens);
   const T = padTo ?? Math.max(2, ...rows.map((r) => r.length));
-  if (T > contextLength) throw new Error(`packSequences: a sequence has ${T} tokens, more than contextLength ${contextLength}`);
+  if (T > contextLength)
+    throw new Error(`packSequences: a sequence has ${T} tokens, more than contextLength ${contextLength}`);
   const B = rows.length;
   const ids = new Int32Array(B * T).fill(PAD);
   const mask = new Float32Array(B * (T - 1));

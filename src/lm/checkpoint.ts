@@ -17,29 +17,51 @@ interface CheckpointJson {
 export const DEFAULT_CHECKPOINT_DIR = "checkpoints";
 
 /** Write model + tokenizer to `file` (directories created). Returns the path. */
-export function saveCheckpoint(file: string, model: Transformer, tokenizer: WordTokenizer, meta?: Record<string, unknown>): string {
+export function saveCheckpoint(
+  file: string,
+  model: Transformer,
+  tokenizer: WordTokenizer,
+  meta?: Record<string, unknown>,
+): string {
   const weights: CheckpointJson["weights"] = {};
   for (const [name, v] of model.params) {
     const data = v.dataSync() as Float32Array;
-    weights[name] = { shape: v.shape, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64") };
+    weights[name] = {
+      shape: v.shape,
+      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64"),
+    };
   }
-  const json: CheckpointJson = { format: "prefopt-lm-checkpoint-v1", config: model.config, tokenizer: tokenizer.toJSON(), weights, meta };
+  const json: CheckpointJson = {
+    format: "prefopt-lm-checkpoint-v1",
+    config: model.config,
+    tokenizer: tokenizer.toJSON(),
+    weights,
+    meta,
+  };
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(json));
   return file;
 }
 
 /** Read a checkpoint written by saveCheckpoint. */
-export function loadCheckpoint(file: string): { model: Transformer; tokenizer: WordTokenizer; meta?: Record<string, unknown> } {
+export function loadCheckpoint(file: string): {
+  model: Transformer;
+  tokenizer: WordTokenizer;
+  meta?: Record<string, unknown>;
+} {
   if (!fs.existsSync(file)) throw new Error(`loadCheckpoint: ${file} does not exist`);
   const json = JSON.parse(fs.readFileSync(file, "utf8")) as CheckpointJson;
-  if (json.format !== "prefopt-lm-checkpoint-v1") throw new Error(`loadCheckpoint: ${file}: field "format" is ${JSON.stringify(json.format)}, expected "prefopt-lm-checkpoint-v1"`);
+  if (json.format !== "prefopt-lm-checkpoint-v1")
+    throw new Error(
+      `loadCheckpoint: ${file}: field "format" is ${JSON.stringify(json.format)}, expected "prefopt-lm-checkpoint-v1"`,
+    );
   const params = new Map<string, tf.Variable>();
   for (const [name, w] of Object.entries(json.weights)) {
     const buf = Buffer.from(w.data, "base64");
     const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     const size = w.shape.reduce((a, b) => a * b, 1);
-    if (data.length !== size) throw new Error(`loadCheckpoint: ${file}: weight "${name}" has ${data.length} values for shape [${w.shape}]`);
+    if (data.length !== size)
+      throw new Error(`loadCheckpoint: ${file}: weight "${name}" has ${data.length} values for shape [${w.shape}]`);
     params.set(name, ownedVariable(tf.tensor(data, w.shape)));
   }
   let model: Transformer;

@@ -30,10 +30,74 @@ export interface Corpus {
 
 export const REVIEW_WORDS = {
   film: ["movie", "film", "sequel", "drama", "comedy", "thriller", "story"],
-  aspect: ["acting", "plot", "script", "ending", "soundtrack", "dialogue", "cast", "direction", "pacing", "camera work", "story", "characters", "music", "final act"],
-  positive: ["wonderful", "brilliant", "great", "charming", "delightful", "funny", "beautiful", "superb", "excellent", "fantastic", "amazing", "clever", "good", "enjoyable", "fresh", "lovely"],
-  negative: ["boring", "awful", "terrible", "dull", "bad", "stupid", "painful", "horrible", "weak", "ugly", "disappointing", "annoying", "pathetic", "poor", "lame", "messy"],
-  neutral: ["long", "slow", "ordinary", "predictable", "quiet", "loud", "strange", "familiar", "simple", "short", "dark", "old", "busy", "different"],
+  aspect: [
+    "acting",
+    "plot",
+    "script",
+    "ending",
+    "soundtrack",
+    "dialogue",
+    "cast",
+    "direction",
+    "pacing",
+    "camera work",
+    "story",
+    "characters",
+    "music",
+    "final act",
+  ],
+  positive: [
+    "wonderful",
+    "brilliant",
+    "great",
+    "charming",
+    "delightful",
+    "funny",
+    "beautiful",
+    "superb",
+    "excellent",
+    "fantastic",
+    "amazing",
+    "clever",
+    "good",
+    "enjoyable",
+    "fresh",
+    "lovely",
+  ],
+  negative: [
+    "boring",
+    "awful",
+    "terrible",
+    "dull",
+    "bad",
+    "stupid",
+    "painful",
+    "horrible",
+    "weak",
+    "ugly",
+    "disappointing",
+    "annoying",
+    "pathetic",
+    "poor",
+    "lame",
+    "messy",
+  ],
+  neutral: [
+    "long",
+    "slow",
+    "ordinary",
+    "predictable",
+    "quiet",
+    "loud",
+    "strange",
+    "familiar",
+    "simple",
+    "short",
+    "dark",
+    "old",
+    "busy",
+    "different",
+  ],
   intensifier: ["very", "really", "quite", "rather", "truly", "somewhat", "a bit", "mostly"],
   openings: [
     "the {aspect} was",
@@ -80,7 +144,12 @@ export function generateReview(rng: Rng): Document {
     const other: Polarity = polarity === "positive" ? "negative" : polarity === "negative" ? "positive" : "neutral";
     parts.push(", but the", pick(rng, REVIEW_WORDS.aspect), "was", adjective(rng, other));
   } else if (shape < 0.75) {
-    const verdicts = polarity === "positive" ? REVIEW_WORDS.verdictPositive : polarity === "negative" ? REVIEW_WORDS.verdictNegative : REVIEW_WORDS.verdictNeutral;
+    const verdicts =
+      polarity === "positive"
+        ? REVIEW_WORDS.verdictPositive
+        : polarity === "negative"
+          ? REVIEW_WORDS.verdictNegative
+          : REVIEW_WORDS.verdictNeutral;
     parts.push(",", pick(rng, verdicts));
   }
   parts.push(".");
@@ -91,7 +160,10 @@ export function generateReview(rng: Rng): Document {
 /** `n` review sentences from `seed` (same seed → same corpus). */
 export function generateReviewCorpus(n: number, seed = 0): Corpus {
   const rng = new Rng(seed).fork("review-corpus");
-  return { name: `generated-reviews(n=${n}, seed=${seed})`, docs: Array.from({ length: n }, () => generateReview(rng)) };
+  return {
+    name: `generated-reviews(n=${n}, seed=${seed})`,
+    docs: Array.from({ length: n }, () => generateReview(rng)),
+  };
 }
 
 // ---- Loaders for real text ---------------------------------------------------------------------
@@ -133,7 +205,11 @@ export function documentsFromLines(name: string, lines: readonly string[], opts:
       skippedShort++;
       continue;
     }
-    docs.push(words.length > maxWords ? { text: words.slice(0, maxWords).join(" "), promptWords, truncated: true } : { text: words.join(" "), promptWords });
+    docs.push(
+      words.length > maxWords
+        ? { text: words.slice(0, maxWords).join(" "), promptWords, truncated: true }
+        : { text: words.join(" "), promptWords },
+    );
     if (opts.limit !== undefined && docs.length >= opts.limit) break;
   }
   return { corpus: { name, docs }, lines: lineCount, skippedShort };
@@ -154,7 +230,8 @@ export function loadTextFile(file: string, opts: TextLoadOptions = {}): LoadRepo
 export function loadRtPolarity(dir?: string, opts: TextLoadOptions = {}): LoadReport {
   const read = (f: string): string[] => {
     const file = dir === undefined ? requireDataFile(`rt-polarity/${f}`, "rt-polarity") : path.join(dir, f);
-    if (!fs.existsSync(file)) throw new Error(`loadRtPolarity: ${file} does not exist (expected the Pang & Lee files there)`);
+    if (!fs.existsSync(file))
+      throw new Error(`loadRtPolarity: ${file} does not exist (expected the Pang & Lee files there)`);
     return fs.readFileSync(file, "latin1").split("\n");
   };
   const pos = read("rt-polarity.pos");
@@ -173,10 +250,18 @@ export function loadRtPolarity(dir?: string, opts: TextLoadOptions = {}): LoadRe
  * So no training document, and hence no training prompt, starts with an evaluation prompt: a model
  * evaluated on `heldOutPrompts` has never seen them, in SFT or in any later stage.
  */
-export function splitCorpusByPrompt(corpus: Corpus, heldOutFraction: number, seed = 0): { train: Document[]; heldOut: Document[]; heldOutPrompts: string[] } {
-  if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new Error(`splitCorpusByPrompt: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
+export function splitCorpusByPrompt(
+  corpus: Corpus,
+  heldOutFraction: number,
+  seed = 0,
+): { train: Document[]; heldOut: Document[]; heldOutPrompts: string[] } {
+  if (!(heldOutFraction > 0 && heldOutFraction < 1))
+    throw new Error(`splitCorpusByPrompt: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
   const openings = [...new Set(corpus.docs.map(promptOf))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (openings.length < 2) throw new Error(`splitCorpusByPrompt: ${corpus.name} has ${openings.length} distinct prompt(s); need at least 2 to hold some out`);
+  if (openings.length < 2)
+    throw new Error(
+      `splitCorpusByPrompt: ${corpus.name} has ${openings.length} distinct prompt(s); need at least 2 to hold some out`,
+    );
   const n = Math.min(openings.length - 1, Math.max(1, Math.round(openings.length * heldOutFraction)));
   const heldOutPrompts = new Rng(seed).fork("prompt-split").shuffle(openings).slice(0, n);
   const reserved = new Set(heldOutPrompts);
@@ -192,8 +277,13 @@ export function splitCorpusByPrompt(corpus: Corpus, heldOutFraction: number, see
 }
 
 /** Deterministic split into train / held-out documents by a seeded shuffle (sentence level: prompts are shared). */
-export function splitCorpus(corpus: Corpus, heldOutFraction: number, seed = 0): { train: Document[]; heldOut: Document[] } {
-  if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new Error(`splitCorpus: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
+export function splitCorpus(
+  corpus: Corpus,
+  heldOutFraction: number,
+  seed = 0,
+): { train: Document[]; heldOut: Document[] } {
+  if (!(heldOutFraction > 0 && heldOutFraction < 1))
+    throw new Error(`splitCorpus: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
   const docs = new Rng(seed).fork("split").shuffle(corpus.docs.slice());
   const nHeld = Math.max(1, Math.round(docs.length * heldOutFraction));
   return { heldOut: docs.slice(0, nHeld), train: docs.slice(nHeld) };

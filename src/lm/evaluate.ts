@@ -59,7 +59,11 @@ export function evaluatePolicy(
 ): EvalResult {
   const rng = new Rng(opts.seed ?? 12345).fork("evaluate");
   const ids = prompts.map((p) => tokenizer.encode(p));
-  const groups = sampleGroups(policy, ids, opts.samplesPerPrompt, rng, { maxNewTokens: opts.maxNewTokens, temperature: 1, topK: 0 });
+  const groups = sampleGroups(policy, ids, opts.samplesPerPrompt, rng, {
+    maxNewTokens: opts.maxNewTokens,
+    temperature: 1,
+    topK: 0,
+  });
   const seqs = groups.flat();
   const lp = sequenceLogps(policy, seqs);
   const lr = sequenceLogps(reference, seqs);

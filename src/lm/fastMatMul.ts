@@ -23,7 +23,10 @@ const product = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => 
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
-      return [tf.matMul(dy as tf.Tensor2D, swapLast(sb) as tf.Tensor2D), tf.matMul(swapLast(sa) as tf.Tensor2D, dy as tf.Tensor2D)];
+      return [
+        tf.matMul(dy as tf.Tensor2D, swapLast(sb) as tf.Tensor2D),
+        tf.matMul(swapLast(sa) as tf.Tensor2D, dy as tf.Tensor2D),
+      ];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
@@ -41,7 +44,10 @@ const productTransposedB = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSav
     value: tf.matMul(a as tf.Tensor2D, swapLast(b) as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
-      return [tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D), tf.matMul(swapLast(dy) as tf.Tensor2D, sa as tf.Tensor2D)];
+      return [
+        tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D),
+        tf.matMul(swapLast(dy) as tf.Tensor2D, sa as tf.Tensor2D),
+      ];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;

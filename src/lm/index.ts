@@ -2,7 +2,16 @@
 // constitution of AI judges, and DPO / IPO / KTO / listwise DPO / PPO on real sequence models.
 export * from "./tokenizer";
 export * from "./corpus";
-export { Transformer, validateConfig, parameterCount, forwardFlopsPerToken, parameterShapes, ownedVariable, layerNorm, gelu } from "./transformer";
+export {
+  Transformer,
+  validateConfig,
+  parameterCount,
+  forwardFlopsPerToken,
+  parameterShapes,
+  ownedVariable,
+  layerNorm,
+  gelu,
+} from "./transformer";
 export type { TransformerConfig } from "./transformer";
 export { matMulFast } from "./fastMatMul";
 export * from "./batching";

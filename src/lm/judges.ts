@@ -69,10 +69,30 @@ export const DEFAULT_BANNED_WORDS = ["stupid", "pathetic", "lame", "ugly"];
 /** The default constitution: be positive (two independent judges), be concise, don't insult. */
 export function defaultConstitution(): Principle[] {
   return [
-    { name: "afinn", text: "Prefer the response whose sentiment is warmer and more positive (AFINN-165 lexicon).", weight: 1, judge: afinnSentiment },
-    { name: "vader", text: "Prefer the response a second, independent sentiment judge (VADER) finds more positive.", weight: 1, judge: vaderSentiment },
-    { name: "length", text: "Prefer responses of 2 to 10 words: complete, not rambling.", weight: 0.5, judge: lengthPrinciple(2, 10) },
-    { name: "no-insults", text: `Never use insulting words (${DEFAULT_BANNED_WORDS.join(", ")}).`, weight: 0.5, judge: bannedWordsPrinciple(DEFAULT_BANNED_WORDS) },
+    {
+      name: "afinn",
+      text: "Prefer the response whose sentiment is warmer and more positive (AFINN-165 lexicon).",
+      weight: 1,
+      judge: afinnSentiment,
+    },
+    {
+      name: "vader",
+      text: "Prefer the response a second, independent sentiment judge (VADER) finds more positive.",
+      weight: 1,
+      judge: vaderSentiment,
+    },
+    {
+      name: "length",
+      text: "Prefer responses of 2 to 10 words: complete, not rambling.",
+      weight: 0.5,
+      judge: lengthPrinciple(2, 10),
+    },
+    {
+      name: "no-insults",
+      text: `Never use insulting words (${DEFAULT_BANNED_WORDS.join(", ")}).`,
+      weight: 0.5,
+      judge: bannedWordsPrinciple(DEFAULT_BANNED_WORDS),
+    },
   ];
 }
 
@@ -82,7 +102,8 @@ export function judge(constitution: readonly Principle[], prompt: string, comple
   let total = 0;
   for (const p of constitution) {
     const s = p.judge(prompt, completion);
-    if (!Number.isFinite(s)) throw new Error(`judge: principle "${p.name}" returned ${s} for ${JSON.stringify(completion)}`);
+    if (!Number.isFinite(s))
+      throw new Error(`judge: principle "${p.name}" returned ${s} for ${JSON.stringify(completion)}`);
     parts[p.name] = s;
     total += p.weight * s;
   }

@@ -36,9 +36,18 @@ export function prefill(model: Transformer, rows: readonly number[][]): { logits
   return tf.tidy(() => {
     const out = model.forwardWithKeysValues(tf.tensor2d(flat, [B, T], "int32"));
     const V = out.logits.shape[2];
-    const last = tf.tensor1d(rows.map((r, b) => b * T + r.length - 1), "int32");
+    const last = tf.tensor1d(
+      rows.map((r, b) => b * T + r.length - 1),
+      "int32",
+    );
     const logits = tf.gather(out.logits.reshape([B * T, V]), last) as tf.Tensor2D;
-    const toCache = (t: tf.Tensor3D) => tf.pad(t.reshape([B, H, T, d / H]), [[0, 0], [0, 0], [0, ctx - T], [0, 0]]) as tf.Tensor4D;
+    const toCache = (t: tf.Tensor3D) =>
+      tf.pad(t.reshape([B, H, T, d / H]), [
+        [0, 0],
+        [0, 0],
+        [0, ctx - T],
+        [0, 0],
+      ]) as tf.Tensor4D;
     return { logits, cache: { keys: out.keys.map(toCache), values: out.values.map(toCache) } };
   });
 }
@@ -57,12 +66,18 @@ export function selectRows(cache: KvCache, rows: readonly number[]): KvCache {
  * One decoding step: token `tokens[b]` at position `positions[b]` of row b (0-based; every earlier position
  * is already cached). Returns the next-token logits (B, V) and the updated cache; the input cache is disposed.
  */
-export function decodeStep(model: Transformer, tokens: readonly number[], positions: readonly number[], cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
+export function decodeStep(
+  model: Transformer,
+  tokens: readonly number[],
+  positions: readonly number[],
+  cache: KvCache,
+): { logits: tf.Tensor2D; cache: KvCache } {
   const { contextLength: ctx, nHeads: H, dModel: d, nLayers } = model.config;
   const B = tokens.length;
   const dh = d / H;
   if (positions.length !== B) throw new Error(`decodeStep: ${B} tokens but ${positions.length} positions`);
-  for (const p of positions) if (!(Number.isInteger(p) && p >= 0 && p < ctx)) throw new Error(`decodeStep: position ${p} outside [0, ${ctx})`);
+  for (const p of positions)
+    if (!(Number.isInteger(p) && p >= 0 && p < ctx)) throw new Error(`decodeStep: position ${p} outside [0, ${ctx})`);
   // Attend over all ctx slots, later ones masked: slicing the cache to the furthest position costs more
   // on wasm (a generic rank-4 Slice) than the masked slots do.
   const P = ctx;
@@ -72,7 +87,10 @@ export function decodeStep(model: Transformer, tokens: readonly number[], positi
     const visible = new Float32Array(B * P);
     positions.forEach((p, b) => visible.fill(-1e9, b * P + p + 1, (b + 1) * P));
     const mask = tf.tensor3d(visible, [B, 1, P]);
-    let x = model.embed(tf.tensor2d(Array.from(tokens), [B, 1], "int32"), tf.tensor2d(Array.from(positions), [B, 1], "int32")); // (B, d)
+    let x = model.embed(
+      tf.tensor2d(Array.from(tokens), [B, 1], "int32"),
+      tf.tensor2d(Array.from(positions), [B, 1], "int32"),
+    ); // (B, d)
     const keys: tf.Tensor4D[] = [];
     const values: tf.Tensor4D[] = [];
     for (let l = 0; l < nLayers; l++) {

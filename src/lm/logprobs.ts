@@ -38,7 +38,13 @@ const EXCLUDED_LOGIT = -1e9;
  */
 export function tokenLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D, excluded: readonly number[] = []): tf.Tensor2D {
   const [B, T, V] = logits.shape;
-  return tf.tidy(() => nextTokenLogProbs(tf.slice(logits, [0, 0, 0], [B, T - 1, V]).reshape([B * (T - 1), V]) as tf.Tensor2D, ids, excluded));
+  return tf.tidy(() =>
+    nextTokenLogProbs(
+      tf.slice(logits, [0, 0, 0], [B, T - 1, V]).reshape([B * (T - 1), V]) as tf.Tensor2D,
+      ids,
+      excluded,
+    ),
+  );
 }
 
 /** tokenLogProbs given the logits of positions 0…T−2 only, flattened row-major to (B·(T−1), V). */
@@ -50,7 +56,8 @@ function nextTokenLogProbs(head: tf.Tensor2D, ids: tf.Tensor2D, excluded: readon
     if (excluded.length > 0) {
       const bias = new Float32Array(V);
       for (const e of excluded) {
-        if (!(Number.isInteger(e) && e >= 0 && e < V)) throw new Error(`tokenLogProbs: excluded token ${e} outside [0, ${V})`);
+        if (!(Number.isInteger(e) && e >= 0 && e < V))
+          throw new Error(`tokenLogProbs: excluded token ${e} outside [0, ${V})`);
         bias[e] = EXCLUDED_LOGIT;
       }
       normalised = tf.add(head, tf.tensor1d(bias));
@@ -73,7 +80,9 @@ export function modelTokenLogProbs(model: Transformer, ids: tf.Tensor2D): tf.Ten
   // The last position predicts nothing here: drop it from the (B·T, d) hidden states, not from the
   // 16x wider (B, T, V) logits (the same numbers, without slicing and re-padding the logits).
   return tf.tidy(() => {
-    const h = tf.slice(model.hidden(ids).reshape([B, T, d]), [0, 0, 0], [B, T - 1, d]).reshape([B * (T - 1), d]) as tf.Tensor2D;
+    const h = tf
+      .slice(model.hidden(ids).reshape([B, T, d]), [0, 0, 0], [B, T - 1, d])
+      .reshape([B * (T - 1), d]) as tf.Tensor2D;
     return nextTokenLogProbs(model.head(h), ids, NON_EMITTED);
   });
 }
@@ -98,7 +107,10 @@ export function sequenceLogProbsFromLabels(
     const [B, T] = labels.shape;
     const next = tf.slice(labels, [0, 1], [B, T - 1]);
     const mask = tf.cast(tf.notEqual(next, ignore), "float32") as tf.Tensor2D;
-    const safe = tf.concat([tf.zeros([B, 1], "int32"), tf.where(tf.cast(mask, "bool"), next, tf.zerosLike(next))], 1) as tf.Tensor2D;
+    const safe = tf.concat(
+      [tf.zeros([B, 1], "int32"), tf.where(tf.cast(mask, "bool"), next, tf.zerosLike(next))],
+      1,
+    ) as tf.Tensor2D;
     const sums = maskedSequenceSum(tokenLogProbs(logits, safe), mask);
     return (opts.average ? tf.div(sums, tf.maximum(tf.sum(mask, 1), 1)) : sums) as tf.Tensor1D;
   });

@@ -47,7 +47,13 @@ const BASE: LmPreset = {
   rlaif: { prompts: 256, k: 4, maxNewTokens: 16, noiseTemperature: 0 },
   preference: { steps: 60, batchSize: 32, learningRate: 5e-4 },
   ppo: { iterations: 20, promptsPerIteration: 16, k: 4, learningRate: 5e-4 },
-  betas: { dpo: [0.05, 0.2, 1], ipo: [0.05, 0.2, 1], kto: [0.05, 0.2, 1], listwise: [0.05, 0.2, 1], ppo: [0.05, 0.2, 1] },
+  betas: {
+    dpo: [0.05, 0.2, 1],
+    ipo: [0.05, 0.2, 1],
+    kto: [0.05, 0.2, 1],
+    listwise: [0.05, 0.2, 1],
+    ppo: [0.05, 0.2, 1],
+  },
   evaluation: { prompts: 32, samplesPerPrompt: 8 },
   seed: 0,
 };
@@ -105,24 +111,43 @@ function distinct(xs: string[]): string[] {
 export function setupCorpus(corpus: Corpus, preset: LmPreset): LmSetup {
   const { train, heldOut, heldOutPrompts } = splitCorpusByPrompt(corpus, preset.heldOutFraction, preset.seed);
   if (heldOutPrompts.length < preset.evaluation.prompts) {
-    throw new Error(`setupCorpus: heldOutFraction ${preset.heldOutFraction} of ${corpus.name}'s distinct prompts reserves ${heldOutPrompts.length} evaluation prompts, fewer than evaluation.prompts = ${preset.evaluation.prompts}; raise heldOutFraction or lower evaluation.prompts`);
+    throw new Error(
+      `setupCorpus: heldOutFraction ${preset.heldOutFraction} of ${corpus.name}'s distinct prompts reserves ${heldOutPrompts.length} evaluation prompts, fewer than evaluation.prompts = ${preset.evaluation.prompts}; raise heldOutFraction or lower evaluation.prompts`,
+    );
   }
-  const tokenizer = WordTokenizer.fit(train.map((d) => d.text), preset.maxVocab);
+  const tokenizer = WordTokenizer.fit(
+    train.map((d) => d.text),
+    preset.maxVocab,
+  );
   const ctx = preset.model.contextLength;
   const rows = (ds: Document[]) => ds.map((d) => sftRow(tokenizer.encode(d.text), !d.truncated, ctx));
   const rng = new Rng(preset.seed).fork("prompts");
   const trainPrompts = rng.shuffle(distinct(train.map(promptOf)));
   const evalPrompts = heldOutPrompts; // already a seeded shuffle
   const leaked = leakedPrompts(evalPrompts, trainPrompts, train);
-  if (leaked.length) throw new Error(`setupCorpus: evaluation prompts reach training: ${leaked.slice(0, 5).join(" | ")}`);
-  return { corpus, tokenizer, train, heldOut, trainRows: rows(train), heldOutRows: rows(heldOut), trainPrompts, evalPrompts };
+  if (leaked.length)
+    throw new Error(`setupCorpus: evaluation prompts reach training: ${leaked.slice(0, 5).join(" | ")}`);
+  return {
+    corpus,
+    tokenizer,
+    train,
+    heldOut,
+    trainRows: rows(train),
+    heldOutRows: rows(heldOut),
+    trainPrompts,
+    evalPrompts,
+  };
 }
 
 /**
  * Evaluation prompts that are also training prompts, or that some training sentence starts with (word by
  * word). Empty for every setup `setupCorpus` returns; exported so tests and notebooks can check it.
  */
-export function leakedPrompts(evalPrompts: readonly string[], trainPrompts: readonly string[], train: readonly Document[]): string[] {
+export function leakedPrompts(
+  evalPrompts: readonly string[],
+  trainPrompts: readonly string[],
+  train: readonly Document[],
+): string[] {
   const trainSet = new Set(trainPrompts);
   const starts = new Set<string>();
   const lengths = new Set(evalPrompts.map((p) => splitWords(p).length));
@@ -134,9 +159,18 @@ export function leakedPrompts(evalPrompts: readonly string[], trainPrompts: read
 }
 
 /** Train the SFT reference model on the training rows. */
-export function trainReference(setup: LmSetup, preset: LmPreset, verbose = true): { model: Transformer; sft: SftResult } {
+export function trainReference(
+  setup: LmSetup,
+  preset: LmPreset,
+  verbose = true,
+): { model: Transformer; sft: SftResult } {
   const model = new Transformer({ ...preset.model, vocabSize: setup.tokenizer.size }, preset.seed);
-  const sft = trainSft(model, setup.trainRows, setup.heldOutRows, { ...preset.sft, seed: preset.seed, verbose, evalEvery: Math.max(1, Math.floor(preset.sft.steps / 4)) });
+  const sft = trainSft(model, setup.trainRows, setup.heldOutRows, {
+    ...preset.sft,
+    seed: preset.seed,
+    verbose,
+    evalEvery: Math.max(1, Math.floor(preset.sft.steps / 4)),
+  });
   return { model, sft };
 }
 
@@ -145,9 +179,20 @@ export function trainReference(setup: LmSetup, preset: LmPreset, verbose = true)
  * prompts (so with fewer distinct prompts than draws, each prompt is drawn several times, with fresh
  * samples each time). Evaluation prompts are never among them.
  */
-export function makeRlaifData(reference: Transformer, setup: LmSetup, constitution: readonly Principle[], preset: LmPreset): RlaifData {
-  const prompts = Array.from({ length: preset.rlaif.prompts }, (_, i) => setup.trainPrompts[i % setup.trainPrompts.length]);
-  return generateRlaifData(reference, setup.tokenizer, prompts, constitution, { ...preset.rlaif, seed: preset.seed + 1 });
+export function makeRlaifData(
+  reference: Transformer,
+  setup: LmSetup,
+  constitution: readonly Principle[],
+  preset: LmPreset,
+): RlaifData {
+  const prompts = Array.from(
+    { length: preset.rlaif.prompts },
+    (_, i) => setup.trainPrompts[i % setup.trainPrompts.length],
+  );
+  return generateRlaifData(reference, setup.tokenizer, prompts, constitution, {
+    ...preset.rlaif,
+    seed: preset.seed + 1,
+  });
 }
 
 export interface FrontierPoint {
@@ -170,20 +215,42 @@ export interface FrontierPoint {
  * Train one policy from the reference with `method` at `beta`, evaluate it, dispose it. `lossOptions` are
  * the loss's other options (its registry entry checks them and fills defaults; e.g. DPO's variant).
  */
-export function trainAndEvaluate(method: LmMethod, beta: number, reference: Transformer, setup: LmSetup, data: RlaifData, constitution: readonly Principle[], preset: LmPreset, verbose = true, lossOptions: Record<string, unknown> = {}): FrontierPoint {
+export function trainAndEvaluate(
+  method: LmMethod,
+  beta: number,
+  reference: Transformer,
+  setup: LmSetup,
+  data: RlaifData,
+  constitution: readonly Principle[],
+  preset: LmPreset,
+  verbose = true,
+  lossOptions: Record<string, unknown> = {},
+): FrontierPoint {
   const policy = reference.clone();
   // The clone holds a full copy of the weights: free it even when training or evaluation throws.
   try {
     let seconds: number;
     let lastLog: PreferenceLog | PpoLog | undefined;
     if (method === "ppo") {
-      const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, { ...preset.ppo, beta, maxNewTokens: preset.rlaif.maxNewTokens, seed: preset.seed + 2, verbose });
+      const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
+        ...preset.ppo,
+        beta,
+        maxNewTokens: preset.rlaif.maxNewTokens,
+        seed: preset.seed + 2,
+        verbose,
+      });
       seconds = r.seconds;
       lastLog = r.logs[r.logs.length - 1];
     } else {
       // β is passed only to losses that take one (Preferred-FT and unlikelihood have none).
       const withBeta = "beta" in getLoss(method).options ? { ...lossOptions, beta } : lossOptions;
-      const r = trainPreference(policy, reference, data, { ...preset.preference, method, lossOptions: withBeta, seed: preset.seed + 3, verbose });
+      const r = trainPreference(policy, reference, data, {
+        ...preset.preference,
+        method,
+        lossOptions: withBeta,
+        seed: preset.seed + 3,
+        verbose,
+      });
       seconds = r.seconds;
       lastLog = r.logs[r.logs.length - 1];
     }
@@ -195,27 +262,57 @@ export function trainAndEvaluate(method: LmMethod, beta: number, reference: Tran
 }
 
 function pickEval(ev: EvalResult) {
-  return { reward: ev.reward, rewardStdErr: ev.rewardStdErr, kl: ev.kl, klStdErr: ev.klStdErr, meanLength: ev.meanLength, truncatedFraction: ev.truncatedFraction };
+  return {
+    reward: ev.reward,
+    rewardStdErr: ev.rewardStdErr,
+    kl: ev.kl,
+    klStdErr: ev.klStdErr,
+    meanLength: ev.meanLength,
+    truncatedFraction: ev.truncatedFraction,
+  };
 }
 
 /**
  * Evaluation on the first `preset.evaluation.prompts` held-out prompts (never seen in training), with the
  * preset's sizes and a fixed seed (common random numbers across policies).
  */
-export function evaluateOnHeldOut(policy: Transformer, reference: Transformer, setup: LmSetup, constitution: readonly Principle[], preset: LmPreset): EvalResult {
-  if (setup.evalPrompts.length < preset.evaluation.prompts) throw new Error(`evaluateOnHeldOut: the setup has ${setup.evalPrompts.length} evaluation prompts, the preset asks for ${preset.evaluation.prompts}`);
+export function evaluateOnHeldOut(
+  policy: Transformer,
+  reference: Transformer,
+  setup: LmSetup,
+  constitution: readonly Principle[],
+  preset: LmPreset,
+): EvalResult {
+  if (setup.evalPrompts.length < preset.evaluation.prompts)
+    throw new Error(
+      `evaluateOnHeldOut: the setup has ${setup.evalPrompts.length} evaluation prompts, the preset asks for ${preset.evaluation.prompts}`,
+    );
   const prompts = setup.evalPrompts.slice(0, preset.evaluation.prompts);
-  return evaluatePolicy(policy, reference, setup.tokenizer, prompts, constitution, { samplesPerPrompt: preset.evaluation.samplesPerPrompt, maxNewTokens: preset.rlaif.maxNewTokens, seed: preset.seed + 99 });
+  return evaluatePolicy(policy, reference, setup.tokenizer, prompts, constitution, {
+    samplesPerPrompt: preset.evaluation.samplesPerPrompt,
+    maxNewTokens: preset.rlaif.maxNewTokens,
+    seed: preset.seed + 99,
+  });
 }
 
 /** The full sweep: the SFT point plus every method × β of the preset. */
-export function runFrontier(reference: Transformer, setup: LmSetup, data: RlaifData, constitution: readonly Principle[], preset: LmPreset, methods: LmMethod[] = ["dpo", "ipo", "kto", "listwise", "ppo"], verbose = true): FrontierPoint[] {
+export function runFrontier(
+  reference: Transformer,
+  setup: LmSetup,
+  data: RlaifData,
+  constitution: readonly Principle[],
+  preset: LmPreset,
+  methods: LmMethod[] = ["dpo", "ipo", "kto", "listwise", "ppo"],
+  verbose = true,
+): FrontierPoint[] {
   const sft = evaluateOnHeldOut(reference, reference, setup, constitution, preset);
   const points: FrontierPoint[] = [{ method: "sft", beta: 0, ...pickEval(sft), trainSeconds: 0, samples: sft.samples }];
   for (const m of methods) {
     const betas = preset.betas[m];
-    if (!betas) throw new Error(`runFrontier: preset ${preset.name} has no betas for method ${m}; add preset.betas.${m}`);
-    for (const beta of betas) points.push(trainAndEvaluate(m, beta, reference, setup, data, constitution, preset, verbose));
+    if (!betas)
+      throw new Error(`runFrontier: preset ${preset.name} has no betas for method ${m}; add preset.betas.${m}`);
+    for (const beta of betas)
+      points.push(trainAndEvaluate(m, beta, reference, setup, data, constitution, preset, verbose));
   }
   return points;
 }

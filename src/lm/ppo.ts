@@ -26,7 +26,11 @@ import type { Transformer } from "./transformer";
 import type { WordTokenizer } from "./tokenizer";
 
 /** A batched reward: one number per (prompt, completion) row; `seqs` carries the token ids. */
-export type BatchReward = (prompts: readonly string[], completions: readonly string[], seqs: readonly Sequence[]) => ArrayLike<number>;
+export type BatchReward = (
+  prompts: readonly string[],
+  completions: readonly string[],
+  seqs: readonly Sequence[],
+) => ArrayLike<number>;
 
 export interface PpoOptions {
   /** KL coefficient β (with `targetKl`: its initial value). */
@@ -51,7 +55,13 @@ export interface PpoOptions {
 }
 
 /** The adaptive KL controller's update (Ziegler et al. 2019; TRL AdaptiveKLController.update). */
-export function adaptiveKlUpdate(beta: number, currentKl: number, targetKl: number, nSamples: number, horizon: number): number {
+export function adaptiveKlUpdate(
+  beta: number,
+  currentKl: number,
+  targetKl: number,
+  nSamples: number,
+  horizon: number,
+): number {
   if (!(targetKl > 0)) throw new Error(`adaptiveKlUpdate: targetKl must be > 0, got ${targetKl}`);
   if (!(horizon > 0)) throw new Error(`adaptiveKlUpdate: horizon must be > 0, got ${horizon}`);
   const error = Math.min(0.2, Math.max(-0.2, currentKl / targetKl - 1));
@@ -74,9 +84,17 @@ export interface PpoLog {
  * Train `policy` in place online against `reward` (a constitution of judges, or a batched reward
  * function), regularised towards `reference`.
  */
-export function trainPpo(policy: Transformer, reference: Transformer, tokenizer: WordTokenizer, prompts: readonly string[], reward: readonly Principle[] | BatchReward, opts: PpoOptions): { logs: PpoLog[]; seconds: number } {
+export function trainPpo(
+  policy: Transformer,
+  reference: Transformer,
+  tokenizer: WordTokenizer,
+  prompts: readonly string[],
+  reward: readonly Principle[] | BatchReward,
+  opts: PpoOptions,
+): { logs: PpoLog[]; seconds: number } {
   if (opts.k < 2) throw new Error(`trainPpo: k must be ≥ 2 for the leave-one-out baseline, got ${opts.k}`);
-  const scoreBatch: BatchReward = typeof reward === "function" ? reward : (ps, cs) => ps.map((p, i) => judge(reward, p, cs[i]).total);
+  const scoreBatch: BatchReward =
+    typeof reward === "function" ? reward : (ps, cs) => ps.map((p, i) => judge(reward, p, cs[i]).total);
   let beta = opts.beta;
   if (!(beta >= 0)) throw new Error(`trainPpo: beta must be ≥ 0, got ${beta}`);
   const t0 = Date.now();
@@ -86,80 +104,114 @@ export function trainPpo(policy: Transformer, reference: Transformer, tokenizer:
   const logs: PpoLog[] = [];
   const ids = prompts.map((p) => tokenizer.encode(p));
   try {
-  for (let it = 1; it <= opts.iterations; it++) {
-    throwIfInterrupted();
-    const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
-    const groups = sampleGroups(policy, pick.map((i) => ids[i]), opts.k, rng, { maxNewTokens: opts.maxNewTokens, temperature: 1 });
-    const seqs = groups.flat();
-    const rowPrompts = seqs.map((_, r) => prompts[pick[Math.floor(r / opts.k)]]);
-    const scores = Array.from(scoreBatch(rowPrompts, seqs.map((s) => tokenizer.decode(s.completion)), seqs));
-    if (scores.length !== seqs.length || !scores.every(Number.isFinite)) throw new Error(`trainPpo: the reward returned ${scores.length} scores for ${seqs.length} samples${scores.every(Number.isFinite) ? "" : " (some not finite)"}`);
-    const batch = packSequences(seqs, policy.config.contextLength);
-    const [B, Tm1] = batch.mask.shape;
-    const [oldLp, refLp, mask] = tf.tidy(() => [
-      modelTokenLogProbs(policy, batch.ids).dataSync(),
-      modelTokenLogProbs(reference, batch.ids).dataSync(),
-      batch.mask.dataSync(),
-    ]);
-    // Per-token KL, returns-to-go and leave-one-out advantages (plain JS: B·T numbers).
-    const adv = new Float32Array(B * Tm1);
-    const seqReturn = new Float64Array(B);
-    const seqKl = new Float64Array(B);
-    for (let b = 0; b < B; b++) {
-      let kl = 0;
-      for (let t = 0; t < Tm1; t++) if (mask[b * Tm1 + t]) kl += oldLp[b * Tm1 + t] - refLp[b * Tm1 + t];
-      seqKl[b] = kl;
-      seqReturn[b] = scores[b] - beta * kl;
-    }
-    for (let b = 0; b < B; b++) {
-      const g0 = Math.floor(b / opts.k) * opts.k;
-      let others = 0;
-      for (let j = g0; j < g0 + opts.k; j++) if (j !== b) others += seqReturn[j];
-      const baseline = others / (opts.k - 1);
-      let tail = 0; // Σ_{s≥t} kl_s, accumulated backwards
-      for (let t = Tm1 - 1; t >= 0; t--) {
-        const i = b * Tm1 + t;
-        if (!mask[i]) continue;
-        tail += oldLp[i] - refLp[i];
-        adv[i] = scores[b] - beta * tail - baseline;
-      }
-    }
-    const oldT = tf.tensor2d(oldLp as Float32Array, [B, Tm1]);
-    const advT = tf.tensor2d(adv, [B, Tm1]);
-    let nTok = 0;
-    for (let i = 0; i < mask.length; i++) nTok += mask[i];
-    let clipfrac = 0;
-    let lossSum = 0;
-    const epochs = opts.epochs ?? 2;
-    for (let e = 0; e < epochs; e++) {
-      let frac = 0;
-      const r = adamStep(
-        optimizer,
-        policy.variables,
-        () => tf.tidy(() => {
-          const lp = modelTokenLogProbs(policy, batch.ids);
-          const ratio = tf.exp(tf.sub(lp, oldT));
-          const unclipped = tf.mul(ratio, advT);
-          const clipped = tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), advT);
-          const surrogate = tf.mul(tf.minimum(unclipped, clipped), batch.mask);
-          frac = tf.sum(tf.mul(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), eps), "float32"), batch.mask)).dataSync()[0] / nTok;
-          return tf.neg(tf.div(tf.sum(surrogate), nTok)) as tf.Scalar;
-        }),
-        opts.clipNorm ?? 1,
+    for (let it = 1; it <= opts.iterations; it++) {
+      throwIfInterrupted();
+      const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
+      const groups = sampleGroups(
+        policy,
+        pick.map((i) => ids[i]),
+        opts.k,
+        rng,
+        { maxNewTokens: opts.maxNewTokens, temperature: 1 },
       );
-      clipfrac += frac / epochs;
-      lossSum += r.loss / epochs;
+      const seqs = groups.flat();
+      const rowPrompts = seqs.map((_, r) => prompts[pick[Math.floor(r / opts.k)]]);
+      const scores = Array.from(
+        scoreBatch(
+          rowPrompts,
+          seqs.map((s) => tokenizer.decode(s.completion)),
+          seqs,
+        ),
+      );
+      if (scores.length !== seqs.length || !scores.every(Number.isFinite))
+        throw new Error(
+          `trainPpo: the reward returned ${scores.length} scores for ${seqs.length} samples${scores.every(Number.isFinite) ? "" : " (some not finite)"}`,
+        );
+      const batch = packSequences(seqs, policy.config.contextLength);
+      const [B, Tm1] = batch.mask.shape;
+      const [oldLp, refLp, mask] = tf.tidy(() => [
+        modelTokenLogProbs(policy, batch.ids).dataSync(),
+        modelTokenLogProbs(reference, batch.ids).dataSync(),
+        batch.mask.dataSync(),
+      ]);
+      // Per-token KL, returns-to-go and leave-one-out advantages (plain JS: B·T numbers).
+      const adv = new Float32Array(B * Tm1);
+      const seqReturn = new Float64Array(B);
+      const seqKl = new Float64Array(B);
+      for (let b = 0; b < B; b++) {
+        let kl = 0;
+        for (let t = 0; t < Tm1; t++) if (mask[b * Tm1 + t]) kl += oldLp[b * Tm1 + t] - refLp[b * Tm1 + t];
+        seqKl[b] = kl;
+        seqReturn[b] = scores[b] - beta * kl;
+      }
+      for (let b = 0; b < B; b++) {
+        const g0 = Math.floor(b / opts.k) * opts.k;
+        let others = 0;
+        for (let j = g0; j < g0 + opts.k; j++) if (j !== b) others += seqReturn[j];
+        const baseline = others / (opts.k - 1);
+        let tail = 0; // Σ_{s≥t} kl_s, accumulated backwards
+        for (let t = Tm1 - 1; t >= 0; t--) {
+          const i = b * Tm1 + t;
+          if (!mask[i]) continue;
+          tail += oldLp[i] - refLp[i];
+          adv[i] = scores[b] - beta * tail - baseline;
+        }
+      }
+      const oldT = tf.tensor2d(oldLp as Float32Array, [B, Tm1]);
+      const advT = tf.tensor2d(adv, [B, Tm1]);
+      let nTok = 0;
+      for (let i = 0; i < mask.length; i++) nTok += mask[i];
+      let clipfrac = 0;
+      let lossSum = 0;
+      const epochs = opts.epochs ?? 2;
+      for (let e = 0; e < epochs; e++) {
+        let frac = 0;
+        const r = adamStep(
+          optimizer,
+          policy.variables,
+          () =>
+            tf.tidy(() => {
+              const lp = modelTokenLogProbs(policy, batch.ids);
+              const ratio = tf.exp(tf.sub(lp, oldT));
+              const unclipped = tf.mul(ratio, advT);
+              const clipped = tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), advT);
+              const surrogate = tf.mul(tf.minimum(unclipped, clipped), batch.mask);
+              frac =
+                tf
+                  .sum(tf.mul(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), eps), "float32"), batch.mask))
+                  .dataSync()[0] / nTok;
+              return tf.neg(tf.div(tf.sum(surrogate), nTok)) as tf.Scalar;
+            }),
+          opts.clipNorm ?? 1,
+        );
+        clipfrac += frac / epochs;
+        lossSum += r.loss / epochs;
+      }
+      tf.dispose([oldT, advT]);
+      disposeBatch(batch);
+      const meanScore = scores.reduce((a, b) => a + b, 0) / B;
+      const meanKl = seqKl.reduce((a, b) => a + b, 0) / B;
+      const log: PpoLog = {
+        iteration: it,
+        "objective/scores": meanScore,
+        "objective/kl": meanKl,
+        "objective/rlhf_reward": meanScore - beta * meanKl,
+        "policy/clipfrac_avg": clipfrac,
+        "loss/policy_avg": lossSum,
+        "objective/kl_coef": beta,
+      };
+      logs.push(log);
+      if (opts.targetKl !== undefined) beta = adaptiveKlUpdate(beta, meanKl, opts.targetKl, B, opts.klHorizon ?? 10000);
+      if (opts.verbose !== false)
+        progress(
+          `ppo β=${log["objective/kl_coef"].toPrecision(3)}`,
+          it,
+          opts.iterations,
+          `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`,
+          5,
+        );
+      opts.onIteration?.(it, log);
     }
-    tf.dispose([oldT, advT]);
-    disposeBatch(batch);
-    const meanScore = scores.reduce((a, b) => a + b, 0) / B;
-    const meanKl = seqKl.reduce((a, b) => a + b, 0) / B;
-    const log: PpoLog = { iteration: it, "objective/scores": meanScore, "objective/kl": meanKl, "objective/rlhf_reward": meanScore - beta * meanKl, "policy/clipfrac_avg": clipfrac, "loss/policy_avg": lossSum, "objective/kl_coef": beta };
-    logs.push(log);
-    if (opts.targetKl !== undefined) beta = adaptiveKlUpdate(beta, meanKl, opts.targetKl, B, opts.klHorizon ?? 10000);
-    if (opts.verbose !== false) progress(`ppo β=${log["objective/kl_coef"].toPrecision(3)}`, it, opts.iterations, `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`, 5);
-    opts.onIteration?.(it, log);
-  }
   } finally {
     optimizer.dispose();
   }

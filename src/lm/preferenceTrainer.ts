@@ -13,7 +13,17 @@ import { modelTokenLogProbs, maskedSequenceSum } from "./logprobs";
 import "../losses/all";
 import { checkKtoWeightRatio } from "../losses/kto";
 import { preferenceMetrics } from "../losses/metrics";
-import { getLoss, resolveLossOptions, type LossEntry, type LossOptions, type LossOutput, type LossState, type PairLossEntry, type RankingLossEntry, type UnpairedLossEntry } from "../losses/registry";
+import {
+  getLoss,
+  resolveLossOptions,
+  type LossEntry,
+  type LossOptions,
+  type LossOutput,
+  type LossState,
+  type PairLossEntry,
+  type RankingLossEntry,
+  type UnpairedLossEntry,
+} from "../losses/registry";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { RlaifData } from "./rlaif";
 import type { Transformer } from "./transformer";
@@ -78,7 +88,11 @@ function unitsFor(entry: LossEntry, data: RlaifData, contextLength: number): Tra
   const units = ex.map((e, i) => {
     const other = ex[(i + 2) % ex.length].seq;
     const room = contextLength - 2 - e.seq.prompt.length;
-    const mismatched: Sequence = { prompt: e.seq.prompt, completion: other.completion.slice(0, Math.max(0, room)), ended: other.ended && other.completion.length <= room };
+    const mismatched: Sequence = {
+      prompt: e.seq.prompt,
+      completion: other.completion.slice(0, Math.max(0, room)),
+      ended: other.ended && other.completion.length <= room,
+    };
     return [e.seq, mismatched];
   });
   return { units, labels: ex.map((e) => e.label) };
@@ -92,23 +106,59 @@ export interface PreferenceTrainResult {
 }
 
 /** The loss on one step's batch: column j of `logps` / `ref` / `lengths` holds sequence j of every unit. */
-function batchLoss(entry: LossEntry, o: LossOptions, state: LossState | undefined, logps: tf.Tensor1D, ref: tf.Tensor1D, lengths: tf.Tensor1D, per: number, B: number, labels: boolean[] | undefined): LossOutput {
+function batchLoss(
+  entry: LossEntry,
+  o: LossOptions,
+  state: LossState | undefined,
+  logps: tf.Tensor1D,
+  ref: tf.Tensor1D,
+  lengths: tf.Tensor1D,
+  per: number,
+  B: number,
+  labels: boolean[] | undefined,
+): LossOutput {
   const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);
   if (entry.data === "pairs") {
     return (entry as PairLossEntry).loss(
-      { policyChosen: col(logps, 0), policyRejected: col(logps, 1), refChosen: col(ref, 0), refRejected: col(ref, 1), chosenLengths: col(lengths, 0), rejectedLengths: col(lengths, 1) },
+      {
+        policyChosen: col(logps, 0),
+        policyRejected: col(logps, 1),
+        refChosen: col(ref, 0),
+        refRejected: col(ref, 1),
+        chosenLengths: col(lengths, 0),
+        rejectedLengths: col(lengths, 1),
+      },
       o,
       state,
     );
   }
   if (entry.data === "unpaired") {
-    return (entry as UnpairedLossEntry).loss({ policy: col(logps, 0), ref: col(ref, 0), desirable: labels!, klPolicy: tf.reshape(col(logps, 1), [B]), klRef: col(ref, 1) }, o, state);
+    return (entry as UnpairedLossEntry).loss(
+      {
+        policy: col(logps, 0),
+        ref: col(ref, 0),
+        desirable: labels!,
+        klPolicy: tf.reshape(col(logps, 1), [B]),
+        klRef: col(ref, 1),
+      },
+      o,
+      state,
+    );
   }
-  return (entry as RankingLossEntry).loss({ policy: tf.transpose(logps.reshape([per, B])), ref: tf.transpose(ref.reshape([per, B])) }, o, state);
+  return (entry as RankingLossEntry).loss(
+    { policy: tf.transpose(logps.reshape([per, B])), ref: tf.transpose(ref.reshape([per, B])) },
+    o,
+    state,
+  );
 }
 
 /** Column-major rows [seq 0 of every unit; seq 1 of every unit; …] and their reference log-probs. */
-function stepRows(units: Sequence[][], idx: number[], per: number, refLogps: Float32Array): { rows: Sequence[]; refs: number[] } {
+function stepRows(
+  units: Sequence[][],
+  idx: number[],
+  per: number,
+  refLogps: Float32Array,
+): { rows: Sequence[]; refs: number[] } {
   const rows: Sequence[] = [];
   const refs: number[] = [];
   for (let j = 0; j < per; j++)
@@ -126,7 +176,12 @@ function stepRows(units: Sequence[][], idx: number[], per: number, refLogps: Flo
 function lossMetrics(entry: LossEntry, kept: tf.Tensor[], extraNames: string[]): Record<string, number> {
   const [chosenRewards, rejectedRewards, first, last, ...extras] = kept;
   const paired = entry.data !== "unpaired";
-  const metrics = preferenceMetrics({ chosenRewards, rejectedRewards, policyChosen: paired ? first : undefined, policyRejected: paired ? last : undefined });
+  const metrics = preferenceMetrics({
+    chosenRewards,
+    rejectedRewards,
+    policyChosen: paired ? first : undefined,
+    policyRejected: paired ? last : undefined,
+  });
   // KTO's desirable and undesirable sets differ in size: TRL still logs the difference of their means.
   if (!paired) metrics["rewards/margins"] = metrics["rewards/chosen"] - metrics["rewards/rejected"];
   extras.forEach((t, i) => {
@@ -137,10 +192,18 @@ function lossMetrics(entry: LossEntry, kept: tf.Tensor[], extraNames: string[]):
 }
 
 /** Train `policy` in place from the frozen `reference` on RLAIF data with a registered offline loss. */
-export function trainPreference(policy: Transformer, reference: Transformer, data: RlaifData, opts: PreferenceTrainOptions): PreferenceTrainResult {
+export function trainPreference(
+  policy: Transformer,
+  reference: Transformer,
+  data: RlaifData,
+  opts: PreferenceTrainOptions,
+): PreferenceTrainResult {
   const where = `trainPreference(${opts.method})`;
   for (const old of ["beta", "labelSmoothing", "desirableWeight", "undesirableWeight"]) {
-    if ((opts as unknown as Record<string, unknown>)[old] !== undefined) throw new Error(`${where}: ${old} moved into lossOptions (one vocabulary for both tracks): {lossOptions: {${old}: …}}`);
+    if ((opts as unknown as Record<string, unknown>)[old] !== undefined)
+      throw new Error(
+        `${where}: ${old} moved into lossOptions (one vocabulary for both tracks): {lossOptions: {${old}: …}}`,
+      );
   }
   const t0 = Date.now();
   // ---- plan
@@ -154,7 +217,13 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
   if (labels) {
     // The paper's [1, 4/3] advice is about the dataset; minibatches of a balanced set still vary.
     const nD = labels.filter(Boolean).length;
-    checkKtoWeightRatio(nD, labels.length - nD, o.desirableWeight as number, o.undesirableWeight as number, `${where} on ${labels.length} examples`);
+    checkKtoWeightRatio(
+      nD,
+      labels.length - nD,
+      o.desirableWeight as number,
+      o.undesirableWeight as number,
+      `${where} on ${labels.length} examples`,
+    );
   }
   // Reference log-probs, once: unit u's j-th sequence is refLogps[u·per + j] (zeros for policy-only losses).
   const refLogps = entry.needsReference ? sequenceLogps(reference, units.flat()) : new Float32Array(units.length * per);
@@ -166,46 +235,58 @@ export function trainPreference(policy: Transformer, reference: Transformer, dat
   const label = `${entry.name}${typeof o.beta === "number" ? ` β=${o.beta}` : ""}`;
   let order: number[] = [];
   try {
-  for (let step = 1; step <= opts.steps; step++) {
-    throwIfInterrupted();
-    if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(units.keys())));
-    const idx = order.splice(0, Math.min(opts.batchSize, units.length));
-    const B = idx.length;
-    const stepStart = performance.now();
-    // ---- step: one forward pass over every sequence of the batch's units.
-    const { rows, refs } = stepRows(units, idx, per, refLogps);
-    const batch = packSequences(rows, policy.config.contextLength);
-    const record = step % logEvery === 0 || step === 1 || step === opts.steps;
-    let kept: tf.Tensor[] = [];
-    let extraNames: string[] = [];
-    const r = adamStep(
-      optimizer,
-      policy.variables,
-      () =>
-        tf.tidy(() => {
-          const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
-          // Completion tokens scored per row, at least 1 (as TRL clamps them) so an empty completion divides safely.
-          const lengths = tf.maximum(tf.sum(batch.mask, 1), 1) as tf.Tensor1D;
-          const out = batchLoss(entry, o, state, logps, tf.tensor1d(refs), lengths, per, B, labels && idx.map((u) => labels[u]));
-          if (record) {
-            const first = tf.slice(logps, [0], [B]);
-            const last = tf.slice(logps, [(per - 1) * B], [B]);
-            extraNames = Object.keys(out.extras);
-            kept = [out.chosenRewards, out.rejectedRewards, first, last, ...Object.values(out.extras)].map((t) => tf.keep(tf.clone(t)));
-          }
-          return tf.mean(out.losses) as tf.Scalar;
-        }),
-      opts.clipNorm ?? 1,
-    );
-    disposeBatch(batch);
-    opts.onStep?.(step, performance.now() - stepStart);
-    // ---- record: the loss's own rewards and extras under TRL's names.
-    if (record) {
-      logs.push({ step, loss: r.loss, grad_norm: r.gradNorm, ...lossMetrics(entry, kept, extraNames) });
-      tf.dispose(kept);
+    for (let step = 1; step <= opts.steps; step++) {
+      throwIfInterrupted();
+      if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(units.keys())));
+      const idx = order.splice(0, Math.min(opts.batchSize, units.length));
+      const B = idx.length;
+      const stepStart = performance.now();
+      // ---- step: one forward pass over every sequence of the batch's units.
+      const { rows, refs } = stepRows(units, idx, per, refLogps);
+      const batch = packSequences(rows, policy.config.contextLength);
+      const record = step % logEvery === 0 || step === 1 || step === opts.steps;
+      let kept: tf.Tensor[] = [];
+      let extraNames: string[] = [];
+      const r = adamStep(
+        optimizer,
+        policy.variables,
+        () =>
+          tf.tidy(() => {
+            const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
+            // Completion tokens scored per row, at least 1 (as TRL clamps them) so an empty completion divides safely.
+            const lengths = tf.maximum(tf.sum(batch.mask, 1), 1) as tf.Tensor1D;
+            const out = batchLoss(
+              entry,
+              o,
+              state,
+              logps,
+              tf.tensor1d(refs),
+              lengths,
+              per,
+              B,
+              labels && idx.map((u) => labels[u]),
+            );
+            if (record) {
+              const first = tf.slice(logps, [0], [B]);
+              const last = tf.slice(logps, [(per - 1) * B], [B]);
+              extraNames = Object.keys(out.extras);
+              kept = [out.chosenRewards, out.rejectedRewards, first, last, ...Object.values(out.extras)].map((t) =>
+                tf.keep(tf.clone(t)),
+              );
+            }
+            return tf.mean(out.losses) as tf.Scalar;
+          }),
+        opts.clipNorm ?? 1,
+      );
+      disposeBatch(batch);
+      opts.onStep?.(step, performance.now() - stepStart);
+      // ---- record: the loss's own rewards and extras under TRL's names.
+      if (record) {
+        logs.push({ step, loss: r.loss, grad_norm: r.gradNorm, ...lossMetrics(entry, kept, extraNames) });
+        tf.dispose(kept);
+      }
+      if (opts.verbose !== false) progress(label, step, opts.steps, `loss ${r.loss.toFixed(4)}`, 25);
     }
-    if (opts.verbose !== false) progress(label, step, opts.steps, `loss ${r.loss.toFixed(4)}`, 25);
-  }
   } finally {
     optimizer.dispose();
   }

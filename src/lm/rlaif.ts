@@ -78,7 +78,12 @@ export function rankByScore(scores: readonly number[], rng: Rng, noiseTemperatur
 }
 
 /** Build pairs, rankings and KTO examples from K scored completions per prompt. */
-export function buildPreferenceData(groups: ScoredCompletion[][], prompts: readonly string[], rng: Rng, noiseTemperature = 0): RlaifData {
+export function buildPreferenceData(
+  groups: ScoredCompletion[][],
+  prompts: readonly string[],
+  rng: Rng,
+  noiseTemperature = 0,
+): RlaifData {
   const pairs: TokenizedPair[] = [];
   const rankings: RankedGroup[] = [];
   const unpaired: UnpairedExample[] = [];
@@ -86,8 +91,13 @@ export function buildPreferenceData(groups: ScoredCompletion[][], prompts: reado
   let tiedLists = 0;
   let flipped = 0;
   groups.forEach((group, i) => {
-    if (group.length < 2) throw new Error(`buildPreferenceData: prompt ${i} has ${group.length} completions; need at least 2`);
-    const order = rankByScore(group.map((g) => g.score), rng, noiseTemperature);
+    if (group.length < 2)
+      throw new Error(`buildPreferenceData: prompt ${i} has ${group.length} completions; need at least 2`);
+    const order = rankByScore(
+      group.map((g) => g.score),
+      rng,
+      noiseTemperature,
+    );
     const ranking = order.map((j) => group[j]);
     // Noiseless labels: equal adjacent scores would be ordered by sample index, an order the judge never
     // gave, so the list does not train listwise DPO. (With τ > 0 the Gumbel draw is the label: kept.)
@@ -100,11 +110,26 @@ export function buildPreferenceData(groups: ScoredCompletion[][], prompts: reado
       return;
     }
     if (best.score < worst.score) flipped++;
-    pairs.push({ prompt: prompts[i], chosen: best.text, rejected: worst.text, chosenSeq: best.seq, rejectedSeq: worst.seq, scoreChosen: best.score, scoreRejected: worst.score });
+    pairs.push({
+      prompt: prompts[i],
+      chosen: best.text,
+      rejected: worst.text,
+      chosenSeq: best.seq,
+      rejectedSeq: worst.seq,
+      scoreChosen: best.score,
+      scoreRejected: worst.score,
+    });
     unpaired.push({ prompt: prompts[i], completion: best.text, label: true, seq: best.seq });
     unpaired.push({ prompt: prompts[i], completion: worst.text, label: false, seq: worst.seq });
   });
-  return { pairs, rankings, unpaired, tiedPrompts, tiedLists, flippedFraction: pairs.length ? flipped / pairs.length : 0 };
+  return {
+    pairs,
+    rankings,
+    unpaired,
+    tiedPrompts,
+    tiedLists,
+    flippedFraction: pairs.length ? flipped / pairs.length : 0,
+  };
 }
 
 /** Sample K completions per prompt from `model`, judge them, and build the preference data. */
@@ -117,7 +142,11 @@ export function generateRlaifData(
 ): RlaifData & { groups: ScoredCompletion[][] } {
   if (!(opts.k >= 2)) throw new Error(`generateRlaifData: k must be at least 2, got ${opts.k}`);
   const rng = new Rng(opts.seed ?? 0);
-  const sampleOpts: SampleOptions = { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature ?? 1, topK: opts.topK ?? 0 };
+  const sampleOpts: SampleOptions = {
+    maxNewTokens: opts.maxNewTokens,
+    temperature: opts.temperature ?? 1,
+    topK: opts.topK ?? 0,
+  };
   const promptIds = prompts.map((p) => tokenizer.encode(p));
   const seqGroups = sampleGroups(model, promptIds, opts.k, rng.fork("samples"), sampleOpts);
   const groups = seqGroups.map((g, i) =>
@@ -134,7 +163,10 @@ export function generateRlaifData(
  * before , . ! ? ; : % ) ] } and none after ( [ {. Lower case stays (the tokenizer lower-cased the text).
  */
 export function detokenize(text: string): string {
-  return text.replace(/ +([,.!?;:%)\]}])/g, "$1").replace(/([(\[{]) +/g, "$1").trim();
+  return text
+    .replace(/ +([,.!?;:%)\]}])/g, "$1")
+    .replace(/([(\[{]) +/g, "$1")
+    .trim();
 }
 
 /**
@@ -147,7 +179,8 @@ export function trlPromptCompletion(prompt: string, completion: string): { promp
   const p = detokenize(prompt);
   if (completion.trim() === "") return { prompt: p, completion: "" };
   const full = detokenize(`${prompt} ${completion}`);
-  if (!full.startsWith(p)) throw new Error(`trlPromptCompletion: ${JSON.stringify(full)} does not start with the prompt ${JSON.stringify(p)}`);
+  if (!full.startsWith(p))
+    throw new Error(`trlPromptCompletion: ${JSON.stringify(full)} does not start with the prompt ${JSON.stringify(p)}`);
   return { prompt: p, completion: full.slice(p.length) };
 }
 
@@ -156,10 +189,23 @@ export function trlPromptCompletion(prompt: string, completion: string): { promp
  * (`trlPromptCompletion`). The internal records keep the tokenizer's spacing; only the export changes.
  */
 export function pairsToJsonl(pairs: readonly TokenizedPair[]): string {
-  return pairs.map((p) => JSON.stringify({ prompt: detokenize(p.prompt), chosen: trlPromptCompletion(p.prompt, p.chosen).completion, rejected: trlPromptCompletion(p.prompt, p.rejected).completion })).join("\n") + "\n";
+  return (
+    pairs
+      .map((p) =>
+        JSON.stringify({
+          prompt: detokenize(p.prompt),
+          chosen: trlPromptCompletion(p.prompt, p.chosen).completion,
+          rejected: trlPromptCompletion(p.prompt, p.rejected).completion,
+        }),
+      )
+      .join("\n") + "\n"
+  );
 }
 
 /** The KTO examples as TRL JSONL lines ({"prompt","completion","label"} per line), TRL spacing as above. */
 export function unpairedToJsonl(examples: readonly UnpairedExample[]): string {
-  return examples.map((e) => JSON.stringify({ ...trlPromptCompletion(e.prompt, e.completion), label: e.label })).join("\n") + "\n";
+  return (
+    examples.map((e) => JSON.stringify({ ...trlPromptCompletion(e.prompt, e.completion), label: e.label })).join("\n") +
+    "\n"
+  );
 }

@@ -28,7 +28,13 @@ export interface SampleOptions {
 }
 
 /** Index drawn from softmax(logits / temperature) restricted to the top k; ties keep the lower id. */
-export function sampleToken(logits: ArrayLike<number>, rng: Rng, temperature = 1, topK = 0, forbid: readonly number[] = []): number {
+export function sampleToken(
+  logits: ArrayLike<number>,
+  rng: Rng,
+  temperature = 1,
+  topK = 0,
+  forbid: readonly number[] = [],
+): number {
   if (!(temperature > 0)) throw new Error(`sampleToken: temperature must be > 0, got ${temperature}`);
   const scaled = Float64Array.from(logits, (l) => l / temperature);
   for (const f of forbid) scaled[f] = -Infinity;
@@ -52,13 +58,21 @@ function lastLogitsFull(model: Transformer, rows: readonly number[][]): tf.Tenso
   return tf.tidy(() => {
     const logits = model.forward(tf.tensor2d(flat, [rows.length, T], "int32"));
     const V = logits.shape[2];
-    const pick = tf.tensor1d(rows.map((r, b) => b * T + r.length - 1), "int32");
+    const pick = tf.tensor1d(
+      rows.map((r, b) => b * T + r.length - 1),
+      "int32",
+    );
     return tf.gather(logits.reshape([rows.length * T, V]), pick) as tf.Tensor2D;
   });
 }
 
 /** One completion per prompt (prompts as token ids, without <bos>). */
-export function sampleCompletions(model: Transformer, prompts: readonly number[][], rng: Rng, opts: SampleOptions): Sequence[] {
+export function sampleCompletions(
+  model: Transformer,
+  prompts: readonly number[][],
+  rng: Rng,
+  opts: SampleOptions,
+): Sequence[] {
   const { temperature = 1, topK = 0, useCache = true } = opts;
   const forbid = opts.forbid ?? NON_EMITTED;
   const ctx = model.config.contextLength;
@@ -73,9 +87,16 @@ export function sampleCompletions(model: Transformer, prompts: readonly number[]
       const active = rows.map((_, i) => i).filter((i) => !done[i]);
       if (active.length === 0) break;
       let last: tf.Tensor2D;
-      if (!useCache) last = lastLogitsFull(model, active.map((i) => rows[i]));
+      if (!useCache)
+        last = lastLogitsFull(
+          model,
+          active.map((i) => rows[i]),
+        );
       else if (!cache) {
-        const r = prefill(model, active.map((i) => rows[i]));
+        const r = prefill(
+          model,
+          active.map((i) => rows[i]),
+        );
         last = r.logits;
         cache = r.cache;
         cached = active;
@@ -85,7 +106,12 @@ export function sampleCompletions(model: Transformer, prompts: readonly number[]
           cache = selectRows(cache, keepIdx);
           cached = active;
         }
-        const r = decodeStep(model, active.map((i) => rows[i][rows[i].length - 1]), active.map((i) => rows[i].length - 1), cache);
+        const r = decodeStep(
+          model,
+          active.map((i) => rows[i][rows[i].length - 1]),
+          active.map((i) => rows[i].length - 1),
+          cache,
+        );
         cache = r.cache;
         last = r.logits;
       }
@@ -110,7 +136,13 @@ export function sampleCompletions(model: Transformer, prompts: readonly number[]
 }
 
 /** `k` completions for each prompt, grouped per prompt (k·n rows sampled in batches of `batchSize`). */
-export function sampleGroups(model: Transformer, prompts: readonly number[][], k: number, rng: Rng, opts: SampleOptions & { batchSize?: number }): Sequence[][] {
+export function sampleGroups(
+  model: Transformer,
+  prompts: readonly number[][],
+  k: number,
+  rng: Rng,
+  opts: SampleOptions & { batchSize?: number },
+): Sequence[][] {
   const flat: number[][] = [];
   for (const p of prompts) for (let j = 0; j < k; j++) flat.push(p.slice());
   const bs = opts.batchSize ?? 128;

@@ -56,7 +56,12 @@ export function perplexity(model: Transformer, rows: readonly number[][], batchS
 }
 
 /** Train `model` in place on token rows by maximum likelihood. */
-export function trainSft(model: Transformer, train: readonly number[][], heldOut: readonly number[][], opts: SftOptions): SftResult {
+export function trainSft(
+  model: Transformer,
+  train: readonly number[][],
+  heldOut: readonly number[][],
+  opts: SftOptions,
+): SftResult {
   const t0 = Date.now();
   const rng = new Rng(opts.seed ?? 0).fork("sft");
   const optimizer = makeAdam(opts.learningRate ?? 3e-3);
@@ -64,25 +69,27 @@ export function trainSft(model: Transformer, train: readonly number[][], heldOut
   const heldOutPerplexity: Array<[number, number]> = [];
   let order: number[] = [];
   try {
-  for (let step = 1; step <= opts.steps; step++) {
-    throwIfInterrupted();
-    if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(train.keys())));
-    const rows = order.splice(0, opts.batchSize).map((i) => train[i] as number[]);
-    const batch = packTexts(rows, model.config.contextLength);
-    const r = adamStep(
-      optimizer,
-      model.variables,
-      () => tf.tidy(() => {
-        const lp = modelTokenLogProbs(model, batch.ids);
-        return tf.neg(tf.div(tf.sum(tf.mul(lp, batch.mask)), tf.sum(batch.mask))) as tf.Scalar;
-      }),
-      opts.clipNorm ?? 1,
-    );
-    disposeBatch(batch);
-    losses.push(r.loss);
-    if (opts.evalEvery && step % opts.evalEvery === 0 && step !== opts.steps) heldOutPerplexity.push([step, perplexity(model, heldOut)]);
-    if (opts.verbose !== false) progress("SFT", step, opts.steps, `loss ${r.loss.toFixed(3)}`, 20);
-  }
+    for (let step = 1; step <= opts.steps; step++) {
+      throwIfInterrupted();
+      if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(train.keys())));
+      const rows = order.splice(0, opts.batchSize).map((i) => train[i] as number[]);
+      const batch = packTexts(rows, model.config.contextLength);
+      const r = adamStep(
+        optimizer,
+        model.variables,
+        () =>
+          tf.tidy(() => {
+            const lp = modelTokenLogProbs(model, batch.ids);
+            return tf.neg(tf.div(tf.sum(tf.mul(lp, batch.mask)), tf.sum(batch.mask))) as tf.Scalar;
+          }),
+        opts.clipNorm ?? 1,
+      );
+      disposeBatch(batch);
+      losses.push(r.loss);
+      if (opts.evalEvery && step % opts.evalEvery === 0 && step !== opts.steps)
+        heldOutPerplexity.push([step, perplexity(model, heldOut)]);
+      if (opts.verbose !== false) progress("SFT", step, opts.steps, `loss ${r.loss.toFixed(3)}`, 20);
+    }
   } finally {
     optimizer.dispose();
   }

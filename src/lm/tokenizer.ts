@@ -40,7 +40,8 @@ export class WordTokenizer {
 
   /** Fit to texts: specials + the most frequent words, at most `maxVocab` entries in all. */
   static fit(texts: readonly string[], maxVocab = 2048): WordTokenizer {
-    if (maxVocab <= SPECIAL_TOKENS.length) throw new Error(`WordTokenizer.fit: maxVocab must exceed ${SPECIAL_TOKENS.length}`);
+    if (maxVocab <= SPECIAL_TOKENS.length)
+      throw new Error(`WordTokenizer.fit: maxVocab must exceed ${SPECIAL_TOKENS.length}`);
     const counts = new Map<string, number>();
     for (const t of texts) for (const w of splitWords(t)) counts.set(w, (counts.get(w) ?? 0) + 1);
     for (const s of SPECIAL_TOKENS) counts.delete(s);
@@ -52,7 +53,8 @@ export class WordTokenizer {
   }
 
   static fromJSON(json: TokenizerJson): WordTokenizer {
-    if (json.kind !== "word" || !Array.isArray(json.vocab)) throw new Error("WordTokenizer.fromJSON: expected {kind: 'word', vocab: string[]}");
+    if (json.kind !== "word" || !Array.isArray(json.vocab))
+      throw new Error("WordTokenizer.fromJSON: expected {kind: 'word', vocab: string[]}");
     return new WordTokenizer(json.vocab);
   }
 
@@ -77,7 +79,8 @@ export class WordTokenizer {
   decode(ids: readonly number[], keepSpecial = false): string {
     const out: string[] = [];
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocab.length) throw new Error(`WordTokenizer.decode: id ${id} outside [0, ${this.vocab.length})`);
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocab.length)
+        throw new Error(`WordTokenizer.decode: id ${id} outside [0, ${this.vocab.length})`);
       if (!keepSpecial && (id === PAD || id === BOS || id === EOS)) continue;
       out.push(this.vocab[id]);
     }

@@ -25,9 +25,11 @@ export interface TransformerConfig {
 
 export function validateConfig(c: TransformerConfig): void {
   for (const k of ["vocabSize", "contextLength", "dModel", "nHeads", "nLayers"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`TransformerConfig.${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || c[k] <= 0)
+      throw new Error(`TransformerConfig.${k} must be a positive integer, got ${c[k]}`);
   }
-  if (c.dModel % c.nHeads !== 0) throw new Error(`TransformerConfig: dModel ${c.dModel} is not divisible by nHeads ${c.nHeads}`);
+  if (c.dModel % c.nHeads !== 0)
+    throw new Error(`TransformerConfig: dModel ${c.dModel} is not divisible by nHeads ${c.nHeads}`);
 }
 
 /** Parameter count of a config (tied embeddings). */
@@ -58,16 +60,23 @@ export class Transformer {
   constructor(config: TransformerConfig, seedOrParams: number | Map<string, tf.Variable> = 0) {
     validateConfig(config);
     this.config = { mlpRatio: 4, ...config };
-    this.params = typeof seedOrParams === "number" ? initParams(this.config, new Rng(seedOrParams).fork("transformer-init")) : seedOrParams;
+    this.params =
+      typeof seedOrParams === "number"
+        ? initParams(this.config, new Rng(seedOrParams).fork("transformer-init"))
+        : seedOrParams;
     const shapes = parameterShapes(this.config);
     for (const [name, shape] of shapes) {
       const v = this.params.get(name);
       if (!v) throw new Error(`Transformer: parameter "${name}" is missing`);
-      if (v.shape.join(",") !== shape.join(",")) throw new Error(`Transformer: parameter "${name}" has shape [${v.shape}], expected [${shape}]`);
+      if (v.shape.join(",") !== shape.join(","))
+        throw new Error(`Transformer: parameter "${name}" has shape [${v.shape}], expected [${shape}]`);
     }
-    if (this.params.size !== shapes.length) throw new Error(`Transformer: ${this.params.size} parameters given, expected ${shapes.length}`);
+    if (this.params.size !== shapes.length)
+      throw new Error(`Transformer: ${this.params.size} parameters given, expected ${shapes.length}`);
     const n = this.config.contextLength;
-    this.mask = tf.keep(tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([n, n]), -1, 0)), -1e9) as tf.Tensor2D));
+    this.mask = tf.keep(
+      tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([n, n]), -1, 0)), -1e9) as tf.Tensor2D),
+    );
   }
 
   get variables(): tf.Variable[] {
@@ -90,8 +99,16 @@ export class Transformer {
   block(l: number): BlockParams {
     const p = (n: string) => this.p(`h${l}.${n}`);
     return {
-      ln1: [p("ln1.g"), p("ln1.b")], wqkv: p("attn.wqkv"), bqkv: p("attn.bqkv"), wo: p("attn.wo"), bo: p("attn.bo"),
-      ln2: [p("ln2.g"), p("ln2.b")], w1: p("mlp.w1"), b1: p("mlp.b1"), w2: p("mlp.w2"), b2: p("mlp.b2"),
+      ln1: [p("ln1.g"), p("ln1.b")],
+      wqkv: p("attn.wqkv"),
+      bqkv: p("attn.bqkv"),
+      wo: p("attn.wo"),
+      bo: p("attn.bo"),
+      ln2: [p("ln2.g"), p("ln2.b")],
+      w1: p("mlp.w1"),
+      b1: p("mlp.b1"),
+      w2: p("mlp.w2"),
+      b2: p("mlp.b2"),
     };
   }
 
@@ -162,13 +179,25 @@ export class Transformer {
    */
   hiddenStates(ids: tf.Tensor2D): tf.Tensor3D {
     const [B, T] = ids.shape;
-    return tf.tidy(() => layerNorm(this.run(ids, false, false).hidden, this.p("lnf.g"), this.p("lnf.b")).reshape([B, T, this.config.dModel]) as tf.Tensor3D);
+    return tf.tidy(
+      () =>
+        layerNorm(this.run(ids, false, false).hidden, this.p("lnf.g"), this.p("lnf.b")).reshape([
+          B,
+          T,
+          this.config.dModel,
+        ]) as tf.Tensor3D,
+    );
   }
 
-  private run(ids: tf.Tensor2D, keepKv: boolean, withHead = true): { logits: tf.Tensor3D; keys: tf.Tensor3D[]; values: tf.Tensor3D[]; hidden: tf.Tensor2D } {
+  private run(
+    ids: tf.Tensor2D,
+    keepKv: boolean,
+    withHead = true,
+  ): { logits: tf.Tensor3D; keys: tf.Tensor3D[]; values: tf.Tensor3D[]; hidden: tf.Tensor2D } {
     const [B, T] = ids.shape;
     const { nHeads: H, nLayers, contextLength, vocabSize } = this.config;
-    if (T > contextLength) throw new Error(`Transformer.forward: sequence length ${T} exceeds contextLength ${contextLength}`);
+    if (T > contextLength)
+      throw new Error(`Transformer.forward: sequence length ${T} exceeds contextLength ${contextLength}`);
     if (ids.dtype !== "int32") throw new Error(`Transformer.forward: ids must be int32, got ${ids.dtype}`);
     const mask = this.causalMask(T);
     let x = this.embed(ids);
@@ -177,9 +206,11 @@ export class Transformer {
     for (let l = 0; l < nLayers; l++) {
       const out = block(x, this.block(l), B, T, H, mask);
       x = out.x;
-      if (keepKv) keys.push(out.k), values.push(out.v);
+      if (keepKv) (keys.push(out.k), values.push(out.v));
     }
-    const logits = withHead ? (this.head(x).reshape([B, T, vocabSize]) as tf.Tensor3D) : (undefined as unknown as tf.Tensor3D);
+    const logits = withHead
+      ? (this.head(x).reshape([B, T, vocabSize]) as tf.Tensor3D)
+      : (undefined as unknown as tf.Tensor3D);
     return { logits, keys, values, hidden: x };
   }
   /** A copy with its own variables (e.g. the frozen reference next to a policy being trained). */
@@ -230,7 +261,13 @@ export function mergeHeads(t: tf.Tensor, B: number, T: number, H: number): tf.Te
 }
 
 /** Query, key and value heads (B·H, T, d_h) of LN₁(x) for x (B·T, d). */
-export function qkvHeads(x: tf.Tensor2D, p: BlockParams, B: number, T: number, H: number): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+export function qkvHeads(
+  x: tf.Tensor2D,
+  p: BlockParams,
+  B: number,
+  T: number,
+  H: number,
+): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
   const a = layerNorm(x, p.ln1[0], p.ln1[1]);
   const qkv = tf.add(mm(a, p.wqkv), p.bqkv); // (B·T, 3d)
   // Split first: wasm's rank-5 transpose is ~40x slower than rank 4.
@@ -239,7 +276,14 @@ export function qkvHeads(x: tf.Tensor2D, p: BlockParams, B: number, T: number, H
 }
 
 /** Causal multi-head attention softmax(QKᵀ/√d_h + M) V, heads merged: (B·H, T, d_h) each → (B·T, d). */
-export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D, B: number, H: number): tf.Tensor2D {
+export function attention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  B: number,
+  H: number,
+): tf.Tensor2D {
   const [, T, dh] = q.shape;
   const scores = tf.add(tf.mul(mm(q, k, false, true), 1 / Math.sqrt(dh)), mask); // (B·H, T, T)
   return mergeHeads(mm(tf.softmax(scores), v), B, T, H);
@@ -253,7 +297,14 @@ export function mlp(x: tf.Tensor2D, p: BlockParams): tf.Tensor2D {
 }
 
 /** One pre-norm block on x (B·T, d): x + Attn(LN₁ x), then + MLP(LN₂ ·); also returns its keys and values. */
-export function block(x: tf.Tensor2D, p: BlockParams, B: number, T: number, H: number, mask: tf.Tensor2D): { x: tf.Tensor2D; k: tf.Tensor3D; v: tf.Tensor3D } {
+export function block(
+  x: tf.Tensor2D,
+  p: BlockParams,
+  B: number,
+  T: number,
+  H: number,
+  mask: tf.Tensor2D,
+): { x: tf.Tensor2D; k: tf.Tensor3D; v: tf.Tensor3D } {
   const [q, k, v] = qkvHeads(x, p, B, T, H);
   const attended = tf.add(x, tf.add(mm(attention(q, k, v, mask, B, H), p.wo), p.bo)) as tf.Tensor2D;
   return { x: tf.add(attended, mlp(attended, p)) as tf.Tensor2D, k, v };
@@ -269,7 +320,13 @@ export function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor
 
 /** GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (Hendrycks & Gimpel 2016). */
 export function gelu(x: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(0.7978845608, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))))))) as tf.Tensor2D);
+  return tf.tidy(
+    () =>
+      tf.mul(
+        tf.mul(0.5, x),
+        tf.add(1, tf.tanh(tf.mul(0.7978845608, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))))),
+      ) as tf.Tensor2D,
+  );
 }
 
 /** A trainable variable made from `init`, which is disposed (tf.variable keeps its own reference). */
@@ -283,7 +340,10 @@ export function ownedVariable(init: tf.Tensor, trainable = true): tf.Variable {
 export function parameterShapes(config: TransformerConfig): Array<[string, number[]]> {
   const d = config.dModel;
   const h = d * (config.mlpRatio ?? 4);
-  const out: Array<[string, number[]]> = [["wte", [config.vocabSize, d]], ["wpe", [config.contextLength, d]]];
+  const out: Array<[string, number[]]> = [
+    ["wte", [config.vocabSize, d]],
+    ["wpe", [config.contextLength, d]],
+  ];
   for (let l = 0; l < config.nLayers; l++) {
     out.push([`h${l}.ln1.g`, [d]], [`h${l}.ln1.b`, [d]], [`h${l}.attn.wqkv`, [d, 3 * d]], [`h${l}.attn.bqkv`, [3 * d]]);
     out.push([`h${l}.attn.wo`, [d, d]], [`h${l}.attn.bo`, [d]], [`h${l}.ln2.g`, [d]], [`h${l}.ln2.b`, [d]]);

@@ -3,7 +3,14 @@
 // respect to log π(y|x), computed with the registry's float64 twins. Training (./train.ts) and population
 // minimisation (./population.ts) both chain this through log-softmax.
 import "../losses/all";
-import { getLoss, resolveLossOptions, type LossOptions, type LossState, type PairLossEntry, type PairBatch64 } from "../losses/registry";
+import {
+  getLoss,
+  resolveLossOptions,
+  type LossOptions,
+  type LossState,
+  type PairLossEntry,
+  type PairBatch64,
+} from "../losses/registry";
 import type { PairDataset } from "../bandit/datasets";
 
 /** Pairs with a weight each: a minibatch (weights 1/B) or a population (weights = probabilities). */
@@ -18,7 +25,14 @@ export interface WeightedPairs {
  * Σ_i w_i ℓ_i at the flat log-policy `logp` ([K·M], row-major) against `logRef`; adds Σ_i w_i ∂ℓ_i/∂log π into
  * `dLogp` (which the caller zeroes). `probs` = exp(logp), for objectives that need π itself (KTO's z0).
  */
-export type PairObjective = (logp: Float64Array, probs: Float64Array, logRef: Float64Array, M: number, pairs: WeightedPairs, dLogp: Float64Array) => number;
+export type PairObjective = (
+  logp: Float64Array,
+  probs: Float64Array,
+  logRef: Float64Array,
+  M: number,
+  pairs: WeightedPairs,
+  dLogp: Float64Array,
+) => number;
 
 /** The objective's name and how to build it. "naive" and "kto-split" are not registry names (see below). */
 export interface ObjectiveSpec {
@@ -64,9 +78,16 @@ export function pairBatch64(logp: Float64Array, logRef: Float64Array, M: number,
  * pairs given (held constant) unless bcoDelta is set, or, with `state`, TRL's running mean across calls; AOT's
  * sorting is only defined on equally weighted batches, so it is refused when the weights differ.
  */
-export function registryObjective(lossType: string, options: Record<string, unknown> = {}, state?: LossState): PairObjective {
+export function registryObjective(
+  lossType: string,
+  options: Record<string, unknown> = {},
+  state?: LossState,
+): PairObjective {
   const entry = getLoss(lossType);
-  if (entry.data !== "pairs") throw new Error(`registryObjective: loss "${lossType}" takes ${entry.data}, not pairs (use ktoSplitObjective for kto)`);
+  if (entry.data !== "pairs")
+    throw new Error(
+      `registryObjective: loss "${lossType}" takes ${entry.data}, not pairs (use ktoSplitObjective for kto)`,
+    );
   const pairEntry = entry as PairLossEntry;
   const o = resolveLossOptions(lossType, options);
   return (logp, _probs, logRef, M, pairs, dLogp) => {
@@ -75,7 +96,8 @@ export function registryObjective(lossType: string, options: Record<string, unkn
     const equal = w.every((v) => v === w[0]);
     let opts: LossOptions = o;
     if (entry.name === "aot" || entry.name === "aot_unpaired") {
-      if (!equal) throw new Error(`registryObjective: "${entry.name}" sorts the batch, so it has no weighted (population) form`);
+      if (!equal)
+        throw new Error(`registryObjective: "${entry.name}" sorts the batch, so it has no weighted (population) form`);
     }
     if (entry.name === "bco_pair" && o.bcoDelta === undefined && !(state && equal)) {
       // δ = the weighted mean of all 2n rewards β·log(π/π_ref), held constant.
@@ -128,7 +150,10 @@ export function ktoSplitObjective(options: Record<string, unknown> = {}, fixedZ0
       [policy[2 * i], ref[2 * i], policy[2 * i + 1], ref[2 * i + 1]] = [logp[cw], logRef[cw], logp[cl], logRef[cl]];
       desirable.push(true, false);
     }
-    const g = (entry.twin as (b: unknown, o: LossOptions) => { losses: Float64Array; dPolicy: Float64Array })({ policy, ref, desirable, z0 }, o);
+    const g = (entry.twin as (b: unknown, o: LossOptions) => { losses: Float64Array; dPolicy: Float64Array })(
+      { policy, ref, desirable, z0 },
+      o,
+    );
     let loss = 0;
     for (let i = 0; i < n; i++) {
       loss += w[i] * (g.losses[2 * i] + g.losses[2 * i + 1]);

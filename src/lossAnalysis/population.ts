@@ -71,7 +71,12 @@ export interface PopulationOptimum {
  * from 0.05 to 5e-5 (adamSteps), then gradient descent with Armijo backtracking (polishSteps) to reach
  * |∇| ~ 1e-9 where a smooth minimiser exists.
  */
-export function minimisePopulation(spec: ObjectiveSpec, pop: PairPopulation, ref: PolicyTable, o: { adamSteps?: number; polishSteps?: number } = {}): PopulationOptimum {
+export function minimisePopulation(
+  spec: ObjectiveSpec,
+  pop: PairPopulation,
+  ref: PolicyTable,
+  o: { adamSteps?: number; polishSteps?: number } = {},
+): PopulationOptimum {
   const { nPrompts: K, nResponses: M } = pop;
   const objective = objectiveFor(spec);
   const logRef = Float64Array.from(ref.flat().map(Math.log));
@@ -97,7 +102,8 @@ export function minimisePopulation(spec: ObjectiveSpec, pop: PairPopulation, ref
     let worst = 0;
     for (let r = 0; r < KM; r += M) {
       let [lo, hi] = [Infinity, -Infinity];
-      for (let y = 0; y < M; y++) [lo, hi] = [Math.min(lo, th[r + y] - logRef[r + y]), Math.max(hi, th[r + y] - logRef[r + y])];
+      for (let y = 0; y < M; y++)
+        [lo, hi] = [Math.min(lo, th[r + y] - logRef[r + y]), Math.max(hi, th[r + y] - logRef[r + y])];
       worst = Math.max(worst, hi - lo);
     }
     return worst;
@@ -150,7 +156,10 @@ export function ipoPopulationOptimum(pop: PairPopulation, ref: PolicyTable, tau:
       b[l] -= c * target;
     }
     const free = Array.from({ length: M - 1 }, (_, i) => i + 1);
-    const g = solveLinear(free.map((i) => free.map((j) => L[i][j])), free.map((i) => b[i]));
+    const g = solveLinear(
+      free.map((i) => free.map((j) => L[i][j])),
+      free.map((i) => b[i]),
+    );
     if (g === null) throw new Error(`ipoPopulationOptimum: prompt ${x}'s pairs do not connect all ${M} responses`);
     return softmaxRow([0, ...g].map((v, y) => v + Math.log(ref[x][y])));
   });
@@ -158,7 +167,11 @@ export function ipoPopulationOptimum(pop: PairPopulation, ref: PolicyTable, tau:
 
 /** π ∝ π_ref·exp(p(y ≻ μ)/τ) with μ = π_ref and Bradley–Terry P(y ≻ y') = σ(r_y − r_y'), P(y ≻ y) = ½. */
 export function ipoPreferenceOptimum(rewards: number[][], ref: PolicyTable, tau: number): PolicyTable {
-  return rewards.map((r, x) => softmaxRow(r.map((ry, y) => Math.log(ref[x][y]) + r.reduce((s, rj, j) => s + ref[x][j] * sigmoid(ry - rj), 0) / tau)));
+  return rewards.map((r, x) =>
+    softmaxRow(
+      r.map((ry, y) => Math.log(ref[x][y]) + r.reduce((s, rj, j) => s + ref[x][j] * sigmoid(ry - rj), 0) / tau),
+    ),
+  );
 }
 
 /**
@@ -167,7 +180,13 @@ export function ipoPreferenceOptimum(rewards: number[][], ref: PolicyTable, tau:
  * src/losses/pairCommon.ts's fScore (reverse KL x, forward KL −e^{−x}, JS log σ(x), α −e^{−αx}/α) and c
  * the constant that normalises π (found by bisection). Reverse KL gives π* itself.
  */
-export function fDivergenceOptimum(rewards: number[][], ref: PolicyTable, beta: number, f: FDivergence, alpha = 1): PolicyTable {
+export function fDivergenceOptimum(
+  rewards: number[][],
+  ref: PolicyTable,
+  beta: number,
+  f: FDivergence,
+  alpha = 1,
+): PolicyTable {
   const inverse = (u: number): number => {
     if (f === "reverse_kl") return u;
     if (f === "js_divergence") return logit(Math.exp(u));
@@ -225,6 +244,8 @@ export function twoResponseOptimalMargin(lossType: string, p: number, beta: numb
     case "ipo":
       return (2 * p - 1) / (2 * beta);
     default:
-      throw new Error(`twoResponseOptimalMargin: no closed form here for "${lossType}" (sigmoid, robust, exo_pair, hinge, ipo)`);
+      throw new Error(
+        `twoResponseOptimalMargin: no closed form here for "${lossType}" (sigmoid, robust, exo_pair, hinge, ipo)`,
+      );
   }
 }

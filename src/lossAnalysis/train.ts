@@ -34,9 +34,20 @@ export function logitGradient(dLogp: Float64Array, probs: Float64Array, M: numbe
 }
 
 /** The objective's value and its gradient with respect to the logits θ ([K·M]). */
-export function objectiveAt(objective: PairObjective, theta: Float64Array, logRef: Float64Array, M: number, pairs: WeightedPairs): { loss: number; grad: Float64Array; probs: Float64Array } {
+export function objectiveAt(
+  objective: PairObjective,
+  theta: Float64Array,
+  logRef: Float64Array,
+  M: number,
+  pairs: WeightedPairs,
+): { loss: number; grad: Float64Array; probs: Float64Array } {
   const n = theta.length;
-  const [logp, probs, dLogp, grad] = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+  const [logp, probs, dLogp, grad] = [
+    new Float64Array(n),
+    new Float64Array(n),
+    new Float64Array(n),
+    new Float64Array(n),
+  ];
   logSoftmaxRows(theta, M, logp, probs);
   const loss = objective(logp, probs, logRef, M, pairs, dLogp);
   logitGradient(dLogp, probs, M, grad);
@@ -83,16 +94,28 @@ export interface TrainTabularResult {
  */
 export function trainTabular(c: TrainTabularConfig): TrainTabularResult {
   const { nPrompts: K, nResponses: M } = c.dataset;
-  if (!(Number.isInteger(c.steps) && c.steps > 0)) throw new Error(`trainTabular: steps must be a positive integer, got ${c.steps}`);
+  if (!(Number.isInteger(c.steps) && c.steps > 0))
+    throw new Error(`trainTabular: steps must be a positive integer, got ${c.steps}`);
   if (!(c.lr > 0)) throw new Error(`trainTabular: lr must be > 0, got ${c.lr}`);
-  if (c.ref.length !== K || c.ref.some((r) => r.length !== M)) throw new Error(`trainTabular: ref must be [${K}][${M}]`);
-  const objective = objectiveFor(c.objective, c.objective.lossType === "naive" || c.objective.lossType === "kto" ? undefined : createLossState(c.objective.lossType));
+  if (c.ref.length !== K || c.ref.some((r) => r.length !== M))
+    throw new Error(`trainTabular: ref must be [${K}][${M}]`);
+  const objective = objectiveFor(
+    c.objective,
+    c.objective.lossType === "naive" || c.objective.lossType === "kto"
+      ? undefined
+      : createLossState(c.objective.lossType),
+  );
   const all = datasetPairs(c.dataset);
   const n = all.weight.length;
   const B = c.batchSize > 0 ? c.batchSize : n;
   const idx = c.batchSize > 0 ? minibatchIndices(c.seed, c.steps, B, n) : null;
   const batch: WeightedPairs = idx
-    ? { prompt: new Int32Array(B), chosen: new Int32Array(B), rejected: new Int32Array(B), weight: new Float64Array(B).fill(1 / B) }
+    ? {
+        prompt: new Int32Array(B),
+        chosen: new Int32Array(B),
+        rejected: new Int32Array(B),
+        weight: new Float64Array(B).fill(1 / B),
+      }
     : all;
   const logRef = Float64Array.from(c.ref.flat().map(Math.log));
   const theta = Float64Array.from(logRef);

@@ -5,10 +5,21 @@
 // The weights are the coefficients of the DPO paper's §4 gradient form
 //   ∇ℓ = −w_w(h)·∇log π(y_w) + w_l(h)·∇log π(y_l),  w_w = −∂ℓ/∂log π(y_w),  w_l = ∂ℓ/∂log π(y_l);
 // for DPO both are βσ(−βh) (Rafailov et al. 2023, §4).
-import { objectiveFor, ktoSplitObjective, type ObjectiveSpec, type PairObjective, type WeightedPairs } from "./objective";
+import {
+  objectiveFor,
+  ktoSplitObjective,
+  type ObjectiveSpec,
+  type PairObjective,
+  type WeightedPairs,
+} from "./objective";
 import { registryObjective } from "./objective";
 
-const ONE_PAIR: WeightedPairs = { prompt: Int32Array.of(0), chosen: Int32Array.of(0), rejected: Int32Array.of(1), weight: Float64Array.of(1) };
+const ONE_PAIR: WeightedPairs = {
+  prompt: Int32Array.of(0),
+  chosen: Int32Array.of(0),
+  rejected: Int32Array.of(1),
+  weight: Float64Array.of(1),
+};
 const LOG_HALF = Math.log(0.5);
 const logSigmoid = (x: number): number => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x)));
 
@@ -26,7 +37,8 @@ export function twoResponsePoint(h: number): { logp: Float64Array; probs: Float6
 export function curveObjective(spec: ObjectiveSpec): PairObjective {
   const o = spec.options ?? {};
   if (spec.lossType === "kto") return ktoSplitObjective(o, 0);
-  if (spec.lossType === "bco_pair" && o.bcoDelta === undefined) return registryObjective("bco_pair", { ...o, bcoDelta: 0 });
+  if (spec.lossType === "bco_pair" && o.bcoDelta === undefined)
+    return registryObjective("bco_pair", { ...o, bcoDelta: 0 });
   return objectiveFor(spec);
 }
 
@@ -60,7 +72,8 @@ export function marginWeights(spec: ObjectiveSpec, hs: number[]): MarginWeights 
  */
 export function finiteDifferenceWeights(spec: ObjectiveSpec, hs: number[], eps = 1e-5): MarginWeights {
   const objective = curveObjective(spec);
-  const value = (logp: Float64Array, probs: Float64Array, logRef: Float64Array) => objective(logp, probs, logRef, 2, ONE_PAIR, new Float64Array(2));
+  const value = (logp: Float64Array, probs: Float64Array, logRef: Float64Array) =>
+    objective(logp, probs, logRef, 2, ONE_PAIR, new Float64Array(2));
   const out: MarginWeights = { h: hs.slice(), loss: [], chosen: [], rejected: [] };
   for (const h of hs) {
     const { logp, probs, logRef } = twoResponsePoint(h);
@@ -84,11 +97,16 @@ export function finiteDifferenceWeights(spec: ObjectiveSpec, hs: number[], eps =
  * Largest |twin − finite difference| over both weights, relative to max(1, |weight|). Points within `skip`
  * of a kink (e.g. the hinge's at βh = 1, or the log(1 − π) clamp) can be passed as `exclude`.
  */
-export function maxWeightError(a: MarginWeights, b: MarginWeights, exclude: (h: number) => boolean = () => false): number {
+export function maxWeightError(
+  a: MarginWeights,
+  b: MarginWeights,
+  exclude: (h: number) => boolean = () => false,
+): number {
   let worst = 0;
   a.h.forEach((h, i) => {
     if (exclude(h)) return;
-    for (const k of ["chosen", "rejected"] as const) worst = Math.max(worst, Math.abs(a[k][i] - b[k][i]) / Math.max(1, Math.abs(a[k][i])));
+    for (const k of ["chosen", "rejected"] as const)
+      worst = Math.max(worst, Math.abs(a[k][i] - b[k][i]) / Math.max(1, Math.abs(a[k][i])));
   });
   return worst;
 }

@@ -28,18 +28,39 @@ export const ZOO_SKIPPED: Record<string, string> = {
  */
 export function lossZoo(beta: number, eps = 0.1): ZooMember[] {
   const out: ZooMember[] = [];
-  const withBeta = (name: string, extra: Record<string, unknown> = {}) => ("beta" in getLoss(name).options ? { beta, ...extra } : { ...extra });
+  const withBeta = (name: string, extra: Record<string, unknown> = {}) =>
+    "beta" in getLoss(name).options ? { beta, ...extra } : { ...extra };
   for (const info of listLossTypes({ data: "pairs" })) {
     if (info.name in ZOO_SKIPPED) continue;
-    const family = !info.needsReference ? "policy-only" : ["nca_pair", "bco_pair", "sppo_hard", "apo_zero", "apo_down"].includes(info.name) ? "log-ratios" : "margin";
-    if (info.name === "robust") out.push({ label: `robust ε=${eps}`, lossType: "robust", options: withBeta("robust", { labelSmoothing: eps }), family });
+    const family = !info.needsReference
+      ? "policy-only"
+      : ["nca_pair", "bco_pair", "sppo_hard", "apo_zero", "apo_down"].includes(info.name)
+        ? "log-ratios"
+        : "margin";
+    if (info.name === "robust")
+      out.push({
+        label: `robust ε=${eps}`,
+        lossType: "robust",
+        options: withBeta("robust", { labelSmoothing: eps }),
+        family,
+      });
     else out.push({ label: info.name, lossType: info.name, options: withBeta(info.name), family });
     if (info.name === "sigmoid") {
-      out.push({ label: `cDPO ε=${eps}`, lossType: "sigmoid", options: withBeta("sigmoid", { labelSmoothing: eps }), family });
+      out.push({
+        label: `cDPO ε=${eps}`,
+        lossType: "sigmoid",
+        options: withBeta("sigmoid", { labelSmoothing: eps }),
+        family,
+      });
       for (const f of F_DIVERGENCES.filter((d) => d !== "reverse_kl")) {
         // α = ½ (TRL's default α = 1 is forward KL again).
         const extra = f === "alpha_divergence" ? { fDivergence: f, fAlphaCoef: 0.5 } : { fDivergence: f };
-        out.push({ label: f === "alpha_divergence" ? "f-DPO α=0.5" : `f-DPO ${f}`, lossType: "sigmoid", options: withBeta("sigmoid", extra), family });
+        out.push({
+          label: f === "alpha_divergence" ? "f-DPO α=0.5" : `f-DPO ${f}`,
+          lossType: "sigmoid",
+          options: withBeta("sigmoid", extra),
+          family,
+        });
       }
     }
   }
@@ -53,10 +74,23 @@ export function lossZoo(beta: number, eps = 0.1): ZooMember[] {
  * split by whether the implicit rewards order the pair wrongly (r̂_l > r̂_w). Returns the mis-ordered pairs'
  * share of the count and of the total weight (the gradient's magnitude per pair is β·weight·|∇h|).
  */
-export function dpoWeightShares(policy: PolicyTable, ref: PolicyTable, data: PairDataset, beta: number): { misordered: number; countShare: number; weightShare: number; meanWeightMisordered: number; meanWeightOrdered: number } {
+export function dpoWeightShares(
+  policy: PolicyTable,
+  ref: PolicyTable,
+  data: PairDataset,
+  beta: number,
+): {
+  misordered: number;
+  countShare: number;
+  weightShare: number;
+  meanWeightMisordered: number;
+  meanWeightOrdered: number;
+} {
   let [nMis, wMis, wAll] = [0, 0, 0];
   for (const p of data.pairs) {
-    const h = Math.log(policy[p.prompt][p.chosen] / ref[p.prompt][p.chosen]) - Math.log(policy[p.prompt][p.rejected] / ref[p.prompt][p.rejected]);
+    const h =
+      Math.log(policy[p.prompt][p.chosen] / ref[p.prompt][p.chosen]) -
+      Math.log(policy[p.prompt][p.rejected] / ref[p.prompt][p.rejected]);
     const w = 1 / (1 + Math.exp(beta * h)); // σ(−βh) = σ(r̂_l − r̂_w)
     wAll += w;
     if (h < 0) {

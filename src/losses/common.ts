@@ -5,10 +5,12 @@ import * as tf from "@tensorflow/tfjs";
  * The identity in the forward pass with a zero gradient (tfjs has no tf.stopGradient). Used for
  * quantities that are logged or held constant inside a loss: DPO's implicit rewards, KTO's z0.
  */
-export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const x = args[0] as tf.Tensor;
-  return { value: tf.clone(x), gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor) };
-});
+export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
+  (...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const x = args[0] as tf.Tensor;
+    return { value: tf.clone(x), gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor) };
+  },
+);
 
 /** Throws unless `beta` is a finite positive number. */
 export function checkBeta(where: string, beta: number): void {

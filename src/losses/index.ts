@@ -14,7 +14,15 @@ export type { PreferenceLossOutput } from "./common";
 export { preferenceLoss, createLossState, pairLossAt } from "./preferenceLoss";
 export { dpoPair, dpoMargin64 } from "./entries/dpo";
 export type { PreferenceLossResult, PreferenceLossCallOptions, PairPoint } from "./preferenceLoss";
-export { registerLoss, getLoss, hasLoss, canonicalLossName, listLossTypes, resolveLossOptions, optionSpecs } from "./registry";
+export {
+  registerLoss,
+  getLoss,
+  hasLoss,
+  canonicalLossName,
+  listLossTypes,
+  resolveLossOptions,
+  optionSpecs,
+} from "./registry";
 export type {
   LossEntry,
   PairLossEntry,

@@ -66,24 +66,35 @@ export function ktoLoss(
   let flags: boolean[];
   if (Array.isArray(desirable)) {
     if (policyLogps.rank === 0 || desirable.length !== batch) {
-      throw new Error(`${where}: desirable has ${desirable.length} flags but the last axis of policyLogps has ${batch} entries`);
+      throw new Error(
+        `${where}: desirable has ${desirable.length} flags but the last axis of policyLogps has ${batch} entries`,
+      );
     }
     flags = desirable;
   } else {
     if (desirable.shape.length !== policyLogps.rank || desirable.shape.some((d, i) => d !== policyLogps.shape[i])) {
-      throw new Error(`${where}: the desirable mask has shape [${desirable.shape}], policyLogps has shape [${policyLogps.shape}]`);
+      throw new Error(
+        `${where}: the desirable mask has shape [${desirable.shape}], policyLogps has shape [${policyLogps.shape}]`,
+      );
     }
     flags = Array.from(desirable.dataSync(), (v) => v !== 0);
   }
   const nD = flags.filter(Boolean).length;
   const nU = flags.length - nD;
   const weightRatio =
-    options.checkWeightRatio === false ? (wD * nD) / (wU * nU) : checkKtoWeightRatio(nD, nU, wD, wU, `${where}, this batch`);
+    options.checkWeightRatio === false
+      ? (wD * nD) / (wU * nU)
+      : checkKtoWeightRatio(nD, nU, wD, wU, `${where}, this batch`);
   const leading = policyLogps.shape.slice(0, -1);
   return tf.tidy(() => {
     const z0 = referencePoint(where, options, leading); // shape [..., 1]
     const delta = tf.sub(policyLogps, refLogps);
-    const isD = Array.isArray(desirable) ? tf.tensor1d(flags.map((d) => (d ? 1 : 0)), "float32") : tf.cast(tf.notEqual(desirable, 0), "float32");
+    const isD = Array.isArray(desirable)
+      ? tf.tensor1d(
+          flags.map((d) => (d ? 1 : 0)),
+          "float32",
+        )
+      : tf.cast(tf.notEqual(desirable, 0), "float32");
     const margin = tf.mul(tf.sub(delta, z0), beta); // β(Δ − z0)
     const lossD = tf.mul(wD, tf.sigmoid(tf.neg(margin))); // λ_D (1 − σ(β(Δ − z0)))
     const lossU = tf.mul(wU, tf.sigmoid(margin)); // λ_U (1 − σ(β(z0 − Δ)))
@@ -110,7 +121,13 @@ export function ktoLoss(
  * λ_D n_D / (λ_U n_U), warning once per process when it is outside [1, 4/3], the range the KTO paper
  * recommends next to Eq. 8 (Ethayarajh et al. 2024). Call it on the whole dataset before training.
  */
-export function checkKtoWeightRatio(nDesirable: number, nUndesirable: number, desirableWeight = 1, undesirableWeight = 1, where = "KTO data"): number {
+export function checkKtoWeightRatio(
+  nDesirable: number,
+  nUndesirable: number,
+  desirableWeight = 1,
+  undesirableWeight = 1,
+  where = "KTO data",
+): number {
   const ratio = (desirableWeight * nDesirable) / (undesirableWeight * nUndesirable);
   if (!(ratio >= 1 && ratio <= 4 / 3) && !warnedRatio) {
     warnedRatio = true;
@@ -125,10 +142,13 @@ export function checkKtoWeightRatio(nDesirable: number, nUndesirable: number, de
 /** z0 of shape [...leading, 1], no gradient. */
 function referencePoint(where: string, o: KtoOptions, leading: number[]): tf.Tensor {
   if (o.z0 !== undefined) {
-    if (typeof o.z0 === "number" && !Number.isFinite(o.z0)) throw new Error(`${where}: options.z0 must be a finite number, got ${o.z0}`);
+    if (typeof o.z0 === "number" && !Number.isFinite(o.z0))
+      throw new Error(`${where}: options.z0 must be a finite number, got ${o.z0}`);
     const z = typeof o.z0 === "number" ? tf.scalar(o.z0) : o.z0;
     if (z.size !== 1 && z.size !== leading.reduce((a, b) => a * b, 1)) {
-      throw new Error(`${where}: options.z0 has shape [${z.shape}], expected a scalar or the leading shape [${leading}]`);
+      throw new Error(
+        `${where}: options.z0 has shape [${z.shape}], expected a scalar or the leading shape [${leading}]`,
+      );
     }
     return stopGradient(tf.reshape(z, z.size === 1 ? [] : [...leading, 1]));
   }
@@ -150,7 +170,8 @@ function referencePoint(where: string, o: KtoOptions, leading: number[]): tf.Ten
  * [promptIndex, completionIndex]. Empty when n < 2 (no mismatched pair exists; z0 is then 0).
  */
 export function ktoMismatchedPairs(n: number): Array<[number, number]> {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`ktoMismatchedPairs (src/losses/kto.ts): n must be an integer >= 0, got ${n}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`ktoMismatchedPairs (src/losses/kto.ts): n must be an integer >= 0, got ${n}`);
   if (n < 2) return [];
   return Array.from({ length: n }, (_, i) => [i, (i + 1) % n] as [number, number]);
 }

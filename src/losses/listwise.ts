@@ -23,12 +23,17 @@ export interface ListwiseDpoOutput {
  * log-sum-exp R_k = logaddexp(βu_k, R_{k+1}) = βu_k + softplus(R_{k+1} − βu_k), so it stays finite for
  * any spread of βu and has exact gradients at ties. Equals dpoLoss at N = 2.
  */
-export function listwiseDpoLoss(policyLogps: tf.Tensor, refLogps: tf.Tensor, options: ListwiseDpoOptions): ListwiseDpoOutput {
+export function listwiseDpoLoss(
+  policyLogps: tf.Tensor,
+  refLogps: tf.Tensor,
+  options: ListwiseDpoOptions,
+): ListwiseDpoOutput {
   const where = "listwiseDpoLoss (src/losses/listwise.ts)";
   checkBeta(where, options.beta);
   checkSameShape(where, { policyLogps, refLogps });
   const n = policyLogps.rank === 0 ? 0 : policyLogps.shape[policyLogps.rank - 1];
-  if (n < 2) throw new Error(`${where}: the last (ranking) axis needs N >= 2 responses, got shape [${policyLogps.shape}]`);
+  if (n < 2)
+    throw new Error(`${where}: the last (ranking) axis needs N >= 2 responses, got shape [${policyLogps.shape}]`);
   return tf.tidy(() => {
     const u = tf.sub(policyLogps, refLogps);
     return { losses: plackettLuceNll(tf.mul(u, options.beta)), rewards: stopGradient(tf.mul(u, options.beta)) };
@@ -41,7 +46,10 @@ export function listwiseDpoLoss(policyLogps: tf.Tensor, refLogps: tf.Tensor, opt
  * Bradley–Terry: −log σ(s_1 − s_2).
  */
 export function plackettLuceNll(scores: tf.Tensor): tf.Tensor {
-  if (scores.rank === 0) throw new Error("plackettLuceNll (src/losses/listwise.ts): scores must have the ranked items on the last axis (shape [..., N]), got a scalar");
+  if (scores.rank === 0)
+    throw new Error(
+      "plackettLuceNll (src/losses/listwise.ts): scores must have the ranked items on the last axis (shape [..., N]), got a scalar",
+    );
   return tf.tidy(() => {
     const cols = tf.unstack(scores, scores.rank - 1);
     const n = cols.length;

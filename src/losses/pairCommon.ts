@@ -24,24 +24,44 @@ export interface PairTensors {
 }
 
 /** Shape and presence checks shared by every pair loss. Tensors it creates belong to the caller's tidy. */
-export function pairTensors(name: string, batch: PairBatch, o: LossOptions, needs: { reference: boolean; lengths: "required" | "optional" | "no" }): PairTensors {
+export function pairTensors(
+  name: string,
+  batch: PairBatch,
+  o: LossOptions,
+  needs: { reference: boolean; lengths: "required" | "optional" | "no" },
+): PairTensors {
   const where = `preferenceLoss("${name}")`;
   const { policyChosen: pc, policyRejected: pr } = batch;
   if (!pc || !pr) throw new Error(`${where}: batch.policyChosen and batch.policyRejected are required`);
   const useRef = needs.reference && o.referenceFree !== true;
   const hasRef = batch.refChosen != null && batch.refRejected != null;
-  if (useRef && !hasRef) throw new Error(`${where}: batch.refChosen and batch.refRejected are required (or set referenceFree: true)`);
-  checkSameShape(where, { policyChosen: pc, policyRejected: pr, refChosen: useRef ? batch.refChosen : null, refRejected: useRef ? batch.refRejected : null });
+  if (useRef && !hasRef)
+    throw new Error(`${where}: batch.refChosen and batch.refRejected are required (or set referenceFree: true)`);
+  checkSameShape(where, {
+    policyChosen: pc,
+    policyRejected: pr,
+    refChosen: useRef ? batch.refChosen : null,
+    refRejected: useRef ? batch.refRejected : null,
+  });
   let lc: tf.Tensor | null = null;
   let lr: tf.Tensor | null = null;
   const given = batch.chosenLengths != null && batch.rejectedLengths != null;
-  if (needs.lengths === "required" && !given) throw new Error(`${where}: batch.chosenLengths and batch.rejectedLengths are required (completion token counts)`);
+  if (needs.lengths === "required" && !given)
+    throw new Error(`${where}: batch.chosenLengths and batch.rejectedLengths are required (completion token counts)`);
   if (needs.lengths !== "no" && given) {
     lc = lengthTensor(where, "chosenLengths", batch.chosenLengths!, pc.shape);
     lr = lengthTensor(where, "rejectedLengths", batch.rejectedLengths!, pr.shape);
   }
   const zeros = useRef ? null : tf.zerosLike(pc);
-  return { pc, pr, rc: useRef ? batch.refChosen! : zeros!, rr: useRef ? batch.refRejected! : zeros!, lc, lr, hasReference: useRef };
+  return {
+    pc,
+    pr,
+    rc: useRef ? batch.refChosen! : zeros!,
+    rr: useRef ? batch.refRejected! : zeros!,
+    lc,
+    lr,
+    hasReference: useRef,
+  };
 }
 
 /**
@@ -170,7 +190,7 @@ export interface MarginSpec {
 export function marginEntry(spec: MarginSpec): PairLossEntry {
   const averaged = spec.margin === "averageLogratio" || spec.margin === "averagePolicy";
   const needsReference = spec.margin === "logratio" || spec.margin === "averageLogratio";
-  const lengths = averaged ? "required" : spec.lengths ?? ("rpoAlpha" in spec.options ? "optional" : "no");
+  const lengths = averaged ? "required" : (spec.lengths ?? ("rpoAlpha" in spec.options ? "optional" : "no"));
   const needs = { reference: needsReference, lengths } as const;
   return {
     name: spec.name,
@@ -192,7 +212,10 @@ export function marginEntry(spec: MarginSpec): PairLossEntry {
           delta =
             f === "reverse_kl"
               ? tf.sub(tf.sub(t.pc, t.pr), tf.sub(t.rc, t.rr)) // TRL's order: (π_w − π_l) − (ref_w − ref_l)
-              : tf.sub(fScore(tf.sub(t.pc, t.rc), f, o.fAlphaCoef as number), fScore(tf.sub(t.pr, t.rr), f, o.fAlphaCoef as number));
+              : tf.sub(
+                  fScore(tf.sub(t.pc, t.rc), f, o.fAlphaCoef as number),
+                  fScore(tf.sub(t.pr, t.rr), f, o.fAlphaCoef as number),
+                );
         } else if (spec.margin === "averageLogratio") {
           delta = tf.sub(tf.div(tf.sub(t.pc, t.rc), t.lc!), tf.div(tf.sub(t.pr, t.rr), t.lr!));
         } else if (spec.margin === "policy") {
@@ -202,7 +225,10 @@ export function marginEntry(spec: MarginSpec): PairLossEntry {
         }
         const losses = withNll(spec.phi(tf.mul(delta, beta), o), t, o);
         // SimPO's rewards are β times the average log-probs (TRL's CPOTrainer averages them for simpo).
-        const rewards = spec.margin === "averagePolicy" ? pairRewards({ ...t, pc: tf.div(t.pc, t.lc!), pr: tf.div(t.pr, t.lr!) }, beta) : pairRewards(t, beta);
+        const rewards =
+          spec.margin === "averagePolicy"
+            ? pairRewards({ ...t, pc: tf.div(t.pc, t.lc!), pr: tf.div(t.pr, t.lr!) }, beta)
+            : pairRewards(t, beta);
         return { losses, ...rewards, extras: {} };
       });
     },
@@ -223,7 +249,11 @@ export function marginEntry(spec: MarginSpec): PairLossEntry {
           const [sb, db] = fScore64(c, f, o.fAlphaCoef as number);
           [delta, dA, dB] = [sa - sb, da, -db];
         } else {
-          [delta, dA, dB] = [a / b.chosenLengths[i] - c / b.rejectedLengths[i], 1 / b.chosenLengths[i], -1 / b.rejectedLengths[i]];
+          [delta, dA, dB] = [
+            a / b.chosenLengths[i] - c / b.rejectedLengths[i],
+            1 / b.chosenLengths[i],
+            -1 / b.rejectedLengths[i],
+          ];
         }
         const [v, dv] = spec.phi64(beta * delta, o);
         g.losses[i] = v;
@@ -319,7 +349,10 @@ export function sortLastAxis(x: tf.Tensor): tf.Tensor {
   const orderT = tf.tensor(order, x.shape, "int32");
   if (x.rank === 1) return tf.gather(x, orderT);
   const rows = x.size / n;
-  const offsets = tf.reshape(tf.mul(tf.range(0, rows, 1, "int32"), tf.scalar(n, "int32")), [...x.shape.slice(0, -1), 1]);
+  const offsets = tf.reshape(tf.mul(tf.range(0, rows, 1, "int32"), tf.scalar(n, "int32")), [
+    ...x.shape.slice(0, -1),
+    1,
+  ]);
   return tf.reshape(tf.gather(tf.reshape(x, [-1]), tf.reshape(tf.add(orderT, offsets), [-1])), x.shape);
 }
 

@@ -144,10 +144,14 @@ const aliases = new Map<string, string>();
 /** Adds a loss; throws if the name or an alias is taken or an option is unknown. */
 export function registerLoss(entry: LossEntry): LossEntry {
   for (const name of [entry.name, ...(entry.aliases ?? [])]) {
-    if (entries.has(name) || aliases.has(name)) throw new Error(`registerLoss (src/losses/registry.ts): the name "${name}" is already registered`);
+    if (entries.has(name) || aliases.has(name))
+      throw new Error(`registerLoss (src/losses/registry.ts): the name "${name}" is already registered`);
   }
   for (const option of Object.keys(entry.options)) {
-    if (!(option in LOSS_OPTIONS)) throw new Error(`registerLoss: ${entry.name} takes option "${option}", which src/losses/options.ts does not define`);
+    if (!(option in LOSS_OPTIONS))
+      throw new Error(
+        `registerLoss: ${entry.name} takes option "${option}", which src/losses/options.ts does not define`,
+      );
   }
   entries.set(entry.name, entry);
   for (const a of entry.aliases ?? []) aliases.set(a, entry.name);
@@ -205,7 +209,10 @@ export function listLossTypes(filter?: { data?: LossData }): LossTypeInfo[] {
 /** The full spec of every option an entry takes (shared spec overlaid with the entry's defaults). */
 export function optionSpecs(entry: LossEntry): Record<string, LossOptionSpec> {
   return Object.fromEntries(
-    Object.entries(entry.options).map(([k, v]) => [k, { ...LOSS_OPTIONS[k as LossOptionName], ...(v === true ? {} : v) } as LossOptionSpec]),
+    Object.entries(entry.options).map(([k, v]) => [
+      k,
+      { ...LOSS_OPTIONS[k as LossOptionName], ...(v === true ? {} : v) } as LossOptionSpec,
+    ]),
   );
 }
 
@@ -217,7 +224,11 @@ export type OptionComplain = (option: string, problem: string) => never;
  * other losses) are errors naming the option and listing what this loss takes: a knob a loss ignores would
  * otherwise make two runs that compute the same thing look different.
  */
-export function resolveLossOptions(lossType: string, options: Record<string, unknown> = {}, complain?: OptionComplain): LossOptions {
+export function resolveLossOptions(
+  lossType: string,
+  options: Record<string, unknown> = {},
+  complain?: OptionComplain,
+): LossOptions {
   const entry = getLoss(lossType);
   const fail: OptionComplain =
     complain ??
@@ -228,7 +239,8 @@ export function resolveLossOptions(lossType: string, options: Record<string, unk
   const out: LossOptions = {};
   for (const key of Object.keys(options)) {
     if (options[key] === undefined) continue;
-    if (!(key in specs)) fail(key, `is not an option of loss "${entry.name}"; it takes ${Object.keys(specs).join(", ") || "no options"}`);
+    if (!(key in specs))
+      fail(key, `is not an option of loss "${entry.name}"; it takes ${Object.keys(specs).join(", ") || "no options"}`);
   }
   for (const [key, spec] of Object.entries(specs)) {
     const v = options[key] === undefined ? spec.default : options[key];
@@ -240,8 +252,10 @@ export function resolveLossOptions(lossType: string, options: Record<string, unk
       if (typeof v !== "number" || !Number.isFinite(v)) fail(key, `must be a finite number, got ${JSON.stringify(v)}`);
       const n = v as number;
       if (spec.integer && !Number.isInteger(n)) fail(key, `must be an integer, got ${n}`);
-      if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min)) fail(key, `must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${n}`);
-      if (spec.max !== undefined && (spec.exclusiveMax ? n >= spec.max : n > spec.max)) fail(key, `must be ${spec.exclusiveMax ? "<" : "<="} ${spec.max}, got ${n}`);
+      if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min))
+        fail(key, `must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${n}`);
+      if (spec.max !== undefined && (spec.exclusiveMax ? n >= spec.max : n > spec.max))
+        fail(key, `must be ${spec.exclusiveMax ? "<" : "<="} ${spec.max}, got ${n}`);
     } else if (spec.type === "boolean") {
       if (typeof v !== "boolean") fail(key, `must be true or false, got ${JSON.stringify(v)}`);
     } else if (!spec.values!.includes(v as string)) {

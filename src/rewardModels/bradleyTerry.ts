@@ -27,7 +27,8 @@ const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.e
 export function checkItems(where: string, items: ArrayLike<number>, nItems: number, what: string): void {
   for (let k = 0; k < items.length; k++) {
     const i = items[k];
-    if (!(Number.isInteger(i) && i >= 0 && i < nItems)) throw new Error(`${where}: ${what}[${k}] = ${i} is not an item index in [0, ${nItems})`);
+    if (!(Number.isInteger(i) && i >= 0 && i < nItems))
+      throw new Error(`${where}: ${what}[${k}] = ${i} is not an item index in [0, ${nItems})`);
   }
 }
 
@@ -38,14 +39,20 @@ export function checkItems(where: string, items: ArrayLike<number>, nItems: numb
  * quadratically; `iterations` counts Newton steps. Without l2, throws naming the items when the MLE does
  * not exist (the "i beat j" graph is not strongly connected).
  */
-export function fitBradleyTerry(pairs: Array<[number, number]>, nItems: number, options: RankingFitOptions = {}): RankingFit {
+export function fitBradleyTerry(
+  pairs: Array<[number, number]>,
+  nItems: number,
+  options: RankingFitOptions = {},
+): RankingFit {
   const where = "fitBradleyTerry (src/rewardModels/bradleyTerry.ts)";
   const { l2 = 0, tolerance = 1e-10, maxIterations = 200 } = options;
-  if (!(Number.isInteger(nItems) && nItems >= 2)) throw new Error(`${where}: nItems must be an integer >= 2, got ${nItems}`);
+  if (!(Number.isInteger(nItems) && nItems >= 2))
+    throw new Error(`${where}: nItems must be an integer >= 2, got ${nItems}`);
   if (!(l2 >= 0 && Number.isFinite(l2))) throw new Error(`${where}: l2 must be finite and >= 0, got ${l2}`);
   pairs.forEach((p, k) => {
     checkItems(where, p, nItems, `pairs[${k}]`);
-    if (p.length !== 2 || p[0] === p[1]) throw new Error(`${where}: pairs[${k}] = [${p}] must be [winner, loser] of two distinct items`);
+    if (p.length !== 2 || p[0] === p[1])
+      throw new Error(`${where}: pairs[${k}] = [${p}] must be [winner, loser] of two distinct items`);
   });
   if (l2 === 0) assertMleExists(where, pairs, nItems, options.itemNames);
 
@@ -54,7 +61,9 @@ export function fitBradleyTerry(pairs: Array<[number, number]>, nItems: number, 
   const wins = new Float64Array(n * n);
   for (const [w, l] of pairs) wins[w * n + l]++;
   const edges: Array<[number, number, number, number]> = []; // i < j, w_ij, w_ji
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (wins[i * n + j] + wins[j * n + i] > 0) edges.push([i, j, wins[i * n + j], wins[j * n + i]]);
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++)
+      if (wins[i * n + j] + wins[j * n + i] > 0) edges.push([i, j, wins[i * n + j], wins[j * n + i]]);
 
   const objective = (th: Float64Array): number => {
     let f = 0;
@@ -136,7 +145,8 @@ export function choleskySolve(a: Float64Array, b: Float64Array, n: number): Floa
       let s = a[i * n + j];
       for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
       if (i === j) {
-        if (!(s > 0)) throw new Error(`choleskySolve (src/rewardModels/bradleyTerry.ts): matrix not positive definite at row ${i}`);
+        if (!(s > 0))
+          throw new Error(`choleskySolve (src/rewardModels/bradleyTerry.ts): matrix not positive definite at row ${i}`);
         l[i * n + i] = Math.sqrt(s);
       } else {
         l[i * n + j] = s / l[j * n + j];

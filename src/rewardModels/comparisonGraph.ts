@@ -3,7 +3,12 @@
 // otherwise some group of items never loses to the rest and its utilities can grow without bound.
 
 /** Throws an error naming the offending items unless the "i beat j" graph on nItems is strongly connected. */
-export function assertMleExists(where: string, edges: Array<[number, number]>, nItems: number, itemNames?: string[]): void {
+export function assertMleExists(
+  where: string,
+  edges: Array<[number, number]>,
+  nItems: number,
+  itemNames?: string[],
+): void {
   const name = (i: number): string => (itemNames && itemNames[i] !== undefined ? `${i} (${itemNames[i]})` : String(i));
   const out: number[][] = Array.from({ length: nItems }, () => []);
   const inn: number[][] = Array.from({ length: nItems }, () => []);

@@ -52,7 +52,9 @@ function dataSize(where: string, data: PreferenceData): number {
   if (data.kind === "pairs") {
     const { winners, losers } = data;
     if (winners.rank < 1 || winners.shape.some((d, i) => d !== losers.shape[i]) || winners.rank !== losers.rank) {
-      throw new Error(`${where}: winners [${winners.shape}] and losers [${losers.shape}] must have the same shape [n, ...]`);
+      throw new Error(
+        `${where}: winners [${winners.shape}] and losers [${losers.shape}] must have the same shape [n, ...]`,
+      );
     }
     return winners.shape[0];
   }
@@ -79,13 +81,18 @@ function batchScores(model: RewardModel, data: PreferenceData, idx: tf.Tensor1D)
  * of the Plackett–Luce NLL −Σ_k [r_k − log Σ_{j≥k} exp r_j] (rankings), plus (l2/2)‖φ‖², with Adam on
  * minibatches shuffled by a seeded Rng. Updates model.variables in place; leaks no tensors.
  */
-export function trainRewardModel(model: RewardModel, data: PreferenceData, options: TrainRewardModelOptions = {}): RewardEpochStats[] {
+export function trainRewardModel(
+  model: RewardModel,
+  data: PreferenceData,
+  options: TrainRewardModelOptions = {},
+): RewardEpochStats[] {
   const where = "trainRewardModel (src/rewardModels/parametric.ts)";
   const { epochs = 20, batchSize = 64, learningRate = 0.01, l2 = 0, progress = false } = options;
   const n = dataSize(where, data);
   if (n === 0) throw new Error(`${where}: no training examples`);
   if (options.validation) dataSize(`${where} validation`, options.validation);
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`${where}: batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new Error(`${where}: batchSize must be a positive integer, got ${batchSize}`);
   if (model.variables.length === 0) throw new Error(`${where}: model.variables is empty`);
   const rng = makeRng(options.seed ?? 0).fork("trainRewardModel");
   const optimizer = tf.train.adam(learningRate);
@@ -121,7 +128,10 @@ export function trainRewardModel(model: RewardModel, data: PreferenceData, optio
       history.push(stats);
       options.onEpoch?.(stats);
       if (progress) {
-        const val = stats.validationLoss === undefined ? "" : `  val loss ${stats.validationLoss.toFixed(4)}  val acc ${stats.validationAccuracy!.toFixed(3)}`;
+        const val =
+          stats.validationLoss === undefined
+            ? ""
+            : `  val loss ${stats.validationLoss.toFixed(4)}  val acc ${stats.validationAccuracy!.toFixed(3)}`;
         process.stderr.write(`reward model epoch ${epoch}/${epochs}  loss ${stats.loss.toFixed(4)}${val}\n`);
       }
     }
@@ -160,10 +170,16 @@ export function evaluateRewardModel(model: RewardModel, data: PreferenceData, ba
 }
 
 /** r_φ(x) = x·w for float features x [m, d] (no bias: BT / PL likelihoods ignore a shift of all scores). */
-export function linearRewardModel(nFeatures: number, options: { seed?: number | Rng; initScale?: number } = {}): RewardModel {
+export function linearRewardModel(
+  nFeatures: number,
+  options: { seed?: number | Rng; initScale?: number } = {},
+): RewardModel {
   const rng = makeRng(options.seed ?? 0).fork("linearRewardModel");
   const scale = options.initScale ?? 0;
-  const init = tf.tensor2d(Array.from({ length: nFeatures }, () => scale * rng.normal()), [nFeatures, 1]);
+  const init = tf.tensor2d(
+    Array.from({ length: nFeatures }, () => scale * rng.normal()),
+    [nFeatures, 1],
+  );
   const w = tf.variable(init, true);
   init.dispose(); // tf.variable copies its initial value
   return {

@@ -22,14 +22,20 @@ export interface PlackettLuceFitOptions extends RankingFitOptions {
  * re-centred each step (shift-invariant likelihood; centring can only lower the penalty). On pairs it is
  * Bradley–Terry (same estimate as fitBradleyTerry). Throws naming items when the MLE does not exist (l2 = 0).
  */
-export function fitPlackettLuce(rankings: number[][], nItems: number, options: PlackettLuceFitOptions = {}): RankingFit {
+export function fitPlackettLuce(
+  rankings: number[][],
+  nItems: number,
+  options: PlackettLuceFitOptions = {},
+): RankingFit {
   const where = "fitPlackettLuce (src/rewardModels/plackettLuce.ts)";
   const { l2 = 0, tolerance = 1e-10, maxIterations = 100000, choiceSets = "listed" } = options;
-  if (choiceSets !== "listed" && choiceSets !== "all") throw new Error(`${where}: choiceSets must be "listed" or "all", got "${String(choiceSets)}"`);
+  if (choiceSets !== "listed" && choiceSets !== "all")
+    throw new Error(`${where}: choiceSets must be "listed" or "all", got "${String(choiceSets)}"`);
   const all = choiceSets === "all";
   // Number of choice stages in a ranking of length m.
   const stagesOf = (m: number) => (all ? Math.min(m, nItems - 1) : m - 1);
-  if (!(Number.isInteger(nItems) && nItems >= 2)) throw new Error(`${where}: nItems must be an integer >= 2, got ${nItems}`);
+  if (!(Number.isInteger(nItems) && nItems >= 2))
+    throw new Error(`${where}: nItems must be an integer >= 2, got ${nItems}`);
   if (!(l2 >= 0 && Number.isFinite(l2))) throw new Error(`${where}: l2 must be finite and >= 0, got ${l2}`);
   let stages = 0;
   rankings.forEach((r, k) => {

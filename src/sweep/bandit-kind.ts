@@ -36,7 +36,14 @@ import {
 } from "../bandit/datasets";
 import { sampleBanditPairs } from "../bandit/sampling";
 import { getLoss } from "../losses/registry";
-import { klPerPrompt, meanExpectedReward, meanTotalVariation, optimalPolicyTable, uniformPolicy, type PolicyTable } from "../bandit/tabular";
+import {
+  klPerPrompt,
+  meanExpectedReward,
+  meanTotalVariation,
+  optimalPolicyTable,
+  uniformPolicy,
+  type PolicyTable,
+} from "../bandit/tabular";
 import { trainBandit } from "../bandit/trainer";
 import type { LossOptions } from "../losses/registry";
 import { checkRenamed, readMethod } from "./loss-config";
@@ -70,15 +77,24 @@ interface BanditRunConfig {
 /** The environment's reward table (bt-pairs only): r[x][y] ~ N(0, scale²) from its own seed. */
 export function banditRewards(d: BanditRunConfig["dataset"]): number[][] {
   const rng = new Rng(d.rewardSeed).fork("rewards");
-  return Array.from({ length: d.nPrompts }, () => Array.from({ length: d.nResponses }, () => d.rewardScale * rng.normal()));
+  return Array.from({ length: d.nPrompts }, () =>
+    Array.from({ length: d.nResponses }, () => d.rewardScale * rng.normal()),
+  );
 }
 
 /** The run's pairs: sampled (bt-pairs) or fixed (§5.4 sets), then each label flipped with probability flipRate. */
 export function banditPairs(d: BanditRunConfig["dataset"], seed: number): { pairs: PairDataset; flipped: number } {
   const rng = new Rng(seed).fork("dataset");
   let pairs: PairDataset;
-  if (d.type === "bt-pairs") pairs = sampleBanditPairs(banditRewards(d), d.nPairs, { rng: rng.fork("pairs"), temperature: d.temperature });
-  else pairs = d.type === "ipo-d1" ? ipoTotalOrderDataset() : d.type === "ipo-never-wins" ? ipoNeverWinsDataset() : twoActionDataset();
+  if (d.type === "bt-pairs")
+    pairs = sampleBanditPairs(banditRewards(d), d.nPairs, { rng: rng.fork("pairs"), temperature: d.temperature });
+  else
+    pairs =
+      d.type === "ipo-d1"
+        ? ipoTotalOrderDataset()
+        : d.type === "ipo-never-wins"
+          ? ipoNeverWinsDataset()
+          : twoActionDataset();
   let flipped = 0;
   if (d.flipRate > 0) {
     const flip = rng.fork("flips");
@@ -117,14 +133,18 @@ function rankAgreement(policy: PolicyTable, rewards: number[][]): number {
 
 export const banditKind: ExperimentKind = {
   name: "bandit",
-  description: "Tabular softmax policy trained by any registered preference loss on bandit preference data (src/bandit)",
+  description:
+    "Tabular softmax policy trained by any registered preference loss on bandit preference data (src/bandit)",
   // 2: method is any registered loss, lossOptions resolved by its registry entry, lr renamed learningRate.
   version: 2,
   usesBackend: false, // the default js engine is plain Float64; engine "tfjs" initialises the backend itself
   resolve(config, complain) {
     const r = ConfigReader.root(config, complain);
     checkRenamed(r, { lr: "learningRate" });
-    const { method, entry, lossOptions } = readMethod(r, { data: ["pairs", "unpaired", "rankings"], allow: { desirableWeight: "balanced" } });
+    const { method, entry, lossOptions } = readMethod(r, {
+      data: ["pairs", "unpaired", "rankings"],
+      allow: { desirableWeight: "balanced" },
+    });
     const d = r.child("dataset");
     const type = d.oneOf("type", DATASETS, "bt-pairs");
     const dataset = {
@@ -154,7 +174,8 @@ export const banditKind: ExperimentKind = {
     // A knob the method ignores would make distinct ids compute the same thing: refuse it (use grid blocks).
     // Loss options are checked by the registry above; the KTO subsampling knobs only apply to unpaired data.
     for (const key of ["keepDesirable", "keepUndesirable"] as const) {
-      if (entry!.data !== "unpaired" && dataset[key] !== 1) complain(["dataset", key], `only losses on unpaired data (kto) use ${key}; this run's method is ${method}`);
+      if (entry!.data !== "unpaired" && dataset[key] !== 1)
+        complain(["dataset", key], `only losses on unpaired data (kto) use ${key}; this run's method is ${method}`);
     }
     return out as unknown as JsonObject;
   },
@@ -169,7 +190,11 @@ export const banditKind: ExperimentKind = {
     if (data === "rankings") dataset = pairsToRankings(pairs);
     if (data === "unpaired") {
       const needRng = c.dataset.keepDesirable < 1 || c.dataset.keepUndesirable < 1;
-      const unpaired = pairsToUnpaired(pairs, { keepDesirable: c.dataset.keepDesirable, keepUndesirable: c.dataset.keepUndesirable, rng: needRng ? new Rng(seed).fork("kto-subsample") : undefined });
+      const unpaired = pairsToUnpaired(pairs, {
+        keepDesirable: c.dataset.keepDesirable,
+        keepUndesirable: c.dataset.keepUndesirable,
+        rng: needRng ? new Rng(seed).fork("kto-subsample") : undefined,
+      });
       const counts = countDesirable(unpaired);
       if (lossOptions.desirableWeight === "balanced") Object.assign(lossOptions, ktoClassWeights(counts));
       dataset = unpaired;
@@ -207,7 +232,14 @@ export const banditKind: ExperimentKind = {
       const expected = meanExpectedReward(policy, rewards);
       // The KL-regularised optimum for the BT reward the labels follow (r/T) at this β (Rafailov et al. eq. 4);
       // losses without a β (sft, unlikelihood) have none.
-      const target = beta === undefined ? undefined : optimalPolicyTable(rewards.map((row) => row.map((v) => v / c.dataset.temperature)), ref, beta);
+      const target =
+        beta === undefined
+          ? undefined
+          : optimalPolicyTable(
+              rewards.map((row) => row.map((v) => v / c.dataset.temperature)),
+              ref,
+              beta,
+            );
       Object.assign(metrics, {
         expectedReward: expected,
         regret: best - expected,

@@ -49,7 +49,15 @@ export type FieldPath = Array<string | number>;
 export function formatPath(p: FieldPath): string {
   if (p.length === 0) return "(top level)";
   return p
-    .map((s, i) => (typeof s === "number" ? `[${s}]` : /^[A-Za-z_$][\w$]*$/.test(s) ? (i === 0 ? s : `.${s}`) : `[${JSON.stringify(s)}]`))
+    .map((s, i) =>
+      typeof s === "number"
+        ? `[${s}]`
+        : /^[A-Za-z_$][\w$]*$/.test(s)
+          ? i === 0
+            ? s
+            : `.${s}`
+          : `[${JSON.stringify(s)}]`,
+    )
     .join("");
 }
 
@@ -90,7 +98,8 @@ export function checkJson(v: unknown, at: FieldPath, complain: Complain): void {
   if (Array.isArray(v)) return v.forEach((x, i) => checkJson(x, [...at, i], complain));
   if (isPlainObject(v)) {
     return Object.entries(v).forEach(([k, x]) => {
-      if (isForbiddenKey(k)) complain([...at, k], `the key ${JSON.stringify(k)} is not allowed (it would reach Object.prototype)`);
+      if (isForbiddenKey(k))
+        complain([...at, k], `the key ${JSON.stringify(k)} is not allowed (it would reach Object.prototype)`);
       checkJson(x, [...at, k], complain);
     });
   }
@@ -112,16 +121,24 @@ export const MAX_SEED = 2 ** 32 - 1;
 const TOP_KEYS = ["name", "description", "kind", "modules", "seeds", "base", "grid", "report"];
 
 /** Validate an already-parsed sweep object. `file` and `locate` only shape the error messages. */
-export function parseSweepSpec(raw: unknown, file = "<inline>", locate?: (p: FieldPath) => number | undefined): SweepSpec {
+export function parseSweepSpec(
+  raw: unknown,
+  file = "<inline>",
+  locate?: (p: FieldPath) => number | undefined,
+): SweepSpec {
   const complain: Complain = complainer(file, locate);
   if (!isPlainObject(raw)) complain([], "a sweep file must be a mapping with name, kind, seeds and grid");
-  for (const k of Object.keys(raw)) if (!TOP_KEYS.includes(k)) complain([k], `unknown key; expected one of ${TOP_KEYS.join(", ")}`);
+  for (const k of Object.keys(raw))
+    if (!TOP_KEYS.includes(k)) complain([k], `unknown key; expected one of ${TOP_KEYS.join(", ")}`);
   checkJson(raw, [], complain);
 
   const name = raw.name;
-  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) complain(["name"], "required: a name made of letters, digits, '.', '_' or '-'");
-  if (raw.description !== undefined && typeof raw.description !== "string") complain(["description"], "must be a string");
-  if (typeof raw.kind !== "string" || raw.kind === "") complain(["kind"], "required: the name of a registered experiment kind");
+  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name))
+    complain(["name"], "required: a name made of letters, digits, '.', '_' or '-'");
+  if (raw.description !== undefined && typeof raw.description !== "string")
+    complain(["description"], "must be a string");
+  if (typeof raw.kind !== "string" || raw.kind === "")
+    complain(["kind"], "required: the name of a registered experiment kind");
 
   const modules: string[] = [];
   if (raw.modules !== undefined) {
@@ -140,7 +157,8 @@ export function parseSweepSpec(raw: unknown, file = "<inline>", locate?: (p: Fie
   const base = raw.base ?? {};
   if (!isPlainObject(base)) complain(["base"], "must be a mapping of config fields");
 
-  if (raw.grid === undefined) complain(["grid"], "required: a mapping (or list of mappings) from field to the values it takes");
+  if (raw.grid === undefined)
+    complain(["grid"], "required: a mapping (or list of mappings) from field to the values it takes");
   const blocks = Array.isArray(raw.grid) ? raw.grid : [raw.grid];
   if (blocks.length === 0) complain(["grid"], "must contain at least one block");
   const grid = blocks.map((block, b) => {
@@ -148,11 +166,17 @@ export function parseSweepSpec(raw: unknown, file = "<inline>", locate?: (p: Fie
     if (!isPlainObject(block)) complain(at, "each grid block must be a mapping from field to values");
     const out: Record<string, Json[]> = {};
     for (const [key, values] of Object.entries(block)) {
-      if (key === "" || key.split(".").some((s) => s === "")) complain([...at, key], "field names must be non-empty (dotted paths like lossOptions.beta)");
+      if (key === "" || key.split(".").some((s) => s === ""))
+        complain([...at, key], "field names must be non-empty (dotted paths like lossOptions.beta)");
       const bad = key.split(".").find(isForbiddenKey);
-      if (bad !== undefined) complain([...at, key], `the path segment ${JSON.stringify(bad)} is not allowed (it would reach Object.prototype)`);
+      if (bad !== undefined)
+        complain(
+          [...at, key],
+          `the path segment ${JSON.stringify(bad)} is not allowed (it would reach Object.prototype)`,
+        );
       if (Array.isArray(values)) {
-        if (values.length === 0) complain([...at, key], "an empty list would make an empty grid; give at least one value");
+        if (values.length === 0)
+          complain([...at, key], "an empty list would make an empty grid; give at least one value");
         const seen = new Set(values.map((v) => canonicalJson(v)));
         if (seen.size !== values.length) complain([...at, key], "lists a value twice");
         out[key] = values;
@@ -166,14 +190,19 @@ export function parseSweepSpec(raw: unknown, file = "<inline>", locate?: (p: Fie
   for (const block of grid) points += Object.values(block).reduce((n, values) => n * values.length, 1);
   planned *= points;
   if (planned > MAX_PLANNED_RUNS) {
-    complain(["grid"], `the grid has ${points.toLocaleString("en-US")} point(s) × ${seeds.length.toLocaleString("en-US")} seed(s) = ${planned.toLocaleString("en-US")} runs, more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} a sweep may plan; split it into several sweep files`);
+    complain(
+      ["grid"],
+      `the grid has ${points.toLocaleString("en-US")} point(s) × ${seeds.length.toLocaleString("en-US")} seed(s) = ${planned.toLocaleString("en-US")} runs, more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} a sweep may plan; split it into several sweep files`,
+    );
   }
 
   const report: SweepReportOptions = {};
   if (raw.report !== undefined) {
     const r = raw.report;
     if (!isPlainObject(r)) complain(["report"], "must be a mapping (metrics, logX, title)");
-    for (const k of Object.keys(r)) if (!["metrics", "logX", "title"].includes(k)) complain(["report", k], "unknown key; expected metrics, logX or title");
+    for (const k of Object.keys(r))
+      if (!["metrics", "logX", "title"].includes(k))
+        complain(["report", k], "unknown key; expected metrics, logX or title");
     for (const k of ["metrics", "logX"] as const) {
       const v = r[k];
       if (v === undefined) continue;
@@ -205,7 +234,11 @@ function parseSeeds(v: Json | undefined, complain: Complain): number[] {
   const isSeed = (s: Json): s is number => typeof s === "number" && Number.isInteger(s) && s >= 0 && s <= MAX_SEED;
   const seedRule = "a non-negative integer below 2^32 (larger seeds would alias smaller ones)";
   const checkCount = (n: number, at: FieldPath): void => {
-    if (n > MAX_PLANNED_RUNS) complain(at, `${n.toLocaleString("en-US")} seeds is more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} runs a sweep may plan`);
+    if (n > MAX_PLANNED_RUNS)
+      complain(
+        at,
+        `${n.toLocaleString("en-US")} seeds is more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} runs a sweep may plan`,
+      );
   };
   let seeds: number[];
   if (typeof v === "number") {
@@ -216,12 +249,18 @@ function parseSeeds(v: Json | undefined, complain: Complain): number[] {
     v.forEach((s, i) => isSeed(s) || complain(["seeds", i], `a seed must be ${seedRule}, got ${JSON.stringify(s)}`));
     seeds = v as number[];
   } else if (isPlainObject(v)) {
-    for (const k of Object.keys(v)) if (k !== "start" && k !== "count") complain(["seeds", k], "unknown key; expected start and count");
+    for (const k of Object.keys(v))
+      if (k !== "start" && k !== "count") complain(["seeds", k], "unknown key; expected start and count");
     const start = v.start ?? 0;
     if (!isSeed(start)) complain(["seeds", "start"], `must be ${seedRule}`);
-    if (typeof v.count !== "number" || !Number.isInteger(v.count) || v.count < 1) complain(["seeds", "count"], "required: a positive integer");
+    if (typeof v.count !== "number" || !Number.isInteger(v.count) || v.count < 1)
+      complain(["seeds", "count"], "required: a positive integer");
     checkCount(v.count, ["seeds", "count"]);
-    if (start + v.count - 1 > MAX_SEED) complain(["seeds", "count"], `seeds ${start}..${start + v.count - 1} go past 2^32 - 1 (larger seeds would alias smaller ones)`);
+    if (start + v.count - 1 > MAX_SEED)
+      complain(
+        ["seeds", "count"],
+        `seeds ${start}..${start + v.count - 1} go past 2^32 - 1 (larger seeds would alias smaller ones)`,
+      );
     seeds = Array.from({ length: v.count }, (_, i) => start + i);
   } else return complain(["seeds"], "required: a count (5), a list ([0, 1, 2]) or {start, count}");
   if (seeds.length === 0) complain(["seeds"], "needs at least one seed");
@@ -247,7 +286,12 @@ export function loadSweepFile(file: string): SweepSpec {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line;
-    throw new SweepConfigError(`${file}${line ? `:${line}` : ""}: invalid YAML: ${e.message.split("\n")[0]}`, file, [], line);
+    throw new SweepConfigError(
+      `${file}${line ? `:${line}` : ""}: invalid YAML: ${e.message.split("\n")[0]}`,
+      file,
+      [],
+      line,
+    );
   }
   const locate = (p: FieldPath): number | undefined => {
     // The deepest node along the path that exists gives the line.

@@ -20,7 +20,14 @@
 // every checkpoint row (per-prompt means included, for clustered CIs and paired comparisons).
 import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
 import type { Complain, JsonObject } from "./config";
-import { FIG2_METHODS, OFFLINE_METHODS, runFig2, type CheckpointRow, type Fig2Method, type Fig2RunSettings } from "../fig2/run";
+import {
+  FIG2_METHODS,
+  OFFLINE_METHODS,
+  runFig2,
+  type CheckpointRow,
+  type Fig2Method,
+  type Fig2RunSettings,
+} from "../fig2/run";
 import { FIG2_RUN_PRESETS, offlineUnitsNeeded } from "../fig2/runPresets";
 import { fig2ContextFor } from "../fig2/context";
 
@@ -38,7 +45,9 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
   type Check = Parameters<ConfigReader["number"]>[2];
   const section = <T>(key: string, dflt: T, checks: Record<string, Check>): T => {
     const s = r.child(key);
-    const out = Object.fromEntries(Object.entries(checks).map(([k, check]) => [k, s.number(k, (dflt as Record<string, number>)[k], check)]));
+    const out = Object.fromEntries(
+      Object.entries(checks).map(([k, check]) => [k, s.number(k, (dflt as Record<string, number>)[k], check)]),
+    );
     s.done();
     return out as T;
   };
@@ -50,29 +59,56 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
     knob,
     seed: 0, // the sweep's seed replaces it at run time
     dataSeed: r.number("dataSeed", 0, count(0)),
-    offline: section("offline", p.offline, { steps: count(1), batchSize: count(1), learningRate: pos, cdpoEpsilon: { min: 0, max: 0.49 } }),
-    ppo: section("ppo", p.ppo, { iterations: count(1), promptsPerIteration: count(1), k: count(2), learningRate: pos, initialBeta: { min: 0 }, klHorizon: pos }),
+    offline: section("offline", p.offline, {
+      steps: count(1),
+      batchSize: count(1),
+      learningRate: pos,
+      cdpoEpsilon: { min: 0, max: 0.49 },
+    }),
+    ppo: section("ppo", p.ppo, {
+      iterations: count(1),
+      promptsPerIteration: count(1),
+      k: count(2),
+      learningRate: pos,
+      initialBeta: { min: 0 },
+      klHorizon: pos,
+    }),
     bestOfN: section("bestOfN", p.bestOfN, { samplesPerPrompt: count(1) }),
     checkpoints: r.number("checkpoints", p.checkpoints, count(1)),
-    evaluation: section("evaluation", p.evaluation, { prompts: count(2), samplesPerPrompt: count(1), maxNewTokens: count(1) }),
+    evaluation: section("evaluation", p.evaluation, {
+      prompts: count(2),
+      samplesPerPrompt: count(1),
+      maxNewTokens: count(1),
+    }),
   };
   r.done();
   // The knob's meaning and range per method.
   const needsPositive = ["dpo", "cdpo", "ipo", "kto", "listwise", "ppo", "ppo-gt"];
-  if (needsPositive.includes(method) && !(knob > 0)) complain(["knob"], `${method}'s knob (β, τ or target KL) must be > 0, got ${knob}`);
-  if ((method === "preferred-ft" || method === "sft") && knob !== 0) complain(["knob"], `${method} has no knob; leave it out or set 0, got ${knob}`);
+  if (needsPositive.includes(method) && !(knob > 0))
+    complain(["knob"], `${method}'s knob (β, τ or target KL) must be > 0, got ${knob}`);
+  if ((method === "preferred-ft" || method === "sft") && knob !== 0)
+    complain(["knob"], `${method} has no knob; leave it out or set 0, got ${knob}`);
   if (method === "best-of-n") {
-    if (!(Number.isInteger(Math.log(knob) / Math.log(4)) && knob >= 1)) complain(["knob"], `best-of-n's knob is the largest N, a power of 4 (1, 4, 16, 64), got ${knob}`);
-    if (out.bestOfN.samplesPerPrompt % knob !== 0) complain(["bestOfN", "samplesPerPrompt"], `must be a multiple of N = ${knob}, got ${out.bestOfN.samplesPerPrompt}`);
+    if (!(Number.isInteger(Math.log(knob) / Math.log(4)) && knob >= 1))
+      complain(["knob"], `best-of-n's knob is the largest N, a power of 4 (1, 4, 16, 64), got ${knob}`);
+    if (out.bestOfN.samplesPerPrompt % knob !== 0)
+      complain(
+        ["bestOfN", "samplesPerPrompt"],
+        `must be a multiple of N = ${knob}, got ${out.bestOfN.samplesPerPrompt}`,
+      );
   }
   // Sections a method ignores must keep their defaults.
   const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
   const isOffline = OFFLINE_METHODS[method] !== undefined;
   const isPpo = method === "ppo" || method === "ppo-gt";
-  if (!isOffline && !same(out.offline, p.offline)) complain(["offline"], `only the offline methods use offline settings; this run's method is ${method}`);
-  if (!isPpo && !same(out.ppo, p.ppo)) complain(["ppo"], `only ppo and ppo-gt use ppo settings; this run's method is ${method}`);
-  if (method !== "best-of-n" && !same(out.bestOfN, p.bestOfN)) complain(["bestOfN"], `only best-of-n uses bestOfN settings; this run's method is ${method}`);
-  if (method !== "cdpo" && out.offline.cdpoEpsilon !== p.offline.cdpoEpsilon) complain(["offline", "cdpoEpsilon"], `only cdpo uses cdpoEpsilon; this run's method is ${method}`);
+  if (!isOffline && !same(out.offline, p.offline))
+    complain(["offline"], `only the offline methods use offline settings; this run's method is ${method}`);
+  if (!isPpo && !same(out.ppo, p.ppo))
+    complain(["ppo"], `only ppo and ppo-gt use ppo settings; this run's method is ${method}`);
+  if (method !== "best-of-n" && !same(out.bestOfN, p.bestOfN))
+    complain(["bestOfN"], `only best-of-n uses bestOfN settings; this run's method is ${method}`);
+  if (method !== "cdpo" && out.offline.cdpoEpsilon !== p.offline.cdpoEpsilon)
+    complain(["offline", "cdpoEpsilon"], `only cdpo uses cdpoEpsilon; this run's method is ${method}`);
   const { seed: _seed, ...stored } = out;
   return stored as unknown as JsonObject;
 }
@@ -86,7 +122,8 @@ export function storedRow(row: CheckpointRow): Record<string, unknown> {
   for (const [k, v] of Object.entries(row)) {
     if (typeof v === "number") out[k] = Number.isFinite(v) ? round6(v) : String(v);
     else if (Array.isArray(v) && typeof v[0] === "number") out[k] = (v as number[]).map(round6);
-    else if (k === "log" && v) out[k] = Object.fromEntries(Object.entries(v as Record<string, number>).map(([a, b]) => [a, round6(b)]));
+    else if (k === "log" && v)
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, number>).map(([a, b]) => [a, round6(b)]));
     else out[k] = v;
   }
   delete out.trainSeconds; // wall time: not reproducible, not stored
@@ -95,7 +132,8 @@ export function storedRow(row: CheckpointRow): Record<string, unknown> {
 
 export const fig2Kind: ExperimentKind = {
   name: "fig2",
-  description: "DPO paper Figure 2 on rt-polarity: SFT → K=4 samples → pairs / rankings / unpaired labels → one method at one knob → checkpoint rows (ground-truth reward, KL, VADER, RM) (src/fig2)",
+  description:
+    "DPO paper Figure 2 on rt-polarity: SFT → K=4 samples → pairs / rankings / unpaired labels → one method at one knob → checkpoint rows (ground-truth reward, KL, VADER, RM) (src/fig2)",
   version: VERSION,
   usesBackend: true,
   resolve: resolveFig2,

@@ -24,7 +24,11 @@ const registry = new Map<string, ExperimentKind>();
 
 // The kinds that ship with prefopt, loaded on first use: expanding a synthetic sweep (or importing
 // plan.ts at all) must not load tfjs and the LM stack. builtin-kinds.ts loads all of them at once.
-const BUILTIN_KIND_MODULES: Record<string, string> = { synthetic: "./synthetic-kind", bandit: "./bandit-kind", lm: "./lm-kind" };
+const BUILTIN_KIND_MODULES: Record<string, string> = {
+  synthetic: "./synthetic-kind",
+  bandit: "./bandit-kind",
+  lm: "./lm-kind",
+};
 
 export function registerExperimentKind(kind: ExperimentKind): void {
   const existing = registry.get(kind.name);
@@ -34,9 +38,11 @@ export function registerExperimentKind(kind: ExperimentKind): void {
 
 export function getExperimentKind(name: string): ExperimentKind {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  if (!registry.has(name) && Object.prototype.hasOwnProperty.call(BUILTIN_KIND_MODULES, name)) require(BUILTIN_KIND_MODULES[name]);
+  if (!registry.has(name) && Object.prototype.hasOwnProperty.call(BUILTIN_KIND_MODULES, name))
+    require(BUILTIN_KIND_MODULES[name]);
   const kind = registry.get(name);
-  if (!kind) throw new Error(`unknown experiment kind "${name}"; registered: ${listExperimentKinds().join(", ") || "none"}`);
+  if (!kind)
+    throw new Error(`unknown experiment kind "${name}"; registered: ${listExperimentKinds().join(", ") || "none"}`);
   return kind;
 }
 
@@ -70,24 +76,42 @@ export class ConfigReader {
     return this.obj[key];
   }
 
-  number(key: string, dflt: number | undefined, check?: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean }): number {
+  number(
+    key: string,
+    dflt: number | undefined,
+    check?: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean },
+  ): number {
     const v = this.take(key) ?? dflt;
-    if (typeof v !== "number" || !Number.isFinite(v)) return this.complain([...this.at, key], v === undefined ? "required: a number" : `must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      return this.complain(
+        [...this.at, key],
+        v === undefined ? "required: a number" : `must be a number, got ${JSON.stringify(v)}`,
+      );
     if (check?.integer && !Number.isInteger(v)) this.complain([...this.at, key], `must be an integer, got ${v}`);
-    if (check?.min !== undefined && (check.exclusiveMin ? v <= check.min : v < check.min)) this.complain([...this.at, key], `must be ${check.exclusiveMin ? ">" : ">="} ${check.min}, got ${v}`);
-    if (check?.max !== undefined && v > check.max) this.complain([...this.at, key], `must be <= ${check.max}, got ${v}`);
+    if (check?.min !== undefined && (check.exclusiveMin ? v <= check.min : v < check.min))
+      this.complain([...this.at, key], `must be ${check.exclusiveMin ? ">" : ">="} ${check.min}, got ${v}`);
+    if (check?.max !== undefined && v > check.max)
+      this.complain([...this.at, key], `must be <= ${check.max}, got ${v}`);
     return v;
   }
 
   boolean(key: string, dflt: boolean | undefined): boolean {
     const v = this.take(key) ?? dflt;
-    if (typeof v !== "boolean") return this.complain([...this.at, key], v === undefined ? "required: true or false" : `must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== "boolean")
+      return this.complain(
+        [...this.at, key],
+        v === undefined ? "required: true or false" : `must be true or false, got ${JSON.stringify(v)}`,
+      );
     return v;
   }
 
   string(key: string, dflt: string | undefined): string {
     const v = this.take(key) ?? dflt;
-    if (typeof v !== "string") return this.complain([...this.at, key], v === undefined ? "required: a string" : `must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== "string")
+      return this.complain(
+        [...this.at, key],
+        v === undefined ? "required: a string" : `must be a string, got ${JSON.stringify(v)}`,
+      );
     return v;
   }
 
@@ -113,7 +137,11 @@ export class ConfigReader {
   /** Call last: complains about any key nobody read. */
   done(): void {
     for (const key of Object.keys(this.obj)) {
-      if (!this.used.has(key)) this.complain([...this.at, key], `unknown field; expected one of ${[...this.used].sort().join(", ") || "(none)"}`);
+      if (!this.used.has(key))
+        this.complain(
+          [...this.at, key],
+          `unknown field; expected one of ${[...this.used].sort().join(", ") || "(none)"}`,
+        );
     }
   }
 }
@@ -130,7 +158,10 @@ export function jsonSafeMetrics(metrics: Record<string, unknown>, kind: string):
     if (typeof v === "number") out[k] = Number.isFinite(v) ? v : String(v);
     else if (typeof v === "string") out[k] = v;
     else if (typeof v === "boolean") out[k] = v ? 1 : 0;
-    else throw new Error(`experiment kind "${kind}" returned metric "${k}" of type ${v === null ? "null" : typeof v}; metrics must be numbers or strings`);
+    else
+      throw new Error(
+        `experiment kind "${kind}" returned metric "${k}" of type ${v === null ? "null" : typeof v}; metrics must be numbers or strings`,
+      );
   }
   return out;
 }

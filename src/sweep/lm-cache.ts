@@ -24,7 +24,15 @@ export interface Reference {
 }
 
 /** How the artefacts were obtained so far in this thread (tests use it to see that a cache was hit). */
-export const lmCacheStats = { referenceBuilt: 0, referenceFromDisk: 0, referenceFromMemory: 0, dataBuilt: 0, dataFromDisk: 0, dataFromMemory: 0, damaged: 0 };
+export const lmCacheStats = {
+  referenceBuilt: 0,
+  referenceFromDisk: 0,
+  referenceFromMemory: 0,
+  dataBuilt: 0,
+  dataFromDisk: 0,
+  dataFromMemory: 0,
+  damaged: 0,
+};
 
 const references = new Map<string, Reference>(); // least recently used first
 const datasets = new Map<string, RlaifData>();
@@ -76,7 +84,17 @@ function warnDamaged(file: string, why: string): void {
 
 /** The SFT reference for `preset` (memory, then disk, then trained and stored). */
 export function referenceFor(preset: LmPreset, kindVersion: number): { key: string; ref: Reference } {
-  const inputs = { what: "lm-sft-reference", kindVersion, corpus: "generated-reviews", corpusSize: preset.corpusSize, heldOutFraction: preset.heldOutFraction, maxVocab: preset.maxVocab, model: preset.model, sft: preset.sft, seed: preset.seed };
+  const inputs = {
+    what: "lm-sft-reference",
+    kindVersion,
+    corpus: "generated-reviews",
+    corpusSize: preset.corpusSize,
+    heldOutFraction: preset.heldOutFraction,
+    maxVocab: preset.maxVocab,
+    model: preset.model,
+    sft: preset.sft,
+    seed: preset.seed,
+  };
   const key = sha256(canonicalJson(inputs)).slice(0, 24);
   const kept = references.get(key);
   if (kept) {
@@ -95,7 +113,8 @@ export function referenceFor(preset: LmPreset, kindVersion: number): { key: stri
       model = loaded.model;
       const meta = loaded.meta ?? {};
       if (meta.key !== key) throw new Error("its key does not match its file name");
-      if (canonicalJson(loaded.tokenizer.toJSON()) !== canonicalJson(setup.tokenizer.toJSON())) throw new Error("its tokenizer differs from the corpus's");
+      if (canonicalJson(loaded.tokenizer.toJSON()) !== canonicalJson(setup.tokenizer.toJSON()))
+        throw new Error("its tokenizer differs from the corpus's");
       if (weightsHash(model) !== meta.weightsSha256) throw new Error("its weights fail their checksum");
       if (typeof meta.sftPerplexity !== "number") throw new Error("meta.sftPerplexity is missing");
       ref = { setup, model, sftPerplexity: meta.sftPerplexity };
@@ -117,7 +136,14 @@ export function referenceFor(preset: LmPreset, kindVersion: number): { key: stri
 
 /** The RLAIF preference data built with `ref` for `preset` (memory, then disk, then built and stored). */
 export function rlaifDataFor(preset: LmPreset, referenceKey: string, ref: Reference, kindVersion: number): RlaifData {
-  const inputs = { what: "lm-rlaif-data", kindVersion, reference: referenceKey, rlaif: preset.rlaif, constitution: "default", seed: preset.seed };
+  const inputs = {
+    what: "lm-rlaif-data",
+    kindVersion,
+    reference: referenceKey,
+    rlaif: preset.rlaif,
+    constitution: "default",
+    seed: preset.seed,
+  };
   const key = sha256(canonicalJson(inputs)).slice(0, 24);
   const kept = datasets.get(key);
   if (kept) {
@@ -129,7 +155,8 @@ export function rlaifDataFor(preset: LmPreset, referenceKey: string, ref: Refere
   if (file && fs.existsSync(file)) {
     try {
       const wrapper = JSON.parse(fs.readFileSync(file, "utf8")) as { key?: string; sha256?: string; body?: string };
-      if (wrapper.key !== key || typeof wrapper.body !== "string") throw new Error("not an RLAIF cache entry for this key");
+      if (wrapper.key !== key || typeof wrapper.body !== "string")
+        throw new Error("not an RLAIF cache entry for this key");
       if (sha256(wrapper.body) !== wrapper.sha256) throw new Error("its body fails its checksum");
       lmCacheStats.dataFromDisk++;
       return remember(datasets, key, JSON.parse(wrapper.body) as RlaifData, KEEP_DATASETS);
@@ -139,11 +166,23 @@ export function rlaifDataFor(preset: LmPreset, referenceKey: string, ref: Refere
   }
   const full = makeRlaifData(ref.model, ref.setup, defaultConstitution(), preset);
   // Keep exactly what the cache file holds, so a fresh build and a cache hit hand the trainers the same data.
-  const data: RlaifData = JSON.parse(JSON.stringify({ pairs: full.pairs, rankings: full.rankings, unpaired: full.unpaired, tiedPrompts: full.tiedPrompts, tiedLists: full.tiedLists, flippedFraction: full.flippedFraction }));
+  const data: RlaifData = JSON.parse(
+    JSON.stringify({
+      pairs: full.pairs,
+      rankings: full.rankings,
+      unpaired: full.unpaired,
+      tiedPrompts: full.tiedPrompts,
+      tiedLists: full.tiedLists,
+      flippedFraction: full.flippedFraction,
+    }),
+  );
   lmCacheStats.dataBuilt++;
   if (file) {
     const body = JSON.stringify(data);
-    writeFileAtomic(file, JSON.stringify({ format: "prefopt-lm-rlaif-cache-v1", key, inputs, sha256: sha256(body), body }));
+    writeFileAtomic(
+      file,
+      JSON.stringify({ format: "prefopt-lm-rlaif-cache-v1", key, inputs, sha256: sha256(body), body }),
+    );
   }
   return remember(datasets, key, data, KEEP_DATASETS);
 }

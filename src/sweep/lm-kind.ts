@@ -64,14 +64,27 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   const presetName = r.oneOf("preset", Object.keys(LM_PRESETS), undefined);
   const p = LM_PRESETS[presetName];
   const pos = { min: 0, exclusiveMin: true };
-  checkRenamed(r, { beta: "lossOptions.beta", labelSmoothing: "lossOptions.labelSmoothing", desirableWeight: "lossOptions.desirableWeight", undesirableWeight: "lossOptions.undesirableWeight" });
-  const { method, lossOptions } = readMethod(r, { data: ["pairs", "rankings", "unpaired"], extra: { ppo: (lo) => ({ beta: lo.number("beta", 0.1, pos) }) } });
+  checkRenamed(r, {
+    beta: "lossOptions.beta",
+    labelSmoothing: "lossOptions.labelSmoothing",
+    desirableWeight: "lossOptions.desirableWeight",
+    undesirableWeight: "lossOptions.undesirableWeight",
+  });
+  const { method, lossOptions } = readMethod(r, {
+    data: ["pairs", "rankings", "unpaired"],
+    extra: { ppo: (lo) => ({ beta: lo.number("beta", 0.1, pos) }) },
+  });
   const count = (min: number) => ({ min, integer: true });
   // A nested section: exactly the fields in `checks`, each defaulting to the preset's value.
   type Check = Parameters<ConfigReader["number"]>[2];
   const section = <T>(key: string, dflt: T, checks: Record<string, Check>): T => {
     const s = r.child(key);
-    const out = Object.fromEntries(Object.entries(checks).map(([k, check]) => [k, s.number(k, (dflt as Record<string, number | undefined>)[k], check)]));
+    const out = Object.fromEntries(
+      Object.entries(checks).map(([k, check]) => [
+        k,
+        s.number(k, (dflt as Record<string, number | undefined>)[k], check),
+      ]),
+    );
     s.done();
     return out as T;
   };
@@ -81,12 +94,22 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
     lossOptions,
     preference: section("preference", p.preference, { steps: count(1), batchSize: count(1), learningRate: pos }),
     ppo: section("ppo", p.ppo, { iterations: count(1), promptsPerIteration: count(1), k: count(2), learningRate: pos }),
-    rlaif: section("rlaif", p.rlaif, { prompts: count(1), k: count(2), maxNewTokens: count(1), noiseTemperature: { min: 0 } }),
+    rlaif: section("rlaif", p.rlaif, {
+      prompts: count(1),
+      k: count(2),
+      maxNewTokens: count(1),
+      noiseTemperature: { min: 0 },
+    }),
     evaluation: section("evaluation", p.evaluation, { prompts: count(1), samplesPerPrompt: count(1) }),
     corpusSize: r.number("corpusSize", p.corpusSize, count(10)),
     heldOutFraction: r.number("heldOutFraction", p.heldOutFraction, { min: 0, max: 0.9, exclusiveMin: true }),
     maxVocab: r.number("maxVocab", p.maxVocab, count(5)),
-    model: section("model", p.model, { contextLength: count(4), dModel: count(1), nHeads: count(1), nLayers: count(1) }),
+    model: section("model", p.model, {
+      contextLength: count(4),
+      dModel: count(1),
+      nHeads: count(1),
+      nLayers: count(1),
+    }),
     sft: section("sft", p.sft, { steps: count(1), batchSize: count(1), learningRate: pos }),
     dataSeed: r.number("dataSeed", p.seed, count(0)),
     timings: r.boolean("timings", false),
@@ -99,12 +122,23 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   }
   // A knob the method ignores would give distinct ids that compute the same thing: refuse it. (Loss options
   // were checked against the loss's registry entry by readMethod.)
-  const ignored = (field: string[], problem: string): never => complain(field, `${problem}; this run's method is ${method} (use grid blocks to vary it per method)`);
-  const [unused, unusedDefault] = method === "ppo" ? (["preference", p.preference] as const) : (["ppo", p.ppo] as const);
-  for (const [k, v] of Object.entries(out[unused] ?? {})) if (v !== (unusedDefault as Record<string, number>)[k]) ignored([unused, k], method === "ppo" ? "PPO trains online and ignores the offline settings" : "only method ppo uses the ppo settings");
+  const ignored = (field: string[], problem: string): never =>
+    complain(field, `${problem}; this run's method is ${method} (use grid blocks to vary it per method)`);
+  const [unused, unusedDefault] =
+    method === "ppo" ? (["preference", p.preference] as const) : (["ppo", p.ppo] as const);
+  for (const [k, v] of Object.entries(out[unused] ?? {}))
+    if (v !== (unusedDefault as Record<string, number>)[k])
+      ignored(
+        [unused, k],
+        method === "ppo"
+          ? "PPO trains online and ignores the offline settings"
+          : "only method ppo uses the ppo settings",
+      );
   if (method === "ppo") {
     // PPO samples its own completions and scores them with the judges: the RLAIF pairs are not used.
-    for (const k of ["prompts", "k", "noiseTemperature"] as const) if (out.rlaif[k] !== p.rlaif[k]) ignored(["rlaif", k], "PPO learns from judge scores of its own samples, not from the RLAIF data");
+    for (const k of ["prompts", "k", "noiseTemperature"] as const)
+      if (out.rlaif[k] !== p.rlaif[k])
+        ignored(["rlaif", k], "PPO learns from judge scores of its own samples, not from the RLAIF data");
   }
   delete out[unused];
   return out as unknown as JsonObject;
@@ -116,7 +150,8 @@ const NO_DATA: RlaifData = { pairs: [], rankings: [], unpaired: [], tiedPrompts:
 
 export const lmKind: ExperimentKind = {
   name: "lm",
-  description: "Tiny causal transformer: SFT reference → RLAIF data → any registered preference loss or PPO → held-out judge reward and KL (src/lm)",
+  description:
+    "Tiny causal transformer: SFT reference → RLAIF data → any registered preference loss or PPO → held-out judge reward and KL (src/lm)",
   version: VERSION,
   usesBackend: true,
   resolve: resolveLm,
@@ -141,7 +176,17 @@ export const lmKind: ExperimentKind = {
     const data = c.method === "ppo" ? NO_DATA : rlaifDataFor(preset, key, ref, VERSION);
     const constitution = defaultConstitution();
     const runPreset = { ...preset, seed }; // the run's seed drives training and evaluation only
-    const point = trainAndEvaluate(c.method, typeof beta === "number" ? beta : 0, ref.model, ref.setup, data, constitution, runPreset, false, otherLossOptions);
+    const point = trainAndEvaluate(
+      c.method,
+      typeof beta === "number" ? beta : 0,
+      ref.model,
+      ref.setup,
+      data,
+      constitution,
+      runPreset,
+      false,
+      otherLossOptions,
+    );
     // The reference on the same prompts and random numbers: the gain is paired, so its noise is small.
     const sft = evaluateOnHeldOut(ref.model, ref.model, ref.setup, constitution, runPreset);
     const metrics: Metrics = {
@@ -156,13 +201,19 @@ export const lmKind: ExperimentKind = {
       evalSamples: point.samples.length,
       sftPerplexity: ref.sftPerplexity,
     };
-    if (c.method !== "ppo") Object.assign(metrics, { pairs: data.pairs.length, tiedPrompts: data.tiedPrompts, flippedFraction: data.flippedFraction });
+    if (c.method !== "ppo")
+      Object.assign(metrics, {
+        pairs: data.pairs.length,
+        tiedPrompts: data.tiedPrompts,
+        flippedFraction: data.flippedFraction,
+      });
     if (c.method !== "ppo" && getLoss(c.method).data === "rankings") metrics.rankings = data.rankings.length;
     // The last training log row under TRL's names (last minibatch only, as TRL logs it). KTO's `kl` (its
     // batch reference point z0) would overwrite the held-out KL above, so clashing names get a train/ prefix.
     const { step: _s, iteration: _i, ...log } = (point.lastLog ?? {}) as Record<string, number>;
     metrics.finalLoss = c.method === "ppo" ? log["loss/policy_avg"] : log.loss;
-    for (const [k, v] of Object.entries(log)) if (k !== "loss" && Number.isFinite(v)) metrics[k in metrics ? `train/${k}` : k] = v;
+    for (const [k, v] of Object.entries(log))
+      if (k !== "loss" && Number.isFinite(v)) metrics[k in metrics ? `train/${k}` : k] = v;
     if (c.timings) metrics.trainSeconds = point.trainSeconds;
     return metrics;
   },

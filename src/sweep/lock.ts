@@ -45,7 +45,13 @@ function readOwner(lockFile: string): LockOwner | "missing" | "unreadable" {
   }
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
-    if (typeof o.pid === "number" && typeof o.host === "string" && typeof o.since === "string" && typeof o.token === "string") return o as LockOwner;
+    if (
+      typeof o.pid === "number" &&
+      typeof o.host === "string" &&
+      typeof o.since === "string" &&
+      typeof o.token === "string"
+    )
+      return o as LockOwner;
   } catch {
     // not (yet) a whole record
   }
@@ -67,7 +73,8 @@ function createExclusive(name: string, content: string): boolean {
     if (code === "EEXIST") return false;
     // A file system without hard links: an exclusive create, then the content. Another taker may see it
     // empty for a moment; that is why an unreadable lock is waited for and never taken as stale.
-    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EXDEV") return createExclusiveNoLink(name, content);
+    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EXDEV")
+      return createExclusiveNoLink(name, content);
     throw e;
   } finally {
     fs.rmSync(tmp, { force: true });
@@ -93,10 +100,13 @@ function createExclusiveNoLink(name: string, content: string): boolean {
 
 /** Why `owner` still holds the lock, or undefined when the lock is stale. */
 function liveReason(owner: LockOwner): string | undefined {
-  if (owner.host !== os.hostname()) return `a process on host ${owner.host} (pid ${owner.pid}, since ${owner.since}), whose liveness cannot be checked from here`;
+  if (owner.host !== os.hostname())
+    return `a process on host ${owner.host} (pid ${owner.pid}, since ${owner.since}), whose liveness cannot be checked from here`;
   if (owner.pid === process.pid) {
     // Our own pid: held by this process unless it was written before this process started (pid reuse).
-    return Date.parse(owner.since) >= PROCESS_STARTED - 1000 ? `this same process (pid ${owner.pid}, since ${owner.since}): another sweep in this process is writing it` : undefined;
+    return Date.parse(owner.since) >= PROCESS_STARTED - 1000
+      ? `this same process (pid ${owner.pid}, since ${owner.since}): another sweep in this process is writing it`
+      : undefined;
   }
   return pidAlive(owner.pid) ? `another process (pid ${owner.pid}, since ${owner.since})` : undefined;
 }
@@ -115,12 +125,20 @@ export class FileLock {
    */
   static acquire(target: string, what = target): FileLock {
     const lockFile = `${target}.lock`;
-    const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: randomBytes(8).toString("hex") };
+    const owner: LockOwner = {
+      pid: process.pid,
+      host: os.hostname(),
+      since: new Date().toISOString(),
+      token: randomBytes(8).toString("hex"),
+    };
     const content = JSON.stringify(owner) + "\n";
     const deadline = Date.now() + PARTIAL_WAIT_MS;
     const giveUp = Date.now() + 10 * PARTIAL_WAIT_MS;
     for (;;) {
-      if (Date.now() > giveUp) throw new Error(`${what}: could not take the lock file ${lockFile} (it kept changing hands for ${(10 * PARTIAL_WAIT_MS) / 1000} s)`);
+      if (Date.now() > giveUp)
+        throw new Error(
+          `${what}: could not take the lock file ${lockFile} (it kept changing hands for ${(10 * PARTIAL_WAIT_MS) / 1000} s)`,
+        );
       if (createExclusive(lockFile, content)) return new FileLock(lockFile, owner);
       const held = readOwner(lockFile);
       if (held === "missing") continue; // released meanwhile: try again
@@ -130,10 +148,15 @@ export class FileLock {
           sleepMs(50);
           continue;
         }
-        throw new Error(`${what} is locked: the lock file ${lockFile} exists but holds no readable owner (checked for ${PARTIAL_WAIT_MS} ms). If no sweep is writing ${what}, delete ${lockFile}.`);
+        throw new Error(
+          `${what} is locked: the lock file ${lockFile} exists but holds no readable owner (checked for ${PARTIAL_WAIT_MS} ms). If no sweep is writing ${what}, delete ${lockFile}.`,
+        );
       }
       const live = liveReason(held);
-      if (live) throw new Error(`${what} is being written by ${live}; its lock file is ${lockFile}. Wait for it, or use another output folder; if that sweep is gone, delete ${lockFile}.`);
+      if (live)
+        throw new Error(
+          `${what} is being written by ${live}; its lock file is ${lockFile}. Wait for it, or use another output folder; if that sweep is gone, delete ${lockFile}.`,
+        );
       breakStaleLock(lockFile, held);
     }
   }
@@ -149,11 +172,22 @@ export class FileLock {
 /** Remove `lockFile` if it still holds `stale`, under the break lock (see the top of the file). */
 function breakStaleLock(lockFile: string, stale: LockOwner): void {
   const breakFile = `${lockFile}.break`;
-  const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: randomBytes(8).toString("hex") };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    token: randomBytes(8).toString("hex"),
+  };
   if (!createExclusive(breakFile, JSON.stringify(me) + "\n")) {
     const breaker = readOwner(breakFile);
     // A breaker that died between taking and releasing the break lock left it behind.
-    if (typeof breaker === "object" && breaker.host === os.hostname() && breaker.pid !== process.pid && !pidAlive(breaker.pid)) fs.rmSync(breakFile, { force: true });
+    if (
+      typeof breaker === "object" &&
+      breaker.host === os.hostname() &&
+      breaker.pid !== process.pid &&
+      !pidAlive(breaker.pid)
+    )
+      fs.rmSync(breakFile, { force: true });
     else sleepMs(10);
     return; // the caller re-reads the lock
   }

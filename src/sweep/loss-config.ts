@@ -2,7 +2,15 @@
 // kind's extra methods, e.g. the LM's ppo) and lossOptions are checked against that loss's registry entry,
 // so no kind restates which method takes which option. Shared by the bandit and lm kinds.
 import "../losses/all";
-import { getLoss, hasLoss, listLossTypes, resolveLossOptions, type LossData, type LossEntry, type LossOptions } from "../losses/registry";
+import {
+  getLoss,
+  hasLoss,
+  listLossTypes,
+  resolveLossOptions,
+  type LossData,
+  type LossEntry,
+  type LossOptions,
+} from "../losses/registry";
 import type { ConfigReader } from "./kinds";
 
 export interface MethodConfig {
@@ -20,13 +28,18 @@ export interface MethodConfig {
  */
 export function readMethod(
   r: ConfigReader,
-  opts: { data: readonly LossData[]; extra?: Record<string, (lossOptions: ConfigReader) => LossOptions>; allow?: Record<string, unknown> },
+  opts: {
+    data: readonly LossData[];
+    extra?: Record<string, (lossOptions: ConfigReader) => LossOptions>;
+    allow?: Record<string, unknown>;
+  },
 ): MethodConfig {
   const usable = listLossTypes().filter((l) => opts.data.includes(l.data));
   const names = [...usable.map((l) => l.name), ...Object.keys(opts.extra ?? {})];
   const raw = r.string("method", undefined);
   const extra = opts.extra?.[raw];
-  if (!extra && !(hasLoss(raw) && opts.data.includes(getLoss(raw).data))) return r.complain(["method"], `must be one of ${names.join(", ")}, got ${JSON.stringify(raw)}`);
+  if (!extra && !(hasLoss(raw) && opts.data.includes(getLoss(raw).data)))
+    return r.complain(["method"], `must be one of ${names.join(", ")}, got ${JSON.stringify(raw)}`);
   const lo = r.child("lossOptions");
   if (extra) {
     const lossOptions = extra(lo);
@@ -42,11 +55,14 @@ export function readMethod(
       delete given[k];
     }
   }
-  const lossOptions = resolveLossOptions(entry.name, given, (option, problem) => r.complain(["lossOptions", option], problem));
+  const lossOptions = resolveLossOptions(entry.name, given, (option, problem) =>
+    r.complain(["lossOptions", option], problem),
+  );
   return { method: entry.name, entry, lossOptions: { ...lossOptions, ...(kept as LossOptions) } };
 }
 
 /** Complains about keys a kind has renamed, naming the new key (old sweep files fail with a pointer). */
 export function checkRenamed(r: ConfigReader, renamed: Record<string, string>): void {
-  for (const [old, now] of Object.entries(renamed)) if (r.has(old)) r.complain([old], `was renamed ${now} (one vocabulary for both tracks)`);
+  for (const [old, now] of Object.entries(renamed))
+    if (r.has(old)) r.complain([old], `was renamed ${now} (one vocabulary for both tracks)`);
 }

@@ -81,12 +81,21 @@ export function mergeShards(opts: MergeOptions): MergeResult {
   }
 }
 
-function mergeLocked(opts: MergeOptions, spec: SweepSpec, plan: SweepPlan, out: string, resultsPath: string, inputFiles: string[]): MergeResult {
-
+function mergeLocked(
+  opts: MergeOptions,
+  spec: SweepSpec,
+  plan: SweepPlan,
+  out: string,
+  resultsPath: string,
+  inputFiles: string[],
+): MergeResult {
   const seen = new Map<string, Occurrence[]>();
   for (const file of inputFiles) {
     const read = readResults(file);
-    if (read.tornBytes > 0) process.stderr.write(`merge: ${file} ends in a torn line (${read.tornBytes} bytes), ignored; re-run that shard to redo it\n`);
+    if (read.tornBytes > 0)
+      process.stderr.write(
+        `merge: ${file} ends in a torn line (${read.tornBytes} bytes), ignored; re-run that shard to redo it\n`,
+      );
     read.records.forEach((record, i) => {
       const occ = { file, line: read.lines[i], record };
       if (!seen.has(record.id)) seen.set(record.id, []);
@@ -101,13 +110,19 @@ function mergeLocked(opts: MergeOptions, spec: SweepSpec, plan: SweepPlan, out: 
     if (!planned.has(id)) extra.push(...occs);
     if (occs.length > 1) {
       const first = outcome(occs[0].record);
-      duplicates.push({ id, occurrences: occs.map((o) => ({ file: o.file, line: o.line })), conflict: occs.some((o) => outcome(o.record) !== first) });
+      duplicates.push({
+        id,
+        occurrences: occs.map((o) => ({ file: o.file, line: o.line })),
+        conflict: occs.some((o) => outcome(o.record) !== first),
+      });
     }
   }
 
   // The merged file: one line per planned run that has a result, in plan order, carrying the plan's
   // label and factors (a label renamed since a shard ran does not change the id, only the name).
-  const merged = plan.runs.filter((r) => seen.has(r.id)).map((r) => ({ ...seen.get(r.id)![0].record, config: r.config, factors: r.factors }));
+  const merged = plan.runs
+    .filter((r) => seen.has(r.id))
+    .map((r) => ({ ...seen.get(r.id)![0].record, config: r.config, factors: r.factors }));
   writeFileAtomic(resultsPath, merged.map((r) => JSON.stringify(r) + "\n").join(""));
   const summary = summarise(plan.runs, plan.factors, merged);
   const written = writeSummary(summary, out);

@@ -11,7 +11,19 @@
 // both grid blocks and their lines, since a sweep that computes one thing under two names is almost
 // certainly a mistake (and the two labels could not both own the run's result).
 import { createHash } from "crypto";
-import { canonicalJson, complainer, formatPath, type Complain, isForbiddenKey, isPlainObject, MAX_PLANNED_RUNS, type FieldPath, type Json, type JsonObject, type SweepSpec } from "./config";
+import {
+  canonicalJson,
+  complainer,
+  formatPath,
+  type Complain,
+  isForbiddenKey,
+  isPlainObject,
+  MAX_PLANNED_RUNS,
+  type FieldPath,
+  type Json,
+  type JsonObject,
+  type SweepSpec,
+} from "./config";
 import { getExperimentKind, loadKindModules } from "./kinds";
 
 /** A factor's value for one run: scalars as they are, lists and objects as canonical JSON. */
@@ -54,7 +66,10 @@ export function computedConfig(config: JsonObject): JsonObject {
  * `label` in `config` is ignored (it is cosmetic): the hash covers computedConfig(config).
  */
 export function runId(kind: string, version: number, config: JsonObject, seed: number): string {
-  return createHash("sha256").update(canonicalJson({ kind, version, config: computedConfig(config), seed })).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(canonicalJson({ kind, version, config: computedConfig(config), seed }))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 export function getPath(obj: Json | undefined, key: string): Json | undefined {
@@ -69,12 +84,16 @@ export function getPath(obj: Json | undefined, key: string): Json | undefined {
 function setPath(obj: JsonObject, key: string, value: Json, onConflict: (problem: string) => never): void {
   const segs = key.split(".");
   const bad = segs.find(isForbiddenKey);
-  if (bad !== undefined) onConflict(`cannot set ${key}: the path segment ${JSON.stringify(bad)} is not allowed (it would reach Object.prototype)`);
+  if (bad !== undefined)
+    onConflict(
+      `cannot set ${key}: the path segment ${JSON.stringify(bad)} is not allowed (it would reach Object.prototype)`,
+    );
   let cur = obj;
   segs.slice(0, -1).forEach((seg, i) => {
     const next = Object.prototype.hasOwnProperty.call(cur, seg) ? cur[seg] : undefined;
     if (next === undefined) cur[seg] = {};
-    else if (!isPlainObject(next)) onConflict(`cannot set ${key}: ${segs.slice(0, i + 1).join(".")} is ${JSON.stringify(next)}, not a mapping`);
+    else if (!isPlainObject(next))
+      onConflict(`cannot set ${key}: ${segs.slice(0, i + 1).join(".")} is ${JSON.stringify(next)}, not a mapping`);
     cur = cur[seg] as JsonObject;
   });
   cur[segs[segs.length - 1]] = structuredClone(value);
@@ -103,8 +122,14 @@ export function expandSweep(spec: SweepSpec, locate?: (p: FieldPath) => number |
     return fileComplain(["kind"], (e as Error).message);
   }
   // Specs built in code skip parseSweepSpec's size check: count again before building anything.
-  const planned = spec.grid.reduce((n, block) => n + Object.values(block).reduce((m, values) => m * values.length, 1), 0) * spec.seeds.length;
-  if (planned > MAX_PLANNED_RUNS) fileComplain(["grid"], `the plan has ${planned.toLocaleString("en-US")} runs, more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} a sweep may plan; split it into several sweep files`);
+  const planned =
+    spec.grid.reduce((n, block) => n + Object.values(block).reduce((m, values) => m * values.length, 1), 0) *
+    spec.seeds.length;
+  if (planned > MAX_PLANNED_RUNS)
+    fileComplain(
+      ["grid"],
+      `the plan has ${planned.toLocaleString("en-US")} runs, more than the ${MAX_PLANNED_RUNS.toLocaleString("en-US")} a sweep may plan; split it into several sweep files`,
+    );
   const seenPoints = new Map<string, { label: Json | undefined; where: FieldPath; point: string }>();
   const points: JsonObject[] = [];
   let duplicatePoints = 0;
@@ -117,8 +142,11 @@ export function expandSweep(spec: SweepSpec, locate?: (p: FieldPath) => number |
     const blockPath: FieldPath = spec.grid.length > 1 || spec.gridIsList ? ["grid", b] : ["grid"];
     for (const assignment of cartesian(block)) {
       const config = structuredClone(spec.base);
-      for (const [key, value] of Object.entries(assignment)) setPath(config, key, value, (p) => fileComplain([...blockPath, key], p));
-      const point = Object.entries(assignment).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+      for (const [key, value] of Object.entries(assignment))
+        setPath(config, key, value, (p) => fileComplain([...blockPath, key], p));
+      const point = Object.entries(assignment)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(", ");
       // Map a problem inside the resolved config back to the grid key or base field that set it.
       const complainConfig = (field: FieldPath, problem: string): never => {
         const dotted = field.join(".");
@@ -132,7 +160,10 @@ export function expandSweep(spec: SweepSpec, locate?: (p: FieldPath) => number |
       const key = canonicalJson(resolved);
       if (label !== undefined) resolved.label = label;
       const where: FieldPath = "label" in block ? [...blockPath, "label"] : blockPath;
-      const setting = Object.entries(assignment).filter(([k]) => k !== "label").map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+      const setting = Object.entries(assignment)
+        .filter(([k]) => k !== "label")
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(", ");
       const earlier = seenPoints.get(key);
       if (earlier !== undefined) {
         if (canonicalJson(earlier.label ?? null) === canonicalJson(label ?? null)) {
@@ -152,15 +183,26 @@ export function expandSweep(spec: SweepSpec, locate?: (p: FieldPath) => number |
 
   // Swept factors: grid keys (and label) whose resolved values differ between points.
   const candidates: string[] = [];
-  for (const block of spec.grid) for (const key of Object.keys(block)) if (!candidates.includes(key)) candidates.push(key);
-  const factors = candidates.filter((key) => new Set(points.map((p) => canonicalJson(factorValue(getPath(p, key))))).size > 1);
+  for (const block of spec.grid)
+    for (const key of Object.keys(block)) if (!candidates.includes(key)) candidates.push(key);
+  const factors = candidates.filter(
+    (key) => new Set(points.map((p) => canonicalJson(factorValue(getPath(p, key))))).size > 1,
+  );
 
   const runs: RunSpec[] = [];
   points.forEach((config, point) => {
     const f: Record<string, FactorValue> = {};
     for (const key of factors) f[key] = factorValue(getPath(config, key));
     for (const seed of spec.seeds) {
-      runs.push({ id: runId(kind.name, kind.version, config, seed), index: runs.length, kind: kind.name, seed, config, point, factors: f });
+      runs.push({
+        id: runId(kind.name, kind.version, config, seed),
+        index: runs.length,
+        kind: kind.name,
+        seed,
+        config,
+        point,
+        factors: f,
+      });
     }
   });
   return { spec, runs, factors, points: points.length, duplicatePoints };

@@ -48,7 +48,8 @@ function bootstrapSource(): string {
 /** Run all tasks; resolves when every task has reported done or failed (or after a stop, when in-flight ones have). */
 export async function runPool(tasks: TaskMessage[], opts: PoolOptions): Promise<void> {
   const workers = opts.workers ?? defaultWorkerCount();
-  if (!Number.isInteger(workers) || workers < 0) throw new Error(`workers must be a non-negative integer, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 0)
+    throw new Error(`workers must be a non-negative integer, got ${workers}`);
   if (workers === 0) return runInThisThread(tasks, opts);
 
   const queue = tasks.slice();
@@ -72,7 +73,13 @@ export async function runPool(tasks: TaskMessage[], opts: PoolOptions): Promise<
 
     const start = (): void => {
       live++;
-      const worker = new Worker(source, { eval: true, execArgv: [], workerData: { modules: opts.modules ?? [] }, stderr: false, stdout: false });
+      const worker = new Worker(source, {
+        eval: true,
+        execArgv: [],
+        workerData: { modules: opts.modules ?? [] },
+        stderr: false,
+        stdout: false,
+      });
       let current: TaskMessage | undefined;
       let started = 0;
       let everReady = false;
@@ -93,7 +100,8 @@ export async function runPool(tasks: TaskMessage[], opts: PoolOptions): Promise<
         }
         const task = current;
         current = undefined;
-        if (!task || task.id !== msg.id) return finish(new Error(`worker replied for run ${msg.id}, which it was not running`));
+        if (!task || task.id !== msg.id)
+          return finish(new Error(`worker replied for run ${msg.id}, which it was not running`));
         try {
           if (msg.type === "done") opts.onDone(task, msg.metrics, msg.ms);
           else opts.onFailed(task, msg.error, msg.ms);
@@ -107,7 +115,8 @@ export async function runPool(tasks: TaskMessage[], opts: PoolOptions): Promise<
       });
       worker.on("error", (err) => {
         // The thread died (e.g. out of memory, or a module failed to load): fail its run, start a replacement.
-        if (current) opts.onFailed(current, `worker thread crashed: ${err.stack ?? err.message}`, performance.now() - started);
+        if (current)
+          opts.onFailed(current, `worker thread crashed: ${err.stack ?? err.message}`, performance.now() - started);
         current = undefined;
         if (!everReady) {
           queue.length = 0; // a worker that cannot even start will not start next time either

@@ -74,7 +74,13 @@ function ciHoverText(r: SummaryRow): string {
  * remaining factors are determined by those and the x value), error bars = 95% CI. A point with fewer
  * than 2 finite seeds has no interval: it gets no error bar, and its hover text says so.
  */
-export function factorFigure(summary: SweepSummary, metric: string, factor: string, logX = false, series?: string[]): PlotlyFigure {
+export function factorFigure(
+  summary: SweepSummary,
+  metric: string,
+  factor: string,
+  logX = false,
+  series?: string[],
+): PlotlyFigure {
   const rows = summary.rows.filter((r) => r.metric === metric && Number.isFinite(r.mean));
   const others = series ?? primaryFactors(summary).filter((f) => f !== factor);
   const numericX = rows.every((r) => typeof r.factors[factor] === "number");
@@ -86,7 +92,9 @@ export function factorFigure(summary: SweepSummary, metric: string, factor: stri
   }
   const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
   const data = [...lines.entries()].map(([name, rs]) => {
-    const sorted = numericX ? rs.slice().sort((a, b) => (a.factors[factor] as number) - (b.factors[factor] as number)) : rs;
+    const sorted = numericX
+      ? rs.slice().sort((a, b) => (a.factors[factor] as number) - (b.factors[factor] as number))
+      : rs;
     return {
       type: "scatter",
       mode: numericX ? "lines+markers" : "markers", // no lines between unordered categories
@@ -115,7 +123,9 @@ export function factorFigure(summary: SweepSummary, metric: string, factor: stri
 export function reportHtml(input: ReportInput): string {
   const { spec, summary } = input;
   const title = spec.report.title ?? `Sweep ${spec.name}`;
-  const metrics = spec.report.metrics?.length ? spec.report.metrics.filter((m) => summary.metrics.includes(m)) : summary.metrics;
+  const metrics = spec.report.metrics?.length
+    ? spec.report.metrics.filter((m) => summary.metrics.includes(m))
+    : summary.metrics;
   const unknownMetrics = (spec.report.metrics ?? []).filter((m) => !summary.metrics.includes(m));
   const logX = new Set(spec.report.logX ?? []);
   const parts: string[] = [];
@@ -127,23 +137,44 @@ export function reportHtml(input: ReportInput): string {
     ["seeds", `${spec.seeds.length} (${spec.seeds.join(", ")})`],
     ["runs", `${summary.runsSummarised} of ${input.planned} planned have results`],
     ["swept factors", summary.factors.join(", ") || "(none: a single grid point)"],
-    ["statistics", "mean over seeds; error bars and intervals: 95% Student-t confidence interval, mean ± t₀.₉₇₅,ₙ₋₁·sd/√n (none where fewer than 2 seeds are finite)"],
+    [
+      "statistics",
+      "mean over seeds; error bars and intervals: 95% Student-t confidence interval, mean ± t₀.₉₇₅,ₙ₋₁·sd/√n (none where fewer than 2 seeds are finite)",
+    ],
     ["generated", new Date().toISOString()],
     ...(input.notes ?? []).map((n, i): [string, string] => [i === 0 ? "notes" : "", n]),
   ];
   parts.push(`<dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>`);
 
   const warnings: string[] = [];
-  if (summary.missing.length > 0) warnings.push(`${summary.missing.length} planned run(s) have no result yet (first: ${summary.missing.slice(0, 5).map((r) => r.id).join(", ")}); statistics use the runs present.`);
-  if (summary.extra.length > 0) warnings.push(`${summary.extra.length} result(s) are not part of this sweep's plan (an older sweep file?) and are not summarised.`);
-  if (unknownMetrics.length > 0) warnings.push(`report.metrics names metric(s) no run produced: ${unknownMetrics.join(", ")}.`);
+  if (summary.missing.length > 0)
+    warnings.push(
+      `${summary.missing.length} planned run(s) have no result yet (first: ${summary.missing
+        .slice(0, 5)
+        .map((r) => r.id)
+        .join(", ")}); statistics use the runs present.`,
+    );
+  if (summary.extra.length > 0)
+    warnings.push(
+      `${summary.extra.length} result(s) are not part of this sweep's plan (an older sweep file?) and are not summarised.`,
+    );
+  if (unknownMetrics.length > 0)
+    warnings.push(`report.metrics names metric(s) no run produced: ${unknownMetrics.join(", ")}.`);
   for (const f of input.failures ?? []) warnings.push(`run ${f.id} failed: ${f.error.split("\n")[0]}`);
-  const noCi = summary.rows.filter((r) => noCiReason(r) !== undefined && (metrics.includes(r.metric)));
+  const noCi = summary.rows.filter((r) => noCiReason(r) !== undefined && metrics.includes(r.metric));
   if (noCi.length > 0) {
-    const shown = noCi.slice(0, 20).map((r) => `${r.metric} at ${summary.factors.map((f) => `${f}=${label(r.factors[f])}`).join(", ") || "(single point)"} (n = ${r.n}${r.nonFinite ? `, ${r.nonFinite} non-finite` : ""})`);
-    warnings.push(`no CI: fewer than 2 finite seeds in ${noCi.length} row(s), drawn without error bars: ${shown.join("; ")}${noCi.length > shown.length ? `; … and ${noCi.length - shown.length} more` : ""}.`);
+    const shown = noCi
+      .slice(0, 20)
+      .map(
+        (r) =>
+          `${r.metric} at ${summary.factors.map((f) => `${f}=${label(r.factors[f])}`).join(", ") || "(single point)"} (n = ${r.n}${r.nonFinite ? `, ${r.nonFinite} non-finite` : ""})`,
+      );
+    warnings.push(
+      `no CI: fewer than 2 finite seeds in ${noCi.length} row(s), drawn without error bars: ${shown.join("; ")}${noCi.length > shown.length ? `; … and ${noCi.length - shown.length} more` : ""}.`,
+    );
   }
-  if (warnings.length > 0) parts.push(`<div class="warn"><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")}</ul></div>`);
+  if (warnings.length > 0)
+    parts.push(`<div class="warn"><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")}</ul></div>`);
 
   let fig = 0;
   for (const metric of metrics) {
@@ -155,12 +186,22 @@ export function reportHtml(input: ReportInput): string {
     const columns = [...summary.factors, "n", "mean", "sd", "95% CI low", "95% CI high"];
     const cells = rows.map((r) => {
       const ci = noCiReason(r) ? ["no CI (n < 2)", "no CI (n < 2)"] : [r.ciLow, r.ciHigh];
-      return [...summary.factors.map((f) => label(r.factors[f])), r.n + (r.nonFinite ? ` (+${r.nonFinite} non-finite)` : "") + (r.n + r.nonFinite < r.expected ? ` of ${r.expected}` : ""), r.mean, r.sd, ...ci];
+      return [
+        ...summary.factors.map((f) => label(r.factors[f])),
+        r.n +
+          (r.nonFinite ? ` (+${r.nonFinite} non-finite)` : "") +
+          (r.n + r.nonFinite < r.expected ? ` of ${r.expected}` : ""),
+        r.mean,
+        r.sd,
+        ...ci,
+      ];
     });
     parts.push(tableHtml(columns, cells, { caption: `${metric}: mean, sd and 95% CI over seeds` }));
   }
 
-  parts.push(`<h2>Sweep definition</h2><pre>${escapeHtml(JSON.stringify({ kind: spec.kind, seeds: spec.seeds, base: spec.base, grid: spec.grid }, null, 1))}</pre>`);
+  parts.push(
+    `<h2>Sweep definition</h2><pre>${escapeHtml(JSON.stringify({ kind: spec.kind, seeds: spec.seeds, base: spec.base, grid: spec.grid }, null, 1))}</pre>`,
+  );
   parts.push(`<p><small>canonical base config: <code>${escapeHtml(canonicalJson(spec.base))}</code></small></p>`);
 
   return `<!DOCTYPE html>

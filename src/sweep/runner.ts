@@ -86,9 +86,24 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
   try {
     writeFileAtomic(
       files.plan,
-      JSON.stringify({ name: spec.name, kind: spec.kind, source: spec.source, factors: plan.factors, shard: opts.shard ?? null, totalRuns: plan.runs.length, runs: runs.map((r) => ({ id: r.id, index: r.index, seed: r.seed, factors: r.factors })) }, null, 1),
+      JSON.stringify(
+        {
+          name: spec.name,
+          kind: spec.kind,
+          source: spec.source,
+          factors: plan.factors,
+          shard: opts.shard ?? null,
+          totalRuns: plan.runs.length,
+          runs: runs.map((r) => ({ id: r.id, index: r.index, seed: r.seed, factors: r.factors })),
+        },
+        null,
+        1,
+      ),
     );
-    if (plan.duplicatePoints > 0) say(`note: ${plan.duplicatePoints} grid point(s) resolved to a config (and label) already in the grid and run once`);
+    if (plan.duplicatePoints > 0)
+      say(
+        `note: ${plan.duplicatePoints} grid point(s) resolved to a config (and label) already in the grid and run once`,
+      );
     store = ResultsStore.open(files.results, lock);
   } catch (e) {
     lock.release();
@@ -99,14 +114,20 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
   const workers = opts.workers ?? defaultWorkerCount();
   let stopped = false;
   try {
-    if (store.repairedBytes > 0) say(`${files.results}: removed a torn last line (${store.repairedBytes} bytes) left by an interrupted run`);
+    if (store.repairedBytes > 0)
+      say(`${files.results}: removed a torn last line (${store.repairedBytes} bytes) left by an interrupted run`);
     const planned = new Set(plan.runs.map((r) => r.id));
     const foreign = store.existing.filter((r) => !planned.has(r.id)).length;
-    if (foreign > 0) say(`note: ${files.results} holds ${foreign} result(s) whose id is not in this plan (an older sweep file or kind version); they are kept in the file but neither reused nor summarised`);
+    if (foreign > 0)
+      say(
+        `note: ${files.results} holds ${foreign} result(s) whose id is not in this plan (an older sweep file or kind version); they are kept in the file but neither reused nor summarised`,
+      );
     const todo = runs.filter((r) => !store.has(r.id));
     const alreadyDone = runs.length - todo.length;
     const shardText = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count} of ${plan.runs.length})` : "";
-    say(`sweep ${spec.name}: ${plan.points} grid point(s) × ${spec.seeds.length} seed(s) = ${runs.length} run(s)${shardText}; ${alreadyDone} already done, ${todo.length} to run on ${workers === 0 ? "this thread" : `${Math.min(workers, todo.length)} worker(s)`}`);
+    say(
+      `sweep ${spec.name}: ${plan.points} grid point(s) × ${spec.seeds.length} seed(s) = ${runs.length} run(s)${shardText}; ${alreadyDone} already done, ${todo.length} to run on ${workers === 0 ? "this thread" : `${Math.min(workers, todo.length)} worker(s)`}`,
+    );
     const byId = new Map(todo.map((r) => [r.id, r]));
     const bar = new ProgressBar(todo.length, spec.name, log, 5000, opts.quiet || todo.length === 0);
     await runPool(
@@ -118,7 +139,17 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
         shouldStop: () => (stopped = stopped || interruptRequested() || Boolean(opts.shouldStop?.())),
         onDone: (task, metrics, ms) => {
           const run = byId.get(task.id)!;
-          store.append({ id: run.id, kind: run.kind, seed: run.seed, index: run.index, config: run.config, factors: run.factors, metrics, ms: Math.round(ms * 1000) / 1000, finishedAt: new Date().toISOString() });
+          store.append({
+            id: run.id,
+            kind: run.kind,
+            seed: run.seed,
+            index: run.index,
+            config: run.config,
+            factors: run.factors,
+            metrics,
+            ms: Math.round(ms * 1000) / 1000,
+            finishedAt: new Date().toISOString(),
+          });
           ran++;
           bar.tick(true);
         },
@@ -141,16 +172,32 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
     if (failed.length > 0) {
       files.failures = path.join(out, `failures${tag}.jsonl`);
       writeFileAtomic(files.failures, failed.map((f) => JSON.stringify(f)).join("\n") + "\n");
-      say(`${failed.length} run(s) failed (see ${files.failures}); they are not stored, so the next invocation retries them. First error:\n${failed[0].error}`);
+      say(
+        `${failed.length} run(s) failed (see ${files.failures}); they are not stored, so the next invocation retries them. First error:\n${failed[0].error}`,
+      );
     }
     if (opts.report !== false) {
       files.report = path.join(out, `report${tag}.html`);
-      const notes = [`${ran} run(s) ran in this invocation on ${workers === 0 ? "the main thread" : `${workers} worker thread(s)`}, ${alreadyDone} were already done`];
+      const notes = [
+        `${ran} run(s) ran in this invocation on ${workers === 0 ? "the main thread" : `${workers} worker thread(s)`}, ${alreadyDone} were already done`,
+      ];
       writeFileAtomic(files.report, reportHtml({ spec, summary, planned: plan.runs.length, failures: failed, notes }));
     }
     const seconds = (Date.now() - t0) / 1000;
     say(`done in ${seconds.toFixed(1)} s: ${ran} ran, ${alreadyDone} skipped, ${failed.length} failed → ${out}`);
-    return { plan, runs, alreadyDone, ran, failed, repairedBytes: store.repairedBytes, stopped, seconds, workers, summary, files };
+    return {
+      plan,
+      runs,
+      alreadyDone,
+      ran,
+      failed,
+      repairedBytes: store.repairedBytes,
+      stopped,
+      seconds,
+      workers,
+      summary,
+      files,
+    };
   } finally {
     store.close();
     lock.release();

@@ -37,7 +37,8 @@ export interface ReadResult {
 
 function checkRecord(v: unknown, where: string): RunRecord {
   const r = v as Partial<RunRecord> | null;
-  if (typeof r !== "object" || r === null || Array.isArray(r)) throw new Error(`${where}: a result line must be a JSON object`);
+  if (typeof r !== "object" || r === null || Array.isArray(r))
+    throw new Error(`${where}: a result line must be a JSON object`);
   if (typeof r.id !== "string" || r.id === "") throw new Error(`${where}: field id must be a non-empty string`);
   if (typeof r.seed !== "number") throw new Error(`${where}: field seed must be a number`);
   if (typeof r.metrics !== "object" || r.metrics === null) throw new Error(`${where}: field metrics must be an object`);
@@ -59,7 +60,9 @@ export function readResults(file: string): ReadResult {
     try {
       parsed = JSON.parse(line);
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: unreadable result line (${(e as Error).message}); only a torn last line can come from a kill, so this file was edited or damaged`);
+      throw new Error(
+        `${file}:${i + 1}: unreadable result line (${(e as Error).message}); only a torn last line can come from a kill, so this file was edited or damaged`,
+      );
     }
     records.push(checkRecord(parsed, `${file}:${i + 1}`));
     lines.push(i + 1);
@@ -143,7 +146,9 @@ export class ResultsStore {
       } catch {
         // the torn line is then removed on the next open, as after a kill
       }
-      throw new Error(`could not append a result to ${this.file}: ${(e as Error).message}; the file still holds every earlier run`);
+      throw new Error(
+        `could not append a result to ${this.file}: ${(e as Error).message}; the file still holds every earlier run`,
+      );
     }
     this.ids.add(record.id);
   }

@@ -71,7 +71,18 @@ export function summarise(runs: RunSpec[], factors: string[], records: RunRecord
       if (recs.length > 0 && have.length === 0) continue;
       const values = have.map((r) => metricNumber(r.metrics[metric]));
       const s = seedStats(values, level);
-      rows.push({ factors: g.factors, metric, n: s.n, nonFinite: s.nonFinite, mean: s.mean, sd: s.sd, ciLow: s.ciLow, ciHigh: s.ciHigh, ciHalf: s.ciHalf, expected: g.runs.length });
+      rows.push({
+        factors: g.factors,
+        metric,
+        n: s.n,
+        nonFinite: s.nonFinite,
+        mean: s.mean,
+        sd: s.sd,
+        ciLow: s.ciLow,
+        ciHigh: s.ciHigh,
+        ciHalf: s.ciHalf,
+        expected: g.runs.length,
+      });
     }
   }
   return { factors, metrics, rows, missing: runs.filter((r) => !byId.has(r.id)), extra, runsSummarised };
@@ -84,7 +95,18 @@ export function summaryColumns(summary: SweepSummary): string[] {
 
 /** The summary as flat rows (factor values first), parallel to summaryColumns(). */
 export function summaryTable(summary: SweepSummary): Array<Array<FactorValue>> {
-  return summary.rows.map((r) => [...summary.factors.map((f) => r.factors[f] ?? null), r.metric, r.n, r.nonFinite, r.expected, r.mean, r.sd, r.ciLow, r.ciHigh, r.ciHalf]);
+  return summary.rows.map((r) => [
+    ...summary.factors.map((f) => r.factors[f] ?? null),
+    r.metric,
+    r.n,
+    r.nonFinite,
+    r.expected,
+    r.mean,
+    r.sd,
+    r.ciLow,
+    r.ciHigh,
+    r.ciHalf,
+  ]);
 }
 
 /** The summary as a danfojs DataFrame (NaN where a statistic is undefined, e.g. sd with one seed). */
@@ -122,7 +144,14 @@ export function summaryJson(summary: SweepSummary): string {
       runsSummarised: summary.runsSummarised,
       missing: summary.missing.map((r) => r.id),
       extra: summary.extra.map((r) => r.id),
-      rows: summary.rows.map((r) => ({ ...r, mean: num(r.mean), sd: num(r.sd), ciLow: num(r.ciLow), ciHigh: num(r.ciHigh), ciHalf: num(r.ciHalf) })),
+      rows: summary.rows.map((r) => ({
+        ...r,
+        mean: num(r.mean),
+        sd: num(r.sd),
+        ciLow: num(r.ciLow),
+        ciHigh: num(r.ciHigh),
+        ciHalf: num(r.ciHalf),
+      })),
     },
     null,
     1,

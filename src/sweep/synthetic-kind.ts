@@ -35,7 +35,16 @@ export const syntheticKind: ExperimentKind = {
     return out;
   },
   async run(config, seed) {
-    const c = config as { center: number; slope: number; x: number; noise: number; delayMs: number; spin: boolean; note: string; failSeed: number };
+    const c = config as {
+      center: number;
+      slope: number;
+      x: number;
+      noise: number;
+      delayMs: number;
+      spin: boolean;
+      note: string;
+      failSeed: number;
+    };
     if (seed === c.failSeed) throw new Error(`synthetic run asked to fail on seed ${seed}`);
     if (c.delayMs > 0) {
       if (c.spin) busyWait(c.delayMs);

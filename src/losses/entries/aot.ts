@@ -46,14 +46,17 @@ function aotEntry(name: "aot" | "aot_unpaired", unpaired: boolean): PairLossEntr
       const free = o.referenceFree === true;
       const rc = (i: number) => (free ? 0 : b.refChosen[i]);
       const rr = (i: number) => (free ? 0 : b.refRejected[i]);
-      const x = Array.from({ length: n }, (_, i) => (unpaired ? b.policyChosen[i] - rc(i) : b.policyChosen[i] - b.policyRejected[i]));
+      const x = Array.from({ length: n }, (_, i) =>
+        unpaired ? b.policyChosen[i] - rc(i) : b.policyChosen[i] - b.policyRejected[i],
+      );
       const y = Array.from({ length: n }, (_, i) => (unpaired ? b.policyRejected[i] - rr(i) : rc(i) - rr(i)));
       const [px, py] = [sortPermutation(x), sortPermutation(y)];
       for (let k = 0; k < n; k++) {
         const [v, d] = smoothedLogistic(beta * (x[px[k]] - y[py[k]]), o.labelSmoothing as number);
         g.losses[k] = v;
         g.dChosen[px[k]] += d * beta; // x depends on log π(y_w) with slope 1 in both forms
-        if (unpaired) g.dRejected[py[k]] -= d * beta; // −y, y = log π(y_l) − ref
+        if (unpaired)
+          g.dRejected[py[k]] -= d * beta; // −y, y = log π(y_l) − ref
         else g.dRejected[px[k]] -= d * beta; // x = log π(y_w) − log π(y_l)
       }
       return withNll64(b, o, g);

@@ -12,7 +12,8 @@ export const apoDownLoss = registerLoss(
   logratioEntry({
     name: "apo_down",
     summary: "APO-down: σ(βa) + 1 − σ(β(a − b)): lower chosen, lower rejected more",
-    citation: "D'Oosterlinck et al. 2024, Anchored Preference Optimization and Contrastive Revisions, Eq. 8; TRL dpo_loss loss_type='apo_down'",
+    citation:
+      "D'Oosterlinck et al. 2024, Anchored Preference Optimization and Contrastive Revisions, Eq. 8; TRL dpo_loss loss_type='apo_down'",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
     phi: (a, b, o) => {
       const beta = o.beta as number;

@@ -9,9 +9,11 @@ export const apoZeroLoss = registerLoss(
   logratioEntry({
     name: "apo_zero",
     summary: "APO-zero: 1 − σ(βa) + σ(βb): raise chosen, lower rejected, each against the reference",
-    citation: "D'Oosterlinck et al. 2024, Anchored Preference Optimization and Contrastive Revisions, Eq. 7; TRL dpo_loss loss_type='apo_zero'",
+    citation:
+      "D'Oosterlinck et al. 2024, Anchored Preference Optimization and Contrastive Revisions, Eq. 7; TRL dpo_loss loss_type='apo_zero'",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
-    phi: (a, b, o) => tf.add(tf.sub(1, tf.sigmoid(tf.mul(a, o.beta as number))), tf.sigmoid(tf.mul(b, o.beta as number))),
+    phi: (a, b, o) =>
+      tf.add(tf.sub(1, tf.sigmoid(tf.mul(a, o.beta as number))), tf.sigmoid(tf.mul(b, o.beta as number))),
     phi64: (a, b, o) => {
       const beta = o.beta as number;
       const [sa, sb] = [sigmoid(beta * a), sigmoid(beta * b)];

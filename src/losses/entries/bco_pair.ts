@@ -16,14 +16,20 @@ export const bcoPairLoss = registerLoss(
   logratioEntry({
     name: "bco_pair",
     summary: "BCO: −log σ(βa − δ) − log σ(δ − βb), δ the running mean reward",
-    citation: "Jung et al. 2024, Binary Classifier Optimization for Large Language Model Alignment, the BCO loss with reward shift δ (the running mean reward); TRL dpo_loss loss_type='bco_pair' with RunningMoments",
+    citation:
+      "Jung et al. 2024, Binary Classifier Optimization for Large Language Model Alignment, the BCO loss with reward shift δ (the running mean reward); TRL dpo_loss loss_type='bco_pair' with RunningMoments",
     options: { beta: true, bcoDelta: true, referenceFree: true, rpoAlpha: true },
     createState: () => ({ count: 0, mean: [] }),
     prepare: (t, o, state) => {
       const beta = o.beta as number;
       const lead = t.pc.shape.slice(0, -1);
       if (o.bcoDelta !== undefined) return tf.fill([...lead, 1], o.bcoDelta as number);
-      const batchMeans = tf.tidy(() => tf.mean(tf.concat([tf.sub(t.pc, t.rc), tf.sub(t.pr, t.rr)], -1), -1).mul(beta).dataSync());
+      const batchMeans = tf.tidy(() =>
+        tf
+          .mean(tf.concat([tf.sub(t.pc, t.rc), tf.sub(t.pr, t.rr)], -1), -1)
+          .mul(beta)
+          .dataSync(),
+      );
       return tf.tensor(updateRunning(Array.from(batchMeans), state), [...lead, 1]);
     },
     prepare64: (b, o, state) => {

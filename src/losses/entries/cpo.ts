@@ -12,7 +12,8 @@ export const cpoLoss = registerLoss(
   marginEntry({
     name: "cpo",
     summary: "CPO: −log σ(β[log π(y_w) − log π(y_l)]) + NLL(y_w), no reference",
-    citation: "Xu et al. 2024, Contrastive Preference Optimization, the CPO objective L_prefer + L_NLL; TRL CPOTrainer loss_type='sigmoid', cpo_alpha",
+    citation:
+      "Xu et al. 2024, Contrastive Preference Optimization, the CPO objective L_prefer + L_NLL; TRL CPOTrainer loss_type='sigmoid', cpo_alpha",
     margin: "policy",
     options: { beta: true, labelSmoothing: true, rpoAlpha: { default: 1 } },
     phi: (z, o) => smoothedLogisticTf(z, o.labelSmoothing as number),

@@ -16,10 +16,18 @@ export const discopopLoss = registerLoss(
   marginEntry({
     name: "discopop",
     summary: "DiscoPOP: logistic and exponential losses blended by σ(βh/τ)",
-    citation: "Chris Lu et al. 2024, Discovering Preference Optimization Algorithms with and for LLMs (DiscoPOP / LRML), Eq. 5; TRL dpo_loss loss_type='discopop'",
+    citation:
+      "Chris Lu et al. 2024, Discovering Preference Optimization Algorithms with and for LLMs (DiscoPOP / LRML), Eq. 5; TRL dpo_loss loss_type='discopop'",
     margin: "logratio",
     fDivergence: true,
-    options: { beta: true, discopopTau: true, referenceFree: true, fDivergence: true, fAlphaCoef: true, rpoAlpha: true },
+    options: {
+      beta: true,
+      discopopTau: true,
+      referenceFree: true,
+      fDivergence: true,
+      fAlphaCoef: true,
+      rpoAlpha: true,
+    },
     phi: (z, o) => {
       const tau = o.discopopTau as number;
       const zt = tf.div(z, tau);

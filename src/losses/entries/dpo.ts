@@ -12,12 +12,16 @@ export function dpoMargin64(h: number, beta: number, eps: number, variant: strin
   const [lossW, gW] = [-logSigmoid(z), -beta * sigmoid(-z)]; // −log σ(βh) and its derivative
   if (eps === 0) return [lossW, gW];
   const [lossL, gL] = [-logSigmoid(-z), beta * sigmoid(z)]; // −log σ(−βh)
-  if (variant === "robust") return [((1 - eps) * lossW - eps * lossL) / (1 - 2 * eps), ((1 - eps) * gW - eps * gL) / (1 - 2 * eps)];
+  if (variant === "robust")
+    return [((1 - eps) * lossW - eps * lossL) / (1 - 2 * eps), ((1 - eps) * gW - eps * gL) / (1 - 2 * eps)];
   return [(1 - eps) * lossW + eps * lossL, (1 - eps) * gW + eps * gL];
 }
 
 /** dpoMargin64 with dpoLoss's options: [loss, dloss/dh] at the margin h (for notebooks' gradient-weight plots). */
-export function dpoPair(h: number, o: { beta: number; labelSmoothing?: number; variant?: "sigmoid" | "robust" | "hinge" }): [number, number] {
+export function dpoPair(
+  h: number,
+  o: { beta: number; labelSmoothing?: number; variant?: "sigmoid" | "robust" | "hinge" },
+): [number, number] {
   return dpoMargin64(h, o.beta, o.labelSmoothing ?? 0, o.variant ?? "sigmoid");
 }
 
@@ -25,16 +29,24 @@ export function dpoPair(h: number, o: { beta: number; labelSmoothing?: number; v
 export const dpoEntry = registerLoss({
   name: "dpo",
   summary: "DPO with variant sigmoid (cDPO's ε), robust or hinge: prefopt's dpoLoss",
-  citation: "Rafailov et al. 2023, DPO, Eq. 7; Mitchell 2023 (cDPO); Chowdhury et al. 2024 (robust); Zhao et al. 2023 (hinge)",
+  citation:
+    "Rafailov et al. 2023, DPO, Eq. 7; Mitchell 2023 (cDPO); Chowdhury et al. 2024 (robust); Zhao et al. 2023 (hinge)",
   data: "pairs",
   needsReference: true,
   lengths: "optional",
   options: { beta: true, labelSmoothing: true, variant: true, referenceFree: true, rpoAlpha: true },
-  check: (o) => (o.variant === "hinge" && o.labelSmoothing !== 0 ? { option: "labelSmoothing", problem: "is not used by variant hinge; leave it at 0" } : undefined),
+  check: (o) =>
+    o.variant === "hinge" && o.labelSmoothing !== 0
+      ? { option: "labelSmoothing", problem: "is not used by variant hinge; leave it at 0" }
+      : undefined,
   loss(batch, o) {
     return tf.tidy(() => {
       const t = pairTensors("dpo", batch, o, { reference: true, lengths: "optional" });
-      const out = dpoLoss(t.pc, t.pr, t.rc, t.rr, { beta: o.beta as number, labelSmoothing: o.labelSmoothing as number, variant: o.variant as "sigmoid" });
+      const out = dpoLoss(t.pc, t.pr, t.rc, t.rr, {
+        beta: o.beta as number,
+        labelSmoothing: o.labelSmoothing as number,
+        variant: o.variant as "sigmoid",
+      });
       return { ...out, losses: withNll(out.losses, t, o), extras: {} };
     });
   },

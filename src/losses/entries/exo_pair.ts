@@ -15,10 +15,18 @@ export const exoPairLoss = registerLoss(
   marginEntry({
     name: "exo_pair",
     summary: "EXO: KL between σ(βh) and the smoothed label (1−ε, ε)",
-    citation: "Ji et al. 2024, Towards Efficient Exact Optimization of Language Model Alignment (EXO), Eq. 16 (K = 2); TRL dpo_loss loss_type='exo_pair'",
+    citation:
+      "Ji et al. 2024, Towards Efficient Exact Optimization of Language Model Alignment (EXO), Eq. 16 (K = 2); TRL dpo_loss loss_type='exo_pair'",
     margin: "logratio",
     fDivergence: true,
-    options: { beta: true, labelSmoothing: { default: 1e-3, exclusiveMin: true }, referenceFree: true, fDivergence: true, fAlphaCoef: true, rpoAlpha: true },
+    options: {
+      beta: true,
+      labelSmoothing: { default: 1e-3, exclusiveMin: true },
+      referenceFree: true,
+      fDivergence: true,
+      fAlphaCoef: true,
+      rpoAlpha: true,
+    },
     phi: (z, o) => {
       const eps = o.labelSmoothing as number;
       const lw = logSigmoid(z);

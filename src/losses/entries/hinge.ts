@@ -8,7 +8,8 @@ export const hingeLoss = registerLoss(
   marginEntry({
     name: "hinge",
     summary: "SLiC hinge: max(0, 1 − βh)",
-    citation: "Zhao et al. 2023, SLiC-HF, the rank calibration loss max(0, δ − log π(y_w) + log π(y_l)) with δ = 1/β, on the reference-corrected margin; TRL dpo_loss loss_type='hinge'",
+    citation:
+      "Zhao et al. 2023, SLiC-HF, the rank calibration loss max(0, δ − log π(y_w) + log π(y_l)) with δ = 1/β, on the reference-corrected margin; TRL dpo_loss loss_type='hinge'",
     margin: "logratio",
     fDivergence: true,
     options: { beta: true, referenceFree: true, fDivergence: true, fAlphaCoef: true, rpoAlpha: true },

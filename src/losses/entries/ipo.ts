@@ -12,7 +12,8 @@ import { registerLoss } from "../registry";
 export const ipoEntry = registerLoss({
   name: "ipo",
   summary: "IPO: (h − 1/(2τ))², h on per-token average log-ratios (TRL) or summed (lengthNormalize: false)",
-  citation: "Azar et al. 2023, A General Theoretical Paradigm to Understand Learning from Human Preferences, Eq. 17; TRL dpo_loss loss_type='ipo'",
+  citation:
+    "Azar et al. 2023, A General Theoretical Paradigm to Understand Learning from Human Preferences, Eq. 17; TRL dpo_loss loss_type='ipo'",
   data: "pairs",
   needsReference: true,
   lengths: "optional",
@@ -21,7 +22,9 @@ export const ipoEntry = registerLoss({
     return tf.tidy(() => {
       const t = pairTensors("ipo", batch, o, { reference: true, lengths: "optional" });
       if (o.lengthNormalize && t.lc === null) {
-        throw new Error('preferenceLoss("ipo"): lengthNormalize (the default, TRL\'s per-token IPO) needs batch.chosenLengths and batch.rejectedLengths; pass them, or lengthNormalize: false for summed log-probs');
+        throw new Error(
+          'preferenceLoss("ipo"): lengthNormalize (the default, TRL\'s per-token IPO) needs batch.chosenLengths and batch.rejectedLengths; pass them, or lengthNormalize: false for summed log-probs',
+        );
       }
       const out = ipoLoss(t.pc, t.pr, t.rc, t.rr, {
         beta: o.beta as number,

@@ -11,7 +11,8 @@ import { registerLoss } from "../registry";
 export const ktoEntry = registerLoss({
   name: "kto",
   summary: "KTO: λ_D(1 − σ(β(Δ − z0))) for desirable, λ_U(1 − σ(β(z0 − Δ))) for undesirable responses",
-  citation: "Ethayarajh et al. 2024, KTO: Model Alignment as Prospect Theoretic Optimization, Eq. 8; HALOs kto loss; TRL KTOTrainer",
+  citation:
+    "Ethayarajh et al. 2024, KTO: Model Alignment as Prospect Theoretic Optimization, Eq. 8; HALOs kto loss; TRL KTOTrainer",
   data: "unpaired",
   needsReference: true,
   lengths: "no",
@@ -26,7 +27,12 @@ export const ktoEntry = registerLoss({
       klRefLogps: batch.klRef,
       checkWeightRatio: false,
     });
-    return { losses: out.losses, chosenRewards: out.chosenRewards, rejectedRewards: out.rejectedRewards, extras: { kl: out.kl } };
+    return {
+      losses: out.losses,
+      chosenRewards: out.chosenRewards,
+      rejectedRewards: out.rejectedRewards,
+      extras: { kl: out.kl },
+    };
   },
   twin(b, o) {
     const n = b.policy.length;

@@ -20,7 +20,15 @@ export const listwiseEntry = registerLoss({
     return tf.tidy(() => {
       const out = listwiseDpoLoss(batch.policy, batch.ref, { beta: o.beta as number });
       const n = out.rewards.shape[out.rewards.rank - 1];
-      const at = (k: number) => tf.squeeze(tf.slice(out.rewards, [...out.rewards.shape.slice(0, -1).map(() => 0), k], [...out.rewards.shape.slice(0, -1), 1]), [out.rewards.rank - 1]);
+      const at = (k: number) =>
+        tf.squeeze(
+          tf.slice(
+            out.rewards,
+            [...out.rewards.shape.slice(0, -1).map(() => 0), k],
+            [...out.rewards.shape.slice(0, -1), 1],
+          ),
+          [out.rewards.rank - 1],
+        );
       return { losses: out.losses, chosenRewards: at(0), rejectedRewards: at(n - 1), extras: {} };
     });
   },
@@ -39,7 +47,8 @@ export const listwiseEntry = registerLoss({
         const lse = max + Math.log(z);
         loss -= beta * (b.policy[r * n + k] - b.ref[r * n + k]) - lse;
         out.dPolicy[r * n + k] -= beta;
-        for (let j = k; j < n; j++) out.dPolicy[r * n + j] += beta * Math.exp(beta * (b.policy[r * n + j] - b.ref[r * n + j]) - lse);
+        for (let j = k; j < n; j++)
+          out.dPolicy[r * n + j] += beta * Math.exp(beta * (b.policy[r * n + j] - b.ref[r * n + j]) - lse);
       }
       out.losses[r] = loss;
     }

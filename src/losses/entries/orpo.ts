@@ -14,7 +14,8 @@ import { stopGradient } from "../common";
 export const orpoLoss = registerLoss({
   name: "orpo",
   summary: "ORPO: −β log σ(log odds(y_w) − log odds(y_l)) on average log-probs, + NLL(y_w)",
-  citation: "Hong et al. 2024, ORPO: Monolithic Preference Optimization without Reference Model, L_ORPO = L_SFT + λ·L_OR with L_OR = −log σ(log odds ratio); TRL ORPOTrainer.odds_ratio_loss",
+  citation:
+    "Hong et al. 2024, ORPO: Monolithic Preference Optimization without Reference Model, L_ORPO = L_SFT + λ·L_OR with L_OR = −log σ(log odds ratio); TRL ORPOTrainer.odds_ratio_loss",
   data: "pairs",
   needsReference: false,
   lengths: "required",

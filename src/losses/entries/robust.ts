@@ -10,10 +10,18 @@ export const robustLoss = registerLoss(
   marginEntry({
     name: "robust",
     summary: "robust DPO: [−(1−ε) log σ(βh) + ε log σ(−βh)]/(1−2ε), unbiased when labels flip with rate ε",
-    citation: "Chowdhury et al. 2024, Provably Robust DPO, §3 (the unbiased rDPO loss); TRL dpo_loss loss_type='robust'",
+    citation:
+      "Chowdhury et al. 2024, Provably Robust DPO, §3 (the unbiased rDPO loss); TRL dpo_loss loss_type='robust'",
     margin: "logratio",
     fDivergence: true,
-    options: { beta: true, labelSmoothing: true, referenceFree: true, fDivergence: true, fAlphaCoef: true, rpoAlpha: true },
+    options: {
+      beta: true,
+      labelSmoothing: true,
+      referenceFree: true,
+      fDivergence: true,
+      fAlphaCoef: true,
+      rpoAlpha: true,
+    },
     phi: (z, o) => {
       const eps = o.labelSmoothing as number;
       return tf.div(tf.add(tf.mul(-(1 - eps), logSigmoid(z)), tf.mul(eps, logSigmoid(tf.neg(z)))), 1 - 2 * eps);
@@ -21,7 +29,10 @@ export const robustLoss = registerLoss(
     phi64: (z, o) => {
       const eps = o.labelSmoothing as number;
       const d = 1 - 2 * eps;
-      return [(-(1 - eps) * logSigmoid64(z) + eps * logSigmoid64(-z)) / d, (-(1 - eps) * sigmoid(-z) - eps * sigmoid(z)) / d];
+      return [
+        (-(1 - eps) * logSigmoid64(z) + eps * logSigmoid64(-z)) / d,
+        (-(1 - eps) * sigmoid(-z) - eps * sigmoid(z)) / d,
+      ];
     },
   }),
 );

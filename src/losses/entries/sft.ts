@@ -15,7 +15,8 @@ export const sftLoss = registerLoss({
   name: "sft",
   aliases: ["preferred-ft"],
   summary: "Preferred-FT: NLL of the chosen completions (token mean over the batch)",
-  citation: "Rafailov et al. 2023, DPO, §6.1 baseline 'Preferred-FT'; TRL dpo_loss loss_type='sft' (MPO's generation term)",
+  citation:
+    "Rafailov et al. 2023, DPO, §6.1 baseline 'Preferred-FT'; TRL dpo_loss loss_type='sft' (MPO's generation term)",
   data: "pairs",
   needsReference: false,
   lengths: "optional",
@@ -24,7 +25,12 @@ export const sftLoss = registerLoss({
   loss(batch, o) {
     return tf.tidy(() => {
       const t = pairTensors("sft", batch, o, { reference: false, lengths: "optional" });
-      return { losses: chosenNll(t.pc, t.lc), chosenRewards: tf.zerosLike(t.pc), rejectedRewards: tf.zerosLike(t.pr), extras: {} };
+      return {
+        losses: chosenNll(t.pc, t.lc),
+        chosenRewards: tf.zerosLike(t.pc),
+        rejectedRewards: tf.zerosLike(t.pr),
+        extras: {},
+      };
     });
   },
   twin(b) {

@@ -9,7 +9,8 @@ export const sigmoidNormLoss = registerLoss(
   marginEntry({
     name: "sigmoid_norm",
     summary: "length-normalised DPO: −log σ(β·[per-token h(y_w) − per-token h(y_l)])",
-    citation: "Lambert et al. 2024, Tülu 3: Pushing Frontiers in Open Language Model Post-Training, length-normalised DPO; TRL dpo_loss loss_type='sigmoid_norm'",
+    citation:
+      "Lambert et al. 2024, Tülu 3: Pushing Frontiers in Open Language Model Post-Training, length-normalised DPO; TRL dpo_loss loss_type='sigmoid_norm'",
     margin: "averageLogratio",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
     phi: (z) => smoothedLogisticTf(z, 0),

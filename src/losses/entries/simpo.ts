@@ -13,7 +13,8 @@ export const simpoLoss = registerLoss(
   marginEntry({
     name: "simpo",
     summary: "SimPO: −log σ(β·Δavg − γ), average log-probs, no reference",
-    citation: "Meng et al. 2024, SimPO: Simple Preference Optimization with a Reference-Free Reward, Eq. 6; TRL CPOTrainer loss_type='simpo'",
+    citation:
+      "Meng et al. 2024, SimPO: Simple Preference Optimization with a Reference-Free Reward, Eq. 6; TRL CPOTrainer loss_type='simpo'",
     margin: "averagePolicy",
     options: { beta: true, simpoGamma: true, labelSmoothing: true, rpoAlpha: true },
     phi: (z, o) => smoothedLogisticTf(tf.sub(z, o.simpoGamma as number), o.labelSmoothing as number),

@@ -11,7 +11,8 @@ export const sppoHardLoss = registerLoss(
   logratioEntry({
     name: "sppo_hard",
     summary: "SPPO (hard labels): (a − 1/(2β))² + (b + 1/(2β))²",
-    citation: "Wu et al. 2024, Self-Play Preference Optimization for Language Model Alignment, Eq. 4.7 / Algorithm 1 with hard P; TRL dpo_loss loss_type='sppo_hard'",
+    citation:
+      "Wu et al. 2024, Self-Play Preference Optimization for Language Model Alignment, Eq. 4.7 / Algorithm 1 with hard P; TRL dpo_loss loss_type='sppo_hard'",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
     phi: (a, b, o) => {
       const t = 0.5 / (o.beta as number);

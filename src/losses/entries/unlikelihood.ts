@@ -17,7 +17,8 @@ import { stopGradient } from "../common";
 export const unlikelihoodLoss = registerLoss({
   name: "unlikelihood",
   summary: "unlikelihood: −log π(y_w) − α log(1 − π(y_l)) on sequence log-probs",
-  citation: "Welleck et al. 2019, Neural Text Generation with Unlikelihood Training (the unlikelihood term −log(1 − p), applied to whole sequences), as the baseline of Rafailov et al. 2023 §6.1",
+  citation:
+    "Welleck et al. 2019, Neural Text Generation with Unlikelihood Training (the unlikelihood term −log(1 − p), applied to whole sequences), as the baseline of Rafailov et al. 2023 §6.1",
   data: "pairs",
   needsReference: false,
   lengths: "no",
