@@ -138,6 +138,12 @@ export class Transformer {
 
   private wteT: { source: object; t: tf.Tensor2D } | undefined;
 
+  /** Frees the decoding copy of Eᵀ (remade on the next decode); a model owns at most one such tensor. */
+  releaseDecodingCache(): void {
+    this.wteT?.t.dispose();
+    this.wteT = undefined;
+  }
+
   /** Eᵀ (d, V), cached while the embedding's data is unchanged (a training step assigns new data). */
   private embeddingTransposed(): tf.Tensor2D {
     const wte = this.p("wte");
