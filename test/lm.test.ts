@@ -889,6 +889,8 @@ describe("trainers on a tiny model", () => {
       learningRate: 1e-2,
       verbose: false,
     });
+    // The policy keeps one decoding copy of Eᵀ (remade when its weights change): owned, not leaked.
+    policy.releaseDecodingCache();
     assert.equal(tf.memory().numTensors, before);
     assert.ok(Math.abs(r.logs[0]["objective/kl"]) < 1e-4, `first KL ${r.logs[0]["objective/kl"]}`);
     assert.equal(r.logs[0]["policy/clipfrac_avg"] >= 0, true);
