@@ -4,6 +4,7 @@ const path = require("path");
 const vm = require("vm");
 const { Worker } = require("worker_threads");
 const { AsyncLocalStorage } = require("async_hooks");
+const { useLibraryDeclarations } = require("./library-declarations");
 
 // Same layout as src/interrupt.ts (which reads this object from globalThis).
 const INTERRUPT_KEY = Symbol.for("prefopt.interrupt");
@@ -34,6 +35,16 @@ function installKernelPatches({ root, tslabDir }) {
   const noWatcher = () => ({ close() {} });
   ts.sys.watchFile = noWatcher;
   ts.sys.watchDirectory = noWatcher;
+
+  //    tslab checks cells against cached declarations of src/, not its sources (library-declarations.js):
+  //    the first cell importing the library no longer type-checks all of src/ on every kernel start.
+  if (process.env.PREFOPT_KERNEL_DECLARATIONS !== "0") {
+    try {
+      useLibraryDeclarations({ root, ts });
+    } catch (e) {
+      console.error(`kernel: type-checking cells against src/ itself (${e.message})`);
+    }
+  }
 
   // 2. Executor: one interrupt scope per cell, errors captured for an `error` message, tf's engine
   //    repaired after a hard stop.
