@@ -16,6 +16,7 @@ import {
 } from "../src/fig2/envelope";
 import { bestOfNIndices, bestOfNKl, bestOfNForPrompt, bestOfNGrid } from "../src/fig2/bestOfN";
 import { checkpointSteps, runFig2, type Fig2RunSettings } from "../src/fig2/run";
+import { FIG2_RUN_PRESETS } from "../src/fig2/runPresets";
 import { perPromptMeans, vader01, type Fig2Context } from "../src/fig2/evaluation";
 import { runData, subset } from "../src/fig2/run";
 import { adaptiveKlUpdate, trainPpo } from "../src/lm/ppo";
@@ -379,8 +380,9 @@ describe("the fig2 sweep kind", () => {
   const resolve = (config: JsonObject): JsonObject => fig2Kind.resolve(config, inlineComplainer("fig2.yaml"));
   test("resolve fills every setting from the preset and is idempotent", () => {
     const r = resolve({ preset: "full", method: "dpo", knob: 0.1 });
-    assert.equal((r.offline as JsonObject).steps, 24);
-    assert.equal(r.checkpoints, 2);
+    assert.equal((r.offline as JsonObject).steps, FIG2_RUN_PRESETS.full.offline.steps);
+    assert.equal(r.checkpoints, FIG2_RUN_PRESETS.full.checkpoints);
+    assert.equal((r.offline as JsonObject).learningRate, FIG2_RUN_PRESETS.full.offline.learningRate);
     assert.equal(canonicalJson(resolve(r)), canonicalJson(r));
     assert.equal(resolve({ preset: "ci", method: "sft" }).knob, 0);
   });

@@ -1,25 +1,28 @@
 // Training and evaluation sizes of one Figure-2 run, per preset (the data side's sizes — corpus, SFT,
 // prefixes, pairs, reward model — are FIG2_DATA_PRESETS in src/fig2/shared.ts, under the same names).
 //
-// The full preset is sized for the 2-core machine it ran on while ~20 other processes shared it (each
-// worker thread got ~6-10% of a core): a run is 24 offline steps of 16 pairs or 8 PPO iterations of
-// 6 prefixes × 4 samples, evaluated at 2 checkpoints on 20 test prefixes × 2 samples. A first attempt at
-// 40 steps / 12 iterations / 3 checkpoints × 80 samples finished 3 of 75 runs in 6 minutes and was
-// stopped. Learning rates were picked on the CI data before the full run (one seed each): DPO (β 0.05) at
-// 1.5e-3 for 40 steps reached KL 15 with no reward gain over SFT, at 5e-4 (β 0.1) +0.055 at KL 2.6; PPO-GT
-// at 2e-3 +0.12 at KL 3.9 after 12 iterations. With 24 steps here, DPO's rate is 1e-3. The paper evaluates every few hundred steps of much longer runs; the envelope idea is the
-// same, the scale is not.
+// The full preset is sized to finish in well under an hour on this 2-core machine, idle, with two sweep
+// workers of one wasm thread each (PREFOPT_THREADS=1 --workers 2). Measured there on 2026-11-30: an offline
+// step of 32 pairs ~0.57 s, a PPO iteration of 8 prefixes × 4 samples ~0.8 s, one evaluation of 80 test
+// prefixes × 4 samples ~4.5 s. A run is 100 offline steps of 32 pairs (3,200 of the ~11,900 pairs, one
+// pass) or 30 PPO iterations, evaluated at 4 checkpoints; Best-of-N draws 64 samples per test prefix.
+// Learning rates from one-seed probes on the full data before the run: DPO at 1e-3 (β 0.1) reached KL 3.9
+// after 38 steps and 5.1 after 75 with the classifier's reward rising from 0.57 (SFT) to 0.67 and 0.75;
+// PPO-GT at 2e-3 reached KL 13 after 23 iterations, so target KLs 3–12 are all reachable. The first
+// committed run (24 steps × 16 pairs, 8 PPO iterations, 2 checkpoints × 20 prefixes × 2 samples) was sized
+// for a machine shared with ~20 other processes. The paper evaluates every few hundred steps of much longer
+// runs; the envelope idea is the same, the scale is not.
 import type { Fig2RunSettings } from "./run";
 
 export type Fig2RunPreset = Omit<Fig2RunSettings, "method" | "knob" | "seed">;
 
 export const FIG2_RUN_PRESETS: Record<string, Fig2RunPreset> = {
   full: {
-    offline: { steps: 24, batchSize: 16, learningRate: 1e-3, cdpoEpsilon: 0.1 },
-    ppo: { iterations: 8, promptsPerIteration: 6, k: 4, learningRate: 2e-3, initialBeta: 0.05, klHorizon: 48 },
-    bestOfN: { samplesPerPrompt: 16 },
-    checkpoints: 2,
-    evaluation: { prompts: 20, samplesPerPrompt: 2, maxNewTokens: 12 },
+    offline: { steps: 100, batchSize: 32, learningRate: 1e-3, cdpoEpsilon: 0.1 },
+    ppo: { iterations: 30, promptsPerIteration: 8, k: 4, learningRate: 2e-3, initialBeta: 0.05, klHorizon: 48 },
+    bestOfN: { samplesPerPrompt: 64 },
+    checkpoints: 4,
+    evaluation: { prompts: 80, samplesPerPrompt: 4, maxNewTokens: 12 },
   },
   ci: {
     offline: { steps: 8, batchSize: 8, learningRate: 1e-3, cdpoEpsilon: 0.1 },

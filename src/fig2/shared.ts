@@ -60,18 +60,20 @@ export interface Fig2DataPreset {
   rewardModel: { steps: number; batchSize: number; learningRate: number; heldOutPrompts: number };
 }
 
-// Sizes are set by time: on this 2-core machine, shared with other jobs (load ≈ 15), one SFT step of
-// 64 sentences took ~3.6 s of wall time, sampling 512 completions of 8 tokens 33 s, a reward-model step
-// of 32 pairs ~1.5 s. The `full` build (300 SFT steps of 32) takes ~25 min wall under that load.
+// Sizes are set by time on this 2-core machine, idle (measured 2026-11-30): one SFT step of 32 sentences
+// takes ~0.15 s, sampling and scoring 400 completions of 12 tokens ~5 s, a reward-model step of 32 pairs
+// ~0.2 s. The `full` build (2,000 training prefixes × K = 4 samples → up to 12,000 pairs) takes ~6 min.
+// The first committed run (600 prefixes, 300 SFT steps, 150 RM steps) was sized for a machine shared
+// with ~20 other processes.
 const FULL: Fig2DataPreset = {
   name: "full",
   split: { minPrefixWords: 2, maxPrefixWords: 8, evalFraction: 0.2, maxWords: 22 },
   classifier: {},
   maxVocab: 2000,
   model: { contextLength: 24, dModel: 64, nHeads: 4, nLayers: 2 },
-  sft: { steps: 300, batchSize: 32, learningRate: 3e-3 },
-  preference: { prompts: 600, k: 4, maxNewTokens: 12, labels: "deterministic" },
-  rewardModel: { steps: 150, batchSize: 32, learningRate: 1e-3, heldOutPrompts: 128 },
+  sft: { steps: 600, batchSize: 32, learningRate: 3e-3 },
+  preference: { prompts: 2000, k: 4, maxNewTokens: 12, labels: "deterministic" },
+  rewardModel: { steps: 400, batchSize: 32, learningRate: 1e-3, heldOutPrompts: 256 },
 };
 
 /** The data presets: `full` for the committed run, `ci` small enough for the test command. */
