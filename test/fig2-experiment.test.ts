@@ -15,6 +15,7 @@ import {
   type FrontierPoint,
 } from "../src/fig2/envelope";
 import { bestOfNIndices, bestOfNKl, bestOfNForPrompt, bestOfNGrid } from "../src/fig2/bestOfN";
+import { describeComparison } from "../src/fig2/summary";
 import { checkpointSteps, runFig2, type Fig2RunSettings } from "../src/fig2/run";
 import { FIG2_RUN_PRESETS } from "../src/fig2/runPresets";
 import { perPromptMeans, vader01, type Fig2Context } from "../src/fig2/evaluation";
@@ -27,6 +28,8 @@ import { afinnSentiment } from "../src/lm/judges";
 import { generateRlaifData } from "../src/lm/rlaif";
 import type { Transformer } from "../src/lm/transformer";
 import { trainPreference, sequenceLogps } from "../src/lm/preferenceTrainer";
+import { packSequences, type Sequence } from "../src/lm/batching";
+import { modelTokenLogProbs } from "../src/lm/logprobs";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -106,13 +109,13 @@ describe("checkpoint envelopes", () => {
     });
 
   test("dominance: a frontier higher everywhere with paired CIs is 'yes'; swapped it is 'no'", () => {
-    // Staircases: B reaches 0.8 at KL 6 and 1.0 at 10; A is at 0.75 + 0.3 from KL 4 and 0.95 + 0.3 from 8
-    // on, so d(k) > 0 on all of [1.5, 10] (above KL 8, A's envelope stays at its best).
+    // Staircases: B reaches 0.8 at KL 6; A is at 0.75 + 0.3 from KL 4 and 0.95 + 0.3 from 8, so d(k) > 0 on
+    // the common range [1.5, 8] (B's point at KL 10 lies beyond A's largest KL and is not compared).
     const a = frontier("a", 0.3, [1, 2, 4, 8]);
     const b = frontier("b", 0, [1.5, 3, 6, 10]);
     const ab = compareFrontiers(a, b);
     assert.equal(ab.lo, 1.5);
-    assert.equal(ab.hi, 10);
+    assert.equal(ab.hi, 8);
     assert.equal(ab.verdict, "yes", JSON.stringify(ab.diffs.map((d) => d.mean)));
     assert.equal(compareFrontiers(b, a).verdict, "no");
   });
@@ -122,11 +125,34 @@ describe("checkpoint envelopes", () => {
     const c = compareFrontiers(a, b);
     assert.notEqual(c.verdict, "yes");
     assert.ok(c.positive > 0 && c.positive < c.budgets.length);
-    // A stops at KL 2 (reward 0.6); B starts at 5 (0.75): on [5, 6] A's envelope is its best, below B's.
+    // A stops at KL 2, B starts at 5: no common KL range, so neither is credited ("n/a", said so).
     const disjoint = compareFrontiers(frontier("a", 0, [1, 2]), frontier("b", 0, [5, 6]));
-    assert.deepEqual([disjoint.lo, disjoint.hi, disjoint.verdict], [5, 6, "no"]);
-    assert.equal(compareFrontiers(frontier("b", 0, [5, 6]), frontier("a", 0, [1, 2])).verdict, "yes");
+    assert.deepEqual([disjoint.lo, disjoint.hi, disjoint.verdict], [5, 2, "n/a"]);
+    assert.match(describeComparison(disjoint), /no common KL range/);
+    assert.equal(compareFrontiers(frontier("b", 0, [5, 6]), frontier("a", 0, [1, 2])).verdict, "n/a");
     assert.equal(compareFrontiers([], frontier("b", 0, [5, 6])).verdict, "n/a");
+    assert.match(describeComparison(compareFrontiers([], frontier("b", 0, [5, 6]))), /has no points/);
+  });
+  test("dominance needs every training seed: pooled 'yes', but one seed behind makes it 'partly'", () => {
+    // Pooled, A is 0.3 above B everywhere (significant). Seed by seed: seeds 0 and 1 have A 0.4 ahead,
+    // seed 2 has A 0.05 behind; the pooled CI (over prompts) cannot see that.
+    const a = frontier("a", 0.3, [1, 2, 4, 8]);
+    const b = frontier("b", 0, [1, 2, 4, 8]);
+    const seedsOk: Array<[FrontierPoint[], FrontierPoint[]]> = [0.4, 0.4, 0.1].map((d) => [
+      frontier("a", d, [1, 2, 4, 8]),
+      b,
+    ]);
+    const ok = compareFrontiers(a, b, "dominates", 25, seedsOk);
+    assert.equal(ok.verdict, "yes");
+    assert.equal(ok.seedDiffs.length, 3);
+    const seedsMixed: Array<[FrontierPoint[], FrontierPoint[]]> = [0.4, 0.4, -0.05].map((d) => [
+      frontier("a", d, [1, 2, 4, 8]),
+      b,
+    ]);
+    const mixed = compareFrontiers(a, b, "dominates", 25, seedsMixed);
+    assert.equal(mixed.verdict, "partly");
+    assert.ok(Math.abs(mixed.seedDiffs[2] + 0.05) < 1e-9, String(mixed.seedDiffs));
+    assert.match(describeComparison(mixed), /ahead in 2\/3 seeds/);
   });
   test("'at least': equal frontiers pass, a significantly lower one fails", () => {
     const a = frontier("a", 0, [1, 2, 4]);
@@ -336,9 +362,14 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     const one = { ...ctx.data, pairs: [pair] };
     const [lw, ll] = sequenceLogps(ctx.reference, [pair.chosenSeq, pair.rejectedSeq]);
     const lenW = pair.chosenSeq.completion.length + (pair.chosenSeq.ended ? 1 : 0);
+    const tokenTerm = tokenUnlikelihood(ctx.reference, pair.rejectedSeq);
+    const sequenceTerm = Math.log(-Math.expm1(ll));
+    assert.ok(tokenTerm < sequenceTerm - 1e-3, `token-level term ${tokenTerm} vs the sequence-level ${sequenceTerm}`);
     for (const [method, lossOptions, expected] of [
       ["sft", {}, -lw / lenW],
-      ["unlikelihood", { unlikelihoodAlpha: 0.5 }, -lw - 0.5 * Math.log(-Math.expm1(ll))],
+      // Token-level unlikelihood (Welleck et al. Eq. 4): Σ_t log(1 − π(y_l,t)) over the rejected completion's
+      // scored tokens, not log(1 − π(y_l)) of the whole sequence (whose gradient vanishes at π(y_l) ≈ e^{ll}).
+      ["unlikelihood", { unlikelihoodAlpha: 0.5 }, -lw - 0.5 * tokenUnlikelihood(ctx.reference, pair.rejectedSeq)],
     ] as const) {
       const policy = ctx.reference.clone();
       const before = tf.memory().numTensors;
@@ -465,3 +496,15 @@ describe("verdict reasons come from the counts that grade them", () => {
     assert.equal(worse, "KTO is significantly below DPO at 2 of 2 matched KL budgets");
   });
 });
+
+/** Σ_t log(1 − π(y_t | x, y_<t)) over a sequence's scored completion tokens, in float64 from the model's log-probs. */
+function tokenUnlikelihood(model: Transformer, seq: Sequence): number {
+  const packed = packSequences([seq], model.config.contextLength);
+  const [lp, mask] = tf.tidy(() => [modelTokenLogProbs(model, packed.ids).arraySync(), packed.mask.arraySync()]);
+  tf.dispose([packed.ids, packed.mask]);
+  let total = 0;
+  (lp as number[][])[0].forEach((x, t) => {
+    if ((mask as number[][])[0][t] > 0) total += Math.log(-Math.expm1(x));
+  });
+  return total;
+}

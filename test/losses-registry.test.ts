@@ -275,6 +275,65 @@ describe("unlikelihood (DPO §6.1 baseline)", () => {
   });
 });
 
+describe("unlikelihood, token-level (Welleck et al. Eq. 4)", () => {
+  test("hand values and gradient with per-token log-probs; padding ignored; bad shapes named", () => {
+    // Pair 1: rejected tokens log p = [−0.5, −2] (third position padding); pair 2: [−1] then padding.
+    // Σ_t log(1 − p_t): log(1 − e^−0.5) + log(1 − e^−2) = −0.9327521 − 0.1454135 = −1.0781656; log(1 − e^−1) = −0.4586751.
+    // α = 0.3: losses 2 + 0.3·1.0781656 = 2.3234497 and 5 + 0.3·0.4586751 = 5.1376025.
+    // ∂/∂log p_t = α e^x/(1 − e^x): 0.3·1.5414 = 0.4624482 (x = −0.5), 0.3·0.1565 = 0.0469502 (x = −2), 0.3·0.5819767 = 0.1745930 (x = −1).
+    const pc = tf.tensor1d([-2, -5]);
+    const pr = tf.tensor1d([-2.5, -1]);
+    const tok = tf.tensor2d([
+      [-0.5, -2, 0],
+      [-1, -7, 0],
+    ]);
+    const mask = tf.tensor2d([
+      [1, 1, 0],
+      [1, 0, 0],
+    ]);
+    const batch = (x: tf.Tensor) => ({
+      policyChosen: pc,
+      policyRejected: pr,
+      rejectedTokenLogps: x,
+      rejectedTokenMask: mask,
+    });
+    const out = preferenceLoss("unlikelihood", batch(tok), { unlikelihoodAlpha: 0.3 });
+    near(out.losses.dataSync(), [2.3234497, 5.1376025], 1e-6, "token-level unlikelihood losses");
+    const g = tf.grad((x: tf.Tensor) =>
+      tf.sum(preferenceLoss("unlikelihood", batch(x), { unlikelihoodAlpha: 0.3 }).losses),
+    )(tok);
+    near(g.dataSync(), [0.4624482, 0.0469502, 0, 0.174593, 0, 0], 1e-5, "∂/∂ token log-probs (0 on padding)");
+    // Without tokens each completion is one token: the sequence form on policyRejected.
+    near(
+      preferenceLoss(
+        "unlikelihood",
+        { policyChosen: pc, policyRejected: pr },
+        { unlikelihoodAlpha: 0.3 },
+      ).losses.dataSync(),
+      [2 - 0.3 * Math.log(-Math.expm1(-2.5)), 5 - 0.3 * Math.log(-Math.expm1(-1))],
+      1e-6,
+      "one token per completion",
+    );
+    assert.throws(
+      () => preferenceLoss("unlikelihood", { policyChosen: pc, policyRejected: pr, rejectedTokenLogps: tok }, {}),
+      /go together/,
+    );
+    assert.throws(
+      () => preferenceLoss("unlikelihood", { ...batch(tok), rejectedTokenMask: tf.ones([2, 2]) }, {}),
+      /must both be \[B, T\]/,
+    );
+    assert.throws(
+      () =>
+        preferenceLoss(
+          "unlikelihood",
+          { ...batch(tok), policyChosen: tf.zeros([3]), policyRejected: tf.zeros([3]) },
+          {},
+        ),
+      /2 rows for 3 pairs/,
+    );
+  });
+});
+
 describe("registry: every unpaired and ranking loss", () => {
   const fd = (f: (x: Float64Array) => number, x: Float64Array, i: number) => {
     const up = Float64Array.from(x);

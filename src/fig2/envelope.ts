@@ -11,16 +11,19 @@
 // point of A has lower-or-equal KL and higher reward). The SFT model itself (shared by all
 // methods) is not part of any method's envelope: it is drawn as its own point.
 //
-// A dominates B on the KL budgets both envelopes are defined at, [lo, hi] = [max(min KL_A, min KL_B),
-// max(max KL_A, max KL_B)] (above its largest KL a method's envelope stays at its best reward: the best it
-// reached within that budget): at G evenly spaced budgets k, d(k) = E_A(k) − E_B(k) with a 95% CI paired
-// by prompt (the two envelope points' per-prompt reward differences, clustered by prompt). Verdicts:
-//   yes    d(k) > 0 at every budget and the CI excludes 0 at at least half of them;
-//   partly d(k) > 0 at more than half the budgets (or everywhere, but not significantly);
-//   no     otherwise;   n/a  a method has no points.
-// "A is at least B" (DPO ≥ PPO-GT): yes when d's CI never lies wholly below 0 and mean d ≥ 0; partly
-// when that holds at more than half the budgets; no otherwise. The max over many noisy points is biased
-// upwards (winner's curse), equally for every method with the same number of checkpoints.
+// A dominates B on the KL budgets both envelopes cover, [lo, hi] = [max(min KL_A, min KL_B),
+// min(max KL_A, max KL_B)] (no method is credited where the other has no points): at G evenly spaced
+// budgets k, d(k) = E_A(k) − E_B(k) with a 95% CI paired by prompt (the two envelope points' per-prompt
+// reward differences, clustered by prompt). That CI holds the trained policies fixed; a seed that trains a
+// better policy moves every prompt at once, so each training seed's own envelopes are compared too
+// (d_s = the mean over the budgets of E_A^s(k) − E_B^s(k)). Verdicts:
+//   yes    d(k) > 0 at every budget, the CI excludes 0 at at least half of them, and d_s > 0 in every seed;
+//   partly d(k) > 0 at more than half the budgets (or everywhere, but not significantly or not in every seed);
+//   no     otherwise;   n/a  a method has no points, or the two cover no common KL range.
+// "A is at least B": yes when d's CI never lies wholly below 0 and mean d ≥ 0; partly when that holds at
+// more than half the budgets; no otherwise. The max over many noisy points is biased upwards (winner's
+// curse), and more so for a method with more (knob, checkpoint) points: DPO's grid has more points than
+// most baselines', which favours DPO in these comparisons (the notebook says so next to the table).
 import { meanOfClusters, type ClusteredMean } from "./stats";
 
 export interface FrontierPoint {
@@ -71,6 +74,8 @@ export interface Comparison {
   significant: number;
   significantlyNegative: number;
   meanDiff: number;
+  /** Per training seed: the mean over the budgets of E_A^s(k) − E_B^s(k) (empty when not given). */
+  seedDiffs: number[];
 }
 
 /** d = r_a − r_b with a CI paired by prompt when both carry per-prompt rewards, else from the two CIs. */
@@ -87,30 +92,49 @@ export function pointDifference(a: FrontierPoint, b: FrontierPoint): ClusteredMe
   return { mean: a.reward - b.reward, stdErr: hw / 1.96, halfWidth: hw, clusters: 0, samples: 0 };
 }
 
-/** Compare envelopes of A and B at `grid` budgets from the larger minimum KL to the larger maximum (see the header). */
+/** Mean over `budgets` of E_A(k) − E_B(k) for one seed's points (budgets below either envelope skipped). */
+function meanEnvelopeDiff(a: readonly FrontierPoint[], b: readonly FrontierPoint[], budgets: number[]): number {
+  const ea = upperEnvelope(a);
+  const eb = upperEnvelope(b);
+  const ds: number[] = [];
+  for (const k of budgets) {
+    const pa = envelopeAt(ea, k);
+    const pb = envelopeAt(eb, k);
+    if (pa && pb) ds.push(pa.reward - pb.reward);
+  }
+  return ds.length ? ds.reduce((s, d) => s + d, 0) / ds.length : NaN;
+}
+
+/**
+ * Compare envelopes of A and B at `grid` budgets over the KL range both cover (see the header). `seeds`:
+ * the same points split by training seed, [A's, B's] per seed, for the between-seed check.
+ */
 export function compareFrontiers(
   a: readonly FrontierPoint[],
   b: readonly FrontierPoint[],
   mode: "dominates" | "atLeast" = "dominates",
   grid = 25,
+  seeds: ReadonlyArray<[readonly FrontierPoint[], readonly FrontierPoint[]]> = [],
 ): Comparison {
   const ea = upperEnvelope(a);
   const eb = upperEnvelope(b);
-  const none: Comparison = {
+  const none = (lo: number, hi: number): Comparison => ({
     verdict: "n/a",
-    lo: NaN,
-    hi: NaN,
+    lo,
+    hi,
     budgets: [],
     diffs: [],
     positive: 0,
     significant: 0,
     significantlyNegative: 0,
     meanDiff: NaN,
-  };
-  if (!ea.length || !eb.length) return none;
+    seedDiffs: [],
+  });
+  if (!ea.length || !eb.length) return none(NaN, NaN);
   const maxKl = (e: FrontierPoint[]) => Math.max(...e.map((p) => p.kl));
   const lo = Math.max(ea[0].kl, eb[0].kl);
-  const hi = Math.max(maxKl(ea), maxKl(eb));
+  const hi = Math.min(maxKl(ea), maxKl(eb));
+  if (hi < lo) return none(lo, hi);
   const budgets = hi === lo ? [lo] : Array.from({ length: grid }, (_, i) => lo + ((hi - lo) * i) / (grid - 1));
   const diffs = budgets.map((k) => pointDifference(envelopeAt(ea, k)!, envelopeAt(eb, k)!));
   const n = diffs.length;
@@ -118,13 +142,15 @@ export function compareFrontiers(
   const significant = diffs.filter((d) => d.mean - d.halfWidth > 0).length;
   const significantlyNegative = diffs.filter((d) => d.mean + d.halfWidth < 0).length;
   const meanDiff = diffs.reduce((s, d) => s + d.mean, 0) / n;
+  const seedDiffs = seeds.map(([sa, sb]) => meanEnvelopeDiff(sa, sb, budgets));
+  const everySeed = seedDiffs.every((d) => d > 0);
   let verdict: Verdict;
   if (mode === "dominates")
-    verdict = positive === n && significant >= n / 2 ? "yes" : positive > n / 2 ? "partly" : "no";
+    verdict = positive === n && significant >= n / 2 && everySeed ? "yes" : positive > n / 2 ? "partly" : "no";
   else
     verdict =
       significantlyNegative === 0 && meanDiff >= 0 ? "yes" : n - significantlyNegative > n / 2 ? "partly" : "no";
-  return { verdict, lo, hi, budgets, diffs, positive, significant, significantlyNegative, meanDiff };
+  return { verdict, lo, hi, budgets, diffs, positive, significant, significantlyNegative, meanDiff, seedDiffs };
 }
 
 export interface CheckpointRowLike {

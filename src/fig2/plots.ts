@@ -147,7 +147,7 @@ export function overOptimisationFigure(summary: Fig2Summary): PlotlyFigure {
   };
 }
 
-/** For each method, its envelope point closest to `kl` (within `tolerance` nats), or none. */
+/** For each method, its point (any knob and checkpoint, not only envelope corners) closest to `kl` (within `tolerance` nats), or none. */
 export function pointsAtMatchedKl(summary: Fig2Summary, kl: number, tolerance: number): FrontierPoint[] {
   const out: FrontierPoint[] = [];
   for (const m of methodsIn(summary.points).filter((x) => x !== "sft")) {

@@ -63,9 +63,13 @@ const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x)
 
 /** "d(k) > 0 at 20/25 budgets of KL [1.2, 8.4] (significant at 12); mean d = +0.031" */
 export function describeComparison(c: Comparison): string {
-  if (c.verdict === "n/a") return "a method has no points";
+  if (c.verdict === "n/a")
+    return Number.isFinite(c.lo) ? `no common KL range (${fmt(c.lo, 2)} > ${fmt(c.hi, 2)})` : "a method has no points";
   const n = c.budgets.length;
-  return `d(k) > 0 at ${c.positive}/${n} KL budgets in [${fmt(c.lo, 2)}, ${fmt(c.hi, 2)}] nats (CI above 0 at ${c.significant}, below 0 at ${c.significantlyNegative}); mean d = ${c.meanDiff >= 0 ? "+" : ""}${fmt(c.meanDiff)}`;
+  const seeds = c.seedDiffs.length
+    ? `; ahead in ${c.seedDiffs.filter((d) => d > 0).length}/${c.seedDiffs.length} seeds (per-seed mean d ${c.seedDiffs.map((d) => (d >= 0 ? "+" : "") + fmt(d)).join(", ")})`
+    : "";
+  return `d(k) > 0 at ${c.positive}/${n} KL budgets in [${fmt(c.lo, 2)}, ${fmt(c.hi, 2)}] nats (CI above 0 at ${c.significant}, below 0 at ${c.significantlyNegative}); mean d = ${c.meanDiff >= 0 ? "+" : ""}${fmt(c.meanDiff)}${seeds}`;
 }
 
 export interface Fig2Summary {
@@ -97,6 +101,9 @@ export function atLeastWhy(A: string, B: string): (c: Comparison) => string {
 
 export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
   const points = aggregateCheckpoints(rows);
+  const seedPoints = [...new Set(rows.map((r) => r.seed))]
+    .sort((x, y) => x - y)
+    .map((s) => aggregateCheckpoints(rows.filter((r) => r.seed === s)));
   const byMethod = (m: string) => points.filter((p) => p.method === m);
   const methods = [...new Set(points.map((p) => p.method))].filter((m) => m !== "sft");
   const envelopes = Object.fromEntries(methods.map((m) => [m, upperEnvelope(byMethod(m))]));
@@ -121,18 +128,28 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
       });
       return;
     }
-    const c = compareFrontiers(byMethod(a), byMethod(b), mode);
+    const perSeed = seedPoints.map(
+      (ps) =>
+        [ps.filter((p) => p.method === a), ps.filter((p) => p.method === b)] as [FrontierPoint[], FrontierPoint[]],
+    );
+    const c = compareFrontiers(byMethod(a), byMethod(b), mode, 25, perSeed.length > 1 ? perSeed : []);
     comparisons[key] = c;
     verdicts.push({ claim: text, measured: describeComparison(c), reproduced: c.verdict, why: explain(c) });
   };
   const why = (a: string, b: string) => (c: Comparison) => {
     const A = METHOD_STYLE[a]?.name ?? a;
     const B = METHOD_STYLE[b]?.name ?? b;
-    if (c.verdict === "n/a") return `${A} or ${B} has no points`;
+    if (c.verdict === "n/a") return `${A} or ${B} has no points, or they share no KL range`;
     if (c.verdict === "yes")
-      return `${A}'s envelope is above ${B}'s at every matched KL budget, significantly at most of them`;
-    if (c.verdict === "partly")
-      return `${A} is above ${B} at ${c.positive} of ${c.diffs.length} budgets, significantly at ${c.significant}: the direction holds, the evidence at this scale is weak`;
+      return `${A}'s envelope is above ${B}'s at every matched KL budget, significantly at most of them, and in every training seed`;
+    if (c.verdict === "partly") {
+      const seedsBehind = c.seedDiffs.filter((d) => !(d > 0)).length;
+      const weak =
+        c.positive === c.diffs.length && c.significant >= c.diffs.length / 2 && seedsBehind > 0
+          ? `significantly at ${c.significant}, but not in ${seedsBehind} of ${c.seedDiffs.length} training seeds`
+          : `significantly at ${c.significant}`;
+      return `${A} is above ${B} at ${c.positive} of ${c.diffs.length} budgets, ${weak}: the direction holds, the evidence at this scale is weak`;
+    }
     return `${A}'s envelope is not above ${B}'s at most matched KL budgets: the claim does not hold at this scale`;
   };
   claim(
@@ -144,12 +161,12 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
     why("dpo", "ppo"),
   );
   claim(
-    "dpo>=ppo-gt",
+    "dpo>ppo-gt",
     "dpo",
     "ppo-gt",
-    "atLeast",
-    "DPO's frontier is at least as good as PPO with the ground-truth reward (PPO-GT)",
-    atLeastWhy("DPO", "PPO-GT"),
+    "dominates",
+    "DPO's frontier dominates even PPO with the ground-truth reward (PPO-GT)",
+    why("dpo", "ppo-gt"),
   );
   claim(
     "dpo>unlikelihood",
@@ -174,7 +191,7 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
       m,
       "dpo",
       "atLeast",
-      `Where ${name} sits: at least as good as DPO? (no Fig. 2 claim in the paper${m.startsWith("best") ? "; §6.2 finds DPO ≈ Best-of-128 on TL;DR" : ""})`,
+      `Where ${name} sits: at least as good as DPO? (no Fig. 2 claim in the paper${m.startsWith("best") ? "; §6.2 finds DPO similar to or better than Best-of-128 on Anthropic-HH dialogue" : ""})`,
       atLeastWhy(name, "DPO"),
     );
   }

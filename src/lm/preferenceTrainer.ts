@@ -116,8 +116,11 @@ function batchLoss(
   per: number,
   B: number,
   labels: boolean[] | undefined,
+  tokens?: { tokenLogps: tf.Tensor2D; mask: tf.Tensor2D },
 ): LossOutput {
   const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);
+  // Rows of sequence j of every unit are j·B … j·B + B − 1 (the rejected completion is sequence 1).
+  const rows2d = (t: tf.Tensor2D, j: number) => tf.slice(t, [j * B, 0], [B, -1]);
   if (entry.data === "pairs") {
     return (entry as PairLossEntry).loss(
       {
@@ -127,6 +130,8 @@ function batchLoss(
         refRejected: col(ref, 1),
         chosenLengths: col(lengths, 0),
         rejectedLengths: col(lengths, 1),
+        rejectedTokenLogps: tokens && rows2d(tokens.tokenLogps, 1),
+        rejectedTokenMask: tokens && rows2d(tokens.mask, 1),
       },
       o,
       state,
@@ -252,7 +257,8 @@ export function trainPreference(
         policy.variables,
         () =>
           tf.tidy(() => {
-            const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
+            const tokenLogps = modelTokenLogProbs(policy, batch.ids);
+            const logps = maskedSequenceSum(tokenLogps, batch.mask);
             // Completion tokens scored per row, at least 1 (as TRL clamps them) so an empty completion divides safely.
             const lengths = tf.maximum(tf.sum(batch.mask, 1), 1) as tf.Tensor1D;
             const out = batchLoss(
@@ -265,6 +271,7 @@ export function trainPreference(
               per,
               B,
               labels && idx.map((u) => labels[u]),
+              entry.tokenLevel ? { tokenLogps, mask: batch.mask } : undefined,
             );
             if (record) {
               const first = tf.slice(logps, [0], [B]);

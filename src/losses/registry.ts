@@ -20,6 +20,13 @@ export interface PairBatch<T = tf.Tensor> {
   refRejected?: T | null;
   chosenLengths?: T | number[] | null;
   rejectedLengths?: T | number[] | null;
+  /**
+   * Token-level losses only (an entry with `tokenLevel`): the rejected completions' per-token log-probs
+   * [B, T] and a 0/1 mask of the scored tokens [B, T]. Trainers with tokens (the LM track) pass them;
+   * without them each completion counts as one token (the bandit, where that is exact).
+   */
+  rejectedTokenLogps?: T | null;
+  rejectedTokenMask?: T | null;
 }
 
 /** KTO's unpaired judgements: log π(y|x) and log π_ref(y|x) per example, and a desirable flag each. */
@@ -117,6 +124,8 @@ interface EntryBase {
   options: Partial<Record<LossOptionName, Partial<LossOptionSpec> | true>>;
   /** Extra checks across options (e.g. robust needs labelSmoothing < ½); return a problem or undefined. */
   check?: (o: LossOptions) => { option: string; problem: string } | undefined;
+  /** Reads batch.rejectedTokenLogps / rejectedTokenMask when the trainer has per-token log-probs. */
+  tokenLevel?: boolean;
   /** Fresh state for a training run (absent: stateless). */
   createState?: () => LossState;
 }
