@@ -2,11 +2,23 @@
 //   npm run fig2 -- full [--workers N] [--out DIR]     the full reproduction → data/fig2/dpo-fig2.json
 //   npm run fig2 -- ci                                 the CI preset → data/fig2/dpo-fig2-ci.json
 //   npm run fig2 -- full --summarise-only              re-summarise what is stored (no new runs)
+//   … --markdown                                       also print the verdict table as Markdown (the README's)
 // Resumable: re-running the same command skips finished runs. For shards use the sweep CLI
 // (npm run sweep -- scripts/sweeps/dpo-fig2.yaml --shard i/n), merge, then --summarise-only.
 import { initBackend } from "../src/backend";
 import "../src/sweep/builtin-kinds";
 import { reproduceFig2 } from "../src/fig2/reproduce";
+import type { VerdictRow } from "../src/fig2/summary";
+
+/** The verdict table as the README shows it: claim | measured | reproduced. */
+function verdictMarkdown(verdicts: readonly VerdictRow[]): string {
+  const cell = (s: string) => s.replace(/\|/g, "\\|");
+  return [
+    "| claim | measured | reproduced |",
+    "|---|---|---|",
+    ...verdicts.map((v) => `| ${cell(v.claim)} | ${cell(v.measured)} | **${v.reproduced}** |`),
+  ].join("\n");
+}
 
 async function main(argv: string[]): Promise<number> {
   const sweep = argv.find((a) => !a.startsWith("--")) ?? "full";
@@ -33,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
     `runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared.toFixed(0)} s, sweep ${r.seconds.sweep.toFixed(0)} s)`,
   );
   for (const v of r.verdicts) console.log(`${v.reproduced.padEnd(6)} ${v.claim}\n       ${v.measured}`);
+  if (argv.includes("--markdown")) console.log("\n" + verdictMarkdown(r.verdicts));
   return r.missingRuns.length ? 1 : 0;
 }
 
