@@ -91,6 +91,9 @@ async function startWasm(threads: number): Promise<boolean> {
   const texts = new WeakMap<object, string>();
   const files = new Map<string, string>();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-wasm-"));
+  // The worker scripts are read when a pool thread starts, which may happen after start-up: remove them
+  // when this process (or worker thread) exits, not before.
+  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
   const fileFor = (blob: object): string => {
     const text = texts.get(blob);
     if (text === undefined) throw new Error("unrecorded Blob");
