@@ -416,6 +416,11 @@ describe("the fig2 sweep kind", () => {
     assert.equal((r.offline as JsonObject).learningRate, FIG2_RUN_PRESETS.full.offline.learningRate);
     assert.equal(canonicalJson(resolve(r)), canonicalJson(r));
     assert.equal(resolve({ preset: "ci", method: "sft" }).knob, 0);
+    // Unlikelihood's runs name their (token-level) form, so ids from the old sequence-level form differ.
+    const ul = resolve({ preset: "ci", method: "unlikelihood", knob: 1 });
+    assert.equal(ul.unlikelihoodTerm, "token-level");
+    assert.equal(canonicalJson(resolve(ul)), canonicalJson(ul));
+    assert.equal(resolve({ preset: "ci", method: "dpo", knob: 1 }).unlikelihoodTerm, undefined);
   });
   const bad: Array<[JsonObject, RegExp]> = [
     [{ method: "dpo", knob: 0.1 }, /preset: must be one of full, ci/],
@@ -424,6 +429,8 @@ describe("the fig2 sweep kind", () => {
     [{ preset: "ci", method: "dpo", knob: 0 }, /knob \(β, τ or target KL\) must be > 0/],
     [{ preset: "ci", method: "preferred-ft", knob: 1 }, /preferred-ft has no knob/],
     [{ preset: "ci", method: "best-of-n", knob: 8 }, /power of 4/],
+    [{ preset: "ci", method: "dpo", knob: 1, unlikelihoodTerm: "token-level" }, /unlikelihoodTerm/],
+    [{ preset: "ci", method: "unlikelihood", knob: 1, unlikelihoodTerm: "sequence" }, /unlikelihoodTerm/],
     [{ preset: "ci", method: "best-of-n", knob: 64 }, /samplesPerPrompt: must be a multiple of N = 64/],
     [{ preset: "ci", method: "ppo", knob: 3, offline: { steps: 5 } }, /offline: only the offline methods/],
     [{ preset: "ci", method: "dpo", knob: 1, ppo: { iterations: 9 } }, /ppo: only ppo and ppo-gt/],

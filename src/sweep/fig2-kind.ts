@@ -81,6 +81,14 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
       maxNewTokens: count(1),
     }),
   };
+  // Unlikelihood became token-level (Welleck et al. Eq. 4) on 2026-11-30; naming the form in its resolved
+  // config gives its runs new ids, so results of the old sequence-level form are never reused.
+  if (method === "unlikelihood")
+    (out as Fig2Config & { unlikelihoodTerm?: string }).unlikelihoodTerm = r.oneOf(
+      "unlikelihoodTerm",
+      ["token-level"],
+      "token-level",
+    );
   r.done();
   // The knob's meaning and range per method.
   const needsPositive = ["dpo", "cdpo", "ipo", "kto", "listwise", "ppo", "ppo-gt"];
