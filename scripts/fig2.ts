@@ -7,8 +7,24 @@
 // (npm run sweep -- scripts/sweeps/dpo-fig2.yaml --shard i/n), merge, then --summarise-only.
 import { initBackend } from "../src/backend";
 import "../src/sweep/builtin-kinds";
-import { reproduceFig2 } from "../src/fig2/reproduce";
+import { reproduceFig2, type Fig2Results } from "../src/fig2/reproduce";
 import type { VerdictRow } from "../src/fig2/summary";
+
+/** The README's paragraph on the committed run, from the results themselves (no number typed by hand). */
+function factsMarkdown(r: Fig2Results): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const { classifier: c, sft, pairStats: ps, rewardModel: rm } = r.shared;
+  const timings = r.shared.timings as { total?: number };
+  return (
+    `**The committed ${r.preset} run** (\`data/fig2/${r.sweep.name}.json\`, ${r.completedRuns}/${r.sweep.plannedRuns} runs, ` +
+    `seeds [${r.sweep.seeds.join(", ")}], summarised at code ${r.code.commit.slice(0, 7)}${r.code.dirty ? " with uncommitted changes" : ""}): ` +
+    `classifier held-out accuracy ${pct(c.accuracy)} [${pct(c.ci95[0])}, ${pct(c.ci95[1])}], ECE ${c.ece.toFixed(3)}; ` +
+    `SFT held-out perplexity ${sft.finalHeldOutPerplexity.toFixed(1)}; ${ps.pairs} pairs from ${ps.prompts} prefixes ` +
+    `(${ps.tiedPairs} ties left out); reward model held-out pair accuracy ${pct(rm.heldOut.accuracy)} ` +
+    `[${pct(rm.heldOut.ci95[0])}, ${pct(rm.heldOut.ci95[1])}]. Shared stages built in ${((timings.total ?? NaN) / 60).toFixed(1)} min; ` +
+    `runs from first start to last finish ${(r.seconds.runsSpan / 60).toFixed(1)} min (sum of run times ${(r.seconds.runsTotal / 60).toFixed(1)} min).`
+  );
+}
 
 /** The verdict table as the README shows it: claim | measured | reproduced. */
 function verdictMarkdown(verdicts: readonly VerdictRow[]): string {
@@ -45,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
     `runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared.toFixed(0)} s, sweep ${r.seconds.sweep.toFixed(0)} s)`,
   );
   for (const v of r.verdicts) console.log(`${v.reproduced.padEnd(6)} ${v.claim}\n       ${v.measured}`);
-  if (argv.includes("--markdown")) console.log("\n" + verdictMarkdown(r.verdicts));
+  if (argv.includes("--markdown")) console.log("\n" + factsMarkdown(r) + "\n\n" + verdictMarkdown(r.verdicts));
   return r.missingRuns.length ? 1 : 0;
 }
 
