@@ -334,6 +334,21 @@ describe("unlikelihood, token-level (Welleck et al. Eq. 4)", () => {
   });
 });
 
+/** The tfjs losses at the input `make()` builds, and the gradient of their sum with respect to it. */
+function lossAndGradient(f: (p: tf.Tensor) => tf.Tensor, make: () => tf.Tensor): { losses: number[]; grad: number[] } {
+  return tf.tidy(() => {
+    const p = make();
+    return {
+      losses: Array.from(f(p).dataSync()),
+      grad: Array.from(
+        tf
+          .grad((x: tf.Tensor) => tf.sum(f(x)))(p)
+          .dataSync(),
+      ),
+    };
+  });
+}
+
 describe("registry: every unpaired and ranking loss", () => {
   const fd = (f: (x: Float64Array) => number, x: Float64Array, i: number) => {
     const up = Float64Array.from(x);
@@ -352,19 +367,10 @@ describe("registry: every unpaired and ranking loss", () => {
         const ref = Float64Array.from([-1, -1.1, -2.5, -0.4, -2.9]);
         const z0 = 0.3;
         const twin = entry.twin({ policy, ref, desirable, z0 }, o);
-        const got = tf.tidy(() => {
-          const f = (p: tf.Tensor) =>
-            entry.loss({ policy: p, ref: tf.tensor1d(Array.from(ref)), desirable, z0 }, o).losses;
-          const p = tf.tensor1d(Array.from(policy));
-          return {
-            losses: Array.from(f(p).dataSync()),
-            grad: Array.from(
-              tf
-                .grad((x: tf.Tensor) => tf.sum(f(x)))(p)
-                .dataSync(),
-            ),
-          };
-        });
+        const got = lossAndGradient(
+          (p) => entry.loss({ policy: p, ref: tf.tensor1d(Array.from(ref)), desirable, z0 }, o).losses,
+          () => tf.tensor1d(Array.from(policy)),
+        );
         near(got.losses, twin.losses, 2e-5, `${info.name} losses ×${scale}`);
         near(got.grad, twin.dPolicy, 2e-4, `${info.name} gradient ×${scale}`);
         if (scale === 1)
@@ -392,18 +398,10 @@ describe("registry: every unpaired and ranking loss", () => {
         const policy = Float64Array.from([-1, -2.5, -0.3, -4, -0.7, -1.9], (v) => v * scale); // 2 rankings of 3
         const ref = Float64Array.from([-1.2, -2, -1, -3, -1, -1]);
         const twin = entry.twin({ policy, ref, n: 3 }, o);
-        const got = tf.tidy(() => {
-          const f = (p: tf.Tensor) => entry.loss({ policy: p, ref: tf.tensor2d(Array.from(ref), [2, 3]) }, o).losses;
-          const p = tf.tensor2d(Array.from(policy), [2, 3]);
-          return {
-            losses: Array.from(f(p).dataSync()),
-            grad: Array.from(
-              tf
-                .grad((x: tf.Tensor) => tf.sum(f(x)))(p)
-                .dataSync(),
-            ),
-          };
-        });
+        const got = lossAndGradient(
+          (p) => entry.loss({ policy: p, ref: tf.tensor2d(Array.from(ref), [2, 3]) }, o).losses,
+          () => tf.tensor2d(Array.from(policy), [2, 3]),
+        );
         near(got.losses, twin.losses, 2e-5, `${info.name} losses ×${scale}`);
         near(got.grad, twin.dPolicy, 2e-4, `${info.name} gradient ×${scale}`);
         if (scale === 1)

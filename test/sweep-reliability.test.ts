@@ -13,22 +13,13 @@ import { loadSweepFile, parseSweepSpec, SweepConfigError } from "../src/sweep/co
 import { mergeShards } from "../src/sweep/merge";
 import { expandSweep } from "../src/sweep/plan";
 import { runSweep } from "../src/sweep/runner";
-import { readResults, ResultsStore, type RunRecord } from "../src/sweep/store";
+import { readResults, ResultsStore } from "../src/sweep/store";
 import { Rng } from "../src/random";
+import { syntheticRecord } from "./fixtures";
 
 const root = path.resolve(__dirname, "..");
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `prefopt-rel-${name}-`));
-const rec = (id: string, score: number): RunRecord => ({
-  id,
-  kind: "synthetic",
-  seed: 0,
-  index: 0,
-  config: {},
-  factors: {},
-  metrics: { score },
-  ms: 1,
-  finishedAt: "t",
-});
+const rec = syntheticRecord;
 
 /** A pid that certainly belongs to no process: a child that has exited. */
 function deadPid(): number {

@@ -18,6 +18,7 @@ import { banditKind } from "../src/sweep/bandit-kind";
 import { inlineComplainer } from "../src/sweep/kinds";
 import { syntheticKind } from "../src/sweep/synthetic-kind";
 import "../src/sweep/builtin-kinds";
+import { syntheticRecord } from "./fixtures";
 
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `prefopt-sweep-${name}-`));
 
@@ -348,17 +349,7 @@ describe("grid expansion and run ids", () => {
 });
 
 describe("results store", () => {
-  const rec = (id: string, score: number): RunRecord => ({
-    id,
-    kind: "synthetic",
-    seed: 0,
-    index: 0,
-    config: {},
-    factors: {},
-    metrics: { score },
-    ms: 1,
-    finishedAt: "t",
-  });
+  const rec = syntheticRecord;
 
   test("a torn last line is ignored, truncated on open, and appends continue cleanly", () => {
     const dir = tmp("store");

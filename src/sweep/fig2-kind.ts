@@ -34,7 +34,7 @@ import { fig2ContextFor } from "../fig2/context";
 // Part of every run id: bump when src/fig2 changes what a run computes.
 const VERSION = 1;
 
-type Fig2Config = Fig2RunSettings & { preset: string; dataSeed: number };
+type Fig2Config = Fig2RunSettings & { preset: string; dataSeed: number; unlikelihoodTerm?: string };
 
 function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
   const r = ConfigReader.root(config, complain);
@@ -83,12 +83,7 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
   };
   // Unlikelihood became token-level (Welleck et al. Eq. 4) on 2026-11-30; naming the form in its resolved
   // config gives its runs new ids, so results of the old sequence-level form are never reused.
-  if (method === "unlikelihood")
-    (out as Fig2Config & { unlikelihoodTerm?: string }).unlikelihoodTerm = r.oneOf(
-      "unlikelihoodTerm",
-      ["token-level"],
-      "token-level",
-    );
+  if (method === "unlikelihood") out.unlikelihoodTerm = r.oneOf("unlikelihoodTerm", ["token-level"], "token-level");
   r.done();
   // The knob's meaning and range per method.
   const needsPositive = ["dpo", "cdpo", "ipo", "kto", "listwise", "ppo", "ppo-gt"];
