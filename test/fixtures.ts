@@ -1,4 +1,5 @@
 // Builders shared by several test files (not a test file itself: node --test runs test/*.test.ts).
+import * as assert from "node:assert/strict";
 import type { RunRecord } from "../src/sweep/store";
 
 /** A stored sweep result of the synthetic kind: only its id and score matter to the store's tests. */
@@ -13,3 +14,15 @@ export const syntheticRecord = (id: string, score: number): RunRecord => ({
   ms: 1,
   finishedAt: "t",
 });
+
+/** Element-wise: finite, and within tol relative to 1 + |expected|. */
+export function near(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    assert.ok(Number.isFinite(actual[i]), `${what}[${i}] = ${actual[i]} is not finite`);
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
+    );
+  }
+}

@@ -17,6 +17,7 @@ import {
   type UnpairedLossEntry,
 } from "../src/losses/index";
 import { Rng } from "../src/random";
+import { near } from "./fixtures";
 
 before(async () => {
   await initBackend();
@@ -84,17 +85,6 @@ function tfLossAndGrads(
     const [gc, gr] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.add(tf.sum(f(x, y)), tf.mul(0, tf.sum(y))))([pc, pr]);
     return { losses, dChosen: Array.from(gc.dataSync()), dRejected: Array.from(gr.dataSync()) };
   });
-}
-
-function near(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    assert.ok(Number.isFinite(actual[i]), `${what}[${i}] = ${actual[i]} is not finite`);
-    assert.ok(
-      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
-      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
-    );
-  }
 }
 
 const pairEntries = listLossTypes({ data: "pairs" }).map((i) => getLoss(i.name) as PairLossEntry);

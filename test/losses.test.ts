@@ -17,6 +17,7 @@ import {
 } from "../src/losses/index";
 import { sequenceLogProbs, sequenceTokenCounts } from "../src/logprobs";
 import { Rng } from "../src/random";
+import { near as close } from "./fixtures";
 
 const sig = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 const logSig = (x: number) => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x)));
@@ -24,17 +25,6 @@ const lse = (xs: number[]) => {
   const m = Math.max(...xs);
   return m + Math.log(xs.reduce((s, x) => s + Math.exp(x - m), 0));
 };
-
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    assert.ok(Number.isFinite(actual[i]), `${what}[${i}] = ${actual[i]} is not finite`);
-    assert.ok(
-      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
-      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
-    );
-  }
-}
 
 /** Central finite differences, in float64, of a JS scalar function of a flat vector. */
 function fdGrad(f: (x: number[]) => number, x: number[], h = 1e-6): number[] {
