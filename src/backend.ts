@@ -14,6 +14,8 @@ import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { registerWasmCopyKernels } from "./lm/kernels/copyKernels";
+import { registerWasmSharingKernels } from "./lm/kernels/jsKernel";
 import { registerBatchMatMulSimd } from "./lm/kernels/batchMatMulSimd";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -173,7 +175,10 @@ async function tryBackend(name: BackendName): Promise<string | null> {
     } else if (!(await tf.setBackend(name))) return `${name}: setBackend returned false`;
     await tf.ready();
     if (name === "wasm") {
-      registerWasmGapKernels();
+      // Heap-view Slice/SplitV/Concat/GatherV2 and the missing UnsortedSegmentSum (tf.gather's gradient).
+      registerWasmCopyKernels();
+      // Identity and same-dtype Cast share memory instead of copying it (every saved activation is one).
+      registerWasmSharingKernels();
       // Batched products (attention) through a SIMD kernel instead of wasm's scalar fallback; opt out
       // with PREFOPT_WASM_BMM=plain (to measure, or should it ever misbehave).
       if (process.env.PREFOPT_WASM_BMM !== "plain") registerBatchMatMulSimd();
@@ -224,39 +229,4 @@ export async function availableBackends(): Promise<BackendName[]> {
   for (const name of PREFERENCE) if ((await tryBackend(name)) === null) ok.push(name);
   if (current) await tf.setBackend(current);
   return ok;
-}
-
-let wasmPatched = false;
-
-/**
- * The wasm backend has no `UnsortedSegmentSum` kernel, and `tf.gather`'s gradient is built on it, so
- * embeddings could not train. This registers a JS implementation on wasm: out[s, ...] = Σ_{i: ids[i]=s} x[i, ...].
- * (Segment ids outside [0, numSegments) are ignored, as in TensorFlow.)
- */
-function registerWasmGapKernels(): void {
-  if (wasmPatched || tf.getKernel("UnsortedSegmentSum", "wasm")) return;
-  wasmPatched = true;
-  tf.registerKernel({
-    kernelName: "UnsortedSegmentSum",
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-      const numSegments = (attrs as unknown as { numSegments: number }).numSegments;
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const wasm = backend as any;
-      const xs = wasm.readSync(x.dataId) as Float32Array | Int32Array;
-      const ids = wasm.readSync(segmentIds.dataId) as Int32Array | Float32Array;
-      const inner = ids.length === 0 ? 0 : xs.length / ids.length;
-      const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
-      const out = x.dtype === "int32" ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
-      for (let i = 0; i < ids.length; i++) {
-        const s = ids[i];
-        if (s < 0 || s >= numSegments) continue;
-        const src = i * inner;
-        const dst = s * inner;
-        for (let j = 0; j < inner; j++) out[dst + j] += xs[src + j];
-      }
-      return wasm.makeOutput(outShape, x.dtype, undefined, out);
-    },
-  });
 }

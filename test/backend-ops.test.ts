@@ -192,6 +192,68 @@ export const OP_CASES: OpCase[] = [
     inputs: [{ shape: [3, 8] }, { shape: [8] }, { shape: [8] }],
     fn: (x, g, b) => lmGelu(layerNorm(x as tf.Tensor2D, g, b)),
   },
+  // The fused paths (src/lm/kernels/): the cpu reference runs with PREFOPT_FUSED=0, i.e. plain tfjs ops, and
+  // every backend (cpu included, see below) runs the fused kernels, so each case compares fused to plain.
+  {
+    name: "fused layerNorm: rows at scale 1000, a constant row (zero variance)",
+    inputs: [
+      {
+        shape: [5, 12],
+        values: [...new Array(48)].map((_, i) => 1000 * Math.sin(i * 1.7)).concat(new Array(12).fill(3)),
+      },
+      { shape: [12] },
+      { shape: [12] },
+    ],
+    fn: (x, g, b) => layerNorm(x as tf.Tensor2D, g, b),
+  },
+  {
+    name: "fused gelu at extremes",
+    inputs: [{ shape: [13], values: [-1000, -88, -30, -5, -1, -1e-6, 0, 1e-6, 0.5, 1, 5, 30, 1000] }],
+    fn: (x) => lmGelu(x),
+  },
+  {
+    name: "fused token log-probs: excluded tokens, logits at scale 50, an excluded (padding) target",
+    inputs: [
+      { shape: [2, 6, 9], scale: 50 },
+      { shape: [2, 6], dtype: "int32", values: [3, 0, 8, 2, 5, 4, 7, 1, 0, 6, 2, 8] },
+    ],
+    fn: (l, y) => tokenLogProbs(l as tf.Tensor3D, y as tf.Tensor2D, [0, 1]),
+  },
+  {
+    name: "SIMD products a·b (K ≤ 384) and aᵀ·b gradients: (16, 40)·(40, 24)",
+    inputs: [{ shape: [16, 40] }, { shape: [40, 24] }],
+    fn: (a, b) => matMulFast(a, b),
+  },
+  {
+    name: "SIMD products over several k-blocks: (8, 300)·(300, 16), and transposeA",
+    inputs: [{ shape: [8, 300] }, { shape: [300, 16] }, { shape: [300, 8] }],
+    fn: (a, b, c) => tf.add(matMulFast(a, b), matMulFast(c, b, true)),
+  },
+  {
+    name: "SIMD aᵀ·b over two n-blocks (N = 616) and a·bᵀ (the tied head)",
+    inputs: [{ shape: [20, 12] }, { shape: [12, 616] }, { shape: [616, 12] }],
+    fn: (a, b, e) => tf.sum(tf.mul(matMulFast(a, b), matMulFast(a, e, false, true))),
+  },
+  {
+    name: "slice (rank 3, non-contiguous), split on axes 0 and 2, concat on axes 0 and 2",
+    inputs: [{ shape: [4, 5, 6] }],
+    fn: (x) => {
+      const s = tf.slice(x, [1, 2, 1], [2, 3, 4]);
+      const [a, b] = tf.split(s, [1, 3], 2);
+      const [c, d] = tf.split(x, 2, 0);
+      return tf.concat([tf.concat([b, a], 2).reshape([-1]), tf.concat([d, c], 0).reshape([-1])], 0);
+    },
+  },
+  {
+    name: "gather axis 0 of a rank-3 tensor with 2-D ids, and of int32 rows",
+    inputs: [
+      { shape: [5, 2, 3] },
+      { shape: [2, 3], dtype: "int32", values: [4, 0, 4, 2, 1, 3] },
+      { shape: [5, 2], dtype: "int32", maxInt: 9 },
+    ],
+    fn: (x, ids, t) =>
+      tf.add(tf.gather(x, ids).reshape([6, 6]), tf.cast(tf.gather(t, ids).reshape([6, 2]).tile([1, 3]), "float32")),
+  },
   {
     name: "PPO clipped surrogate (exp, clipByValue, minimum)",
     inputs: [{ shape: [8], scale: 0.3 }, { shape: [8], scale: 0.3 }, { shape: [8] }],
@@ -273,14 +335,21 @@ function assertClose(actual: number[], expected: number[], tol: number, what: st
   }
 }
 
-describe("every op the library uses, forward and gradient, on every backend vs cpu", () => {
+describe("every op the library uses, forward and gradient, on every backend (fused kernels on) vs plain cpu", () => {
   let backends: BackendName[] = [];
   const reference: OpResult[] = [];
 
   before(async () => {
     backends = await availableBackends();
     await initBackend("cpu");
-    OP_CASES.forEach((c, i) => reference.push(runCase(c, i)));
+    const saved = process.env.PREFOPT_FUSED;
+    process.env.PREFOPT_FUSED = "0"; // the reference: plain tfjs ops, none of prefopt's fused kernels
+    try {
+      OP_CASES.forEach((c, i) => reference.push(runCase(c, i)));
+    } finally {
+      if (saved === undefined) delete process.env.PREFOPT_FUSED;
+      else process.env.PREFOPT_FUSED = saved;
+    }
   });
   after(async () => {
     await initBackend();
@@ -296,7 +365,7 @@ describe("every op the library uses, forward and gradient, on every backend vs c
     assert.ok(backends.includes("wasm"), `available: ${backends.join(", ")}`);
   });
 
-  for (const backend of ["wasm", "tensorflow"] as BackendName[]) {
+  for (const backend of ["cpu", "wasm", "tensorflow"] as BackendName[]) {
     test(`${backend} matches cpu on every op`, async (t) => {
       if (!backends.includes(backend)) {
         t.skip(`${backend} does not load in this environment`);

@@ -8,6 +8,7 @@
 // log-probs are those of softmax over the other tokens, the distribution the sampler draws from.
 import * as tf from "@tensorflow/tfjs";
 import { NON_EMITTED } from "./tokenizer";
+import { exclusionBias, hasFusedPickLogProbs, pickLogProbs } from "./kernels/fused";
 import type { Transformer } from "./transformer";
 
 /**
@@ -23,9 +24,6 @@ const logSumExpRows = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.softmax(saved[0]), tf.expandDims(dy, -1)),
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Tensor1D;
-
-/** Added to an excluded token's logit inside the log-normaliser: exp underflows to exactly 0 in float32. */
-const EXCLUDED_LOGIT = -1e9;
 
 /**
  * Per-position log p(ids[:, t+1] | ids[:, ≤t]) for logits (B, T, V) → (B, T−1).
@@ -52,20 +50,13 @@ function nextTokenLogProbs(head: tf.Tensor2D, ids: tf.Tensor2D, excluded: readon
   const [B, T] = ids.shape;
   const V = head.shape[1];
   return tf.tidy(() => {
-    let normalised = head;
-    if (excluded.length > 0) {
-      const bias = new Float32Array(V);
-      for (const e of excluded) {
-        if (!(Number.isInteger(e) && e >= 0 && e < V))
-          throw new Error(`tokenLogProbs: excluded token ${e} outside [0, ${V})`);
-        bias[e] = EXCLUDED_LOGIT;
-      }
-      normalised = tf.add(head, tf.tensor1d(bias));
-    }
-    const targets = tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]);
+    const bias = exclusionBias(V, excluded);
+    const targets = tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]) as tf.Tensor1D;
+    if (hasFusedPickLogProbs()) return pickLogProbs(head, targets, bias).reshape([B, T - 1]) as tf.Tensor2D;
+    const normalised = excluded.length > 0 ? tf.add(head, tf.tensor1d(bias)) : head;
     const flatIndex = tf.add(tf.mul(tf.range(0, B * (T - 1), 1, "int32"), tf.scalar(V, "int32")), targets);
     const picked = tf.gather(head.reshape([B * (T - 1) * V]), flatIndex);
-    return tf.sub(picked, logSumExpRows(normalised)).reshape([B, T - 1]) as tf.Tensor2D;
+    return tf.sub(picked, logSumExpRows(normalised as tf.Tensor2D)).reshape([B, T - 1]) as tf.Tensor2D;
   });
 }
 

@@ -11,6 +11,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { matMulFast as mm } from "./fastMatMul";
+import { addBias, gelu, layerNorm } from "./kernels/fused";
+
+export { gelu, layerNorm };
 
 export interface TransformerConfig {
   vocabSize: number;
@@ -275,7 +278,7 @@ export function qkvHeads(
   H: number,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
   const a = layerNorm(x, p.ln1[0], p.ln1[1]);
-  const qkv = tf.add(mm(a, p.wqkv), p.bqkv); // (B·T, 3d)
+  const qkv = addBias(mm(a, p.wqkv), p.bqkv); // (B·T, 3d)
   // Split first: wasm's rank-5 transpose is ~40x slower than rank 4.
   const [q, k, v] = tf.split(qkv, 3, 1).map((t) => splitHeads(t, B, T, H));
   return [q, k, v];
@@ -298,8 +301,8 @@ export function attention(
 /** The MLP sub-layer's output W₂ GELU(W₁ LN₂(x) + b₁) + b₂ for x (N, d). */
 export function mlp(x: tf.Tensor2D, p: BlockParams): tf.Tensor2D {
   const m = layerNorm(x, p.ln2[0], p.ln2[1]);
-  const hidden = gelu(tf.add(mm(m, p.w1), p.b1));
-  return tf.add(mm(hidden, p.w2), p.b2) as tf.Tensor2D;
+  const hidden = gelu(addBias(mm(m, p.w1), p.b1)) as tf.Tensor2D;
+  return addBias(mm(hidden, p.w2), p.b2);
 }
 
 /** One pre-norm block on x (B·T, d): x + Attn(LN₁ x), then + MLP(LN₂ ·); also returns its keys and values. */
@@ -312,27 +315,8 @@ export function block(
   mask: tf.Tensor2D,
 ): { x: tf.Tensor2D; k: tf.Tensor3D; v: tf.Tensor3D } {
   const [q, k, v] = qkvHeads(x, p, B, T, H);
-  const attended = tf.add(x, tf.add(mm(attention(q, k, v, mask, B, H), p.wo), p.bo)) as tf.Tensor2D;
+  const attended = tf.add(x, addBias(mm(attention(q, k, v, mask, B, H), p.wo), p.bo)) as tf.Tensor2D;
   return { x: tf.add(attended, mlp(attended, p)) as tf.Tensor2D, k, v };
-}
-
-/** LayerNorm over the last axis: g ⊙ (x − μ)/√(σ² + 1e-5) + b (Ba et al. 2016). */
-export function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b) as tf.Tensor2D;
-  });
-}
-
-/** GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (Hendrycks & Gimpel 2016). */
-export function gelu(x: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(
-    () =>
-      tf.mul(
-        tf.mul(0.5, x),
-        tf.add(1, tf.tanh(tf.mul(0.7978845608, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))))),
-      ) as tf.Tensor2D,
-  );
 }
 
 /** A trainable variable made from `init`, which is disposed (tf.variable keeps its own reference). */
