@@ -383,3 +383,48 @@ describe("every op the library uses, forward and gradient, on every backend (fus
     });
   }
 });
+
+describe("wasm's replacement kernels keep tfjs semantics (src/lm/kernels/jsKernel.ts, copyKernels.ts)", () => {
+  let wasm = false;
+  before(async () => {
+    wasm = (await availableBackends()).includes("wasm");
+    if (wasm) await initBackend("wasm");
+  });
+  after(async () => {
+    await initBackend();
+  });
+
+  test("a clone shares memory yet stays unchanged when the variable it was cloned from is assigned", (t) => {
+    if (!wasm) return t.skip("wasm does not load here");
+    const bytes = tf.memory().numBytes;
+    const [init, next] = [tf.tensor1d([1, 2, 3]), tf.tensor1d([7, 8, 9])];
+    const v = tf.variable(init);
+    const c = v.clone();
+    const cast = tf.cast(v, "float32");
+    v.assign(next);
+    assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3]);
+    assert.deepEqual(Array.from(cast.dataSync()), [1, 2, 3]);
+    assert.deepEqual(Array.from(v.dataSync()), [7, 8, 9]);
+    c.dispose();
+    assert.deepEqual(Array.from(cast.dataSync()), [1, 2, 3], "disposing one sharer keeps the data for the other");
+    tf.dispose([cast, v, init, next]);
+    assert.equal(tf.memory().numBytes, bytes, "shared memory is released with its last tensor");
+  });
+
+  test("gather refuses an index outside the table, naming it, and leaks nothing", (t) => {
+    if (!wasm) return t.skip("wasm does not load here");
+    const before = tf.memory().numTensors;
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const ids = tf.tensor1d([0, 2], "int32");
+    assert.throws(() => tf.gather(x, ids), /index value 2 is not in \[0, 1\]/);
+    tf.dispose([x, ids]);
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  test("int casts still convert (only a same-dtype Cast shares memory)", (t) => {
+    if (!wasm) return t.skip("wasm does not load here");
+    const x = tf.tensor1d([1.7, -2.2, 3.5]);
+    assert.deepEqual(Array.from(tf.cast(x, "int32").dataSync()), [1, -2, 3]);
+    x.dispose();
+  });
+});

@@ -141,7 +141,7 @@ export function fig2CacheDir(preset: Fig2DataPreset, seed: number, root = path.j
 }
 
 /** Bump when a change to the build code changes its artefacts for the same preset (old caches are then rebuilt). */
-export const FIG2_CACHE_VERSION = 1;
+export const FIG2_CACHE_VERSION = 2; // 2: the fused LM kernels (issue 13) change float rounding
 
 interface Summary {
   version: number;

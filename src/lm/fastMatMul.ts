@@ -6,41 +6,32 @@
 // (dA = dY Bᵀ, dB = Aᵀ dY), so training a transformer with plain tf.matMul spends most of its time there.
 // `matMulFast` materialises transposes explicitly (tf.transpose is cheap) in the forward and backward pass.
 import * as tf from "@tensorflow/tfjs";
-import { gemmNN, gemmSupports, gemmTN } from "./kernels/gemm";
+import { gemmSupports, gemmTN } from "./kernels/gemm";
 import { defineJsKernel, hasJsKernel, runJsKernel } from "./kernels/jsKernel";
 
-// aᵀ·b for rank-2 a (K, M), b (K, N) through the SIMD kernel in kernels/gemmTN.ts (the weight gradients).
+// aᵀ·b for rank-2 a (K, M), b (K, N) through the SIMD kernel in kernels/gemm.ts (the weight gradients).
 defineJsKernel({
   name: "PrefoptMatMulTN",
   outputShapes: ([a, b]) => [[a.shape[1], b.shape[1]]],
   body: ([a, b], [out], [sa, sb]) => gemmTN(a as Float32Array, b as Float32Array, out, sa[0], sa[1], sb[1]),
 });
 
-// a·b for rank-2 a (M, K), b (K, N) through the SIMD kernel in kernels/gemm.ts.
-defineJsKernel({
-  name: "PrefoptMatMulNN",
-  outputShapes: ([a, b]) => [[a.shape[0], b.shape[1]]],
-  body: ([a, b], [out], [sa, sb]) => gemmNN(a as Float32Array, b as Float32Array, out, sa[0], sa[1], sb[1]),
-});
-
 const isMatrix = (t: tf.Tensor) => t.rank === 2 && t.dtype === "float32";
 
 /**
- * a·b. Measured with fresh operands (as in training, where XNNPACK must pack every right operand anew), the
- * kernel wins for K, N ≤ 384 (1.15–1.4x: qkv and attention-output products, qkv's input gradient);
- * XNNPACK is faster for N = 512 and for the head's products, which stay with it.
+ * a·b through XNNPACK. (gemm.ts's a·b kernel runs only the batched products, where wasm has no XNNPACK
+ * path: against XNNPACK with fresh operands it won only for K, N ≤ 384 on one thread, by 1.15–1.4x, and
+ * lost on two, and choosing by thread count would make results depend on PREFOPT_THREADS.)
  */
 function plainProduct(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const [M, K, N] = [a.shape[0] as number, a.shape[1] as number, b.shape[1] as number];
-  if (isMatrix(a) && isMatrix(b) && K <= 384 && N <= 384 && hasJsKernel("PrefoptMatMulNN") && gemmSupports(M, N))
-    return runJsKernel("PrefoptMatMulNN", [a, b])[0];
   return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
 }
 
 /**
- * aᵀ·b, the weight gradients. Measured with fresh operands the kernel takes 0.45–0.6x the time of
- * transpose + XNNPACK for the layers' shapes (M = d, 3d, 4d). The tied head's (M = V = 2048) stays with
- * XNNPACK: inside a step, copying its (N, V) operand into the kernel's memory made it slower.
+ * aᵀ·b, the weight gradients. Measured with fresh operands the kernel takes 0.4–0.6x the time of
+ * transpose + XNNPACK for the layers' shapes (M = d, 3d, 4d), on 1 thread and on 2. The tied head's
+ * (M = V = 2048) stays with XNNPACK: inside a step, copying its (N, V) operand into the kernel's memory
+ * made it slower. The choice depends on shapes only, so results do not depend on the thread count.
  */
 function transposedAProduct(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const [M, N] = [a.shape[1] as number, b.shape[1] as number];

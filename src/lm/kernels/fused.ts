@@ -180,10 +180,9 @@ export function addBias(x: tf.Tensor2D, b: tf.Tensor): tf.Tensor2D {
 // --- log softmax + gather of the target token ---------------------------------------------------------------
 //   lp_r = x_{r,t_r} − log Σ_{v allowed} exp(x_{r,v})      (excluded tokens carry a −1e9 bias in the normaliser)
 //   ∂lp_r/∂x_{r,v} = [v = t_r] − p_{r,v},   p = softmax over the allowed tokens
-// The normaliser comes from the softmax itself: p at the row's largest (biased) logit m is exactly
-// exp(0)/S, so log S = −log max_v p_v and log Σ exp = m − log max_v p_v. max_v p_v ≥ 1/V, so nothing
-// underflows, and one vectorised softmax (kept for the backward pass) replaces exp, sum, log and the
-// recomputed softmax of the plain path.
+// The normaliser comes from the softmax itself: p at the row's largest (biased) logit m is exp(0)/S = 1/S,
+// so log Σ exp = m + log S = m − log p_{argmax}. p_{argmax} ≥ 1/V, so nothing underflows, and one vectorised
+// softmax (kept for the backward pass) replaces exp, sum, log and the recomputed softmax of the plain path.
 
 defineJsKernel({
   name: "PrefoptPickLogProb",
@@ -193,13 +192,16 @@ defineJsKernel({
     for (let r = 0; r < n; r++) {
       const o = r * v;
       let m = -Infinity;
-      let pmax = 0;
+      let at = 0;
       for (let j = 0; j < v; j++) {
         const z = head[o + j] + bias[j];
-        if (z > m) m = z;
-        if (p[o + j] > pmax) pmax = p[o + j];
+        if (z > m) {
+          m = z;
+          at = j;
+        }
       }
-      lp[r] = head[o + targets[r]] - (m - Math.log(pmax));
+      // p at the largest logit is 1/S: one read of p per row instead of a pass over it.
+      lp[r] = head[o + targets[r]] - (m - Math.log(p[o + at]));
     }
   },
 });
