@@ -4,7 +4,8 @@
 // 1. DPO training step, ours against the PyTorch peer (../shared/bench/torch_dpo_step.py: same config,
 //    cached reference log-probs, one concatenated forward) at 1 and 2 threads. Each measurement runs in
 //    its own process (the wasm thread count is fixed at start-up), ours and the peer's alternating, so the
-//    ratio is measured side by side; `--repeats` rounds show how noisy the machine is.
+//    ratio is measured side by side; `--repeats` rounds show how noisy the machine is. Each round also runs
+//    ours with PREFOPT_FUSED=0 (plain tfjs kernels instead of src/lm/kernels/), to show what they give.
 // 2. Sampling tokens/s with and without the key/value cache: 128 prompts (as notebook 05 samples, in
 //    batches of 128) filled to context 64 on the bench model, and notebook 05's own model shape.
 //
@@ -112,6 +113,7 @@ async function dpoChild(steps: number): Promise<void> {
 function runOurs(
   threads: number,
   steps: number,
+  env: Record<string, string> = {},
 ): {
   medianStepMs: number;
   numTensorsBefore: number;
@@ -120,7 +122,7 @@ function runOurs(
   threadFallback?: string;
 } {
   const out = execFileSync(process.execPath, ["--import", "tsx", __filename, "--child", "--steps", String(steps)], {
-    env: { ...process.env, PREFOPT_THREADS: String(threads) },
+    env: { ...process.env, ...env, PREFOPT_THREADS: String(threads) },
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
     round: number;
     threads: number;
     oursMs: number;
+    plainMs: number;
     peerMs: number | null;
     ratio: number | null;
     tensorsFlat: boolean;
@@ -209,18 +212,20 @@ async function main(): Promise<void> {
     for (const threads of [1, 2]) {
       const ours = runOurs(threads, steps);
       if (ours.threadFallback) console.log(`  note: ${ours.threadFallback}`);
+      const plain = runOurs(threads, steps, { PREFOPT_FUSED: "0" });
       const peerMs = missing ? null : runPeer(threads);
       const row = {
         round,
         threads,
         oursMs: ours.medianStepMs,
+        plainMs: plain.medianStepMs,
         peerMs: peerMs === null ? null : Number(peerMs.toFixed(1)),
         ratio: peerMs === null ? null : Number((ours.medianStepMs / peerMs).toFixed(2)),
-        tensorsFlat: ours.numTensorsBefore === ours.numTensorsAfter,
+        tensorsFlat: ours.numTensorsBefore === ours.numTensorsAfter && plain.numTensorsBefore === plain.numTensorsAfter,
       };
       rows.push(row);
       console.log(
-        `  round ${round}, ${threads} thread(s): ours ${row.oursMs} ms/step, peer ${row.peerMs ?? "-"} ms/step, ratio ${row.ratio ?? "-"}, tensors flat ${row.tensorsFlat}`,
+        `  round ${round}, ${threads} thread(s): ours ${row.oursMs} ms/step (plain tfjs kernels, PREFOPT_FUSED=0: ${row.plainMs}), peer ${row.peerMs ?? "-"} ms/step, ratio ${row.ratio ?? "-"}, tensors flat ${row.tensorsFlat}`,
       );
     }
   }

@@ -40,7 +40,7 @@ export function dpoStep(policy: Transformer, optimizer: tf.Optimizer, rows: Sequ
   const batch = packSequences(rows, policy.config.contextLength);
   const r = adamStep(optimizer, policy.variables, () =>
     tf.tidy(() => {
-      const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids), batch.mask);
+      const logps = maskedSequenceSum(modelTokenLogProbs(policy, batch.ids, batch.mask), batch.mask);
       const ref = tf.tensor1d(refs);
       const col = (t: tf.Tensor1D, j: number) => tf.slice(t, [j * B], [B]);
       return tf.mean(

@@ -14,6 +14,7 @@ import { Transformer, parameterCount } from "../src/lm/transformer";
 import { matMulFast } from "../src/lm/fastMatMul";
 import { tokenLogProbs, modelTokenLogProbs, maskedSequenceSum, sequenceLogProbsFromLabels } from "../src/lm/logprobs";
 import { packSequences, packTexts, sftRow, disposeBatch, type Sequence } from "../src/lm/batching";
+import { near } from "./fixtures";
 import {
   generateReviewCorpus,
   documentsFromLines,
@@ -530,6 +531,44 @@ describe("incremental decoding (key/value cache)", () => {
           start + 1,
           `${name}: only the decoding copy of Eᵀ stays (kept by the model)`,
         );
+        model.dispose();
+      }
+    } finally {
+      await initBackend();
+    }
+  });
+
+  test("on every backend, modelTokenLogProbs with the loss mask (head on scored positions only) equals the full values × mask, with the same gradients", async () => {
+    const backends = await availableBackends();
+    try {
+      for (const name of backends) {
+        await initBackend(name);
+        const model = new Transformer({ ...config, vocabSize: 40 }, 7);
+        const batch = packSequences(
+          [
+            { prompt: [5, 9], completion: [30, 31, 12], ended: true },
+            { prompt: [7, 39, 11, 4], completion: [12], ended: false },
+            { prompt: [6], completion: [8, 8], ended: true },
+          ],
+          model.config.contextLength,
+        );
+        const w = tf.randomNormal(batch.mask.shape, 0, 1, "float32", 3);
+        const masked = (scored?: tf.Tensor2D) =>
+          tf.variableGrads(
+            () => tf.sum(tf.mul(tf.mul(modelTokenLogProbs(model, batch.ids, scored), batch.mask), w)) as tf.Scalar,
+            model.variables,
+          );
+        const sparse = masked(batch.mask);
+        const full = masked();
+        const lpSparse = tf.tidy(() => modelTokenLogProbs(model, batch.ids, batch.mask).dataSync());
+        const lpFull = tf.tidy(() => tf.mul(modelTokenLogProbs(model, batch.ids), batch.mask).dataSync());
+        near(lpSparse, lpFull, 1e-5, `${name}: log-probs`);
+        near(sparse.value.dataSync(), full.value.dataSync(), 1e-5, `${name}: value`);
+        for (const k of Object.keys(full.grads))
+          near(sparse.grads[k].dataSync(), full.grads[k].dataSync(), 1e-4, `${name}: d/d${k}`);
+        assert.throws(() => modelTokenLogProbs(model, batch.ids, tf.ones([3, 2]) as tf.Tensor2D), /mask shape \[3,2\]/);
+        tf.dispose([sparse.value, full.value, w, ...Object.values(sparse.grads), ...Object.values(full.grads)]);
+        disposeBatch(batch);
         model.dispose();
       }
     } finally {

@@ -48,15 +48,22 @@ export function tokenLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D, excluded: r
 /** tokenLogProbs given the logits of positions 0…T−2 only, flattened row-major to (B·(T−1), V). */
 function nextTokenLogProbs(head: tf.Tensor2D, ids: tf.Tensor2D, excluded: readonly number[]): tf.Tensor2D {
   const [B, T] = ids.shape;
-  const V = head.shape[1];
+  return tf.tidy(() => {
+    const targets = tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]) as tf.Tensor1D;
+    return pickedLogProbs(head, targets, excluded).reshape([B, T - 1]) as tf.Tensor2D;
+  });
+}
+
+/** log softmax(head[r])[targets[r]] for head (N, V), targets (N) int32 → (N), normalised over allowed tokens. */
+function pickedLogProbs(head: tf.Tensor2D, targets: tf.Tensor1D, excluded: readonly number[]): tf.Tensor1D {
+  const [N, V] = head.shape;
   return tf.tidy(() => {
     const bias = exclusionBias(V, excluded);
-    const targets = tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]) as tf.Tensor1D;
-    if (hasFusedPickLogProbs()) return pickLogProbs(head, targets, bias).reshape([B, T - 1]) as tf.Tensor2D;
+    if (hasFusedPickLogProbs()) return pickLogProbs(head, targets, bias);
     const normalised = excluded.length > 0 ? tf.add(head, tf.tensor1d(bias)) : head;
-    const flatIndex = tf.add(tf.mul(tf.range(0, B * (T - 1), 1, "int32"), tf.scalar(V, "int32")), targets);
-    const picked = tf.gather(head.reshape([B * (T - 1) * V]), flatIndex);
-    return tf.sub(picked, logSumExpRows(normalised as tf.Tensor2D)).reshape([B, T - 1]) as tf.Tensor2D;
+    const flatIndex = tf.add(tf.mul(tf.range(0, N, 1, "int32"), tf.scalar(V, "int32")), targets);
+    const picked = tf.gather(head.reshape([N * V]), flatIndex);
+    return tf.sub(picked, logSumExpRows(normalised as tf.Tensor2D)) as tf.Tensor1D;
   });
 }
 
@@ -64,17 +71,31 @@ function nextTokenLogProbs(head: tf.Tensor2D, ids: tf.Tensor2D, excluded: readon
  * Per-position log π(ids[:, t+1] | ids[:, ≤t]) of `model` under the distribution its samples come from:
  * softmax over the tokens it may emit (NON_EMITTED left out). Every LM-track loss and estimate scores
  * through this, so no caller can score a different distribution from the one sampled.
+ *
+ * With `scored` (the batch's (B, T−1) loss mask) only positions where it is non-zero go through the
+ * vocabulary head and the log-softmax, and the others are 0: prompt and padding positions are a large
+ * share of a preference batch, and the head is ~40% of the model's FLOPs at the bench size. Callers that
+ * pass it multiply by the same mask, so their losses and gradients are unchanged.
  */
-export function modelTokenLogProbs(model: Transformer, ids: tf.Tensor2D): tf.Tensor2D {
+export function modelTokenLogProbs(model: Transformer, ids: tf.Tensor2D, scored?: tf.Tensor2D): tf.Tensor2D {
   const [B, T] = ids.shape;
   const d = model.config.dModel;
+  if (scored && !(scored.shape[0] === B && scored.shape[1] === T - 1))
+    throw new Error(`modelTokenLogProbs: mask shape [${scored.shape}] is not [${B}, ${T - 1}]`);
   // The last position predicts nothing here: drop it from the (B·T, d) hidden states, not from the
   // 16x wider (B, T, V) logits (the same numbers, without slicing and re-padding the logits).
   return tf.tidy(() => {
     const h = tf
       .slice(model.hidden(ids).reshape([B, T, d]), [0, 0, 0], [B, T - 1, d])
       .reshape([B * (T - 1), d]) as tf.Tensor2D;
-    return nextTokenLogProbs(model.head(h), ids, NON_EMITTED);
+    const rows: number[] = [];
+    if (scored) scored.dataSync().forEach((m, i) => m !== 0 && rows.push(i));
+    if (!scored || rows.length === 0 || rows.length === B * (T - 1))
+      return nextTokenLogProbs(model.head(h), ids, NON_EMITTED);
+    const at = tf.tensor1d(rows, "int32");
+    const targets = tf.gather(tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]), at) as tf.Tensor1D;
+    const lp = pickedLogProbs(model.head(tf.gather(h, at)), targets, NON_EMITTED);
+    return tf.unsortedSegmentSum(lp, at, B * (T - 1)).reshape([B, T - 1]) as tf.Tensor2D;
   });
 }
 

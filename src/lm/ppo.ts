@@ -130,8 +130,8 @@ export function trainPpo(
       const batch = packSequences(seqs, policy.config.contextLength);
       const [B, Tm1] = batch.mask.shape;
       const [oldLp, refLp, mask] = tf.tidy(() => [
-        modelTokenLogProbs(policy, batch.ids).dataSync(),
-        modelTokenLogProbs(reference, batch.ids).dataSync(),
+        modelTokenLogProbs(policy, batch.ids, batch.mask).dataSync(),
+        modelTokenLogProbs(reference, batch.ids, batch.mask).dataSync(),
         batch.mask.dataSync(),
       ]);
       // Per-token KL, returns-to-go and leave-one-out advantages (plain JS: B·T numbers).
@@ -171,7 +171,7 @@ export function trainPpo(
           policy.variables,
           () =>
             tf.tidy(() => {
-              const lp = modelTokenLogProbs(policy, batch.ids);
+              const lp = modelTokenLogProbs(policy, batch.ids, batch.mask);
               const ratio = tf.exp(tf.sub(lp, oldT));
               const unclipped = tf.mul(ratio, advT);
               const clipped = tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), advT);

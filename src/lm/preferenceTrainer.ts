@@ -61,7 +61,7 @@ export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], bat
   for (let s = 0; s < seqs.length; s += batchSize) {
     throwIfInterrupted();
     const batch = packSequences(seqs.slice(s, s + batchSize), model.config.contextLength);
-    const v = tf.tidy(() => maskedSequenceSum(modelTokenLogProbs(model, batch.ids), batch.mask).dataSync());
+    const v = tf.tidy(() => maskedSequenceSum(modelTokenLogProbs(model, batch.ids, batch.mask), batch.mask).dataSync());
     disposeBatch(batch);
     out.set(v, s);
   }
@@ -257,7 +257,7 @@ export function trainPreference(
         policy.variables,
         () =>
           tf.tidy(() => {
-            const tokenLogps = modelTokenLogProbs(policy, batch.ids);
+            const tokenLogps = modelTokenLogProbs(policy, batch.ids, batch.mask);
             const logps = maskedSequenceSum(tokenLogps, batch.mask);
             // Completion tokens scored per row, at least 1 (as TRL clamps them) so an empty completion divides safely.
             const lengths = tf.maximum(tf.sum(batch.mask, 1), 1) as tf.Tensor1D;

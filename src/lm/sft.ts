@@ -40,7 +40,7 @@ export function meanNll(model: Transformer, rows: readonly number[][], batchSize
     throwIfInterrupted();
     const batch = packTexts(rows.slice(s, s + batchSize) as number[][], model.config.contextLength);
     const [sum, n] = tf.tidy(() => {
-      const lp = modelTokenLogProbs(model, batch.ids);
+      const lp = modelTokenLogProbs(model, batch.ids, batch.mask);
       return [tf.sum(tf.mul(lp, batch.mask)).dataSync()[0], tf.sum(batch.mask).dataSync()[0]];
     });
     disposeBatch(batch);
@@ -79,7 +79,7 @@ export function trainSft(
         model.variables,
         () =>
           tf.tidy(() => {
-            const lp = modelTokenLogProbs(model, batch.ids);
+            const lp = modelTokenLogProbs(model, batch.ids, batch.mask);
             return tf.neg(tf.div(tf.sum(tf.mul(lp, batch.mask)), tf.sum(batch.mask))) as tf.Scalar;
           }),
         opts.clipNorm ?? 1,

@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 type Backend = any;
 type Heap = Float32Array | Int32Array | Uint8Array;
 type KernelArgs = Parameters<tf.KernelFunc>[0];
+type Args = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: Backend };
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const view = (backend: Backend, t: tf.TensorInfo): Heap => backend.typedArrayFromHeap(t);
@@ -60,45 +61,42 @@ const notString = (args: KernelArgs) =>
 
 let registered = false;
 
-/** Put the heap-view Slice, SplitV, Concat, GatherV2 and UnsortedSegmentSum in front of wasm's own. */
+/**
+ * Put the heap-view Slice, SplitV, Concat, GatherV2 and UnsortedSegmentSum in front of wasm's own (not
+ * with PREFOPT_FUSED=0, except UnsortedSegmentSum, which wasm lacks).
+ */
 export function registerWasmCopyKernels(): void {
   if (registered || !tf.getKernel("Slice", "wasm")) return;
   registered = true;
+  registerSegmentSum();
+  if (process.env.PREFOPT_FUSED === "0") return;
 
-  override(
-    "Slice",
-    notString,
-    ({ inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: Backend }) => {
-      const x = (inputs as { x: tf.TensorInfo }).x;
-      const a = attrs as unknown as { begin: number | number[]; size: number | number[] };
-      const [begin, extent] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, a.begin, a.size);
-      return sliceOut(backend, x, begin, extent);
-    },
-  );
+  override("Slice", notString, ({ inputs, attrs, backend }: Args) => {
+    const x = (inputs as { x: tf.TensorInfo }).x;
+    const a = attrs as unknown as { begin: number | number[]; size: number | number[] };
+    const [begin, extent] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, a.begin, a.size);
+    return sliceOut(backend, x, begin, extent);
+  });
 
-  override(
-    "SplitV",
-    notString,
-    ({ inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: Backend }) => {
-      const x = (inputs as { x: tf.TensorInfo }).x;
-      const a = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
-      const axis = tf.util.parseAxisParam(a.axis, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as tf.TensorInfo as tf.Tensor, a.numOrSizeSplits, axis);
-      const begin = new Array<number>(x.shape.length).fill(0);
-      return sizes.map((s) => {
-        const extent = x.shape.slice();
-        extent[axis] = s;
-        const out = sliceOut(backend, x, begin.slice(), extent);
-        begin[axis] += s;
-        return out;
-      });
-    },
-  );
+  override("SplitV", notString, ({ inputs, attrs, backend }: Args) => {
+    const x = (inputs as { x: tf.TensorInfo }).x;
+    const a = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const axis = tf.util.parseAxisParam(a.axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.TensorInfo as tf.Tensor, a.numOrSizeSplits, axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const extent = x.shape.slice();
+      extent[axis] = s;
+      const out = sliceOut(backend, x, begin.slice(), extent);
+      begin[axis] += s;
+      return out;
+    });
+  });
 
   override(
     "Concat",
     (args) => (args.inputs as unknown as tf.TensorInfo[]).every((t) => t.dtype !== "string"),
-    ({ inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: Backend }) => {
+    ({ inputs, attrs, backend }: Args) => {
       const ins = (inputs as unknown as tf.TensorInfo[]).filter((t) => size(t.shape) > 0);
       const all = inputs as unknown as tf.TensorInfo[];
       const axis = tf.util.parseAxisParam((attrs as unknown as { axis: number }).axis, all[0].shape)[0];
@@ -135,7 +133,7 @@ export function registerWasmCopyKernels(): void {
       const x = (args.inputs as { x: tf.TensorInfo }).x;
       return notString(args) && (a.batchDims ?? 0) === 0 && tf.util.parseAxisParam(a.axis, x.shape)[0] === 0;
     },
-    ({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: Backend }) => {
+    ({ inputs, backend }: Args) => {
       const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
       const inner = size(x.shape.slice(1));
       const n = size(indices.shape);
@@ -154,21 +152,15 @@ export function registerWasmCopyKernels(): void {
       return out;
     },
   );
+}
 
-  // out[s, ...] = Σ_{i: ids[i] = s} x[i, ...]; segment ids outside [0, numSegments) are ignored, as in TensorFlow.
+/** out[s, ...] = Σ_{i: ids[i] = s} x[i, ...]; segment ids outside [0, numSegments) are ignored, as in TensorFlow. */
+function registerSegmentSum(): void {
   if (!tf.getKernel("UnsortedSegmentSum", "wasm"))
     tf.registerKernel({
       kernelName: "UnsortedSegmentSum",
       backendName: "wasm",
-      kernelFunc: ({
-        inputs,
-        backend,
-        attrs,
-      }: {
-        inputs: tf.NamedTensorInfoMap;
-        attrs?: tf.NamedAttrMap;
-        backend: Backend;
-      }) => {
+      kernelFunc: ({ inputs, backend, attrs }: Args) => {
         const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
         const numSegments = (attrs as unknown as { numSegments: number }).numSegments;
         const inner = size(segmentIds.shape) === 0 ? 0 : size(x.shape) / size(segmentIds.shape);
