@@ -207,6 +207,11 @@ export const OP_CASES: OpCase[] = [
     fn: (x, g, b) => layerNorm(x as tf.Tensor2D, g, b),
   },
   {
+    name: "fused layerNorm over the last axis of a rank-3 tensor",
+    inputs: [{ shape: [2, 3, 4] }, { shape: [4] }, { shape: [4] }],
+    fn: (x, g, b) => layerNorm(x as tf.Tensor2D, g, b),
+  },
+  {
     name: "fused gelu at extremes",
     inputs: [{ shape: [13], values: [-1000, -88, -30, -5, -1, -1e-6, 0, 1e-6, 0.5, 1, 5, 30, 1000] }],
     fn: (x) => lmGelu(x),
@@ -419,6 +424,24 @@ describe("wasm's replacement kernels keep tfjs semantics (src/lm/kernels/jsKerne
     assert.throws(() => tf.gather(x, ids), /index value 2 is not in \[0, 1\]/);
     tf.dispose([x, ids]);
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  test("the fused log-prob kernel refuses a target outside the vocabulary and frees its output", (t) => {
+    if (!wasm) return t.skip("wasm does not load here");
+    const logits = tf.randomNormal([1, 3, 9]) as tf.Tensor3D;
+    const ids = tf.tensor2d([[2, 9, 4]], [1, 3], "int32");
+    const [tensors, bytes] = [tf.memory().numTensors, tf.memory().numBytes];
+    assert.throws(() => tokenLogProbs(logits, ids), /target token 9 at row 0 outside \[0, 9\)/);
+    assert.equal(tf.memory().numTensors, tensors, "no tensor left behind");
+    assert.equal(tf.memory().numBytes, bytes, "no memory left behind");
+    tf.dispose([logits, ids]);
+  });
+
+  test("slice refuses a window past the end (wasm's own Slice did not)", (t) => {
+    if (!wasm) return t.skip("wasm does not load here");
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    assert.throws(() => tf.slice(x, [1, 0], [2, 3]), /exceeds|out of bounds|size/i);
+    x.dispose();
   });
 
   test("int casts still convert (only a same-dtype Cast shares memory)", (t) => {

@@ -75,6 +75,7 @@ export function registerWasmCopyKernels(): void {
     const x = (inputs as { x: tf.TensorInfo }).x;
     const a = attrs as unknown as { begin: number | number[]; size: number | number[] };
     const [begin, extent] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, a.begin, a.size);
+    tf.slice_util.assertParamsValid(x as tf.TensorInfo as tf.Tensor, begin, extent);
     return sliceOut(backend, x, begin, extent);
   });
 

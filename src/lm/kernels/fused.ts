@@ -153,9 +153,12 @@ export function layerNormPlain(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.T
 
 /** LayerNorm over the last axis: g ⊙ (x − μ)/√(σ² + 1e-5) + b (Ba et al. 2016). */
 export function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return hasJsKernel("PrefoptLayerNormGrad") && g.rank === 1 && b.rank === 1
-    ? layerNormFused(x, g, b)
-    : layerNormPlain(x, g, b);
+  const d = x.shape[x.rank - 1];
+  const fits = x.dtype === "float32" && g.rank === 1 && b.rank === 1 && g.shape[0] === d && b.shape[0] === d;
+  if (!(fits && hasJsKernel("PrefoptLayerNormGrad"))) return layerNormPlain(x, g, b);
+  if (x.rank === 2) return layerNormFused(x, g, b);
+  // Any rank: rows are the leading axes flattened (the kernel normalises a (rows, d) matrix).
+  return tf.tidy(() => layerNormFused(x.reshape([-1, d]) as tf.Tensor2D, g, b).reshape(x.shape) as tf.Tensor2D);
 }
 
 // --- Bias add: x + b over rows, db = Σ_rows dy --------------------------------------------------------------
@@ -201,7 +204,9 @@ defineJsKernel({
         }
       }
       // p at the largest logit is 1/S: one read of p per row instead of a pass over it.
-      lp[r] = head[o + targets[r]] - (m - Math.log(p[o + at]));
+      const t = targets[r];
+      if (!(t >= 0 && t < v)) throw new Error(`tokenLogProbs: target token ${t} at row ${r} outside [0, ${v})`);
+      lp[r] = head[o + t] - (m - Math.log(p[o + at]));
     }
   },
 });

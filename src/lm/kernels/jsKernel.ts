@@ -35,12 +35,17 @@ function wasmKernel(spec: JsKernelSpec): tf.KernelFunc {
     // Views after every allocation: growing the heap detaches views taken before it.
     const inViews = ins.map((t) => wasm.typedArrayFromHeap(t) as JsArray);
     const outViews = outs.map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
-    spec.body(
-      inViews,
-      outViews,
-      ins.map((t) => t.shape),
-      a,
-    );
+    try {
+      spec.body(
+        inViews,
+        outViews,
+        ins.map((t) => t.shape),
+        a,
+      );
+    } catch (err) {
+      for (const t of outs) wasm.disposeData(t.dataId); // nothing half-written stays allocated
+      throw err;
+    }
     return outs.length === 1 ? outs[0] : outs;
   };
 }
