@@ -473,11 +473,14 @@ describe("sampling", () => {
 describe("incremental decoding (key/value cache)", () => {
   const config = { vocabSize: 23, contextLength: 12, dModel: 16, nHeads: 2, nLayers: 2 };
 
-  test("on every backend, each decode step's logits equal the full forward pass's at that position", async () => {
+  test("on every backend, fused and plain, each decode step's logits equal the full forward pass's at that position", async () => {
     const backends = await availableBackends();
     try {
-      for (const name of backends) {
-        await initBackend(name);
+      for (const [backend, fused] of backends.flatMap((b) => [[b, true] as const, [b, false] as const])) {
+        const name = `${backend}${fused ? "" : " (PREFOPT_FUSED=0)"}`;
+        if (fused) delete process.env.PREFOPT_FUSED;
+        else process.env.PREFOPT_FUSED = "0";
+        await initBackend(backend);
         const model = new Transformer(config, 3);
         const rows = [
           [1, 5, 9],
@@ -534,6 +537,7 @@ describe("incremental decoding (key/value cache)", () => {
         model.dispose();
       }
     } finally {
+      delete process.env.PREFOPT_FUSED;
       await initBackend();
     }
   });

@@ -3,13 +3,16 @@
 // positions before it, instead of a full pass over the whole sequence (O(T) per sample, not O(T²)).
 //
 // Rows may have different lengths. Row b's next token sits at its own position p_b: its key and value are
-// written into slot p_b of the cache (a one-hot blend, so every row can write a different slot), and its
-// query attends over slots 0…p_b only (additive mask −1e9 beyond p_b, as in Transformer.forward). Slots
-// past a row's length hold the prefill's padding keys until they are overwritten; the mask hides them.
+// written into slot p_b of the cache, and its query attends over slots 0…p_b only (as the additive mask
+// −1e9 beyond p_b does in Transformer.forward). Slots past a row's length hold the prefill's padding keys
+// until they are overwritten; the attention never reads them. Where the fused kernels run, the write and
+// the attention are one pass (kernels/fused.ts decodeAttention); elsewhere a one-hot blend and a masked
+// softmax over all slots.
 import * as tf from "@tensorflow/tfjs";
 import { PAD } from "./tokenizer";
 import { layerNorm, mlp, type Transformer } from "./transformer";
 import { matMulFast as mm } from "./fastMatMul";
+import { decodeAttention, hasFusedDecodeAttention } from "./kernels/fused";
 
 /** Per-layer keys and values (B, H, contextLength, d_h) of every row; rows follow the caller's order. */
 export interface KvCache {
@@ -62,6 +65,18 @@ export function selectRows(cache: KvCache, rows: readonly number[]): KvCache {
   return out;
 }
 
+/** The plain path's one-hot blend into slot p_b ((B, 1, ctx, 1) and 1 − it) and its additive mask (B, 1, ctx). */
+function blendAndMask(
+  positions: readonly number[],
+  ctx: number,
+): { slot: tf.Tensor; keep: tf.Tensor; mask: tf.Tensor } {
+  const B = positions.length;
+  const slot = tf.oneHot(tf.tensor1d(Array.from(positions), "int32"), ctx).reshape([B, 1, ctx, 1]);
+  const visible = new Float32Array(B * ctx);
+  positions.forEach((p, b) => visible.fill(-1e9, b * ctx + p + 1, (b + 1) * ctx));
+  return { slot, keep: tf.sub(1, slot), mask: tf.tensor3d(visible, [B, 1, ctx]) };
+}
+
 /**
  * One decoding step: token `tokens[b]` at position `positions[b]` of row b (0-based; every earlier position
  * is already cached). Returns the next-token logits (B, V) and the updated cache; the input cache is disposed.
@@ -78,15 +93,12 @@ export function decodeStep(
   if (positions.length !== B) throw new Error(`decodeStep: ${B} tokens but ${positions.length} positions`);
   for (const p of positions)
     if (!(Number.isInteger(p) && p >= 0 && p < ctx)) throw new Error(`decodeStep: position ${p} outside [0, ${ctx})`);
-  // Attend over all ctx slots, later ones masked: slicing the cache to the furthest position costs more
-  // on wasm (a generic rank-4 Slice) than the masked slots do.
-  const P = ctx;
   const out = tf.tidy(() => {
-    const slot = tf.oneHot(tf.tensor1d(Array.from(positions), "int32"), ctx).reshape([B, 1, ctx, 1]); // 1 at p_b
-    const keep = tf.sub(1, slot);
-    const visible = new Float32Array(B * P);
-    positions.forEach((p, b) => visible.fill(-1e9, b * P + p + 1, (b + 1) * P));
-    const mask = tf.tensor3d(visible, [B, 1, P]);
+    const at = tf.tensor1d(Array.from(positions), "int32");
+    const fused = hasFusedDecodeAttention();
+    // Plain path: attend over all ctx slots, later ones masked (slicing the cache to the furthest position
+    // cost more on wasm, a generic rank-4 Slice, than the masked slots do).
+    const plain = fused ? null : blendAndMask(positions, ctx);
     let x = model.embed(
       tf.tensor2d(Array.from(tokens), [B, 1], "int32"),
       tf.tensor2d(Array.from(positions), [B, 1], "int32"),
@@ -97,13 +109,22 @@ export function decodeStep(
       const p = model.block(l);
       const a = layerNorm(x, p.ln1[0], p.ln1[1]);
       const [q, k, v] = tf.split(tf.add(mm(a, p.wqkv), p.bqkv), 3, 1).map((t) => t.reshape([B, H, 1, dh]));
-      const K = tf.add(tf.mul(cache.keys[l], keep), tf.mul(slot, k)) as tf.Tensor4D; // (B, H, ctx, dh)
-      const Vc = tf.add(tf.mul(cache.values[l], keep), tf.mul(slot, v)) as tf.Tensor4D;
-      keys.push(K);
-      values.push(Vc);
-      const scores = tf.add(tf.mul(tf.sum(tf.mul(q, K), -1), 1 / Math.sqrt(dh)), mask); // (B, H, ctx)
-      const mixed = tf.sum(tf.mul(tf.expandDims(tf.softmax(scores), -1), Vc), 2).reshape([B, d]); // heads side by side
-      x = tf.add(x, tf.add(mm(mixed as tf.Tensor2D, p.wo), p.bo)) as tf.Tensor2D;
+      let mixed: tf.Tensor2D;
+      if (fused) {
+        const r = decodeAttention(q, cache.keys[l], cache.values[l], k, v, at);
+        keys.push(r.keys);
+        values.push(r.values);
+        mixed = r.mixed;
+      } else {
+        const { slot, keep, mask } = plain as ReturnType<typeof blendAndMask>;
+        const K = tf.add(tf.mul(cache.keys[l], keep), tf.mul(slot, k)) as tf.Tensor4D; // (B, H, ctx, dh)
+        const Vc = tf.add(tf.mul(cache.values[l], keep), tf.mul(slot, v)) as tf.Tensor4D;
+        keys.push(K);
+        values.push(Vc);
+        const scores = tf.add(tf.mul(tf.sum(tf.mul(q, K), -1), 1 / Math.sqrt(dh)), mask); // (B, H, ctx)
+        mixed = tf.sum(tf.mul(tf.expandDims(tf.softmax(scores), -1), Vc), 2).reshape([B, d]); // heads side by side
+      }
+      x = tf.add(x, tf.add(mm(mixed, p.wo), p.bo)) as tf.Tensor2D;
       x = tf.add(x, mlp(x, p)) as tf.Tensor2D;
     }
     return { logits: model.head(x, false), cache: { keys, values } };
