@@ -96,7 +96,8 @@ async function main(): Promise<void> {
       `${name.padEnd(28)}${String(e.calls).padStart(7)}${e.ms.toFixed(1).padStart(11)}${((100 * e.ms) / total).toFixed(1).padStart(7)}%`,
     );
   }
-  const matmul = rowsOut.filter(([n]) => n === "BatchMatMul" || n === "_FusedMatMul").reduce((s, [, e]) => s + e.ms, 0);
+  const matmulKernels = ["BatchMatMul", "_FusedMatMul", "PrefoptMatMulTN"];
+  const matmul = rowsOut.filter(([n]) => matmulKernels.includes(n)).reduce((s, [, e]) => s + e.ms, 0);
   console.log(
     `matmul kernels: ${matmul.toFixed(0)} ms (${((100 * matmul) / total).toFixed(0)}%); everything else: ${(total - matmul).toFixed(0)} ms`,
   );
