@@ -34,8 +34,7 @@ export interface BackendInfo {
   threadFallback?: string;
 }
 
-/** Threads backend `name` computes with (wasm: its thread pool, 1 for the single-thread build). */
-export function activeThreads(name: BackendName): number {
+function activeThreads(name: BackendName): number {
   if (name !== "wasm") return name === "cpu" ? 1 : os.cpus().length;
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires

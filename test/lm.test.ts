@@ -25,7 +25,7 @@ import {
 } from "../src/lm/corpus";
 import { sampleToken, sampleCompletions, sampleGroups } from "../src/lm/sampling";
 import { prefill, decodeStep, selectRows, disposeKvCache } from "../src/lm/kvCache";
-import { availableBackends } from "../src/backend";
+import { availableBackends, type BackendName } from "../src/backend";
 import { trainSft } from "../src/lm/sft";
 import { saveCheckpoint, loadCheckpoint } from "../src/lm/checkpoint";
 import {
@@ -470,156 +470,156 @@ describe("sampling", () => {
   });
 });
 
+/** Run `check` once on every backend that loads here, then return to the default backend. */
+async function onEveryBackend(check: (name: BackendName) => void | Promise<void>): Promise<void> {
+  try {
+    for (const name of await availableBackends()) {
+      await initBackend(name);
+      await check(name);
+    }
+  } finally {
+    await initBackend();
+  }
+}
+
 describe("incremental decoding (key/value cache)", () => {
   const config = { vocabSize: 23, contextLength: 12, dModel: 16, nHeads: 2, nLayers: 2 };
 
   test("on every backend, fused and plain, each decode step's logits equal the full forward pass's at that position", async () => {
-    const backends = await availableBackends();
-    try {
-      for (const [backend, fused] of backends.flatMap((b) => [[b, true] as const, [b, false] as const])) {
+    await onEveryBackend(async (backend) => {
+      for (const fused of [true, false]) {
         const name = `${backend}${fused ? "" : " (PREFOPT_FUSED=0)"}`;
         if (fused) delete process.env.PREFOPT_FUSED;
         else process.env.PREFOPT_FUSED = "0";
-        await initBackend(backend);
-        const model = new Transformer(config, 3);
-        const rows = [
-          [1, 5, 9],
-          [1, 7],
-          [1, 4, 6, 8, 10, 12],
-        ];
-        const full = rows.map((r) => [...r, 11, 13, 14, 15, 16].slice(0, 10));
-        const start = tf.memory().numTensors;
-        let { logits, cache } = prefill(model, rows);
-        let step = 0;
-        for (;;) {
-          const got = logits.arraySync() as number[][];
-          logits.dispose();
-          rows.forEach((r, b) => {
-            const pos = r.length - 1 + step;
-            const want = tf.tidy(
-              () => model.forward(tf.tensor2d([full[b].slice(0, pos + 1)], [1, pos + 1], "int32")).arraySync()[0][pos],
+        try {
+          const model = new Transformer(config, 3);
+          const rows = [
+            [1, 5, 9],
+            [1, 7],
+            [1, 4, 6, 8, 10, 12],
+          ];
+          const full = rows.map((r) => [...r, 11, 13, 14, 15, 16].slice(0, 10));
+          const start = tf.memory().numTensors;
+          let { logits, cache } = prefill(model, rows);
+          let step = 0;
+          for (;;) {
+            const got = logits.arraySync() as number[][];
+            logits.dispose();
+            rows.forEach((r, b) => {
+              const pos = r.length - 1 + step;
+              const want = tf.tidy(
+                () =>
+                  model.forward(tf.tensor2d([full[b].slice(0, pos + 1)], [1, pos + 1], "int32")).arraySync()[0][pos],
+              );
+              got[b].forEach((v, j) =>
+                assert.ok(
+                  Math.abs(v - want[j]) < 1e-4,
+                  `${name}: row ${b} position ${pos} token ${j}: ${v} vs ${want[j]}`,
+                ),
+              );
+            });
+            step++;
+            if (Math.max(...rows.map((r) => r.length - 1 + step)) >= full[0].length) break;
+            const r = decodeStep(
+              model,
+              rows.map((r, b) => full[b][r.length - 1 + step]),
+              rows.map((r) => r.length - 1 + step),
+              cache,
             );
-            got[b].forEach((v, j) =>
-              assert.ok(
-                Math.abs(v - want[j]) < 1e-4,
-                `${name}: row ${b} position ${pos} token ${j}: ${v} vs ${want[j]}`,
-              ),
-            );
-          });
-          step++;
-          if (Math.max(...rows.map((r) => r.length - 1 + step)) >= full[0].length) break;
-          const r = decodeStep(
-            model,
-            rows.map((r, b) => full[b][r.length - 1 + step]),
-            rows.map((r) => r.length - 1 + step),
-            cache,
+            logits = r.logits;
+            cache = r.cache;
+          }
+          // Dropping rows keeps the others' caches: row 2 alone continues exactly.
+          cache = selectRows(cache, [2]);
+          const pos = rows[2].length - 1 + step;
+          const r = decodeStep(model, [full[2][pos]], [pos], cache);
+          const want = tf.tidy(
+            () => model.forward(tf.tensor2d([full[2].slice(0, pos + 1)], [1, pos + 1], "int32")).arraySync()[0][pos],
           );
-          logits = r.logits;
-          cache = r.cache;
+          (r.logits.arraySync() as number[][])[0].forEach((v, j) =>
+            assert.ok(Math.abs(v - want[j]) < 1e-4, `${name}: after selectRows, token ${j}`),
+          );
+          r.logits.dispose();
+          disposeKvCache(r.cache);
+          assert.equal(
+            tf.memory().numTensors,
+            start + 1,
+            `${name}: only the decoding copy of Eᵀ stays (kept by the model)`,
+          );
+          model.dispose();
+        } finally {
+          delete process.env.PREFOPT_FUSED;
         }
-        // Dropping rows keeps the others' caches: row 2 alone continues exactly.
-        cache = selectRows(cache, [2]);
-        const pos = rows[2].length - 1 + step;
-        const r = decodeStep(model, [full[2][pos]], [pos], cache);
-        const want = tf.tidy(
-          () => model.forward(tf.tensor2d([full[2].slice(0, pos + 1)], [1, pos + 1], "int32")).arraySync()[0][pos],
-        );
-        (r.logits.arraySync() as number[][])[0].forEach((v, j) =>
-          assert.ok(Math.abs(v - want[j]) < 1e-4, `${name}: after selectRows, token ${j}`),
-        );
-        r.logits.dispose();
-        disposeKvCache(r.cache);
-        assert.equal(
-          tf.memory().numTensors,
-          start + 1,
-          `${name}: only the decoding copy of Eᵀ stays (kept by the model)`,
-        );
-        model.dispose();
       }
-    } finally {
-      delete process.env.PREFOPT_FUSED;
-      await initBackend();
-    }
+    });
   });
 
   test("on every backend, modelTokenLogProbs with the loss mask (head on scored positions only) equals the full values × mask, with the same gradients", async () => {
-    const backends = await availableBackends();
-    try {
-      for (const name of backends) {
-        await initBackend(name);
-        const model = new Transformer({ ...config, vocabSize: 40 }, 7);
-        const batch = packSequences(
-          [
-            { prompt: [5, 9], completion: [30, 31, 12], ended: true },
-            { prompt: [7, 39, 11, 4], completion: [12], ended: false },
-            { prompt: [6], completion: [8, 8], ended: true },
-          ],
-          model.config.contextLength,
+    await onEveryBackend(async (name) => {
+      const model = new Transformer({ ...config, vocabSize: 40 }, 7);
+      const batch = packSequences(
+        [
+          { prompt: [5, 9], completion: [30, 31, 12], ended: true },
+          { prompt: [7, 39, 11, 4], completion: [12], ended: false },
+          { prompt: [6], completion: [8, 8], ended: true },
+        ],
+        model.config.contextLength,
+      );
+      const w = tf.randomNormal(batch.mask.shape, 0, 1, "float32", 3);
+      const masked = (scored?: tf.Tensor2D) =>
+        tf.variableGrads(
+          () => tf.sum(tf.mul(tf.mul(modelTokenLogProbs(model, batch.ids, scored), batch.mask), w)) as tf.Scalar,
+          model.variables,
         );
-        const w = tf.randomNormal(batch.mask.shape, 0, 1, "float32", 3);
-        const masked = (scored?: tf.Tensor2D) =>
-          tf.variableGrads(
-            () => tf.sum(tf.mul(tf.mul(modelTokenLogProbs(model, batch.ids, scored), batch.mask), w)) as tf.Scalar,
-            model.variables,
-          );
-        const sparse = masked(batch.mask);
-        const full = masked();
-        const lpSparse = tf.tidy(() => modelTokenLogProbs(model, batch.ids, batch.mask).dataSync());
-        const lpFull = tf.tidy(() => tf.mul(modelTokenLogProbs(model, batch.ids), batch.mask).dataSync());
-        near(lpSparse, lpFull, 1e-5, `${name}: log-probs`);
-        near(sparse.value.dataSync(), full.value.dataSync(), 1e-5, `${name}: value`);
-        for (const k of Object.keys(full.grads))
-          near(sparse.grads[k].dataSync(), full.grads[k].dataSync(), 1e-4, `${name}: d/d${k}`);
-        assert.throws(() => modelTokenLogProbs(model, batch.ids, tf.ones([3, 2]) as tf.Tensor2D), /mask shape \[3,2\]/);
-        tf.dispose([sparse.value, full.value, w, ...Object.values(sparse.grads), ...Object.values(full.grads)]);
-        disposeBatch(batch);
-        model.dispose();
-      }
-    } finally {
-      await initBackend();
-    }
+      const sparse = masked(batch.mask);
+      const full = masked();
+      const lpSparse = tf.tidy(() => modelTokenLogProbs(model, batch.ids, batch.mask).dataSync());
+      const lpFull = tf.tidy(() => tf.mul(modelTokenLogProbs(model, batch.ids), batch.mask).dataSync());
+      near(lpSparse, lpFull, 1e-5, `${name}: log-probs`);
+      near(sparse.value.dataSync(), full.value.dataSync(), 1e-5, `${name}: value`);
+      for (const k of Object.keys(full.grads))
+        near(sparse.grads[k].dataSync(), full.grads[k].dataSync(), 1e-4, `${name}: d/d${k}`);
+      assert.throws(() => modelTokenLogProbs(model, batch.ids, tf.ones([3, 2]) as tf.Tensor2D), /mask shape \[3,2\]/);
+      tf.dispose([sparse.value, full.value, w, ...Object.values(sparse.grads), ...Object.values(full.grads)]);
+      disposeBatch(batch);
+      model.dispose();
+    });
   });
 
   test("on every backend, modelTokenLogProbs (head on T−1 positions) equals tokenLogProbs(forward) in values and gradients", async () => {
-    const backends = await availableBackends();
-    try {
-      for (const name of backends) {
-        await initBackend(name);
-        const model = new Transformer({ ...config, vocabSize: 40 }, 6);
-        const ids = tf.tensor2d(
-          [
-            [1, 5, 9, 30, 2, 0],
-            [1, 7, 39, 11, 12, 2],
-          ],
-          [2, 6],
-          "int32",
+    await onEveryBackend(async (name) => {
+      const model = new Transformer({ ...config, vocabSize: 40 }, 6);
+      const ids = tf.tensor2d(
+        [
+          [1, 5, 9, 30, 2, 0],
+          [1, 7, 39, 11, 12, 2],
+        ],
+        [2, 6],
+        "int32",
+      );
+      const w = tf.tensor2d([
+        [0.3, -1, 2, 0.5, 0],
+        [1, 0.2, -0.7, 1.5, 2],
+      ]);
+      const fast = tf.variableGrads(
+        () => tf.sum(tf.mul(modelTokenLogProbs(model, ids), w)) as tf.Scalar,
+        model.variables,
+      );
+      const plain = tf.variableGrads(
+        () => tf.sum(tf.mul(tokenLogProbs(model.forward(ids), ids, NON_EMITTED), w)) as tf.Scalar,
+        model.variables,
+      );
+      assert.ok(Math.abs(fast.value.dataSync()[0] - plain.value.dataSync()[0]) < 1e-4, `${name}: value`);
+      for (const k of Object.keys(plain.grads)) {
+        const a = fast.grads[k].dataSync();
+        const b = plain.grads[k].dataSync();
+        a.forEach((v, i) =>
+          assert.ok(Math.abs(v - b[i]) < 1e-4 * (1 + Math.abs(b[i])), `${name}: d/d${k}[${i}] ${v} vs ${b[i]}`),
         );
-        const w = tf.tensor2d([
-          [0.3, -1, 2, 0.5, 0],
-          [1, 0.2, -0.7, 1.5, 2],
-        ]);
-        const fast = tf.variableGrads(
-          () => tf.sum(tf.mul(modelTokenLogProbs(model, ids), w)) as tf.Scalar,
-          model.variables,
-        );
-        const plain = tf.variableGrads(
-          () => tf.sum(tf.mul(tokenLogProbs(model.forward(ids), ids, NON_EMITTED), w)) as tf.Scalar,
-          model.variables,
-        );
-        assert.ok(Math.abs(fast.value.dataSync()[0] - plain.value.dataSync()[0]) < 1e-4, `${name}: value`);
-        for (const k of Object.keys(plain.grads)) {
-          const a = fast.grads[k].dataSync();
-          const b = plain.grads[k].dataSync();
-          a.forEach((v, i) =>
-            assert.ok(Math.abs(v - b[i]) < 1e-4 * (1 + Math.abs(b[i])), `${name}: d/d${k}[${i}] ${v} vs ${b[i]}`),
-          );
-        }
-        tf.dispose([fast.value, plain.value, ids, w, ...Object.values(fast.grads), ...Object.values(plain.grads)]);
-        model.dispose();
       }
-    } finally {
-      await initBackend();
-    }
+      tf.dispose([fast.value, plain.value, ids, w, ...Object.values(fast.grads), ...Object.values(plain.grads)]);
+      model.dispose();
+    });
   });
 
   test("same seed → the same samples with and without the cache (ragged prompts, <eos>, context limit)", () => {

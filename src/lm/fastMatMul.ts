@@ -19,16 +19,9 @@ defineJsKernel({
 const isMatrix = (t: tf.Tensor) => t.rank === 2 && t.dtype === "float32";
 
 /**
- * a·b through XNNPACK. (gemm.ts's a·b kernel runs only the batched products, where wasm has no XNNPACK
- * path: against XNNPACK with fresh operands it won only for K, N ≤ 384 on one thread, by 1.15–1.4x, and
- * lost on two, and choosing by thread count would make results depend on PREFOPT_THREADS.)
- */
-function plainProduct(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
-}
-
-/**
- * aᵀ·b, the weight gradients. Measured with fresh operands the kernel takes 0.4–0.6x the time of
+ * aᵀ·b, the weight gradients. (Products a·b stay with XNNPACK: gemm.ts's a·b kernel won only for K, N ≤ 384
+ * on one thread, by 1.15–1.4x, and lost on two; it runs the batched products, where wasm has no XNNPACK
+ * path.) Measured with fresh operands the kernel takes 0.4–0.6x the time of
  * transpose + XNNPACK for the layers' shapes (M = d, 3d, 4d), on 1 thread and on 2. The tied head's
  * (M = V = 2048) stays with XNNPACK: inside a step, copying its (N, V) operand into the kernel's memory
  * made it slower. The choice depends on shapes only, so results do not depend on the thread count.
@@ -53,10 +46,10 @@ const product = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => 
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
-    value: plainProduct(a, b),
+    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
-      return [plainProduct(dy, swapLast(sb)), transposedAProduct(sa, dy)];
+      return [tf.matMul(dy as tf.Tensor2D, swapLast(sb) as tf.Tensor2D), transposedAProduct(sa, dy)];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
@@ -71,15 +64,14 @@ const productTransposedB = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSav
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
-    value: plainProduct(a, swapLast(b)),
+    value: tf.matMul(a as tf.Tensor2D, swapLast(b) as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
-      return [plainProduct(dy, sb), transposedAProduct(dy, sa)];
+      return [tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D), transposedAProduct(dy, sa)];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
-/** tf.matMul(a, b, transposeA, transposeB), computed without the slow transposed kernels. */
 /** Σ_rows x for x (K, N): the bias gradient, as 1ᵀ·x through the aᵀ·b kernel (5x tfjs's Sum over axis 0). */
 export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
@@ -91,6 +83,7 @@ export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
   });
 }
 
+/** tf.matMul(a, b, transposeA, transposeB), computed without the slow transposed kernels. */
 export function matMulFast<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = false, transposeB = false): T {
   return tf.tidy(() => {
     const aa = transposeA ? swapLast(a) : a;

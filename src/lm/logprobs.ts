@@ -45,13 +45,16 @@ export function tokenLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D, excluded: r
   );
 }
 
+/** The token each position 0…T−2 predicts, ids[:, 1:] flattened to (B·(T−1)). */
+function nextTokens(ids: tf.Tensor2D): tf.Tensor1D {
+  const [B, T] = ids.shape;
+  return tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]) as tf.Tensor1D;
+}
+
 /** tokenLogProbs given the logits of positions 0…T−2 only, flattened row-major to (B·(T−1), V). */
 function nextTokenLogProbs(head: tf.Tensor2D, ids: tf.Tensor2D, excluded: readonly number[]): tf.Tensor2D {
   const [B, T] = ids.shape;
-  return tf.tidy(() => {
-    const targets = tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]) as tf.Tensor1D;
-    return pickedLogProbs(head, targets, excluded).reshape([B, T - 1]) as tf.Tensor2D;
-  });
+  return tf.tidy(() => pickedLogProbs(head, nextTokens(ids), excluded).reshape([B, T - 1]) as tf.Tensor2D);
 }
 
 /** log softmax(head[r])[targets[r]] for head (N, V), targets (N) int32 → (N), normalised over allowed tokens. */
@@ -93,7 +96,7 @@ export function modelTokenLogProbs(model: Transformer, ids: tf.Tensor2D, scored?
     if (!scored || rows.length === 0 || rows.length === B * (T - 1))
       return nextTokenLogProbs(model.head(h), ids, NON_EMITTED);
     const at = tf.tensor1d(rows, "int32");
-    const targets = tf.gather(tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)]), at) as tf.Tensor1D;
+    const targets = tf.gather(nextTokens(ids), at) as tf.Tensor1D;
     const lp = pickedLogProbs(model.head(tf.gather(h, at)), targets, NON_EMITTED);
     return tf.unsortedSegmentSum(lp, at, B * (T - 1)).reshape([B, T - 1]) as tf.Tensor2D;
   });

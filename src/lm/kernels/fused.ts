@@ -4,7 +4,7 @@
 // (jsKernel.ts) plus, where a transcendental is needed, one XNNPACK kernel (sigmoid, softmax: vectorised,
 // ~18x faster than wasm's scalar tanh/exp). The maths is the same as the plain tfjs composition next to
 // each op, which is what runs on backends without the JS kernels (tfjs-node) or with PREFOPT_FUSED=0;
-// test/fused-kernels.test.ts compares the two, values and gradients, on every backend that loads.
+// test/backend-ops.test.ts compares the two, values and gradients, on every backend that loads.
 import * as tf from "@tensorflow/tfjs";
 import { columnSum } from "../fastMatMul";
 import { defineJsKernel, hasJsKernel, runJsKernel } from "./jsKernel";
@@ -14,7 +14,7 @@ type CustomFn = Parameters<typeof tf.customGrad>[0];
 /** 2·√(2/π): GELU's tanh form ½(1 + tanh(u)) equals sigmoid(2u). */
 const GELU_SCALE = 1.5957691216057308;
 const GELU_CUBIC = 0.044715;
-export const LAYER_NORM_EPS = 1e-5;
+const LAYER_NORM_EPS = 1e-5;
 
 // --- GELU (tanh approximation, Hendrycks & Gimpel 2016) -----------------------------------------------------
 //   gelu(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³))) = x·σ(z),  z = 2√(2/π)(x + 0.044715x³)
@@ -57,7 +57,7 @@ const geluFused = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) =
 }) as unknown as CustomFn) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 /** The plain tfjs composition of GELU (tanh form), for backends without the fused kernels. */
-export function geluPlain(x: tf.Tensor): tf.Tensor {
+function geluPlain(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() =>
     tf.mul(
       tf.mul(0.5, x),
@@ -144,7 +144,7 @@ const layerNormFused = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFun
 }) as unknown as CustomFn) as unknown as (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
 
 /** The plain tfjs composition of layer norm, for backends without the fused kernels. */
-export function layerNormPlain(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+function layerNormPlain(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LAYER_NORM_EPS))), g), b) as tf.Tensor2D;
@@ -175,7 +175,7 @@ const addBiasFused = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>
 
 /** x (N, k) + b (k), with the bias gradient as one column sum where the fused kernels run. */
 export function addBias(x: tf.Tensor2D, b: tf.Tensor): tf.Tensor2D {
-  return hasJsKernel("PrefoptGeluGrad") && x.rank === 2 && b.rank === 1
+  return hasJsKernel("PrefoptMatMulTN") && x.rank === 2 && b.rank === 1
     ? addBiasFused(x, b)
     : (tf.add(x, b) as tf.Tensor2D);
 }

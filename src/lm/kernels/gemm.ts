@@ -4,8 +4,10 @@
 // with only M = d rows to amortise it over: measured 7–8 GFLOP/s for (128, 4096)·(4096, 512) against ~20
 // for the forward products. Aᵀ·B needs no transpose at all when read as a sum of outer products,
 // C = Σ_k A[k, :]ᵀ B[k, :]: this kernel keeps a 4 × 8 tile of C in eight f32x4 registers and, for each k,
-// loads A[k, m:m+4] and B[k, n:n+8] and does 8 multiply-adds, with k blocked by KC rows so the block of B
-// it sweeps stays in cache. Shapes with M % 4 or N % 8 non-zero are left to tfjs.
+// loads A[k, m:m+4] and B[k, n:n+8] and does 8 multiply-adds, with k and n blocked so the block of B it
+// sweeps stays in cache (gemmTN: M a multiple of 4, N of 8; other shapes are left to tfjs).
+// The same tile with A read row-major (four load32_splat per k) is gemmNN, C = A·B, batched and padded
+// to any shape: attention's batched products (batchMatMulSimd.ts).
 import {
   compileKernel,
   F32X4_ADD,

@@ -24,47 +24,60 @@ function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Where a kernel's inputs are read and its outputs written, on one backend. */
+interface Placement {
+  inputs: JsArray[];
+  outputs: Float32Array[];
+  /** The outputs as tensor infos, once written. */
+  done(): tf.TensorInfo[];
+  /** Free whatever was allocated (the body threw). */
+  fail(): void;
+}
+
 /* eslint-disable @typescript-eslint/no-explicit-any */
-function wasmKernel(spec: JsKernelSpec): tf.KernelFunc {
+/** wasm: outputs allocated on the heap first, then views of everything (growing the heap detaches older views). */
+function onWasmHeap(wasm: any, ins: tf.TensorInfo[], shapes: number[][]): Placement {
+  const outs = shapes.map((s) => wasm.makeOutput(s, "float32") as tf.TensorInfo);
+  return {
+    inputs: ins.map((t) => wasm.typedArrayFromHeap(t) as JsArray),
+    outputs: outs.map((t) => wasm.typedArrayFromHeap(t) as Float32Array),
+    done: () => outs,
+    fail: () => outs.forEach((t) => wasm.disposeData(t.dataId)),
+  };
+}
+
+/** cpu: tensors are typed arrays; outputs become tensors after the body has filled them. */
+function onCpu(cpu: any, ins: tf.TensorInfo[], shapes: number[][]): Placement {
+  const outputs = shapes.map((s) => new Float32Array(size(s)));
+  return {
+    inputs: ins.map((t) => cpu.data.get(t.dataId).values as JsArray),
+    outputs,
+    done: () => shapes.map((s, i) => cpu.makeTensorInfo(s, "float32", outputs[i]) as tf.TensorInfo),
+    fail: () => undefined,
+  };
+}
+
+function kernelFunc(
+  spec: JsKernelSpec,
+  place: (backend: any, ins: tf.TensorInfo[], shapes: number[][]) => Placement,
+): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const wasm = backend as any;
     const ins = Object.values(inputs) as tf.TensorInfo[];
     const a = (attrs ?? {}) as Record<string, unknown>;
     const shapes = spec.outputShapes(ins, a);
-    const outs = shapes.map((s) => wasm.makeOutput(s, "float32") as tf.TensorInfo);
-    // Views after every allocation: growing the heap detaches views taken before it.
-    const inViews = ins.map((t) => wasm.typedArrayFromHeap(t) as JsArray);
-    const outViews = outs.map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
+    const at = place(backend, ins, shapes);
     try {
       spec.body(
-        inViews,
-        outViews,
+        at.inputs,
+        at.outputs,
         ins.map((t) => t.shape),
         a,
       );
     } catch (err) {
-      for (const t of outs) wasm.disposeData(t.dataId); // nothing half-written stays allocated
+      at.fail(); // nothing half-written stays allocated
       throw err;
     }
-    return outs.length === 1 ? outs[0] : outs;
-  };
-}
-
-function cpuKernel(spec: JsKernelSpec): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const cpu = backend as any;
-    const ins = Object.values(inputs) as tf.TensorInfo[];
-    const a = (attrs ?? {}) as Record<string, unknown>;
-    const shapes = spec.outputShapes(ins, a);
-    const outArrays = shapes.map((s) => new Float32Array(size(s)));
-    const inViews = ins.map((t) => cpu.data.get(t.dataId).values as JsArray);
-    spec.body(
-      inViews,
-      outArrays,
-      ins.map((t) => t.shape),
-      a,
-    );
-    const outs = shapes.map((s, i) => cpu.makeTensorInfo(s, "float32", outArrays[i]) as tf.TensorInfo);
+    const outs = at.done();
     return outs.length === 1 ? outs[0] : outs;
   };
 }
@@ -79,7 +92,7 @@ export function defineJsKernel(spec: JsKernelSpec): void {
     tf.registerKernel({
       kernelName: spec.name,
       backendName,
-      kernelFunc: backendName === "wasm" ? wasmKernel(spec) : cpuKernel(spec),
+      kernelFunc: kernelFunc(spec, backendName === "wasm" ? onWasmHeap : onCpu),
     });
   }
 }

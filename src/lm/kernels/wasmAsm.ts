@@ -35,9 +35,6 @@ export const i32 = (n: number) => [0x41, ...sleb(n)];
 export const I32_ADD = 0x6a;
 export const I32_MUL = 0x6c;
 export const I32_GE_U = 0x4f;
-export const I32_LT_U = 0x49;
-export const I32_LOAD = (offset = 0) => [0x28, 2, ...uleb(offset)];
-export const F32_LOAD = (offset = 0) => [0x2a, 2, ...uleb(offset)];
 /** local += by */
 export const inc = (v: number, by: number[]) => [...get(v), ...by, I32_ADD, ...set(v)];
 
@@ -71,7 +68,6 @@ export const V128_LOAD = (offset = 0) => simd(0, 2, ...uleb(offset));
 export const V128_LOAD32_SPLAT = (offset = 0) => simd(9, 2, ...uleb(offset));
 export const V128_STORE = (offset = 0) => simd(11, 2, ...uleb(offset));
 export const V128_ZERO = simd(12, ...new Array(16).fill(0));
-export const F32X4_SPLAT = simd(19);
 export const F32X4_ADD = simd(228);
 export const F32X4_MUL = simd(230);
 /** i8x16.shuffle broadcasting 32-bit lane `lane` of its (first) operand to all four lanes. */
