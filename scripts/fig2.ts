@@ -6,8 +6,8 @@
 // Resumable: re-running the same command skips finished runs. For shards use the sweep CLI
 // (npm run sweep -- scripts/sweeps/dpo-fig2.yaml --shard i/n), merge, then --summarise-only.
 import { initBackend } from "../src/backend";
-import "../src/sweep/builtin-kinds";
-import { reproduceFig2, type Fig2Results } from "../src/fig2/reproduce";
+import "../src/experiments";
+import { reproduceFig2, type Fig2Results } from "../src/experiments/fig2-reproduce";
 import type { VerdictRow } from "../src/fig2/summary";
 
 /** The README's paragraph on the committed run, from the results themselves (no number typed by hand). */

@@ -6,7 +6,7 @@ import { mergeShards } from "../src/sweep/merge";
 import { parseShard } from "../src/sweep/plan";
 import { defaultWorkerCount } from "../src/sweep/pool";
 import { runSweep } from "../src/sweep/runner";
-import "../src/sweep/builtin-kinds";
+import "../src/experiments";
 
 const HELP = `usage:
   npm run sweep -- <sweep.yaml|json> [--workers N] [--shard i/n] [--out DIR] [--no-report] [--quiet]

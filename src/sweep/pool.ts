@@ -9,8 +9,7 @@ import * as path from "path";
 import { Worker } from "worker_threads";
 import { initBackend } from "../backend";
 import type { JsonObject } from "./config";
-import "./builtin-kinds";
-import { getExperimentKind, jsonSafeMetrics, loadKindModules, type Metrics } from "./kinds";
+import { declaredKindModules, getExperimentKind, jsonSafeMetrics, loadKindModules, type Metrics } from "./kinds";
 
 export interface TaskMessage {
   id: string;
@@ -76,7 +75,7 @@ export async function runPool(tasks: TaskMessage[], opts: PoolOptions): Promise<
       const worker = new Worker(source, {
         eval: true,
         execArgv: [],
-        workerData: { modules: opts.modules ?? [] },
+        workerData: { modules: opts.modules ?? [], kindModules: declaredKindModules() },
         stderr: false,
         stdout: false,
       });

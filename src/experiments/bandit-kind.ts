@@ -19,8 +19,8 @@
 // The fixed §5.4 sets ignore the sampling knobs (nPrompts … temperature), so one base can serve both kinds
 // of dataset; knobs a *method* ignores (an option its loss does not take, keepDesirable for a pair loss)
 // are errors.
-import type { JsonObject } from "./config";
-import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
+import type { JsonObject } from "../sweep/config";
+import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "../sweep/kinds";
 import { initBackend } from "../backend";
 import { Rng } from "../random";
 import {

@@ -3,8 +3,8 @@
 // over seeds is known in closed form and the run is a pure function of (config, seed). `delayMs` makes a
 // run take time: sleeping (the thread idles) or, with `spin: true`, busy-looping (the thread computes);
 // `failSeed` makes the run with that seed throw (to test failure handling).
-import { canonicalJson, type JsonObject } from "./config";
-import { ConfigReader, registerExperimentKind, type ExperimentKind } from "./kinds";
+import { canonicalJson, type JsonObject } from "../sweep/config";
+import { ConfigReader, registerExperimentKind, type ExperimentKind } from "../sweep/kinds";
 import { Rng, hashString } from "../random";
 
 function busyWait(ms: number): number {

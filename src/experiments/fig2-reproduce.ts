@@ -12,10 +12,10 @@ import { loadSweepFile } from "../sweep/config";
 import { expandSweep } from "../sweep/plan";
 import { readResults, writeFileAtomic } from "../sweep/store";
 import { runSweep, defaultOutDir } from "../sweep/runner";
-import { fig2Kind, storedRow } from "../sweep/fig2-kind";
-import { sharedFor } from "./context";
-import { checkpointRowsOf, summariseFig2, slimPoints, type VerdictRow } from "./summary";
-import type { CheckpointRow } from "./run";
+import { fig2Kind, storedRow } from "./fig2-kind";
+import { sharedFor } from "../fig2/context";
+import { checkpointRowsOf, summariseFig2, slimPoints, type VerdictRow } from "../fig2/summary";
+import type { CheckpointRow } from "../fig2/run";
 
 export const FIG2_SWEEPS: Record<string, string> = {
   full: "scripts/sweeps/dpo-fig2.yaml",
