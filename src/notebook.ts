@@ -129,6 +129,21 @@ export function logLogSlope(xs: number[], ys: number[]): number {
  * P(τ | r) = Π_k exp r(τ_k) / Σ_{j ≥ k} exp r(τ_j)  (Plackett 1975; Luce 1959). Computed in log space.
  */
 export function plackettLuceProbability(r: number[], order: number[]): number {
+  const where = "plackettLuceProbability (src/notebook.ts)";
+  if (!r.every(Number.isFinite)) throw new Error(`${where}: every utility must be finite, got [${r}]`);
+  // A full ranking: each index of r exactly once (a repeated index would count one item twice, and an
+  // index outside r reads undefined → NaN).
+  const seen = new Set<number>();
+  for (const [k, j] of order.entries()) {
+    if (!Number.isInteger(j) || j < 0 || j >= r.length)
+      throw new Error(`${where}: order[${k}] = ${j} is not an index of the ${r.length} utilities`);
+    if (seen.has(j)) throw new Error(`${where}: order[${k}] = ${j} repeats an index; order must be a permutation`);
+    seen.add(j);
+  }
+  if (order.length !== r.length)
+    throw new Error(
+      `${where}: order ranks ${order.length} of the ${r.length} items; a full ranking lists every index once`,
+    );
   let logp = 0;
   for (let k = 0; k < order.length; k++) {
     const rest = order.slice(k).map((j) => r[j]);

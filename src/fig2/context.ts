@@ -5,8 +5,7 @@
 // hands it a seeded random subset of that many pairs / unpaired examples / rankings: the trainer's own
 // shuffle then sees the same distribution of minibatches as with the full set, and the reference
 // log-probs it caches up front cover only units it will use (that cache dominated short runs otherwise).
-// The subset order is random, which also makes KTO's mismatched partner (example i + 2) come from another
-// prompt almost always (the unpaired file lists a prompt's samples together).
+// (KTO's mismatched partners are drawn by the trainer after its own seeded shuffle, as TRL's are.)
 import type { Fig2Context } from "./evaluation";
 import { runData } from "./run";
 import { buildFig2Shared, FIG2_DATA_PRESETS, type Fig2Shared } from "./shared";

@@ -261,8 +261,7 @@ export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[
 // Each offline run draws at most steps × batchSize units (one pass, no repeats). A seeded random subset of
 // that many pairs / unpaired examples / rankings gives the trainer's own shuffle the same distribution of
 // minibatches as the full set, and the reference log-probs it caches up front then cover only units it
-// uses. The random order also puts KTO's mismatched partner (example i + 2) on another prompt almost
-// always (the unpaired file lists a prompt's samples together).
+// uses.
 
 /** A seeded subset of at most `n` items (order random). */
 export function subset<T>(xs: readonly T[], n: number, rng: Rng): T[] {

@@ -17,6 +17,23 @@ export interface LossOptionSpec {
   doc: string;
 }
 
+/** The largest finite float32, (2 − 2^−23)·2^127: a larger option becomes ∞ in a float32 tensor. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+/** The smallest normal float32, 2^−126: a smaller non-zero option is subnormal (or 0) in a float32 tensor. */
+export const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
+ * Why a number cannot be carried by a float32 tensor (undefined when it can): beyond ±FLOAT32_MAX it is ∞;
+ * non-zero below FLOAT32_MIN_NORMAL it loses precision or flushes to 0, and its reciprocal (IPO's 1/(2β))
+ * overflows.
+ */
+export function float32Problem(x: number): string | undefined {
+  if (Math.abs(x) > FLOAT32_MAX) return `is beyond float32's largest finite value ${FLOAT32_MAX}, got ${x}`;
+  if (x !== 0 && Math.abs(x) < FLOAT32_MIN_NORMAL)
+    return `is below float32's smallest normal value ${FLOAT32_MIN_NORMAL} (its reciprocal overflows), got ${x}`;
+  return undefined;
+}
+
 export const F_DIVERGENCES = ["reverse_kl", "forward_kl", "js_divergence", "alpha_divergence"] as const;
 export type FDivergence = (typeof F_DIVERGENCES)[number];
 

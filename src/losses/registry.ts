@@ -3,7 +3,7 @@
 // and checks, in one place), how to compute it on tensors (tfjs, differentiable) and in float64 with its
 // derivative (the "twin": the bandit engine's loss and the tests' oracle), and where it comes from.
 import type * as tf from "@tensorflow/tfjs";
-import { LOSS_OPTIONS, type LossOptionName, type LossOptionSpec } from "./options";
+import { LOSS_OPTIONS, float32Problem, type LossOptionName, type LossOptionSpec } from "./options";
 
 /** What one training example of the loss is. */
 export type LossData = "pairs" | "unpaired" | "rankings";
@@ -260,6 +260,8 @@ export function resolveLossOptions(
     if (spec.type === "number") {
       if (typeof v !== "number" || !Number.isFinite(v)) fail(key, `must be a finite number, got ${JSON.stringify(v)}`);
       const n = v as number;
+      const f32 = float32Problem(n);
+      if (f32) fail(key, `${f32} (losses compute in float32)`);
       if (spec.integer && !Number.isInteger(n)) fail(key, `must be an integer, got ${n}`);
       if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min))
         fail(key, `must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${n}`);

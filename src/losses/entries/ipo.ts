@@ -1,6 +1,6 @@
 // TRL loss_type "ipo": IPO on per-token average log-ratios (prefopt's ipoLoss with lengthNormalize).
 import * as tf from "@tensorflow/tfjs";
-import { ipoLoss } from "../ipo";
+import { ipoBetaProblem, ipoLoss } from "../ipo";
 import { pairGrad, pairTensors, withNll, withNll64 } from "../pairCommon";
 import { registerLoss } from "../registry";
 
@@ -18,6 +18,10 @@ export const ipoEntry = registerLoss({
   needsReference: true,
   lengths: "optional",
   options: { beta: true, lengthNormalize: true, referenceFree: true, rpoAlpha: true },
+  check(o) {
+    const problem = ipoBetaProblem(o.beta as number);
+    return problem ? { option: "beta", problem } : undefined;
+  },
   loss(batch, o) {
     return tf.tidy(() => {
       const t = pairTensors("ipo", batch, o, { reference: true, lengths: "optional" });
