@@ -303,7 +303,16 @@ describe("lm kind: runs", () => {
     const constitution = defaultConstitution();
     const data = makeRlaifData(model, setup, constitution, preset);
     for (const method of ["dpo", "kto", "ppo"] as const) {
-      const point = trainAndEvaluate(method, 0.5, model, setup, data, constitution, preset, false);
+      const point = trainAndEvaluate({
+        method,
+        lossOptions: { beta: 0.5 },
+        reference: model,
+        setup,
+        data,
+        constitution,
+        preset,
+        verbose: false,
+      });
       const m =
         method === "dpo"
           ? reference

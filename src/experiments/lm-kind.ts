@@ -157,7 +157,6 @@ export const lmKind: ExperimentKind = {
   resolve: resolveLm,
   run(config, seed) {
     const c = config as unknown as LmRunConfig;
-    const { beta, ...otherLossOptions } = c.lossOptions;
     const base = LM_PRESETS[c.preset];
     const preset: LmPreset = {
       ...base,
@@ -176,17 +175,16 @@ export const lmKind: ExperimentKind = {
     const data = c.method === "ppo" ? NO_DATA : rlaifDataFor(preset, key, ref, VERSION);
     const constitution = defaultConstitution();
     const runPreset = { ...preset, seed }; // the run's seed drives training and evaluation only
-    const point = trainAndEvaluate(
-      c.method,
-      typeof beta === "number" ? beta : 0,
-      ref.model,
-      ref.setup,
+    const point = trainAndEvaluate({
+      method: c.method,
+      lossOptions: c.lossOptions,
+      reference: ref.model,
+      setup: ref.setup,
       data,
       constitution,
-      runPreset,
-      false,
-      otherLossOptions,
-    );
+      preset: runPreset,
+      verbose: false,
+    });
     // The reference on the same prompts and random numbers: the gain is paired, so its noise is small.
     const sft = evaluateOnHeldOut(ref.model, ref.model, ref.setup, constitution, runPreset);
     const metrics: Metrics = {

@@ -211,27 +211,37 @@ export interface FrontierPoint {
   samples: EvalResult["samples"];
 }
 
-/**
- * Train one policy from the reference with `method` at `beta`, evaluate it, dispose it. `lossOptions` are
- * the loss's other options (its registry entry checks them and fills defaults; e.g. DPO's variant).
- */
-export function trainAndEvaluate(
-  method: LmMethod,
-  beta: number,
-  reference: Transformer,
-  setup: LmSetup,
-  data: RlaifData,
-  constitution: readonly Principle[],
-  preset: LmPreset,
-  verbose = true,
-  lossOptions: Record<string, unknown> = {},
-): FrontierPoint {
+/** What trainAndEvaluate trains and how. */
+export interface TrainAndEvaluateOptions {
+  method: LmMethod;
+  /**
+   * The loss's options as one object, β included (e.g. {beta: 0.1, variant: "robust"}; ppo: {beta}): the
+   * loss's registry entry checks them and fills defaults (trainPreference); a loss without β takes none.
+   */
+  lossOptions: Record<string, unknown>;
+  reference: Transformer;
+  setup: LmSetup;
+  data: RlaifData;
+  constitution: readonly Principle[];
+  preset: LmPreset;
+  verbose?: boolean;
+}
+
+/** Train one policy from the reference with `method` and its `lossOptions`, evaluate it, dispose it. */
+export function trainAndEvaluate(opts: TrainAndEvaluateOptions): FrontierPoint {
+  const { method, lossOptions, reference, setup, data, constitution, preset, verbose = true } = opts;
+  const beta = typeof lossOptions.beta === "number" ? lossOptions.beta : 0; // reported with the point
   const policy = reference.clone();
   // The clone holds a full copy of the weights: free it even when training or evaluation throws.
   try {
     let seconds: number;
     let lastLog: PreferenceLog | PpoLog | undefined;
     if (method === "ppo") {
+      const extra = Object.keys(lossOptions).filter((k) => k !== "beta");
+      if (typeof lossOptions.beta !== "number" || extra.length > 0)
+        throw new Error(
+          `trainAndEvaluate(ppo): lossOptions must be {beta: number} (PPO's KL coefficient), got ${JSON.stringify(lossOptions)}`,
+        );
       const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
         ...preset.ppo,
         beta,
@@ -242,12 +252,10 @@ export function trainAndEvaluate(
       seconds = r.seconds;
       lastLog = r.logs[r.logs.length - 1];
     } else {
-      // β is passed only to losses that take one (Preferred-FT and unlikelihood have none).
-      const withBeta = "beta" in getLoss(method).options ? { ...lossOptions, beta } : lossOptions;
       const r = trainPreference(policy, reference, data, {
         ...preset.preference,
         method,
-        lossOptions: withBeta,
+        lossOptions,
         seed: preset.seed + 3,
         verbose,
       });
@@ -311,8 +319,21 @@ export function runFrontier(
     const betas = preset.betas[m];
     if (!betas)
       throw new Error(`runFrontier: preset ${preset.name} has no betas for method ${m}; add preset.betas.${m}`);
+    // β is an option only of the losses that take one (Preferred-FT and unlikelihood have none).
+    const takesBeta = m === "ppo" || "beta" in getLoss(m).options;
     for (const beta of betas)
-      points.push(trainAndEvaluate(m, beta, reference, setup, data, constitution, preset, verbose));
+      points.push(
+        trainAndEvaluate({
+          method: m,
+          lossOptions: takesBeta ? { beta } : {},
+          reference,
+          setup,
+          data,
+          constitution,
+          preset,
+          verbose,
+        }),
+      );
   }
   return points;
 }

@@ -19,7 +19,7 @@ export const ipoEntry = registerLoss({
   lengths: "optional",
   options: { beta: true, lengthNormalize: true, referenceFree: true, rpoAlpha: true },
   check(o) {
-    const problem = ipoBetaProblem(o.beta as number);
+    const problem = ipoBetaProblem(o.beta);
     return problem ? { option: "beta", problem } : undefined;
   },
   loss(batch, o) {
@@ -31,8 +31,8 @@ export const ipoEntry = registerLoss({
         );
       }
       const out = ipoLoss(t.pc, t.pr, t.rc, t.rr, {
-        beta: o.beta as number,
-        lengthNormalize: o.lengthNormalize as boolean,
+        beta: o.beta,
+        lengthNormalize: o.lengthNormalize,
         chosenLengths: t.lc ?? undefined,
         rejectedLengths: t.lr ?? undefined,
       });
@@ -43,7 +43,7 @@ export const ipoEntry = registerLoss({
     const n = b.policyChosen.length;
     const g = pairGrad(n);
     const free = o.referenceFree === true;
-    const target = 1 / (2 * (o.beta as number));
+    const target = 1 / (2 * o.beta);
     for (let i = 0; i < n; i++) {
       const [lw, ll] = o.lengthNormalize ? [b.chosenLengths[i], b.rejectedLengths[i]] : [1, 1];
       const a = b.policyChosen[i] - (free ? 0 : b.refChosen[i]);
