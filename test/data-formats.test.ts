@@ -45,7 +45,7 @@ describe("reading", () => {
     const lines = [];
     for await (const l of readLines(p)) lines.push(l);
     assert.deepEqual(lines, [
-      { text: "a\u0085b", line: 1 },
+      { text: "a\u0085b", line: 1, cr: true }, // cr: the line ended in CRLF (readDelimited keeps it in quoted fields)
       { text: "c\u2028d", line: 2 },
       { text: "last", line: 3 },
     ]);
