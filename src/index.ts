@@ -110,6 +110,7 @@ export {
   writeJsonl,
   writeJson,
   writeDelimited,
+  neutraliseFormula,
   toJsonObject,
   toImplicitPrompt,
   hhDialogue,

@@ -167,7 +167,7 @@ test("item 16: writeDelimited neutralises spreadsheet formulas in string cells; 
   const lines = fs.readFileSync(f, "utf8").split("\n");
   assert.deepEqual(lines, [
     "prompt,chosen,rejected",
-    `"'=HYPERLINK(""http://evil.example"",""click"")","'+1+cmd|' /C calc'!A0",'@SUM(A1)`,
+    `"'=HYPERLINK(""http://evil.example"",""click"")",'+1+cmd|' /C calc'!A0,'@SUM(A1)`,
     "'-2+3,'\tx,plain",
     "-1.5,-1.5,+7",
     "",
