@@ -18,7 +18,7 @@ import {
 import { parsePreference, parseRanking, parseUnpaired, type PreferenceParseOptions } from "./records";
 import { Collector, RecordError, type ValidationMode, type ValidationReport } from "./validation";
 import type { LabelledText, PreferenceRecord, RankingRecord, TextEncoding, UnpairedRecord } from "./types";
-import { isParquetFile, readParquetRows } from "./parquet";
+import { describeBadRowGroup, isParquetFile, readParquetRows, type BadRowGroup } from "./parquet";
 import { checkFieldMap, renameFields, type FieldMap } from "./fieldMap";
 
 export interface LoadOptions {
@@ -129,7 +129,14 @@ export async function* iterateJsonRecords<T>(
   };
   const format = dataFormat(file, opts.format);
   if (format === "parquet") {
-    for await (const { value, row } of readParquetRows(file)) {
+    const onBadRowGroup = (bad: BadRowGroup) =>
+      collector.reject({
+        file,
+        line: bad.firstRow,
+        reason: "truncated-file",
+        message: `${describeBadRowGroup(bad)}; the ${bad.rows} rows of this row group are not read`,
+      });
+    for await (const { value, row } of readParquetRows(file, { onBadRowGroup })) {
       const before = collector.records.length;
       collector.attempt(file, row, () => parseValue(value));
       if (collector.records.length > before) yield collector.records.pop() as T;
