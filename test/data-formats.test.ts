@@ -21,7 +21,8 @@ import { Collector, DataValidationError } from "../src/data/validation";
 import { splitImplicitPrompt } from "../src/data/records";
 import { dedupePairs, pairRecordsToUnpaired, rankingRecordsToPairs, splitByPrompt } from "../src/data/convert";
 import { toImplicitPrompt, toJsonl, writeDelimited, writeJson, writeJsonl } from "../src/data/export";
-import { readDelimited, readLines, splitJsonArray } from "../src/data/read";
+import { readDelimited } from "../src/data/delimited";
+import { readLines, splitJsonArray } from "../src/data/read";
 import { readTar, writeTar } from "../src/data/tar";
 import type { PreferenceRecord, RankingRecord } from "../src/data/types";
 

@@ -65,6 +65,7 @@ before(async () => {
       "/json-pretty-error.jsonl": '{\n  "message": "Not Found",\n  "documentation_url": "https://x"\n}\n',
       "/cut.jsonl": Buffer.concat([PAIRS_JSONL, Buffer.from('{"prompt": "p3", "cho')]),
       "/good.jsonl": PAIRS_JSONL,
+      "/error-field.jsonl": '{"prompt": "p", "chosen": "a", "rejected": "b", "error": "none"}\n',
     };
     const body = bodies[u];
     if (body !== undefined) {
@@ -221,7 +222,11 @@ test("item 17: a corrupt Parquet page names the file, row group and column; coll
 
 test("item 18: a line longer than the line limit names file and line; collect mode reads on", async () => {
   const dir = tmp("long");
-  const f = put(dir, "big.jsonl", [pairLine(1), pairLine(2).replace("good 2", "g".repeat(5000)), pairLine(3)].join("\n"));
+  const f = put(
+    dir,
+    "big.jsonl",
+    [pairLine(1), pairLine(2).replace("good 2", "g".repeat(5000)), pairLine(3)].join("\n"),
+  );
   const limits = (read as unknown as { readLimits: { maxLineBytes: number } }).readLimits;
   const saved = limits.maxLineBytes;
   limits.maxLineBytes = 1000;
@@ -270,7 +275,10 @@ test("item 27: PREFOPT_DATA_CACHE pointing at a file is a DownloadError saying s
   try {
     await assert.rejects(fetchDataset(entry("envc", `${base}/good.jsonl`, "f.jsonl"), quiet), (e: Error) => {
       assert.ok(e instanceof DownloadError, `a DownloadError, got ${e.name}: ${e.message}`);
-      assert.match(e.message, new RegExp(`PREFOPT_DATA_CACHE=${notDir.replace(/[.]/g, "\\.")}: it is a file, not a directory`));
+      assert.match(
+        e.message,
+        new RegExp(`PREFOPT_DATA_CACHE=${notDir.replace(/[.]/g, "\\.")}: it is a file, not a directory`),
+      );
       return true;
     });
   } finally {
@@ -306,7 +314,10 @@ test("item 29: non-gzip bytes after a .jsonl.gz member: the member's records are
   const dir = tmp("trail");
   const member = zlib.gzipSync(PAIRS_JSONL);
   const f = put(dir, "t.jsonl.gz", Buffer.concat([member, Buffer.from("not gzip at all\n")]));
-  await assert.rejects(loadPreferences(f), /t\.jsonl\.gz:3: trailing-content: .*t\.jsonl\.gz: 16 bytes after the end of the gzip data .*the 2 lines before them are read/);
+  await assert.rejects(
+    loadPreferences(f),
+    /t\.jsonl\.gz:3: trailing-content: .*t\.jsonl\.gz: 16 bytes after the end of the gzip data .*the 2 lines before them are read/,
+  );
   const r = await loadPreferences(f, { mode: "collect" });
   assert.deepEqual(
     r.records.map((p) => p.prompt),
@@ -377,6 +388,12 @@ test("item 31: unpinned .jsonl bodies that are not the file are refused and noth
   }
   const [ok] = await fetchDataset(entry("good", `${base}/good.jsonl`, "f.jsonl"), { cacheDir: cache, ...quiet });
   assert.equal(ok.sha256, sha(PAIRS_JSONL));
+  // A record with an "error" field among its data is data, not an error body.
+  const [rec] = await fetchDataset(entry("errf", `${base}/error-field.jsonl`, "f.jsonl"), {
+    cacheDir: cache,
+    ...quiet,
+  });
+  assert.equal(rec.status, "downloaded");
 });
 
 test("item 32: the content check of an unpinned .gz streams: 600 MB of zeros stays under 300 MB of memory", () => {

@@ -45,7 +45,12 @@ function parses(text: string): boolean {
   }
 }
 
+/** Keys an HTTP API error body is made of (Hugging Face, GitHub, Google and the like). */
 const ERROR_KEYS = new Set([
+  "error",
+  "errors",
+  "error_description",
+  "error_code",
   "message",
   "documentation_url",
   "status",
@@ -57,12 +62,14 @@ const ERROR_KEYS = new Set([
   "url",
 ]);
 
-/** Is `value` a JSON error body rather than a record: {"error": …}, {"errors": …}, or only {"message", …}? */
+/**
+ * Is `value` an HTTP API error body rather than data: an object of error keys only, among them error,
+ * errors, message or detail ({"error": "Repository not found"}, {"message": "Not Found", …})?
+ */
 function isErrorBody(value: unknown): boolean {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
   const keys = Object.keys(value);
-  if (keys.includes("error") || keys.includes("errors")) return true;
-  return (keys.includes("message") || keys.includes("detail")) && keys.every((k) => ERROR_KEYS.has(k));
+  return keys.some((k) => ["error", "errors", "message", "detail"].includes(k)) && keys.every((k) => ERROR_KEYS.has(k));
 }
 
 /**
@@ -72,6 +79,7 @@ function isErrorBody(value: unknown): boolean {
 function jsonlProblem(head: Buffer, whole: boolean, tail?: Buffer): string | undefined {
   let text = head.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // The whole body is one JSON value (on one line or pretty-printed) that is an API error.
   if (whole && text.trim() !== "" && parses(text) && isErrorBody(JSON.parse(text)))
     return `the server sent a JSON error body (${text.trim().slice(0, 120)}), not the file`;
   const nl = text.indexOf("\n");
@@ -79,8 +87,6 @@ function jsonlProblem(head: Buffer, whole: boolean, tail?: Buffer): string | und
     const first = (nl >= 0 ? text.slice(0, nl) : text).trim();
     if (first !== "" && !parses(first))
       return `its first line is not JSON, so it is not JSON Lines (${JSON.stringify(first.slice(0, 80))})`;
-    if (first !== "" && isErrorBody(JSON.parse(first)))
-      return `the server sent a JSON error body (${first.slice(0, 120)}), not the file`;
   }
   if (tail) {
     const end = tail.toString("utf8").trimEnd();

@@ -7,14 +7,13 @@ import {
   invalidUtf8Lines,
   readBytes,
   decodeBytes,
-  readDelimited,
   readLimits,
   readLines,
   splitJsonArray,
-  type DelimitedRow,
   TrailingBytesError,
   TruncatedInputError,
 } from "./read";
+import { readDelimited, type DelimitedRow } from "./delimited";
 import { parsePreference, parseRanking, parseUnpaired, type PreferenceParseOptions } from "./records";
 import { Collector, RecordError, type ValidationMode, type ValidationReport } from "./validation";
 import type { LabelledText, PreferenceRecord, RankingRecord, TextEncoding, UnpairedRecord } from "./types";
