@@ -412,3 +412,19 @@ test("item 32: the content check of an unpinned .gz streams: 600 MB of zeros sta
   assert.ok(out.maxRssMb < 300, `peak RSS ${out.maxRssMb.toFixed(0)} MB`);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test(
+  "readLines closes the file when its reader stops early (gzip and plain)",
+  { skip: !fs.existsSync("/proc/self/fd") && "needs /proc/self/fd" },
+  async () => {
+    const dir = tmp("close");
+    const gz = put(dir, "a.jsonl.gz", zlib.gzipSync("x\n".repeat(100000)));
+    const plain = put(dir, "a.jsonl", "x\n".repeat(100000));
+    const open = () => fs.readdirSync("/proc/self/fd").length;
+    const before = open();
+    for (let i = 0; i < 20; i++)
+      for (const f of [gz, plain]) for await (const l of read.readLines(f)) if (l.line === 3) break;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(open() <= before, `${open() - before} more open files`);
+  },
+);

@@ -197,59 +197,63 @@ export async function* readLines(
   const chunks = (gzip ? gunzipFile(file) : fs.createReadStream(file, { highWaterMark: 1 << 16 }))[
     Symbol.asyncIterator
   ]();
-  for (;;) {
-    let next: IteratorResult<unknown>;
-    try {
-      next = await chunks.next();
-    } catch (e) {
-      if (e instanceof GzipTrailingBytesError) {
-        // The gzip data ended properly: its last line is whole.
-        if (skipping === 0 && partBytes > 0) yield makeLine(Buffer.concat(parts));
-        else if (skipping > 0) tooLong(skipping);
-        throw new TrailingBytesError(file, lineNo, e.message);
+  try {
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } catch (e) {
+        if (e instanceof GzipTrailingBytesError) {
+          // The gzip data ended properly: its last line is whole.
+          if (skipping === 0 && partBytes > 0) yield makeLine(Buffer.concat(parts));
+          else if (skipping > 0) tooLong(skipping);
+          throw new TrailingBytesError(file, lineNo, e.message);
+        }
+        throw new TruncatedInputError(
+          file,
+          lineNo,
+          gzip ? gzipProblem(e) : `could not be read (${(e as Error).message})`,
+        );
       }
-      throw new TruncatedInputError(
-        file,
-        lineNo,
-        gzip ? gzipProblem(e) : `could not be read (${(e as Error).message})`,
-      );
-    }
-    if (next.done) break;
-    const buf = next.value as Buffer;
-    let start = 0;
-    let nl: number;
-    while ((nl = buf.indexOf(0x0a, start)) !== -1) {
-      if (skipping > 0) {
-        tooLong(skipping + nl - start);
-        skipping = 0;
-      } else if (partBytes + nl - start > maxBytes) {
-        tooLong(partBytes + nl - start);
-        parts = [];
-        partBytes = 0;
-      } else {
-        const piece = buf.subarray(start, nl);
-        const bytes = parts.length > 0 ? Buffer.concat([...parts, piece]) : piece;
-        parts = [];
-        partBytes = 0;
-        yield makeLine(bytes);
+      if (next.done) break;
+      const buf = next.value as Buffer;
+      let start = 0;
+      let nl: number;
+      while ((nl = buf.indexOf(0x0a, start)) !== -1) {
+        if (skipping > 0) {
+          tooLong(skipping + nl - start);
+          skipping = 0;
+        } else if (partBytes + nl - start > maxBytes) {
+          tooLong(partBytes + nl - start);
+          parts = [];
+          partBytes = 0;
+        } else {
+          const piece = buf.subarray(start, nl);
+          const bytes = parts.length > 0 ? Buffer.concat([...parts, piece]) : piece;
+          parts = [];
+          partBytes = 0;
+          yield makeLine(bytes);
+        }
+        start = nl + 1;
       }
-      start = nl + 1;
-    }
-    if (start < buf.length) {
-      const rest = buf.length - start;
-      if (skipping > 0) skipping += rest;
-      else if (partBytes + rest > maxBytes) {
-        skipping = partBytes + rest; // keep nothing more of this line
-        parts = [];
-        partBytes = 0;
-      } else {
-        parts.push(buf.subarray(start));
-        partBytes += rest;
+      if (start < buf.length) {
+        const rest = buf.length - start;
+        if (skipping > 0) skipping += rest;
+        else if (partBytes + rest > maxBytes) {
+          skipping = partBytes + rest; // keep nothing more of this line
+          parts = [];
+          partBytes = 0;
+        } else {
+          parts.push(buf.subarray(start));
+          partBytes += rest;
+        }
       }
     }
+    if (skipping > 0) tooLong(skipping);
+    else if (partBytes > 0) yield makeLine(Buffer.concat(parts));
+  } finally {
+    await chunks.return?.(undefined); // a reader that stops early closes the file
   }
-  if (skipping > 0) tooLong(skipping);
-  else if (partBytes > 0) yield makeLine(Buffer.concat(parts));
 }
 
 export interface JsonArrayElement {
