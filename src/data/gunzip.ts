@@ -10,6 +10,8 @@ import * as zlib from "zlib";
 
 /** Input is read this many bytes at a time (output per step is at most this times the deflate ratio, 1032). */
 const INPUT_CHUNK = 16 * 1024;
+/** Output arrives in pieces of this size (Node's default, 16 KB, makes highly compressed files slow). */
+const OUTPUT_CHUNK = 256 * 1024;
 
 /** Damaged or cut-short gzip data; the message says what (e.g. "unexpected end of file"). */
 export class GzipDataError extends Error {
@@ -122,7 +124,7 @@ export async function* gunzipFile(file: string): AsyncGenerator<Buffer> {
 
   // The raw deflate data at the start of buf (and after it); leaves buf at the first byte after it.
   async function* inflateMember(): AsyncGenerator<Buffer> {
-    const inflater = zlib.createInflateRaw();
+    const inflater = zlib.createInflateRaw({ chunkSize: OUTPUT_CHUNK });
     const out: Buffer[] = [];
     let error: Error | undefined;
     let ended = false;
