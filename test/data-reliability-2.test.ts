@@ -16,7 +16,7 @@ import * as zlib from "zlib";
 import { DownloadError, fetchDataset, fetchFile } from "../src/data/download";
 import type { DatasetEntry } from "../src/data/registry";
 import { writeDelimited, writeJsonl } from "../src/data/export";
-import { loadDelimited, loadPreferences, preferenceColumns } from "../src/data/loaders";
+import { loadDelimited, loadLabelledLines, loadPreferences, preferenceColumns } from "../src/data/loaders";
 import * as read from "../src/data/read";
 import { WriteFailedError, writeFileAtomic } from "../src/fsAtomic";
 
@@ -367,6 +367,13 @@ test("item 30: a truncated CSV/TSV .gz: strict names the file, collect keeps eve
       [[r.records.length + 2, "truncated-file"]],
     );
   }
+  // One labelled text per line (rt-polarity's layout) likewise.
+  const lines = zlib.gzipSync(Array.from({ length: 3000 }, (_, i) => `sentence ${i}\n`).join(""));
+  const f = put(dir, "cut.pos.gz", lines.subarray(0, Math.floor(lines.length * 0.6)));
+  await assert.rejects(loadLabelledLines(f, 1), /cut\.pos\.gz:\d+: truncated-file/);
+  const r = await loadLabelledLines(f, 1, { mode: "collect" });
+  assert.ok(r.records.length > 1000, `kept ${r.records.length}`);
+  assert.equal(r.report.issues[0].reason, "truncated-file");
 });
 
 test("item 31: unpinned .jsonl bodies that are not the file are refused and nothing is recorded", async () => {
