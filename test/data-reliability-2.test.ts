@@ -327,6 +327,22 @@ test("item 29: non-gzip bytes after a .jsonl.gz member: the member's records are
     r.report.issues.map((i) => [i.line, i.reason]),
     [[3, "trailing-content"]],
   );
+  // The same for a gzipped JSON array (read whole): its elements are kept, the bytes reported.
+  const arr = put(
+    dir,
+    "a.json.gz",
+    Buffer.concat([zlib.gzipSync(`[${pairLine(1)},\n${pairLine(2)}]\n`), Buffer.from("junk")]),
+  );
+  await assert.rejects(
+    loadPreferences(arr),
+    /a\.json\.gz:3: trailing-content: .*4 bytes after the end of the gzip data/,
+  );
+  const ra = await loadPreferences(arr, { mode: "collect" });
+  assert.equal(ra.records.length, 2);
+  assert.deepEqual(
+    ra.report.issues.map((i) => [i.line, i.reason]),
+    [[3, "trailing-content"]],
+  );
   // Zero padding (as tape and some tools write) is not content; two members are one file.
   const padded = put(dir, "pad.jsonl.gz", Buffer.concat([member, Buffer.alloc(100)]));
   assert.equal((await loadPreferences(padded)).records.length, 2);

@@ -5,7 +5,7 @@ import * as path from "path";
 import { duplicateJsonKey } from "./jsonKeys";
 import {
   invalidUtf8Lines,
-  readBytes,
+  readAllBytes,
   decodeBytes,
   readLimits,
   readLines,
@@ -146,10 +146,13 @@ export async function* iterateJsonRecords<T>(
     let elements;
     let trailing: { line: number; text: string } | undefined;
     let badLines = new Set<number>();
+    let gzipTrailing: { line: number; message: string } | undefined;
     try {
-      const bytes = readBytes(file);
+      const { bytes, trailing: afterGzip } = await readAllBytes(file);
       if (encoding === "utf8") badLines = invalidUtf8Lines(bytes);
-      elements = splitJsonArray(decodeBytes(bytes, encoding), (line, text) => (trailing = { line, text }));
+      const text = decodeBytes(bytes, encoding);
+      if (afterGzip) gzipTrailing = { line: (text.match(/\n/g)?.length ?? 0) + 1, message: afterGzip };
+      elements = splitJsonArray(text, (line, text) => (trailing = { line, text }));
     } catch (err) {
       if (err instanceof TruncatedInputError) throw err;
       throw new Error(`${file}: ${(err as Error).message}`);
@@ -167,6 +170,13 @@ export async function* iterateJsonRecords<T>(
         line: t.line,
         reason: "trailing-content",
         message: `content after the closing "]" of the JSON array (${JSON.stringify(t.text)}…) is not read`,
+      });
+    if (gzipTrailing)
+      collector.reject({
+        file,
+        line: gzipTrailing.line,
+        reason: "trailing-content",
+        message: `${gzipTrailing.message}; the JSON array before them is read`,
       });
     return;
   }

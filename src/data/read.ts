@@ -80,6 +80,23 @@ export function readBytes(file: string): Buffer {
   }
 }
 
+/**
+ * Whole (decompressed) content as bytes, read through gunzipFile: bytes after the gzip data do not lose
+ * the content before them but come back as `trailing` (what is wrong with them); damaged or cut-short
+ * gzip data throws a TruncatedInputError. For files read whole anyway (JSON arrays).
+ */
+export async function readAllBytes(file: string): Promise<{ bytes: Buffer; trailing?: string }> {
+  if (!isGzipFile(file)) return { bytes: fs.readFileSync(file) };
+  const parts: Buffer[] = [];
+  try {
+    for await (const chunk of gunzipFile(file)) parts.push(chunk);
+  } catch (e) {
+    if (e instanceof GzipTrailingBytesError) return { bytes: Buffer.concat(parts), trailing: e.message };
+    throw new TruncatedInputError(file, 0, gzipProblem(e));
+  }
+  return { bytes: Buffer.concat(parts) };
+}
+
 /** 1-based numbers of the lines of `bytes` (split at "\n") that are not valid UTF-8; empty when all are. */
 export function invalidUtf8Lines(bytes: Buffer): Set<number> {
   const bad = new Set<number>();
