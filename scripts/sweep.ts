@@ -52,6 +52,8 @@ function parseArgs(argv: string[], valued: string[], boolean: string[]): Parsed 
         throw new Error(
           `--${name} needs a value${v === undefined ? "" : `, got the option ${v} (write --${name}=${v} if that really is the value)`}`,
         );
+      // "--workers=" would otherwise read as 0 (Number("") === 0) and "--out=" as the current folder.
+      if (v.trim() === "") throw new Error(`--${name} needs a value, got an empty one`);
       flags.set(name, v);
     } else if (boolean.includes(name)) flags.set(name, true);
     else throw new Error(`unknown option --${name} (see --help)`);
