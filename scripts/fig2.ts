@@ -43,7 +43,9 @@ async function main(argv: string[]): Promise<number> {
     const v = argv[i + 1];
     // "--out --markdown" must not create a folder named --markdown.
     if (v === undefined || v.startsWith("--") || v.trim() === "")
-      throw new Error(`--${name} needs a value${v === undefined ? "" : v.startsWith("--") ? `, got the option ${v}` : ", got an empty one"}`);
+      throw new Error(
+        `--${name} needs a value${v === undefined ? "" : v.startsWith("--") ? `, got the option ${v}` : ", got an empty one"}`,
+      );
     return v;
   };
   const valueOf = new Set(["out", "workers"].map((n) => argv.indexOf(`--${n}`) + 1).filter((i) => i > 0));

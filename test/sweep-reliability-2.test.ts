@@ -117,7 +117,10 @@ registerExperimentKind({
         e instanceof SweepConfigError && /d\.json:7 grid\.x: duplicate key "x" \(first on line 6\)/.test(e.message),
     );
     // Equal keys in different objects are fine, and so are escapes that only look alike.
-    fs.writeFileSync(f, '{"name": "d", "kind": "synthetic", "seeds": 1, "base": {"x": 1, "\\u0078y": 2}, "grid": {"x": [0]}}');
+    fs.writeFileSync(
+      f,
+      '{"name": "d", "kind": "synthetic", "seeds": 1, "base": {"x": 1, "\\u0078y": 2}, "grid": {"x": [0]}}',
+    );
     assert.equal(loadSweepFile(f).name, "d");
     fs.writeFileSync(f, '{"name": "d", "kind": "synthetic", "seeds": 1, "grid": {"x": [0]}, "n\\u0061me": "e"}');
     assert.throws(() => loadSweepFile(f), /d\.json:1 name: duplicate key "name"/);
@@ -202,7 +205,10 @@ registerExperimentKind({
     const f = path.join(tmp("cap"), "cap.yaml");
     const list = `[${Array.from({ length: 100 }, (_, i) => i).join(", ")}]`;
     // Exactly 10^6 runs: 100 × 100 × 100 grid points × 1 seed.
-    fs.writeFileSync(f, `name: cap\nkind: synthetic\nseeds: 1\ngrid:\n  x: ${list}\n  slope: ${list}\n  center: ${list}\n`);
+    fs.writeFileSync(
+      f,
+      `name: cap\nkind: synthetic\nseeds: 1\ngrid:\n  x: ${list}\n  slope: ${list}\n  center: ${list}\n`,
+    );
     assert.throws(() => loadSweepFile(f), /cap\.yaml:5 grid: .*1,000,000 runs, more than the 100,000/);
   });
 });

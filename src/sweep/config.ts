@@ -143,7 +143,10 @@ export function parseSweepSpec(
     complain(["name"], "required: a name made of letters, digits, '.', '_' or '-'");
   // The name is the default output folder's last segment: "." and ".." would write outside output/sweeps/.
   if (/^\.+$/.test(name))
-    complain(["name"], `${JSON.stringify(name)} is not a single path segment (it names the output folder); use letters or digits too`);
+    complain(
+      ["name"],
+      `${JSON.stringify(name)} is not a single path segment (it names the output folder); use letters or digits too`,
+    );
   if (raw.description !== undefined && typeof raw.description !== "string")
     complain(["description"], "must be a string");
   if (typeof raw.kind !== "string" || raw.kind === "")

@@ -142,7 +142,9 @@ export async function runPool(tasks: TaskMessage[], opts: PoolOptions): Promise<
         // A worker is only terminated by next() once it has no run; exiting otherwise (process.exit in a
         // kind, or before it was ever ready) is a death.
         if (current)
-          onDeath(`worker thread exited (exit code ${code}) while running this run (process.exit in the experiment kind?)`);
+          onDeath(
+            `worker thread exited (exit code ${code}) while running this run (process.exit in the experiment kind?)`,
+          );
         else if (!everReady) onDeath(`the worker thread exited (exit code ${code}) before it was ready`);
         live--;
         finish();
