@@ -2,7 +2,9 @@
 // them), so a sweep file that sets a field twice would run something other than it appears to. This
 // scanner walks text that JSON.parse has already accepted and reports the first key that an object
 // repeats (compared after unescaping, as JSON.parse compares them), with its field path and both lines.
-import type { FieldPath } from "./config";
+
+/** A field path as segments (the same shape as config.ts's FieldPath, which imports this file). */
+type FieldPath = Array<string | number>;
 
 export interface DuplicateKey {
   /** Path of the repeated field (its object's path, then the key). */
