@@ -210,6 +210,9 @@ registerExperimentKind({
       `name: cap\nkind: synthetic\nseeds: 1\ngrid:\n  x: ${list}\n  slope: ${list}\n  center: ${list}\n`,
     );
     assert.throws(() => loadSweepFile(f), /cap\.yaml:5 grid: .*1,000,000 runs, more than the 100,000/);
+    // The cap itself is allowed (measured end to end in src/sweep/config.ts's MAX_PLANNED_RUNS note).
+    fs.writeFileSync(f, `name: cap\nkind: synthetic\nseeds: 10\ngrid:\n  x: ${list}\n  slope: ${list}\n`);
+    assert.equal(loadSweepFile(f).seeds.length, 10);
   });
 });
 
