@@ -4,17 +4,23 @@
 // (B·H, T, d_h) products) it falls back to a scalar triple loop, measured at ~0.5 GFLOP/s: the 12 attention
 // products of a bench DPO step took ~1 s. `registerBatchMatMulSimd` puts gemm.ts's kernel (4 × 8 tiles of
 // f32x4 accumulators, ~15–18 GFLOP/s on (64, 64)·(64, 32)) in front of the wasm BatchMatMul for batched,
-// untransposed float32 products; everything else goes to the original kernel.
+// untransposed float32 products; everything else goes to the original kernel. Where it cannot register,
+// `registerBatchMatMulSimd` says why, and src/backend.ts reports it in BackendInfo.kernelFallback.
 import * as tf from "@tensorflow/tfjs";
-import { gemmNN, gemmSupports } from "./gemm";
+import { gemmNN, gemmStatus } from "./gemm";
 
 let registered = false;
 
-/** Route wasm's batched, untransposed float32 BatchMatMul (equal batches > 1) through the SIMD kernel. */
-export function registerBatchMatMulSimd(): boolean {
-  if (registered) return true;
+/**
+ * Route wasm's batched, untransposed float32 BatchMatMul (equal batches > 1) through the SIMD kernel.
+ * Returns null once registered, else why it could not be (no wasm BatchMatMul, or the kernel did not compile).
+ */
+export function registerBatchMatMulSimd(): string | null {
+  if (registered) return null;
   const original = tf.getKernel("BatchMatMul", "wasm");
-  if (!original || !gemmSupports(4, 8)) return false;
+  if (!original) return "the wasm backend has no BatchMatMul kernel to route";
+  const status = gemmStatus();
+  if (!status.simd) return status.reason;
   registered = true;
   tf.unregisterKernel("BatchMatMul", "wasm");
   tf.registerKernel({
@@ -43,5 +49,10 @@ export function registerBatchMatMulSimd(): boolean {
       return out;
     },
   });
-  return true;
+  return null;
+}
+
+/** Whether wasm's batched products go through the SIMD kernel in this process. */
+export function batchMatMulSimdActive(): boolean {
+  return registered;
 }

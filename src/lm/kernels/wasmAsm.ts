@@ -1,4 +1,4 @@
-// A minimal WebAssembly assembler for the hand-written SIMD kernels (batchMatMulSimd.ts, gemmTN.ts).
+// A minimal WebAssembly assembler for the hand-written SIMD kernels (gemm.ts: gemmNN and gemmTN).
 //
 // Each kernel is one exported function over its own memory: code is a flat list of bytes built from the
 // helpers below, and `compileKernel` wraps it into a module (type, function, memory, exports, code).
@@ -90,14 +90,15 @@ const Wasm = (
 
 /**
  * Compile one function `name(i32 × params) → ()` with `locals` ([count, type] runs) and body `code`,
- * exported with its memory as `mem`. Returns null where the runtime rejects it (no SIMD).
+ * exported with its memory as `mem`. Throws the runtime's own error where it rejects the module (no SIMD):
+ * callers record it as the reason for their fallback (gemm.ts `gemmStatus`).
  */
 export function compileKernel(
   name: string,
   params: number,
   locals: Array<[number, number]>,
   code: number[],
-): { fn: (...args: number[]) => void; memory: WasmMemory } | null {
+): { fn: (...args: number[]) => void; memory: WasmMemory } {
   const str = (s: string) => [...uleb(s.length), ...Array.from(Buffer.from(s, "utf8"))];
   const body = [...uleb(locals.length), ...locals.flatMap(([n, t]) => [...uleb(n), t]), ...code, END];
   const bytes = new Uint8Array([
@@ -108,13 +109,9 @@ export function compileKernel(
     ...section(7, [2, ...str(name), 0x00, 0, ...str("mem"), 0x02, 0]),
     ...section(10, [1, ...uleb(body.length), ...body]),
   ]);
-  try {
-    const instance = new Wasm.Instance(new Wasm.Module(bytes));
-    const ex = instance.exports as unknown as Record<string, unknown>;
-    return { fn: ex[name] as (...args: number[]) => void, memory: ex.mem as WasmMemory };
-  } catch {
-    return null;
-  }
+  const instance = new Wasm.Instance(new Wasm.Module(bytes));
+  const ex = instance.exports as unknown as Record<string, unknown>;
+  return { fn: ex[name] as (...args: number[]) => void, memory: ex.mem as WasmMemory };
 }
 
 /** Grow `memory` to hold at least `bytes`; returns a fresh Float32Array view of all of it. */
