@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng } from "../src/random";
 import { gemmCalls, gemmNN, gemmStatus, gemmSupports, gemmTN } from "../src/lm/kernels/gemm";
-import { batchMatMulSimdActive } from "../src/lm/kernels/batchMatMulSimd";
+import { batchMatMulSimdActive, gemmHeapNote } from "../src/lm/kernels/batchMatMulSimd";
 import { matMulFast } from "../src/lm/fastMatMul";
 
 function randomArray(n: number, rng: Rng): Float32Array {
@@ -133,6 +133,7 @@ describe("the backend runs the SIMD kernels when it says so", () => {
       const got = tf.matMul(a, b).dataSync() as Float32Array;
       assertClose(got, naive(a.dataSync() as Float32Array, b.dataSync() as Float32Array, 5, 6, 7, 3, false), 6, "bmm");
       assert.equal(gemmCalls().nn, before.nn + 1, "one batched product ran one gemmNN call");
+      assert.equal(gemmHeapNote(), null, "the kernels run on the backend's heap");
       // The weight gradient aᵀ·dY of a (8, 4)·(4, 16) product: M = 4, N = 16 take the aᵀ·b kernel.
       const x = tf.tensor2d(randomArray(8 * 4, rng), [8, 4]);
       const w = tf.tensor2d(randomArray(4 * 16, rng), [4, 16]);
@@ -146,6 +147,37 @@ describe("the backend runs the SIMD kernels when it says so", () => {
         "dW = xᵀ·1",
       );
       tf.dispose([a, b, x, w, dw]);
+    } finally {
+      await initBackend();
+    }
+  });
+
+  test("wasm: on aligned shapes the kernels run in place on the heap, with the copying path's exact numbers", async () => {
+    await initBackend("wasm");
+    try {
+      const rng = new Rng(12);
+      const [G, M, K, N] = [3, 24, 16, 24]; // attention's shapes at the Figure-2 size, batched
+      const a = tf.tensor3d(randomArray(G * M * K, rng), [G, M, K]);
+      const b = tf.tensor3d(randomArray(G * K * N, rng), [G, K, N]);
+      const before = gemmCalls();
+      const onHeap = tf.matMul(a, b);
+      assert.equal(gemmCalls().inPlace, before.inPlace + 1, "the batched product ran in place");
+      const [av, bv] = [a.dataSync() as Float32Array, b.dataSync() as Float32Array];
+      const copied = new Float32Array(G * M * N);
+      gemmNN(av, bv, copied, M, K, N, G); // JS-owned arrays: the copying path
+      assert.equal(gemmCalls().inPlace, before.inPlace + 1, "arrays outside the heap are copied");
+      assert.deepEqual(onHeap.dataSync(), copied, "bit-identical");
+      assertClose(copied, naive(av, bv, M, K, N, G, false), K, "in place");
+      // aᵀ·b in place: the weight gradient of (K, M)ᵀ·(K, N) through fastMatMul's kernel.
+      const x = tf.tensor2d(randomArray(40 * 8, rng), [40, 8]);
+      const dy = tf.tensor2d(randomArray(40 * 16, rng), [40, 16]);
+      const t0 = gemmCalls();
+      const dw = tf.grad((ww: tf.Tensor) => tf.sum(tf.mul(matMulFast(x, ww as tf.Tensor2D), dy)))(tf.zeros([8, 16]));
+      assert.ok(gemmCalls().inPlace > t0.inPlace, "the weight gradient ran in place");
+      const tn = new Float32Array(8 * 16);
+      gemmTN(x.dataSync() as Float32Array, dy.dataSync() as Float32Array, tn, 40, 8, 16);
+      assert.deepEqual(dw.dataSync(), tn, "bit-identical to the copying path");
+      tf.dispose([a, b, onHeap, x, dy, dw]);
     } finally {
       await initBackend();
     }
@@ -174,6 +206,34 @@ test("where the runtime rejects the kernels, wasm still computes (tfjs kernels) 
   assert.equal(out.name, "wasm");
   assert.equal(out.x, 4, "the product is still right");
   assert.match(String(out.kernelFallback), /SIMD gemm kernels unavailable .*no SIMD here \(test\)/);
-  assert.deepEqual(out.calls, { nn: 0, tn: 0 });
+  assert.deepEqual(out.calls, { nn: 0, tn: 0, inPlace: 0 });
   assert.equal(out.active, false);
+});
+
+test("threaded wasm (shared memory): the kernels attach to the shared heap and compute in place", () => {
+  const script = `
+    const tf = require("@tensorflow/tfjs");
+    require("./src/backend").initBackend("wasm").then((b) => {
+      const gemm = require("./src/lm/kernels/gemm");
+      const a = tf.randomNormal([4, 8, 12], 0, 1, "float32", 1), c = tf.randomNormal([4, 12, 16], 0, 1, "float32", 2);
+      const got = tf.matMul(a, c).dataSync();
+      const want = new Float32Array(4 * 8 * 16);
+      gemm.gemmNN(a.dataSync(), c.dataSync(), want, 8, 12, 16, 4);
+      console.log(JSON.stringify({ threads: b.threads, kernelFallback: b.kernelFallback ?? null,
+        note: require("./src/lm/kernels/batchMatMulSimd").gemmHeapNote(), calls: gemm.gemmCalls(),
+        same: got.every((v, i) => v === want[i]) }));
+    });`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+    cwd: path.resolve(__dirname, ".."),
+    env: { ...process.env, PREFOPT_THREADS: "2" },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  assert.equal(out.threads, 2);
+  assert.equal(out.kernelFallback, null);
+  assert.equal(out.note, null, "attached to the shared memory");
+  assert.equal(out.calls.inPlace, 1, "the batched product ran in place");
+  assert.equal(out.same, true, "in place and copied agree bit for bit");
 });

@@ -7,9 +7,11 @@
 // untransposed float32 products; everything else goes to the original kernel. Where it cannot register,
 // `registerBatchMatMulSimd` says why, and src/backend.ts reports it in BackendInfo.kernelFallback.
 import * as tf from "@tensorflow/tfjs";
-import { gemmNN, gemmStatus } from "./gemm";
+import { attachHeap, gemmNN, gemmStatus } from "./gemm";
 
 let registered = false;
+/** Why the kernels copy operands in and out instead of running on the backend's heap; null when they do not. */
+let heapNote: string | null = null;
 
 /**
  * Route wasm's batched, untransposed float32 BatchMatMul (equal batches > 1) through the SIMD kernel.
@@ -21,6 +23,11 @@ export function registerBatchMatMulSimd(): string | null {
   if (!original) return "the wasm backend has no BatchMatMul kernel to route";
   const status = gemmStatus();
   if (!status.simd) return status.reason;
+  // Run over the backend's own heap where its memory can be reached (else the kernels copy in and out).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const module = (tf.findBackend("wasm") as any)?.wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  heapNote = memory ? attachHeap(memory) : "the wasm backend's memory was not found";
   registered = true;
   tf.unregisterKernel("BatchMatMul", "wasm");
   tf.registerKernel({
@@ -55,4 +62,9 @@ export function registerBatchMatMulSimd(): string | null {
 /** Whether wasm's batched products go through the SIMD kernel in this process. */
 export function batchMatMulSimdActive(): boolean {
   return registered;
+}
+
+/** Why the kernels do not run in place on the wasm heap (they copy instead), or null when they do. */
+export function gemmHeapNote(): string | null {
+  return heapNote;
 }
