@@ -15,7 +15,7 @@
 //    sample them), and at the Figure-2 size one PPO iteration split into sampling, scoring (policy and
 //    reference log-probs) and the update (2 epochs), as src/lm/ppo.ts runs them.
 //
-//   npm run bench                                  all sizes, 10 timed steps per run, 2 rounds, sampling
+//   npm run bench                                  all sizes, 10 timed steps per run (large: 3), 2 rounds, sampling
 //   npm run bench -- --size fig2 --only dpo        one size, one part (dpo | sampling)
 //   npm run bench -- --steps 30 --repeats 3 --plain
 //   npm run bench -- --child --size fig2 --steps 20    one DPO measurement in this process (PREFOPT_THREADS applies)
@@ -68,7 +68,7 @@ function flopsPerStep({ config, pairs }: Size): number {
   return 3 * 2 * pairs * config.contextLength * forwardFlopsPerToken(config, config.contextLength);
 }
 
-/** One DPO measurement in this process: median step time over `steps` after 3 warm-up steps. */
+/** One DPO measurement in this process: median step time over `steps` after 3 warm-up steps (1 when steps < 5). */
 async function dpoChild(size: Size, steps: number): Promise<void> {
   const backend = await initBackend();
   const { config, pairs: P } = size;
@@ -86,7 +86,7 @@ async function dpoChild(size: Size, steps: number): Promise<void> {
   const reference = new Transformer(config, 0);
   const policy = reference.clone();
   const opts = { method: "dpo" as const, lossOptions: { beta: 0.1 }, batchSize: P, verbose: false };
-  trainPreference(policy, reference, data, { ...opts, steps: 3 });
+  trainPreference(policy, reference, data, { ...opts, steps: steps >= 5 ? 3 : 1 });
   const before = tf.memory().numTensors;
   const times: number[] = [];
   trainPreference(policy, reference, data, { ...opts, steps, onStep: (_s, ms) => times.push(ms) });
@@ -336,6 +336,7 @@ function ppoSplit(config: TransformerConfig, iterations: number) {
 }
 
 async function samplingPart(sizeName: string, sampleRows: number) {
+  if (sizeName === "large") return { sampling: [] }; // the DPO step shows the growth; its plain sampling takes minutes
   const backend = await initBackend();
   const { config } = sizeOf(sizeName);
   console.log(
@@ -369,7 +370,7 @@ async function samplingPart(sizeName: string, sampleRows: number) {
 
 async function main(): Promise<void> {
   if (process.argv.includes("--child")) return dpoChild(sizeOf(strArg("size", "bench")), arg("steps", 20));
-  const steps = arg("steps", 10);
+  const stepsArg = arg("steps", 0);
   const repeats = arg("repeats", 2);
   const only = strArg("only", "all");
   if (!["all", "dpo", "sampling"].includes(only)) throw new Error(`--only must be dpo or sampling, got "${only}"`);
@@ -382,7 +383,15 @@ async function main(): Promise<void> {
   let failed = false;
   for (const sizeName of sizes) {
     const dpo =
-      only === "sampling" ? undefined : dpoBench(sizeName, steps, repeats, process.argv.includes("--plain"), missing);
+      only === "sampling"
+        ? undefined
+        : dpoBench(
+            sizeName,
+            stepsArg || (sizeName === "large" ? 3 : 10),
+            repeats,
+            process.argv.includes("--plain"),
+            missing,
+          );
     const sampling = only === "dpo" ? undefined : await samplingPart(sizeName, sampleRows);
     failed ||= Boolean(dpo?.dpo.some((r) => !r.tensorsFlat)) || sampling?.ppo?.tensorsFlat === false;
     const result = {
