@@ -215,15 +215,26 @@ test("item 22: plackettLuceNll of empty rankings (shape [2, 0]) is 0 per ranking
 
 test("item 23: trainOnTrlFile with a prompt longer than the context names the file and line", async () => {
   const t = tok();
-  const file = writeJsonl([
+  const rows = [
     { prompt: "the film", chosen: " was great.", rejected: " was dull." },
     { prompt: "the film was great , i loved it . the plot", chosen: " is great.", rejected: " is dull." },
-  ]);
+  ];
+  const file = writeJsonl(rows);
+  // The same records with a blank line first: the long prompt is on the file's line 3 (not its 2nd record's line).
+  const spaced = path.join(path.dirname(file), "spaced.jsonl");
+  fs.writeFileSync(spaced, "\n" + rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   const reference = new Transformer({ vocabSize: t.size, contextLength: 8, dModel: 8, nHeads: 2, nLayers: 1 }, 1);
-  await assert.rejects(
-    trainOnTrlFile(file, reference, reference, t, { method: "dpo", steps: 1, batchSize: 1, verbose: false }),
-    (err: Error) => err.message.startsWith(`${file}:2: field "prompt": `) && /leaving no room/.test(err.message),
-  );
+  const opts = { method: "dpo", steps: 1, batchSize: 1, verbose: false };
+  for (const [source, where] of [
+    [file, `${file}:2`],
+    [spaced, `${spaced}:3`],
+    [rows, "records:2"],
+  ] as const) {
+    await assert.rejects(
+      trainOnTrlFile(source, reference, reference, t, opts),
+      (err: Error) => err.message.startsWith(`${where}: field "prompt": `) && /leaving no room/.test(err.message),
+    );
+  }
   reference.dispose();
 });
 
