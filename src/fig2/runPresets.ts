@@ -19,14 +19,16 @@ export type Fig2RunPreset = Omit<Fig2RunSettings, "method" | "knob" | "seed">;
 export const FIG2_RUN_PRESETS: Record<string, Fig2RunPreset> = {
   full: {
     offline: { steps: 100, batchSize: 32, learningRate: 1e-3, cdpoEpsilon: 0.1 },
-    ppo: { iterations: 30, promptsPerIteration: 8, k: 4, learningRate: 2e-3, initialBeta: 0.05, klHorizon: 48 },
+    ppo: { iterations: 40, batchSize: 256, miniBatchSize: 64, ppoEpochs: 2, learningRate: 1e-3, initialBeta: 0.1 },
+    rloo: { iterations: 30, promptsPerIteration: 8, k: 4, learningRate: 2e-3, initialBeta: 0.05, klHorizon: 48 },
     bestOfN: { samplesPerPrompt: 64 },
     checkpoints: 4,
     evaluation: { prompts: 80, samplesPerPrompt: 4, maxNewTokens: 12 },
   },
   ci: {
     offline: { steps: 8, batchSize: 8, learningRate: 1e-3, cdpoEpsilon: 0.1 },
-    ppo: { iterations: 4, promptsPerIteration: 4, k: 2, learningRate: 1e-3, initialBeta: 0.05, klHorizon: 100 },
+    ppo: { iterations: 4, batchSize: 16, miniBatchSize: 8, ppoEpochs: 2, learningRate: 1e-3, initialBeta: 0.1 },
+    rloo: { iterations: 4, promptsPerIteration: 4, k: 2, learningRate: 1e-3, initialBeta: 0.05, klHorizon: 100 },
     bestOfN: { samplesPerPrompt: 16 },
     checkpoints: 2,
     evaluation: { prompts: 8, samplesPerPrompt: 2, maxNewTokens: 8 },

@@ -11,7 +11,8 @@ import { trainSft, type SftResult } from "./sft";
 import { generateRlaifData, type RlaifData } from "./rlaif";
 import { trainPreference, type PreferenceLog } from "./preferenceTrainer";
 import { getLoss } from "../losses/registry";
-import { trainPpo, type PpoLog } from "./ppo";
+import { trainRloo } from "./rloo";
+import type { PpoLog } from "./ppoMath";
 import { evaluatePolicy, type EvalResult } from "./evaluate";
 import type { Principle } from "./judges";
 
@@ -232,7 +233,7 @@ export function trainAndEvaluate(
     let seconds: number;
     let lastLog: PreferenceLog | PpoLog | undefined;
     if (method === "ppo") {
-      const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
+      const r = trainRloo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
         ...preset.ppo,
         beta,
         maxNewTokens: preset.rlaif.maxNewTokens,
