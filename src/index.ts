@@ -79,7 +79,8 @@ export {
   summarizeReport,
 } from "./data/validation";
 export type { IssueReason, RecordIssue, ValidationMode, ValidationReport } from "./data/validation";
-export { readLines, readDelimited, readBytes, openBytes, isGzipFile, decodeBytes, splitJsonArray } from "./data/read";
+export { readLines, readBytes, openBytes, isGzipFile, decodeBytes, splitJsonArray } from "./data/read";
+export { readDelimited } from "./data/delimited";
 export {
   HH_ASSISTANT_MARKER,
   parsePreference,
@@ -110,6 +111,7 @@ export {
   writeJsonl,
   writeJson,
   writeDelimited,
+  neutraliseFormula,
   toJsonObject,
   toImplicitPrompt,
   hhDialogue,
