@@ -1,6 +1,6 @@
 // The end-to-end language-model pipeline, with named presets: corpus → tokenizer → SFT reference →
-// RLAIF data → {any registered loss (DPO, IPO, KTO, listwise DPO, …), PPO} × β sweep → held-out reward and
-// KL → frontier.
+// RLAIF data → {any registered loss (DPO, IPO, KTO, listwise DPO, …), RLOO} × β sweep → held-out reward and
+// KL → frontier. RLOO (src/lm/rloo.ts; Ahmadian et al. 2024) was called "ppo" here until 2026-12.
 // `PREFOPT_LM_PRESET=quick` picks a smaller setting (CI); `default` draws the full frontier.
 import { Rng } from "../random";
 import { type Corpus, type Document, promptOf, splitCorpusByPrompt } from "./corpus";
@@ -16,7 +16,7 @@ import type { PpoLog } from "./ppoMath";
 import { evaluatePolicy, type EvalResult } from "./evaluate";
 import type { Principle } from "./judges";
 
-/** A registered loss name (src/losses/registry.ts) or "ppo". */
+/** A registered loss name (src/losses/registry.ts) or "rloo". */
 export type LmMethod = string;
 
 export interface LmPreset {
@@ -30,8 +30,8 @@ export interface LmPreset {
   rlaif: { prompts: number; k: number; maxNewTokens: number; noiseTemperature: number };
   /** Offline training settings (the loss's own options come from its registry entry, see trainAndEvaluate). */
   preference: { steps: number; batchSize: number; learningRate: number };
-  ppo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number };
-  /** β per method for runFrontier (IPO's τ; PPO's KL coefficient). */
+  rloo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number };
+  /** β per method for runFrontier (IPO's τ; RLOO's KL coefficient). */
   betas: Record<string, number[]>;
   evaluation: { prompts: number; samplesPerPrompt: number };
   seed: number;
@@ -47,13 +47,13 @@ const BASE: LmPreset = {
   sft: { steps: 400, batchSize: 64, learningRate: 3e-3 },
   rlaif: { prompts: 256, k: 4, maxNewTokens: 16, noiseTemperature: 0 },
   preference: { steps: 60, batchSize: 32, learningRate: 5e-4 },
-  ppo: { iterations: 20, promptsPerIteration: 16, k: 4, learningRate: 5e-4 },
+  rloo: { iterations: 20, promptsPerIteration: 16, k: 4, learningRate: 5e-4 },
   betas: {
     dpo: [0.05, 0.2, 1],
     ipo: [0.05, 0.2, 1],
     kto: [0.05, 0.2, 1],
     listwise: [0.05, 0.2, 1],
-    ppo: [0.05, 0.2, 1],
+    rloo: [0.05, 0.2, 1],
   },
   evaluation: { prompts: 32, samplesPerPrompt: 8 },
   seed: 0,
@@ -69,8 +69,8 @@ export const LM_PRESETS: Record<string, LmPreset> = {
     sft: { ...BASE.sft, steps: 200 },
     rlaif: { ...BASE.rlaif, prompts: 128 },
     preference: { ...BASE.preference, steps: 30 },
-    ppo: { ...BASE.ppo, iterations: 10 },
-    betas: { dpo: [0.1, 1], ipo: [0.1, 1], kto: [0.1, 1], listwise: [0.1, 1], ppo: [0.1, 1] },
+    rloo: { ...BASE.rloo, iterations: 10 },
+    betas: { dpo: [0.1, 1], ipo: [0.1, 1], kto: [0.1, 1], listwise: [0.1, 1], rloo: [0.1, 1] },
     evaluation: { prompts: 32, samplesPerPrompt: 4 },
   },
 };
@@ -93,7 +93,7 @@ export interface LmSetup {
   /** SFT rows (`sftRow`: token ids after <bos>, <eos> only for complete sentences). */
   trainRows: number[][];
   heldOutRows: number[][];
-  /** Distinct openings of the training sentences, shuffled: RLAIF and PPO draw their prompts from these. */
+  /** Distinct openings of the training sentences, shuffled: RLAIF and RLOO draw their prompts from these. */
   trainPrompts: string[];
   /** The reserved openings, shuffled: disjoint from trainPrompts, and no training sentence starts with one. */
   evalPrompts: string[];
@@ -232,9 +232,9 @@ export function trainAndEvaluate(
   try {
     let seconds: number;
     let lastLog: PreferenceLog | PpoLog | undefined;
-    if (method === "ppo") {
+    if (method === "rloo") {
       const r = trainRloo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
-        ...preset.ppo,
+        ...preset.rloo,
         beta,
         maxNewTokens: preset.rlaif.maxNewTokens,
         seed: preset.seed + 2,
@@ -303,7 +303,7 @@ export function runFrontier(
   data: RlaifData,
   constitution: readonly Principle[],
   preset: LmPreset,
-  methods: LmMethod[] = ["dpo", "ipo", "kto", "listwise", "ppo"],
+  methods: LmMethod[] = ["dpo", "ipo", "kto", "listwise", "rloo"],
   verbose = true,
 ): FrontierPoint[] {
   const sft = evaluateOnHeldOut(reference, reference, setup, constitution, preset);
