@@ -20,7 +20,8 @@ import { checkpointSteps, runFig2, type Fig2RunSettings } from "../src/fig2/run"
 import { FIG2_RUN_PRESETS } from "../src/fig2/runPresets";
 import { perPromptMeans, vader01, type Fig2Context } from "../src/fig2/evaluation";
 import { runData, subset } from "../src/fig2/run";
-import { adaptiveKlUpdate, trainPpo } from "../src/lm/ppo";
+import { adaptiveKlUpdate } from "../src/lm/ppoMath";
+import { trainRloo } from "../src/lm/rloo";
 import { Rng } from "../src/random";
 import { generateReviewCorpus } from "../src/lm/corpus";
 import { setupCorpus, trainReference, lmPreset } from "../src/lm/pipeline";
@@ -255,7 +256,8 @@ const tinySettings = (method: Fig2RunSettings["method"], knob: number, seed = 0)
   knob,
   seed,
   offline: { steps: 4, batchSize: 4, learningRate: 1e-2, cdpoEpsilon: 0.1 },
-  ppo: { iterations: 2, promptsPerIteration: 2, k: 2, learningRate: 1e-2, initialBeta: 0.05, klHorizon: 10 },
+  ppo: { iterations: 2, batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, learningRate: 1e-2, initialBeta: 0.1 },
+  rloo: { iterations: 2, promptsPerIteration: 2, k: 2, learningRate: 1e-2, initialBeta: 0.05, klHorizon: 10 },
   bestOfN: { samplesPerPrompt: 16 },
   checkpoints: 2,
   evaluation: { prompts: 4, samplesPerPrompt: 2, maxNewTokens: 6 },
@@ -293,6 +295,8 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     ["unlikelihood", 1],
     ["ppo", 2],
     ["ppo-gt", 2],
+    ["rloo", 2],
+    ["rloo-gt", 2],
   ] as const) {
     test(`${method}: rows at the checkpoint steps, finite, no tensor leaks, deterministic`, () => {
       const before = tf.memory().numTensors;
@@ -300,7 +304,7 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
       assert.equal(tf.memory().numTensors, before, "tensors leaked");
       assert.deepEqual(
         rows.map((r) => r.step),
-        method.startsWith("ppo") ? [1, 2] : [2, 4],
+        method.startsWith("ppo") || method.startsWith("rloo") ? [1, 2] : [2, 4],
       );
       for (const r of rows)
         for (const k of ["reward", "kl", "vader", "rm"] as const) assert.ok(Number.isFinite(r[k]), `${k} = ${r[k]}`);
@@ -324,10 +328,10 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     assert.ok(rows[5].reward >= rows[4].reward - 1e-12 && rows[4].reward >= rows[3].reward - 1e-12);
   });
 
-  test("PPO takes a batched reward; a wrong-length reward is refused", () => {
+  test("RLOO takes a batched reward; a wrong-length reward is refused", () => {
     const policy: Transformer = ctx.reference.clone();
     try {
-      const r = trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, ctx.groundTruth, {
+      const r = trainRloo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, ctx.groundTruth, {
         beta: 0.05,
         targetKl: 1,
         klHorizon: 4,
@@ -342,7 +346,7 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
       assert.ok(Math.abs(r.logs[1]["objective/kl_coef"] - 0.05 * 0.8) < 1e-12, `${r.logs[1]["objective/kl_coef"]}`);
       assert.throws(
         () =>
-          trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, () => [1], {
+          trainRloo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, () => [1], {
             beta: 0.05,
             iterations: 1,
             promptsPerIteration: 2,

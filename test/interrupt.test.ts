@@ -19,7 +19,7 @@ import { generateReviewCorpus } from "../src/lm/corpus";
 import { sampleCompletions } from "../src/lm/sampling";
 import { trainSft } from "../src/lm/sft";
 import { trainPreference } from "../src/lm/preferenceTrainer";
-import { trainPpo } from "../src/lm/ppo";
+import { trainRloo } from "../src/lm/rloo";
 import { defaultConstitution } from "../src/lm/judges";
 import { lmPreset, setupCorpus, trainReference, makeRlaifData } from "../src/lm/pipeline";
 import * as fs from "fs";
@@ -187,15 +187,15 @@ describe("training loops stop at an interrupt and free their tensors", () => {
       verbose: false,
     };
     checkInterrupted(
-      "trainPpo (iteration)",
+      "trainRloo (iteration)",
       1 + 9 * 2,
-      () => trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
+      () => trainRloo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
       () => policy.releaseDecodingCache(),
     );
     checkInterrupted(
-      "trainPpo (sampling)",
+      "trainRloo (sampling)",
       3,
-      () => trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
+      () => trainRloo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
       () => policy.releaseDecodingCache(),
     );
     policy.dispose();

@@ -1,5 +1,5 @@
 // One Figure-2 run: (method, knob, seed) → checkpoint rows. The policy starts as a clone of the SFT
-// reference, trains with its method, and is evaluated at `checkpoints` evenly spaced steps (PPO:
+// reference, trains with its method, and is evaluated at `checkpoints` evenly spaced steps (PPO and RLOO:
 // iterations) on the test prefixes; each evaluation is one point (KL, reward) of the method's checkpoint envelope.
 //
 // Methods and their knob (the grids of Rafailov et al. 2023 §6.1 where the paper has one):
@@ -10,15 +10,21 @@
 //   listwise     β, the K = 4 samples ranked by the ground truth (Plackett–Luce DPO)
 //   preferred-ft no knob (0): maximum likelihood on the chosen completions (the loss registry's `sft`)
 //   unlikelihood α, the weight of the unlikelihood term on the rejected completions (registry)
-//   ppo          target KL (3, 6, 9, 12): PPO on the learned reward model, adaptive β
-//   ppo-gt       target KL: PPO on the ground-truth classifier, adaptive β
+//   ppo          target KL: PPO as the paper ran it (value head, GAE, per-token KL penalty; src/lm/ppo.ts)
+//                on the learned reward model, β held at the target by the PI controller
+//   ppo-gt       target KL: the same PPO on the ground-truth classifier
+//   rloo         target KL: RLOO (leave-one-out baseline, no critic; Ahmadian et al. 2024; src/lm/rloo.ts)
+//                on the learned reward model, Ziegler's adaptive β (this project's "PPO" until 2026-12)
+//   rloo-gt      target KL: RLOO on the ground-truth classifier
 //   best-of-n    max N (64): N ∈ {1, 4, 16, 64} from the SFT model, selected by the learned RM
 //                (rows for best-of-n-gt, selected by the ground truth, come from the same samples)
 //   sft          none: the reference itself (step 0), one row per seed
 import { Rng } from "../random";
 import { trainPreference, type PreferenceMethod } from "../lm/preferenceTrainer";
 import { trainPpo } from "../lm/ppo";
+import { trainRloo } from "../lm/rloo";
 import { sampleGroups } from "../lm/sampling";
+import type { PpoLog } from "../lm/ppoMath";
 import type { Transformer } from "../lm/transformer";
 import type { RlaifData } from "../lm/rlaif";
 import { bestOfNForPrompt, bestOfNGrid, bestOfNKl } from "./bestOfN";
@@ -35,10 +41,14 @@ export const FIG2_METHODS = [
   "unlikelihood",
   "ppo",
   "ppo-gt",
+  "rloo",
+  "rloo-gt",
   "best-of-n",
   "sft",
 ] as const;
 export type Fig2Method = (typeof FIG2_METHODS)[number];
+/** Methods trained online against a reward, knob = target KL: PPO and RLOO, on the learned RM or the ground truth. */
+export const ONLINE_METHODS: readonly Fig2Method[] = ["ppo", "ppo-gt", "rloo", "rloo-gt"];
 /** Methods trained offline on the preference data, and the loss registry's name for each (TRL loss_type names). */
 export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = {
   dpo: "dpo",
@@ -74,7 +84,17 @@ export interface Fig2RunSettings {
   knob: number;
   seed: number;
   offline: { steps: number; batchSize: number; learningRate: number; cdpoEpsilon: number };
+  /** PPO (src/lm/ppo.ts): rollouts of `batchSize` samples, `ppoEpochs` passes in minibatches, PI controller. */
   ppo: {
+    iterations: number;
+    batchSize: number;
+    miniBatchSize: number;
+    ppoEpochs: number;
+    learningRate: number;
+    initialBeta: number;
+  };
+  /** RLOO (src/lm/rloo.ts): `k` samples of `promptsPerIteration` prompts, Ziegler's controller (horizon). */
+  rloo: {
     iterations: number;
     promptsPerIteration: number;
     k: number;
@@ -126,31 +146,44 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
   const rows: CheckpointRow[] = [];
   const t0 = Date.now();
   try {
-    if (s.method === "ppo" || s.method === "ppo-gt") {
-      const at = new Set(checkpointSteps(s.ppo.iterations, s.checkpoints));
-      const reward = s.method === "ppo" ? ctx.learnedReward : ctx.groundTruth;
-      trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, reward, {
-        beta: s.ppo.initialBeta,
-        targetKl: s.knob,
-        klHorizon: s.ppo.klHorizon,
-        iterations: s.ppo.iterations,
-        promptsPerIteration: s.ppo.promptsPerIteration,
-        k: s.ppo.k,
-        learningRate: s.ppo.learningRate,
-        maxNewTokens: s.evaluation.maxNewTokens,
-        seed: s.seed + 2,
-        verbose,
-        onIteration: (it, log) => {
-          if (!at.has(it)) return;
-          const { iteration: _i, ...rest } = log;
-          rows.push(
-            row(it, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), {
-              trainSeconds: (Date.now() - t0) / 1000,
-              log: rest,
-            }),
-          );
-        },
-      });
+    if (ONLINE_METHODS.includes(s.method)) {
+      const rloo = s.method.startsWith("rloo");
+      const iterations = rloo ? s.rloo.iterations : s.ppo.iterations;
+      const at = new Set(checkpointSteps(iterations, s.checkpoints));
+      const reward = s.method.endsWith("-gt") ? ctx.groundTruth : ctx.learnedReward;
+      const onIteration = (it: number, log: PpoLog) => {
+        if (!at.has(it)) return;
+        const { iteration: _i, ...rest } = log;
+        rows.push(
+          row(it, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), {
+            trainSeconds: (Date.now() - t0) / 1000,
+            log: rest as Record<string, number>,
+          }),
+        );
+      };
+      const common = { targetKl: s.knob, maxNewTokens: s.evaluation.maxNewTokens, seed: s.seed + 2, verbose };
+      if (rloo)
+        trainRloo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, reward, {
+          ...common,
+          beta: s.rloo.initialBeta,
+          klHorizon: s.rloo.klHorizon,
+          iterations,
+          promptsPerIteration: s.rloo.promptsPerIteration,
+          k: s.rloo.k,
+          learningRate: s.rloo.learningRate,
+          onIteration,
+        });
+      else
+        trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, reward, {
+          ...common,
+          beta: s.ppo.initialBeta,
+          iterations,
+          batchSize: s.ppo.batchSize,
+          miniBatchSize: s.ppo.miniBatchSize,
+          ppoEpochs: s.ppo.ppoEpochs,
+          learningRate: s.ppo.learningRate,
+          onIteration,
+        });
       return rows;
     }
     const trainerMethod = OFFLINE_METHODS[s.method];

@@ -19,14 +19,24 @@ export type Fig2RunPreset = Omit<Fig2RunSettings, "method" | "knob" | "seed">;
 export const FIG2_RUN_PRESETS: Record<string, Fig2RunPreset> = {
   full: {
     offline: { steps: 100, batchSize: 32, learningRate: 1e-3, cdpoEpsilon: 0.1 },
-    ppo: { iterations: 30, promptsPerIteration: 8, k: 4, learningRate: 2e-3, initialBeta: 0.05, klHorizon: 48 },
+    // PPO (src/lm/ppo.ts), measured 2026-12-07 on the full shared stages at one wasm thread: an iteration
+    // (256 rollouts of 12 tokens, scored, 2 epochs x 4 minibatches of 64) takes ~1.7-1.9 s of CPU (3.7-4.4 s
+    // wall on the loaded machine), one evaluation ~1.0 s CPU; a run of 40 iterations + 10 evaluations
+    // ~85 s of CPU. Seed 0, the PI controller: target 3 (learned RM) peaked at KL 6.9 (it. 12) and stayed within
+    // ±25% from it. 16 on (final 2.72); target 6 (ground truth) peaked at 13.9 (it. 17), within from it. 28
+    // (final 6.59); target 12 (ground truth) peaked at 21.7 (it. 21), within from it. 26 (final 11.70); target 20
+    // (learned RM) peaked at 30.0 (it. 26), within from it. 30 (final 20.18): 40 iterations let every target
+    // settle (the early overshoot is part of each run's checkpoints).
+    ppo: { iterations: 40, batchSize: 256, miniBatchSize: 64, ppoEpochs: 2, learningRate: 1e-3, initialBeta: 0.1 },
+    rloo: { iterations: 30, promptsPerIteration: 8, k: 4, learningRate: 2e-3, initialBeta: 0.05, klHorizon: 48 },
     bestOfN: { samplesPerPrompt: 64 },
     checkpoints: 4,
     evaluation: { prompts: 80, samplesPerPrompt: 4, maxNewTokens: 12 },
   },
   ci: {
     offline: { steps: 8, batchSize: 8, learningRate: 1e-3, cdpoEpsilon: 0.1 },
-    ppo: { iterations: 4, promptsPerIteration: 4, k: 2, learningRate: 1e-3, initialBeta: 0.05, klHorizon: 100 },
+    ppo: { iterations: 4, batchSize: 16, miniBatchSize: 8, ppoEpochs: 2, learningRate: 1e-3, initialBeta: 0.1 },
+    rloo: { iterations: 4, promptsPerIteration: 4, k: 2, learningRate: 1e-3, initialBeta: 0.05, klHorizon: 100 },
     bestOfN: { samplesPerPrompt: 16 },
     checkpoints: 2,
     evaluation: { prompts: 8, samplesPerPrompt: 2, maxNewTokens: 8 },

@@ -41,6 +41,8 @@ export const METHOD_STYLE: Record<string, { name: string; color: string; knob: s
   dpo: { name: "DPO", color: "#d62728", knob: "β" },
   ppo: { name: "PPO (learned RM)", color: "#1f77b4", knob: "target KL" },
   "ppo-gt": { name: "PPO-GT", color: "#17becf", knob: "target KL" },
+  rloo: { name: "RLOO (learned RM)", color: "#393b79", knob: "target KL" },
+  "rloo-gt": { name: "RLOO-GT", color: "#6b6ecf", knob: "target KL" },
   unlikelihood: { name: "Unlikelihood", color: "#8c564b", knob: "α" },
   "preferred-ft": { name: "Preferred-FT", color: "#7f7f7f", knob: "-" },
   ipo: { name: "IPO", color: "#2ca02c", knob: "τ" },
