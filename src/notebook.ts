@@ -202,7 +202,8 @@ export const VERDICT_COLUMNS = ["claim", "our setup", "measured", "reproduced", 
 export function verdictRows(verdicts: Verdict[]): string[][] {
   if (verdicts.length === 0) throw new Error("verdictTable: no verdicts");
   const known = VERDICTS.join(", ");
-  return verdicts.map((v, i) => {
+  const disagreements: string[] = [];
+  const rows = verdicts.map((v, i) => {
     for (const field of ["claim", "setup", "measured", "why"] as const) {
       if (typeof v[field] !== "string" || v[field].trim() === "")
         throw new Error(`verdictTable: verdict ${i} ("${v.claim ?? "?"}") has an empty "${field}"`);
@@ -223,13 +224,15 @@ export function verdictRows(verdicts: Verdict[]): string[][] {
       throw new Error(
         `verdictTable: verdict ${i} ("${v.claim}"): expected must be one of ${known}, got ${String(v.expected)}`,
       );
-    if (v.expected !== v.reproduced) {
-      throw new CheckFailed(
+    if (v.expected !== v.reproduced)
+      disagreements.push(
         `verdict for "${v.claim}" is "${v.reproduced}" but the notebook's text says "${v.expected}" (measured: ${v.measured})`,
       );
-    }
     return [v.claim, v.setup, v.measured, v.reproduced, v.why];
   });
+  // Every disagreement at once, so one run shows all of them.
+  if (disagreements.length) throw new CheckFailed(disagreements.join("; "));
+  return rows;
 }
 
 /** The verdicts as a danfojs DataFrame (columns VERDICT_COLUMNS), after `verdictRows`' checks. */

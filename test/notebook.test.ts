@@ -189,6 +189,16 @@ describe("verdict table", () => {
     assert.throws(() => verdictRows([{ ...row, expected: "yes" }]), CheckFailed);
     assert.throws(() => verdictRows([{ ...base, reproduced: "not covered" }]), CheckFailed);
   });
+  test("every disagreement is named in one failure", () => {
+    assert.throws(
+      () =>
+        verdictRows([
+          { ...base, reproduced: "no" },
+          { ...base, claim: "second", reproduced: "partly" },
+        ]),
+      /"DPO reaches π\*" is "no" .*; verdict for "second" is "partly"/,
+    );
+  });
   test("a verdict that disagrees with the stated one fails the run, naming the claim", () => {
     assert.doesNotThrow(() => verdictRows([{ ...base, expected: "yes" }]));
     assert.throws(

@@ -51,6 +51,13 @@ export function checkpointRowsOf(
   return rows;
 }
 
+/**
+ * The version of the verdict rules: 1 graded dominance on the common KL range only (results made before
+ * 2026-12-07); 2 grades it over the union of the KL ranges (src/fig2/dominance.ts). Results files record the
+ * version they were graded by, so a reader can tell stale committed verdicts from a disagreement.
+ */
+export const FIG2_VERDICT_RULES = 2;
+
 /** Display names and colours of the methods, in legend order. */
 export const METHOD_STYLE: Record<string, { name: string; color: string; knob: string }> = {
   dpo: { name: "DPO", color: "#d62728", knob: "β" },
@@ -141,7 +148,7 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
     if (!has(a) || !has(b)) {
       verdicts.push({
         claim: text,
-        measured: `not run: ${[a, b].filter((m) => !has(m)).join(", ")} missing from the results`,
+        measured: `not run: ${[a, b].filter((m) => !has(m)).join(", ")} missing from the results (0 checkpoint rows)`,
         reproduced: "n/a",
         why: "the run did not include this method",
       });
