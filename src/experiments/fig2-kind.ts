@@ -10,7 +10,7 @@
 // config:
 //   preset: full | ci (required)   method (required, src/fig2/run.ts's FIG2_METHODS)   knob (required: β, τ,
 //   α, target KL or max N; 0 for preferred-ft and sft)   dataSeed (0)
-//   offline: {steps, batchSize, learningRate, cdpoEpsilon}   ppo: {iterations, promptsPerIteration, k,
+//   offline: {epochs, units (0: all), batchSize, learningRate, cdpoEpsilon}   ppo: {iterations, promptsPerIteration, k,
 //   learningRate, initialBeta, klHorizon}   bestOfN: {samplesPerPrompt}   checkpoints (evaluations per run)
 //   evaluation: {prompts, samplesPerPrompt, maxNewTokens}
 // Every default comes from FIG2_RUN_PRESETS[preset]. A section the method ignores must stay at its
@@ -32,7 +32,8 @@ import { FIG2_RUN_PRESETS, offlineUnitsNeeded } from "../fig2/runPresets";
 import { fig2ContextFor } from "../fig2/context";
 
 // Part of every run id: bump when src/fig2 changes what a run computes.
-const VERSION = 1;
+// 2: offline runs train `epochs` passes over `units` training units (was `steps` over a subset).
+const VERSION = 2;
 
 type Fig2Config = Fig2RunSettings & { preset: string; dataSeed: number; unlikelihoodTerm?: string };
 
@@ -60,7 +61,8 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
     seed: 0, // the sweep's seed replaces it at run time
     dataSeed: r.number("dataSeed", 0, count(0)),
     offline: section("offline", p.offline, {
-      steps: count(1),
+      epochs: count(1),
+      units: count(0),
       batchSize: count(1),
       learningRate: pos,
       cdpoEpsilon: { min: 0, max: 0.49 },
