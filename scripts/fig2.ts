@@ -52,12 +52,25 @@ async function verify(argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "verify") return verify(argv.slice(1));
-  const sweep = argv.find((a) => !a.startsWith("--")) ?? "full";
-  const value = (name: string) => {
+  const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    // "--out --markdown" must not create a folder named --markdown.
+    if (v === undefined || v.startsWith("--") || v.trim() === "")
+      throw new Error(
+        `--${name} needs a value${v === undefined ? "" : v.startsWith("--") ? `, got the option ${v}` : ", got an empty one"}`,
+      );
+    return v;
   };
-  const workers = value("workers") === undefined ? undefined : Number(value("workers"));
+  const valueOf = new Set(["out", "workers"].map((n) => argv.indexOf(`--${n}`) + 1).filter((i) => i > 0));
+  const sweep = argv.find((a, i) => !a.startsWith("--") && !valueOf.has(i)) ?? "full";
+  // Checked before the shared stages are built (they take minutes).
+  const workersText = value("workers");
+  const workers = workersText === undefined ? undefined : Number(workersText);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0))
+    throw new Error(`--workers must be a non-negative integer, got ${workersText}`);
+  const out = value("out");
   let stop = false;
   process.on("SIGINT", () => {
     if (stop) process.exit(130);
@@ -68,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
   const r = await reproduceFig2({
     sweep,
     workers,
-    out: value("out"),
+    out,
     summariseOnly: argv.includes("--summarise-only"),
     shouldStop: () => stop,
   });

@@ -80,7 +80,8 @@ export {
   summarizeReport,
 } from "./data/validation";
 export type { IssueReason, RecordIssue, ValidationMode, ValidationReport } from "./data/validation";
-export { readLines, readDelimited, readBytes, openBytes, isGzipFile, decodeBytes, splitJsonArray } from "./data/read";
+export { readLines, readBytes, openBytes, isGzipFile, decodeBytes, splitJsonArray } from "./data/read";
+export { readDelimited } from "./data/delimited";
 export {
   HH_ASSISTANT_MARKER,
   parsePreference,
@@ -111,6 +112,7 @@ export {
   writeJsonl,
   writeJson,
   writeDelimited,
+  neutraliseFormula,
   toJsonObject,
   toImplicitPrompt,
   hhDialogue,

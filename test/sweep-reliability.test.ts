@@ -137,7 +137,7 @@ describe("atomic writes on a full disk", () => {
     const s = parseSweepSpec({ name: "fills", kind: "synthetic", seeds: 5, grid: { x: [0, 1] } });
     let calls = 0;
     const saved = fsSeams.writeSync;
-    fsSeams.writeSync = (fd, buf, off, len) => (++calls > 6 ? 0 : fs.writeSync(fd, buf, off, len)); // plan.json + 5 runs fit
+    fsSeams.writeSync = (fd, buf, off, len) => (++calls > 7 ? 0 : fs.writeSync(fd, buf, off, len)); // the lock, plan.json + 5 runs fit
     try {
       await assert.rejects(
         runSweep({ spec: s, out, workers: 0, quiet: true, report: false }),

@@ -131,12 +131,15 @@ function rankAgreement(policy: PolicyTable, rewards: number[][]): number {
   return total === 0 ? NaN : agree / total;
 }
 
+// Part of every run id: bump it when a run's metrics change (test/kind-versions.test.ts checks that).
+// 2: method is any registered loss, lossOptions resolved by its registry entry, lr renamed learningRate.
+const VERSION = 2;
+
 export const banditKind: ExperimentKind = {
   name: "bandit",
   description:
     "Tabular softmax policy trained by any registered preference loss on bandit preference data (src/bandit)",
-  // 2: method is any registered loss, lossOptions resolved by its registry entry, lr renamed learningRate.
-  version: 2,
+  version: VERSION,
   usesBackend: false, // the default js engine is plain Float64; engine "tfjs" initialises the backend itself
   resolve(config, complain) {
     const r = ConfigReader.root(config, complain);

@@ -14,10 +14,13 @@ function busyWait(ms: number): number {
   return x;
 }
 
+// Part of every run id: bump it when a run's metrics change (test/kind-versions.test.ts checks that).
+const VERSION = 2;
+
 export const syntheticKind: ExperimentKind = {
   name: "synthetic",
   description: "score = center + slope·x + noise·N(0,1); optional delay. For tests and benchmarks of the runner.",
-  version: 2,
+  version: VERSION,
   usesBackend: false,
   resolve(config, complain) {
     const r = ConfigReader.root(config, complain);
