@@ -21,11 +21,13 @@
 //   KTO (1 β): 2 x 7,972 unpaired / 32 = 499 steps of 32 examples + 32 KL partners (~ a pair step) ~330 s;
 //   listwise (1 β): 2 x 1,969 rankings / 32 = 124 steps of 32 lists of 4 (~2 pair steps) ~180 s;
 //   Best-of-N 64 samples x 80 prefixes ~60 s; SFT ~5 s;
-//   PPO and PPO-GT (part A's sizing: 40 iterations of 256 rollouts, 2 PPO epochs) 4 targets each: ~8 x 445 s
-//   = 3,560 s; RLOO / RLOO-GT (the former PPO, 30 iterations of 32 samples) ~8 x 70 s = 560 s.
-// That is ~8,430 worker-seconds per seed: 2 training seeds = ~16,900, i.e. ~2.35 h wall with two workers
-// plus the shared stages: inside the budget with little margin, which is why the sweep runs 2 training
-// seeds, not 3, and one knob for each non-paper offline method. Time one DPO and one PPO run first
+//   PPO and PPO-GT (src/lm/ppo.ts; 40 iterations of 256 rollouts, 2 PPO epochs, measured 2026-12-07 with the
+//   fused kernels: ~1.8 s CPU an iteration, ~1.0 s an evaluation, ~85 s CPU a run) 4 targets each: 8 x 85 s
+//   = ~680 s; RLOO / RLOO-GT (the former PPO, 30 iterations of 32 samples) ~8 x 70 s = 560 s.
+// That is ~5,550 worker-seconds per seed (the offline costs above predate the fused kernels, so this errs
+// high): 2 training seeds = ~11,100, i.e. ~1.6 h wall with two workers plus the shared stages, inside the
+// 2.5 h budget with room for a machine busier than the one measured; a third seed (~2.4 h) would leave none,
+// so the sweep runs 2, and one knob for each non-paper offline method. Time one DPO and one PPO run first
 // (`npm run fig2 -- verify full` re-runs exactly those) and trim epochs or knobs if they cost more.
 //
 // Learning rates from one-seed probes on the full data (2026-11-30): DPO at 1e-3 (β 0.1) reached KL 3.9
