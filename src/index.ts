@@ -23,6 +23,7 @@ export {
   plackettLuceProbability,
   permutations,
   grade,
+  NOT_TESTABLE,
   verdictRows,
   verdictFrame,
   showVerdicts,

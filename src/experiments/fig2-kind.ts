@@ -10,9 +10,9 @@
 // config:
 //   preset: full | ci (required)   method (required, src/fig2/run.ts's FIG2_METHODS)   knob (required: β, τ,
 //   α, target KL or max N; 0 for preferred-ft and sft)   dataSeed (0)
-//   offline: {steps, batchSize, learningRate, cdpoEpsilon}   ppo: {iterations, batchSize, miniBatchSize,
-//   ppoEpochs, learningRate, initialBeta}   rloo: {iterations, promptsPerIteration, k, learningRate,
-//   initialBeta, klHorizon}   bestOfN: {samplesPerPrompt}   checkpoints (evaluations per run)
+//   offline: {epochs, units (0: all), batchSize, learningRate, cdpoEpsilon}   ppo: {iterations, batchSize,
+//   miniBatchSize, ppoEpochs, learningRate, initialBeta}   rloo: {iterations, promptsPerIteration, k,
+//   learningRate, initialBeta, klHorizon}   bestOfN: {samplesPerPrompt}   checkpoints (evaluations per run)
 //   evaluation: {prompts, samplesPerPrompt, maxNewTokens}
 // Every default comes from FIG2_RUN_PRESETS[preset]. A section the method ignores must stay at its
 // default (two run ids never compute the same thing).
@@ -34,8 +34,11 @@ import { FIG2_RUN_PRESETS, offlineUnitsNeeded } from "../fig2/runPresets";
 import { fig2ContextFor } from "../fig2/context";
 
 // Part of every run id: bump when src/fig2 changes what a run computes.
-// 2: ppo / ppo-gt are PPO with a value head and GAE (src/lm/ppo.ts); the former ones are rloo / rloo-gt.
-const VERSION = 2;
+// 3: ppo / ppo-gt are PPO with a value head and GAE (src/lm/ppo.ts); the former ones are rloo / rloo-gt;
+//    offline runs train `epochs` passes over `units` training units (was `steps` over a subset); KTO's
+//    mismatched partners shuffled as TRL's; the reward model as in App. C.
+// 2: (never released on main: the two changes above were made on separate branches as version 2.)
+const VERSION = 3;
 
 type Fig2Config = Fig2RunSettings & { preset: string; dataSeed: number; unlikelihoodTerm?: string };
 
@@ -63,7 +66,8 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
     seed: 0, // the sweep's seed replaces it at run time
     dataSeed: r.number("dataSeed", 0, count(0)),
     offline: section("offline", p.offline, {
-      steps: count(1),
+      epochs: count(1),
+      units: count(0),
       batchSize: count(1),
       learningRate: pos,
       cdpoEpsilon: { min: 0, max: 0.49 },

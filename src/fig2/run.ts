@@ -1,9 +1,10 @@
 // One Figure-2 run: (method, knob, seed) → checkpoint rows. The policy starts as a clone of the SFT
 // reference, trains with its method, and is evaluated at `checkpoints` evenly spaced steps (PPO and RLOO:
 // iterations) on the test prefixes; each evaluation is one point (KL, reward) of the method's checkpoint envelope.
+// An offline run takes `offline.epochs` passes over its training units (offlineSteps).
 //
 // Methods and their knob (the grids of Rafailov et al. 2023 §6.1 where the paper has one):
-//   dpo          β (0.05, 0.1, 1, 5)            offline on the 6 pairs per prefix
+//   dpo          β (the paper's 0.05, 0.1, 1 and 0.01) offline on the 6 pairs per prefix
 //   cdpo         β, with label smoothing ε (conservative DPO, Mitchell 2023; TRL label_smoothing)
 //   ipo          τ                              (Azar et al. 2023)
 //   kto          β, unpaired labels from the same samples (Ethayarajh et al. 2024)
@@ -83,7 +84,11 @@ export interface Fig2RunSettings {
   method: Fig2Method;
   knob: number;
   seed: number;
-  offline: { steps: number; batchSize: number; learningRate: number; cdpoEpsilon: number };
+  /**
+   * epochs: passes over the run's training units (pairs; KTO: unpaired examples; listwise: rankings);
+   * units: how many of each kind the run draws, a seeded random subset (0: all).
+   */
+  offline: { epochs: number; units: number; batchSize: number; learningRate: number; cdpoEpsilon: number };
   /** PPO (src/lm/ppo.ts): rollouts of `batchSize` samples, `ppoEpochs` passes in minibatches, PI controller. */
   ppo: {
     iterations: number;
@@ -117,6 +122,18 @@ export interface CheckpointRow extends CheckpointEval {
   trainSeconds?: number;
   /** Last training-log values (TRL names) at this checkpoint. */
   log?: Record<string, number>;
+}
+
+/** The training units an offline method uses: KTO the unpaired examples, listwise the rankings, the rest pairs. */
+export function offlineUnits(method: Fig2Method, data: RlaifData): number {
+  return method === "kto" ? data.unpaired.length : method === "listwise" ? data.rankings.length : data.pairs.length;
+}
+
+/** Steps of an offline run: ceil(epochs · units / batchSize), at least 1 (the trainer reshuffles each pass). */
+export function offlineSteps(s: Pick<Fig2RunSettings, "method" | "offline">, data: RlaifData): number {
+  const n = offlineUnits(s.method, data);
+  if (n === 0) throw new Error(`fig2 ${s.method}: the run's data has no training units`);
+  return Math.max(1, Math.ceil((s.offline.epochs * n) / s.offline.batchSize));
 }
 
 /** `count` evaluation steps evenly spaced over 1..total, the last one included: round(total·i/count). */
@@ -188,11 +205,12 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
     }
     const trainerMethod = OFFLINE_METHODS[s.method];
     if (!trainerMethod) throw new Error(`runFig2: unknown method "${s.method}"`);
-    const at = new Set(checkpointSteps(s.offline.steps, s.checkpoints));
+    const steps = offlineSteps(s, ctx.data);
+    const at = new Set(checkpointSteps(steps, s.checkpoints));
     const r = trainPreference(policy, ctx.reference, ctx.data, {
       method: trainerMethod as PreferenceMethod,
       lossOptions: lossOptionsFor(s),
-      steps: s.offline.steps,
+      steps,
       batchSize: s.offline.batchSize,
       learningRate: s.offline.learningRate,
       seed: s.seed + 3,
@@ -224,7 +242,8 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
 /**
  * Best-of-N from `bestOfN.samplesPerPrompt` SFT samples per test prefix (the run's evaluation seed), for
  * N ∈ {1, 4, …} up to the knob: one row per N for selection by the learned RM ("best-of-n") and one by
- * the ground truth ("best-of-n-gt"). KL is the analytic log N − (N−1)/N.
+ * the ground truth ("best-of-n-gt"). KL is the analytic log N − (N−1)/N, an upper bound on the true KL
+ * (Beirami et al. 2024), so Best-of-N's points sit at or to the right of their true KL.
  */
 export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[] {
   const total = s.bestOfN.samplesPerPrompt;
@@ -291,10 +310,10 @@ export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[
 }
 
 // ---- the run's share of the preference data ----
-// Each offline run draws at most steps × batchSize units (one pass, no repeats). A seeded random subset of
-// that many pairs / unpaired examples / rankings gives the trainer's own shuffle the same distribution of
-// minibatches as the full set, and the reference log-probs it caches up front then cover only units it
-// uses.
+// Each offline run draws `offline.units` units of each kind (0: all), a seeded random subset; it then trains
+// `epochs` passes over them. A random subset gives the trainer's own shuffle the same distribution of
+// minibatches as the full set, and the reference log-probs it caches up front cover only units it uses.
+// (KTO's mismatched partners are drawn by the trainer after its own seeded shuffle, as TRL's are.)
 
 /** A seeded subset of at most `n` items (order random). */
 export function subset<T>(xs: readonly T[], n: number, rng: Rng): T[] {
