@@ -17,6 +17,7 @@ step "unit tests" node --import tsx --test --test-reporter=spec --test-reporter-
 unit_pass=$(grep -E '^# pass ' output/unit-tests.tap | awk '{print $3}' || echo 0)
 unit_fail=$(grep -E '^# fail ' output/unit-tests.tap | awk '{print $3}' || echo 0)
 step "kernel through a Jupyter client (errors, interrupts, inspect, shutdown)" env JUPYTER_PATH="$PWD/jupyter" /usr/bin/python3 scripts/check-kernel.py
+step "kernel protocol (messaging spec 5.3 schemas, history, completion, autoreload)" env JUPYTER_PATH="$PWD/jupyter" /usr/bin/python3 scripts/check-protocol.py
 step "notebooks (Jupyter + tslab)" node --import tsx scripts/run-notebooks.ts --out output/test-notebooks
 step "browser check (Chromium)" node --import tsx scripts/browser-check.ts output/test-notebooks/*.html
 echo

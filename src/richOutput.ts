@@ -27,9 +27,7 @@ interface TensorLike {
 
 function isFrameLike(v: object, name: string): v is FrameLike {
   const o = v as Partial<FrameLike>;
-  return (
-    v.constructor?.name === name && Array.isArray(o.columns) && Array.isArray(o.values) && Array.isArray(o.index)
-  );
+  return v.constructor?.name === name && Array.isArray(o.columns) && Array.isArray(o.values) && Array.isArray(o.index);
 }
 
 function isTensorLike(v: object): v is TensorLike {
@@ -91,8 +89,7 @@ function formatValue(v: number | string, dtype: string): string {
 export function tensorHtml(t: TensorLike): string {
   const header = `<b>Tensor</b> shape [${t.shape.join(", ")}] · dtype ${escapeHtml(t.dtype)} · ${t.size} value${t.size === 1 ? "" : "s"}`;
   if (t.isDisposed) return `<div class="prefopt-tensor">${header} · <i>disposed</i></div>`;
-  if (t.shape.length > 2)
-    return `<div class="prefopt-tensor">${header}<pre>${escapeHtml(t.toString())}</pre></div>`;
+  if (t.shape.length > 2) return `<div class="prefopt-tensor">${header}<pre>${escapeHtml(t.toString())}</pre></div>`;
   const values = Array.from(t.dataSync() as ArrayLike<number | string>);
   const [nRows, nCols] = t.shape.length === 0 ? [1, 1] : t.shape.length === 1 ? [1, t.shape[0]] : t.shape;
   const cols = elidedIndices(nCols);
