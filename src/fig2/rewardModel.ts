@@ -14,6 +14,7 @@
 // adamStep), not on src/lm/pipeline.ts, so notebook 05 can use it beside its own pipeline.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch, sequenceTokens, type Sequence } from "../lm/batching";
 import { adamStep, makeAdam, progress } from "../lm/optim";
 import { ownedVariable, type Transformer } from "../lm/transformer";
@@ -175,6 +176,12 @@ export function trainLearnedRewardModel(
   const held: RewardModelTrainResult["heldOut"] = [];
   let order: number[] = [];
   for (let step = 1; step <= opts.steps; step++) {
+    try {
+      throwIfInterrupted();
+    } catch (e) {
+      optimizer.dispose(); // an interrupted fit frees its optimizer state
+      throw e;
+    }
     if (order.length < bs) order = order.concat(rng.shuffle(Array.from(train.keys())));
     const idx = order.splice(0, Math.min(bs, train.length));
     const B = idx.length;
