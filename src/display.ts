@@ -18,14 +18,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { DataFrame } from "danfojs-node";
+import { sendToKernel, type MimeBundle } from "./kernelOutput";
+export { sendToKernel, type MimeBundle } from "./kernelOutput";
 
 export interface PlotlyFigure {
   data: Array<Record<string, unknown>>;
   layout?: Record<string, unknown>;
   config?: Record<string, unknown>;
 }
-
-export type MimeBundle = Record<string, string | object>;
 
 /** Escape text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -69,20 +69,6 @@ export function plotlyBundle(): string {
     plotlySource = full; // still correct, just larger
   }
   return plotlySource;
-}
-
-/** Send a display message if we are inside a tslab kernel; returns false elsewhere. */
-export function sendToKernel(bundle: MimeBundle, opts: { displayId?: string; update?: boolean } = {}): boolean {
-  let jupyter: { lastWriteDisplayData: ((d: object, update: boolean) => void) | null } | undefined;
-  try {
-    jupyter = require("tslab/dist/jupyter");
-  } catch {
-    return false;
-  }
-  if (!jupyter || !jupyter.lastWriteDisplayData) return false;
-  const transient = opts.displayId ? { display_id: opts.displayId } : {};
-  jupyter.lastWriteDisplayData({ data: bundle, metadata: {}, transient }, Boolean(opts.update));
-  return true;
 }
 
 /** plotly.js in a <script> element that cannot be closed early by the library's own text. */
@@ -268,3 +254,65 @@ export function showTable(df: DataFrame, opts: { caption?: string; digits?: numb
 export function showMarkdown(markdown: string): void {
   if (!sendToKernel({ "text/markdown": markdown, "text/plain": markdown })) console.log(markdown);
 }
+
+export interface LiveFigure {
+  /** Add point (x, y) to the line called `trace` (created on first use); redraws at most every `everyMs`. */
+  push(trace: string, x: number, y: number): void;
+  /** Draw the current state now (in a notebook, in place; elsewhere nothing until done()). */
+  draw(): void;
+  /** Final draw; outside a notebook prints the figure's text summary. Returns the figure. */
+  done(): PlotlyFigure;
+  figure(): PlotlyFigure;
+}
+
+let liveFigures = 0;
+
+/**
+ * A training-curve figure that updates in place while a loop runs (one display, replaced with
+ * update_display_data), for notebook loops:
+ *   const fig = pf.liveFigure({ title: "loss", xaxis: { title: "step" } });
+ *   for (...) { ...; fig.push("train", step, loss); }
+ *   fig.done();
+ */
+export function liveFigure(layout: Record<string, unknown> = {}, opts: { everyMs?: number } = {}): LiveFigure {
+  const everyMs = opts.everyMs ?? 500;
+  const traces = new Map<string, { x: number[]; y: number[] }>();
+  const displayId = `prefopt-live-${process.pid}-${++liveFigures}`;
+  let shown = false;
+  let lastMs = -Infinity;
+  const figure = (): PlotlyFigure => ({
+    data: [...traces].map(([name, t], i) => ({
+      type: "scatter",
+      mode: "lines",
+      name,
+      x: t.x.slice(),
+      y: t.y.slice(),
+      line: { color: LIVE_COLORS[i % LIVE_COLORS.length] },
+    })),
+    layout,
+  });
+  const draw = (): void => {
+    lastMs = Date.now();
+    if (sendToKernel(figureBundle(figure()), { displayId, update: shown })) shown = true;
+  };
+  return {
+    push(trace, x, y) {
+      let t = traces.get(trace);
+      if (!t) traces.set(trace, (t = { x: [], y: [] }));
+      t.x.push(x);
+      t.y.push(y);
+      if (Date.now() - lastMs >= everyMs) draw();
+    },
+    draw,
+    done() {
+      const fig = figure();
+      if (!sendToKernel(figureBundle(fig), { displayId, update: shown })) console.log(figureText(fig));
+      shown = true;
+      return fig;
+    },
+    figure,
+  };
+}
+
+/** plotly's default colour cycle (the first five), so live curves look like the notebooks' figures. */
+const LIVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"];

@@ -10,7 +10,9 @@ export {
   withInterruptScope,
   InterruptedError,
 } from "./interrupt";
-export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
+export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml, liveFigure } from "./display";
+export type { LiveFigure } from "./display";
+export { reportProgress, reportStage, Progress } from "./progress";
 export type { PlotlyFigure } from "./display";
 export {
   check,

@@ -16,6 +16,7 @@ import { fig2Kind, storedRow } from "../sweep/fig2-kind";
 import { sharedFor } from "./context";
 import { checkpointRowsOf, summariseFig2, slimPoints, type VerdictRow } from "./summary";
 import type { CheckpointRow } from "./run";
+import { reportStage } from "../progress";
 
 export const FIG2_SWEEPS: Record<string, string> = {
   full: "scripts/sweeps/dpo-fig2.yaml",
@@ -117,7 +118,7 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
   const [preset, dataSeedText] = presets[0].split("|");
   const dataSeed = Number(dataSeedText);
   const say = (s: string) => {
-    if (!opts.quiet) process.stderr.write(s + "\n");
+    if (!opts.quiet) reportStage("fig2:", s.replace(/^fig2: /, "")); // a notebook shows the stages in place
   };
   say(`fig2: shared stages for preset ${preset}, data seed ${dataSeed} …`);
   const tShared = Date.now();

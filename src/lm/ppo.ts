@@ -204,10 +204,10 @@ export function trainPpo(
       if (opts.targetKl !== undefined) beta = adaptiveKlUpdate(beta, meanKl, opts.targetKl, B, opts.klHorizon ?? 10000);
       if (opts.verbose !== false)
         progress(
-          `ppo β=${log["objective/kl_coef"].toPrecision(3)}`,
+          "PPO",
           it,
           opts.iterations,
-          `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`,
+          `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)} β ${log["objective/kl_coef"].toPrecision(3)}`,
           5,
         );
       opts.onIteration?.(it, log);
