@@ -6,7 +6,7 @@ written from the Jupyter messaging spec 5.3 (https://jupyter-client.readthedocs.
 
 Checks, besides "every message valid": a cell's value is an execute_result with its execution_count
 (text/plain; text/html for a DataFrame and for a tensor, elided when large; the plotly mime type for a
-figure); kernel_info_reply; is_complete (incomplete for an open block or bracket); complete (cursor_start /
+figure); progress displayed and updated in place while a cell runs; kernel_info_reply; is_complete (incomplete for an open block or bracket); complete (cursor_start /
 cursor_end of a member); inspect; comm_info; history (tail, range, search) surviving a kernel restart;
 a "prefopt.plotly" comm answered with plotly.js; an edit under src/ seen by the next cell of the same
 kernel (autoreload); shutdown. Prints one line per check and a message-by-message tally; exit 1 if any
@@ -140,6 +140,7 @@ class Client:
             except Exception:
                 continue
             validate(m, "iopub")
+            m["arrived"] = time.time()
             if m["parent_header"].get("msg_id") != msg_id:
                 continue
             out.append(m)
@@ -208,6 +209,20 @@ def checks(km, c, env, probe, history_file):
     check("application/vnd.plotly.v1+json" in data and "prefopt-plot" in data.get("text/html", ""),
           "a plotly figure value is application/vnd.plotly.v1+json (+ HTML)", list(data))
 
+    # Progress: a 2 s synchronous loop reporting each step; its display must reach the client while it runs.
+    _, _, _, msgs = c.run('for (let s = 1; s <= 40; s++) { const t = Date.now(); while (Date.now() - t < 50) {}\n'
+                          '  pf.reportProgress("busy loop", s, 40, "metric " + s); }')
+    prog = [m for m in msgs if m["msg_type"] in ("display_data", "update_display_data")
+            and "busy loop" in m["content"]["data"].get("text/plain", "")]
+    ids = {m["content"].get("transient", {}).get("display_id") for m in prog}
+    ahead = prog[-1]["arrived"] - prog[0]["arrived"] if prog else 0
+    check(len(prog) >= 3 and prog[0]["msg_type"] == "display_data" and len(ids) == 1
+          and all(m["msg_type"] == "update_display_data" for m in prog[1:])
+          and "40/40" in prog[-1]["content"]["data"]["text/plain"] and ahead > 1.0,
+          "progress: one display, then update_display_data in place while the cell runs "
+          "(%d messages; the first arrived %.1f s before the last)" % (len(prog), ahead),
+          [(m["msg_type"], m["content"]["data"].get("text/plain")) for m in prog])
+
     for code, want in [("if (x) {", "incomplete"), ("f(1,", "incomplete"), ("const a = [1, 2", "incomplete"), ("1 + 1", "complete")]:
         r = c.request("is_complete_request", {"code": code})["content"]
         check(r.get("status") == want, "is_complete %r → %s" % (code, want), r)
@@ -229,7 +244,7 @@ def checks(km, c, env, probe, history_file):
 
     r = c.request("history_request", {"hist_access_type": "tail", "n": 2, "output": False, "raw": True})["content"]
     inputs = [h[2] for h in r.get("history", [])]
-    check(len(inputs) == 2 and inputs[-1].startswith("({ data:"), "history tail n=2 gives the last two inputs", r)
+    check(len(inputs) == 2 and inputs[0].startswith("({ data:") and inputs[1].startswith("for (let s"), "history tail n=2 gives the last two inputs", r)
     r = c.request("history_request", {"hist_access_type": "range", "session": 0, "start": 1, "stop": 2, "output": True, "raw": True})["content"]
     check(r.get("history") and r["history"][0][1] == 1 and r["history"][0][2] == ["6 * 7", "42"],
           "history range session 0 lines [1, 2) with output", r)
