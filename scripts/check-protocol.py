@@ -209,16 +209,16 @@ def checks(km, c, env, probe, history_file):
     check("application/vnd.plotly.v1+json" in data and "prefopt-plot" in data.get("text/html", ""),
           "a plotly figure value is application/vnd.plotly.v1+json (+ HTML)", list(data))
 
-    # Progress: a 2 s synchronous loop reporting each step; its display must reach the client while it runs.
-    _, _, _, msgs = c.run('for (let s = 1; s <= 40; s++) { const t = Date.now(); while (Date.now() - t < 50) {}\n'
-                          '  pf.reportProgress("busy loop", s, 40, "metric " + s); }')
+    # Progress: a 3 s synchronous loop (shown after 1 s) reporting each step; its display must reach the client while it runs.
+    _, _, _, msgs = c.run('for (let s = 1; s <= 60; s++) { const t = Date.now(); while (Date.now() - t < 50) {}\n'
+                          '  pf.reportProgress("busy loop", s, 60, "metric " + s); }')
     prog = [m for m in msgs if m["msg_type"] in ("display_data", "update_display_data")
             and "busy loop" in m["content"]["data"].get("text/plain", "")]
     ids = {m["content"].get("transient", {}).get("display_id") for m in prog}
     ahead = prog[-1]["arrived"] - prog[0]["arrived"] if prog else 0
     check(len(prog) >= 3 and prog[0]["msg_type"] == "display_data" and len(ids) == 1
           and all(m["msg_type"] == "update_display_data" for m in prog[1:])
-          and "40/40" in prog[-1]["content"]["data"]["text/plain"] and ahead > 1.0,
+          and "60/60" in prog[-1]["content"]["data"]["text/plain"] and ahead > 1.0,
           "progress: one display, then update_display_data in place while the cell runs "
           "(%d messages; the first arrived %.1f s before the last)" % (len(prog), ahead),
           [(m["msg_type"], m["content"]["data"].get("text/plain")) for m in prog])

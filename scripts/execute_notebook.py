@@ -112,14 +112,16 @@ class ProgressClient(NotebookClient):
 
     def cell_started(self, cell, cell_index):
         self.cell_t0 = time.time()
-        n = self.code_cells.index(cell_index) + 1 if cell_index in self.code_cells else 0
+        if cell.cell_type != "code":
+            return
+        n = self.code_cells.index(cell_index) + 1
         first = next((l for l in cell.source.splitlines() if l.strip()), "")
         sys.stderr.write("  cell %d/%d  %s\n" % (n, len(self.code_cells), first[:90]))
         sys.stderr.flush()
 
     def cell_done(self, cell, cell_index):
         took = time.time() - self.cell_t0
-        if took > 2:
+        if cell.cell_type == "code" and took > 2:
             sys.stderr.write("    … %.1f s\n" % took)
             sys.stderr.flush()
 

@@ -62,15 +62,24 @@ export interface ProgressSink {
 
 let displays = 0;
 
-/** In a kernel cell: a display replaced in place, at most every 250 ms (and always the first and last). */
+/** Kernel displays: a loop shows nothing until it has run `delayMs` (short loops leave no output). */
+export const progressSettings = { delayMs: 1000 };
+
+/**
+ * In a kernel cell: a display replaced in place, at most every 250 ms (and always the last), once the loop
+ * has run progressSettings.delayMs (a loop done sooner shows nothing, so quick calls do not litter the cell).
+ */
 function kernelSink(): ProgressSink {
   let lastMs = -Infinity;
+  let shown = false;
   return {
-    show(p, id, first) {
+    show(p, id) {
       const now = Date.now();
-      if (!first && !p.done && now - lastMs < 250) return;
+      if (!shown && p.elapsedSeconds * 1000 < progressSettings.delayMs) return;
+      if (shown && !p.done && now - lastMs < 250) return;
       lastMs = now;
-      sendToKernel({ "text/html": progressHtml(p), "text/plain": progressText(p) }, { displayId: id, update: !first });
+      sendToKernel({ "text/html": progressHtml(p), "text/plain": progressText(p) }, { displayId: id, update: shown });
+      shown = true;
     },
   };
 }

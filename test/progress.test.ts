@@ -5,7 +5,15 @@ import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { initBackend } from "../src/backend";
-import { Progress, clockText, progressText, reportProgress, reportStage, type ProgressSnapshot } from "../src/progress";
+import {
+  Progress,
+  clockText,
+  progressSettings,
+  progressText,
+  reportProgress,
+  reportStage,
+  type ProgressSnapshot,
+} from "../src/progress";
 import { liveFigure } from "../src/display";
 import { ProgressBar } from "../src/sweep/progress";
 import { withInterruptScope } from "../src/interrupt";
@@ -84,6 +92,15 @@ describe("progress: rate, ETA and the text line", () => {
 });
 
 describe("progress in a kernel cell", () => {
+  test("a loop done within progressSettings.delayMs (1 s; a single-batch sampling call) shows nothing", async () => {
+    const sent = await inKernel(() => {
+      for (let s = 1; s <= 50; s++) reportProgress("sampling", s, 50);
+    });
+    assert.deepEqual(sent, []);
+  });
+  test("(the tests below show loops at once)", () => {
+    progressSettings.delayMs = 0;
+  });
   test("one display per loop, updated in place (first display_data, then update_display_data), last says done", async () => {
     const sent = await inKernel(() => {
       for (let s = 1; s <= 200; s++) reportProgress("loop", s, 200, `loss ${s}`);
