@@ -260,8 +260,9 @@ export interface LiveFigure {
   push(trace: string, x: number, y: number): void;
   /** Draw the current state now (in a notebook, in place; elsewhere nothing until done()). */
   draw(): void;
-  /** Final draw; outside a notebook prints the figure's text summary. Returns the figure. */
-  done(): PlotlyFigure;
+  /** Final draw; outside a notebook prints the figure's text summary (no return value: as a cell's last
+   * line it would be drawn a second time as the cell's value; figure() gives the figure). */
+  done(): void;
   figure(): PlotlyFigure;
 }
 
@@ -308,7 +309,6 @@ export function liveFigure(layout: Record<string, unknown> = {}, opts: { everyMs
       const fig = figure();
       if (!sendToKernel(figureBundle(fig), { displayId, update: shown })) console.log(figureText(fig));
       shown = true;
-      return fig;
     },
     figure,
   };
