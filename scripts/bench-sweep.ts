@@ -9,6 +9,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import "../src/experiments";
 import { parseSweepSpec } from "../src/sweep/config";
 import { defaultWorkerCount } from "../src/sweep/pool";
 import { runSweep } from "../src/sweep/runner";

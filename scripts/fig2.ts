@@ -6,8 +6,8 @@
 // Resumable: re-running the same command skips finished runs. For shards use the sweep CLI
 // (npm run sweep -- scripts/sweeps/dpo-fig2.yaml --shard i/n), merge, then --summarise-only.
 import { initBackend } from "../src/backend";
-import "../src/sweep/builtin-kinds";
-import { reproduceFig2, type Fig2Results } from "../src/fig2/reproduce";
+import "../src/experiments";
+import { reproduceFig2, type Fig2Results } from "../src/experiments/fig2-reproduce";
 import type { VerdictRow } from "../src/fig2/summary";
 
 /** The README's paragraph on the committed run, from the results themselves (no number typed by hand). */
@@ -37,12 +37,25 @@ function verdictMarkdown(verdicts: readonly VerdictRow[]): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const sweep = argv.find((a) => !a.startsWith("--")) ?? "full";
-  const value = (name: string) => {
+  const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    // "--out --markdown" must not create a folder named --markdown.
+    if (v === undefined || v.startsWith("--") || v.trim() === "")
+      throw new Error(
+        `--${name} needs a value${v === undefined ? "" : v.startsWith("--") ? `, got the option ${v}` : ", got an empty one"}`,
+      );
+    return v;
   };
-  const workers = value("workers") === undefined ? undefined : Number(value("workers"));
+  const valueOf = new Set(["out", "workers"].map((n) => argv.indexOf(`--${n}`) + 1).filter((i) => i > 0));
+  const sweep = argv.find((a, i) => !a.startsWith("--") && !valueOf.has(i)) ?? "full";
+  // Checked before the shared stages are built (they take minutes).
+  const workersText = value("workers");
+  const workers = workersText === undefined ? undefined : Number(workersText);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0))
+    throw new Error(`--workers must be a non-negative integer, got ${workersText}`);
+  const out = value("out");
   let stop = false;
   process.on("SIGINT", () => {
     if (stop) process.exit(130);
@@ -53,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   const r = await reproduceFig2({
     sweep,
     workers,
-    out: value("out"),
+    out,
     summariseOnly: argv.includes("--summarise-only"),
     shouldStop: () => stop,
   });

@@ -1,8 +1,10 @@
-// Per-kernel profile of one DPO training step at the bench configuration (vocab 2048, d_model 128, 4 heads,
-// 2 layers, context 64, 32 pairs): every tfjs kernel the step runs, grouped by name, with the number of
-// calls and total milliseconds, sorted by time. Tells where the non-matmul time goes.
+// Per-kernel profile of one DPO training step at one of the benchmark's sizes (scripts/benchSizes.ts; default
+// bench: vocab 2048, d_model 128, 4 heads, 2 layers, context 64, 32 pairs): every tfjs kernel the step runs,
+// grouped by name, with the number of calls and total milliseconds, sorted by time. Tells where the
+// non-matmul time goes, and how much of the step is outside kernels (wall minus kernel time).
 //
 //   node --import tsx scripts/profile-lm.ts            profile of the third step (after two warm-up steps)
+//   node --import tsx scripts/profile-lm.ts --size fig2
 //   node --import tsx scripts/profile-lm.ts --top 40   more rows
 //   node --import tsx scripts/profile-lm.ts --calls    also the slowest single calls with their shapes
 //   PREFOPT_THREADS=1 node --import tsx scripts/profile-lm.ts
@@ -14,23 +16,23 @@ import { packSequences, disposeBatch, type Sequence } from "../src/lm/batching";
 import { modelTokenLogProbs, maskedSequenceSum } from "../src/lm/logprobs";
 import { adamStep, makeAdam } from "../src/lm/optim";
 import { dpoLoss } from "../src/losses/index";
+import { sizeOf, type BenchSize } from "./benchSizes";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-export const BENCH_CONFIG = { vocabSize: 2048, contextLength: 64, dModel: 128, nHeads: 4, nLayers: 2 };
-
-/** 2·pairs rows (chosen block, then rejected block) of random tokens: prompt 8, completion 54, + <bos>, <eos>. */
-export function benchRows(pairs: number, seed = 0): Sequence[] {
+/** 2·pairs rows (chosen block, then rejected block) of random tokens filling the context, + <bos>, <eos>. */
+export function benchRows({ config, pairs }: BenchSize, seed = 0): Sequence[] {
   const rng = new Rng(seed);
-  const tokens = (n: number) => Array.from({ length: n }, () => 4 + rng.int(BENCH_CONFIG.vocabSize - 4));
-  const prompts = Array.from({ length: pairs }, () => tokens(8));
+  const tokens = (n: number) => Array.from({ length: n }, () => 4 + rng.int(config.vocabSize - 4));
+  const promptLen = Math.min(8, Math.floor(config.contextLength / 3));
+  const prompts = Array.from({ length: pairs }, () => tokens(promptLen));
   const rows: Sequence[] = [];
   for (let j = 0; j < 2; j++)
     for (const prompt of prompts)
-      rows.push({ prompt, completion: tokens(BENCH_CONFIG.contextLength - 10), ended: true });
+      rows.push({ prompt, completion: tokens(config.contextLength - 2 - promptLen), ended: true });
   return rows;
 }
 
@@ -55,8 +57,10 @@ export function dpoStep(policy: Transformer, optimizer: tf.Optimizer, rows: Sequ
 async function main(): Promise<void> {
   const backend = await initBackend();
   const top = arg("top", 25);
-  const rows = benchRows(32);
-  const reference = new Transformer(BENCH_CONFIG, 0);
+  const si = process.argv.indexOf("--size");
+  const size = sizeOf(si >= 0 ? process.argv[si + 1] : "bench");
+  const rows = benchRows(size);
+  const reference = new Transformer(size.config, 0);
   const policy = reference.clone();
   const refs = new Float32Array(rows.length); // zeros: the reference's values do not change the kernels run
   const optimizer = makeAdam(1e-4);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh machine, safe to re-run (it only installs what is missing):
 #   - Debian packages: Jupyter's nbconvert/nbclient (run by /usr/bin/python3) and, for the tests (--with-browser),
-#     chromium, the classic Notebook server (jupyter-notebook) and python3-jsonschema
+#     chromium, the classic Notebook server (jupyter-notebook), python3-jsonschema, slurm-wlm and munge
 #   - npm packages from package-lock.json (npm ci), again whenever the lock file changes
 # Usage: scripts/setup.sh [--with-browser]
 set -euo pipefail
@@ -18,6 +18,9 @@ if [ "$want_browser" = 1 ]; then
   # the classic Notebook server the browser test drives, and JSON-schema validation for the protocol check
   /usr/bin/python3 -c 'import notebook' >/dev/null 2>&1 || need+=(jupyter-notebook python3-notebook)
   /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || need+=(python3-jsonschema)
+  # test/slurm.test.ts runs a sweep on a one-node Slurm it starts itself (munge authenticates its daemons).
+  [ -x /usr/sbin/slurmctld ] || need+=(slurm-wlm)
+  [ -x /usr/sbin/munged ] || need+=(munge)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"

@@ -1,16 +1,19 @@
 // The ablation runner's command line. See HELP below (npm run sweep -- --help).
 import * as path from "path";
-import { SweepConfigError } from "../src/sweep/config";
+import { loadSweepFile, SweepConfigError } from "../src/sweep/config";
 import { listExperimentKinds } from "../src/sweep/kinds";
 import { mergeShards } from "../src/sweep/merge";
 import { parseShard } from "../src/sweep/plan";
 import { defaultWorkerCount } from "../src/sweep/pool";
-import { runSweep } from "../src/sweep/runner";
-import "../src/sweep/builtin-kinds";
+import { defaultOutDir, runSweep } from "../src/sweep/runner";
+import { submitSlurm, writeSlurmScripts } from "../src/sweep/slurm";
+import "../src/experiments";
 
 const HELP = `usage:
   npm run sweep -- <sweep.yaml|json> [--workers N] [--shard i/n] [--out DIR] [--no-report] [--quiet]
   npm run sweep -- merge <sweep.yaml|json> <shard-dir-or-results.jsonl>... [--out DIR] [--allow-missing]
+  npm run sweep -- slurm <sweep.yaml|json> --tasks N [--partition P] [--time T] [--cpus-per-task C]
+                   [--out DIR] [--submit]
 
 Runs every (grid point, seed) of a sweep file on worker threads, appending each finished run to
 DIR/results.jsonl (fsync'ed). Re-running the same command skips finished runs, so a killed sweep resumes
@@ -27,6 +30,12 @@ options:
 merge:
   combines shard outputs into DIR/results.jsonl, summary and report; lists missing runs (exit 1 unless
   --allow-missing), duplicated runs (exit 1 if their results differ) and runs not in the plan.
+  Results already in DIR/results.jsonl are kept (they count as one of the inputs).
+slurm:
+  writes DIR/slurm/array.sbatch (task k of 0..N-1 runs --shard k/N into DIR/slurm/task-k, with C worker
+  threads) and DIR/slurm/merge.sbatch (merges the tasks into DIR and builds the report); --submit submits
+  both with sbatch, the merge with --dependency=afterok:<array job>. DIR must be on a shared file system.
+  See docs/sweeps-cluster.md (also for Kubernetes).
 
 experiment kinds: ${listExperimentKinds().join(", ")}`;
 
@@ -52,6 +61,8 @@ function parseArgs(argv: string[], valued: string[], boolean: string[]): Parsed 
         throw new Error(
           `--${name} needs a value${v === undefined ? "" : `, got the option ${v} (write --${name}=${v} if that really is the value)`}`,
         );
+      // "--workers=" would otherwise read as 0 (Number("") === 0) and "--out=" as the current folder.
+      if (v.trim() === "") throw new Error(`--${name} needs a value, got an empty one`);
       flags.set(name, v);
     } else if (boolean.includes(name)) flags.set(name, true);
     else throw new Error(`unknown option --${name} (see --help)`);
@@ -98,6 +109,47 @@ async function main(argv: string[]): Promise<number> {
     for (const e of r.extra.slice(0, 10)) console.log(`  ${e.record.id}: ${path.basename(e.file)}:${e.line}`);
     console.log(`summary: ${r.files.csv}, ${r.files.json}${r.files.report ? `; report: ${r.files.report}` : ""}`);
     return (r.missing.length > 0 && !flags.has("allow-missing")) || conflicts.length > 0 ? 1 : 0;
+  }
+
+  if (argv[0] === "slurm") {
+    const { positional, flags } = parseArgs(
+      argv.slice(1),
+      ["tasks", "partition", "time", "cpus-per-task", "out"],
+      ["submit"],
+    );
+    if (positional.length !== 1) throw new Error("slurm needs exactly one sweep file (see --help)");
+    const integer = (name: string): number | undefined => {
+      const text = flags.get(name) as string | undefined;
+      if (text === undefined) return undefined;
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+      return n;
+    };
+    const tasks = integer("tasks");
+    if (tasks === undefined) throw new Error("slurm needs --tasks N (the number of array tasks = shards)");
+    const spec = loadSweepFile(positional[0]);
+    const scripts = writeSlurmScripts({
+      file: positional[0],
+      tasks,
+      out: (flags.get("out") as string | undefined) ?? defaultOutDir(spec),
+      root: path.resolve(__dirname, ".."),
+      partition: flags.get("partition") as string | undefined,
+      time: flags.get("time") as string | undefined,
+      cpusPerTask: integer("cpus-per-task"),
+    });
+    console.log(`wrote ${scripts.array}
+      ${scripts.merge}`);
+    if (!flags.has("submit")) {
+      console.log(
+        `submit with:
+  jid=$(sbatch --parsable ${scripts.array})
+  sbatch --dependency=afterok:$jid --kill-on-invalid-dep=yes ${scripts.merge}`,
+      );
+      return 0;
+    }
+    const { arrayJob, mergeJob } = submitSlurm(scripts);
+    console.log(`array job ${arrayJob} (${tasks} tasks), merge job ${mergeJob} (after every task succeeds)`);
+    return 0;
   }
 
   const { positional, flags } = parseArgs(argv, ["workers", "shard", "out"], ["no-report", "quiet"]);

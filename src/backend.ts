@@ -32,6 +32,11 @@ export interface BackendInfo {
   threads: number;
   /** Why the threaded wasm build was not used although more than one thread was asked for. */
   threadFallback?: string;
+  /**
+   * wasm: why the SIMD kernels of src/lm/kernels/gemm.ts (batched products, weight gradients) are not in use,
+   * so that tfjs's own kernels run instead; absent when they are in use.
+   */
+  kernelFallback?: string;
 }
 
 function activeThreads(name: BackendName): number {
@@ -46,6 +51,7 @@ function activeThreads(name: BackendName): number {
 
 const PREFERENCE: BackendName[] = ["tensorflow", "wasm", "cpu"];
 let active: Promise<BackendInfo> | undefined;
+let kernelFallback: string | undefined;
 
 function loadModule(name: BackendName): void {
   // `require` at run time: a missing optional package must be a fallback, not a load error.
@@ -181,7 +187,11 @@ async function tryBackend(name: BackendName): Promise<string | null> {
       registerWasmSharingKernels();
       // Batched products (attention) through a SIMD kernel instead of wasm's scalar fallback; opt out
       // with PREFOPT_WASM_BMM=plain (to measure, or should it ever misbehave).
-      if (process.env.PREFOPT_WASM_BMM !== "plain") registerBatchMatMulSimd();
+      if (process.env.PREFOPT_WASM_BMM === "plain") kernelFallback = "batched products: PREFOPT_WASM_BMM=plain";
+      else {
+        const why = registerBatchMatMulSimd();
+        kernelFallback = why === null ? undefined : `SIMD gemm kernels unavailable (tfjs kernels run): ${why}`;
+      }
     }
     return null;
   } catch (err) {
@@ -212,6 +222,7 @@ export function initBackend(forced?: BackendName): Promise<BackendInfo> {
           simd: name === "wasm" && Boolean(tf.env().getBool("WASM_HAS_SIMD_SUPPORT")),
           threads: activeThreads(name),
           ...(threadFallback ? { threadFallback } : {}),
+          ...(name === "wasm" && kernelFallback ? { kernelFallback } : {}),
         };
       }
       if (want) throw new Error(`backend "${want}" could not start: ${failure}`);

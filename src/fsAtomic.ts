@@ -5,7 +5,8 @@
 // over the target; the directory is fsync'ed after the rename. On any failure the temporary is removed,
 // the old file is left as it was, and the error names the file and the reason (e.g. ENOSPC). Temporaries
 // left by a process that was killed mid-write (its pid is gone) are removed by the next write of the same
-// file.
+// file. Missing directories are created (ensureDir) with the real cause on failure: a parent that is a
+// regular file, or a read-only filesystem (EROFS), which a recursive mkdir reports as ENOENT.
 import * as fs from "fs";
 import * as path from "path";
 import { randomBytes } from "crypto";
@@ -100,6 +101,54 @@ export function removeStaleTemporaries(file: string): string[] {
   return removed;
 }
 
+/** An error whose message is `message` and whose code is `code` (as Node's fs errors have). */
+function fsError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * `mkdir -p dir`, failing with the real cause: "<p> is a file, not a directory" when an ancestor is a
+ * regular file, and the errno of the first directory that cannot be made (EROFS on a read-only
+ * filesystem, EACCES), where a recursive mkdir reports only ENOENT for the deepest one.
+ */
+export function ensureDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    return;
+  } catch (err) {
+    const missing: string[] = [];
+    for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+      let isDir: boolean;
+      try {
+        isDir = fs.statSync(p).isDirectory();
+      } catch {
+        missing.push(p);
+        if (path.dirname(p) === p) throw err;
+        continue;
+      }
+      if (!isDir) throw fsError(`${p} is a file, not a directory (ENOTDIR)`, "ENOTDIR");
+      break;
+    }
+    for (const m of missing.reverse()) {
+      try {
+        fs.mkdirSync(m);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+    }
+    throw err;
+  }
+}
+
+/** Remove a temporary after a failure; a failure here must not hide the error that caused it. */
+function removeQuietly(tmp: string): void {
+  try {
+    fs.rmSync(tmp, { force: true });
+  } catch {
+    // e.g. ENOTDIR when the parent is a file: the temporary was never created.
+  }
+}
+
 /**
  * Let `write` create a temporary file that only this call names, make sure it is on disk (fsync), then
  * rename it over `file`: readers see the old file or the whole new one, never a part. `write` must write
@@ -109,13 +158,13 @@ export function writeAtomically(file: string, write: (tmp: string) => void): voi
   const dir = path.dirname(path.resolve(file));
   const tmp = `${file}.tmp-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
     removeStaleTemporaries(file);
     write(tmp);
     fsyncPath(tmp);
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     if (e instanceof WriteFailedError) throw e;
     throw new WriteFailedError(file, e);
   }
@@ -144,13 +193,13 @@ export async function writeAtomicallyAsync(file: string, write: (tmp: string) =>
   const dir = path.dirname(path.resolve(file));
   const tmp = `${file}.tmp-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
     removeStaleTemporaries(file);
     await write(tmp);
     fsyncPath(tmp);
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     if (e instanceof WriteFailedError) throw e;
     throw new WriteFailedError(file, e);
   }

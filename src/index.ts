@@ -81,7 +81,8 @@ export {
   summarizeReport,
 } from "./data/validation";
 export type { IssueReason, RecordIssue, ValidationMode, ValidationReport } from "./data/validation";
-export { readLines, readDelimited, readBytes, openBytes, isGzipFile, decodeBytes, splitJsonArray } from "./data/read";
+export { readLines, readBytes, openBytes, isGzipFile, decodeBytes, splitJsonArray } from "./data/read";
+export { readDelimited } from "./data/delimited";
 export {
   HH_ASSISTANT_MARKER,
   parsePreference,
@@ -112,6 +113,7 @@ export {
   writeJsonl,
   writeJson,
   writeDelimited,
+  neutraliseFormula,
   toJsonObject,
   toImplicitPrompt,
   hhDialogue,
@@ -177,9 +179,11 @@ export { loadSweepFile, parseSweepSpec, SweepConfigError, canonicalJson } from "
 export type { SweepSpec, SweepReportOptions, Json, JsonObject, FieldPath } from "./sweep/config";
 export { registerExperimentKind, getExperimentKind, listExperimentKinds, ConfigReader } from "./sweep/kinds";
 export type { ExperimentKind, Metrics } from "./sweep/kinds";
-export { syntheticKind } from "./sweep/synthetic-kind";
-export { banditKind } from "./sweep/bandit-kind";
-export { lmKind, clearLmMemory, lmCacheDir } from "./sweep/lm-kind";
+import "./experiments/index";
+export { BUILTIN_KINDS } from "./experiments/index";
+export { syntheticKind } from "./experiments/synthetic-kind";
+export { banditKind } from "./experiments/bandit-kind";
+export { lmKind, clearLmMemory, lmCacheDir } from "./experiments/lm-kind";
 export { expandSweep, runId, computedConfig, parseShard, shardRuns } from "./sweep/plan";
 export type { SweepPlan, RunSpec, FactorValue } from "./sweep/plan";
 export { runSweep, defaultOutDir } from "./sweep/runner";
@@ -189,9 +193,10 @@ export type { MergeOptions, MergeResult } from "./sweep/merge";
 export { ResultsStore, readResults } from "./sweep/store";
 export type { RunRecord } from "./sweep/store";
 export { runPool, defaultWorkerCount } from "./sweep/pool";
-export { seedStats, studentTQuantile, studentTCdf } from "./sweep/stats";
-export type { SeedStats } from "./sweep/stats";
+export { seedStats, studentTQuantile, studentTCdf } from "./stats";
+export type { SeedStats } from "./stats";
 export { summarise, summaryFrame, summaryCsv, summaryJson, writeSummary } from "./sweep/summary";
 export type { SweepSummary, SummaryRow } from "./sweep/summary";
 export { reportHtml, factorFigure, primaryFactors, noCiReason, errorBarValue } from "./sweep/report";
 export * as fig2 from "./fig2/index";
+export { reproduceFig2, readFig2Results, FIG2_SWEEPS } from "./experiments/fig2-reproduce";

@@ -21,7 +21,8 @@ import { Collector, DataValidationError } from "../src/data/validation";
 import { splitImplicitPrompt } from "../src/data/records";
 import { dedupePairs, pairRecordsToUnpaired, rankingRecordsToPairs, splitByPrompt } from "../src/data/convert";
 import { toImplicitPrompt, toJsonl, writeDelimited, writeJson, writeJsonl } from "../src/data/export";
-import { readDelimited, readLines, splitJsonArray } from "../src/data/read";
+import { readDelimited } from "../src/data/delimited";
+import { readLines, splitJsonArray } from "../src/data/read";
 import { readTar, writeTar } from "../src/data/tar";
 import type { PreferenceRecord, RankingRecord } from "../src/data/types";
 
@@ -45,7 +46,7 @@ describe("reading", () => {
     const lines = [];
     for await (const l of readLines(p)) lines.push(l);
     assert.deepEqual(lines, [
-      { text: "a\u0085b", line: 1 },
+      { text: "a\u0085b", line: 1, cr: true }, // cr: the line ended in CRLF (readDelimited keeps it in quoted fields)
       { text: "c\u2028d", line: 2 },
       { text: "last", line: 3 },
     ]);

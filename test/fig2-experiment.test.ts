@@ -33,13 +33,13 @@ import { modelTokenLogProbs } from "../src/lm/logprobs";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fig2Kind } from "../src/sweep/fig2-kind";
+import { fig2Kind } from "../src/experiments/fig2-kind";
 import { inlineComplainer } from "../src/sweep/kinds";
 import { SweepConfigError, canonicalJson, type JsonObject } from "../src/sweep/config";
 import { locateDataFile } from "../src/data/registry";
 import { FIG2_DATA_PRESETS, fig2CacheDir } from "../src/fig2/shared";
-import { readFig2Results, reproduceFig2 } from "../src/fig2/reproduce";
-import "../src/sweep/builtin-kinds";
+import { readFig2Results, reproduceFig2 } from "../src/experiments/fig2-reproduce";
+import "../src/experiments";
 
 before(async () => {
   await initBackend();

@@ -20,7 +20,7 @@ import {
 } from "../src/display";
 import { percentToNotebook, notebookToPercent } from "../scripts/nbpercent";
 import { meanCi95 } from "../src/bandit/tabular";
-import { seedStats } from "../src/sweep/stats";
+import { seedStats } from "../src/stats";
 
 describe("confidence intervals: one Student-t definition", () => {
   test("meanCi95 is t_{0.975,n−1}·s/√n, by hand at n = 5 (t = 2.776445), and equals the sweep summary's", () => {

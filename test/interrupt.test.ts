@@ -28,7 +28,7 @@ import * as path from "path";
 import { parseSweepSpec } from "../src/sweep/config";
 import { runSweep } from "../src/sweep/runner";
 import { readResults } from "../src/sweep/store";
-import "../src/sweep/builtin-kinds";
+import "../src/experiments";
 import { sampleBanditPairs, trainBandit } from "../src/bandit/index";
 import { trainPolicyGradient } from "../src/bandit/policyGradient";
 import { uniformPolicy } from "../src/bandit/tabular";

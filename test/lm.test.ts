@@ -456,6 +456,46 @@ describe("sampling", () => {
     for (let i = 0; i < 50; i++) assert.ok([1, 2].includes(sampleToken([0, 3, 2, -1], rng, 1, 2)));
     assert.throws(() => sampleToken([1, 2], rng, 0), /temperature/);
   });
+  test("sampleToken draws exactly what softmax sampling over float64 scaled logits draws (the plain definition)", () => {
+    // The plain definition: logits / T in float64, forbidden at −∞, then Rng.categoricalLogits.
+    const plain = (logits: ArrayLike<number>, rng: Rng, t: number, forbid: number[]) => {
+      const scaled = Float64Array.from(logits as ArrayLike<number>, (z) => z / t);
+      for (const f of forbid) scaled[f] = -Infinity;
+      return rng.categoricalLogits(scaled);
+    };
+    const gen = new Rng(42);
+    const rows: Array<[Float32Array, number, number[]]> = [];
+    for (let r = 0; r < 300; r++) {
+      const n = 1 + gen.int(r < 200 ? 40 : 2500);
+      const row = Float32Array.from({ length: n }, () => gen.normal() * (1 + gen.int(8)));
+      if (r % 7 === 0) row[gen.int(n)] = -Infinity;
+      if (r % 5 === 0) row.fill(row[0], 0, Math.min(n, 3)); // ties
+      const forbid = r % 3 === 0 ? [0, 1] : r % 3 === 1 ? [] : [n - 1];
+      if (r % 11 === 0) row[0] = 50; // a forbidden token holding the largest logit
+      rows.push([row, [1, 0.7, 2.5][r % 3], forbid]);
+    }
+    rows.push([Float32Array.from([Number.NaN, 1, 2]), 1, [0]]); // NaN at a forbidden token: drawn around
+    const [a, b] = [new Rng(9), new Rng(9)];
+    for (const [row, t, forbid] of rows)
+      for (let k = 0; k < 5; k++) {
+        const outcome = (f: () => number) => {
+          try {
+            return f();
+          } catch (err) {
+            return (err as Error).message; // e.g. every token forbidden: both must refuse, the same way
+          }
+        };
+        assert.equal(
+          outcome(() => sampleToken(row, a, t, 0, forbid)),
+          outcome(() => plain(row, b, t, forbid)),
+        );
+      }
+    assert.equal(a.uniform(), b.uniform(), "the same number of draws");
+    // Where the plain definition throws (NaN, or every token at −∞), so does sampleToken.
+    assert.throws(() => sampleToken([Number.NaN, 1], a), /NaN/);
+    assert.throws(() => sampleToken([1, 2], a, 1, 0, [0, 1]), /NaN/);
+    assert.throws(() => sampleToken([Infinity, 2], a), /NaN/);
+  });
   test("same seed → same completions, within the context budget", () => {
     const model = new Transformer({ vocabSize: 12, contextLength: 10, dModel: 8, nHeads: 2, nLayers: 1 }, 0);
     const prompts = [[4, 5], [6], [7, 8, 9]];

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import type { Browser } from "playwright-core";
 import { checkHtmlFile, launchChromium } from "../scripts/browser-check";
+import "../src/experiments";
 import { loadSweepFile } from "../src/sweep/config";
 import { expandSweep } from "../src/sweep/plan";
 import { readResults, type RunRecord } from "../src/sweep/store";

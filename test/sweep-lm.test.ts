@@ -13,7 +13,7 @@ import { inlineComplainer, type Metrics } from "../src/sweep/kinds";
 import { expandSweep, runId } from "../src/sweep/plan";
 import { runSweep } from "../src/sweep/runner";
 import { readResults } from "../src/sweep/store";
-import { clearLmMemory, lmCacheStats, lmKind } from "../src/sweep/lm-kind";
+import { clearLmMemory, lmCacheStats, lmKind } from "../src/experiments/lm-kind";
 import { generateReviewCorpus } from "../src/lm/corpus";
 import { defaultConstitution } from "../src/lm/judges";
 import {
@@ -24,7 +24,7 @@ import {
   trainReference,
   type LmPreset,
 } from "../src/lm/pipeline";
-import "../src/sweep/builtin-kinds";
+import "../src/experiments";
 
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `prefopt-sweep-lm-${name}-`));
 

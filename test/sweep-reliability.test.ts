@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { fsSeams, writeFileAtomic } from "../src/fsAtomic";
+import "../src/experiments";
 import { loadSweepFile, parseSweepSpec, SweepConfigError } from "../src/sweep/config";
 import { mergeShards } from "../src/sweep/merge";
 import { expandSweep } from "../src/sweep/plan";
@@ -136,7 +137,7 @@ describe("atomic writes on a full disk", () => {
     const s = parseSweepSpec({ name: "fills", kind: "synthetic", seeds: 5, grid: { x: [0, 1] } });
     let calls = 0;
     const saved = fsSeams.writeSync;
-    fsSeams.writeSync = (fd, buf, off, len) => (++calls > 6 ? 0 : fs.writeSync(fd, buf, off, len)); // plan.json + 5 runs fit
+    fsSeams.writeSync = (fd, buf, off, len) => (++calls > 7 ? 0 : fs.writeSync(fd, buf, off, len)); // the lock, plan.json + 5 runs fit
     try {
       await assert.rejects(
         runSweep({ spec: s, out, workers: 0, quiet: true, report: false }),
@@ -396,8 +397,9 @@ describe("command line", () => {
 });
 
 describe("import graph", () => {
-  test("importing plan.ts (and expanding a synthetic sweep) does not load @tensorflow/tfjs", () => {
-    const code = `const plan = require(${JSON.stringify(path.join(root, "src/sweep/plan.ts"))});
+  test("importing the kinds list and plan.ts (and expanding a synthetic sweep) does not load @tensorflow/tfjs", () => {
+    const code = `require(${JSON.stringify(path.join(root, "src/experiments/index.ts"))});
+const plan = require(${JSON.stringify(path.join(root, "src/sweep/plan.ts"))});
 const { parseSweepSpec } = require(${JSON.stringify(path.join(root, "src/sweep/config.ts"))});
 plan.expandSweep(parseSweepSpec({ name: "g", kind: "synthetic", seeds: 2, grid: { x: [0, 1] } }));
 const tf = Object.keys(require.cache).filter((k) => k.includes("@tensorflow"));

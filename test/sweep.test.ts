@@ -12,12 +12,12 @@ import { computedConfig, expandSweep, parseShard, runId, shardRuns } from "../sr
 import { errorBarValue, factorFigure, reportHtml } from "../src/sweep/report";
 import { runSweep } from "../src/sweep/runner";
 import { readResults, ResultsStore, type RunRecord } from "../src/sweep/store";
-import { seedStats, studentTCdf, studentTQuantile } from "../src/sweep/stats";
+import { seedStats, studentTCdf, studentTQuantile } from "../src/stats";
 import { summarise, summaryCsv, summaryFrame } from "../src/sweep/summary";
-import { banditKind } from "../src/sweep/bandit-kind";
+import { banditKind } from "../src/experiments/bandit-kind";
 import { inlineComplainer } from "../src/sweep/kinds";
-import { syntheticKind } from "../src/sweep/synthetic-kind";
-import "../src/sweep/builtin-kinds";
+import { syntheticKind } from "../src/experiments/synthetic-kind";
+import "../src/experiments";
 import { syntheticRecord } from "./fixtures";
 
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `prefopt-sweep-${name}-`));

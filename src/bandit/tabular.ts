@@ -1,7 +1,7 @@
 // Tabular policies for the bandit setting: K prompts × M responses, π(y|x) = softmax(θ[x, :])_y.
 // Everything here is plain Float64 JS on nested arrays ([K][M]) so that closed forms and checks are exact;
 // the trainers keep their own flat buffers for speed.
-import { seedStats } from "../sweep/stats";
+import { seedStats } from "../stats";
 
 /** A policy table: policy[x][y] = π(y|x); each row sums to 1. */
 export type PolicyTable = number[][];
@@ -80,7 +80,7 @@ export function optimalPolicyTable(rewards: number[][], ref: PolicyTable, beta: 
 
 /**
  * Mean and 95% confidence half-width over seeds or datasets: t_{0.975, n−1} · s/√n (Student-t, s with
- * n − 1), the same interval as the sweep summaries (src/sweep/stats.ts). Half-width NaN when n < 2 (no
+ * n − 1), the same interval as the sweep summaries (src/stats.ts). Half-width NaN when n < 2 (no
  * interval) or when a value is not finite (a diverged run: the mean shows it, no CI pretends otherwise).
  */
 export function meanCi95(values: number[]): { mean: number; half: number } {

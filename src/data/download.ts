@@ -1,13 +1,16 @@
-// Checksum-verified downloads into the git-ignored cache. Each file is streamed to "<dest>.part" while its
-// SHA-256 is computed, then renamed into place only if the digest matches; a file already in the cache
-// with the right digest is not downloaded again. Mirrors are tried in order.
+// Checksum-verified downloads into the git-ignored cache. Each file is streamed to a temporary that only
+// this download names ("<dest>.tmp-<pid>-<thread>-<random>", so two fetches of one file never share one)
+// while its SHA-256 is computed; the temporary is hashed again from disk and renamed into place only if
+// that digest matches; a file already in the cache with the right digest is not downloaded again. Mirrors
+// are tried in order. A cache directory that cannot be made (a file in the way, a read-only filesystem)
+// is a DownloadError saying so.
 //
 // What is checked before a file is accepted:
 //   - pinned files (registry sha256): the digest, nothing else needed;
-//   - every file: its content looks like what its name says (a .gz starts with the gzip magic bytes and
-//     gunzips to the end; a .tar.gz also holds a tar header; nothing that is not .html may be an HTML
-//     page, or be served as text/html), its size is the registry's where known, and the body is as long
-//     as the server's content-length;
+//   - every file: its size is the registry's where known, and the body is as long as the server's
+//     content-length;
+//   - unpinned files: their content looks like what their name says (src/data/contentCheck.ts: no HTML
+//     page, a .gz gunzips to the end, a .jsonl is JSON Lines and not a JSON error body);
 //   - unpinned files are trusted on first use only after those checks: the digest is then recorded in
 //     "<dest>.sha256" and later downloads must match it (the error names that file; --force re-records).
 // Transport: https → http redirects are refused; a connect timeout (default 5 s), then a response
@@ -19,8 +22,9 @@ import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as path from "path";
-import * as zlib from "zlib";
-import { fsyncPath, writeFileAtomic } from "../fsAtomic";
+import { threadId } from "worker_threads";
+import { ensureDir, fsyncPath, removeStaleTemporaries, writeFileAtomic } from "../fsAtomic";
+import { contentProblem } from "./contentCheck";
 import { readTar, type TarEntry } from "./tar";
 import { cacheDir, findDataset, type DatasetEntry, type RemoteArchive, type RemoteFile } from "./registry";
 
@@ -50,8 +54,18 @@ export class DownloadError extends Error {
   }
 }
 
+/** SHA-256 of a file, read 1 MiB at a time (a 4 GiB download is never held in memory). */
 export function sha256OfFile(file: string): string {
-  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  const hash = crypto.createHash("sha256");
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let n: number;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
 }
 
 export function sha256OfBytes(bytes: Buffer): string {
@@ -164,7 +178,7 @@ export function httpDownloadDetailed(
         if (Date.now() - lastReport > 1000) {
           lastReport = Date.now();
           log(
-            `  ${path.basename(dest, ".part")}: ${(received / 1e6).toFixed(1)} MB${total ? ` of ${(total / 1e6).toFixed(1)} MB` : ""}`,
+            `  ${path.basename(dest).replace(/\.tmp-\d+-\d+-[0-9a-f]+$/, "")}: ${(received / 1e6).toFixed(1)} MB${total ? ` of ${(total / 1e6).toFixed(1)} MB` : ""}`,
           );
         }
       });
@@ -209,52 +223,22 @@ export function httpDownloadDetailed(
   });
 }
 
-/** Does `file` look like what its name says? Returns the problem, or undefined. */
-export function contentProblem(file: string, name: string, contentType?: string): string | undefined {
-  const fd = fs.openSync(file, "r");
-  const head = Buffer.alloc(512);
-  let n: number;
-  try {
-    n = fs.readSync(fd, head, 0, 512, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
-  const start = head.subarray(0, n).toString("latin1").trimStart().slice(0, 100).toLowerCase();
-  const isHtmlName = /\.html?$/i.test(name);
-  if (
-    !isHtmlName &&
-    (start.startsWith("<!doctype html") ||
-      start.startsWith("<html") ||
-      start.startsWith("<head") ||
-      start.startsWith("<body"))
-  ) {
-    return "the server sent an HTML page, not the file (an error or login page served with HTTP 200?)";
-  }
-  if (!isHtmlName && contentType && /^text\/html\b/i.test(contentType))
-    return `the server sent content-type ${contentType}, not the file`;
-  if (/\.(gz|tgz)$/i.test(name)) {
-    if (!(n >= 2 && head[0] === 0x1f && head[1] === 0x8b)) return "it does not start with the gzip magic bytes 1f 8b";
-    // Gunzip to the end (streaming, nothing kept): a body cut short without content-length fails here.
-    try {
-      gunzipCheck(file, /\.(tar\.gz|tgz)$/i.test(name));
-    } catch (e) {
-      return (e as Error).message;
-    }
-  }
-  return undefined;
-}
+export { contentProblem };
 
-/** Gunzip `file` to the end (nothing kept): a body cut short fails here. Files over 256 MB are not inflated. */
-function gunzipCheck(file: string, tar: boolean): void {
-  if (fs.statSync(file).size > 256 * 2 ** 20) return; // the loaders report damage with file and line
-  let out: Buffer;
+/**
+ * Make `dir` (inside the cache `root`), or fail with a DownloadError that says why: the cache root is a
+ * file (naming PREFOPT_DATA_CACHE when that is where it came from), or the errno of the directory that
+ * could not be made (EROFS, EACCES).
+ */
+function makeCacheDir(root: string, dir: string, fromEnv: boolean): void {
+  const label = fromEnv ? `PREFOPT_DATA_CACHE=${root}` : `the data cache ${root}`;
+  if (fs.existsSync(root) && !fs.statSync(root).isDirectory())
+    throw new DownloadError(`${label}: it is a file, not a directory; point it at a directory`);
   try {
-    out = zlib.gunzipSync(fs.readFileSync(file), { maxOutputLength: 2 ** 31 - 1 });
+    ensureDir(dir);
   } catch (e) {
-    throw new Error(`its gzip data is truncated or corrupt (${(e as Error).message})`);
+    throw new DownloadError(`${label}: could not create ${dir}: ${(e as Error).message}`);
   }
-  if (tar && !(out.length >= 512 && out.subarray(257, 262).toString("latin1") === "ustar"))
-    throw new Error("it gunzips, but not to a tar archive");
 }
 
 function manualHint(rel: string, urls: string[], root: string, homepage: string): string {
@@ -290,6 +274,7 @@ export async function fetchFile(file: RemoteFile, homepage: string, opts: Downlo
   const root = opts.cacheDir ?? cacheDir();
   const log = opts.log ?? defaultLog;
   const dest = path.join(root, file.path);
+  makeCacheDir(root, path.dirname(dest), opts.cacheDir === undefined && !!process.env.PREFOPT_DATA_CACHE?.trim());
   const pinned = file.sha256 !== undefined;
   const recordFile = digestFile(root, file.path);
   const expected = file.sha256 ?? (opts.force ? undefined : recordedDigest(root, file.path));
@@ -301,11 +286,11 @@ export async function fetchFile(file: RemoteFile, homepage: string, opts: Downlo
     if (expected === undefined || have === expected) return { path: dest, status: "cached", sha256: have, pinned };
     log(`  ${file.path}: cached copy has SHA-256 ${have} (${expectation}); downloading again`);
   }
-  fs.mkdirSync(path.dirname(dest), { recursive: true });
-  const part = `${dest}.part`;
+  removeStaleTemporaries(dest); // left by a download that was killed
   const failures: string[] = [];
   for (const url of file.urls) {
     log(`  ${file.path} ← ${url}`);
+    const part = `${dest}.tmp-${process.pid}-${threadId}-${crypto.randomBytes(4).toString("hex")}`;
     try {
       const got = await httpDownloadDetailed(url, part, {
         ...opts,
@@ -317,10 +302,14 @@ export async function fetchFile(file: RemoteFile, homepage: string, opts: Downlo
         throw new Error(`SHA-256 mismatch (${expectation}; got ${got.sha256})`);
       if (!pinned) {
         // Nothing pins these bytes: check that they are the file at all before trusting them.
-        const problem = contentProblem(part, file.path, got.contentType);
+        const problem = await contentProblem(part, file.path, got.contentType);
         if (problem) throw new Error(`not accepted: ${problem}`);
       }
       fsyncPath(part);
+      // What is renamed is what was verified: the bytes on disk, hashed again.
+      const onDisk = sha256OfFile(part);
+      if (onDisk !== got.sha256)
+        throw new Error(`the file written has SHA-256 ${onDisk}, not the ${got.sha256} received; not accepted`);
       fs.renameSync(part, dest);
       if (!pinned && got.sha256 !== recordedDigest(root, file.path)) {
         writeFileAtomic(recordFile, got.sha256 + "\n");

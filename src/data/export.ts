@@ -103,23 +103,50 @@ function csvField(value: string, delimiter: string): string {
   return /["\n\r]/.test(value) || value.includes(delimiter) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-/** Write CSV/TSV (RFC 4180 quoting) with the given columns; string-valued pair fields only. */
+/** A number written as text ("-1.5", "+7", "1e-3"): a spreadsheet reads it as a number, not a formula. */
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A string cell that a spreadsheet would run as a formula (it starts with =, +, -, @, a tab or a carriage
+ * return: CSV injection, OWASP) gets a single quote in front, as OWASP advises; the quote shows in the
+ * spreadsheet and stays in the text when the file is read back. Number-like text ("-1.5") is left as is.
+ */
+export function neutraliseFormula(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) && !NUMBER_TEXT.test(value) ? `'${value}` : value;
+}
+
+export interface DelimitedWriteOptions {
+  /** Prefix string cells that a spreadsheet would run as formulas with "'" (default true; see neutraliseFormula). */
+  neutraliseFormulas?: boolean;
+}
+
+/**
+ * Write CSV/TSV (RFC 4180 quoting) with the given columns. Cells are strings or finite numbers; string
+ * cells that start like a spreadsheet formula are neutralised (neutraliseFormula) unless
+ * `neutraliseFormulas: false`; numbers are written as numbers.
+ */
 export function writeDelimited(
   file: string,
-  rows: Array<Record<string, string>>,
+  rows: Array<Record<string, string | number>>,
   columns: string[],
   delimiter = ",",
+  opts: DelimitedWriteOptions = {},
 ): void {
-  const lines = [columns.map((c) => csvField(c, delimiter)).join(delimiter)];
-  for (const row of rows) {
-    lines.push(
-      columns
-        .map((c) => {
-          if (typeof row[c] !== "string") throw new Error(`writeDelimited: row has no string column "${c}"`);
-          return csvField(row[c], delimiter);
-        })
-        .join(delimiter),
-    );
-  }
+  const guard = opts.neutraliseFormulas ?? true;
+  const cell = (value: string) => csvField(guard ? neutraliseFormula(value) : value, delimiter);
+  const lines = [columns.map(cell).join(delimiter)];
+  rows.forEach((row, i) => {
+    const cells = columns.map((c) => {
+      const v = row[c];
+      if (typeof v === "number") {
+        if (!Number.isFinite(v))
+          throw new Error(`writeDelimited: row ${i + 1}, column "${c}": ${v} is not a finite number`);
+        return String(v);
+      }
+      if (typeof v !== "string") throw new Error(`writeDelimited: row ${i + 1} has no string or number column "${c}"`);
+      return cell(v);
+    });
+    lines.push(cells.join(delimiter));
+  });
   writeFileAtomic(file, lines.join("\n") + "\n");
 }

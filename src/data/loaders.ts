@@ -5,17 +5,19 @@ import * as path from "path";
 import { duplicateJsonKey } from "./jsonKeys";
 import {
   invalidUtf8Lines,
-  readBytes,
+  readAllBytes,
   decodeBytes,
-  readDelimited,
+  readLimits,
   readLines,
   splitJsonArray,
+  TrailingBytesError,
   TruncatedInputError,
 } from "./read";
+import { readDelimited, type DelimitedRow } from "./delimited";
 import { parsePreference, parseRanking, parseUnpaired, type PreferenceParseOptions } from "./records";
 import { Collector, RecordError, type ValidationMode, type ValidationReport } from "./validation";
 import type { LabelledText, PreferenceRecord, RankingRecord, TextEncoding, UnpairedRecord } from "./types";
-import { isParquetFile, readParquetRows } from "./parquet";
+import { describeBadRowGroup, isParquetFile, readParquetRows, type BadRowGroup } from "./parquet";
 import { checkFieldMap, renameFields, type FieldMap } from "./fieldMap";
 
 export interface LoadOptions {
@@ -53,6 +55,31 @@ export interface LoadResult<T> {
 function jsonFormat(file: string, format: LoadOptions["format"]): "json" | "jsonl" {
   if (format === "json" || format === "jsonl") return format;
   return /\.json(\.gz)?$/i.test(file) ? "json" : "jsonl";
+}
+
+/**
+ * A file that ends early or has bytes after its gzip data: a file-level issue at the line after the last
+ * one read (strict mode throws it; collect mode keeps every record before it). Other errors are rethrown.
+ */
+function inputProblem(err: unknown, file: string, collector: Collector<unknown>): void {
+  if (err instanceof TruncatedInputError)
+    return collector.reject({ file, line: err.linesRead + 1, reason: "truncated-file", message: err.message });
+  if (err instanceof TrailingBytesError)
+    return collector.reject({ file, line: err.linesRead + 1, reason: "trailing-content", message: err.message });
+  throw err;
+}
+
+/** The loaders' line reader: an over-long line is a line-too-long issue (strict mode throws it). */
+function linesOf(file: string, encoding: TextEncoding, collector: Collector<unknown>) {
+  return readLines(file, encoding, {
+    onTooLong: (line, bytes) =>
+      collector.reject({
+        file,
+        line,
+        reason: "line-too-long",
+        message: `the line is longer than ${readLimits.maxLineBytes} bytes (${bytes}); it is not read`,
+      }),
+  });
 }
 
 function parseJson(text: string): unknown {
@@ -99,13 +126,16 @@ export async function* iterateJsonRecords<T>(
     });
     if (collector.records.length > before) yield collector.records.pop() as T;
   };
-  // A file that ends early (truncated gzip): a file-level issue; in collect mode the records before it stay.
-  const truncated = (err: TruncatedInputError): void => {
-    collector.reject({ file, line: err.linesRead + 1, reason: "truncated-file", message: err.message });
-  };
   const format = dataFormat(file, opts.format);
   if (format === "parquet") {
-    for await (const { value, row } of readParquetRows(file)) {
+    const onBadRowGroup = (bad: BadRowGroup) =>
+      collector.reject({
+        file,
+        line: bad.firstRow,
+        reason: "truncated-file",
+        message: `${describeBadRowGroup(bad)}; the ${bad.rows} rows of this row group are not read`,
+      });
+    for await (const { value, row } of readParquetRows(file, { onBadRowGroup })) {
       const before = collector.records.length;
       collector.attempt(file, row, () => parseValue(value));
       if (collector.records.length > before) yield collector.records.pop() as T;
@@ -116,10 +146,13 @@ export async function* iterateJsonRecords<T>(
     let elements;
     let trailing: { line: number; text: string } | undefined;
     let badLines = new Set<number>();
+    let gzipTrailing: { line: number; message: string } | undefined;
     try {
-      const bytes = readBytes(file);
+      const { bytes, trailing: afterGzip } = await readAllBytes(file);
       if (encoding === "utf8") badLines = invalidUtf8Lines(bytes);
-      elements = splitJsonArray(decodeBytes(bytes, encoding), (line, text) => (trailing = { line, text }));
+      const text = decodeBytes(bytes, encoding);
+      if (afterGzip) gzipTrailing = { line: (text.match(/\n/g)?.length ?? 0) + 1, message: afterGzip };
+      elements = splitJsonArray(text, (line, text) => (trailing = { line, text }));
     } catch (err) {
       if (err instanceof TruncatedInputError) throw err;
       throw new Error(`${file}: ${(err as Error).message}`);
@@ -138,10 +171,17 @@ export async function* iterateJsonRecords<T>(
         reason: "trailing-content",
         message: `content after the closing "]" of the JSON array (${JSON.stringify(t.text)}…) is not read`,
       });
+    if (gzipTrailing)
+      collector.reject({
+        file,
+        line: gzipTrailing.line,
+        reason: "trailing-content",
+        message: `${gzipTrailing.message}; the JSON array before them is read`,
+      });
     return;
   }
   try {
-    for await (const { text, line, invalidUtf8 } of readLines(file, encoding)) {
+    for await (const { text, line, invalidUtf8 } of linesOf(file, encoding, collector)) {
       if (text.trim() === "") {
         collector.blank();
         continue;
@@ -149,8 +189,7 @@ export async function* iterateJsonRecords<T>(
       yield* handle(text, line, invalidUtf8);
     }
   } catch (err) {
-    if (!(err instanceof TruncatedInputError)) throw err;
-    truncated(err);
+    inputProblem(err, file, collector);
   }
 }
 
@@ -210,14 +249,18 @@ export async function loadDelimited<T>(file: string, opts: DelimitedOptions<T>):
   collector.addFile(file);
   const delimiter = opts.delimiter ?? (/\.(tsv|txt)(\.gz)?$/i.test(file) ? "\t" : ",");
   let columns: string[] | undefined = Array.isArray(opts.header) ? opts.header : undefined;
-  for await (const { fields, line, invalidUtf8 } of readDelimited(file, {
-    delimiter,
-    quote: opts.quote,
-    encoding: opts.encoding,
-  })) {
+  const rows = readDelimited(file, { delimiter, quote: opts.quote, encoding: opts.encoding });
+  try {
+    for await (const row of rows) addRow(row);
+  } catch (err) {
+    inputProblem(err, file, collector);
+  }
+  return { records: collector.records, report: collector.report };
+
+  function addRow({ fields, line, invalidUtf8 }: DelimitedRow): void {
     if (fields.length === 0) {
       collector.blank();
-      continue;
+      return;
     }
     if (!columns) {
       if (invalidUtf8)
@@ -233,7 +276,7 @@ export async function loadDelimited<T>(file: string, opts: DelimitedOptions<T>):
             `${file}:${line}: the header names column ${JSON.stringify(c)} twice (columns ${first + 1} and ${i + 1}); rename one, or pass header: [names]`,
           );
       });
-      continue;
+      return;
     }
     const cols = columns;
     collector.attempt(file, line, () => {
@@ -250,7 +293,6 @@ export async function loadDelimited<T>(file: string, opts: DelimitedOptions<T>):
       return opts.toRecord(row, { file, line });
     });
   }
-  return { records: collector.records, report: collector.report };
 }
 
 function column(row: Record<string, string>, name: string): string {
@@ -314,16 +356,20 @@ export async function loadLabelledLines(
   const collector = new Collector<LabelledText>(opts.mode ?? "strict");
   collector.addFile(file);
   const source = path.basename(file);
-  for await (const { text, line, invalidUtf8 } of readLines(file, opts.encoding ?? "utf8")) {
-    collector.attempt(file, line, () => {
-      if (invalidUtf8)
-        throw new RecordError(
-          "invalid-encoding",
-          `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`,
-        );
-      if (text.trim() === "") throw new RecordError("empty-text", "empty line");
-      return { text: text.trim(), label, source };
-    });
+  try {
+    for await (const { text, line, invalidUtf8 } of linesOf(file, opts.encoding ?? "utf8", collector)) {
+      collector.attempt(file, line, () => {
+        if (invalidUtf8)
+          throw new RecordError(
+            "invalid-encoding",
+            `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`,
+          );
+        if (text.trim() === "") throw new RecordError("empty-text", "empty line");
+        return { text: text.trim(), label, source };
+      });
+    }
+  } catch (err) {
+    inputProblem(err, file, collector);
   }
   return { records: collector.records, report: collector.report };
 }
@@ -336,26 +382,30 @@ export async function loadTabLabelled(
   const collector = new Collector<LabelledText>(opts.mode ?? "strict");
   collector.addFile(file);
   const source = path.basename(file);
-  for await (const { text, line, invalidUtf8 } of readLines(file, opts.encoding ?? "utf8")) {
-    if (text.trim() === "") {
-      collector.blank();
-      continue;
+  try {
+    for await (const { text, line, invalidUtf8 } of linesOf(file, opts.encoding ?? "utf8", collector)) {
+      if (text.trim() === "") {
+        collector.blank();
+        continue;
+      }
+      collector.attempt(file, line, () => {
+        if (invalidUtf8)
+          throw new RecordError(
+            "invalid-encoding",
+            `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`,
+          );
+        const tab = text.lastIndexOf("\t");
+        if (tab < 0) throw new RecordError("bad-row", "no tab between sentence and label");
+        const sentence = text.slice(0, tab).trim();
+        const raw = text.slice(tab + 1).trim();
+        if (raw !== "0" && raw !== "1")
+          throw new RecordError("bad-row", `label must be 0 or 1, got ${JSON.stringify(raw)}`, "label");
+        if (sentence === "") throw new RecordError("empty-text", "empty sentence", "sentence");
+        return { text: sentence, label: Number(raw), source };
+      });
     }
-    collector.attempt(file, line, () => {
-      if (invalidUtf8)
-        throw new RecordError(
-          "invalid-encoding",
-          `not valid UTF-8 (the bytes would be read as U+FFFD); pass encoding: "latin1" if the file is Latin-1`,
-        );
-      const tab = text.lastIndexOf("\t");
-      if (tab < 0) throw new RecordError("bad-row", "no tab between sentence and label");
-      const sentence = text.slice(0, tab).trim();
-      const raw = text.slice(tab + 1).trim();
-      if (raw !== "0" && raw !== "1")
-        throw new RecordError("bad-row", `label must be 0 or 1, got ${JSON.stringify(raw)}`, "label");
-      if (sentence === "") throw new RecordError("empty-text", "empty sentence", "sentence");
-      return { text: sentence, label: Number(raw), source };
-    });
+  } catch (err) {
+    inputProblem(err, file, collector);
   }
   return { records: collector.records, report: collector.report };
 }

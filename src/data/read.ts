@@ -1,10 +1,12 @@
 // Low-level readers: byte streams with transparent gzip, explicit text encodings, line-by-line async
-// iteration (large files are never read whole), JSON arrays split into located elements, and
-// delimited (CSV/TSV) rows with quoting.
+// iteration (large files are never read whole) and JSON arrays split into located elements. Delimited
+// (CSV/TSV) rows are read on top of these in delimited.ts.
 import * as fs from "fs";
 import * as zlib from "zlib";
 import { isUtf8 } from "buffer";
+import { Readable } from "stream";
 import { StringDecoder } from "string_decoder";
+import { gunzipFile, GzipTrailingBytesError } from "./gunzip";
 import type { TextEncoding } from "./types";
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -21,12 +23,20 @@ export function isGzipFile(file: string): boolean {
   }
 }
 
-/** A readable byte stream of the file's (decompressed) content. */
+/** A readable byte stream of the file's (decompressed: src/data/gunzip.ts) content. */
 export function openBytes(file: string): NodeJS.ReadableStream {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-  const raw = fs.createReadStream(file, { highWaterMark: 1 << 16 });
-  return isGzipFile(file) ? raw.pipe(zlib.createGunzip()) : raw;
+  return isGzipFile(file)
+    ? Readable.from(gunzipFile(file), { objectMode: false })
+    : fs.createReadStream(file, { highWaterMark: 1 << 16 });
 }
+
+/**
+ * Limits of the line reader. maxLineBytes: a longer line is refused with its file and line (V8 cannot
+ * build a string longer than 0x1fffffe8 UTF-16 units, and a line never decodes to more units than bytes);
+ * tests lower it to check the refusal without allocating 512 MB.
+ */
+export const readLimits = { maxLineBytes: 0x1fffffe8 };
 
 /** A file whose bytes end early or are damaged (truncated gzip, say); `linesRead` whole lines came before. */
 export class TruncatedInputError extends Error {
@@ -37,6 +47,21 @@ export class TruncatedInputError extends Error {
   ) {
     super(`${file}: ${reason}${linesRead > 0 ? ` (after line ${linesRead})` : ""}`);
     this.name = "TruncatedInputError";
+  }
+}
+
+/**
+ * A gzip file with bytes after its last member that are not gzip data; every line before them was read
+ * (`linesRead` of them).
+ */
+export class TrailingBytesError extends Error {
+  constructor(
+    readonly file: string,
+    readonly linesRead: number,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}; the ${linesRead} lines before them are read`);
+    this.name = "TrailingBytesError";
   }
 }
 
@@ -53,6 +78,23 @@ export function readBytes(file: string): Buffer {
   } catch (e) {
     throw new TruncatedInputError(file, 0, gzipProblem(e));
   }
+}
+
+/**
+ * Whole (decompressed) content as bytes, read through gunzipFile: bytes after the gzip data do not lose
+ * the content before them but come back as `trailing` (what is wrong with them); damaged or cut-short
+ * gzip data throws a TruncatedInputError. For files read whole anyway (JSON arrays).
+ */
+export async function readAllBytes(file: string): Promise<{ bytes: Buffer; trailing?: string }> {
+  if (!isGzipFile(file)) return { bytes: fs.readFileSync(file) };
+  const parts: Buffer[] = [];
+  try {
+    for await (const chunk of gunzipFile(file)) parts.push(chunk);
+  } catch (e) {
+    if (e instanceof GzipTrailingBytesError) return { bytes: Buffer.concat(parts), trailing: e.message };
+    throw new TruncatedInputError(file, 0, gzipProblem(e));
+  }
+  return { bytes: Buffer.concat(parts) };
 }
 
 /** 1-based numbers of the lines of `bytes` (split at "\n") that are not valid UTF-8; empty when all are. */
@@ -103,6 +145,16 @@ export interface Line {
   line: number;
   /** Set when the line's bytes are not valid UTF-8 (utf8 only): `text` then holds U+FFFD replacements. */
   invalidUtf8?: true;
+  /** Set when the line ended in "\r\n" (or "\r" at the end of the file): the "\r" was removed from `text`. */
+  cr?: true;
+}
+
+export interface ReadLinesOptions {
+  /**
+   * Called for a line longer than readLimits.maxLineBytes (its bytes are skipped, never held whole); the
+   * line is then not yielded and reading goes on. Without it, such a line throws an error naming file:line.
+   */
+  onTooLong?: (line: number, bytes: number) => void;
 }
 
 function lineDecoder(encoding: TextEncoding): (bytes: Buffer) => string {
@@ -120,51 +172,104 @@ function lineDecoder(encoding: TextEncoding): (bytes: Buffer) => string {
  * Lines are split as bytes (every supported encoding is ASCII-compatible) and each is decoded once, so a
  * line of any length costs time linear in its length. A utf8 line that is not valid UTF-8 is yielded
  * with `invalidUtf8` set, for the caller to report. A file whose gzip stream is cut short or damaged
- * throws a TruncatedInputError naming the file, after yielding every whole line before the damage.
+ * throws a TruncatedInputError naming the file, after yielding every whole line before the damage; bytes
+ * after the last gzip member throw a TrailingBytesError after every line of the gzip data. A line longer
+ * than readLimits.maxLineBytes is never held whole: it goes to `opts.onTooLong`, or throws naming file:line.
  */
-export async function* readLines(file: string, encoding: TextEncoding = "utf8"): AsyncGenerator<Line> {
+export async function* readLines(
+  file: string,
+  encoding: TextEncoding = "utf8",
+  opts: ReadLinesOptions = {},
+): AsyncGenerator<Line> {
   const decode = lineDecoder(encoding);
+  const maxBytes = readLimits.maxLineBytes;
   let lineNo = 0;
   let parts: Buffer[] = [];
+  let partBytes = 0;
+  let skipping = 0; // > 0 while skipping the rest of an over-long line: its length so far
   const makeLine = (bytes: Buffer): Line => {
     lineNo++;
     if (lineNo === 1 && encoding === "utf8" && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
       bytes = bytes.subarray(3);
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    let cr = false;
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) {
+      bytes = bytes.subarray(0, bytes.length - 1);
+      cr = true;
+    }
     const text = decode(bytes);
-    if (encoding === "utf8" && text.includes("\ufffd") && !isUtf8(bytes))
-      return { text, line: lineNo, invalidUtf8: true };
-    return { text, line: lineNo };
+    const line: Line = { text, line: lineNo };
+    if (encoding === "utf8" && text.includes("\ufffd") && !isUtf8(bytes)) line.invalidUtf8 = true;
+    if (cr) line.cr = true;
+    return line;
+  };
+  const tooLong = (bytes: number): void => {
+    lineNo++;
+    if (!opts.onTooLong)
+      throw new Error(
+        `${file}:${lineNo}: the line is longer than ${maxBytes} bytes (${bytes} read so far); the longest line a string can hold`,
+      );
+    opts.onTooLong(lineNo, bytes);
   };
   const gzip = isGzipFile(file);
-  const chunks = openBytes(file)[Symbol.asyncIterator]();
-  for (;;) {
-    let next: IteratorResult<unknown>;
-    try {
-      next = await chunks.next();
-    } catch (e) {
-      throw new TruncatedInputError(
-        file,
-        lineNo,
-        gzip ? gzipProblem(e) : `could not be read (${(e as Error).message})`,
-      );
+  const chunks = (gzip ? gunzipFile(file) : fs.createReadStream(file, { highWaterMark: 1 << 16 }))[
+    Symbol.asyncIterator
+  ]();
+  try {
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } catch (e) {
+        if (e instanceof GzipTrailingBytesError) {
+          // The gzip data ended properly: its last line is whole.
+          if (skipping === 0 && partBytes > 0) yield makeLine(Buffer.concat(parts));
+          else if (skipping > 0) tooLong(skipping);
+          throw new TrailingBytesError(file, lineNo, e.message);
+        }
+        throw new TruncatedInputError(
+          file,
+          lineNo,
+          gzip ? gzipProblem(e) : `could not be read (${(e as Error).message})`,
+        );
+      }
+      if (next.done) break;
+      const buf = next.value as Buffer;
+      let start = 0;
+      let nl: number;
+      while ((nl = buf.indexOf(0x0a, start)) !== -1) {
+        if (skipping > 0) {
+          tooLong(skipping + nl - start);
+          skipping = 0;
+        } else if (partBytes + nl - start > maxBytes) {
+          tooLong(partBytes + nl - start);
+          parts = [];
+          partBytes = 0;
+        } else {
+          const piece = buf.subarray(start, nl);
+          const bytes = parts.length > 0 ? Buffer.concat([...parts, piece]) : piece;
+          parts = [];
+          partBytes = 0;
+          yield makeLine(bytes);
+        }
+        start = nl + 1;
+      }
+      if (start < buf.length) {
+        const rest = buf.length - start;
+        if (skipping > 0) skipping += rest;
+        else if (partBytes + rest > maxBytes) {
+          skipping = partBytes + rest; // keep nothing more of this line
+          parts = [];
+          partBytes = 0;
+        } else {
+          parts.push(buf.subarray(start));
+          partBytes += rest;
+        }
+      }
     }
-    if (next.done) break;
-    const buf = next.value as Buffer;
-    let start = 0;
-    let nl: number;
-    while ((nl = buf.indexOf(0x0a, start)) !== -1) {
-      const piece = buf.subarray(start, nl);
-      const bytes = parts.length > 0 ? Buffer.concat([...parts, piece]) : piece;
-      parts = [];
-      yield makeLine(bytes);
-      start = nl + 1;
-    }
-    if (start < buf.length) parts.push(buf.subarray(start));
-  }
-  if (parts.length > 0) {
-    const last = Buffer.concat(parts);
-    if (last.length > 0) yield makeLine(last);
+    if (skipping > 0) tooLong(skipping);
+    else if (partBytes > 0) yield makeLine(Buffer.concat(parts));
+  } finally {
+    await chunks.return?.(undefined); // a reader that stops early closes the file
   }
 }
 
@@ -232,82 +337,4 @@ export function splitJsonArray(source: string, onTrailing?: (line: number, text:
     else throw new Error(`line ${line}: content after the closing "]" of the JSON array: ${JSON.stringify(text)}`);
   }
   return out;
-}
-
-export interface DelimitedRow {
-  fields: string[];
-  /** 1-based line where the row starts (a quoted field may span lines). */
-  line: number;
-  /** Set when a line of the row is not valid UTF-8 (see readLines). */
-  invalidUtf8?: true;
-}
-
-/**
- * Rows of a delimited file. With `quote` set, fields may be quoted (RFC 4180: "" is an escaped quote, and
- * a quoted field may contain the delimiter and newlines); with `quote: null` (TSV as UKPConvArg1 writes
- * it) every character is literal.
- */
-export async function* readDelimited(
-  file: string,
-  opts: { delimiter: string; quote?: string | null; encoding?: TextEncoding },
-): AsyncGenerator<DelimitedRow> {
-  const q = opts.quote === undefined ? '"' : opts.quote;
-  let fields: string[] = [];
-  let field = "";
-  let inQuotes = false;
-  let startLine = 0;
-  let invalid = false;
-  const row = (): DelimitedRow =>
-    invalid ? { fields, line: startLine, invalidUtf8: true } : { fields, line: startLine };
-  for await (const { text, line, invalidUtf8 } of readLines(file, opts.encoding ?? "utf8")) {
-    if (!inQuotes) {
-      if (text === "") {
-        yield { fields: [], line }; // a blank line: the caller counts it
-        continue;
-      }
-      fields = [];
-      field = "";
-      startLine = line;
-      invalid = false;
-    } else {
-      field += "\n";
-    }
-    if (invalidUtf8) invalid = true;
-    if (q === null) {
-      fields = text.split(opts.delimiter);
-      yield row();
-      continue;
-    }
-    let i = 0;
-    while (i < text.length) {
-      const c = text[i];
-      if (inQuotes) {
-        if (c === q && text[i + 1] === q) {
-          field += q;
-          i += 2;
-        } else if (c === q) {
-          inQuotes = false;
-          i++;
-        } else {
-          field += c;
-          i++;
-        }
-      } else if (c === q && field === "") {
-        inQuotes = true;
-        i++;
-      } else if (text.startsWith(opts.delimiter, i)) {
-        fields.push(field);
-        field = "";
-        i += opts.delimiter.length;
-      } else {
-        field += c;
-        i++;
-      }
-    }
-    if (!inQuotes) {
-      fields.push(field);
-      yield row();
-    }
-  }
-  if (inQuotes) throw new Error(`${file}:${startLine}: quoted field never closed`);
 }

@@ -18,8 +18,10 @@ export type IssueReason =
   | "duplicate-key"
   /** The file ends early or is damaged (e.g. truncated gzip); records before the damage are kept in collect mode. */
   | "truncated-file"
-  /** Content after the end of a JSON array. */
-  | "trailing-content";
+  /** Content after the end of a JSON array, or bytes after the end of a file's gzip data. */
+  | "trailing-content"
+  /** A line longer than the line reader holds (src/data/read.ts readLimits); it is skipped, not read. */
+  | "line-too-long";
 
 export interface RecordIssue {
   file: string;

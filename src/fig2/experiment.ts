@@ -9,4 +9,3 @@ export * from "./runPresets";
 export * from "./context";
 export * from "./summary";
 export * from "./plots";
-export * from "./reproduce";

@@ -9,7 +9,7 @@
 // and the 95% interval is ȳ ± t_{G−1, 0.975} · √Var̂ (degrees of freedom from the number of clusters, not
 // of samples). With equal cluster sizes this is exactly the usual t interval on the G cluster means.
 // Paired comparisons (two policies on the same prompts) use per-prompt differences as the clusters.
-import { studentTQuantile } from "../sweep/stats";
+import { studentTQuantile } from "../stats";
 
 export interface ClusteredMean {
   mean: number;

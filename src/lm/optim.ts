@@ -2,6 +2,7 @@
 // variables, clipped by global norm (Pascanu et al. 2013), applied with Adam (Kingma & Ba 2015).
 import * as tf from "@tensorflow/tfjs";
 import { reportProgress } from "../progress";
+import { FusedAdam, isFusedAdam } from "./kernels/adam";
 
 export interface StepResult {
   loss: number;
@@ -25,9 +26,12 @@ export function adamStep(
     const sq = names.map((n) => tf.sum(tf.square(grads[n])));
     const norm = tf.sqrt(tf.addN(sq));
     const scale = tf.minimum(1, tf.div(clipNorm, tf.maximum(norm, 1e-12)));
-    const clipped: tf.NamedTensorMap = {};
-    for (const n of names) clipped[n] = tf.mul(grads[n], scale);
-    optimizer.applyGradients(clipped);
+    if (isFusedAdam(optimizer)) optimizer.applyScaled(grads, scale.dataSync()[0]);
+    else {
+      const clipped: tf.NamedTensorMap = {};
+      for (const n of names) clipped[n] = tf.mul(grads[n], scale);
+      optimizer.applyGradients(clipped);
+    }
     return norm.dataSync()[0];
   });
   const loss = value.dataSync()[0];
@@ -37,9 +41,13 @@ export function adamStep(
   return { loss, gradNorm: out };
 }
 
-/** Adam with the usual betas; the optimizer's slots are created on the first step and then reused. */
+/**
+ * Adam with the usual betas; the optimizer's slots are created on the first step and then reused. It is
+ * tf.train.adam's optimizer, whose clipped update adamStep runs as one kernel per variable (kernels/adam.ts:
+ * the same numbers, bit for bit).
+ */
 export function makeAdam(learningRate: number): tf.Optimizer {
-  return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+  return new FusedAdam(learningRate, 0.9, 0.999, 1e-8);
 }
 
 /**

@@ -22,13 +22,21 @@ export interface ExperimentKind {
 
 const registry = new Map<string, ExperimentKind>();
 
-// The kinds that ship with prefopt, loaded on first use: expanding a synthetic sweep (or importing
-// plan.ts at all) must not load tfjs and the LM stack. builtin-kinds.ts loads all of them at once.
-const BUILTIN_KIND_MODULES: Record<string, string> = {
-  synthetic: "./synthetic-kind",
-  bandit: "./bandit-kind",
-  lm: "./lm-kind",
-};
+// Kinds declared by module but not loaded yet (name → absolute module path): loaded on first use, so
+// expanding a synthetic sweep (or importing plan.ts at all) never loads tfjs and the LM stack. The engine
+// knows no kind by name; src/experiments/index.ts declares prefopt's own, and workers receive the same
+// declarations (see pool.ts), so there is one list.
+const declared = new Map<string, string>();
+
+/** Declare kinds by the module that registers each (absolute paths); loaded when first asked for. */
+export function declareKindModules(modules: Record<string, string>): void {
+  for (const [name, file] of Object.entries(modules)) declared.set(name, file);
+}
+
+/** The declared kinds' modules (what a worker needs to find every kind this thread can). */
+export function declaredKindModules(): Record<string, string> {
+  return Object.fromEntries(declared);
+}
 
 export function registerExperimentKind(kind: ExperimentKind): void {
   const existing = registry.get(kind.name);
@@ -37,17 +45,21 @@ export function registerExperimentKind(kind: ExperimentKind): void {
 }
 
 export function getExperimentKind(name: string): ExperimentKind {
+  const file = declared.get(name);
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  if (!registry.has(name) && Object.prototype.hasOwnProperty.call(BUILTIN_KIND_MODULES, name))
-    require(BUILTIN_KIND_MODULES[name]);
+  if (!registry.has(name) && file !== undefined) require(file);
   const kind = registry.get(name);
   if (!kind)
-    throw new Error(`unknown experiment kind "${name}"; registered: ${listExperimentKinds().join(", ") || "none"}`);
+    throw new Error(
+      `unknown experiment kind "${name}"; ${file !== undefined ? `${file} did not register it; ` : ""}` +
+        `registered: ${listExperimentKinds().join(", ") || "none"}` +
+        (declared.size === 0 ? ` (import src/experiments to declare prefopt's built-in kinds)` : ""),
+    );
   return kind;
 }
 
 export function listExperimentKinds(): string[] {
-  return [...new Set([...registry.keys(), ...Object.keys(BUILTIN_KIND_MODULES)])].sort();
+  return [...new Set([...registry.keys(), ...declared.keys()])].sort();
 }
 
 /** Load modules that register more kinds (absolute paths; TypeScript works where tsx is registered). */

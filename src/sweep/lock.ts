@@ -12,11 +12,13 @@
 // on this host is gone, or it names this pid but predates this process (a reused pid). Breaking a stale
 // lock is itself done under `<file>.lock.break`, taken the same way, and the lock is re-read under it, so
 // two takers that both saw the same stale lock cannot both remove it and then each take a fresh one.
+// A break file is held for microseconds, so one older than a couple of seconds was left behind (its
+// owner died, or its pid now names another process) and is removed.
 import * as fs from "fs";
 import * as os from "os";
 import { randomBytes } from "crypto";
 import { threadId } from "worker_threads";
-import { pidAlive } from "../fsAtomic";
+import { pidAlive, writeFully } from "../fsAtomic";
 
 export interface LockOwner {
   pid: number;
@@ -61,21 +63,33 @@ function readOwner(lockFile: string): LockOwner | "missing" | "unreadable" {
   return "unreadable";
 }
 
-/** Create `name` holding `content`, atomically and only if it does not exist; false if it exists. */
+/**
+ * Create `name` holding `content`, atomically and only if it does not exist; false if it exists. Any other
+ * failure (a full disk, no permission) is an error naming `name`, and leaves no temporary behind.
+ */
 function createExclusive(name: string, content: string): boolean {
   const tmp = `${name}.new-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`;
-  fs.writeFileSync(tmp, content, { flag: "wx" });
   try {
-    fs.linkSync(tmp, name);
-    return true;
+    const fd = fs.openSync(tmp, "wx");
+    try {
+      writeFully(fd, Buffer.from(content, "utf8"), tmp);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.linkSync(tmp, name);
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return false;
+      // A file system without hard links: an exclusive create, then the content. Another taker may see it
+      // empty for a moment; that is why an unreadable lock is waited for and never taken as stale.
+      if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EXDEV")
+        return createExclusiveNoLink(name, content);
+      throw e;
+    }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return false;
-    // A file system without hard links: an exclusive create, then the content. Another taker may see it
-    // empty for a moment; that is why an unreadable lock is waited for and never taken as stale.
-    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EXDEV")
-      return createExclusiveNoLink(name, content);
-    throw e;
+    throw new Error(`could not create the lock file ${name}: ${(e as Error).message}`);
   } finally {
     fs.rmSync(tmp, { force: true });
   }
@@ -90,11 +104,14 @@ function createExclusiveNoLink(name: string, content: string): boolean {
     throw e;
   }
   try {
-    fs.writeSync(fd, content);
+    writeFully(fd, Buffer.from(content, "utf8"), name);
     fs.fsyncSync(fd);
-  } finally {
+  } catch (e) {
     fs.closeSync(fd);
+    fs.rmSync(name, { force: true }); // ours, half written: never leave a lock nobody holds
+    throw e;
   }
+  fs.closeSync(fd);
   return true;
 }
 
@@ -137,7 +154,10 @@ export class FileLock {
     for (;;) {
       if (Date.now() > giveUp)
         throw new Error(
-          `${what}: could not take the lock file ${lockFile} (it kept changing hands for ${(10 * PARTIAL_WAIT_MS) / 1000} s)`,
+          `${what}: could not take the lock file ${lockFile} (it kept changing hands for ${(10 * PARTIAL_WAIT_MS) / 1000} s)` +
+            (fs.existsSync(`${lockFile}.break`)
+              ? `; its break file ${lockFile}.break is still there: if no sweep is writing ${what}, delete both`
+              : ""),
         );
       if (createExclusive(lockFile, content)) return new FileLock(lockFile, owner);
       const held = readOwner(lockFile);
@@ -169,6 +189,15 @@ export class FileLock {
   }
 }
 
+/** How long ago `file` was last written, by this host's clock (0 when it is gone). */
+function ageMs(file: string): number {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /** Remove `lockFile` if it still holds `stale`, under the break lock (see the top of the file). */
 function breakStaleLock(lockFile: string, stale: LockOwner): void {
   const breakFile = `${lockFile}.break`;
@@ -180,14 +209,15 @@ function breakStaleLock(lockFile: string, stale: LockOwner): void {
   };
   if (!createExclusive(breakFile, JSON.stringify(me) + "\n")) {
     const breaker = readOwner(breakFile);
-    // A breaker that died between taking and releasing the break lock left it behind.
-    if (
+    // A breaker that died between taking and releasing the break lock left it behind. A live breaker
+    // holds it only while it re-reads and removes one file, so one older than PARTIAL_WAIT_MS is left
+    // behind too, whatever its pid says (pids are reused; a host's clock may differ, hence the file's age).
+    const dead =
       typeof breaker === "object" &&
       breaker.host === os.hostname() &&
       breaker.pid !== process.pid &&
-      !pidAlive(breaker.pid)
-    )
-      fs.rmSync(breakFile, { force: true });
+      !pidAlive(breaker.pid);
+    if (dead || ageMs(breakFile) > PARTIAL_WAIT_MS) fs.rmSync(breakFile, { force: true });
     else sleepMs(10);
     return; // the caller re-reads the lock
   }

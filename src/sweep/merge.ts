@@ -1,6 +1,8 @@
 // Merge shard outputs into one results file, checked against the sweep's plan: every planned id must be
 // present (gaps are listed), ids present more than once are reported (identical copies are harmless —
 // a shard that ran twice — differing copies are conflicts), and ids outside the plan are reported too.
+// Merging into a folder keeps what it already holds: the folder's own results.jsonl is always one of the
+// inputs (its records win ties, and identical copies of them in the shards are not reported as duplicates).
 import * as fs from "fs";
 import * as path from "path";
 import { canonicalJson, loadSweepFile, type SweepSpec } from "./config";
@@ -42,16 +44,17 @@ export interface MergeResult {
 
 const RESULT_FILE = /^results(-shard-\d+-of-\d+)?\.jsonl$/;
 
+/** The input files: the output folder's own results first (when it has any), then every input's. */
 function resultFiles(inputs: string[], outResults: string): string[] {
   const files: string[] = [];
+  if (fs.existsSync(outResults)) files.push(outResults);
   for (const input of inputs) {
     if (!fs.existsSync(input)) throw new Error(`merge: no such file or folder: ${input}`);
     if (fs.statSync(input).isDirectory()) {
       const found = fs
         .readdirSync(input)
         .filter((f) => RESULT_FILE.test(f))
-        .map((f) => path.join(input, f))
-        .filter((f) => path.resolve(f) !== path.resolve(outResults));
+        .map((f) => path.join(input, f));
       if (found.length === 0) throw new Error(`merge: ${input} has no results*.jsonl files`);
       files.push(...found.sort());
     } else files.push(input);
@@ -106,8 +109,13 @@ function mergeLocked(
   const missing = plan.runs.filter((r) => !seen.has(r.id));
   const duplicates: MergeResult["duplicates"] = [];
   const extra: Occurrence[] = [];
-  for (const [id, occs] of seen) {
-    if (!planned.has(id)) extra.push(...occs);
+  const own = path.resolve(resultsPath);
+  for (const [id, all] of seen) {
+    if (!planned.has(id)) extra.push(...all);
+    // The folder's own copy of a run that an input also has is what a re-merge looks like, not a duplicate.
+    const head = all[0];
+    const occs =
+      head.file === own && all.slice(1).every((o) => outcome(o.record) === outcome(head.record)) ? all.slice(1) : all;
     if (occs.length > 1) {
       const first = outcome(occs[0].record);
       duplicates.push({
@@ -123,7 +131,9 @@ function mergeLocked(
   const merged = plan.runs
     .filter((r) => seen.has(r.id))
     .map((r) => ({ ...seen.get(r.id)![0].record, config: r.config, factors: r.factors }));
-  writeFileAtomic(resultsPath, merged.map((r) => JSON.stringify(r) + "\n").join(""));
+  // Results the folder held for runs outside this plan (an older sweep file or kind version) stay in it.
+  const kept = extra.filter((o) => o.file === own).map((o) => o.record);
+  writeFileAtomic(resultsPath, [...merged, ...kept].map((r) => JSON.stringify(r) + "\n").join(""));
   const summary = summarise(plan.runs, plan.factors, merged);
   const written = writeSummary(summary, out);
   const files: MergeResult["files"] = { results: resultsPath, ...written };

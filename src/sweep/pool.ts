@@ -9,8 +9,7 @@ import * as path from "path";
 import { Worker } from "worker_threads";
 import { initBackend } from "../backend";
 import type { JsonObject } from "./config";
-import "./builtin-kinds";
-import { getExperimentKind, jsonSafeMetrics, loadKindModules, type Metrics } from "./kinds";
+import { declaredKindModules, getExperimentKind, jsonSafeMetrics, loadKindModules, type Metrics } from "./kinds";
 
 export interface TaskMessage {
   id: string;
@@ -76,7 +75,7 @@ export async function runPool(tasks: TaskMessage[], opts: PoolOptions): Promise<
       const worker = new Worker(source, {
         eval: true,
         execArgv: [],
-        workerData: { modules: opts.modules ?? [] },
+        workerData: { modules: opts.modules ?? [], kindModules: declaredKindModules() },
         stderr: false,
         stdout: false,
       });
@@ -113,18 +112,40 @@ export async function runPool(tasks: TaskMessage[], opts: PoolOptions): Promise<
         }
         next();
       });
-      worker.on("error", (err) => {
-        // The thread died (e.g. out of memory, or a module failed to load): fail its run, start a replacement.
-        if (current)
-          opts.onFailed(current, `worker thread crashed: ${err.stack ?? err.message}`, performance.now() - started);
-        current = undefined;
+      // The thread died with a run in hand: fail that run (it is not stored, so a re-run retries it) and
+      // start a replacement for the rest of the queue. Called once per worker, from "error" or "exit".
+      let died = false;
+      const onDeath = (why: string): void => {
+        if (died) return;
+        died = true;
+        if (current) {
+          const task = current;
+          current = undefined;
+          try {
+            opts.onFailed(task, why, performance.now() - started);
+          } catch (e) {
+            queue.length = 0;
+            return finish(e as Error);
+          }
+        }
         if (!everReady) {
           queue.length = 0; // a worker that cannot even start will not start next time either
-          return finish(new Error(`a sweep worker failed to start: ${err.stack ?? err.message}`));
+          return finish(new Error(`a sweep worker failed to start: ${why}`));
         }
         if (queue.length > 0 && !opts.shouldStop?.()) start();
+      };
+      worker.on("error", (err) => {
+        // e.g. out of memory, an uncaught error, or a module that failed to load.
+        onDeath(`worker thread crashed: ${err.stack ?? err.message}`);
       });
-      worker.on("exit", () => {
+      worker.on("exit", (code) => {
+        // A worker is only terminated by next() once it has no run; exiting otherwise (process.exit in a
+        // kind, or before it was ever ready) is a death.
+        if (current)
+          onDeath(
+            `worker thread exited (exit code ${code}) while running this run (process.exit in the experiment kind?)`,
+          );
+        else if (!everReady) onDeath(`the worker thread exited (exit code ${code}) before it was ready`);
         live--;
         finish();
       });

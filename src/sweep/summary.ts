@@ -6,7 +6,7 @@ import type { DataFrame } from "danfojs-node";
 import { canonicalJson } from "./config";
 import { metricNumber } from "./kinds";
 import type { FactorValue, RunSpec } from "./plan";
-import { seedStats } from "./stats";
+import { seedStats } from "../stats";
 import { writeFileAtomic } from "../fsAtomic";
 import type { RunRecord } from "./store";
 

@@ -3,13 +3,13 @@
 // (CLI, tests, the tslab kernel). Each worker initialises its own tfjs backend before its first run.
 import { parentPort, workerData } from "worker_threads";
 import { initBackend } from "../backend";
-import "./builtin-kinds";
-import { getExperimentKind, jsonSafeMetrics, loadKindModules } from "./kinds";
+import { declareKindModules, getExperimentKind, jsonSafeMetrics, loadKindModules } from "./kinds";
 import type { TaskMessage, WorkerMessage } from "./pool";
 
 const port = parentPort;
 if (!port) throw new Error("src/sweep/worker.ts must run in a worker thread");
-const data = workerData as { modules: string[] };
+const data = workerData as { modules: string[]; kindModules: Record<string, string> };
+declareKindModules(data.kindModules);
 loadKindModules(data.modules);
 
 let backendReady: Promise<unknown> | undefined;

@@ -5,11 +5,14 @@
 // for the forward products. Aᵀ·B needs no transpose at all when read as a sum of outer products,
 // C = Σ_k A[k, :]ᵀ B[k, :]: this kernel keeps a 4 × 8 tile of C in eight f32x4 registers and, for each k,
 // loads A[k, m:m+4] and B[k, n:n+8] and does 8 multiply-adds, with k and n blocked so the block of B it
-// sweeps stays in cache (gemmTN: M a multiple of 4, N of 8; other shapes are left to tfjs).
-// The same tile with A read row-major (four load32_splat per k) is gemmNN, C = A·B, batched and padded
-// to any shape: attention's batched products (batchMatMulSimd.ts).
+// sweeps stays in cache. The same tile with A read row-major (four load32_splat per k) is gemmNN, C = A·B,
+// batched: attention's batched products (batchMatMulSimd.ts). Both take any shape (M and N are padded to
+// multiples of 4 and 8 with zeros in the kernel's memory); fastMatMul.ts sends aᵀ·b here only where no
+// padding is needed (`gemmSupports`). `gemmStatus` says whether the kernels compiled, and why not;
+// `gemmCalls` counts the calls, so tests can check the kernels actually ran (test/gemm.test.ts).
 import {
   compileKernel,
+  type WasmMemory,
   F32X4_ADD,
   F32X4_MUL,
   forRange,
@@ -147,23 +150,138 @@ function code(transposedA: boolean): number[] {
   ];
 }
 
-type Compiled = NonNullable<ReturnType<typeof compileKernel>>;
-const compiled = new Map<boolean, Compiled | null>();
+type Compiled = ReturnType<typeof compileKernel>;
+const compiled = new Map<boolean, Compiled | string>();
 
-function kernel(transposedA: boolean): Compiled | null {
+/** The compiled kernel, or the reason it could not be compiled (the runtime's error). */
+function kernel(transposedA: boolean): Compiled | string {
   if (!compiled.has(transposedA)) {
     const locals: Array<[number, number]> = [
       [I32_LOCALS, I32],
       [V128_LOCALS, V128],
     ];
-    compiled.set(transposedA, compileKernel("gemm", 6, locals, code(transposedA)));
+    try {
+      compiled.set(transposedA, compileKernel("gemm", 6, locals, code(transposedA)));
+    } catch (err) {
+      compiled.set(transposedA, `WebAssembly rejected the SIMD kernel: ${err instanceof Error ? err.message : err}`);
+    }
   }
-  return compiled.get(transposedA) as Compiled | null;
+  return compiled.get(transposedA) as Compiled | string;
 }
 
-/** Whether the kernels compile here and gemmTN takes these shapes (M a multiple of 4, N of 8). */
+/** Whether both kernels compiled here; where not, `reason` is the runtime's error (never a silent fallback). */
+export function gemmStatus(): { simd: true } | { simd: false; reason: string } {
+  for (const transposedA of [false, true]) {
+    const k = kernel(transposedA);
+    if (typeof k === "string") return { simd: false, reason: k };
+  }
+  return { simd: true };
+}
+
+const calls = { nn: 0, tn: 0, inPlace: 0 };
+
+/**
+ * Kernel calls so far (gemmNN counts one per call, whatever its batch), and how many of them ran in place
+ * on an attached heap: tests check the kernels ran.
+ */
+export function gemmCalls(): { nn: number; tn: number; inPlace: number } {
+  return { ...calls };
+}
+
+/** Both kernels compiled over an imported memory (tfjs's wasm heap), once `attachHeap` has been called. */
+let onHeap: { memory: WasmMemory; nn: Compiled; tn: Compiled } | undefined;
+
+/**
+ * Compile the kernels a second time over `memory` (the wasm backend's heap), so that products whose
+ * operands and output all live there and need no padding (M a multiple of 4, N of 8: every shape the
+ * transformer has) run where the tensors are, without copying them into the kernel's own memory and the
+ * result out (profile: the copies were a third of the kernels' time at the Figure-2 size). The same
+ * kernel on the same numbers: results are bit-identical to the copying path. Returns the runtime's error,
+ * or null once attached.
+ */
+export function attachHeap(memory: WasmMemory): string | null {
+  if (onHeap?.memory === memory) return null;
+  const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+  const locals: Array<[number, number]> = [
+    [I32_LOCALS, I32],
+    [V128_LOCALS, V128],
+  ];
+  try {
+    const [nn, tn] = [false, true].map((t) => compileKernel("gemm", 6, locals, code(t), { memory, shared }));
+    onHeap = { memory, nn, tn };
+    return null;
+  } catch (err) {
+    return `the SIMD kernel could not use the backend's memory: ${err instanceof Error ? err.message : err}`;
+  }
+}
+
+/** The attached kernel where a, b and out are all views of the attached heap and M, N need no padding. */
+function inPlace(transposedA: boolean, arrays: Float32Array[], M: number, N: number): Compiled | undefined {
+  if (!onHeap || M % 4 !== 0 || N % 8 !== 0) return undefined;
+  const buffer = onHeap.memory.buffer;
+  if (!arrays.every((x) => x.buffer === buffer)) return undefined;
+  calls.inPlace++;
+  return transposedA ? onHeap.tn : onHeap.nn;
+}
+
+/** Whether the kernels compile here and these shapes need no padding (M a multiple of 4, N of 8). */
 export function gemmSupports(M: number, N: number): boolean {
-  return M % 4 === 0 && N % 8 === 0 && M > 0 && N > 0 && kernel(true) !== null && kernel(false) !== null;
+  return M % 4 === 0 && N % 8 === 0 && M > 0 && N > 0 && gemmStatus().simd;
+}
+
+function compiledOrThrow(transposedA: boolean): Compiled {
+  const k = kernel(transposedA);
+  if (typeof k === "string") throw new Error(`gemm: ${k}`);
+  return k;
+}
+
+function checkShapes(name: string, sizes: Record<string, number>): void {
+  for (const [key, v] of Object.entries(sizes))
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${name}: ${key} must be a non-negative integer, got ${v}`);
+}
+
+/**
+ * Copy `rows` rows of `cols` values from `src` (row-major, starting at element `from`) into `heap` at `at`
+ * with row stride `stride` ≥ cols, zeroing the padding columns.
+ */
+function copyPadded(
+  heap: Float32Array,
+  at: number,
+  src: Float32Array,
+  from: number,
+  rows: number,
+  cols: number,
+  stride: number,
+): void {
+  if (stride === cols) {
+    heap.set(src.subarray(from, from + rows * cols), at);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    heap.set(src.subarray(from + r * cols, from + (r + 1) * cols), at + r * stride);
+    heap.fill(0, at + r * stride + cols, at + (r + 1) * stride);
+  }
+}
+
+/** Copy a (rows, cols) block out of a (·, stride) padded result at `at` into `out` from element `to`. */
+function copyOut(
+  out: Float32Array,
+  to: number,
+  heap: Float32Array,
+  at: number,
+  rows: number,
+  cols: number,
+  stride: number,
+): void {
+  if (stride === cols) {
+    out.set(heap.subarray(at, at + rows * cols), to);
+    return;
+  }
+  for (let r = 0; r < rows; r++) out.set(heap.subarray(at + r * stride, at + r * stride + cols), to + r * cols);
+}
+
+function heap(memory: WasmMemory, floats: number): Float32Array {
+  return heapOf(memory, floats * 4);
 }
 
 /**
@@ -180,46 +298,53 @@ export function gemmNN(
   N: number,
   G = 1,
 ): void {
-  const k = kernel(false);
-  if (!k) throw new Error("gemm: WebAssembly SIMD is not available");
+  checkShapes("gemmNN", { M, K, N, G });
+  const k = compiledOrThrow(false);
+  calls.nn++;
+  const here = inPlace(false, [a, b, out], M, N);
+  if (here) {
+    out.fill(0, 0, G * M * N); // the kernel adds into C
+    const [A4, B4, C4] = [a.byteOffset, b.byteOffset, out.byteOffset];
+    for (let g = 0; g < G; g++) here.fn(A4 + g * M * K * 4, B4 + g * K * N * 4, C4 + g * M * N * 4, K, M, N);
+    return;
+  }
   const [Mp, Np] = [Math.ceil(M / 4) * 4, Math.ceil(N / 8) * 8];
   const [aSize, bSize, cSize] = [Mp * K, K * Np, Mp * Np];
   const [aOff, bOff, cOff] = [0, G * aSize, G * (aSize + bSize)];
-  const heap = heapOf(k.memory, (cOff + G * cSize) * 4);
-  if (Mp === M) heap.set(a.subarray(0, G * M * K), aOff);
-  else
-    for (let g = 0; g < G; g++) {
-      heap.set(a.subarray(g * M * K, (g + 1) * M * K), aOff + g * aSize);
-      heap.fill(0, aOff + g * aSize + M * K, aOff + (g + 1) * aSize);
-    }
-  if (Np === N) heap.set(b.subarray(0, G * K * N), bOff);
-  else
-    for (let r = 0; r < G * K; r++) {
-      heap.set(b.subarray(r * N, (r + 1) * N), bOff + r * Np);
-      heap.fill(0, bOff + r * Np + N, bOff + (r + 1) * Np);
-    }
-  heap.fill(0, cOff, cOff + G * cSize);
+  const h = heap(k.memory, cOff + G * cSize);
+  for (let g = 0; g < G; g++) {
+    // A (M, K) → (Mp, K): the padding rows are zero.
+    h.set(a.subarray(g * M * K, (g + 1) * M * K), aOff + g * aSize);
+    h.fill(0, aOff + g * aSize + M * K, aOff + (g + 1) * aSize);
+  }
+  copyPadded(h, bOff, b, 0, G * K, N, Np);
+  h.fill(0, cOff, cOff + G * cSize);
   for (let g = 0; g < G; g++) k.fn((aOff + g * aSize) * 4, (bOff + g * bSize) * 4, (cOff + g * cSize) * 4, K, Mp, Np);
-  if (Mp === M && Np === N) out.set(heap.subarray(cOff, cOff + G * M * N));
-  else
-    for (let g = 0; g < G; g++)
-      for (let r = 0; r < M; r++) {
-        const from = cOff + g * cSize + r * Np;
-        out.set(heap.subarray(from, from + N), (g * M + r) * N);
-      }
+  for (let g = 0; g < G; g++) copyOut(out, g * M * N, h, cOff + g * cSize, M, N, Np);
 }
 
-/** out (M, N) = aᵀ·b for a (K, M), b (K, N), all row-major Float32Arrays, M a multiple of 4 and N of 8. */
+/**
+ * out (M, N) = aᵀ·b for a (K, M), b (K, N), all row-major Float32Arrays; `out` is overwritten. Any M and N:
+ * A's and B's rows are padded to multiples of 4 and 8 columns with zeros in the kernel's memory.
+ */
 export function gemmTN(a: Float32Array, b: Float32Array, out: Float32Array, K: number, M: number, N: number): void {
-  const k = kernel(true);
-  if (!k || !gemmSupports(M, N)) throw new Error(`gemm: unsupported shapes M ${M}, N ${N} or no wasm SIMD`);
+  checkShapes("gemmTN", { K, M, N });
+  const k = compiledOrThrow(true);
+  calls.tn++;
+  const here = inPlace(true, [a, b, out], M, N);
+  if (here) {
+    out.fill(0, 0, M * N);
+    here.fn(a.byteOffset, b.byteOffset, out.byteOffset, K, M, N);
+    return;
+  }
+  const [Mp, Np] = [Math.ceil(M / 4) * 4, Math.ceil(N / 8) * 8];
   const aOff = 0;
-  const bOff = K * M;
-  const cOff = bOff + K * N;
-  const heap = heapOf(k.memory, (cOff + M * N) * 4);
-  heap.set(a.subarray(0, K * M), aOff);
-  heap.set(b.subarray(0, K * N), bOff);
-  heap.fill(0, cOff, cOff + M * N);
-  k.fn(aOff * 4, bOff * 4, cOff * 4, K, M, N);
-  out.set(heap.subarray(cOff, cOff + M * N));
+  const bOff = K * Mp;
+  const cOff = bOff + K * Np;
+  const h = heap(k.memory, cOff + Mp * Np);
+  copyPadded(h, aOff, a, 0, K, M, Mp);
+  copyPadded(h, bOff, b, 0, K, N, Np);
+  h.fill(0, cOff, cOff + Mp * Np);
+  k.fn(aOff * 4, bOff * 4, cOff * 4, K, Mp, Np);
+  copyOut(out, 0, h, cOff, M, N, Np);
 }

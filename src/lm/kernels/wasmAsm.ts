@@ -1,4 +1,4 @@
-// A minimal WebAssembly assembler for the hand-written SIMD kernels (batchMatMulSimd.ts, gemmTN.ts).
+// A minimal WebAssembly assembler for the hand-written SIMD kernels (gemm.ts: gemmNN and gemmTN).
 //
 // Each kernel is one exported function over its own memory: code is a flat list of bytes built from the
 // helpers below, and `compileKernel` wraps it into a module (type, function, memory, exports, code).
@@ -84,37 +84,43 @@ export interface WasmMemory {
 }
 const Wasm = (
   globalThis as unknown as {
-    WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: object } };
+    WebAssembly: {
+      Module: new (b: Uint8Array) => object;
+      Instance: new (m: object, imports?: object) => { exports: object };
+    };
   }
 ).WebAssembly;
 
 /**
- * Compile one function `name(i32 × params) → ()` with `locals` ([count, type] runs) and body `code`,
- * exported with its memory as `mem`. Returns null where the runtime rejects it (no SIMD).
+ * Compile one function `name(i32 × params) → ()` with `locals` ([count, type] runs) and body `code`. It runs
+ * over its own memory, exported as `mem`, or, given `heap`, over that memory imported (another module's,
+ * e.g. tfjs's wasm heap, so the kernel reads and writes tensors where they are; `shared` for the threaded
+ * build's shared memory). Throws the runtime's own error where it rejects the module (no SIMD): callers
+ * record it as the reason for their fallback (gemm.ts `gemmStatus`).
  */
 export function compileKernel(
   name: string,
   params: number,
   locals: Array<[number, number]>,
   code: number[],
-): { fn: (...args: number[]) => void; memory: WasmMemory } | null {
+  heap?: { memory: WasmMemory; shared: boolean },
+): { fn: (...args: number[]) => void; memory: WasmMemory } {
   const str = (s: string) => [...uleb(s.length), ...Array.from(Buffer.from(s, "utf8"))];
   const body = [...uleb(locals.length), ...locals.flatMap(([n, t]) => [...uleb(n), t]), ...code, END];
+  // An imported memory: at least 1 page; a shared one must declare a maximum (the largest allowed).
+  const limits = heap?.shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
   const bytes = new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [1, 0x60, ...uleb(params), ...new Array(params).fill(I32), 0]),
+    ...(heap ? section(2, [1, ...str("env"), ...str("mem"), 0x02, ...limits]) : []),
     ...section(3, [1, 0]),
-    ...section(5, [1, 0x00, 1]),
-    ...section(7, [2, ...str(name), 0x00, 0, ...str("mem"), 0x02, 0]),
+    ...(heap ? [] : section(5, [1, 0x00, 1])),
+    ...section(7, heap ? [1, ...str(name), 0x00, 0] : [2, ...str(name), 0x00, 0, ...str("mem"), 0x02, 0]),
     ...section(10, [1, ...uleb(body.length), ...body]),
   ]);
-  try {
-    const instance = new Wasm.Instance(new Wasm.Module(bytes));
-    const ex = instance.exports as unknown as Record<string, unknown>;
-    return { fn: ex[name] as (...args: number[]) => void, memory: ex.mem as WasmMemory };
-  } catch {
-    return null;
-  }
+  const instance = new Wasm.Instance(new Wasm.Module(bytes), heap ? { env: { mem: heap.memory } } : undefined);
+  const ex = instance.exports as unknown as Record<string, unknown>;
+  return { fn: ex[name] as (...args: number[]) => void, memory: heap ? heap.memory : (ex.mem as WasmMemory) };
 }
 
 /** Grow `memory` to hold at least `bytes`; returns a fresh Float32Array view of all of it. */

@@ -26,8 +26,8 @@
 // As in the bandit kind, a knob the method ignores (labelSmoothing for IPO, preference.* for PPO, …) is an
 // error (loss options by the registry; the others when they differ from the preset), so two run ids never
 // compute the same thing.
-import { type Complain, type JsonObject } from "./config";
-import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
+import { type Complain, type JsonObject } from "../sweep/config";
+import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "../sweep/kinds";
 import { referenceFor, rlaifDataFor } from "./lm-cache";
 import { defaultConstitution } from "../lm/judges";
 import { LM_PRESETS, evaluateOnHeldOut, trainAndEvaluate, type LmMethod, type LmPreset } from "../lm/pipeline";

@@ -3,8 +3,8 @@
 // over seeds is known in closed form and the run is a pure function of (config, seed). `delayMs` makes a
 // run take time: sleeping (the thread idles) or, with `spin: true`, busy-looping (the thread computes);
 // `failSeed` makes the run with that seed throw (to test failure handling).
-import { canonicalJson, type JsonObject } from "./config";
-import { ConfigReader, registerExperimentKind, type ExperimentKind } from "./kinds";
+import { canonicalJson, type JsonObject } from "../sweep/config";
+import { ConfigReader, registerExperimentKind, type ExperimentKind } from "../sweep/kinds";
 import { Rng, hashString } from "../random";
 
 function busyWait(ms: number): number {
@@ -14,10 +14,13 @@ function busyWait(ms: number): number {
   return x;
 }
 
+// Part of every run id: bump it when a run's metrics change (test/kind-versions.test.ts checks that).
+const VERSION = 2;
+
 export const syntheticKind: ExperimentKind = {
   name: "synthetic",
   description: "score = center + slope·x + noise·N(0,1); optional delay. For tests and benchmarks of the runner.",
-  version: 2,
+  version: VERSION,
   usesBackend: false,
   resolve(config, complain) {
     const r = ConfigReader.root(config, complain);

@@ -11,7 +11,7 @@ import {
   type LossEntry,
   type LossOptions,
 } from "../losses/registry";
-import type { ConfigReader } from "./kinds";
+import type { ConfigReader } from "../sweep/kinds";
 
 export interface MethodConfig {
   /** The registered name (aliases such as listwise-dpo are stored under it), or an extra method. */

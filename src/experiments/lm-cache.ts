@@ -15,7 +15,7 @@ import { defaultConstitution } from "../lm/judges";
 import { makeRlaifData, setupCorpus, trainReference, type LmPreset, type LmSetup } from "../lm/pipeline";
 import type { RlaifData } from "../lm/rlaif";
 import type { Transformer } from "../lm/transformer";
-import { canonicalJson } from "./config";
+import { canonicalJson } from "../sweep/config";
 
 export interface Reference {
   setup: LmSetup;

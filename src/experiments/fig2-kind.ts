@@ -18,8 +18,8 @@
 //
 // Metrics: the last checkpoint's reward (ground truth), kl, vader, rm, and `checkpoints`, a JSON string of
 // every checkpoint row (per-prompt means included, for clustered CIs and paired comparisons).
-import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
-import type { Complain, JsonObject } from "./config";
+import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "../sweep/kinds";
+import type { Complain, JsonObject } from "../sweep/config";
 import {
   FIG2_METHODS,
   OFFLINE_METHODS,

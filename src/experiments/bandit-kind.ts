@@ -19,8 +19,8 @@
 // The fixed §5.4 sets ignore the sampling knobs (nPrompts … temperature), so one base can serve both kinds
 // of dataset; knobs a *method* ignores (an option its loss does not take, keepDesirable for a pair loss)
 // are errors.
-import type { JsonObject } from "./config";
-import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "./kinds";
+import type { JsonObject } from "../sweep/config";
+import { ConfigReader, registerExperimentKind, type ExperimentKind, type Metrics } from "../sweep/kinds";
 import { initBackend } from "../backend";
 import { Rng } from "../random";
 import {
@@ -131,12 +131,15 @@ function rankAgreement(policy: PolicyTable, rewards: number[][]): number {
   return total === 0 ? NaN : agree / total;
 }
 
+// Part of every run id: bump it when a run's metrics change (test/kind-versions.test.ts checks that).
+// 2: method is any registered loss, lossOptions resolved by its registry entry, lr renamed learningRate.
+const VERSION = 2;
+
 export const banditKind: ExperimentKind = {
   name: "bandit",
   description:
     "Tabular softmax policy trained by any registered preference loss on bandit preference data (src/bandit)",
-  // 2: method is any registered loss, lossOptions resolved by its registry entry, lr renamed learningRate.
-  version: 2,
+  version: VERSION,
   usesBackend: false, // the default js engine is plain Float64; engine "tfjs" initialises the backend itself
   resolve(config, complain) {
     const r = ConfigReader.root(config, complain);

@@ -4,6 +4,9 @@
 //   2. run the sweep file (resumable: finished runs are skipped; shardable with the sweep CLI);
 //   3. summarise the stored runs into data/fig2/<sweep name>.json: provenance (sweep file hash, code
 //      version), the shared stages' statistics, every checkpoint row, and the verdict table.
+// The results file (committed) is replaced only by a complete summary: --summarise-only over a folder
+// missing runs is refused before anything is built, and an interrupted or failed sweep's summary goes to
+// <out>/<sweep name>.partial.json instead.
 import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -12,10 +15,10 @@ import { loadSweepFile } from "../sweep/config";
 import { expandSweep } from "../sweep/plan";
 import { readResults, writeFileAtomic } from "../sweep/store";
 import { runSweep, defaultOutDir } from "../sweep/runner";
-import { fig2Kind, storedRow } from "../sweep/fig2-kind";
-import { sharedFor } from "./context";
-import { checkpointRowsOf, summariseFig2, slimPoints, type VerdictRow } from "./summary";
-import type { CheckpointRow } from "./run";
+import { fig2Kind, storedRow } from "./fig2-kind";
+import { sharedFor } from "../fig2/context";
+import { checkpointRowsOf, summariseFig2, slimPoints, type VerdictRow } from "../fig2/summary";
+import type { CheckpointRow } from "../fig2/run";
 import { reportStage } from "../progress";
 
 export const FIG2_SWEEPS: Record<string, string> = {
@@ -120,17 +123,27 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
   const say = (s: string) => {
     if (!opts.quiet) reportStage("fig2:", s.replace(/^fig2: /, "")); // a notebook shows the stages in place
   };
+  const out = opts.out ?? defaultOutDir(spec);
+  const resultsPath = path.join(out, "results.jsonl");
+  const target = opts.resultsFile === undefined ? path.join("data", "fig2", `${spec.name}.json`) : opts.resultsFile;
+  if (opts.summariseOnly && target) {
+    const ids = new Set(readResults(resultsPath).records.map((r) => r.id));
+    const have = plan.runs.filter((r) => ids.has(r.id)).length;
+    if (have < plan.runs.length)
+      throw new Error(
+        `fig2: only ${have}/${plan.runs.length} runs of ${spec.name} are stored in ${resultsPath}, so ${target} is not replaced by an incomplete summary. Finish the runs (npm run fig2 -- ${opts.sweep}${opts.out ? ` --out ${opts.out}` : ""}) or point --out at the folder that holds them.`,
+      );
+  }
   say(`fig2: shared stages for preset ${preset}, data seed ${dataSeed} …`);
   const tShared = Date.now();
   await sharedFor(preset, dataSeed, !opts.quiet);
   const sharedSeconds = (Date.now() - tShared) / 1000;
   say(`fig2: shared stages ready in ${sharedSeconds.toFixed(1)} s`);
-  const out = opts.out ?? defaultOutDir(spec);
   const tSweep = Date.now();
   if (!opts.summariseOnly)
     await runSweep({ spec, workers: opts.workers, out, quiet: opts.quiet, shouldStop: opts.shouldStop, report: false });
   const sweepSeconds = (Date.now() - tSweep) / 1000;
-  const stored = readResults(path.join(out, "results.jsonl")).records;
+  const stored = readResults(resultsPath).records;
   const byId = new Map(stored.map((r) => [r.id, r]));
   const done = plan.runs.filter((r) => byId.has(r.id)).map((r) => byId.get(r.id)!);
   const missing = plan.runs
@@ -165,12 +178,13 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
     points: slimPoints(summary.points),
     createdAt: new Date().toISOString(),
   };
-  const target = opts.resultsFile === undefined ? path.join("data", "fig2", `${spec.name}.json`) : opts.resultsFile;
   if (target) {
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    writeFileAtomic(target, JSON.stringify(results) + "\n");
+    // An incomplete summary never replaces the results file: it goes next to the runs instead.
+    const file = missing.length ? path.join(out, `${spec.name}.partial.json`) : target;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeFileAtomic(file, JSON.stringify(results) + "\n");
     say(
-      `fig2: ${done.length}/${plan.runs.length} runs summarised → ${target}${missing.length ? ` (${missing.length} missing: re-run the same command to resume)` : ""}`,
+      `fig2: ${done.length}/${plan.runs.length} runs summarised → ${file}${missing.length ? ` (${missing.length} missing, so ${target} is left as it was: re-run the same command to resume)` : ""}`,
     );
   }
   return results;

@@ -1,0 +1,21 @@
+// The model sizes the engine benchmark (bench-lm.ts) and profile (profile-lm.ts) run at, and the peer's.
+import type { TransformerConfig } from "../src/lm/transformer";
+
+export interface BenchSize {
+  config: TransformerConfig;
+  /** Preference pairs per DPO step (2 rows each: chosen and rejected). */
+  pairs: number;
+}
+
+export const SIZES: Record<string, BenchSize> = {
+  // The Figure-2 model (src/fig2/shared.ts): what the reproductions train.
+  fig2: { config: { vocabSize: 2000, contextLength: 24, dModel: 64, nHeads: 4, nLayers: 2 }, pairs: 32 },
+  bench: { config: { vocabSize: 2048, contextLength: 64, dModel: 128, nHeads: 4, nLayers: 2 }, pairs: 32 },
+  large: { config: { vocabSize: 8192, contextLength: 128, dModel: 256, nHeads: 8, nLayers: 4 }, pairs: 16 },
+};
+
+export function sizeOf(name: string): BenchSize {
+  const size = SIZES[name];
+  if (!size) throw new Error(`--size must be one of ${Object.keys(SIZES).join(", ")}, got "${name}"`);
+  return size;
+}
