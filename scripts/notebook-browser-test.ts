@@ -9,6 +9,10 @@
 //   4. saves a screenshot. Prints one line per check; exit 1 if any failed.
 //
 //   node --import tsx scripts/notebook-browser-test.ts [--out output/browser-test]
+//   node --import tsx scripts/notebook-browser-test.ts --notebook notebooks/02-kl-regularised-rl.ipynb
+//
+// With --notebook it runs that notebook instead (steps 1, 2 and 4: figures and errors before and after a
+// reload; its first run's figure count is the one the later counts must match).
 //
 // The server runs in its own process group (detached), killed as a group at the end; its kernels are shut
 // down through the REST API first. Needs Debian's jupyter-notebook (scripts/setup.sh --with-browser).
@@ -227,7 +231,11 @@ async function main(): Promise<void> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-browser-test-"));
   const dir = path.join(scratch, "notebooks");
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, "kernel-test.ipynb"), notebookJson());
+  // --notebook PATH: a project notebook instead of the built-in one (figure counts only: run, reload, run).
+  const nbArg = process.argv.indexOf("--notebook");
+  const given = nbArg > 0 ? path.resolve(process.argv[nbArg + 1]) : undefined;
+  const name = given ? path.basename(given) : "kernel-test.ipynb";
+  fs.writeFileSync(path.join(dir, name), given ? fs.readFileSync(given) : notebookJson());
 
   const server = await startServer(dir, scratch);
   const browser = await launchChromium();
@@ -236,75 +244,50 @@ async function main(): Promise<void> {
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     const page = await context.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
-    const url = `${server.base}/notebooks/kernel-test.ipynb?token=${server.token}`;
+    const url = `${server.base}/notebooks/${encodeURIComponent(name)}?token=${server.token}`;
 
     await page.goto(url, { waitUntil: "load" });
     await page.waitForFunction(KERNEL_READY, undefined, { timeout: 120_000, polling: 250 });
     const t1 = await runAll(page);
-    const c1 = await counts(page, FIGURES);
+    const c1 = await counts(page, given ? 1 : FIGURES);
+    const want = given ? c1.figures : FIGURES; // a given notebook: as many as its first run made
     check(
-      c1.rendered === FIGURES && c1.figures === FIGURES && c1.errors.length === 0,
-      `first run (${t1.toFixed(1)} s): ${c1.rendered}/${c1.figures} figures rendered (want ${FIGURES}), ${c1.errors.length} error output(s)`,
+      c1.rendered === want && c1.figures === want && want > 0 && c1.errors.length === 0,
+      `${name}, first run (${t1.toFixed(1)} s): ${c1.rendered}/${c1.figures} figures rendered (want ${want}), ${c1.errors.length} error output(s)`,
       c1.errors.join("; "),
     );
-    check(
-      c1.results >= 3 && c1.tables === 1,
-      `execute_results: ${c1.results} (figure, DataFrame, 42), ${c1.tables} DataFrame table`,
-    );
-    check(
-      c1.progress.some((p) => /training 40\/40 .*done in/.test(p ?? "")),
-      "the progress display ends as 'training 40/40 … done in'",
-      c1.progress.join(" | "),
-    );
+    if (!given)
+      check(
+        c1.results >= 3 && c1.tables === 1,
+        `execute_results: ${c1.results} (figure, DataFrame, 42), ${c1.tables} DataFrame table`,
+      );
+    if (!given)
+      check(
+        c1.progress.some((p) => /training 40\/40 .*done in/.test(p ?? "")),
+        "the progress display ends as 'training 40/40 … done in'",
+        c1.progress.join(" | "),
+      );
 
     await page.evaluate("Jupyter.notebook.save_notebook()");
     await page.waitForFunction("!Jupyter.notebook.dirty", undefined, { timeout: 30_000 }).catch(() => undefined);
     await page.reload({ waitUntil: "load" });
     await page.waitForFunction(KERNEL_READY, undefined, { timeout: 120_000, polling: 250 });
-    const saved = await counts(page, FIGURES);
+    const saved = await counts(page, want);
     check(
-      saved.rendered === FIGURES,
+      saved.rendered === want,
       `after a reload, the saved outputs: ${saved.rendered}/${saved.figures} figures rendered (plotly.js fetched from the kernel)`,
     );
     const t2 = await runAll(page);
-    const c2 = await counts(page, FIGURES);
+    const c2 = await counts(page, want);
     check(
-      c2.rendered === FIGURES && c2.figures === FIGURES && c2.errors.length === 0,
+      c2.rendered === want && c2.figures === want && c2.errors.length === 0,
       `after a reload, run again (${t2.toFixed(1)} s, same kernel): ${c2.rendered}/${c2.figures} figures rendered, ${c2.errors.length} error output(s)`,
       c2.errors.join("; "),
     );
 
-    const before = await valueOf(page, "const tensorsBefore = tf.memory().numTensors;\ntensorsBefore");
-    const a = await interruptCell(page, TRAIN_LONG, 3000);
-    check(
-      /InterruptedError/.test(a.output) && a.seconds < 2,
-      `interrupt trainBandit (tfjs engine, polls each step): stopped in ${a.seconds.toFixed(2)} s with InterruptedError`,
-      a.output,
-    );
-    const leaked = await valueOf(page, "tf.memory().numTensors - tensorsBefore");
-    // tf.train.adam keeps one tensor after dispose() (tfjs 4.22; see test/bandit-engines.test.ts).
-    check(
-      ["0", "1"].includes(leaked.trim()),
-      `… tensors left allocated afterwards: ${leaked.trim()} (of ${before.trim()} before)`,
-    );
-    const b = await interruptCell(page, NO_CHECKS, 2000);
-    check(
-      /stopped hard/.test(b.output) && b.seconds < 15,
-      `interrupt a loop with no interrupt checks: hard-stopped in ${b.seconds.toFixed(2)} s (grace period 5 s)`,
-      b.output,
-    );
-    const v = await valueOf(page, "6 * 7");
-    check(v.trim() === "42", `the kernel answers after both interrupts (6 * 7 → ${v.trim()})`);
+    if (!given) await interrupts(page);
     check(pageErrors.length === 0, `no page errors (${pageErrors.length})`, pageErrors.slice(0, 5).join("; "));
-
-    const shot = path.join(out, "notebook.png");
-    // The notebook scrolls inside #site: make the viewport as tall as the notebook so the shot shows it all.
-    const height = (await page.evaluate(
-      "document.querySelector('#header').offsetHeight + document.querySelector('#notebook').scrollHeight",
-    )) as number;
-    await page.setViewportSize({ width: 1200, height: Math.min(Math.max(height, 900), 12_000) });
-    await page.screenshot({ path: shot, fullPage: true });
-    console.log(`screenshot: ${path.relative(process.cwd(), shot)}`);
+    await screenshot(page, path.join(out, given ? name.replace(/\.ipynb$/, ".png") : "notebook.png"));
     await context.close();
   } finally {
     await browser.close();
@@ -314,6 +297,41 @@ async function main(): Promise<void> {
   }
   console.log(failures.length ? `${failures.length} browser check(s) failed` : "all browser checks passed");
   if (failures.length) process.exitCode = 1;
+}
+
+/** Interrupt a polling trainer and a loop that never polls; the kernel must stay usable. */
+async function interrupts(page: Page): Promise<void> {
+  const before = await valueOf(page, "const tensorsBefore = tf.memory().numTensors;\ntensorsBefore");
+  const a = await interruptCell(page, TRAIN_LONG, 3000);
+  check(
+    /InterruptedError/.test(a.output) && a.seconds < 2,
+    `interrupt trainBandit (tfjs engine, polls each step): stopped in ${a.seconds.toFixed(2)} s with InterruptedError`,
+    a.output,
+  );
+  const leaked = await valueOf(page, "tf.memory().numTensors - tensorsBefore");
+  // tf.train.adam keeps one tensor after dispose() (tfjs 4.22; see test/bandit-engines.test.ts).
+  check(
+    ["0", "1"].includes(leaked.trim()),
+    `… tensors left allocated afterwards: ${leaked.trim()} (of ${before.trim()} before)`,
+  );
+  const b = await interruptCell(page, NO_CHECKS, 2000);
+  check(
+    /stopped hard/.test(b.output) && b.seconds < 15,
+    `interrupt a loop with no interrupt checks: hard-stopped in ${b.seconds.toFixed(2)} s (grace period 5 s)`,
+    b.output,
+  );
+  const v = await valueOf(page, "6 * 7");
+  check(v.trim() === "42", `the kernel answers after both interrupts (6 * 7 → ${v.trim()})`);
+}
+
+/** A screenshot of the whole notebook (it scrolls inside #site: the viewport is made as tall as it). */
+async function screenshot(page: Page, file: string): Promise<void> {
+  const height = (await page.evaluate(
+    "document.querySelector('#header').offsetHeight + document.querySelector('#notebook').scrollHeight",
+  )) as number;
+  await page.setViewportSize({ width: 1200, height: Math.min(Math.max(height, 900), 12_000) });
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot: ${path.relative(process.cwd(), file)}`);
 }
 
 if (require.main === module)
