@@ -149,7 +149,7 @@ async function stopServer(s: Server): Promise<void> {
 // Browser-side snippets (strings: this file is type-checked without the DOM lib).
 const KERNEL_READY =
   "window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded && Jupyter.notebook.kernel && " +
-  "Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.info_reply && Jupyter.notebook.kernel.info_reply.status === 'ok'";
+  "Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.info_reply && Jupyter.notebook.kernel.info_reply.protocol_version";
 const ALL_DONE =
   "Jupyter.notebook.get_cells().every((c) => c.cell_type !== 'code' || c.input_prompt_number !== '*') && " +
   "!document.querySelector('#kernel_indicator_icon.kernel_busy_icon')";
@@ -248,6 +248,8 @@ async function main(): Promise<void> {
 
     await page.goto(url, { waitUntil: "load" });
     await page.waitForFunction(KERNEL_READY, undefined, { timeout: 120_000, polling: 250 });
+    const info = (await page.evaluate("Jupyter.notebook.kernel.info_reply")) as Record<string, unknown>;
+    check(info.status === "ok", `the page's kernel_info_reply has status "${String(info.status)}"`);
     const t1 = await runAll(page);
     const c1 = await counts(page, given ? 1 : FIGURES);
     const want = given ? c1.figures : FIGURES; // a given notebook: as many as its first run made
