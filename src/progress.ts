@@ -62,7 +62,7 @@ export interface ProgressSink {
 
 let displays = 0;
 
-/** Kernel displays: a loop shows nothing until it has run `delayMs` (short loops leave no output). */
+/** Kernel displays and terminals: a loop shows nothing until it has run `delayMs` (short loops leave no output). */
 export const progressSettings = { delayMs: 1000 };
 
 /**
@@ -88,9 +88,13 @@ function kernelSink(): ProgressSink {
 function stderrSink(every: number): ProgressSink {
   const tty = Boolean(process.stderr.isTTY);
   let lastMs = -Infinity;
+  let shown = false;
   return {
     show(p) {
       if (tty) {
+        // Like the kernel display: nothing for a loop done within delayMs (no line per quick sampling call).
+        if (!shown && p.elapsedSeconds * 1000 < progressSettings.delayMs) return;
+        shown = true;
         const now = Date.now();
         if (!p.done && now - lastMs < 100) return;
         lastMs = now;

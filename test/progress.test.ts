@@ -185,6 +185,30 @@ describe("progress in a terminal (stderr is not a TTY under the test runner)", (
   });
 });
 
+describe("progress on a terminal (stderr a TTY)", () => {
+  test("the line is redrawn in place; a loop done within delayMs prints nothing", () => {
+    const tty = process.stderr.isTTY;
+    const delay = progressSettings.delayMs;
+    process.stderr.isTTY = true;
+    try {
+      progressSettings.delayMs = 1000;
+      const quick = stderrOf(() => {
+        for (let s = 1; s <= 50; s++) reportProgress("sampling", s, 50, "", 0);
+      });
+      assert.equal(quick, "");
+      progressSettings.delayMs = 0;
+      const shown = stderrOf(() => {
+        for (let s = 1; s <= 50; s++) reportProgress("SFT", s, 50, "loss 1", 20);
+      });
+      assert.ok(shown.startsWith("\r\x1b[2KSFT "), JSON.stringify(shown.slice(0, 40)));
+      assert.match(shown, /\r\x1b\[2KSFT 50\/50 \(100%\) · loss 1 · .*done in [\d.]+ s\n$/);
+    } finally {
+      process.stderr.isTTY = tty;
+      progressSettings.delayMs = delay;
+    }
+  });
+});
+
 describe("sweeps: a heartbeat before the first run ends", () => {
   const sink = () => {
     let out = "";
