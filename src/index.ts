@@ -10,8 +10,9 @@ export {
   withInterruptScope,
   InterruptedError,
 } from "./interrupt";
-export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml, liveFigure } from "./display";
-export type { LiveFigure } from "./display";
+export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
+export { liveFigure } from "./liveFigure";
+export type { LiveFigure } from "./liveFigure";
 export { reportProgress, reportStage, Progress } from "./progress";
 export type { PlotlyFigure } from "./display";
 export {

@@ -1,4 +1,4 @@
-// Progress where the user looks (src/progress.ts, src/sweep/progress.ts, liveFigure in src/display.ts):
+// Progress where the user looks (src/progress.ts, src/sweep/progress.ts, src/liveFigure.ts):
 // in a kernel cell one display replaced in place (display_data, then update_display_data with its
 // display_id) carrying step, metric, rate and ETA; in a terminal lines on stderr.
 import { describe, test } from "node:test";
@@ -14,7 +14,7 @@ import {
   reportStage,
   type ProgressSnapshot,
 } from "../src/progress";
-import { liveFigure } from "../src/display";
+import { liveFigure } from "../src/liveFigure";
 import { ProgressBar } from "../src/sweep/progress";
 import { withInterruptScope } from "../src/interrupt";
 import { Transformer } from "../src/lm/transformer";
