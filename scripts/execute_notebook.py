@@ -105,7 +105,7 @@ class ProgressClient(NotebookClient):
     """NotebookClient that echoes per-cell progress to stderr (see the module docstring)."""
 
     def __init__(self, nb, **kw):
-        super().__init__(nb, on_cell_start=self.cell_started, on_cell_complete=self.cell_done, **kw)
+        super().__init__(nb, on_cell_start=self.cell_started, on_cell_executed=self.cell_done, **kw)
         self.code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         self.cell_t0 = time.time()
         self.shown = {}  # display_id -> time of its last echo
@@ -119,7 +119,7 @@ class ProgressClient(NotebookClient):
         sys.stderr.write("  cell %d/%d  %s\n" % (n, len(self.code_cells), first[:90]))
         sys.stderr.flush()
 
-    def cell_done(self, cell, cell_index):
+    def cell_done(self, cell, cell_index, execute_reply=None):
         took = time.time() - self.cell_t0
         if cell.cell_type == "code" and took > 2:
             sys.stderr.write("    … %.1f s\n" % took)
