@@ -26,6 +26,7 @@ import {
   type VerdictRow,
 } from "../fig2/summary";
 import type { CheckpointRow } from "../fig2/run";
+import { reportStage } from "../progress";
 
 export const FIG2_SWEEPS: Record<string, string> = {
   full: "scripts/sweeps/dpo-fig2.yaml",
@@ -131,7 +132,7 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
   const [preset, dataSeedText] = presets[0].split("|");
   const dataSeed = Number(dataSeedText);
   const say = (s: string) => {
-    if (!opts.quiet) process.stderr.write(s + "\n");
+    if (!opts.quiet) reportStage("fig2:", s.replace(/^fig2: /, "")); // a notebook shows the stages in place
   };
   const out = opts.out ?? defaultOutDir(spec);
   const resultsPath = path.join(out, "results.jsonl");

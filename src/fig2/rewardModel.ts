@@ -17,6 +17,7 @@
 // adamStep), not on src/lm/pipeline.ts, so notebook 05 can use it beside its own pipeline.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch, sequenceTokens, type Sequence } from "../lm/batching";
 import { adamStep, makeAdam, progress } from "../lm/optim";
 import { ownedVariable, type Transformer } from "../lm/transformer";
@@ -217,6 +218,7 @@ export function trainLearnedRewardModel(
   let order: number[] = [];
   try {
     for (let step = 1; step <= steps; step++) {
+      throwIfInterrupted(); // the finally below frees the optimizer and the kept checkpoint
       if (order.length < bs) order = order.concat(rng.shuffle(Array.from(train.keys())));
       const idx = order.splice(0, Math.min(bs, train.length));
       const B = idx.length;

@@ -46,6 +46,7 @@ import {
   type TrlFiles,
 } from "./pairs";
 import { LearnedRewardModel, trainLearnedRewardModel, type PairAccuracy, type RewardModelLog } from "./rewardModel";
+import { reportStage } from "../progress";
 
 export interface Fig2DataPreset {
   name: string;
@@ -269,7 +270,7 @@ function sequencesEqual(
 
 /**
  * Build (or load from the cache) the shared stages for `preset` and data seed `seed`. `log` receives one
- * line per stage (default: stderr when `verbose`).
+ * line per stage when `verbose` (stderr, or one display updated in place in a notebook).
  */
 export async function buildFig2Shared(
   preset: Fig2DataPreset,
@@ -278,7 +279,7 @@ export async function buildFig2Shared(
 ): Promise<Fig2Shared> {
   const dir = opts.cacheDir ?? fig2CacheDir(preset, seed);
   const log = (msg: string) => {
-    if (opts.verbose) process.stderr.write(`fig2 data [${preset.name} seed ${seed}] ${msg}\n`);
+    if (opts.verbose) reportStage(`fig2 data [${preset.name} seed ${seed}]`, msg); // in place in a notebook
   };
   if (opts.useCache !== false) {
     const cached = await loadFromCache(dir, preset, seed);

@@ -166,13 +166,18 @@ export function trainReference(
   verbose = true,
 ): { model: Transformer; sft: SftResult } {
   const model = new Transformer({ ...preset.model, vocabSize: setup.tokenizer.size }, preset.seed);
-  const sft = trainSft(model, setup.trainRows, setup.heldOutRows, {
-    ...preset.sft,
-    seed: preset.seed,
-    verbose,
-    evalEvery: Math.max(1, Math.floor(preset.sft.steps / 4)),
-  });
-  return { model, sft };
+  try {
+    const sft = trainSft(model, setup.trainRows, setup.heldOutRows, {
+      ...preset.sft,
+      seed: preset.seed,
+      verbose,
+      evalEvery: Math.max(1, Math.floor(preset.sft.steps / 4)),
+    });
+    return { model, sft };
+  } catch (e) {
+    model.dispose(); // interrupted (or failed): nobody else holds the model, so free its weights here
+    throw e;
+  }
 }
 
 /**

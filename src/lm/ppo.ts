@@ -178,10 +178,10 @@ export function trainPpo(
       }
       if (opts.verbose !== false)
         progress(
-          `ppo β=${log["objective/kl_coef"].toPrecision(3)}`,
+          "PPO",
           it,
           opts.iterations,
-          `score ${meanScore.toFixed(3)} kl ${step.meanKl.toFixed(3)}`,
+          `score ${meanScore.toFixed(3)} kl ${step.meanKl.toFixed(3)} β ${log["objective/kl_coef"].toPrecision(3)}`,
           5,
         );
       opts.onIteration?.(it, log);

@@ -174,10 +174,10 @@ export function trainRloo(
       if (opts.targetKl !== undefined) beta = adaptiveKlUpdate(beta, meanKl, opts.targetKl, B, opts.klHorizon ?? 10000);
       if (opts.verbose !== false)
         progress(
-          `rloo β=${log["objective/kl_coef"].toPrecision(3)}`,
+          "RLOO",
           it,
           opts.iterations,
-          `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`,
+          `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)} β ${log["objective/kl_coef"].toPrecision(3)}`,
           5,
         );
       opts.onIteration?.(it, log);
