@@ -24,7 +24,10 @@ export async function loadRealPairs(dataset: RealDataset): Promise<{ pairs: Grou
   if (dataset === "hh") {
     const r = await loadHhRlhfSplit("harmless-base", "test", { quiet: true });
     // The dialogue before the last Assistant turn is the group: pairs of one dialogue stay together.
-    return { pairs: r.records.map((p) => ({ ...asStrings(p), group: p.prompt as string })), skipped: r.report.rejected };
+    return {
+      pairs: r.records.map((p) => ({ ...asStrings(p), group: p.prompt as string })),
+      skipped: r.report.rejected,
+    };
   }
   const r = await loadUkpConvArg1({ quiet: true });
   return {
@@ -162,7 +165,8 @@ export function preferenceAccuracy(
     );
   const scores = Array.from(rChosen, (c, i) => {
     const r = rRejected[i];
-    if (!Number.isFinite(c) || !Number.isFinite(r)) throw new Error(`preferenceAccuracy: reward of pair ${i} is not finite`);
+    if (!Number.isFinite(c) || !Number.isFinite(r))
+      throw new Error(`preferenceAccuracy: reward of pair ${i} is not finite`);
     return c > r ? 1 : c === r ? 0.5 : 0;
   });
   const m = clusteredMean(scores, [...clusters]);

@@ -143,7 +143,16 @@ export async function prepareSeed(
 
 /** Held-out log-probs of chosen and rejected under a model. */
 function heldOutLogps(model: Transformer, test: readonly TokenizedPair[]): { c: Float32Array; r: Float32Array } {
-  return { c: sequenceLogps(model, test.map((p) => p.chosenSeq)), r: sequenceLogps(model, test.map((p) => p.rejectedSeq)) };
+  return {
+    c: sequenceLogps(
+      model,
+      test.map((p) => p.chosenSeq),
+    ),
+    r: sequenceLogps(
+      model,
+      test.map((p) => p.rejectedSeq),
+    ),
+  };
 }
 
 const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -161,7 +170,9 @@ export async function runSeed(
   const model = new Transformer({ ...cfg.model, vocabSize: tokenizer.size }, seed);
   const rows = (ps: readonly TokenizedPair[]) => ps.map((p) => sequenceTokens(p.chosenSeq).slice(1));
   const sft = trainSft(model, rows(train), rows(test), { ...cfg.sft, seed, verbose: false });
-  log(`${d.dataset} seed ${seed}: SFT ${sft.seconds.toFixed(0)} s, held-out perplexity ${sft.finalHeldOutPerplexity.toFixed(1)}`);
+  log(
+    `${d.dataset} seed ${seed}: SFT ${sft.seconds.toFixed(0)} s, held-out perplexity ${sft.finalHeldOutPerplexity.toFixed(1)}`,
+  );
   const ref = heldOutLogps(model, test);
   const lenC = test.map((p) => completionLength(p.chosenSeq));
   const lenR = test.map((p) => completionLength(p.rejectedSeq));
@@ -177,7 +188,9 @@ export async function runSeed(
   } finally {
     rm.dispose();
   }
-  log(`${d.dataset} seed ${seed}: reward model ${rewardModel.accuracy.toFixed(3)} (${rewardModel.seconds.toFixed(0)} s)`);
+  log(
+    `${d.dataset} seed ${seed}: reward model ${rewardModel.accuracy.toFixed(3)} (${rewardModel.seconds.toFixed(0)} s)`,
+  );
   const len = lengthRewards(test);
   const length = preferenceAccuracy(len.chosen, len.rejected, testGroups);
 
@@ -215,8 +228,18 @@ export async function runSeed(
       const longer = test.map((p) => Math.sign(p.chosen.length - p.rejected.length));
       const prefersLonger = mean(longer.map((s, i) => (s === 0 ? 0.5 : Math.sign(rc[i] - rr[i]) === s ? 1 : 0)));
       const finalLog = res.logs[res.logs.length - 1] as Record<string, number>;
-      methods.push({ label: m.label, loss: m.loss, heldOut: preferenceAccuracy(rc, rr, testGroups), prefersLonger, trajectory, finalLog, seconds: res.seconds });
-      log(`${d.dataset} seed ${seed}: ${m.label} ${methods[methods.length - 1].heldOut.accuracy.toFixed(3)} (${res.seconds.toFixed(0)} s)`);
+      methods.push({
+        label: m.label,
+        loss: m.loss,
+        heldOut: preferenceAccuracy(rc, rr, testGroups),
+        prefersLonger,
+        trajectory,
+        finalLog,
+        seconds: res.seconds,
+      });
+      log(
+        `${d.dataset} seed ${seed}: ${m.label} ${methods[methods.length - 1].heldOut.accuracy.toFixed(3)} (${res.seconds.toFixed(0)} s)`,
+      );
     } finally {
       policy.dispose();
       reference.dispose();

@@ -55,13 +55,19 @@ export class BpeTokenizer {
   private readonly cache = new Map<string, number[]>();
 
   constructor(readonly merges: ReadonlyArray<readonly [number, number]>) {
-    this.bytes = [...SPECIAL_TOKENS.map((s) => utf8.encode(s)), ...Array.from({ length: 256 }, (_, b) => Uint8Array.of(b))];
+    this.bytes = [
+      ...SPECIAL_TOKENS.map((s) => utf8.encode(s)),
+      ...Array.from({ length: 256 }, (_, b) => Uint8Array.of(b)),
+    ];
     merges.forEach(([a, b], i) => {
       const id = FIRST_MERGE + i;
       if (!Number.isInteger(a) || !Number.isInteger(b) || a < BYTE_OFFSET || b < BYTE_OFFSET || a >= id || b >= id)
-        throw new Error(`BpeTokenizer: merge ${i} = [${a}, ${b}] must join two earlier non-special tokens (ids ${BYTE_OFFSET}…${id - 1})`);
+        throw new Error(
+          `BpeTokenizer: merge ${i} = [${a}, ${b}] must join two earlier non-special tokens (ids ${BYTE_OFFSET}…${id - 1})`,
+        );
       const key = pairKey(a, b);
-      if (this.rank.has(key)) throw new Error(`BpeTokenizer: merge ${i} = [${a}, ${b}] repeats merge ${this.rank.get(key)}`);
+      if (this.rank.has(key))
+        throw new Error(`BpeTokenizer: merge ${i} = [${a}, ${b}] repeats merge ${this.rank.get(key)}`);
       this.rank.set(key, i);
       const t = new Uint8Array(this.bytes[a].length + this.bytes[b].length);
       t.set(this.bytes[a]);
@@ -73,7 +79,9 @@ export class BpeTokenizer {
   /** Learn up to vocabSize − 260 merges from `texts` (deterministic: same texts, same merges). */
   static train(texts: readonly string[], vocabSize: number): { tokenizer: BpeTokenizer; stats: BpeTrainStats } {
     if (!Number.isInteger(vocabSize) || vocabSize < FIRST_MERGE)
-      throw new Error(`BpeTokenizer.train: vocabSize must be an integer ≥ ${FIRST_MERGE} (specials + 256 bytes), got ${vocabSize}`);
+      throw new Error(
+        `BpeTokenizer.train: vocabSize must be an integer ≥ ${FIRST_MERGE} (specials + 256 bytes), got ${vocabSize}`,
+      );
     const freq = new Map<string, number>();
     for (const t of texts) for (const w of preTokenize(t)) freq.set(w, (freq.get(w) ?? 0) + 1);
     const words: number[][] = [];
@@ -105,7 +113,8 @@ export class BpeTokenizer {
     while (FIRST_MERGE + merges.length < vocabSize) {
       let best = -1;
       let bestCount = 1; // a pair must occur at least twice to be merged
-      for (const [k, c] of pairCount) if (c > bestCount || (c === bestCount && c > 1 && k < best)) (best = k), (bestCount = c);
+      for (const [k, c] of pairCount)
+        if (c > bestCount || (c === bestCount && c > 1 && k < best)) ((best = k), (bestCount = c));
       if (best < 0) {
         exhausted = true;
         break;
@@ -127,7 +136,10 @@ export class BpeTokenizer {
       }
       where.delete(best);
     }
-    return { tokenizer: new BpeTokenizer(merges), stats: { merges: merges.length, preTokens: words.length, exhausted } };
+    return {
+      tokenizer: new BpeTokenizer(merges),
+      stats: { merges: merges.length, preTokens: words.length, exhausted },
+    };
   }
 
   static fromJSON(json: BpeTokenizerJson): BpeTokenizer {

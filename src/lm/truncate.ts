@@ -87,7 +87,9 @@ export function truncatePairs<T extends { prompt: unknown; chosen: unknown; reje
 ): { pairs: TruncatedPair<T>[]; stats: TruncationStats } {
   const { contextLength: C, maxCompletionTokens: M } = opts;
   if (!Number.isInteger(M) || M < 1 || M > C - 3)
-    throw new Error(`truncatePairs: maxCompletionTokens must be an integer in [1, ${C - 3}] for contextLength ${C}, got ${M}`);
+    throw new Error(
+      `truncatePairs: maxCompletionTokens must be an integer in [1, ${C - 3}] for contextLength ${C}, got ${M}`,
+    );
   const stats: TruncationStats = {
     pairs: pairs.length,
     kept: 0,
@@ -113,7 +115,11 @@ export function truncatePairs<T extends { prompt: unknown; chosen: unknown; reje
     // Room: <bos> + prompt + completion + <eos> ≤ C for the longer completion (the <eos> slot is kept even
     // when a cut completion has none, so both rows of a pair share one prompt).
     const prompt = truncatePrompt(tokenizer, p.prompt as string, C - 2 - Math.max(c.ids.length, r.ids.length));
-    const seq = (x: { ids: number[]; cut: boolean }): Sequence => ({ prompt: prompt.ids, completion: x.ids, ended: !x.cut });
+    const seq = (x: { ids: number[]; cut: boolean }): Sequence => ({
+      prompt: prompt.ids,
+      completion: x.ids,
+      ended: !x.cut,
+    });
     const chosenSeq = seq(c);
     const rejectedSeq = seq(r);
     if (c.cut === r.cut && c.ids.length === r.ids.length && c.ids.every((id, i) => id === r.ids[i])) {
