@@ -172,3 +172,19 @@ test("KTO's unpaired data: chosen desirable, rejected undesirable; keepDesirable
   assert.ok(kept > 160 && kept < 240, `about half the desirable examples kept: ${kept}`);
   assert.deepEqual(preferenceData(pairs, 0.5, 3), half, "seeded");
 });
+
+test("over-optimisation turning point: gold peaks, then falls beyond 2 se while proxy rises; a rising curve has none", async () => {
+  const { turningPoint } = await import("../src/experiments/hh-overopt");
+  const pt = (kl: number, gold: number, proxy: number, goldSe = 0.01) => ({ step: 0, kl, gold, goldSe, proxy });
+  const turns = turningPoint([pt(0, 0, 0), pt(1, 0.2, 0.5), pt(2, 0.1, 0.9), pt(3, 0.05, 1.2)]);
+  assert.deepEqual(turns, { peakIndex: 1, peakKl: 1, overoptimised: true, fallIndex: 2 });
+  // The same fall within the noise (se 0.05: 2·√2·0.05 = 0.141 > 0.1) is not a turn; nor is a fall with proxy falling too.
+  assert.equal(turningPoint([pt(0, 0, 0, 0.05), pt(1, 0.2, 0.5, 0.05), pt(2, 0.1, 0.9, 0.05)]).overoptimised, false);
+  assert.equal(turningPoint([pt(0, 0, 0), pt(1, 0.2, 0.5), pt(2, 0.1, 0.4)]).overoptimised, false);
+  assert.deepEqual(turningPoint([pt(0, 0, 0), pt(1, 0.1, 1), pt(2, 0.2, 2)]), {
+    peakIndex: 2,
+    peakKl: 2,
+    overoptimised: false,
+    fallIndex: -1,
+  });
+});
