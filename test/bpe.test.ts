@@ -99,3 +99,32 @@ test("bpe: saved and loaded with the checkpoint (JSON) gives the same encodings;
   assert.throws(() => BpeTokenizer.fromJSON({ kind: "word" } as never), /expected \{kind: 'bpe'/);
   assert.throws(() => tokenizer.decode([tokenizer.size]), /outside/);
 });
+
+test("bpe: saved with the checkpoint: loadCheckpoint(file, 'bpe') gives the same tokenizer and weights; kinds not mixed", async () => {
+  const fs = await import("fs");
+  const os = await import("os");
+  const path = await import("path");
+  const { initBackend } = await import("../src/backend");
+  const { Transformer } = await import("../src/lm/transformer");
+  const { saveCheckpoint, loadCheckpoint } = await import("../src/lm/checkpoint");
+  await initBackend();
+  const { tokenizer } = BpeTokenizer.train(CORPUS, 300);
+  const model = new Transformer({ vocabSize: tokenizer.size, contextLength: 16, dModel: 8, nHeads: 2, nLayers: 1 }, 1);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bpe-ckpt-")), "m.json");
+  try {
+    saveCheckpoint(file, model, tokenizer);
+    const back = loadCheckpoint(file, "bpe");
+    assert.deepEqual(back.tokenizer.merges, tokenizer.merges);
+    assert.deepEqual(back.tokenizer.encode(CORPUS[0]), tokenizer.encode(CORPUS[0]));
+    for (const [name, v] of model.params)
+      assert.deepEqual(Array.from(back.model.params.get(name)!.dataSync()), Array.from(v.dataSync()), name);
+    back.model.dispose();
+    assert.throws(
+      () => loadCheckpoint(file),
+      /field "tokenizer.kind" is "bpe", expected "word" \(load it with loadCheckpoint\(file, "bpe"\)\)/,
+    );
+  } finally {
+    model.dispose();
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+});
