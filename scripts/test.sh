@@ -5,10 +5,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p output
 passed=0; failed=0
+times=""
 step() { # name, command...
   local name=$1; shift
   echo; echo "=== $name ==="
+  local t0=$SECONDS
   if "$@"; then passed=$((passed+1)); echo "--- $name: ok"; else failed=$((failed+1)); echo "--- $name: FAILED"; fi
+  times="$times$(printf '%6d s  %s' $((SECONDS - t0)) "$name")"$'\n'
 }
 step "typecheck (tsc --noEmit, strict)" npx tsc --noEmit -p tsconfig.json
 step "format (prettier --check; npm run format fixes)" npx prettier --check --log-level warn .
@@ -19,6 +22,9 @@ unit_fail=$(grep -E '^# fail ' output/unit-tests.tap | awk '{print $3}' || echo 
 step "kernel through a Jupyter client (errors, interrupts, inspect, shutdown)" env JUPYTER_PATH="$PWD/jupyter" /usr/bin/python3 scripts/check-kernel.py
 step "notebooks (Jupyter + tslab)" node --import tsx scripts/run-notebooks.ts --out output/test-notebooks
 step "browser check (Chromium)" node --import tsx scripts/browser-check.ts output/test-notebooks/*.html
+echo
+node --import tsx scripts/test-times.ts output/unit-tests.tap | head -16
+echo; echo "suite steps by wall time (${SECONDS} s in all):"; printf '%s' "$times"
 echo
 echo "unit tests: ${unit_pass:-0} passed, ${unit_fail:-0} failed; suite steps: $passed passed, $failed failed"
 echo "tests: $((passed + ${unit_pass:-0})) passed, $((failed + ${unit_fail:-0})) failed"
