@@ -188,3 +188,25 @@ test("over-optimisation turning point: gold peaks, then falls beyond 2 se while 
     fallIndex: -1,
   });
 });
+
+test("committed results (data/hh/) carry the sha256 of the config files in the repository and a complete run", async () => {
+  const fs = await import("fs");
+  const { createHash } = await import("crypto");
+  for (const [name, field] of [
+    ["hh", "runs"],
+    ["hh-overopt", "overopt"],
+  ] as const) {
+    const r = JSON.parse(fs.readFileSync(`data/hh/${name}.json`, "utf8"));
+    const cfg = fs.readFileSync(r.config.file);
+    assert.equal(r.config.file, `scripts/sweeps/${name}.json`);
+    assert.equal(
+      r.config.sha256,
+      createHash("sha256").update(cfg).digest("hex"),
+      `${name}: config changed since the run`,
+    );
+    assert.deepEqual(r.config.body, JSON.parse(cfg.toString("utf8")));
+    assert.equal(r[field].length, r.config.body.datasets.length * r.config.body.seeds.length, `${name}: every run`);
+    assert.match(r.code.commit, /^[0-9a-f]{40}$/);
+    assert.equal(r.code.dirty, false);
+  }
+});
