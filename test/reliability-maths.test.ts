@@ -14,7 +14,9 @@ import { plackettLuceNll } from "../src/losses/listwise";
 import { ktoLoss } from "../src/losses/kto";
 import { ipoLoss } from "../src/losses/ipo";
 import { dpoLoss } from "../src/losses/dpo";
-import { resolveLossOptions } from "../src/losses/registry";
+import { listLossTypes, resolveLossOptions } from "../src/losses/registry";
+import { preferenceLoss } from "../src/losses/preferenceLoss";
+import { MAX_SCALE } from "../src/losses/options";
 import "../src/losses/all";
 import { WordTokenizer } from "../src/lm/tokenizer";
 import { Transformer } from "../src/lm/transformer";
@@ -187,8 +189,92 @@ test("item 12: β beyond what float32 carries is refused (1e39 overflows; IPO's 
   assert.throws(() => ipoLoss(x, x, x, x, { beta: 2 ** -65 }), /ipoLoss.*beta must be >= 2\^-64/);
   const ok = ipoLoss(x, tf.tensor1d([-3, -1]), x, x, { beta: 2 ** -64 });
   assert.ok(Array.from(ok.losses.dataSync()).every(Number.isFinite), "IPO at β = 2^-64 is finite");
-  assert.deepEqual(resolveLossOptions("dpo", { beta: 3e38 }).beta, 3e38);
   tf.dispose([x, ok.losses, ok.chosenRewards, ok.rejectedRewards]);
+});
+
+test("item 12: β·h must stay finite: scale options stop at MAX_SCALE = 1e6 (β = 3e38 overflowed at h = −4)", () => {
+  assert.equal(MAX_SCALE, 1e6);
+  // β = 3e38 is a normal float32, but dpoLoss at h = −4 gave softplus(1.2e39) = ∞.
+  assert.throws(() => resolveLossOptions("dpo", { beta: 3e38 }), /option beta must be <= 1000000, got 3e\+38 \(/);
+  const h4 = [tf.tensor1d([-5]), tf.tensor1d([-1]), tf.tensor1d([-1]), tf.tensor1d([-1])] as const; // h = −4
+  assert.throws(() => dpoLoss(...h4, { beta: 3e38 }), /dpoLoss.*beta must be <= 1000000, got 3e\+38/);
+  assert.throws(() => ipoLoss(...h4, { beta: 3e38 }), /ipoLoss.*beta must be <= 1000000/);
+  // Every registered scale option (β, f-DPO's α, RPO's α, SimPO's γ, KTO's λs, unlikelihood's α) is capped.
+  for (const info of listLossTypes())
+    for (const [name, spec] of Object.entries(info.options))
+      if (
+        [
+          "beta",
+          "fAlphaCoef",
+          "rpoAlpha",
+          "simpoGamma",
+          "desirableWeight",
+          "undesirableWeight",
+          "unlikelihoodAlpha",
+        ].includes(name)
+      ) {
+        assert.equal(spec.max, MAX_SCALE, `${info.name}.${name}`);
+        assert.throws(
+          () => resolveLossOptions(info.name, { [name]: 2e6 }),
+          new RegExp(`option ${name} must be <= 1000000`),
+        );
+      }
+  // At the cap every loss is finite, with finite gradients, for log-ratios of ±1e4 nats (the bound's premise)
+  // with every other scale option at the cap too: β·h = 1e10 and (β·h)² = 1e20, far below float32's 3.4e38.
+  const H = 1e4;
+  for (const info of listLossTypes()) {
+    const opts: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(info.options)) if (spec.max === MAX_SCALE) opts[name] = MAX_SCALE;
+    for (const s of [H, -H]) {
+      const out = tf.tidy(() => {
+        const at = (pc: tf.Tensor): tf.Tensor => {
+          if (info.data === "pairs")
+            return preferenceLoss(
+              info.name,
+              {
+                policyChosen: pc,
+                policyRejected: tf.tensor1d([-H - 1, -1]),
+                refChosen: tf.tensor1d([-1 - s, -1]),
+                refRejected: tf.tensor1d([-1, -1 - s]),
+                chosenLengths: [3, 3],
+                rejectedLengths: [3, 3],
+              },
+              opts,
+            ).losses;
+          if (info.data === "unpaired")
+            return preferenceLoss(
+              info.name,
+              {
+                policy: pc,
+                ref: tf.tensor1d([-1 - s, -1]),
+                desirable: [true, false],
+                klPolicy: tf.tensor1d([-1, -H]),
+                klRef: tf.tensor1d([-1 - s, -1]),
+              },
+              opts,
+            ).losses;
+          return preferenceLoss(
+            info.name,
+            {
+              policy: tf.stack([pc, tf.tensor1d([-2, -3])]),
+              ref: tf.tensor2d([
+                [-1 - s, -1],
+                [-1, -1],
+              ]),
+            },
+            opts,
+          ).losses;
+        };
+        const pc = tf.tensor1d([-1, -H - 1]);
+        const { value, grad } = tf.valueAndGrad((p: tf.Tensor) => tf.sum(at(p)))(pc);
+        return [...at(pc).dataSync(), value.dataSync()[0], ...grad.dataSync()];
+      });
+      assert.ok(out.every(Number.isFinite), `${info.name} at h = ${s}, ${JSON.stringify(opts)}: ${out}`);
+    }
+  }
+  const ok = dpoLoss(...h4, { beta: MAX_SCALE });
+  assert.ok(Math.abs(ok.losses.dataSync()[0] - 4e6) < 1, "−log σ(−4e6) = 4e6");
+  tf.dispose([...h4, ok.losses, ok.chosenRewards, ok.rejectedRewards]);
 });
 
 test("item 13: plackettLuceProbability refuses a repeated, out-of-range or missing index", () => {
