@@ -148,6 +148,36 @@ test("item 9: an invalid PREFOPT_THREADS is an error naming the variable, not a 
   }
 });
 
+test("initBackend rejects on a bad PREFOPT_THREADS or PREFOPT_BACKEND, never throws synchronously", async () => {
+  const saved = { threads: process.env.PREFOPT_THREADS, backend: process.env.PREFOPT_BACKEND };
+  const restore = (name: "PREFOPT_THREADS" | "PREFOPT_BACKEND", v: string | undefined) => {
+    if (v === undefined) delete process.env[name];
+    else process.env[name] = v;
+  };
+  try {
+    for (const [name, bad, message] of [
+      ["PREFOPT_THREADS", "abc", /PREFOPT_THREADS must be a positive integer, got "abc"/],
+      ["PREFOPT_BACKEND", "gpu", /PREFOPT_BACKEND must be one of .*, got "gpu"/],
+    ] as const) {
+      process.env[name] = bad;
+      let promise: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        promise = initBackend();
+      }, `${name}=${bad}: initBackend threw synchronously`);
+      // A caller that chains .catch (no await, no try) sees the error.
+      const caught = await promise!.then(
+        () => null,
+        (e: Error) => e,
+      );
+      assert.match(String(caught?.message), message);
+      restore(name, name === "PREFOPT_THREADS" ? saved.threads : saved.backend);
+    }
+  } finally {
+    restore("PREFOPT_THREADS", saved.threads);
+    restore("PREFOPT_BACKEND", saved.backend);
+  }
+});
+
 test("item 10: pairs and rankings whose completions become identical after truncation are left out and counted", async () => {
   const t = tok();
   // contextLength 6: <bos> + "the film" (2) leaves 3 completion tokens; the texts differ at the 4th word.
