@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { Worker } from "worker_threads";
 import "../src/experiments";
 import { loadSweepFile, parseSweepSpec, SweepConfigError } from "../src/sweep/config";
 import { FileLock } from "../src/sweep/lock";
@@ -184,6 +185,40 @@ registerExperimentKind({
     assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
     lock.release();
     assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
+  test('item 20: a live breaker that keeps re-taking the break lock: "kept changing hands" names the .lock.break file', async () => {
+    const dir = tmp("hands");
+    const target = path.join(dir, "results.jsonl");
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const host = os.hostname();
+    fs.writeFileSync(
+      `${target}.lock`,
+      JSON.stringify({ pid: dead, host, since: new Date(0).toISOString(), token: "stale" }) + "\n",
+    );
+    // A worker thread re-takes the break lock every 50 ms in the name of a live process (our parent), so the
+    // stale lock can never be broken: the taker must give up, and say which file holds it up.
+    const breakFile = `${target}.lock.break`;
+    const worker = new Worker(
+      `const fs = require("fs"); const { workerData: w } = require("worker_threads");
+       const take = () => fs.writeFileSync(w.file, JSON.stringify({ pid: w.pid, host: w.host, since: new Date().toISOString(), token: String(Math.random()) }) + "\\n");
+       take(); setInterval(take, 50);`,
+      { eval: true, workerData: { file: breakFile, pid: process.ppid, host } },
+    );
+    try {
+      while (!fs.existsSync(breakFile)) await new Promise((r) => setTimeout(r, 10));
+      const t0 = Date.now();
+      assert.throws(
+        () => FileLock.acquire(target, "the results", 1000),
+        (e: Error) =>
+          e.message.includes(`could not take the lock file ${target}.lock (it kept changing hands for 1 s)`) &&
+          e.message.includes(`its break file ${breakFile} is still there`) &&
+          e.message.includes("delete both"),
+      );
+      assert.ok(Date.now() - t0 < 5000, `gave up after ${Date.now() - t0} ms`);
+    } finally {
+      await worker.terminate();
+    }
   });
 
   test("item 21: a YAML alias bomb is refused naming the file", () => {
