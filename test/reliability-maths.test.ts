@@ -21,7 +21,8 @@ import "../src/losses/all";
 import { WordTokenizer } from "../src/lm/tokenizer";
 import { Transformer } from "../src/lm/transformer";
 import { trainPreference, sequenceLogps } from "../src/lm/preferenceTrainer";
-import { readTrlFiles, trainOnTrlFile } from "../src/fig2/pairs";
+import { readTrlFiles } from "../src/lm/trlFiles";
+import { trainOnTrlFile } from "../src/lm/trainOnTrlFile";
 import type { RlaifData } from "../src/lm/rlaif";
 import type { Sequence } from "../src/lm/batching";
 
