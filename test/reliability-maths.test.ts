@@ -215,12 +215,17 @@ test("item 12: β beyond what float32 carries is refused (1e39 overflows; IPO's 
   const x = tf.tensor1d([-1, -2]);
   assert.throws(() => dpoLoss(x, x, x, x, { beta: 1e39 }), /dpoLoss.*beta is beyond float32/);
   assert.throws(() => ipoLoss(x, x, x, x, { beta: 1e-39 }), /ipoLoss.*beta is below float32's smallest normal/);
-  // IPO squares 1/(2β): β = 1.2e-38 (a normal float32) still gives (4e37)² = ∞, so IPO stops at 2^-64.
-  assert.throws(() => resolveLossOptions("ipo", { beta: 1.2e-38 }), /option beta must be >= 2\^-64 .* for IPO/);
-  assert.throws(() => ipoLoss(x, x, x, x, { beta: 2 ** -65 }), /ipoLoss.*beta must be >= 2\^-64/);
-  const ok = ipoLoss(x, tf.tensor1d([-3, -1]), x, x, { beta: 2 ** -64 });
-  assert.ok(Array.from(ok.losses.dataSync()).every(Number.isFinite), "IPO at β = 2^-64 is finite");
-  tf.dispose([x, ok.losses, ok.chosenRewards, ok.rejectedRewards]);
+  // IPO squares 1/(2β): β = 1.2e-38 (a normal float32) still gives (4e37)² = ∞. At β = 2^-64 (the old
+  // bound) one example's loss is 2^126, finite, but the mean over a batch of 4 overflows: 1/β is a scale
+  // too, so IPO stops at 1/MAX_SCALE = 1e-6.
+  assert.throws(() => resolveLossOptions("ipo", { beta: 1.2e-38 }), /option beta must be >= 0\.000001 for IPO/);
+  assert.throws(() => resolveLossOptions("ipo", { beta: 2 ** -64 }), /option beta must be >= 0\.000001 for IPO/);
+  assert.throws(() => ipoLoss(x, x, x, x, { beta: 9e-7 }), /ipoLoss.*beta must be >= 0.000001/);
+  const four = tf.tensor1d([-1, -2, -3, -4]);
+  const ok = ipoLoss(four, tf.tensor1d([-3, -1, -1, -1]), four, four, { beta: 1e-6 });
+  const mean = tf.mean(ok.losses);
+  assert.ok(Number.isFinite(mean.dataSync()[0]), "IPO's batch mean at β = 1e-6 is finite");
+  tf.dispose([x, four, mean, ok.losses, ok.chosenRewards, ok.rejectedRewards]);
 });
 
 test("item 12: β·h must stay finite: scale options stop at MAX_SCALE = 1e6 (β = 3e38 overflowed at h = −4)", () => {
@@ -303,6 +308,40 @@ test("item 12: β·h must stay finite: scale options stop at MAX_SCALE = 1e6 (β
       assert.ok(out.every(Number.isFinite), `${info.name} at h = ${s}, ${JSON.stringify(opts)}: ${out}`);
     }
   }
+  // 1/τ and 1/(2β) are scales too: DiscoPOP's σ(βh/τ) at τ = 1.2e-38 gave an infinite gradient, and SPPO's
+  // (a − 1/(2β))² at β = 1e-30 an infinite loss.
+  assert.throws(
+    () => resolveLossOptions("discopop", { discopopTau: 1.2e-38 }),
+    /option discopopTau must be >= 0.000001, got 1.2e-38/,
+  );
+  assert.throws(
+    () => resolveLossOptions("sppo_hard", { beta: 1e-30 }),
+    /option beta must be >= 0\.000001 for sppo_hard/,
+  );
+  for (const [name, opts] of [
+    ["discopop", { beta: MAX_SCALE, discopopTau: 1e-6, fAlphaCoef: MAX_SCALE, rpoAlpha: MAX_SCALE }],
+    ["sppo_hard", { beta: 1e-6, rpoAlpha: MAX_SCALE }],
+  ] as const)
+    for (const s of [H, -H]) {
+      const out = tf.tidy(() => {
+        const f = (pc: tf.Tensor) =>
+          tf.sum(
+            preferenceLoss(
+              name,
+              {
+                policyChosen: pc,
+                policyRejected: tf.tensor1d([-H - 1, -1]),
+                refChosen: tf.tensor1d([-1 - s, -1]),
+                refRejected: tf.tensor1d([-1, -1 - s]),
+              },
+              opts,
+            ).losses,
+          );
+        const { value, grad } = tf.valueAndGrad(f)(tf.tensor1d([-1, -H - 1]));
+        return [value.dataSync()[0], ...grad.dataSync()];
+      });
+      assert.ok(out.every(Number.isFinite), `${name} at h = ${s}: ${out}`);
+    }
   const ok = dpoLoss(...h4, { beta: MAX_SCALE });
   assert.ok(Math.abs(ok.losses.dataSync()[0] - 4e6) < 1, "−log σ(−4e6) = 4e6");
   tf.dispose([...h4, ok.losses, ok.chosenRewards, ok.rejectedRewards]);

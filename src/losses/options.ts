@@ -110,10 +110,9 @@ export const LOSS_OPTIONS = {
   discopopTau: {
     type: "number",
     default: 0.05,
-    min: 0,
+    min: 1 / MAX_SCALE,
     max: 1,
-    exclusiveMin: true,
-    doc: "τ in (0, 1] of DiscoPOP's mixing σ(βh/τ) (TRL discopop_tau); τ > 1 lets exp(−βh)σ(βh/τ) overflow",
+    doc: "τ in [1e-6, 1] of DiscoPOP's mixing σ(βh/τ) (TRL discopop_tau); τ > 1 lets exp(−βh)σ(βh/τ) overflow, and 1/τ is a scale (≤ MAX_SCALE)",
   },
   simpoGamma: {
     type: "number",
