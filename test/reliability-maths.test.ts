@@ -247,6 +247,7 @@ test("item 12: β·h must stay finite: scale options stop at MAX_SCALE = 1e6 (β
           "desirableWeight",
           "undesirableWeight",
           "unlikelihoodAlpha",
+          "bcoDelta",
         ].includes(name)
       ) {
         assert.equal(spec.max, MAX_SCALE, `${info.name}.${name}`);
@@ -255,6 +256,8 @@ test("item 12: β·h must stay finite: scale options stop at MAX_SCALE = 1e6 (β
           new RegExp(`option ${name} must be <= 1000000`),
         );
       }
+  // BCO's fixed reward shift δ is in reward units (β·h): ±MAX_SCALE (3e38 made a batch mean overflow).
+  assert.throws(() => resolveLossOptions("bco_pair", { bcoDelta: -3e38 }), /option bcoDelta must be >= -1000000/);
   // At the cap every loss is finite, with finite gradients, for log-ratios of ±1e4 nats (the bound's premise)
   // with every other scale option at the cap too: β·h = 1e10 and (β·h)² = 1e20, far below float32's 3.4e38.
   const H = 1e4;

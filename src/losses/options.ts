@@ -37,7 +37,9 @@ export function float32Problem(x: number): string | undefined {
 
 /**
  * The largest value of a scale option: β and the other factors that multiply a log-probability or a
- * log-ratio h (f-DPO's α, RPO's α, SimPO's γ, KTO's λ_D and λ_U, the unlikelihood weight). Why 1e6: a
+ * log-ratio h (f-DPO's α, RPO's α, SimPO's γ, KTO's λ_D and λ_U, the unlikelihood weight), and of the
+ * reciprocals that do (DiscoPOP's 1/τ, IPO's and SPPO's 1/(2β): src/losses/ipo.ts IPO_MIN_BETA); BCO's fixed
+ * reward shift δ, in reward units, is bounded by ±MAX_SCALE too. Why 1e6: a
  * sequence log-probability of a float32 model is a sum of per-token log-softmax values, each bounded by the
  * logits' spread plus log(vocabulary), so |h| stays within ~1e2–1e4 nats for the models here (1e6 with a
  * wide margin). With every scale ≤ 1e6, β·h ≤ 1e12 and (β·h)² ≤ 1e24, far inside float32's 3.4e38, so no
@@ -124,6 +126,8 @@ export const LOSS_OPTIONS = {
   bcoDelta: {
     type: "number",
     optional: true,
+    min: -MAX_SCALE,
+    max: MAX_SCALE,
     doc: "BCO's reward shift δ held fixed (default: the running mean of the rewards, TRL's RunningMoments)",
   },
   desirableWeight: { type: "number", default: 1, min: 0, max: MAX_SCALE, doc: "KTO's λ_D" },

@@ -288,7 +288,11 @@ export function resolveLossOptions(
       if (f32) fail(key, `${f32} (losses compute in float32)`);
       if (spec.integer && !Number.isInteger(n)) fail(key, `must be an integer, got ${n}`);
       if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min))
-        fail(key, `must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${n}`);
+        fail(
+          key,
+          `must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${n}` +
+            (spec.min === -MAX_SCALE || spec.min === 1 / MAX_SCALE ? ` (${MAX_SCALE_REASON})` : ""),
+        );
       if (spec.max !== undefined && (spec.exclusiveMax ? n >= spec.max : n > spec.max))
         fail(
           key,
