@@ -209,12 +209,21 @@ test("implicit rewards: each method is scored by the reward its own loss uses (I
       return [res.chosenRewards.dataSync()[0], res.rejectedRewards.dataSync()[0]];
     });
     const mine = r(loss, o);
-    assert.ok(Math.abs(out[0] - o.beta * mine[0]) < 1e-5 && Math.abs(out[1] - o.beta * mine[1]) < 1e-5, `${loss}: ${out}`);
+    assert.ok(
+      Math.abs(out[0] - o.beta * mine[0]) < 1e-5 && Math.abs(out[1] - o.beta * mine[1]) < 1e-5,
+      `${loss}: ${out}`,
+    );
   }
 });
 
 test("seed-by-seed comparison: every seed's method must reach the reference minus that seed's CI half-width", () => {
-  const acc = (accuracy: number, half: number) => ({ accuracy, n: 100, clusters: 4, se: half / 2, ci95: [accuracy - half, accuracy + half] as [number, number] });
+  const acc = (accuracy: number, half: number) => ({
+    accuracy,
+    n: 100,
+    clusters: 4,
+    se: half / 2,
+    ci95: [accuracy - half, accuracy + half] as [number, number],
+  });
   // Means: method 0.6, reference 0.65, mean half-width 0.06: "within" by the mean rule (0.6 ≥ 0.59),
   // but seed 2 misses by far (0.45 < 0.70 − 0.02): not every seed agrees.
   const method = [acc(0.75, 0.1), acc(0.45, 0.1)];

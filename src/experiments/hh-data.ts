@@ -178,7 +178,9 @@ export function preferenceAccuracy(
   });
   const m = clusteredMean(scores, clusters);
   if (m.clusters < 2)
-    throw new Error(`preferenceAccuracy: ${m.clusters} cluster(s) among ${m.samples} pairs; the interval needs 2 clusters`);
+    throw new Error(
+      `preferenceAccuracy: ${m.clusters} cluster(s) among ${m.samples} pairs; the interval needs 2 clusters`,
+    );
   return {
     accuracy: m.mean,
     n: m.samples,
