@@ -159,10 +159,10 @@ test("accuracy: with G = 4 clusters (UKP's 4 held-out debates) the 95% interval 
   const se = Math.sqrt(10 / 243);
   assert.equal(a.clusters, 4);
   assert.ok(Math.abs(a.accuracy - 2 / 3) < 1e-15);
-  assert.ok(Math.abs(a.se - se) < 1e-12);
   const half = T975[3] * se; // 0.6456: the normal 1.96 would give 0.3976, 38% too narrow
   assert.ok(Math.abs(a.ci95[1] - a.ci95[0] - 2 * half) < 1e-9, `half-width ${(a.ci95[1] - a.ci95[0]) / 2} vs ${half}`);
   assert.ok(Math.abs(a.ci95[0] - (2 / 3 - half)) < 1e-9);
+  assert.ok(Math.abs(a.se - se) < 1e-12);
 });
 
 test("implicit rewards: log π − log π_ref, and SimPO's length-normalised log π", () => {
