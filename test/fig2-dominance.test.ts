@@ -116,18 +116,18 @@ describe("dominance over the union of the KL ranges", () => {
       checkCorners(a, b).every((c) => c.status === "dominated"),
       true,
     );
-    assert.deepEqual(u.seeds[1], { corners: 3, escapes: 2, notCovered: 0 });
+    assert.deepEqual(u.seeds[1], { seed: 1, corners: 3, escapes: 2, undetermined: 0, notCovered: 0 });
     assert.notEqual(u.verdict, "yes");
   });
 
-  test("a difference within the paired CI counts as weakly dominated; a significant one does not", () => {
+  test("A's mean below the corner with a CI covering 0 is undetermined (rules v3); a significant one escapes", () => {
     const a = frontier("a", [[1, 0.5]]);
     const bClose: FrontierPoint = {
       ...point("b", 1, 0.5),
       perPromptReward: noise.map((n, i) => 0.5 + n + (i % 2 ? 0.02 : -0.01)),
     };
     bClose.reward = bClose.perPromptReward!.reduce((s, x) => s + x, 0) / P;
-    assert.equal(checkCorners(a, [bClose])[0].status, "dominated");
+    assert.equal(checkCorners(a, [bClose])[0].status, "undetermined");
     assert.equal(checkCorners(a, [point("b", 1, 0.6)])[0].status, "escapes");
   });
 
@@ -194,5 +194,75 @@ describe("the summary grades the paper's dominance claims over the union range",
     assert.equal(best.ppo.kl, 30);
     assert.equal(best.ppo.convergence, "reached KL ≥ 25");
     assert.equal(best.dpo.convergence, "still climbing");
+  });
+});
+
+describe("issue 23 review: dominance needs A's mean at or above the corner; empty seeds; signed convergence", () => {
+  const b = frontier("b", [
+    [1, 0.5],
+    [4, 0.6],
+    [8, 0.7],
+  ]);
+  test("A's point estimate below B at every corner, each CI covering 0: undetermined, never yes", () => {
+    // Per-prompt differences alternate ±0.05 around −0.005: mean below 0, CI covers 0.
+    const below = (kl: number, r: number, step: number): FrontierPoint => {
+      const perPromptReward = noise.map((n, i) => r - 0.005 + n + (i % 2 ? 0.05 : -0.05));
+      return { ...point("a", kl, r, step), perPromptReward, reward: mean(perPromptReward) };
+    };
+    const a = [below(1, 0.5, 1), below(4, 0.6, 2), below(8, 0.7, 3)];
+    const cs = checkCorners(a, b);
+    for (const c of cs) {
+      assert.ok(c.diff!.mean < 0 && c.diff!.mean + c.diff!.halfWidth >= 0, JSON.stringify(c.diff));
+    }
+    assert.deepEqual(
+      cs.map((c) => c.status),
+      ["undetermined", "undetermined", "undetermined"],
+    );
+    const u = union(a, b);
+    assert.notEqual(u.verdict, "yes");
+    assert.notEqual(u.verdict, "not covered");
+    assert.match(describeUnion(u), /0\/3 Pareto corners dominated, 3 undetermined/);
+    // Equal rewards (d = 0 exactly) are dominated.
+    assert.equal(checkCorners(frontier("a", [[1, 0.5]]), [point("b", 1, 0.5)])[0].status, "dominated");
+  });
+
+  test("a training seed where A or B has no points: 'not covered', naming the seed", () => {
+    const a = frontier("a", [
+      [0.5, 0.55],
+      [3, 0.65],
+      [7, 0.8],
+    ]);
+    const u = dominanceOverUnion(
+      a,
+      b,
+      [
+        [a, b],
+        [[], b],
+      ],
+      compareFrontiers(a, b, "dominates", 25, []),
+      [3, 7],
+    );
+    assert.equal(u.verdict, "not covered", describeUnion(u));
+    assert.match(describeUnion(u), /seed 7: A has no points/);
+    const u2 = dominanceOverUnion(
+      a,
+      b,
+      [
+        [a, []],
+        [a, b],
+      ],
+      compareFrontiers(a, b, "dominates", 25, []),
+    );
+    assert.equal(u2.verdict, "not covered");
+    assert.match(describeUnion(u2), /seed 0: B has no points/);
+  });
+
+  test("convergence: a best knob that peaked and now falls is 'declining'; KL ≥ 25 counts for the best knob only", () => {
+    const run = (rs: number[], kls: number[], knob = 0.1) => rs.map((r, i) => point("m", kls[i], r, i + 1, knob));
+    assert.equal(convergenceNote(run([0.5, 0.8, 0.7], [1, 2, 3])), "declining");
+    // Another knob reached KL 30 but the best knob (0.1) is still climbing at KL 3.
+    const ps = [...run([0.5, 0.7, 0.8], [1, 2, 3]), ...run([0.3, 0.4], [10, 30], 5)];
+    assert.equal(convergenceNote(ps), "still climbing");
+    assert.equal(convergenceNote(run([0.5, 0.7, 0.8], [1, 2, 26])), "reached KL ≥ 25");
   });
 });

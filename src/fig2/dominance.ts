@@ -2,19 +2,23 @@
 // methods' KL ranges), corner by corner, and each method's best reward (Rafailov et al. 2023, Fig. 2 left).
 //
 // B's frontier is its Pareto corners (src/fig2/envelope.ts, upperEnvelope). A corner c of B is
-//   dominated    when A has a point p with KL_p ≤ KL_c whose reward is not below c's: the 95% CI of the
-//                paired difference d = r_p − r_c (by prompt, pointDifference) reaches 0 or above,
-//                d + halfWidth(d) ≥ 0. The p used is A's best point at KL ≤ KL_c, envelopeAt(E_A, KL_c).
-//   escapes      when it is not dominated and KL_c lies inside A's KL range [min KL_A, max KL_A]: A was
+//   dominated    when A has a point p with KL_p ≤ KL_c whose reward is at least c's: the paired mean
+//                difference d = r_p − r_c (by prompt, pointDifference) is ≥ 0; its 95% CI is reported.
+//                The p used is A's best point at KL ≤ KL_c, envelopeAt(E_A, KL_c).
+//   undetermined when d < 0 but its CI reaches 0 (d + halfWidth(d) ≥ 0): A's estimate is below c and the
+//                data cannot tell; it blocks a yes like an escape (rules v3; v2 counted it as dominated);
+//   escapes      when d + halfWidth(d) < 0 and KL_c lies inside A's KL range [min KL_A, max KL_A]: A was
 //                evaluated at that KL and is significantly worse there;
 //   not covered  when it is not dominated and KL_c lies outside A's KL range: below it A has no point with
 //                KL ≤ KL_c at all, above it A never reached that KL; whether A would dominate there is
 //                untested, never counted as a yes.
-// The rule is applied to the points pooled over seeds and to every training seed's own points. Verdict:
+// The rule is applied to the points pooled over seeds and to every training seed's own points; a seed in
+// which A or B has no points at all is untested (named), never passed vacuously. Verdict:
 //   yes          every corner of B is dominated, pooled and in every seed;
-//   not covered  no corner escapes (pooled or in any seed), but some lie outside A's KL range: dominance
-//                holds where A was evaluated and is untested beyond (the uncovered KL ranges are named);
-//   partly       some corner escapes, but the paired common-range comparison (compareFrontiers, the
+//   not covered  no corner escapes or is undetermined (pooled or in any seed), but some lie outside A's KL
+//                range or a seed lacks A's or B's points: dominance holds where it was tested and is untested
+//                beyond (the uncovered KL ranges and the empty seeds are named);
+//   partly       some corner escapes or is undetermined, but the paired common-range comparison (compareFrontiers, the
 //                support numbers) puts A ahead at more than half of the shared budgets;
 //   no           otherwise;   n/a   a method has no points.
 // A corner is a maximum over (knob, checkpoint) points, so it is biased upwards (winner's curse), more so
@@ -23,7 +27,7 @@
 import { envelopeAt, pointDifference, upperEnvelope, type Comparison, type FrontierPoint } from "./envelope";
 import type { ClusteredMean } from "./stats";
 
-export type CornerStatus = "dominated" | "escapes" | "not covered";
+export type CornerStatus = "dominated" | "undetermined" | "escapes" | "not covered";
 
 export interface CornerCheck {
   /** B's corner. */
@@ -41,8 +45,18 @@ export interface UnionDominance {
   verdict: UnionVerdict;
   /** B's corners (pooled over seeds) and how each fared. */
   corners: CornerCheck[];
-  /** Per training seed: that seed's B corners that escape / are not covered (counts), in seed order. */
-  seeds: Array<{ corners: number; escapes: number; notCovered: number }>;
+  /**
+   * Per training seed, in seed order: that seed's B corners that escape / are undetermined / are not covered
+   * (counts); `seed` its id; `empty` names the method with no points in that seed (the seed is untested).
+   */
+  seeds: Array<{
+    seed: number;
+    corners: number;
+    escapes: number;
+    undetermined: number;
+    notCovered: number;
+    empty?: "A" | "B";
+  }>;
   /** A's and B's KL ranges (min, max over their points pooled over seeds). */
   rangeA: [number, number];
   rangeB: [number, number];
@@ -66,7 +80,13 @@ export function checkCorners(a: readonly FrontierPoint[], b: readonly FrontierPo
     const hw = Number.isFinite(diff.halfWidth) ? diff.halfWidth : 0;
     const by = { kl: p.kl, reward: p.reward, knob: p.knob, step: p.step };
     const status: CornerStatus =
-      diff.mean + hw >= 0 ? "dominated" : c.kl >= minA && c.kl <= maxA ? "escapes" : "not covered";
+      diff.mean >= 0
+        ? "dominated"
+        : diff.mean + hw >= 0
+          ? "undetermined"
+          : c.kl >= minA && c.kl <= maxA
+            ? "escapes"
+            : "not covered";
     return { kl: c.kl, reward: c.reward, by, diff, status };
   });
 }
@@ -78,23 +98,29 @@ const klRange = (ps: readonly FrontierPoint[]): [number, number] => {
 
 /**
  * Union-range dominance of A over B (see the header). `perSeed`: the same points split by training seed,
- * [A's, B's] per seed; `support`: the common-range comparison of the same pooled points.
+ * [A's, B's] per seed; `support`: the common-range comparison of the same pooled points; `seedIds`: the
+ * seeds' ids, for the text (default 0, 1, …).
  */
 export function dominanceOverUnion(
   a: readonly FrontierPoint[],
   b: readonly FrontierPoint[],
   perSeed: ReadonlyArray<[readonly FrontierPoint[], readonly FrontierPoint[]]>,
   support: Comparison,
+  seedIds: readonly number[] = perSeed.map((_, i) => i),
 ): UnionDominance {
   const rangeA = klRange(a);
   const rangeB = klRange(b);
   const corners = a.length && b.length ? checkCorners(a, b) : [];
-  const seeds = perSeed.map(([sa, sb]) => {
-    const cs = checkCorners(sa, sb);
+  const seeds = perSeed.map(([sa, sb], i) => {
+    const cs = sa.length && sb.length ? checkCorners(sa, sb) : [];
+    const empty: "A" | "B" | undefined = !sa.length ? "A" : !sb.length ? "B" : undefined;
     return {
+      seed: seedIds[i] ?? i,
       corners: cs.length,
       escapes: cs.filter((c) => c.status === "escapes").length,
+      undetermined: cs.filter((c) => c.status === "undetermined").length,
       notCovered: cs.filter((c) => c.status === "not covered").length,
+      ...(empty ? { empty } : {}),
     };
   });
   const uncovered: Array<[number, number]> = [];
@@ -106,8 +132,11 @@ export function dominanceOverUnion(
     else uncovered.push([c.kl, c.kl]);
   }
   let verdict: UnionVerdict;
-  const escapes = corners.some((c) => c.status === "escapes") || seeds.some((s) => s.escapes > 0);
-  const notCovered = corners.some((c) => c.status === "not covered") || seeds.some((s) => s.notCovered > 0);
+  const escapes =
+    corners.some((c) => c.status === "escapes" || c.status === "undetermined") ||
+    seeds.some((s) => s.escapes > 0 || s.undetermined > 0);
+  const notCovered =
+    corners.some((c) => c.status === "not covered") || seeds.some((s) => s.notCovered > 0 || s.empty !== undefined);
   if (!a.length || !b.length || !corners.length) verdict = "n/a";
   else if (!escapes && !notCovered) verdict = "yes";
   else if (!escapes) verdict = "not covered";
@@ -123,7 +152,12 @@ export function describeUnion(u: UnionDominance): string {
   const n = u.corners.length;
   const count = (s: CornerStatus) => u.corners.filter((c) => c.status === s);
   const esc = count("escapes");
+  const und = count("undetermined");
   const parts = [`${count("dominated").length}/${n} Pareto corners dominated`];
+  if (und.length)
+    parts.push(
+      `${und.length} undetermined (below, CI covering 0, at KL ${und.map((c) => `${f(c.kl)}: ${f(c.reward, 3)} vs ${f(c.by!.reward, 3)}`).join(", ")})`,
+    );
   if (esc.length)
     parts.push(
       `${esc.length} escape (at KL ${esc.map((c) => `${f(c.kl)}: ${f(c.reward, 3)} vs ${f(c.by!.reward, 3)}`).join(", ")})`,
@@ -133,7 +167,7 @@ export function describeUnion(u: UnionDominance): string {
       `${count("not covered").length} not covered (KL ${u.uncovered.map(([lo, hi]) => (lo === hi ? f(lo) : `${f(lo)}–${f(hi)}`)).join(", ")}, outside the dominating method's KL range [${f(u.rangeA[0])}, ${f(u.rangeA[1])}])`,
     );
   const seeds = u.seeds.length
-    ? `; per seed ${u.seeds.map((s) => `${s.corners - s.escapes - s.notCovered}/${s.corners}`).join(", ")} dominated`
+    ? `; per seed ${u.seeds.map((s) => (s.empty ? `seed ${s.seed}: ${s.empty} has no points` : `${s.corners - s.escapes - s.undetermined - s.notCovered}/${s.corners}`)).join(", ")} dominated`
     : "";
   return parts.join(", ") + seeds;
 }
@@ -167,19 +201,21 @@ export function bestPoints(points: readonly FrontierPoint[]): BestPoint[] {
   });
 }
 
-export type ConvergenceNote = "plateaued" | "reached KL ≥ 25" | "still climbing" | "no training";
+export type ConvergenceNote = "plateaued" | "reached KL ≥ 25" | "still climbing" | "declining" | "no training";
 
 /**
  * Whether a method ran to convergence: its best knob's (the knob of its best point) last two checkpoints
- * differ by at most `tolerance` reward ("plateaued"), or any of its points reached KL ≥ `klCap`; methods with
- * one checkpoint per knob (Best-of-N, SFT) have "no training".
+ * differ by at most `tolerance` reward ("plateaued"), or one of the best knob's points reached KL ≥ `klCap`;
+ * otherwise the last step's signed change r_last − r_prev says "still climbing" (> tolerance) or "declining"
+ * (< −tolerance: it peaked and falls). Methods with one checkpoint per knob (Best-of-N, SFT): "no training".
  */
 export function convergenceNote(points: readonly FrontierPoint[], tolerance = 0.01, klCap = 25): ConvergenceNote {
   if (!points.length) return "no training";
   const best = points.reduce((x, y) => (y.reward > x.reward ? y : x));
   const run = points.filter((p) => p.knob === best.knob).sort((x, y) => x.step - y.step);
-  if (points.some((p) => p.kl >= klCap)) return "reached KL ≥ 25";
   if (run.length < 2) return "no training";
+  if (run.some((p) => p.kl >= klCap)) return "reached KL ≥ 25";
   const [prev, last] = run.slice(-2);
-  return Math.abs(last.reward - prev.reward) <= tolerance ? "plateaued" : "still climbing";
+  const change = last.reward - prev.reward;
+  return Math.abs(change) <= tolerance ? "plateaued" : change > 0 ? "still climbing" : "declining";
 }

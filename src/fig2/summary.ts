@@ -54,9 +54,12 @@ export function checkpointRowsOf(
 /**
  * The version of the verdict rules: 1 graded dominance on the common KL range only (results made before
  * 2026-12-07); 2 grades it over the union of the KL ranges (src/fig2/dominance.ts). Results files record the
- * version they were graded by, so a reader can tell stale committed verdicts from a disagreement.
+ * version they were graded by, so a reader can tell stale committed verdicts from a disagreement. 3: a corner
+ * is dominated only when A's paired mean reward is ≥ the corner's (v2 also counted a lower mean whose CI
+ * covers 0; now "undetermined", which blocks yes), and a training seed in which A or B has no points makes
+ * the verdict "not covered" (v2 passed it vacuously).
  */
-export const FIG2_VERDICT_RULES = 2;
+export const FIG2_VERDICT_RULES = 3;
 
 /** Display names and colours of the methods, in legend order. */
 export const METHOD_STYLE: Record<string, { name: string; color: string; knob: string }> = {
@@ -129,9 +132,8 @@ export function atLeastWhy(A: string, B: string): (c: Comparison) => string {
 
 export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
   const points = aggregateCheckpoints(rows);
-  const seedPoints = [...new Set(rows.map((r) => r.seed))]
-    .sort((x, y) => x - y)
-    .map((s) => aggregateCheckpoints(rows.filter((r) => r.seed === s)));
+  const seedIds = [...new Set(rows.map((r) => r.seed))].sort((x, y) => x - y);
+  const seedPoints = seedIds.map((s) => aggregateCheckpoints(rows.filter((r) => r.seed === s)));
   const byMethod = (m: string) => points.filter((p) => p.method === m);
   const methods = [...new Set(points.map((p) => p.method))].filter((m) => m !== "sft");
   const envelopes = Object.fromEntries(methods.map((m) => [m, upperEnvelope(byMethod(m))]));
@@ -166,7 +168,7 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
       verdicts.push({ claim: text, measured: describeComparison(c), reproduced: c.verdict, why: explain(c) });
       return;
     }
-    const u = dominanceOverUnion(byMethod(a), byMethod(b), perSeed, c);
+    const u = dominanceOverUnion(byMethod(a), byMethod(b), perSeed, c, seedIds);
     verdicts.push({
       claim: text,
       measured: `over the union of the KL ranges: ${describeUnion(u)}. Common KL range (support): ${describeComparison(c)}`,
@@ -209,18 +211,26 @@ export function unionWhy(a: string, b: string, u: UnionDominance): string {
   const A = METHOD_STYLE[a]?.name ?? a;
   const B = METHOD_STYLE[b]?.name ?? b;
   const esc = u.corners.filter((c) => c.status === "escapes").length;
-  const seedEsc = u.seeds.filter((s) => s.escapes > 0).length;
+  const und = u.corners.filter((c) => c.status === "undetermined").length;
+  const seedEsc = u.seeds.filter((s) => s.escapes > 0 || s.undetermined > 0).length;
+  const empty = u.seeds.filter((s) => s.empty);
+  const emptyText = empty.length
+    ? `; untested in ${empty.map((s) => `seed ${s.seed} (${s.empty === "A" ? A : B} has no points)`).join(", ")}`
+    : "";
+  const escText = `${esc} of ${u.corners.length} corners of ${B} escape ${A}${und ? ` and ${und} are undetermined (${A}'s estimate below, CI covering 0)` : ""}`;
   switch (u.verdict) {
     case "n/a":
       return `${A} or ${B} has no points`;
     case "yes":
-      return `every Pareto corner of ${B} is weakly dominated by a point of ${A} (KL ≤, reward not significantly lower), pooled and in each of the ${u.seeds.length || 1} training seeds`;
+      return `every Pareto corner of ${B} is weakly dominated by a point of ${A} (KL ≤, paired mean reward ≥), pooled and in each of the ${u.seeds.length || 1} training seeds`;
     case "not covered":
-      return `no corner of ${B} escapes ${A} where ${A} was evaluated, but ${B} has corners outside ${A}'s KL range [${u.rangeA[0].toFixed(2)}, ${u.rangeA[1].toFixed(2)}]: dominance there is untested at this scale`;
+      return u.corners.some((c) => c.status === "not covered") || u.seeds.some((s) => s.notCovered > 0)
+        ? `no corner of ${B} escapes ${A} where ${A} was evaluated, but ${B} has corners outside ${A}'s KL range [${u.rangeA[0].toFixed(2)}, ${u.rangeA[1].toFixed(2)}]: dominance there is untested at this scale${emptyText}`
+        : `no corner of ${B} escapes ${A} where both were evaluated${emptyText}: dominance there is untested`;
     case "partly":
-      return `${esc} of ${u.corners.length} corners of ${B} escape ${A}${seedEsc ? ` (corners escape in ${seedEsc} of ${u.seeds.length} seeds)` : ""}, so ${A} does not dominate; on the common KL range ${A} is ahead at ${u.support.positive} of ${u.support.diffs.length} budgets`;
+      return `${escText}${seedEsc ? ` (in ${seedEsc} of ${u.seeds.length} seeds)` : ""}, so ${A} does not dominate; on the common KL range ${A} is ahead at ${u.support.positive} of ${u.support.diffs.length} budgets${emptyText}`;
     default:
-      return `${esc} of ${u.corners.length} corners of ${B} escape ${A}${seedEsc ? ` (in ${seedEsc} of ${u.seeds.length} seeds)` : ""} and ${A} is not ahead on most of the common KL range: the claim does not hold at this scale`;
+      return `${escText}${seedEsc ? ` (in ${seedEsc} of ${u.seeds.length} seeds)` : ""} and ${A} is not ahead on most of the common KL range: the claim does not hold at this scale${emptyText}`;
   }
 }
 
