@@ -24,7 +24,7 @@ function factsMarkdown(r: Fig2Results): string {
     `classifier held-out accuracy ${pct(c.accuracy)} [${pct(c.ci95[0])}, ${pct(c.ci95[1])}], ECE ${c.ece.toFixed(3)}; ` +
     `SFT held-out perplexity ${sft.finalHeldOutPerplexity.toFixed(1)}; ${ps.pairs} pairs from ${ps.prompts} prefixes ` +
     `(${ps.tiedPairs} ties left out); reward model held-out pair accuracy ${pct(rm.heldOut.accuracy)} ` +
-    `[${pct(rm.heldOut.ci95[0])}, ${pct(rm.heldOut.ci95[1])}]. Shared stages built in ${((timings.total ?? NaN) / 60).toFixed(1)} min; ` +
+    `[${pct(rm.heldOut.ci95[0])}, ${pct(rm.heldOut.ci95[1])}] (measured on the held-out pairs that also chose the kept checkpoint, so optimistic). Shared stages built in ${((timings.total ?? NaN) / 60).toFixed(1)} min; ` +
     `runs from first start to last finish ${(r.seconds.runsSpan / 60).toFixed(1)} min (sum of run times ${(r.seconds.runsTotal / 60).toFixed(1)} min).`
   );
 }
