@@ -1,6 +1,6 @@
 // The notebooks' verdict tables, checked on their source (they take minutes to run): no verdict typed in
-// (`grade(true)`, `grade(false, …)`, a string literal as `reproduced`), no measured text without computed
-// numbers, every row states `expected`, and no check that cannot fail (a check on the verdict table's own
+// (`grade(true)`, `grade(false, …)`, `grade(x, true)`, a string literal as `reproduced`), no measured text
+// without computed numbers (a plain or template string with no `${…}`), every row states `expected`, and no check that cannot fail (a check on the verdict table's own
 // vocabulary). src/notebook.ts's verdictRows checks the same rows again when a notebook runs.
 import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
@@ -27,10 +27,13 @@ function codeCells(file: string): Array<[number, string]> {
 /** Problems in one cell's verdict rows (an empty list when it has none or they are fine). */
 export function verdictProblems(src: string): string[] {
   const problems: string[] = [];
-  if (/\bgrade\(\s*(true|false)\s*[,)]/.test(src))
+  // A literal first argument, or a literal second one after a (possibly call-containing) first argument.
+  if (/\bgrade\(\s*(true|false)\s*[,)]/.test(src) || /\bgrade\((?:[^()]|\([^()]*\))*?,\s*(true|false)\s*\)/.test(src))
     problems.push("grade() with a literal condition (compute it, or use NOT_TESTABLE with a reason)");
   if (/\breproduced:\s*["'`]/.test(src)) problems.push("a reproduced verdict typed in as a string");
   if (/\bmeasured:\s*"[^"]*"\s*,/.test(src) || /\bmeasured:\s*'[^']*'\s*,/.test(src))
+    problems.push("a measured text that is a plain string (no computed number)");
+  else if ([...src.matchAll(/\bmeasured:\s*`([^`]*)`/g)].some((m) => !m[1].includes("${")))
     problems.push("a measured text that is a plain string (no computed number)");
   const reproduced = (src.match(/\breproduced:/g) ?? []).length;
   const expected = (src.match(/\bexpected:/g) ?? []).length;
@@ -48,10 +51,25 @@ describe("notebook verdict tables can fail", () => {
     assert.match(verdictProblems('measured: "exact",\n reproduced: g,\n expected: "yes"').join(), /plain string/);
     assert.match(verdictProblems("reproduced: pf.grade(a),\n why: 'w',").join(), /1 verdict rows but 0 expected/);
   });
+  test("a literal second argument of grade() and a template measured text without ${…} are caught", () => {
+    assert.match(verdictProblems("reproduced: pf.grade(x < 1, true),\n expected: 'yes'").join(), /literal/);
+    assert.match(verdictProblems("reproduced: pf.grade(f(a, b), false),\n expected: 'no'").join(), /literal/);
+    assert.deepEqual(verdictProblems("reproduced: pf.grade(x < 1, y > 2),\n expected: 'yes'"), []);
+    assert.match(verdictProblems("measured: `exact`,\n reproduced: g,\n expected: 'yes'").join(), /plain string/);
+    assert.deepEqual(verdictProblems("measured: `d = ${d.toFixed(2)}`,\n reproduced: g,\n expected: 'yes'"), []);
+  });
   for (const file of notebooks) {
     test(file, () => {
       const found = codeCells(file).flatMap(([i, src]) => verdictProblems(src).map((p) => `cell ${i}: ${p}`));
       assert.deepEqual(found, []);
     });
   }
+});
+
+test("notebook 08 calls the full results current only when made by today's fig2 kind version", () => {
+  const cell = codeCells("08-dpo-figure2.ipynb").find(([, src]) => /const fullCurrent\s*=/.test(src));
+  assert.ok(cell, "notebook 08 defines fullCurrent");
+  const line = cell[1].split("\n").find((l) => /const fullCurrent\s*=/.test(l))!;
+  assert.match(line, /FULL\.code\.kindVersion === fig2Kind\.version/);
+  assert.match(cell[1], /import \{ fig2Kind \} from "\.\/src\/experiments\/fig2-kind"/);
 });
