@@ -7,7 +7,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import "../src/experiments";
-import { compareRows, formatVerifyReport, verifyFig2, VERIFY_SUBSETS } from "../src/experiments/fig2-verify";
+import {
+  backendCheck,
+  compareRows,
+  formatVerifyReport,
+  verifyFig2,
+  VERIFY_SUBSETS,
+} from "../src/experiments/fig2-verify";
 import { readFig2Results } from "../src/experiments/fig2-reproduce";
 import { loadSweepFile } from "../src/sweep/config";
 import { expandSweep } from "../src/sweep/plan";
@@ -76,5 +82,39 @@ describe("fig2 verify", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+  test("another thread count than the results record is refused before anything runs; none recorded is a note", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fig2-verify-"));
+    try {
+      const file = path.join(dir, "r.json");
+      fs.writeFileSync(
+        file,
+        JSON.stringify({ ...committed, code: { ...committed.code, backend: "wasm", threads: 2 } }),
+      );
+      await assert.rejects(
+        verifyFig2({ sweep: "ci", resultsFile: file, quiet: true, backend: { name: "wasm", threads: 1 } }),
+        /made with 2 backend thread\(s\), this process has 1: .*PREFOPT_THREADS=2/,
+      );
+      await assert.rejects(
+        verifyFig2({ sweep: "ci", resultsFile: file, quiet: true, backend: { name: "cpu", threads: 1 } }),
+        /made on the wasm backend, this process runs cpu/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(backendCheck({ backend: "wasm", threads: 2 }, { name: "wasm", threads: 2 }, "r.json"), []);
+    const notes = backendCheck({}, { name: "wasm", threads: 2 }, "r.json");
+    assert.match(notes.join("\n"), /thread count not recorded in r\.json/);
+    const text = formatVerifyReport({
+      resultsFile: "r.json",
+      subset: "s",
+      runs: [],
+      rows: 0,
+      tolerance: 0,
+      differences: [],
+      seconds: 0,
+      notes,
+    });
+    assert.match(text, /\nnote: thread count not recorded/);
   });
 });

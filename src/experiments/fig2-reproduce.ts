@@ -17,6 +17,7 @@ import { readResults, writeFileAtomic } from "../sweep/store";
 import { runSweep, defaultOutDir } from "../sweep/runner";
 import { fig2Kind, storedRow } from "./fig2-kind";
 import { sharedFor } from "../fig2/context";
+import { initBackend } from "../backend";
 import {
   checkpointRowsOf,
   summariseFig2,
@@ -48,7 +49,11 @@ export interface Fig2SharedStats {
 export interface Fig2Results {
   format: "prefopt-fig2-results-v1";
   sweep: { name: string; file: string; sha256: string; seeds: number[]; plannedRuns: number };
-  code: { commit: string; dirty: boolean; kind: string; kindVersion: number };
+  /**
+   * backend / threads: the tfjs backend and its thread count (wasm: XNNPACK's pool) the summary was made
+   * under; `verify` needs the same to reproduce the bits. Absent in results made before 2026-12-07.
+   */
+  code: { commit: string; dirty: boolean; kind: string; kindVersion: number; backend?: string; threads?: number };
   preset: string;
   dataSeed: number;
   shared: Fig2SharedStats;
@@ -162,6 +167,7 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
     .map((r) => ({ id: r.id, method: String(r.config.method), knob: Number(r.config.knob), seed: r.seed }));
   const rows = checkpointRowsOf(done);
   const summary = summariseFig2(rows);
+  const backendInfo = await initBackend();
   const results: Fig2Results = {
     format: "prefopt-fig2-results-v1",
     sweep: {
@@ -171,7 +177,13 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
       seeds: spec.seeds,
       plannedRuns: plan.runs.length,
     },
-    code: { ...gitVersion(), kind: fig2Kind.name, kindVersion: fig2Kind.version },
+    code: {
+      ...gitVersion(),
+      kind: fig2Kind.name,
+      kindVersion: fig2Kind.version,
+      backend: backendInfo.name,
+      threads: backendInfo.threads,
+    },
     preset,
     dataSeed,
     shared: await sharedStats(preset, dataSeed),

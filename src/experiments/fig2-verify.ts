@@ -9,7 +9,10 @@
 // absolute by default (--tolerance): the same code on the same backend gives the same bits (the CI preset
 // test checks that), so any difference above rounding means the committed rows no longer describe the code.
 // A committed row the re-run does not produce, or a re-run row the committed results lack, is a difference
-// too. The sweep file must be the one the results came from (its sha256). The full subset takes about as
+// too. The sweep file must be the one the results came from (its sha256), and the backend and its thread
+// count those the results record (code.backend, code.threads: the wasm backend's float sums depend on how
+// XNNPACK splits work over threads); results that predate the fields say "thread count not recorded" and
+// the check goes on. The full subset takes about as
 // long as its runs did in the full sweep (see the committed seconds; the DPO run dominates).
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -18,6 +21,7 @@ import { expandSweep, type RunSpec } from "../sweep/plan";
 import { fig2Kind } from "./fig2-kind";
 import { FIG2_SWEEPS, readFig2Results } from "./fig2-reproduce";
 import { sharedFor } from "../fig2/context";
+import { initBackend } from "../backend";
 import type { CheckpointRow } from "../fig2/run";
 
 /** Which runs `verify` re-runs, per committed sweep: a predicate on (method, knob, seed) given the plan. */
@@ -102,6 +106,33 @@ export interface VerifyOptions {
   resultsFile?: string;
   tolerance?: number;
   quiet?: boolean;
+  /** The backend to compare with the recorded one (default: initBackend()'s). */
+  backend?: { name: string; threads: number };
+}
+
+/**
+ * Whether this process can reproduce results made under `recorded` (code.backend / code.threads): throws with
+ * the command to use when the backend or the thread count differs; returns the notes to print (a field the
+ * results do not record is named, and the check goes on).
+ */
+export function backendCheck(
+  recorded: { backend?: string; threads?: number },
+  current: { name: string; threads: number },
+  resultsFile: string,
+): string[] {
+  const notes: string[] = [];
+  if (recorded.backend === undefined) notes.push(`backend not recorded in ${resultsFile}`);
+  else if (recorded.backend !== current.name)
+    throw new Error(
+      `fig2 verify: ${resultsFile} was made on the ${recorded.backend} backend, this process runs ${current.name}: re-run with PREFOPT_BACKEND=${recorded.backend}`,
+    );
+  if (recorded.threads === undefined)
+    notes.push(`thread count not recorded in ${resultsFile}: a difference may come from another thread count`);
+  else if (recorded.threads !== current.threads)
+    throw new Error(
+      `fig2 verify: ${resultsFile} was made with ${recorded.threads} backend thread(s), this process has ${current.threads}: the sums differ in rounding, so re-run with PREFOPT_THREADS=${recorded.threads}`,
+    );
+  return notes;
 }
 
 export interface VerifyReport {
@@ -112,6 +143,8 @@ export interface VerifyReport {
   tolerance: number;
   differences: RowDifference[];
   seconds: number;
+  /** What could not be checked (e.g. "thread count not recorded"). */
+  notes?: string[];
 }
 
 /** Re-run the subset and compare (see the header). Throws when the results do not match the sweep file. */
@@ -129,6 +162,8 @@ export async function verifyFig2(opts: VerifyOptions): Promise<VerifyReport> {
     throw new Error(
       `fig2 verify: ${file} changed since ${resultsFile} was made (sha256 ${sha.slice(0, 12)}… vs ${committed.sweep.sha256.slice(0, 12)}…): re-create the results with npm run fig2 -- ${opts.sweep}`,
     );
+  const backend = opts.backend ?? (await initBackend());
+  const notes = backendCheck(committed.code, backend, resultsFile);
   const tolerance = opts.tolerance ?? 1e-6;
   if (!(tolerance >= 0)) throw new Error(`fig2 verify: tolerance must be ≥ 0, got ${tolerance}`);
   const runs = subset.pick(expandSweep(spec).runs);
@@ -156,12 +191,15 @@ export async function verifyFig2(opts: VerifyOptions): Promise<VerifyReport> {
     tolerance,
     differences: compareRows(committed.rows, live, tolerance),
     seconds: (Date.now() - t0) / 1000,
+    notes,
   };
 }
 
 /** The report as text: one line per difference (at most `limit`), or a line saying all rows agree. */
 export function formatVerifyReport(r: VerifyReport, limit = 40): string {
-  const head = `fig2 verify: ${r.runs.length} runs (${r.subset}), ${r.rows} checkpoint rows against ${r.resultsFile}, tolerance ${r.tolerance} (${r.seconds.toFixed(0)} s)`;
+  const head =
+    `fig2 verify: ${r.runs.length} runs (${r.subset}), ${r.rows} checkpoint rows against ${r.resultsFile}, tolerance ${r.tolerance} (${r.seconds.toFixed(0)} s)` +
+    (r.notes ?? []).map((n) => `\nnote: ${n}`).join("");
   if (!r.differences.length) return `${head}\nall rows agree`;
   const lines = r.differences
     .slice(0, limit)
