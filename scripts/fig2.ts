@@ -12,6 +12,7 @@ import "../src/experiments";
 import { reproduceFig2, type Fig2Results } from "../src/experiments/fig2-reproduce";
 import { verifyFig2, formatVerifyReport } from "../src/experiments/fig2-verify";
 import { bestMarkdown, summariseFig2, type VerdictRow } from "../src/fig2/summary";
+import { describeControllers } from "../src/fig2/controllers";
 
 /** The README's paragraph on the committed run, from the results themselves (no number typed by hand). */
 function factsMarkdown(r: Fig2Results): string {
@@ -27,6 +28,18 @@ function factsMarkdown(r: Fig2Results): string {
     `[${pct(rm.heldOut.ci95[0])}, ${pct(rm.heldOut.ci95[1])}] (measured on the held-out pairs that also chose the kept checkpoint, so optimistic). Shared stages built in ${((timings.total ?? NaN) / 60).toFixed(1)} min; ` +
     `runs from first start to last finish ${(r.seconds.runsSpan / 60).toFixed(1)} min (sum of run times ${(r.seconds.runsTotal / 60).toFixed(1)} min).`
   );
+}
+
+/** The controller table as Markdown: run | final batch KL | ratio | within ±25% | from step. */
+function controllersMarkdown(table: ReturnType<typeof summariseFig2>["controllers"]): string {
+  return [
+    "| method | target KL | seed | final batch KL | ratio to target | within ±25%? | stays within from step |",
+    "|---|---|---|---|---|---|---|",
+    ...table.map(
+      (c) =>
+        `| ${c.method} | ${c.target} | ${c.seed} | ${c.finalKl.toFixed(2)} | ${c.ratio.toFixed(2)} | ${c.within === null ? "not logged" : c.within ? "yes" : "no"} | ${c.withinFrom ?? "-"} |`,
+    ),
+  ].join("\n");
 }
 
 /** The verdict table as the README shows it: claim | measured | reproduced. */
@@ -89,6 +102,8 @@ async function main(argv: string[]): Promise<number> {
     `runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared.toFixed(0)} s, sweep ${r.seconds.sweep.toFixed(0)} s)`,
   );
   for (const v of r.verdicts) console.log(`${v.reproduced.padEnd(6)} ${v.claim}\n       ${v.measured}`);
+  const summary = summariseFig2(r.rows);
+  console.log(describeControllers(summary.controllers).join("\n"));
   if (argv.includes("--markdown"))
     console.log(
       "\n" +
@@ -96,7 +111,9 @@ async function main(argv: string[]): Promise<number> {
         "\n\n" +
         verdictMarkdown(r.verdicts) +
         "\n\nEach method's best reward (pooled over seeds) and the KL where it is reached:\n\n" +
-        bestMarkdown(summariseFig2(r.rows).best),
+        bestMarkdown(summary.best) +
+        "\n\nWhether the KL controllers held their targets (batch KL at the last checkpoint):\n\n" +
+        controllersMarkdown(summary.controllers),
     );
   return r.missingRuns.length ? 1 : 0;
 }

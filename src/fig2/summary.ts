@@ -24,6 +24,7 @@ import {
   type Verdict,
 } from "./envelope";
 import type { CheckpointRow } from "./run";
+import { controllerTable, type ControllerRow } from "./controllers";
 
 /** Checkpoint rows of stored runs (the `checkpoints` metric of the fig2 kind), in run order. */
 export function checkpointRowsOf(
@@ -109,6 +110,8 @@ export interface Fig2Summary {
   comparisons: Record<string, Comparison>;
   /** Per method (legend order, SFT excluded): best reward and its KL, point count, convergence note. */
   best: Array<BestPoint & { convergence: string }>;
+  /** Whether each PPO / RLOO run's KL controller held its target (src/fig2/controllers.ts): a fact, no verdict. */
+  controllers: ControllerRow[];
 }
 
 /** Points, envelopes and the verdict table from checkpoint rows. */
@@ -203,7 +206,7 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
   }));
   const order = Object.keys(METHOD_STYLE);
   best.sort((x, y) => (order.indexOf(x.method) + 1 || 99) - (order.indexOf(y.method) + 1 || 99));
-  return { points, envelopes, sft, verdicts, comparisons, best };
+  return { points, envelopes, sft, verdicts, comparisons, best, controllers: controllerTable(rows) };
 }
 
 /** The reason for a union-range dominance verdict, from the corner counts that grade it. */
