@@ -51,7 +51,8 @@ export interface Fig2Results {
   sweep: { name: string; file: string; sha256: string; seeds: number[]; plannedRuns: number };
   /**
    * backend / threads: the tfjs backend and its thread count (wasm: XNNPACK's pool) the summary was made
-   * under; `verify` needs the same to reproduce the bits. Absent in results made before 2026-12-07.
+   * under; `verify` needs the same to reproduce the bits. Absent in results made before 2026-12-07 and in
+   * --summarise-only summaries (that process did not make the rows; the runs' settings are not stored).
    */
   code: { commit: string; dirty: boolean; kind: string; kindVersion: number; backend?: string; threads?: number };
   preset: string;
@@ -181,8 +182,8 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
       ...gitVersion(),
       kind: fig2Kind.name,
       kindVersion: fig2Kind.version,
-      backend: backendInfo.name,
-      threads: backendInfo.threads,
+      // Only when this process ran the sweep: a --summarise-only process did not make the rows.
+      ...(opts.summariseOnly ? {} : { backend: backendInfo.name, threads: backendInfo.threads }),
     },
     preset,
     dataSeed,
