@@ -26,9 +26,10 @@ export {
   verdictRows,
   verdictFrame,
   showVerdicts,
+  showHoldsHere,
   VERDICT_COLUMNS,
 } from "./notebook";
-export type { Reproduced, Verdict } from "./notebook";
+export type { Identity, Reproduced, Verdict } from "./notebook";
 
 // core library
 export { sequenceLogProbs, sequenceTokenCounts } from "./logprobs";
