@@ -524,6 +524,26 @@ describe("summary", () => {
 });
 
 describe("report", () => {
+  test("factorFigure takes words for its axes, title and legend instead of config keys", async () => {
+    const spec = parseSweepSpec({ name: "words", kind: "synthetic", seeds: 2, grid: { x: [0, 1], noise: [0, 0.5] } });
+    const r = await runSweep({ spec, out: tmp("words"), workers: 0, quiet: true, report: false });
+    const plain = factorFigure(r.summary, "score", "x");
+    assert.equal((plain.layout.xaxis as { title: { text: string } }).title.text, "x");
+    const fig = factorFigure(r.summary, "score", "x", false, undefined, {
+      title: "score against the knob",
+      x: "the knob (units)",
+      y: "score (points)",
+      series: (f) => `noise ${f.noise}`,
+    });
+    const layout = fig.layout as Record<string, { title?: { text: string }; text?: string }>;
+    assert.equal(layout.title.text, "score against the knob");
+    assert.equal(layout.xaxis.title!.text, "the knob (units)");
+    assert.equal(layout.yaxis.title!.text, "score (points) (mean ± 95% CI)");
+    assert.deepEqual(
+      fig.data.map((d) => d.name),
+      ["noise 0", "noise 0.5"],
+    );
+  });
   test("a group with fewer than 2 finite seeds gets no error bar (not a zero-width one), a hover note and a warning", async () => {
     const spec = parseSweepSpec({ name: "ci", kind: "synthetic", seeds: 3, grid: { x: [0, 1] } });
     const r = await runSweep({ spec, out: tmp("noci"), workers: 0, quiet: true, report: false });
