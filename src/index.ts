@@ -194,7 +194,7 @@ export type { RunRecord } from "./sweep/store";
 export { runPool, defaultWorkerCount } from "./sweep/pool";
 export { seedStats, studentTQuantile, studentTCdf } from "./stats";
 export type { SeedStats } from "./stats";
-export { summarise, summaryFrame, summaryCsv, summaryJson, writeSummary } from "./sweep/summary";
+export { summarise, summaryFrame, summaryCsv, summaryJson, summaryRow, writeSummary } from "./sweep/summary";
 export type { SweepSummary, SummaryRow } from "./sweep/summary";
 export { reportHtml, factorFigure, primaryFactors, noCiReason, errorBarValue } from "./sweep/report";
 export * as fig2 from "./fig2/index";
