@@ -542,7 +542,7 @@ describe("report", () => {
     const spec = parseSweepSpec({ name: "words", kind: "synthetic", seeds: 2, grid: { x: [0, 1], noise: [0, 0.5] } });
     const r = await runSweep({ spec, out: tmp("words"), workers: 0, quiet: true, report: false });
     const plain = factorFigure(r.summary, "score", "x");
-    assert.equal((plain.layout.xaxis as { title: { text: string } }).title.text, "x");
+    assert.equal((plain.layout!.xaxis as { title: { text: string } }).title.text, "x");
     const fig = factorFigure(r.summary, "score", "x", false, undefined, {
       title: "score against the knob",
       x: "the knob (units)",
