@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
+import { formatNotebookCells } from "../scripts/nbpercent";
 
 const DIR = path.join(__dirname, "..", "notebooks");
 
@@ -110,5 +111,30 @@ describe("notebook style (issue 29)", () => {
     assert.match(styleProblems("n", [code("1"), ...good]).join(), /first cell is not a markdown cell/);
     assert.match(styleProblems("n", good.slice(0, 2)).join(), /no "Try it"/);
     assert.match(styleProblems("n", [...good.slice(0, 3), md("x")]).join(), /not followed by a code cell/);
+  });
+});
+
+describe("nbpercent format (the formatter the style test asks for)", () => {
+  test("wraps long code lines to ≤ 100 characters, leaves markdown alone, names a cell it cannot parse", async () => {
+    const long = `const total = ${Array.from({ length: 12 }, (_, i) => `value${i}`).join(" + ")}; console.log(total);`;
+    assert.ok(long.length > 100);
+    const prose = "A markdown line " + "that is long ".repeat(10);
+    const nb = {
+      cells: [
+        { cell_type: "markdown" as const, metadata: {}, source: [prose] },
+        { cell_type: "code" as const, metadata: {}, source: [long] },
+        { cell_type: "code" as const, metadata: {}, source: ["const = ;"] },
+      ],
+    };
+    const { notebook, problems } = await formatNotebookCells(nb, "demo.ipynb");
+    assert.deepEqual(notebook.cells[0].source, [prose]);
+    assert.deepEqual(
+      styleProblems("demo", notebook.cells).filter((p) => /characters/.test(p)),
+      [],
+    );
+    assert.match(notebook.cells[1].source.join(""), /console\.log\(total\);$/);
+    assert.deepEqual(notebook.cells[2].source, ["const = ;"]);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0], /^demo\.ipynb \[cell 2\]: not formatted/);
   });
 });
