@@ -12,8 +12,9 @@
 //    slower at 2 threads than at 1 at these sizes, so a user would run it at 1). `--plain` also runs ours
 //    with PREFOPT_FUSED=0 (plain tfjs kernels instead of src/lm/kernels/), to show what they give.
 // 2. Sampling tokens/s with and without the key/value cache (128 prompts, as notebook 05 and Figure 2
-//    sample them), and at the Figure-2 size one PPO iteration split into sampling, scoring (policy and
-//    reference log-probs) and the update (2 epochs), as src/lm/ppo.ts runs them.
+//    sample them), and at the Figure-2 size one RLOO iteration split into sampling, scoring (policy and
+//    reference log-probs) and the update (2 epochs), as src/lm/rloo.ts runs them (the trainer called PPO
+//    before 2026-12; src/lm/ppo.ts adds a value head and minibatches over 256 rollouts).
 //
 //   npm run bench                                  all sizes, 10 timed steps per run (large: 3), 2 rounds, sampling
 //   npm run bench -- --size fig2 --only dpo        one size, one part (dpo | sampling)
@@ -276,8 +277,8 @@ function samplingBench(
 }
 
 /**
- * One PPO iteration at the Figure-2 settings (8 prompts x k = 4 samples of 12 tokens, 2 epochs), timed in
- * the phases src/lm/ppo.ts runs: sampling, scoring (policy and reference log-probs), the update. The reward
+ * One RLOO iteration at the Figure-2 settings (8 prompts x k = 4 samples of 12 tokens, 2 epochs), timed in
+ * the phases src/lm/rloo.ts runs: sampling, scoring (policy and reference log-probs), the update. The reward
  * (a learned model or classifier in Figure 2) is left out: it is not the policy's cost.
  */
 function ppoSplit(config: TransformerConfig, iterations: number) {
@@ -363,7 +364,7 @@ async function samplingPart(sizeName: string, sampleRows: number) {
   const ppo = sizeName === "fig2" ? ppoSplit(config, arg("ppo-iterations", 5)) : undefined;
   if (ppo)
     console.log(
-      `  PPO iteration (32 samples of 12 tokens, 2 epochs): sampling ${ppo.samplingMs} ms, scoring ${ppo.scoringMs} ms, update ${ppo.updateMs} ms; tensors flat ${ppo.tensorsFlat}`,
+      `  RLOO iteration (32 samples of 12 tokens, 2 epochs): sampling ${ppo.samplingMs} ms, scoring ${ppo.scoringMs} ms, update ${ppo.updateMs} ms; tensors flat ${ppo.tensorsFlat}`,
     );
   return { sampling, ...(ppo ? { ppo } : {}) };
 }

@@ -9,6 +9,10 @@ this once per notebook with JUPYTER_PATH pointing at the project's kernelspec.
 Exit status 0 on success. When a cell fails, prints the cell number, its source and every error text
 the cell produced (the kernel's `error` output, with .ts file and line, plus anything on stderr), still
 writes the partly executed notebook, and exits 1.
+
+While it runs it shows per-cell progress on stderr: a line as each code cell starts (its first source
+line), its time when it took over 2 s, and the text of the library's progress displays (training steps,
+sweeps, Figure-2 stages; src/progress.ts) at most every 5 s each, so a long cell is not silent.
 """
 import argparse
 import os
@@ -94,6 +98,48 @@ def export_html(nb, path):
         f.write(body)
 
 
+PROGRESS_IDS = ("prefopt-progress-", "prefopt-sweep-", "prefopt-stage-")
+
+
+class ProgressClient(NotebookClient):
+    """NotebookClient that echoes per-cell progress to stderr (see the module docstring)."""
+
+    def __init__(self, nb, **kw):
+        super().__init__(nb, on_cell_start=self.cell_started, on_cell_executed=self.cell_done, **kw)
+        self.code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        self.cell_t0 = time.time()
+        self.shown = {}  # display_id -> time of its last echo
+
+    def cell_started(self, cell, cell_index):
+        self.cell_t0 = time.time()
+        if cell.cell_type != "code":
+            return
+        n = self.code_cells.index(cell_index) + 1
+        first = next((l for l in cell.source.splitlines() if l.strip()), "")
+        sys.stderr.write("  cell %d/%d  %s\n" % (n, len(self.code_cells), first[:90]))
+        sys.stderr.flush()
+
+    def cell_done(self, cell, cell_index, execute_reply=None):
+        took = time.time() - self.cell_t0
+        if cell.cell_type == "code" and took > 2:
+            sys.stderr.write("    … %.1f s\n" % took)
+            sys.stderr.flush()
+
+    def process_message(self, msg, cell, cell_index):
+        content = msg.get("content", {})
+        display_id = content.get("transient", {}).get("display_id") or ""
+        if msg["msg_type"] in ("display_data", "update_display_data") and display_id.startswith(PROGRESS_IDS):
+            lines = str(content.get("data", {}).get("text/plain", "")).strip().splitlines() or [""]
+            stage = display_id.startswith("prefopt-stage-")  # a stage log: its header and newest stage, each time
+            text = "%s: %s" % (lines[0], lines[-1]) if stage else lines[0]
+            now = time.time()
+            if stage or now - self.shown.get(display_id, 0) >= 5 or "done in" in text or "100%" in text:
+                self.shown[display_id] = now
+                sys.stderr.write("    %s\n" % text)
+                sys.stderr.flush()
+        return super().process_message(msg, cell, cell_index)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("notebook")
@@ -103,7 +149,7 @@ def main():
 
     name = os.path.splitext(os.path.basename(args.notebook))[0]
     nb = nbformat.read(args.notebook, as_version=4)
-    client = NotebookClient(
+    client = ProgressClient(
         nb,
         timeout=args.timeout,
         kernel_name="prefopt",

@@ -3,12 +3,15 @@
 //   npm run fig2 -- ci                                 the CI preset → data/fig2/dpo-fig2-ci.json
 //   npm run fig2 -- full --summarise-only              re-summarise what is stored (no new runs)
 //   … --markdown                                       also print the verdict table as Markdown (the README's)
+//   npm run fig2 -- verify [full|ci] [--tolerance X]   re-run a stated subset (src/experiments/fig2-verify.ts)
+//                                                      and check it against the committed rows; exit 1 on a diff
 // Resumable: re-running the same command skips finished runs. For shards use the sweep CLI
 // (npm run sweep -- scripts/sweeps/dpo-fig2.yaml --shard i/n), merge, then --summarise-only.
 import { initBackend } from "../src/backend";
 import "../src/experiments";
 import { reproduceFig2, type Fig2Results } from "../src/experiments/fig2-reproduce";
-import type { VerdictRow } from "../src/fig2/summary";
+import { verifyFig2, formatVerifyReport } from "../src/experiments/fig2-verify";
+import { bestMarkdown, summariseFig2, type VerdictRow } from "../src/fig2/summary";
 
 /** The README's paragraph on the committed run, from the results themselves (no number typed by hand). */
 function factsMarkdown(r: Fig2Results): string {
@@ -36,7 +39,19 @@ function verdictMarkdown(verdicts: readonly VerdictRow[]): string {
   ].join("\n");
 }
 
+/** `verify [full|ci] [--tolerance X]`: exit 0 when the re-run subset matches the committed rows, 1 otherwise. */
+async function verify(argv: string[]): Promise<number> {
+  const sweep = argv.find((a, i) => !a.startsWith("--") && argv[i - 1] !== "--tolerance") ?? "full";
+  const i = argv.indexOf("--tolerance");
+  const tolerance = i >= 0 ? Number(argv[i + 1]) : undefined;
+  await initBackend();
+  const report = await verifyFig2({ sweep, tolerance });
+  console.log(formatVerifyReport(report));
+  return report.differences.length ? 1 : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "verify") return verify(argv.slice(1));
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     if (i < 0) return undefined;
@@ -74,7 +89,15 @@ async function main(argv: string[]): Promise<number> {
     `runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared.toFixed(0)} s, sweep ${r.seconds.sweep.toFixed(0)} s)`,
   );
   for (const v of r.verdicts) console.log(`${v.reproduced.padEnd(6)} ${v.claim}\n       ${v.measured}`);
-  if (argv.includes("--markdown")) console.log("\n" + factsMarkdown(r) + "\n\n" + verdictMarkdown(r.verdicts));
+  if (argv.includes("--markdown"))
+    console.log(
+      "\n" +
+        factsMarkdown(r) +
+        "\n\n" +
+        verdictMarkdown(r.verdicts) +
+        "\n\nEach method's best reward (pooled over seeds) and the KL where it is reached:\n\n" +
+        bestMarkdown(summariseFig2(r.rows).best),
+    );
   return r.missingRuns.length ? 1 : 0;
 }
 

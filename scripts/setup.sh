@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh machine, safe to re-run (it only installs what is missing):
-#   - Debian packages: Jupyter's nbconvert/nbclient (run by /usr/bin/python3) and, for the tests, chromium,
-#     slurm-wlm and munge
+#   - Debian packages: Jupyter's nbconvert/nbclient (run by /usr/bin/python3) and, for the tests (--with-browser),
+#     chromium, the classic Notebook server (jupyter-notebook), python3-jsonschema, slurm-wlm and munge
 #   - npm packages from package-lock.json (npm ci), again whenever the lock file changes
 # Usage: scripts/setup.sh [--with-browser]
 set -euo pipefail
@@ -13,10 +13,15 @@ want_browser=0
 need=()
 [ -x /usr/bin/jupyter-nbconvert ] || need+=(jupyter-nbconvert)
 /usr/bin/python3 -c 'import nbclient, nbconvert, jupyter_client' >/dev/null 2>&1 || need+=(python3-nbclient python3-nbconvert python3-jupyter-client)
-[ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ] && need+=(chromium)
-# test/slurm.test.ts runs a sweep on a one-node Slurm it starts itself (munge authenticates its daemons).
-[ "$want_browser" = 1 ] && [ ! -x /usr/sbin/slurmctld ] && need+=(slurm-wlm)
-[ "$want_browser" = 1 ] && [ ! -x /usr/sbin/munged ] && need+=(munge)
+if [ "$want_browser" = 1 ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  # the classic Notebook server the browser test drives, and JSON-schema validation for the protocol check
+  /usr/bin/python3 -c 'import notebook' >/dev/null 2>&1 || need+=(jupyter-notebook python3-notebook)
+  /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || need+=(python3-jsonschema)
+  # test/slurm.test.ts runs a sweep on a one-node Slurm it starts itself (munge authenticates its daemons).
+  [ -x /usr/sbin/slurmctld ] || need+=(slurm-wlm)
+  [ -x /usr/sbin/munged ] || need+=(munge)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else

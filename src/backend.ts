@@ -209,6 +209,9 @@ export function initBackend(forced?: BackendName): Promise<BackendInfo> {
   if (want !== undefined && !PREFERENCE.includes(want)) {
     throw new Error(`PREFOPT_BACKEND must be one of ${PREFERENCE.join(", ")}, got "${want}"`);
   }
+  // A bad PREFOPT_THREADS is the user's error, not a reason to skip wasm for the 10-50x slower cpu backend
+  // (tryBackend turns any throw into a fallback): check it here, where it throws.
+  requestedThreads();
   if (active && want === undefined) return active;
   active = (async () => {
     const skipped: string[] = [];

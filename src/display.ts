@@ -8,21 +8,24 @@
 //   text/plain                      terminals, nbconvert to text, and anything else
 // Outside a notebook (scripts, tests) the text form is printed instead.
 //
-// plotly.js (4.8 MB minified) is not stored in the notebook: the first figure a kernel shows loads it
-// into the page through a display that runs it and is then updated to nothing (update_display_data), so
-// the saved notebook keeps only the figures. The HTML export inlines plotly.js once in its <head>
-// (scripts/nbconvert/prefopt, scripts/execute_notebook.py), so it stays self-contained and offline.
+// plotly.js (4.8 MB minified) is not stored in the notebook: the first figure shown to each page (each
+// front-end client session: a reloaded page is a new one) loads it into that page through a display that
+// runs it and is then updated to nothing (update_display_data), so the saved notebook keeps only the
+// figures. A figure drawn where window.Plotly is missing anyway (a saved notebook reopened while its
+// kernel runs) asks the kernel for the library over a comm ("prefopt.plotly", kernel-patches.js). The
+// HTML export inlines plotly.js once in its <head> (scripts/nbconvert/prefopt, scripts/execute_notebook.py),
+// so it stays self-contained and offline.
 import * as fs from "fs";
 import * as path from "path";
 import type { DataFrame } from "danfojs-node";
+import { sendToKernel, type MimeBundle } from "./kernelOutput";
+export { sendToKernel, type MimeBundle } from "./kernelOutput";
 
 export interface PlotlyFigure {
   data: Array<Record<string, unknown>>;
   layout?: Record<string, unknown>;
   config?: Record<string, unknown>;
 }
-
-type MimeBundle = Record<string, string | object>;
 
 /** Escape text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -68,29 +71,39 @@ export function plotlyBundle(): string {
   return plotlySource;
 }
 
-/** Send a display message if we are inside a tslab kernel; returns false elsewhere. */
-function sendToKernel(bundle: MimeBundle, opts: { displayId?: string; update?: boolean } = {}): boolean {
-  let jupyter: { lastWriteDisplayData: ((d: object, update: boolean) => void) | null } | undefined;
-  try {
-    jupyter = require("tslab/dist/jupyter");
-  } catch {
-    return false;
-  }
-  if (!jupyter || !jupyter.lastWriteDisplayData) return false;
-  const transient = opts.displayId ? { display_id: opts.displayId } : {};
-  jupyter.lastWriteDisplayData({ data: bundle, metadata: {}, transient }, Boolean(opts.update));
-  return true;
+/** plotly.js in a <script> element that cannot be closed early by the library's own text. */
+export function plotlyScriptTag(): string {
+  return `<script type="text/javascript">${plotlyBundle().replace(/<\/script/gi, "<\\/script")}</script>`;
 }
 
-/** Load plotly.js into the front end's page once per kernel, leaving nothing in the saved notebook. */
-function loadPlotlyIntoPage(): boolean {
-  const displayId = `prefopt-plotly-loader-${process.pid}`;
-  const script = `<script type="text/javascript">${plotlyBundle().replace(/<\/script/gi, "<\\/script")}</script>`;
-  if (!sendToKernel({ "text/html": script, "text/plain": "" }, { displayId })) return false;
-  return sendToKernel({ "text/plain": "" }, { displayId, update: true });
+/**
+ * The front-end client session of the request the kernel is running (the `session` of the execute_request's
+ * header; kernel-patches.js records it). Each page that talks to the kernel has its own, and a reloaded page
+ * gets a new one. Undefined outside the prefopt kernel.
+ */
+export function clientSession(): string | undefined {
+  const k = (globalThis as unknown as Record<symbol, { clientSession?: string } | undefined>)[
+    Symbol.for("prefopt.kernel")
+  ];
+  return k?.clientSession;
 }
 
-let plotlyInlined = false;
+/** Client sessions (pages) plotly.js has been loaded into by this kernel. */
+const plotlyLoadedInto = new Set<string>();
+
+/**
+ * Load plotly.js into the requesting page unless this kernel already did for that page (client session),
+ * leaving nothing in the saved notebook: the loader display is updated to nothing once it ran.
+ */
+function loadPlotlyIntoPage(): void {
+  const session = clientSession() ?? "";
+  if (plotlyLoadedInto.has(session)) return;
+  const displayId = `prefopt-plotly-loader-${process.pid}-${plotlyLoadedInto.size + 1}`;
+  if (!sendToKernel({ "text/html": plotlyScriptTag(), "text/plain": "" }, { displayId })) return;
+  sendToKernel({ "text/plain": "" }, { displayId, update: true });
+  plotlyLoadedInto.add(session);
+}
+
 let figureCounter = 0;
 
 /**
@@ -129,28 +142,55 @@ export function figureHtml(figure: PlotlyFigure, id: string, includeLibrary: boo
     lib +
     `<div id="${id}" class="prefopt-plot" style="width:100%;min-height:${minHeightPx(fig.layout?.height)}px"></div>\n` +
     `<script type="text/javascript">(function(){var el=document.getElementById(${JSON.stringify(id)});` +
-    `if(!window.Plotly){el.textContent="plotly.js is not loaded in this page (the kernel loads it with its first figure): restart the kernel and run the notebook from the top.";return;}` +
-    `window.Plotly.newPlot(el,${scriptSafeJson(fig.data)},${scriptSafeJson(fig.layout ?? {})},${scriptSafeJson(config)});})();</script>`
+    `var draw=function(){window.Plotly.newPlot(el,${scriptSafeJson(fig.data)},${scriptSafeJson(fig.layout ?? {})},${scriptSafeJson(config)});};` +
+    `if(window.Plotly){draw();return;}` +
+    `el.textContent="loading plotly.js from the kernel…";` +
+    `(window.prefoptLoadPlotly=window.prefoptLoadPlotly||${PLOTLY_FROM_KERNEL})().then(function(){el.textContent="";draw();},` +
+    `function(why){el.textContent="plotly.js is not loaded in this page ("+why+"): run the cell again with the kernel running.";});})();</script>`
   );
 }
 
-function figureText(fig: PlotlyFigure): string {
+/**
+ * Page-side loader (classic Notebook): when window.Plotly is missing, open a comm to the running kernel
+ * (target "prefopt.plotly", answered by kernel-patches.js with the library's source) and run what it sends.
+ * Shared by every figure of the page (one request); rejects after 60 s or where there is no kernel.
+ */
+const PLOTLY_FROM_KERNEL =
+  `(function(){var p=null;return function(){if(window.Plotly)return Promise.resolve();if(p)return p;` +
+  `p=new Promise(function(ok,fail){var t0=Date.now();(function attempt(){` +
+  `var J=window.Jupyter,k=J&&J.notebook&&J.notebook.kernel;` +
+  `if(!k||!k.comm_manager||!(k.is_connected&&k.is_connected())){if(Date.now()-t0>60000){p=null;fail("no running kernel");}else setTimeout(attempt,250);return;}` +
+  `var c=k.comm_manager.new_comm("prefopt.plotly",{});c.on_msg(function(m){var d=m.content.data||{};` +
+  `if(typeof d.source!=="string"){p=null;fail(String(d.error||"the kernel sent no library"));return;}` +
+  `var s=document.createElement("script");s.text=d.source;document.head.appendChild(s);` +
+  `if(window.Plotly)ok();else{p=null;fail("the library did not load");}});})();});return p;};})()`;
+
+/** A one-line text summary of a figure (terminals, text exports). */
+export function figureText(fig: PlotlyFigure): string {
   const title = fig.layout?.title;
   const name = typeof title === "string" ? title : ((title as { text?: string } | undefined)?.text ?? "untitled");
   const traces = fig.data.map((t) => `${t.type ?? "scatter"}${t.name ? ` "${t.name}"` : ""}`).join(", ");
   return `<plotly figure: ${name}; ${fig.data.length} trace(s): ${traces}>`;
 }
 
-/** Show an interactive plotly figure (one display message; plotly.js loaded into the page once per kernel). */
-export function showFigure(fig: PlotlyFigure): void {
+/**
+ * The mime bundle of a figure (plotly JSON, HTML that draws it, a text summary). In a kernel it first makes
+ * sure the requesting page has plotly.js (loaded once per page), so the HTML form can draw.
+ */
+export function figureBundle(figure: PlotlyFigure): MimeBundle {
   const id = `prefopt-plot-${process.pid}-${++figureCounter}`;
-  fig = normaliseFigure(fig);
-  const bundle: MimeBundle = {
+  const fig = normaliseFigure(figure);
+  loadPlotlyIntoPage();
+  return {
     "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout ?? {}, config: fig.config ?? {} },
     "text/html": figureHtml(fig, id, false),
     "text/plain": figureText(fig),
   };
-  if (!plotlyInlined) plotlyInlined = loadPlotlyIntoPage();
+}
+
+/** Show an interactive plotly figure (one display message; plotly.js loaded into each page once). */
+export function showFigure(fig: PlotlyFigure): void {
+  const bundle = figureBundle(fig);
   if (!sendToKernel(bundle)) console.log(bundle["text/plain"]);
 }
 

@@ -11,6 +11,9 @@ export {
   InterruptedError,
 } from "./interrupt";
 export { showFigure, showTable, showMarkdown, escapeHtml, tableHtml, figureHtml } from "./display";
+export { liveFigure } from "./liveFigure";
+export type { LiveFigure } from "./liveFigure";
+export { reportProgress, reportStage, Progress } from "./progress";
 export type { PlotlyFigure } from "./display";
 export {
   check,
@@ -23,6 +26,7 @@ export {
   plackettLuceProbability,
   permutations,
   grade,
+  NOT_TESTABLE,
   verdictRows,
   verdictFrame,
   showVerdicts,

@@ -129,6 +129,21 @@ export function logLogSlope(xs: number[], ys: number[]): number {
  * P(τ | r) = Π_k exp r(τ_k) / Σ_{j ≥ k} exp r(τ_j)  (Plackett 1975; Luce 1959). Computed in log space.
  */
 export function plackettLuceProbability(r: number[], order: number[]): number {
+  const where = "plackettLuceProbability (src/notebook.ts)";
+  if (!r.every(Number.isFinite)) throw new Error(`${where}: every utility must be finite, got [${r}]`);
+  // A full ranking: each index of r exactly once (a repeated index would count one item twice, and an
+  // index outside r reads undefined → NaN).
+  const seen = new Set<number>();
+  for (const [k, j] of order.entries()) {
+    if (!Number.isInteger(j) || j < 0 || j >= r.length)
+      throw new Error(`${where}: order[${k}] = ${j} is not an index of the ${r.length} utilities`);
+    if (seen.has(j)) throw new Error(`${where}: order[${k}] = ${j} repeats an index; order must be a permutation`);
+    seen.add(j);
+  }
+  if (order.length !== r.length)
+    throw new Error(
+      `${where}: order ranks ${order.length} of the ${r.length} items; a full ranking lists every index once`,
+    );
   let logp = 0;
   for (let k = 0; k < order.length; k++) {
     const rest = order.slice(k).map((j) => r[j]);
@@ -149,13 +164,27 @@ export function permutations<T>(items: T[]): T[][] {
 // ---------------------------------------------------------------------------------------------------------
 // Verdict tables
 
-export type Reproduced = "yes" | "partly" | "no";
+/**
+ * A claim's verdict. "not covered": the evidence covers only part of the range the claim is about (e.g. a
+ * dominance claim where one method was never evaluated at the other's KL); "not testable at this scale": the
+ * test that could say yes (e.g. training-seed variance) is beyond this run, so no grade is given. Neither
+ * ever counts as yes.
+ */
+export type Reproduced = "yes" | "partly" | "no" | "not covered" | "not testable at this scale";
+
+/** The verdict of a row whose full test cannot be run at this scale (say why in `why`), instead of a capped grade. */
+export const NOT_TESTABLE: Reproduced = "not testable at this scale";
+
+const VERDICTS: readonly Reproduced[] = ["yes", "partly", "no", "not covered", NOT_TESTABLE];
 
 /**
  * The verdict from two computed conditions: "yes" when the claim's full test passes, "partly" when only a
- * weaker one does (e.g. the direction is right but the size is not), "no" otherwise.
+ * weaker one does (e.g. the direction is right but the size is not), "no" otherwise. Both must be booleans
+ * (a number or undefined is an error, not a silent "no").
  */
 export function grade(full: boolean, partly = false): Reproduced {
+  if (typeof full !== "boolean" || typeof partly !== "boolean")
+    throw new Error(`grade: conditions must be booleans, got ${typeof full} and ${typeof partly}`);
   return full ? "yes" : partly ? "partly" : "no";
 }
 
@@ -164,45 +193,61 @@ export interface Verdict {
   claim: string;
   /** What we ran to test it (data, model, seeds, steps). */
   setup: string;
-  /** What we measured (numbers with their uncertainty). */
+  /** What we measured (numbers with their uncertainty), computed from the run: it must contain a number. */
   measured: string;
-  /** Computed from the measurement (use `grade`), never typed in. */
+  /** Computed from the measurement (use `grade`, or NOT_TESTABLE), never typed in. */
   reproduced: Reproduced;
   /** Why the verdict is what it is (the reason for "partly"/"no", or what makes "yes" convincing). */
   why: string;
   /**
-   * The verdict the notebook's prose states. When given and different from `reproduced`, `verdictTable`
+   * The verdict the notebook's prose states (required). When it differs from `reproduced`, `verdictTable`
    * fails the run: the text would otherwise claim something this run did not show.
    */
-  expected?: Reproduced;
+  expected: Reproduced;
 }
 
 export const VERDICT_COLUMNS = ["claim", "our setup", "measured", "reproduced", "why"];
 
-/** Validates verdicts and returns them as table rows (columns VERDICT_COLUMNS). Throws CheckFailed on a disagreement with `expected`. */
+/**
+ * Validates verdicts and returns them as table rows (columns VERDICT_COLUMNS): every field non-empty, a
+ * number in `measured`, known verdicts, `expected` on every row. Throws CheckFailed on a disagreement with
+ * `expected`. (That no notebook passes a literal to `grade` is checked on the notebooks' source by
+ * test/notebook-verdicts.test.ts.)
+ */
 export function verdictRows(verdicts: Verdict[]): string[][] {
   if (verdicts.length === 0) throw new Error("verdictTable: no verdicts");
-  const allowed: Reproduced[] = ["yes", "partly", "no"];
-  return verdicts.map((v, i) => {
+  const known = VERDICTS.join(", ");
+  const disagreements: string[] = [];
+  const rows = verdicts.map((v, i) => {
     for (const field of ["claim", "setup", "measured", "why"] as const) {
       if (typeof v[field] !== "string" || v[field].trim() === "")
         throw new Error(`verdictTable: verdict ${i} ("${v.claim ?? "?"}") has an empty "${field}"`);
     }
-    if (!allowed.includes(v.reproduced))
+    if (!/\d/.test(v.measured))
       throw new Error(
-        `verdictTable: verdict ${i} ("${v.claim}"): reproduced must be yes, partly or no, got ${String(v.reproduced)}`,
+        `verdictTable: verdict ${i} ("${v.claim}"): measured must state the measured numbers, got "${v.measured}"`,
       );
-    if (v.expected !== undefined && !allowed.includes(v.expected))
+    if (!VERDICTS.includes(v.reproduced))
       throw new Error(
-        `verdictTable: verdict ${i} ("${v.claim}"): expected must be yes, partly or no, got ${String(v.expected)}`,
+        `verdictTable: verdict ${i} ("${v.claim}"): reproduced must be one of ${known}, got ${String(v.reproduced)}`,
       );
-    if (v.expected !== undefined && v.expected !== v.reproduced) {
-      throw new CheckFailed(
+    if (v.expected === undefined)
+      throw new Error(
+        `verdictTable: verdict ${i} ("${v.claim}") has no "expected": state the verdict the notebook's text gives`,
+      );
+    if (!VERDICTS.includes(v.expected))
+      throw new Error(
+        `verdictTable: verdict ${i} ("${v.claim}"): expected must be one of ${known}, got ${String(v.expected)}`,
+      );
+    if (v.expected !== v.reproduced)
+      disagreements.push(
         `verdict for "${v.claim}" is "${v.reproduced}" but the notebook's text says "${v.expected}" (measured: ${v.measured})`,
       );
-    }
     return [v.claim, v.setup, v.measured, v.reproduced, v.why];
   });
+  // Every disagreement at once, so one run shows all of them.
+  if (disagreements.length) throw new CheckFailed(disagreements.join("; "));
+  return rows;
 }
 
 /** The verdicts as a danfojs DataFrame (columns VERDICT_COLUMNS), after `verdictRows`' checks. */
@@ -221,7 +266,13 @@ export function verdictFrame(verdicts: Verdict[]): DataFrame {
 export function showVerdicts(verdicts: Verdict[], caption = "Verdicts: paper claim → reproduced here?"): void {
   const frame = verdictFrame(verdicts);
   showTable(frame, { caption: caption });
-  const mark: Record<Reproduced, string> = { yes: "✓", partly: "~", no: "✗" };
+  const mark: Record<Reproduced, string> = {
+    yes: "✓",
+    partly: "~",
+    no: "✗",
+    "not covered": "?",
+    "not testable at this scale": "?",
+  };
   for (const v of verdicts) console.log(`${mark[v.reproduced]} ${v.reproduced.padEnd(6)} ${v.claim}`);
 }
 

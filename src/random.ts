@@ -31,22 +31,28 @@ export class Rng {
   private s2: number;
   private s3: number;
   private spareNormal: number | null = null;
+  /** Seeded outside [0, 2^32) (as are its forks): forks carry 52 bits, not 32. */
+  private readonly wide: boolean;
 
   constructor(readonly seed: number) {
     if (!Number.isSafeInteger(seed)) throw new Error(`Rng seed must be an integer with |seed| < 2^53, got ${seed}`);
     // Every bit of the seed counts: seeds in [0, 2^32) seed splitmix32 directly (their streams are the
     // ones every stored result was computed with); any other seed also mixes its high word and sign into
-    // the second half of the state, so no two seeds share a stream (2^32 + 1 used to alias 0).
+    // all four state words, so no two seeds share a stream. (Mixing into s2 and s3 only was not enough:
+    // the first output reads s1 alone, so 2^32·k + s gave s's first number, hence s's fork.)
     const lo = seed >>> 0;
     const hi = Math.floor(seed / 2 ** 32);
+    this.wide = hi !== 0;
     const mix = splitmix32(lo);
-    this.s0 = mix();
-    this.s1 = mix();
-    if (hi === 0) {
+    if (!this.wide) {
+      this.s0 = mix();
+      this.s1 = mix();
       this.s2 = mix();
       this.s3 = mix();
     } else {
       const high = splitmix32((hi >>> 0) ^ 0x5bd1e995);
+      this.s0 = (mix() ^ high()) >>> 0;
+      this.s1 = (mix() ^ high()) >>> 0;
       this.s2 = (mix() ^ high()) >>> 0;
       this.s3 = (mix() ^ high() ^ (hi < 0 ? 0x80000000 : 0)) >>> 0;
     }
@@ -152,7 +158,11 @@ export class Rng {
 
   /** An independent generator for a named purpose, so adding draws in one place never shifts another. */
   fork(label: string): Rng {
-    return new Rng((hashString(label) ^ this.nextUint32()) >>> 0);
+    const low = (hashString(label) ^ this.nextUint32()) >>> 0;
+    if (!this.wide) return new Rng(low); // the 32-bit forks every stored result was computed with
+    // A wide generator's fork keeps 52 bits (a 32-bit child seed would send 2^53 parents to 2^32
+    // children); its high word is never 0, so the child is wide too and never a narrow seed's stream.
+    return new Rng(low + 2 ** 32 * (1 + (this.nextUint32() >>> 12)));
   }
 
   /** A 31-bit integer seed for tfjs functions that take one (initialisers, tf.random*). */

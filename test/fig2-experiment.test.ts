@@ -16,11 +16,12 @@ import {
 } from "../src/fig2/envelope";
 import { bestOfNIndices, bestOfNKl, bestOfNForPrompt, bestOfNGrid } from "../src/fig2/bestOfN";
 import { describeComparison } from "../src/fig2/summary";
-import { checkpointSteps, runFig2, type Fig2RunSettings } from "../src/fig2/run";
+import { checkpointSteps, offlineSteps, offlineUnits, runFig2, type Fig2RunSettings } from "../src/fig2/run";
 import { FIG2_RUN_PRESETS } from "../src/fig2/runPresets";
 import { perPromptMeans, vader01, type Fig2Context } from "../src/fig2/evaluation";
 import { runData, subset } from "../src/fig2/run";
-import { adaptiveKlUpdate, trainPpo } from "../src/lm/ppo";
+import { adaptiveKlUpdate } from "../src/lm/ppoMath";
+import { trainRloo } from "../src/lm/rloo";
 import { Rng } from "../src/random";
 import { generateReviewCorpus } from "../src/lm/corpus";
 import { setupCorpus, trainReference, lmPreset } from "../src/lm/pipeline";
@@ -254,8 +255,9 @@ const tinySettings = (method: Fig2RunSettings["method"], knob: number, seed = 0)
   method,
   knob,
   seed,
-  offline: { steps: 4, batchSize: 4, learningRate: 1e-2, cdpoEpsilon: 0.1 },
-  ppo: { iterations: 2, promptsPerIteration: 2, k: 2, learningRate: 1e-2, initialBeta: 0.05, klHorizon: 10 },
+  offline: { epochs: 1, units: 16, batchSize: 4, learningRate: 1e-2, cdpoEpsilon: 0.1 },
+  ppo: { iterations: 2, batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, learningRate: 1e-2, initialBeta: 0.1 },
+  rloo: { iterations: 2, promptsPerIteration: 2, k: 2, learningRate: 1e-2, initialBeta: 0.05, klHorizon: 10 },
   bestOfN: { samplesPerPrompt: 16 },
   checkpoints: 2,
   evaluation: { prompts: 4, samplesPerPrompt: 2, maxNewTokens: 6 },
@@ -293,18 +295,25 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     ["unlikelihood", 1],
     ["ppo", 2],
     ["ppo-gt", 2],
+    ["rloo", 2],
+    ["rloo-gt", 2],
   ] as const) {
     test(`${method}: rows at the checkpoint steps, finite, no tensor leaks, deterministic`, () => {
       const before = tf.memory().numTensors;
-      const rows = runFig2(ctx, tinySettings(method, knob));
+      const settings = tinySettings(method, knob);
+      // As the sweep kind does: the run sees a seeded subset of `units` training units of each kind.
+      const runCtx = { ...ctx, data: runData(ctx.data, settings.offline.units, 0) };
+      const rows = runFig2(runCtx, settings);
       assert.equal(tf.memory().numTensors, before, "tensors leaked");
       assert.deepEqual(
         rows.map((r) => r.step),
-        method.startsWith("ppo") ? [1, 2] : [2, 4],
+        method.startsWith("ppo") || method.startsWith("rloo")
+          ? [1, 2]
+          : checkpointSteps(offlineSteps(settings, runCtx.data), 2),
       );
       for (const r of rows)
         for (const k of ["reward", "kl", "vader", "rm"] as const) assert.ok(Number.isFinite(r[k]), `${k} = ${r[k]}`);
-      const again = runFig2(ctx, tinySettings(method, knob));
+      const again = runFig2(runCtx, settings);
       assert.deepEqual(
         again.map((r) => [r.reward, r.kl]),
         rows.map((r) => [r.reward, r.kl]),
@@ -324,10 +333,10 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     assert.ok(rows[5].reward >= rows[4].reward - 1e-12 && rows[4].reward >= rows[3].reward - 1e-12);
   });
 
-  test("PPO takes a batched reward; a wrong-length reward is refused", () => {
+  test("RLOO takes a batched reward; a wrong-length reward is refused", () => {
     const policy: Transformer = ctx.reference.clone();
     try {
-      const r = trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, ctx.groundTruth, {
+      const r = trainRloo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, ctx.groundTruth, {
         beta: 0.05,
         targetKl: 1,
         klHorizon: 4,
@@ -342,7 +351,7 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
       assert.ok(Math.abs(r.logs[1]["objective/kl_coef"] - 0.05 * 0.8) < 1e-12, `${r.logs[1]["objective/kl_coef"]}`);
       assert.throws(
         () =>
-          trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, () => [1], {
+          trainRloo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, () => [1], {
             beta: 0.05,
             iterations: 1,
             promptsPerIteration: 2,
@@ -395,6 +404,31 @@ describe("Figure-2 runs on a tiny synthetic context", () => {
     }
   });
 
+  test("offline steps: ceil(epochs · units / batch), each method counting its own units", () => {
+    const data = {
+      ...ctx.data,
+      pairs: ctx.data.pairs.slice(0, 10),
+      unpaired: ctx.data.unpaired.slice(0, 6),
+      rankings: ctx.data.rankings.slice(0, 3),
+    };
+    const at = (method: Fig2RunSettings["method"], epochs: number, batchSize: number) =>
+      offlineSteps({ method, offline: { epochs, units: 0, batchSize, learningRate: 1, cdpoEpsilon: 0 } }, data);
+    assert.equal(data.pairs.length, 10);
+    assert.equal(at("dpo", 2, 4), 5); // 20 pair draws in batches of 4
+    assert.equal(at("dpo", 3, 4), 8); // 30 / 4 = 7.5, rounded up
+    assert.equal(at("kto", 2, 4), Math.ceil((2 * data.unpaired.length) / 4));
+    assert.equal(at("listwise", 1, 2), Math.ceil(data.rankings.length / 2));
+    assert.equal(offlineUnits("ipo", data), 10);
+    assert.throws(
+      () =>
+        offlineSteps(
+          { method: "dpo", offline: { epochs: 1, units: 0, batchSize: 4, learningRate: 1, cdpoEpsilon: 0 } },
+          { ...data, pairs: [] },
+        ),
+      /no training units/,
+    );
+  });
+
   test("run data: a seeded subset of at most `units` of each kind", () => {
     const d = runData(ctx.data, 5, 0);
     assert.equal(d.pairs.length, Math.min(5, ctx.data.pairs.length));
@@ -411,7 +445,9 @@ describe("the fig2 sweep kind", () => {
   const resolve = (config: JsonObject): JsonObject => fig2Kind.resolve(config, inlineComplainer("fig2.yaml"));
   test("resolve fills every setting from the preset and is idempotent", () => {
     const r = resolve({ preset: "full", method: "dpo", knob: 0.1 });
-    assert.equal((r.offline as JsonObject).steps, FIG2_RUN_PRESETS.full.offline.steps);
+    assert.equal((r.offline as JsonObject).epochs, FIG2_RUN_PRESETS.full.offline.epochs);
+    assert.equal((r.offline as JsonObject).units, 0); // the full run trains on all the pairs
+    assert.ok(FIG2_RUN_PRESETS.full.offline.epochs >= 2 && FIG2_RUN_PRESETS.full.checkpoints >= 8);
     assert.equal(r.checkpoints, FIG2_RUN_PRESETS.full.checkpoints);
     assert.equal((r.offline as JsonObject).learningRate, FIG2_RUN_PRESETS.full.offline.learningRate);
     assert.equal(canonicalJson(resolve(r)), canonicalJson(r));
@@ -432,7 +468,8 @@ describe("the fig2 sweep kind", () => {
     [{ preset: "ci", method: "dpo", knob: 1, unlikelihoodTerm: "token-level" }, /unlikelihoodTerm/],
     [{ preset: "ci", method: "unlikelihood", knob: 1, unlikelihoodTerm: "sequence" }, /unlikelihoodTerm/],
     [{ preset: "ci", method: "best-of-n", knob: 64 }, /samplesPerPrompt: must be a multiple of N = 64/],
-    [{ preset: "ci", method: "ppo", knob: 3, offline: { steps: 5 } }, /offline: only the offline methods/],
+    [{ preset: "ci", method: "ppo", knob: 3, offline: { epochs: 5 } }, /offline: only the offline methods/],
+    [{ preset: "ci", method: "dpo", knob: 1, offline: { epochs: 0 } }, /offline\.epochs: must be >= 1/],
     [{ preset: "ci", method: "dpo", knob: 1, ppo: { iterations: 9 } }, /ppo: only ppo and ppo-gt/],
     [{ preset: "ci", method: "dpo", knob: 1, offline: { cdpoEpsilon: 0.2 } }, /only cdpo uses cdpoEpsilon/],
     [{ preset: "ci", method: "dpo", knob: 1, offline: { stpes: 5 } }, /offline\.stpes: unknown field/],

@@ -19,7 +19,7 @@ import { generateReviewCorpus } from "../src/lm/corpus";
 import { sampleCompletions } from "../src/lm/sampling";
 import { trainSft } from "../src/lm/sft";
 import { trainPreference } from "../src/lm/preferenceTrainer";
-import { trainPpo } from "../src/lm/ppo";
+import { trainRloo } from "../src/lm/rloo";
 import { defaultConstitution } from "../src/lm/judges";
 import { lmPreset, setupCorpus, trainReference, makeRlaifData } from "../src/lm/pipeline";
 import * as fs from "fs";
@@ -29,6 +29,11 @@ import { parseSweepSpec } from "../src/sweep/config";
 import { runSweep } from "../src/sweep/runner";
 import { readResults } from "../src/sweep/store";
 import "../src/experiments";
+import { sampleBanditPairs, trainBandit } from "../src/bandit/index";
+import { trainPolicyGradient } from "../src/bandit/policyGradient";
+import { uniformPolicy } from "../src/bandit/tabular";
+import { trainTabular } from "../src/lossAnalysis/train";
+import { LearnedRewardModel, trainLearnedRewardModel } from "../src/fig2/rewardModel";
 
 before(async () => {
   await initBackend();
@@ -187,18 +192,33 @@ describe("training loops stop at an interrupt and free their tensors", () => {
       verbose: false,
     };
     checkInterrupted(
-      "trainPpo (iteration)",
+      "trainRloo (iteration)",
       1 + 9 * 2,
-      () => trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
+      () => trainRloo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
       () => policy.releaseDecodingCache(),
     );
     checkInterrupted(
-      "trainPpo (sampling)",
+      "trainRloo (sampling)",
       3,
-      () => trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
+      () => trainRloo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, opts),
       () => policy.releaseDecodingCache(),
     );
     policy.dispose();
+  });
+
+  test("trainReference (SFT of a new model): the interrupted model is freed, not left without a handle", () => {
+    checkInterrupted("trainReference", 3, () =>
+      trainReference(setup, { ...preset, sft: { ...preset.sft, steps: 1000 } }, false),
+    );
+  });
+
+  test("the reward-model fit (Figure 2) frees its optimizer", () => {
+    const rm = new LearnedRewardModel(reference.clone(), 0);
+    const pairs = data.pairs.slice(0, 16);
+    checkInterrupted("trainLearnedRewardModel", 4, () =>
+      trainLearnedRewardModel(rm, pairs, [], { steps: 1000, batchSize: 8, verbose: false }),
+    );
+    rm.dispose();
   });
 
   test("sampling", () => {
@@ -219,4 +239,55 @@ describe("training loops stop at an interrupt and free their tensors", () => {
     a.dispose();
     b.dispose();
   });
+});
+
+describe("tabular trainers stop at an interrupt", () => {
+  const REWARDS = [
+    [1, 0, -1],
+    [0, 2, 0],
+  ];
+  const dataset = sampleBanditPairs(REWARDS, 20, { rng: new Rng(1) });
+  const expectStop = (name: string, at: number, run: () => unknown) => {
+    const before = tf.memory().numTensors;
+    const { error, checks } = interruptAtCheck(at, run);
+    assert.ok(error instanceof InterruptedError, `${name}: expected InterruptedError, got ${String(error)}`);
+    assert.equal(checks, at, `${name}: stopped at the first check after the interrupt`);
+    // tf.train.adam keeps one tensor after dispose() (tfjs 4.22; see test/bandit-engines.test.ts).
+    assert.ok(tf.memory().numTensors - before <= 1, `${name}: ${tf.memory().numTensors - before} tensors left`);
+  };
+  const bandit = {
+    method: "dpo" as const,
+    dataset,
+    lossOptions: { beta: 0.5 },
+    steps: 100000,
+    batchSize: 4,
+    learningRate: 0.05,
+  };
+  test("trainBandit, js engine", () => expectStop("trainBandit js", 5, () => trainBandit({ ...bandit, seeds: [0] })));
+  test("trainBandit, tfjs engine (frees θ, π_ref and the optimizer)", () =>
+    expectStop("trainBandit tfjs", 5, () => trainBandit({ ...bandit, seeds: [0], engine: "tfjs" })));
+  test("trainPolicyGradient", () =>
+    expectStop("trainPolicyGradient", 5, () =>
+      trainPolicyGradient({
+        algorithm: "ppo",
+        rewards: REWARDS,
+        beta: 0.5,
+        steps: 100000,
+        samplesPerPrompt: 4,
+        learningRate: 0.05,
+        seeds: [0],
+      }),
+    ));
+  test("the loss-zoo fits (trainTabular)", () =>
+    expectStop("trainTabular", 5, () =>
+      trainTabular({
+        objective: { lossType: "ipo", options: { beta: 0.5 } },
+        dataset,
+        ref: uniformPolicy(2, 3),
+        steps: 100000,
+        batchSize: 4,
+        lr: 0.05,
+        seed: 0,
+      }),
+    ));
 });

@@ -115,9 +115,9 @@ const CASES: Record<Exclude<BuiltinKindName, "fig2">, Array<{ config: JsonObject
       config: {
         ...TINY_LM,
         rlaif: { maxNewTokens: 8 },
-        method: "ppo",
+        method: "rloo",
         lossOptions: { beta: 0.5 },
-        ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 },
+        rloo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 },
       },
       seeds: [0],
     },

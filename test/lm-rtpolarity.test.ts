@@ -74,7 +74,16 @@ test("rt-polarity slice: Latin-1 decoding, SFT, RLAIF pairs, DPO steps, evaluati
   const data = makeRlaifData(model, setup, constitution, preset);
   assert.ok(data.pairs.length > 0 && data.pairs.length + data.tiedPrompts === 16);
   const before = tf.memory().numTensors;
-  const point = trainAndEvaluate("dpo", 0.1, model, setup, data, constitution, preset, false);
+  const point = trainAndEvaluate({
+    method: "dpo",
+    lossOptions: { beta: 0.1 },
+    reference: model,
+    setup,
+    data,
+    constitution,
+    preset,
+    verbose: false,
+  });
   assert.equal(tf.memory().numTensors, before);
   assert.ok(Number.isFinite(point.reward) && Number.isFinite(point.kl));
   assert.equal(point.samples.length, 8);

@@ -46,7 +46,7 @@ import {
   type ScoredCompletion,
 } from "../src/lm/rlaif";
 import { trainPreference, type PreferenceMethod } from "../src/lm/preferenceTrainer";
-import { trainPpo } from "../src/lm/ppo";
+import { trainRloo } from "../src/lm/rloo";
 import { evaluatePolicy } from "../src/lm/evaluate";
 import { lmPreset, setupCorpus, trainReference, makeRlaifData, leakedPrompts } from "../src/lm/pipeline";
 
@@ -963,7 +963,7 @@ describe("trainers on a tiny model", () => {
   test("PPO: finite objectives, KL starts at 0, no leaks", () => {
     const policy = reference.clone();
     const before = tf.memory().numTensors;
-    const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
+    const r = trainRloo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
       beta: 0.1,
       iterations: 3,
       promptsPerIteration: 4,

@@ -11,11 +11,13 @@ import {
   preferenceLoss,
   resolveLossOptions,
   type LossOptions,
+  type OptionValues,
   type PairBatch64,
   type PairLossEntry,
   type RankingLossEntry,
   type UnpairedLossEntry,
 } from "../src/losses/index";
+import { marginEntry } from "../src/losses/pairCommon";
 import { Rng } from "../src/random";
 import { near } from "./fixtures";
 
@@ -405,4 +407,36 @@ describe("registry: every unpaired and ranking loss", () => {
       }
     });
   }
+});
+
+// Typed options (issue 25 item 3): an entry's `options` declaration is also the type its functions see.
+// `npx tsc --noEmit` checks the @ts-expect-error lines: each must be an error, or tsc fails.
+test("typed loss options: an entry's functions see exactly the options it declares, typed", () => {
+  const o: OptionValues<"beta" | "variant" | "bcoDelta"> = { beta: 0.1, variant: "robust" };
+  const beta: number = o.beta;
+  const delta: number | undefined = o.bcoDelta; // optional (no default): may be absent
+  // @ts-expect-error an option the entry does not declare
+  void o.labelSmoothing;
+  // @ts-expect-error a value outside the enum
+  const badVariant: OptionValues<"variant"> = { variant: "logistic" };
+  // @ts-expect-error a required option (it has a default, so resolveLossOptions always fills it) left out
+  const missing: OptionValues<"beta"> = {};
+  const entry = marginEntry({
+    name: "typed_options_probe",
+    summary: "not registered",
+    citation: "none",
+    margin: "logratio",
+    options: { beta: true, labelSmoothing: true },
+    phi: (z, opts) => {
+      // @ts-expect-error variant is not among this entry's options
+      void opts.variant;
+      return tf.mul(z, opts.labelSmoothing);
+    },
+    phi64: (z, opts) => [z * opts.labelSmoothing, opts.labelSmoothing],
+  });
+  // At run time the same declaration is the schema: resolving fills the defaults the type promises.
+  const resolved = resolveLossOptions("dpo", { beta: 0.2 });
+  assert.deepEqual([resolved.beta, resolved.variant, resolved.labelSmoothing], [0.2, "sigmoid", 0]);
+  assert.deepEqual(Object.keys(entry.options).sort(), ["beta", "labelSmoothing"]);
+  assert.deepEqual([beta, delta, badVariant.variant, Object.keys(missing).length], [0.1, undefined, "logistic", 0]);
 });

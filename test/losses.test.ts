@@ -399,10 +399,11 @@ describe("ktoLoss", () => {
     assert.equal(empty.kl.dataSync()[0], 0, "empty KL set gives z0 = 0");
     close(empty.losses.dataSync(), [1 - sig(0.5)], 1e-6, "batch of one");
     assert.deepEqual(ktoMismatchedPairs(1), []);
+    // TRL's +1 offset: x_i with y_{i−1}, x_0 with y_{n−1}.
     assert.deepEqual(ktoMismatchedPairs(3), [
-      [0, 1],
-      [1, 2],
-      [2, 0],
+      [0, 2],
+      [1, 0],
+      [2, 1],
     ]);
   });
 

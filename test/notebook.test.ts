@@ -8,6 +8,7 @@ import {
   clusteredMean,
   formatCi,
   grade,
+  NOT_TESTABLE,
   logLogSlope,
   permutations,
   plackettLuceProbability,
@@ -157,6 +158,7 @@ describe("verdict table", () => {
     measured: "TV 0.03 ± 0.01",
     reproduced: "yes",
     why: "tabular policy",
+    expected: "yes",
   };
   test("grade: full → yes, only the weaker test → partly, neither → no", () => {
     assert.equal(grade(true), "yes");
@@ -169,6 +171,34 @@ describe("verdict table", () => {
     assert.deepEqual(verdictRows([base]), [
       ["DPO reaches π*", "bandit, 10 seeds", "TV 0.03 ± 0.01", "yes", "tabular policy"],
     ]);
+  });
+  test("grade refuses conditions that are not booleans (a number or undefined is not a silent no)", () => {
+    assert.throws(() => grade(undefined as never), /conditions must be booleans, got undefined/);
+    assert.throws(() => grade(false, 0 as never), /got boolean and number/);
+  });
+  test("every row must state the expected verdict and a measured number", () => {
+    const { expected: _e, ...noExpected } = base;
+    assert.throws(() => verdictRows([noExpected as Verdict]), /has no "expected": state the verdict/);
+    assert.throws(
+      () => verdictRows([{ ...base, measured: "exact, see above" }]),
+      /measured must state the measured numbers, got "exact, see above"/,
+    );
+  });
+  test("'not testable at this scale' and 'not covered' are verdicts of their own, never yes", () => {
+    const row = { ...base, reproduced: NOT_TESTABLE, expected: NOT_TESTABLE };
+    assert.equal(verdictRows([row])[0][3], "not testable at this scale");
+    assert.throws(() => verdictRows([{ ...row, expected: "yes" }]), CheckFailed);
+    assert.throws(() => verdictRows([{ ...base, reproduced: "not covered" }]), CheckFailed);
+  });
+  test("every disagreement is named in one failure", () => {
+    assert.throws(
+      () =>
+        verdictRows([
+          { ...base, reproduced: "no" },
+          { ...base, claim: "second", reproduced: "partly" },
+        ]),
+      /"DPO reaches π\*" is "no" .*; verdict for "second" is "partly"/,
+    );
   });
   test("a verdict that disagrees with the stated one fails the run, naming the claim", () => {
     assert.doesNotThrow(() => verdictRows([{ ...base, expected: "yes" }]));
@@ -184,18 +214,19 @@ describe("verdict table", () => {
     assert.throws(() => verdictRows([{ ...base, why: " " }]), /has an empty "why"/);
     assert.throws(
       () => verdictRows([{ ...base, reproduced: "maybe" as never }]),
-      /must be yes, partly or no, got maybe/,
+      /must be one of yes, partly, no, not covered, not testable at this scale, got maybe/,
     );
   });
   test("verdictFrame is a DataFrame with the same rows; showVerdicts prints one line per claim and returns nothing", () => {
-    const df = verdictFrame([base, { ...base, claim: "second", reproduced: "no" }]);
+    const second: Verdict = { ...base, claim: "second", reproduced: "no", expected: "no" };
+    const df = verdictFrame([base, second]);
     assert.deepEqual(df.columns, VERDICT_COLUMNS);
-    assert.deepEqual(df.values, verdictRows([base, { ...base, claim: "second", reproduced: "no" }]));
+    assert.deepEqual(df.values, verdictRows([base, second]));
     const lines: string[] = [];
     const log = console.log;
     console.log = (s: string) => lines.push(String(s));
     try {
-      assert.equal(showVerdicts([base, { ...base, claim: "second", reproduced: "no" }]), undefined);
+      assert.equal(showVerdicts([base, second]), undefined);
     } finally {
       console.log = log;
     }

@@ -44,12 +44,12 @@ const tinyOffline = (method: string, extra: JsonObject = {}): JsonObject => ({
   preference: { steps: 6, batchSize: 8, learningRate: 1e-2 },
   ...extra,
 });
-const tinyPpo = (extra: JsonObject = {}): JsonObject => ({
+const tinyRloo = (extra: JsonObject = {}): JsonObject => ({
   ...structuredClone(TINY),
   rlaif: { maxNewTokens: 8 },
-  method: "ppo",
+  method: "rloo",
   lossOptions: { beta: 0.5 },
-  ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 },
+  rloo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 },
   ...extra,
 });
 const resolve = (config: JsonObject): JsonObject => lmKind.resolve(config, inlineComplainer("lm.yaml"));
@@ -91,7 +91,7 @@ describe("lm kind: config validation", () => {
   const cases: Array<[JsonObject, RegExp]> = [
     [
       { preset: "quick", method: "dpoo" },
-      /^lm\.yaml method: must be one of dpo, sigmoid, .*, listwise, .*ppo, got "dpoo"$/,
+      /^lm\.yaml method: must be one of dpo, sigmoid, .*, listwise, .*rloo, got "dpoo"$/,
     ],
     [{ method: "dpo" }, /^lm\.yaml preset: must be one of default, quick, got undefined$/],
     [{ method: "dpo", preset: "huge" }, /^lm\.yaml preset: must be one of default, quick/],
@@ -99,7 +99,7 @@ describe("lm kind: config validation", () => {
     [{ preset: "quick", method: "dpo", beta: 0.1 }, /^lm\.yaml beta: was renamed lossOptions\.beta/],
     [{ preset: "quick", method: "dpo", lossOptions: { beta: 0 } }, /^lm\.yaml lossOptions\.beta: must be > 0, got 0$/],
     [
-      { preset: "quick", method: "ppo", lossOptions: { beta: 0.1, labelSmoothing: 0.1 } },
+      { preset: "quick", method: "rloo", lossOptions: { beta: 0.1, labelSmoothing: 0.1 } },
       /^lm\.yaml lossOptions\.labelSmoothing: unknown field; expected one of beta$/,
     ],
     [
@@ -136,17 +136,23 @@ describe("lm kind: config validation", () => {
       /^lm\.yaml lossOptions\.desirableWeight: is not an option of loss "dpo"/,
     ],
     [
-      { preset: "quick", method: "ppo", preference: { steps: 5 } },
-      /^lm\.yaml preference\.steps: PPO trains online and ignores the offline settings/,
+      { preset: "quick", method: "rloo", preference: { steps: 5 } },
+      /^lm\.yaml preference\.steps: RLOO trains online and ignores the offline settings/,
     ],
     [
-      { preset: "quick", method: "kto", ppo: { iterations: 5 } },
-      /^lm\.yaml ppo\.iterations: only method ppo uses the ppo settings; this run's method is kto/,
+      { preset: "quick", method: "kto", rloo: { iterations: 5 } },
+      /^lm\.yaml rloo\.iterations: only method rloo uses the rloo settings; this run's method is kto/,
     ],
     [
-      { preset: "quick", method: "ppo", rlaif: { noiseTemperature: 1 } },
-      /^lm\.yaml rlaif\.noiseTemperature: PPO learns from judge scores/,
+      { preset: "quick", method: "rloo", rlaif: { noiseTemperature: 1 } },
+      /^lm\.yaml rlaif\.noiseTemperature: RLOO learns from judge scores/,
     ],
+    // The leave-one-out trainer was this kind's "ppo" until 2026-12: the old name is refused with a pointer.
+    [
+      { preset: "quick", method: "ppo" },
+      /^lm\.yaml method: ppo was renamed rloo: .*src\/lm\/rloo\.ts.*src\/lm\/ppo\.ts/,
+    ],
+    [{ preset: "quick", method: "rloo", ppo: { iterations: 2 } }, /^lm\.yaml ppo: was renamed rloo/],
   ];
   for (const [config, expected] of cases) {
     test(`rejects ${JSON.stringify(config)}`, () => {
@@ -190,12 +196,12 @@ describe("lm kind: resolved configs and run ids", () => {
     assert.deepEqual(r.model, q.model);
     assert.deepEqual(r.rlaif, q.rlaif);
     assert.deepEqual(r.preference, q.preference);
-    assert.equal(r.ppo, undefined, "the other method family's settings are not part of the id");
+    assert.equal(r.rloo, undefined, "the other method family's settings are not part of the id");
     assert.equal(r.dataSeed, q.seed);
     assert.equal(canonicalJson(resolve(r)), canonicalJson(r), "resolving a resolved config changes nothing");
-    const ppo = resolve({ preset: "quick", method: "ppo" });
-    assert.deepEqual(ppo.ppo, q.ppo);
-    assert.equal(ppo.preference, undefined);
+    const rloo = resolve({ preset: "quick", method: "rloo" });
+    assert.deepEqual(rloo.rloo, q.rloo);
+    assert.equal(rloo.preference, undefined);
   });
 
   test("ids: written-out defaults and key order do not matter; method, β, preset values and seed do", () => {
@@ -246,7 +252,7 @@ describe("lm kind: resolved configs and run ids", () => {
       "ipo",
       "kto",
       "listwise",
-      "ppo",
+      "rloo",
     ]);
     assert.ok(plan.runs.every((r) => r.config.preset === "quick"));
   });
@@ -280,12 +286,12 @@ describe("lm kind: runs", () => {
     }
     assert.equal(reference.evalSamples, 8);
     assert.equal(reference.trainSeconds, undefined, "no wall-clock numbers unless timings: true");
-    const ppo = withCache("off", () => runSync(resolve(tinyPpo({ timings: true })), 0));
+    const rloo = withCache("off", () => runSync(resolve(tinyRloo({ timings: true })), 0));
     for (const k of ["reward", "kl", "finalLoss", "objective/kl", "objective/rlhf_reward", "trainSeconds"])
-      assert.ok(Number.isFinite(ppo[k] as number), `ppo ${k} = ${ppo[k]}`);
+      assert.ok(Number.isFinite(rloo[k] as number), `rloo ${k} = ${rloo[k]}`);
   });
 
-  test("seed s with dataSeed s is the pipeline's trainAndEvaluate (dpo, kto, ppo); other seeds differ", () => {
+  test("seed s with dataSeed s is the pipeline's trainAndEvaluate (dpo, kto, rloo); other seeds differ", () => {
     const q = LM_PRESETS.quick;
     const preset: LmPreset = {
       ...q,
@@ -295,23 +301,32 @@ describe("lm kind: runs", () => {
       rlaif: { ...q.rlaif, ...TINY.rlaif },
       evaluation: TINY.evaluation,
       preference: { steps: 6, batchSize: 8, learningRate: 1e-2 },
-      ppo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 },
+      rloo: { iterations: 2, promptsPerIteration: 4, k: 2, learningRate: 1e-2 },
       seed: 0,
     };
     const setup = setupCorpus(generateReviewCorpus(preset.corpusSize, preset.seed), preset);
     const { model } = trainReference(setup, preset, false);
     const constitution = defaultConstitution();
     const data = makeRlaifData(model, setup, constitution, preset);
-    for (const method of ["dpo", "kto", "ppo"] as const) {
-      const point = trainAndEvaluate(method, 0.5, model, setup, data, constitution, preset, false);
+    for (const method of ["dpo", "kto", "rloo"] as const) {
+      const point = trainAndEvaluate({
+        method,
+        lossOptions: { beta: 0.5 },
+        reference: model,
+        setup,
+        data,
+        constitution,
+        preset,
+        verbose: false,
+      });
       const m =
         method === "dpo"
           ? reference
-          : withCache("off", () => runSync(resolve(method === "ppo" ? tinyPpo() : tinyOffline(method)), 0));
+          : withCache("off", () => runSync(resolve(method === "rloo" ? tinyRloo() : tinyOffline(method)), 0));
       const log = point.lastLog as unknown as Record<string, number>;
       assert.deepEqual(
         [m.reward, m.kl, m.meanLength, m.finalLoss],
-        [point.reward, point.kl, point.meanLength, method === "ppo" ? log["loss/policy_avg"] : log.loss],
+        [point.reward, point.kl, point.meanLength, method === "rloo" ? log["loss/policy_avg"] : log.loss],
         method,
       );
       if (method === "kto") assert.equal(m["train/kl"], log.kl, "KTO's batch z0 is kept apart from the held-out KL");
@@ -371,7 +386,7 @@ describe("lm kind: runs", () => {
     withCache(cacheDir, () => {
       clearLmMemory();
       const baseline = tf.memory().numTensors;
-      for (const cfg of [resolve(tinyOffline("kto")), resolve(tinyOffline("listwise")), resolve(tinyPpo())]) {
+      for (const cfg of [resolve(tinyOffline("kto")), resolve(tinyOffline("listwise")), resolve(tinyRloo())]) {
         runSync(cfg, 0); // warms the memory (the reference stays there on purpose)
         const before = tf.memory().numTensors;
         runSync(cfg, 3);

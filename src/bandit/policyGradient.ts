@@ -11,6 +11,7 @@
 //                mean_i min(ρ_i A_i, clip(ρ_i, 1−ε, 1+ε) A_i), ρ = π/π_old (Schulman et al. 2017, eq. 7).
 import { Rng } from "../random";
 import { softmaxRow, uniformPolicy, type PolicyTable } from "./tabular";
+import { throwIfInterrupted } from "../interrupt";
 
 export interface PolicyGradientConfig {
   algorithm: "reinforce" | "ppo";
@@ -86,6 +87,7 @@ export function trainPolicyGradient(config: PolicyGradientConfig): PolicyGradien
     const adv: number[][] = Array.from({ length: K }, () => new Array<number>(N).fill(0));
     const oldP: number[][] = Array.from({ length: K }, () => new Array<number>(N).fill(0));
     for (let t = 0; t <= steps; t++) {
+      throwIfInterrupted();
       const pi = theta.map((row) => softmaxRow(row));
       if (t === curveSteps[ci]) {
         policies[ci].push(pi);

@@ -5,6 +5,7 @@
 import type { LossState, PairBatch64, PairLossEntry, RankingLossEntry, UnpairedLossEntry } from "../losses/registry";
 import { exampleAt, type BanditPlan, type TrainBanditResult } from "./trainConfig";
 import type { PolicyTable } from "./tabular";
+import { throwIfInterrupted } from "../interrupt";
 
 /** One seed's parameters and its current policy, flat [K·M]. */
 class TabularPolicy {
@@ -176,6 +177,7 @@ export function trainBanditJs(plan: BanditPlan): TrainBanditResult {
     const idx = plan.indices[s];
     let ri = 0;
     for (let t = 0; t <= c.steps; t++) {
+      throwIfInterrupted();
       // At t = steps there is no update: the loss is the last batch's at the final policy.
       const loss = lossGradient(plan, pol, logRef, idx, Math.min(t, c.steps - 1), state, dLogp);
       if (recorded.has(t)) {

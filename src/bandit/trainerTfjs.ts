@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { LossState, PairLossEntry, RankingLossEntry, UnpairedLossEntry } from "../losses/registry";
 import { exampleAt, type BanditPlan, type TrainBanditResult } from "./trainConfig";
 import type { PolicyTable } from "./tabular";
+import { throwIfInterrupted } from "../interrupt";
 
 /** Every step's gather indices into θ flattened to [S·K·M], precomputed so a step uploads small slices. */
 interface GatherPlan {
@@ -52,6 +53,16 @@ function gatherPlan(plan: BanditPlan): GatherPlan {
     }
   }
   return g;
+}
+
+/** throwIfInterrupted, freeing what `free` frees first when it throws. */
+function onInterrupt(free: () => void): void {
+  try {
+    throwIfInterrupted();
+  } catch (e) {
+    free();
+    throw e;
+  }
 }
 
 export function trainBanditTfjs(plan: BanditPlan): TrainBanditResult {
@@ -141,6 +152,7 @@ export function trainBanditTfjs(plan: BanditPlan): TrainBanditResult {
   };
   let ri = 0;
   for (let t = 0; t < c.steps; t++) {
+    onInterrupt(() => (optimizer.dispose(), tf.dispose([theta, logRef])));
     let kept: tf.Tensor | null = null;
     tf.tidy(() => {
       optimizer.minimize(

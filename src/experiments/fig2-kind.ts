@@ -10,7 +10,8 @@
 // config:
 //   preset: full | ci (required)   method (required, src/fig2/run.ts's FIG2_METHODS)   knob (required: β, τ,
 //   α, target KL or max N; 0 for preferred-ft and sft)   dataSeed (0)
-//   offline: {steps, batchSize, learningRate, cdpoEpsilon}   ppo: {iterations, promptsPerIteration, k,
+//   offline: {epochs, units (0: all), batchSize, learningRate, cdpoEpsilon}   ppo: {iterations, batchSize,
+//   miniBatchSize, ppoEpochs, learningRate, initialBeta}   rloo: {iterations, promptsPerIteration, k,
 //   learningRate, initialBeta, klHorizon}   bestOfN: {samplesPerPrompt}   checkpoints (evaluations per run)
 //   evaluation: {prompts, samplesPerPrompt, maxNewTokens}
 // Every default comes from FIG2_RUN_PRESETS[preset]. A section the method ignores must stay at its
@@ -23,6 +24,7 @@ import type { Complain, JsonObject } from "../sweep/config";
 import {
   FIG2_METHODS,
   OFFLINE_METHODS,
+  ONLINE_METHODS,
   runFig2,
   type CheckpointRow,
   type Fig2Method,
@@ -32,7 +34,11 @@ import { FIG2_RUN_PRESETS, offlineUnitsNeeded } from "../fig2/runPresets";
 import { fig2ContextFor } from "../fig2/context";
 
 // Part of every run id: bump when src/fig2 changes what a run computes.
-const VERSION = 1;
+// 3: ppo / ppo-gt are PPO with a value head and GAE (src/lm/ppo.ts); the former ones are rloo / rloo-gt;
+//    offline runs train `epochs` passes over `units` training units (was `steps` over a subset); KTO's
+//    mismatched partners shuffled as TRL's; the reward model as in App. C.
+// 2: (never released on main: the two changes above were made on separate branches as version 2.)
+const VERSION = 3;
 
 type Fig2Config = Fig2RunSettings & { preset: string; dataSeed: number; unlikelihoodTerm?: string };
 
@@ -60,12 +66,21 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
     seed: 0, // the sweep's seed replaces it at run time
     dataSeed: r.number("dataSeed", 0, count(0)),
     offline: section("offline", p.offline, {
-      steps: count(1),
+      epochs: count(1),
+      units: count(0),
       batchSize: count(1),
       learningRate: pos,
       cdpoEpsilon: { min: 0, max: 0.49 },
     }),
     ppo: section("ppo", p.ppo, {
+      iterations: count(1),
+      batchSize: count(2),
+      miniBatchSize: count(1),
+      ppoEpochs: count(1),
+      learningRate: pos,
+      initialBeta: pos,
+    }),
+    rloo: section("rloo", p.rloo, {
       iterations: count(1),
       promptsPerIteration: count(1),
       k: count(2),
@@ -86,7 +101,7 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
   if (method === "unlikelihood") out.unlikelihoodTerm = r.oneOf("unlikelihoodTerm", ["token-level"], "token-level");
   r.done();
   // The knob's meaning and range per method.
-  const needsPositive = ["dpo", "cdpo", "ipo", "kto", "listwise", "ppo", "ppo-gt"];
+  const needsPositive = ["dpo", "cdpo", "ipo", "kto", "listwise", ...ONLINE_METHODS];
   if (needsPositive.includes(method) && !(knob > 0))
     complain(["knob"], `${method}'s knob (β, τ or target KL) must be > 0, got ${knob}`);
   if ((method === "preferred-ft" || method === "sft") && knob !== 0)
@@ -104,10 +119,15 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
   const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
   const isOffline = OFFLINE_METHODS[method] !== undefined;
   const isPpo = method === "ppo" || method === "ppo-gt";
+  const isRloo = method === "rloo" || method === "rloo-gt";
   if (!isOffline && !same(out.offline, p.offline))
     complain(["offline"], `only the offline methods use offline settings; this run's method is ${method}`);
   if (!isPpo && !same(out.ppo, p.ppo))
     complain(["ppo"], `only ppo and ppo-gt use ppo settings; this run's method is ${method}`);
+  if (!isRloo && !same(out.rloo, p.rloo))
+    complain(["rloo"], `only rloo and rloo-gt use rloo settings; this run's method is ${method}`);
+  if (isPpo && out.ppo.miniBatchSize > out.ppo.batchSize)
+    complain(["ppo", "miniBatchSize"], `must be ≤ ppo.batchSize ${out.ppo.batchSize}, got ${out.ppo.miniBatchSize}`);
   if (method !== "best-of-n" && !same(out.bestOfN, p.bestOfN))
     complain(["bestOfN"], `only best-of-n uses bestOfN settings; this run's method is ${method}`);
   if (method !== "cdpo" && out.offline.cdpoEpsilon !== p.offline.cdpoEpsilon)

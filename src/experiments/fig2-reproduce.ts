@@ -17,8 +17,16 @@ import { readResults, writeFileAtomic } from "../sweep/store";
 import { runSweep, defaultOutDir } from "../sweep/runner";
 import { fig2Kind, storedRow } from "./fig2-kind";
 import { sharedFor } from "../fig2/context";
-import { checkpointRowsOf, summariseFig2, slimPoints, type VerdictRow } from "../fig2/summary";
+import {
+  checkpointRowsOf,
+  summariseFig2,
+  slimPoints,
+  FIG2_VERDICT_RULES,
+  type Fig2Summary,
+  type VerdictRow,
+} from "../fig2/summary";
 import type { CheckpointRow } from "../fig2/run";
+import { reportStage } from "../progress";
 
 export const FIG2_SWEEPS: Record<string, string> = {
   full: "scripts/sweeps/dpo-fig2.yaml",
@@ -53,7 +61,11 @@ export interface Fig2Results {
    */
   seconds: { shared: number; sweep: number; runsTotal: number; wall: number; runsSpan: number };
   rows: CheckpointRow[];
+  /** The verdict rules the verdicts were graded by (FIG2_VERDICT_RULES; absent in files made before rules 2: 1). */
+  verdictRules?: number;
   verdicts: VerdictRow[];
+  /** Each method's best reward, its KL, point count and convergence note (absent before rules 2). */
+  best?: Fig2Summary["best"];
   points: ReturnType<typeof slimPoints>;
   createdAt: string;
 }
@@ -120,7 +132,7 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
   const [preset, dataSeedText] = presets[0].split("|");
   const dataSeed = Number(dataSeedText);
   const say = (s: string) => {
-    if (!opts.quiet) process.stderr.write(s + "\n");
+    if (!opts.quiet) reportStage("fig2:", s.replace(/^fig2: /, "")); // a notebook shows the stages in place
   };
   const out = opts.out ?? defaultOutDir(spec);
   const resultsPath = path.join(out, "results.jsonl");
@@ -173,7 +185,9 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
       runsSpan: runsSpan(done),
     },
     rows: rows.map((r) => storedRow(r) as unknown as CheckpointRow),
+    verdictRules: FIG2_VERDICT_RULES,
     verdicts: summary.verdicts,
+    best: summary.best,
     points: slimPoints(summary.points),
     createdAt: new Date().toISOString(),
   };

@@ -8,22 +8,24 @@
 // PREFOPT_LM_CACHE=off turns the disk part off). The cache only saves time: cached or not, a run's
 // metrics are the same numbers.
 //
-// The run's seed stands in for the preset's seed in the stages after the data (minibatch order, PPO's
+// The run's seed stands in for the preset's seed in the stages after the data (minibatch order, RLOO's
 // samples, the evaluation's samples), so seed s with dataSeed s is exactly the pipeline's trainAndEvaluate,
 // and all methods at one seed are evaluated with the same random numbers (paired comparisons).
 //
 // config (every default comes from LM_PRESETS[preset] in src/lm/pipeline.ts or the loss's registry entry):
-//   preset: default | quick (required)   method: any registered loss (dpo, ipo, kto, listwise, simpo, …) | ppo
+//   preset: default | quick (required)   method: any registered loss (dpo, ipo, kto, listwise, simpo, …) | rloo
+//                (RLOO, src/lm/rloo.ts: the leave-one-out trainer this kind called "ppo" until 2026-12;
+//                method ppo is refused with that pointer)
 //   lossOptions: the loss's options, checked and defaulted by its registry entry (beta 0.1: β, IPO's τ;
-//                DPO's variant and labelSmoothing, KTO's weights, …); for ppo only {beta}
+//                DPO's variant and labelSmoothing, KTO's weights, …); for rloo only {beta}
 //   preference: {steps, batchSize, learningRate}                 the offline methods' training
-//   ppo: {iterations, promptsPerIteration, k, learningRate}      PPO's training
+//   rloo: {iterations, promptsPerIteration, k, learningRate}     RLOO's training
 //   rlaif: {prompts, k, maxNewTokens, noiseTemperature}          the preference data (τ > 0: label noise)
 //   evaluation: {prompts, samplesPerPrompt}                      held-out evaluation size
 //   corpusSize, heldOutFraction, maxVocab, model: {contextLength, dModel, nHeads, nLayers},
 //   sft: {steps, batchSize, learningRate}, dataSeed              what the reference is built from
 //   timings: false            true adds trainSeconds (wall time, so such runs are no longer reproducible)
-// As in the bandit kind, a knob the method ignores (labelSmoothing for IPO, preference.* for PPO, …) is an
+// As in the bandit kind, a knob the method ignores (labelSmoothing for IPO, preference.* for RLOO, …) is an
 // error (loss options by the registry; the others when they differ from the preset), so two run ids never
 // compute the same thing.
 import { type Complain, type JsonObject } from "../sweep/config";
@@ -46,14 +48,14 @@ export { clearLmMemory, lmCacheDir, lmCacheStats } from "./lm-cache";
 // (lengthNormalize: true by default; false gives the summed form used before).
 const VERSION = 3;
 
-type LmRunConfig = Omit<LmPreset, "name" | "betas" | "seed" | "preference" | "ppo"> & {
+type LmRunConfig = Omit<LmPreset, "name" | "betas" | "seed" | "preference" | "rloo"> & {
   preset: string;
   method: LmMethod;
-  /** The loss's options resolved by its registry entry (ppo: {beta}). */
+  /** The loss's options resolved by its registry entry (rloo: {beta}). */
   lossOptions: LossOptions;
   /** Exactly one of these two: the method's own training settings. */
   preference?: LmPreset["preference"];
-  ppo?: LmPreset["ppo"];
+  rloo?: LmPreset["rloo"];
   dataSeed: number;
   timings: boolean;
 };
@@ -70,9 +72,16 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
     desirableWeight: "lossOptions.desirableWeight",
     undesirableWeight: "lossOptions.undesirableWeight",
   });
+  // The leave-one-out trainer was this kind's "ppo" until 2026-12; PPO with a critic is the fig2 kind's.
+  if (r.has("ppo")) r.complain(["ppo"], 'was renamed rloo (the section of method "rloo")');
+  if (r.obj.method === "ppo")
+    r.complain(
+      ["method"],
+      "ppo was renamed rloo: this kind's online method is RLOO (leave-one-out baseline, no critic; Ahmadian et al. 2024, src/lm/rloo.ts); PPO with a value head and GAE is the fig2 kind's ppo (src/lm/ppo.ts)",
+    );
   const { method, lossOptions } = readMethod(r, {
     data: ["pairs", "rankings", "unpaired"],
-    extra: { ppo: (lo) => ({ beta: lo.number("beta", 0.1, pos) }) },
+    extra: { rloo: (lo) => ({ beta: lo.number("beta", 0.1, pos) }) },
   });
   const count = (min: number) => ({ min, integer: true });
   // A nested section: exactly the fields in `checks`, each defaulting to the preset's value.
@@ -93,7 +102,12 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
     method,
     lossOptions,
     preference: section("preference", p.preference, { steps: count(1), batchSize: count(1), learningRate: pos }),
-    ppo: section("ppo", p.ppo, { iterations: count(1), promptsPerIteration: count(1), k: count(2), learningRate: pos }),
+    rloo: section("rloo", p.rloo, {
+      iterations: count(1),
+      promptsPerIteration: count(1),
+      k: count(2),
+      learningRate: pos,
+    }),
     rlaif: section("rlaif", p.rlaif, {
       prompts: count(1),
       k: count(2),
@@ -125,20 +139,20 @@ function resolveLm(config: JsonObject, complain: Complain): JsonObject {
   const ignored = (field: string[], problem: string): never =>
     complain(field, `${problem}; this run's method is ${method} (use grid blocks to vary it per method)`);
   const [unused, unusedDefault] =
-    method === "ppo" ? (["preference", p.preference] as const) : (["ppo", p.ppo] as const);
+    method === "rloo" ? (["preference", p.preference] as const) : (["rloo", p.rloo] as const);
   for (const [k, v] of Object.entries(out[unused] ?? {}))
     if (v !== (unusedDefault as Record<string, number>)[k])
       ignored(
         [unused, k],
-        method === "ppo"
-          ? "PPO trains online and ignores the offline settings"
-          : "only method ppo uses the ppo settings",
+        method === "rloo"
+          ? "RLOO trains online and ignores the offline settings"
+          : "only method rloo uses the rloo settings",
       );
-  if (method === "ppo") {
-    // PPO samples its own completions and scores them with the judges: the RLAIF pairs are not used.
+  if (method === "rloo") {
+    // RLOO samples its own completions and scores them with the judges: the RLAIF pairs are not used.
     for (const k of ["prompts", "k", "noiseTemperature"] as const)
       if (out.rlaif[k] !== p.rlaif[k])
-        ignored(["rlaif", k], "PPO learns from judge scores of its own samples, not from the RLAIF data");
+        ignored(["rlaif", k], "RLOO learns from judge scores of its own samples, not from the RLAIF data");
   }
   delete out[unused];
   return out as unknown as JsonObject;
@@ -151,13 +165,12 @@ const NO_DATA: RlaifData = { pairs: [], rankings: [], unpaired: [], tiedPrompts:
 export const lmKind: ExperimentKind = {
   name: "lm",
   description:
-    "Tiny causal transformer: SFT reference → RLAIF data → any registered preference loss or PPO → held-out judge reward and KL (src/lm)",
+    "Tiny causal transformer: SFT reference → RLAIF data → any registered preference loss or RLOO → held-out judge reward and KL (src/lm)",
   version: VERSION,
   usesBackend: true,
   resolve: resolveLm,
   run(config, seed) {
     const c = config as unknown as LmRunConfig;
-    const { beta, ...otherLossOptions } = c.lossOptions;
     const base = LM_PRESETS[c.preset];
     const preset: LmPreset = {
       ...base,
@@ -168,25 +181,24 @@ export const lmKind: ExperimentKind = {
       sft: c.sft,
       rlaif: c.rlaif,
       preference: c.preference ?? base.preference,
-      ppo: c.ppo ?? base.ppo,
+      rloo: c.rloo ?? base.rloo,
       evaluation: c.evaluation,
       seed: c.dataSeed,
     };
     const { key, ref } = referenceFor(preset, VERSION);
-    const data = c.method === "ppo" ? NO_DATA : rlaifDataFor(preset, key, ref, VERSION);
+    const data = c.method === "rloo" ? NO_DATA : rlaifDataFor(preset, key, ref, VERSION);
     const constitution = defaultConstitution();
     const runPreset = { ...preset, seed }; // the run's seed drives training and evaluation only
-    const point = trainAndEvaluate(
-      c.method,
-      typeof beta === "number" ? beta : 0,
-      ref.model,
-      ref.setup,
+    const point = trainAndEvaluate({
+      method: c.method,
+      lossOptions: c.lossOptions,
+      reference: ref.model,
+      setup: ref.setup,
       data,
       constitution,
-      runPreset,
-      false,
-      otherLossOptions,
-    );
+      preset: runPreset,
+      verbose: false,
+    });
     // The reference on the same prompts and random numbers: the gain is paired, so its noise is small.
     const sft = evaluateOnHeldOut(ref.model, ref.model, ref.setup, constitution, runPreset);
     const metrics: Metrics = {
@@ -201,17 +213,17 @@ export const lmKind: ExperimentKind = {
       evalSamples: point.samples.length,
       sftPerplexity: ref.sftPerplexity,
     };
-    if (c.method !== "ppo")
+    if (c.method !== "rloo")
       Object.assign(metrics, {
         pairs: data.pairs.length,
         tiedPrompts: data.tiedPrompts,
         flippedFraction: data.flippedFraction,
       });
-    if (c.method !== "ppo" && getLoss(c.method).data === "rankings") metrics.rankings = data.rankings.length;
+    if (c.method !== "rloo" && getLoss(c.method).data === "rankings") metrics.rankings = data.rankings.length;
     // The last training log row under TRL's names (last minibatch only, as TRL logs it). KTO's `kl` (its
     // batch reference point z0) would overwrite the held-out KL above, so clashing names get a train/ prefix.
     const { step: _s, iteration: _i, ...log } = (point.lastLog ?? {}) as Record<string, number>;
-    metrics.finalLoss = c.method === "ppo" ? log["loss/policy_avg"] : log.loss;
+    metrics.finalLoss = c.method === "rloo" ? log["loss/policy_avg"] : log.loss;
     for (const [k, v] of Object.entries(log))
       if (k !== "loss" && Number.isFinite(v)) metrics[k in metrics ? `train/${k}` : k] = v;
     if (c.timings) metrics.trainSeconds = point.trainSeconds;

@@ -1,12 +1,11 @@
 // From the shared stages (buildFig2Shared: classifier, split, SFT, pairs, reward model) to the context one
 // run needs. The shared stages are built once per (data preset, data seed) and kept in memory per thread.
 //
-// Each offline run draws at most steps × batchSize training units (one pass, no repeats), so the context
-// hands it a seeded random subset of that many pairs / unpaired examples / rankings: the trainer's own
-// shuffle then sees the same distribution of minibatches as with the full set, and the reference
-// log-probs it caches up front cover only units it will use (that cache dominated short runs otherwise).
-// The subset order is random, which also makes KTO's mismatched partner (example i + 2) come from another
-// prompt almost always (the unpaired file lists a prompt's samples together).
+// Each offline run draws `offline.units` training units of each kind (0: all), so the context hands it a
+// seeded random subset of that many pairs / unpaired examples / rankings: the trainer's own shuffle then sees
+// the same distribution of minibatches as with the full set, and the reference log-probs it caches up front
+// cover only units it will use. (KTO's mismatched partners are drawn by the trainer after its own seeded
+// shuffle, as TRL's are.)
 import type { Fig2Context } from "./evaluation";
 import { runData } from "./run";
 import { buildFig2Shared, FIG2_DATA_PRESETS, type Fig2Shared } from "./shared";

@@ -16,7 +16,7 @@ import type { WordTokenizer } from "../lm/tokenizer";
 import type { RlaifData } from "../lm/rlaif";
 import { meanOfClusters } from "./stats";
 
-import type { BatchReward } from "../lm/ppo";
+import type { BatchReward } from "../lm/ppoMath";
 
 /** What every Figure-2 run needs, built once per data seed (src/fig2/index.ts's shared stages). */
 export interface Fig2Context {

@@ -13,20 +13,20 @@
 //
 // The data reach the trainers only through TRL's file formats: writeTrlFiles writes {prompt, chosen,
 // rejected} / {prompt, completion, label} / {prompt, responses, scores} JSONL with src/data/export, and
-// readTrlFiles reads them back with the data layer's loaders (loadPreferences, loadUnpaired,
-// loadRankings) and re-tokenises them into the LM trainer's inputs. A user's own TRL file takes the same path.
+// readTrlFiles reads them back with the data layer's strict reader and parsers (as loadPreferences,
+// loadUnpaired and loadRankings do, keeping each record's line) and re-tokenises them into the LM trainer's
+// inputs. A user's own TRL file takes the same path.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Rng } from "../random";
-import { iterateJsonRecords, loadPreferences, loadRankings, loadUnpaired } from "../data/loaders";
+import { iterateJsonRecords } from "../data/loaders";
 import { toJsonObject, writeJsonl } from "../data/export";
 import { checkFieldMap, renameFields, type FieldMap } from "../data/fieldMap";
 import { parsePreference, parseRanking, parseUnpaired } from "../data/records";
-import { Collector, RecordError } from "../data/validation";
 import { getLoss } from "../losses/registry";
 import { textToString, type PreferenceRecord, type RankingRecord, type Text, type UnpairedRecord } from "../data/types";
-import type { ValidationReport } from "../data/validation";
+import { Collector, RecordError, type ValidationReport } from "../data/validation";
 import {
   detokenize,
   rankByScore,
@@ -321,6 +321,15 @@ export interface TrlReadResult {
   reports: { preferences?: ValidationReport; unpaired?: ValidationReport; rankings?: ValidationReport };
   /** Records whose prompt + completion did not fit the context and were cut (counted, kept). */
   truncated: number;
+  /**
+   * Pairs and rankings left out because two of their completions became the same token sequence (they
+   * differ only beyond the context, or only in words outside the vocabulary, which all become <unk>): a
+   * pair of identical sequences has loss log 2 and no gradient whatever the model, so it carries no
+   * preference. Counted here and in `warnings`.
+   */
+  identical: { pairs: number; rankings: number };
+  /** One line per kind of record left out, naming the first few by file:line. */
+  warnings: string[];
 }
 
 /** Token ids of a text the tokenizer's decode wrote: the literal "<unk>" maps back to the UNK id. */
@@ -352,10 +361,10 @@ export function textToSequence(
   return { seq: { prompt: p, completion: c.slice(0, contextLength - 1 - p.length), ended: false }, truncated: true };
 }
 
-function plain(t: Text, file: string, field: string): string {
+function plain(t: Text, where: string, field: string): string {
   if (typeof t !== "string")
     throw new Error(
-      `${file}: "${field}" is a chat-message list; the LM track reads plain-text prompts and completions (${JSON.stringify(textToString(t)).slice(0, 80)})`,
+      `${where}: "${field}" is a chat-message list; the LM track reads plain-text prompts and completions (${JSON.stringify(textToString(t)).slice(0, 80)})`,
     );
   return t;
 }
@@ -372,76 +381,157 @@ function numberField(extra: Record<string, unknown> | undefined, key: string, in
   return typeof x === "number" ? x : NaN;
 }
 
+/** The same tokens, the same <eos> flag: the trainer cannot tell the two apart. */
+function sameSequence(a: Sequence, b: Sequence): boolean {
+  return (
+    a.ended === b.ended &&
+    a.completion.length === b.completion.length &&
+    a.completion.every((t, i) => t === b.completion[i]) &&
+    a.prompt.length === b.prompt.length &&
+    a.prompt.every((t, i) => t === b.prompt[i])
+  );
+}
+
+/** The data layer's strict loader, also keeping each accepted record's line (for errors found later). */
+async function loadWithLines<T>(
+  file: string,
+  parse: (value: unknown) => T,
+): Promise<{ records: Array<{ record: T; line: number }>; report: ValidationReport }> {
+  let current = 0;
+  const lines: number[] = [];
+  const collector = new (class extends Collector<T> {
+    override attempt(f: string, line: number, run: () => T): void {
+      current = line;
+      super.attempt(f, line, run);
+    }
+    override accept(record: T): void {
+      lines.push(current);
+      super.accept(record);
+    }
+  })("strict");
+  const records: Array<{ record: T; line: number }> = [];
+  let k = 0;
+  for await (const record of iterateJsonRecords(file, parse, collector)) records.push({ record, line: lines[k++] });
+  return { records, report: collector.report };
+}
+
 /**
- * Read TRL-format files back through the data layer's loaders (strict mode: a bad record throws naming
+ * Where the records of a TRL file written by trainOnTrlFile came from: `name` (the user's file, or "records")
+ * and, for the file's k-th line, the source's line or row (lines[k − 1]).
+ */
+export interface RecordOrigin {
+  name: string;
+  lines: readonly number[];
+}
+
+/**
+ * Read TRL-format files back through the data layer's parsers (strict mode: a bad record throws naming
  * file, line and field) and tokenise them into the LM trainer's inputs. Any subset of the three files.
  * A completion ends with <eos> (as TRL appends the EOS token) unless its record says it did not
  * (`chosen_ended` / `rejected_ended` / `ended` false). Rewards come from the extra fields when present, else NaN.
+ * A prompt that leaves no room for a completion is an error naming file and line; pairs and rankings
+ * whose completions tokenise to the same sequence are left out and counted (`identical`, `warnings`).
  */
 export async function readTrlFiles(
   files: Partial<TrlFiles>,
   tokenizer: WordTokenizer,
   contextLength: number,
+  origins: Partial<Record<keyof TrlFiles, RecordOrigin>> = {},
 ): Promise<TrlReadResult> {
+  // Where a record came from, for messages: its own file and line, or the source it was copied from.
+  const at = (kind: keyof TrlFiles, f: string, line: number): string => {
+    const o = origins[kind];
+    return o ? `${o.name}:${o.lines[line - 1] ?? "?"}` : `${f}:${line}`;
+  };
   const reports: TrlReadResult["reports"] = {};
   let truncated = 0;
-  const seq = (prompt: string, completion: string, ended: boolean): Sequence => {
-    const r = textToSequence(tokenizer, prompt, completion, contextLength, ended);
+  const identical = { pairs: 0, rankings: 0 };
+  const dropped: Record<"pairs" | "rankings", string[]> = { pairs: [], rankings: [] };
+  const seq = (where: string, prompt: string, completion: string, ended: boolean): Sequence => {
+    let r: ReturnType<typeof textToSequence>;
+    try {
+      r = textToSequence(tokenizer, prompt, completion, contextLength, ended);
+    } catch (err) {
+      // textToSequence refuses only a prompt that leaves no room for a completion.
+      throw new Error(`${where}: field "prompt": ${(err as Error).message}`);
+    }
     if (r.truncated) truncated++;
     return r.seq;
   };
   const data: RlaifData = { pairs: [], rankings: [], unpaired: [], tiedPrompts: 0, tiedLists: 0, flippedFraction: 0 };
   if (files.preferences) {
     const f = files.preferences;
-    const { records, report } = await loadPreferences(f, { prompt: "explicit" });
+    const { records, report } = await loadWithLines(f, (v) => parsePreference(v, { prompt: "explicit" }));
     reports.preferences = report;
-    data.pairs = records.map((r) => {
-      const prompt = plain(r.prompt, f, "prompt");
-      const chosen = plain(r.chosen, f, "chosen");
-      const rejected = plain(r.rejected, f, "rejected");
-      return {
+    for (const { record: r, line } of records) {
+      const where = at("preferences", f, line);
+      const prompt = plain(r.prompt, where, "prompt");
+      const chosen = plain(r.chosen, where, "chosen");
+      const rejected = plain(r.rejected, where, "rejected");
+      const chosenSeq = seq(where, prompt, chosen, endedFlag(r.extra, "chosen_ended"));
+      const rejectedSeq = seq(where, prompt, rejected, endedFlag(r.extra, "rejected_ended"));
+      if (sameSequence(chosenSeq, rejectedSeq)) {
+        identical.pairs++;
+        dropped.pairs.push(where);
+        continue;
+      }
+      data.pairs.push({
         prompt,
         chosen: chosen.trim(),
         rejected: rejected.trim(),
-        chosenSeq: seq(prompt, chosen, endedFlag(r.extra, "chosen_ended")),
-        rejectedSeq: seq(prompt, rejected, endedFlag(r.extra, "rejected_ended")),
+        chosenSeq,
+        rejectedSeq,
         scoreChosen: numberField(r.extra, "score_chosen"),
         scoreRejected: numberField(r.extra, "score_rejected"),
-      };
-    });
+      });
+    }
   }
   if (files.unpaired) {
     const f = files.unpaired;
-    const { records, report } = await loadUnpaired(f);
+    const { records, report } = await loadWithLines(f, parseUnpaired);
     reports.unpaired = report;
-    data.unpaired = records.map((r) => {
-      const prompt = plain(r.prompt, f, "prompt");
-      const completion = plain(r.completion, f, "completion");
+    data.unpaired = records.map(({ record: r, line }) => {
+      const where = at("unpaired", f, line);
+      const prompt = plain(r.prompt, where, "prompt");
+      const completion = plain(r.completion, where, "completion");
       return {
         prompt,
         completion: completion.trim(),
         label: r.label,
-        seq: seq(prompt, completion, endedFlag(r.extra, "ended")),
+        seq: seq(where, prompt, completion, endedFlag(r.extra, "ended")),
       };
     });
   }
   if (files.rankings) {
     const f = files.rankings;
-    const { records, report } = await loadRankings(f);
+    const { records, report } = await loadWithLines(f, parseRanking);
     reports.rankings = report;
-    data.rankings = records.map((r) => {
-      const prompt = plain(r.prompt, f, "prompt");
-      return {
-        prompt,
-        ranking: r.responses.map((t, i) => {
-          const text = plain(t, f, `responses[${i}]`);
-          const score = r.scores?.[i] ?? numberField(r.extra, "rewards", i);
-          return { seq: seq(prompt, text, endedFlag(r.extra, "ended", i)), text: text.trim(), score };
-        }),
-      };
-    });
+    for (const { record: r, line } of records) {
+      const where = at("rankings", f, line);
+      const prompt = plain(r.prompt, where, "prompt");
+      const ranking = r.responses.map((t, i) => {
+        const text = plain(t, where, `responses[${i}]`);
+        const score = r.scores?.[i] ?? numberField(r.extra, "rewards", i);
+        const s = seq(where, prompt, text, endedFlag(r.extra, "ended", i));
+        return { seq: s, text: text.trim(), score };
+      });
+      if (ranking.some((a, i) => ranking.slice(i + 1).some((b) => sameSequence(a.seq, b.seq)))) {
+        identical.rankings++;
+        dropped.rankings.push(where);
+        continue;
+      }
+      data.rankings.push({ prompt, ranking });
+    }
   }
-  return { data, reports, truncated };
+  const warnings = (["pairs", "rankings"] as const)
+    .filter((k) => dropped[k].length > 0)
+    .map(
+      (k) =>
+        `${dropped[k].length} ${k === "pairs" ? "pair(s)" : "ranking(s)"} left out: two completions became the same ` +
+        `token sequence (they differ only beyond contextLength ${contextLength} or only in out-of-vocabulary words): ` +
+        `${dropped[k].slice(0, 5).join(", ")}${dropped[k].length > 5 ? ", …" : ""}`,
+    );
+  return { data, reports, truncated, identical, warnings };
 }
 
 /** What trainOnTrlFile trains from: a file's path, or records already loaded (the data layer's loaders, your code). */
@@ -477,12 +567,13 @@ export async function trainOnTrlFile(
   const { fields, ...trainOptions } = opts;
   const data = getLoss(trainOptions.method).data;
   const kind: keyof TrlFiles = data === "unpaired" ? "unpaired" : data === "rankings" ? "rankings" : "preferences";
-  const { records, report } = await checkTrlRecords(source, kind, fields);
+  const { records, lines, report } = await checkTrlRecords(source, kind, fields);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-trl-"));
   try {
     const file = path.join(dir, `${kind}.jsonl`);
-    await writeJsonl(file, records);
-    const read = await readTrlFiles({ [kind]: file }, tokenizer, policy.config.contextLength);
+    await writeJsonl(file, records); // one record a line: line k is records[k − 1], from the source's lines[k − 1]
+    const origin = { name: typeof source === "string" ? source : "records", lines };
+    const read = await readTrlFiles({ [kind]: file }, tokenizer, policy.config.contextLength, { [kind]: origin });
     read.reports = { [kind]: report };
     return { ...trainPreference(policy, reference, read.data, trainOptions), read };
   } finally {
@@ -532,7 +623,7 @@ async function checkTrlRecords(
   source: TrlSource,
   kind: keyof TrlFiles,
   fields: FieldMap | undefined,
-): Promise<{ records: TrlRecord[]; report: ValidationReport }> {
+): Promise<{ records: TrlRecord[]; lines: number[]; report: ValidationReport }> {
   const spec = TRL_KINDS[kind];
   const where = typeof source === "string" ? source : "records";
   if (fields && typeof source !== "string")
@@ -562,13 +653,12 @@ async function checkTrlRecords(
         );
     return record;
   };
-  const collector = new Collector<TrlRecord>("strict");
   if (typeof source === "string") {
-    const records: TrlRecord[] = [];
-    for await (const r of iterateJsonRecords(source, parse, collector)) records.push(r);
-    return { records, report: collector.report };
+    const { records, report } = await loadWithLines(source, parse);
+    return { records: records.map((r) => r.record), lines: records.map((r) => r.line), report };
   }
+  const collector = new Collector<TrlRecord>("strict");
   collector.addFile(where);
   source.forEach((r, i) => collector.attempt(where, i + 1, () => parse(toJsonObject(r))));
-  return { records: collector.records, report: collector.report };
+  return { records: collector.records, lines: source.map((_, i) => i + 1), report: collector.report };
 }

@@ -7,13 +7,17 @@
 // "Last token" is the final token of <bos> prompt completion [<eos>] (causal attention: it has read the
 // whole text; right padding never reaches it). The bias b cancels in every difference, so it receives no
 // gradient and stays 0: r_φ is identified only up to a constant, as Bradley–Terry rewards are.
-// Held-out pair accuracy is reported. The scorer is batched, `(prompts, completions) → Float64Array`, the
+// Training follows the DPO paper's App. C: a number of epochs over the training pairs (3 there), evaluated on
+// held-out prompts' pairs along the way, keeping the checkpoint with the lowest held-out loss. Held-out pair
+// accuracy is reported with a 95% interval clustered by prompt (the pairs of one prefix share its samples,
+// so they are not independent; src/fig2/stats.ts), the Wilson interval beside it. The scorer is batched, `(prompts, completions) → Float64Array`, the
 // same shape as the classifier's reward, so PPO can take either (PPO with a learned RM vs PPO-GT).
 //
 // This file depends on src/lm only through its public API (Transformer.clone / hiddenStates, packSequences,
 // adamStep), not on src/lm/pipeline.ts, so notebook 05 can use it beside its own pipeline.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch, sequenceTokens, type Sequence } from "../lm/batching";
 import { adamStep, makeAdam, progress } from "../lm/optim";
 import { ownedVariable, type Transformer } from "../lm/transformer";
@@ -22,9 +26,15 @@ import type { WordTokenizer } from "../lm/tokenizer";
 import type { Principle } from "../lm/judges";
 import { wilsonInterval } from "./classifier";
 import { textToSequence, type RewardFn } from "./pairs";
+import { clusteredMean } from "./stats";
 
 export interface RewardModelTrainOptions {
-  steps: number;
+  /** Gradient steps; or give `epochs` instead (steps = ⌈epochs · pairs / batchSize⌉). */
+  steps?: number;
+  /** Passes over the training pairs (the DPO paper's App. C: 3). */
+  epochs?: number;
+  /** Restore the evaluated checkpoint with the lowest held-out loss at the end (needs held-out pairs). */
+  keepBest?: boolean;
   /** Pairs per step (default 32). */
   batchSize?: number;
   learningRate?: number;
@@ -46,8 +56,12 @@ export interface RewardModelLog {
 export interface PairAccuracy {
   n: number;
   accuracy: number;
-  /** Wilson 95 % interval. */
+  /** 95 % interval clustered by prompt (CR1 t interval over the prompts; NaN with one prompt). */
   ci95: [number, number];
+  /** Distinct prompts (the clusters of ci95). */
+  prompts: number;
+  /** Wilson 95 % interval, treating the pairs as independent (narrower when a prompt's pairs agree). */
+  wilson95: [number, number];
   /** Mean −log σ(r_w − r_l). */
   loss: number;
 }
@@ -55,6 +69,9 @@ export interface PairAccuracy {
 export interface RewardModelTrainResult {
   logs: RewardModelLog[];
   heldOut: Array<{ step: number } & PairAccuracy>;
+  /** The held-out evaluation of the weights the model ends with (the best one with keepBest, else the last);
+   *  undefined without held-out pairs. */
+  kept?: { step: number } & PairAccuracy;
   train: PairAccuracy;
   seconds: number;
 }
@@ -146,15 +163,23 @@ export function pairAccuracy(rm: LearnedRewardModel, pairs: readonly PreferenceP
   const rr = rm.scoreSequences(pairs.map((p) => p.rejectedSeq));
   let k = 0;
   let loss = 0;
+  const correct: number[] = [];
   for (let i = 0; i < pairs.length; i++) {
     const m = rc[i] - rr[i];
     if (m > 0) k++;
+    correct.push(m > 0 ? 1 : 0);
     loss += m > 0 ? Math.log1p(Math.exp(-m)) : -m + Math.log1p(Math.exp(m));
   }
+  const c = clusteredMean(
+    correct,
+    pairs.map((p) => p.prompt),
+  );
   return {
     n: pairs.length,
     accuracy: k / pairs.length,
-    ci95: wilsonInterval(k, pairs.length),
+    ci95: [c.mean - c.halfWidth, c.mean + c.halfWidth],
+    prompts: c.clusters,
+    wilson95: wilsonInterval(k, pairs.length),
     loss: loss / pairs.length,
   };
 }
@@ -171,39 +196,66 @@ export function trainLearnedRewardModel(
   const rng = new Rng(opts.seed ?? 0).fork("reward-model");
   const optimizer = makeAdam(opts.learningRate ?? 3e-4);
   const bs = opts.batchSize ?? 32;
+  if ((opts.steps === undefined) === (opts.epochs === undefined))
+    throw new Error(
+      `trainLearnedRewardModel: give exactly one of steps and epochs (got steps ${opts.steps}, epochs ${opts.epochs})`,
+    );
+  const steps = opts.steps ?? Math.ceil(((opts.epochs as number) * train.length) / Math.min(bs, train.length));
+  if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`trainLearnedRewardModel: ${steps} steps`);
+  if (opts.keepBest && heldOut.length === 0)
+    throw new Error("trainLearnedRewardModel: keepBest needs held-out pairs to choose the checkpoint");
   const logs: RewardModelLog[] = [];
   const held: RewardModelTrainResult["heldOut"] = [];
+  let best: { eval: { step: number } & PairAccuracy; weights: tf.Tensor[] } | undefined;
+  const evaluate = (step: number) => {
+    const ev = { step, ...pairAccuracy(rm, heldOut) };
+    held.push(ev);
+    if (opts.keepBest && (!best || ev.loss < best.eval.loss)) {
+      if (best) tf.dispose(best.weights);
+      best = { eval: ev, weights: rm.variables.map((v) => tf.clone(v)) };
+    }
+  };
   let order: number[] = [];
-  for (let step = 1; step <= opts.steps; step++) {
-    if (order.length < bs) order = order.concat(rng.shuffle(Array.from(train.keys())));
-    const idx = order.splice(0, Math.min(bs, train.length));
-    const B = idx.length;
-    const seqs = [...idx.map((i) => train[i].chosenSeq), ...idx.map((i) => train[i].rejectedSeq)];
-    let acc = 0;
-    const r = adamStep(
-      optimizer,
-      rm.variables,
-      () =>
-        tf.tidy(() => {
-          const rewards = rm.rewardsTensor(seqs);
-          const rc = tf.slice(rewards, [0], [B]) as tf.Tensor1D;
-          const rr = tf.slice(rewards, [B], [B]) as tf.Tensor1D;
-          acc = tf.mean(tf.cast(tf.greater(rc, rr), "float32")).dataSync()[0];
-          return tf.mean(bradleyTerryRewardLoss(rc, rr)) as tf.Scalar;
-        }),
-      opts.clipNorm ?? 1,
-    );
-    logs.push({ step, loss: r.loss, accuracy: acc, gradNorm: r.gradNorm });
-    if (heldOut.length && opts.evalEvery && step % opts.evalEvery === 0 && step !== opts.steps)
-      held.push({ step, ...pairAccuracy(rm, heldOut) });
-    if (opts.verbose !== false)
-      progress("reward model", step, opts.steps, `loss ${r.loss.toFixed(3)} acc ${acc.toFixed(2)}`, 20);
+  try {
+    for (let step = 1; step <= steps; step++) {
+      throwIfInterrupted(); // the finally below frees the optimizer and the kept checkpoint
+      if (order.length < bs) order = order.concat(rng.shuffle(Array.from(train.keys())));
+      const idx = order.splice(0, Math.min(bs, train.length));
+      const B = idx.length;
+      const seqs = [...idx.map((i) => train[i].chosenSeq), ...idx.map((i) => train[i].rejectedSeq)];
+      let acc = 0;
+      const r = adamStep(
+        optimizer,
+        rm.variables,
+        () =>
+          tf.tidy(() => {
+            const rewards = rm.rewardsTensor(seqs);
+            const rc = tf.slice(rewards, [0], [B]) as tf.Tensor1D;
+            const rr = tf.slice(rewards, [B], [B]) as tf.Tensor1D;
+            acc = tf.mean(tf.cast(tf.greater(rc, rr), "float32")).dataSync()[0];
+            return tf.mean(bradleyTerryRewardLoss(rc, rr)) as tf.Scalar;
+          }),
+        opts.clipNorm ?? 1,
+      );
+      logs.push({ step, loss: r.loss, accuracy: acc, gradNorm: r.gradNorm });
+      if (heldOut.length && opts.evalEvery && step % opts.evalEvery === 0 && step !== steps) evaluate(step);
+      if (opts.verbose !== false)
+        progress("reward model", step, steps, `loss ${r.loss.toFixed(3)} acc ${acc.toFixed(2)}`, 20);
+    }
+    if (heldOut.length) evaluate(steps);
+    if (best && best.eval.step !== steps) {
+      const w = best.weights;
+      rm.variables.forEach((v, i) => v.assign(w[i]));
+    }
+  } finally {
+    optimizer.dispose();
+    if (best) tf.dispose(best.weights);
   }
-  optimizer.dispose();
-  if (heldOut.length) held.push({ step: opts.steps, ...pairAccuracy(rm, heldOut) });
+  const last = held[held.length - 1];
   return {
     logs,
     heldOut: held,
+    kept: best?.eval ?? last,
     train: pairAccuracy(rm, train.slice(0, Math.min(train.length, 2000))),
     seconds: (Date.now() - t0) / 1000,
   };

@@ -1,24 +1,31 @@
 // One Figure-2 run: (method, knob, seed) → checkpoint rows. The policy starts as a clone of the SFT
-// reference, trains with its method, and is evaluated at `checkpoints` evenly spaced steps (PPO:
+// reference, trains with its method, and is evaluated at `checkpoints` evenly spaced steps (PPO and RLOO:
 // iterations) on the test prefixes; each evaluation is one point (KL, reward) of the method's checkpoint envelope.
+// An offline run takes `offline.epochs` passes over its training units (offlineSteps).
 //
 // Methods and their knob (the grids of Rafailov et al. 2023 §6.1 where the paper has one):
-//   dpo          β (0.05, 0.1, 1, 5)            offline on the 6 pairs per prefix
+//   dpo          β (the paper's 0.05, 0.1, 1 and 0.01) offline on the 6 pairs per prefix
 //   cdpo         β, with label smoothing ε (conservative DPO, Mitchell 2023; TRL label_smoothing)
 //   ipo          τ                              (Azar et al. 2023)
 //   kto          β, unpaired labels from the same samples (Ethayarajh et al. 2024)
 //   listwise     β, the K = 4 samples ranked by the ground truth (Plackett–Luce DPO)
 //   preferred-ft no knob (0): maximum likelihood on the chosen completions (the loss registry's `sft`)
 //   unlikelihood α, the weight of the unlikelihood term on the rejected completions (registry)
-//   ppo          target KL (3, 6, 9, 12): PPO on the learned reward model, adaptive β
-//   ppo-gt       target KL: PPO on the ground-truth classifier, adaptive β
+//   ppo          target KL: PPO as the paper ran it (value head, GAE, per-token KL penalty; src/lm/ppo.ts)
+//                on the learned reward model, β held at the target by the PI controller
+//   ppo-gt       target KL: the same PPO on the ground-truth classifier
+//   rloo         target KL: RLOO (leave-one-out baseline, no critic; Ahmadian et al. 2024; src/lm/rloo.ts)
+//                on the learned reward model, Ziegler's adaptive β (this project's "PPO" until 2026-12)
+//   rloo-gt      target KL: RLOO on the ground-truth classifier
 //   best-of-n    max N (64): N ∈ {1, 4, 16, 64} from the SFT model, selected by the learned RM
 //                (rows for best-of-n-gt, selected by the ground truth, come from the same samples)
 //   sft          none: the reference itself (step 0), one row per seed
 import { Rng } from "../random";
 import { trainPreference, type PreferenceMethod } from "../lm/preferenceTrainer";
 import { trainPpo } from "../lm/ppo";
+import { trainRloo } from "../lm/rloo";
 import { sampleGroups } from "../lm/sampling";
+import type { PpoLog } from "../lm/ppoMath";
 import type { Transformer } from "../lm/transformer";
 import type { RlaifData } from "../lm/rlaif";
 import { bestOfNForPrompt, bestOfNGrid, bestOfNKl } from "./bestOfN";
@@ -35,10 +42,14 @@ export const FIG2_METHODS = [
   "unlikelihood",
   "ppo",
   "ppo-gt",
+  "rloo",
+  "rloo-gt",
   "best-of-n",
   "sft",
 ] as const;
 export type Fig2Method = (typeof FIG2_METHODS)[number];
+/** Methods trained online against a reward, knob = target KL: PPO and RLOO, on the learned RM or the ground truth. */
+export const ONLINE_METHODS: readonly Fig2Method[] = ["ppo", "ppo-gt", "rloo", "rloo-gt"];
 /** Methods trained offline on the preference data, and the loss registry's name for each (TRL loss_type names). */
 export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = {
   dpo: "dpo",
@@ -73,8 +84,22 @@ export interface Fig2RunSettings {
   method: Fig2Method;
   knob: number;
   seed: number;
-  offline: { steps: number; batchSize: number; learningRate: number; cdpoEpsilon: number };
+  /**
+   * epochs: passes over the run's training units (pairs; KTO: unpaired examples; listwise: rankings);
+   * units: how many of each kind the run draws, a seeded random subset (0: all).
+   */
+  offline: { epochs: number; units: number; batchSize: number; learningRate: number; cdpoEpsilon: number };
+  /** PPO (src/lm/ppo.ts): rollouts of `batchSize` samples, `ppoEpochs` passes in minibatches, PI controller. */
   ppo: {
+    iterations: number;
+    batchSize: number;
+    miniBatchSize: number;
+    ppoEpochs: number;
+    learningRate: number;
+    initialBeta: number;
+  };
+  /** RLOO (src/lm/rloo.ts): `k` samples of `promptsPerIteration` prompts, Ziegler's controller (horizon). */
+  rloo: {
     iterations: number;
     promptsPerIteration: number;
     k: number;
@@ -97,6 +122,18 @@ export interface CheckpointRow extends CheckpointEval {
   trainSeconds?: number;
   /** Last training-log values (TRL names) at this checkpoint. */
   log?: Record<string, number>;
+}
+
+/** The training units an offline method uses: KTO the unpaired examples, listwise the rankings, the rest pairs. */
+export function offlineUnits(method: Fig2Method, data: RlaifData): number {
+  return method === "kto" ? data.unpaired.length : method === "listwise" ? data.rankings.length : data.pairs.length;
+}
+
+/** Steps of an offline run: ceil(epochs · units / batchSize), at least 1 (the trainer reshuffles each pass). */
+export function offlineSteps(s: Pick<Fig2RunSettings, "method" | "offline">, data: RlaifData): number {
+  const n = offlineUnits(s.method, data);
+  if (n === 0) throw new Error(`fig2 ${s.method}: the run's data has no training units`);
+  return Math.max(1, Math.ceil((s.offline.epochs * n) / s.offline.batchSize));
 }
 
 /** `count` evaluation steps evenly spaced over 1..total, the last one included: round(total·i/count). */
@@ -126,40 +163,54 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
   const rows: CheckpointRow[] = [];
   const t0 = Date.now();
   try {
-    if (s.method === "ppo" || s.method === "ppo-gt") {
-      const at = new Set(checkpointSteps(s.ppo.iterations, s.checkpoints));
-      const reward = s.method === "ppo" ? ctx.learnedReward : ctx.groundTruth;
-      trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, reward, {
-        beta: s.ppo.initialBeta,
-        targetKl: s.knob,
-        klHorizon: s.ppo.klHorizon,
-        iterations: s.ppo.iterations,
-        promptsPerIteration: s.ppo.promptsPerIteration,
-        k: s.ppo.k,
-        learningRate: s.ppo.learningRate,
-        maxNewTokens: s.evaluation.maxNewTokens,
-        seed: s.seed + 2,
-        verbose,
-        onIteration: (it, log) => {
-          if (!at.has(it)) return;
-          const { iteration: _i, ...rest } = log;
-          rows.push(
-            row(it, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), {
-              trainSeconds: (Date.now() - t0) / 1000,
-              log: rest,
-            }),
-          );
-        },
-      });
+    if (ONLINE_METHODS.includes(s.method)) {
+      const rloo = s.method.startsWith("rloo");
+      const iterations = rloo ? s.rloo.iterations : s.ppo.iterations;
+      const at = new Set(checkpointSteps(iterations, s.checkpoints));
+      const reward = s.method.endsWith("-gt") ? ctx.groundTruth : ctx.learnedReward;
+      const onIteration = (it: number, log: PpoLog) => {
+        if (!at.has(it)) return;
+        const { iteration: _i, ...rest } = log;
+        rows.push(
+          row(it, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), {
+            trainSeconds: (Date.now() - t0) / 1000,
+            log: rest as Record<string, number>,
+          }),
+        );
+      };
+      const common = { targetKl: s.knob, maxNewTokens: s.evaluation.maxNewTokens, seed: s.seed + 2, verbose };
+      if (rloo)
+        trainRloo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, reward, {
+          ...common,
+          beta: s.rloo.initialBeta,
+          klHorizon: s.rloo.klHorizon,
+          iterations,
+          promptsPerIteration: s.rloo.promptsPerIteration,
+          k: s.rloo.k,
+          learningRate: s.rloo.learningRate,
+          onIteration,
+        });
+      else
+        trainPpo(policy, ctx.reference, ctx.tokenizer, ctx.trainPrompts, reward, {
+          ...common,
+          beta: s.ppo.initialBeta,
+          iterations,
+          batchSize: s.ppo.batchSize,
+          miniBatchSize: s.ppo.miniBatchSize,
+          ppoEpochs: s.ppo.ppoEpochs,
+          learningRate: s.ppo.learningRate,
+          onIteration,
+        });
       return rows;
     }
     const trainerMethod = OFFLINE_METHODS[s.method];
     if (!trainerMethod) throw new Error(`runFig2: unknown method "${s.method}"`);
-    const at = new Set(checkpointSteps(s.offline.steps, s.checkpoints));
+    const steps = offlineSteps(s, ctx.data);
+    const at = new Set(checkpointSteps(steps, s.checkpoints));
     const r = trainPreference(policy, ctx.reference, ctx.data, {
       method: trainerMethod as PreferenceMethod,
       lossOptions: lossOptionsFor(s),
-      steps: s.offline.steps,
+      steps,
       batchSize: s.offline.batchSize,
       learningRate: s.offline.learningRate,
       seed: s.seed + 3,
@@ -191,7 +242,8 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
 /**
  * Best-of-N from `bestOfN.samplesPerPrompt` SFT samples per test prefix (the run's evaluation seed), for
  * N ∈ {1, 4, …} up to the knob: one row per N for selection by the learned RM ("best-of-n") and one by
- * the ground truth ("best-of-n-gt"). KL is the analytic log N − (N−1)/N.
+ * the ground truth ("best-of-n-gt"). KL is the analytic log N − (N−1)/N, an upper bound on the true KL
+ * (Beirami et al. 2024), so Best-of-N's points sit at or to the right of their true KL.
  */
 export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[] {
   const total = s.bestOfN.samplesPerPrompt;
@@ -258,11 +310,10 @@ export function runBestOfN(ctx: Fig2Context, s: Fig2RunSettings): CheckpointRow[
 }
 
 // ---- the run's share of the preference data ----
-// Each offline run draws at most steps × batchSize units (one pass, no repeats). A seeded random subset of
-// that many pairs / unpaired examples / rankings gives the trainer's own shuffle the same distribution of
-// minibatches as the full set, and the reference log-probs it caches up front then cover only units it
-// uses. The random order also puts KTO's mismatched partner (example i + 2) on another prompt almost
-// always (the unpaired file lists a prompt's samples together).
+// Each offline run draws `offline.units` units of each kind (0: all), a seeded random subset; it then trains
+// `epochs` passes over them. A random subset gives the trainer's own shuffle the same distribution of
+// minibatches as the full set, and the reference log-probs it caches up front cover only units it uses.
+// (KTO's mismatched partners are drawn by the trainer after its own seeded shuffle, as TRL's are.)
 
 /** A seeded subset of at most `n` items (order random). */
 export function subset<T>(xs: readonly T[], n: number, rng: Rng): T[] {

@@ -46,6 +46,7 @@ import {
   type TrlFiles,
 } from "./pairs";
 import { LearnedRewardModel, trainLearnedRewardModel, type PairAccuracy, type RewardModelLog } from "./rewardModel";
+import { reportStage } from "../progress";
 
 export interface Fig2DataPreset {
   name: string;
@@ -56,8 +57,18 @@ export interface Fig2DataPreset {
   sft: { steps: number; batchSize: number; learningRate: number };
   /** Training prefixes that get K samples (the first `prompts` of the seeded training prompts). */
   preference: { prompts: number; k: number; maxNewTokens: number } & Omit<PairOptions, "seed">;
-  /** The reward model's held-out pairs come from `heldOutPrompts` further training prefixes that no trainer sees. */
-  rewardModel: { steps: number; batchSize: number; learningRate: number; heldOutPrompts: number };
+  /**
+   * The reward model (DPO paper App. C): `epochs` passes over the same pairs DPO trains on, evaluated
+   * `evalsPerEpoch` times per epoch on the pairs of `heldOutPrompts` further training prefixes that no trainer
+   * sees, keeping the checkpoint with the lowest held-out loss.
+   */
+  rewardModel: {
+    epochs: number;
+    batchSize: number;
+    learningRate: number;
+    heldOutPrompts: number;
+    evalsPerEpoch: number;
+  };
 }
 
 // Sizes are set by time on this 2-core machine, idle (measured 2026-11-30): one SFT step of 32 sentences
@@ -73,7 +84,7 @@ const FULL: Fig2DataPreset = {
   model: { contextLength: 24, dModel: 64, nHeads: 4, nLayers: 2 },
   sft: { steps: 600, batchSize: 32, learningRate: 3e-3 },
   preference: { prompts: 2000, k: 4, maxNewTokens: 12, labels: "deterministic" },
-  rewardModel: { steps: 400, batchSize: 32, learningRate: 1e-3, heldOutPrompts: 256 },
+  rewardModel: { epochs: 3, batchSize: 32, learningRate: 1e-3, heldOutPrompts: 256, evalsPerEpoch: 4 },
 };
 
 /** The data presets: `full` for the committed run, `ci` small enough for the test command. */
@@ -84,7 +95,7 @@ export const FIG2_DATA_PRESETS: Record<string, Fig2DataPreset> = {
     name: "ci",
     sft: { ...FULL.sft, steps: 60 },
     preference: { ...FULL.preference, prompts: 48, maxNewTokens: 8 },
-    rewardModel: { ...FULL.rewardModel, steps: 20, heldOutPrompts: 16 },
+    rewardModel: { ...FULL.rewardModel, heldOutPrompts: 16, evalsPerEpoch: 2 },
   },
 };
 
@@ -123,7 +134,10 @@ export interface Fig2Shared {
   rewardModelHeldOut: RlaifData["pairs"];
   rewardModel: LearnedRewardModel;
   rewardModelEval: {
-    heldOut: PairAccuracy;
+    /** Held-out accuracy of the kept (best held-out loss) checkpoint, at training step `step`. */
+    heldOut: PairAccuracy & { step: number };
+    /** Gradient steps in all (epochs × pairs / batch size). */
+    steps: number;
     train: PairAccuracy;
     logs: RewardModelLog[];
     heldOutCurve: Array<{ step: number } & PairAccuracy>;
@@ -141,7 +155,9 @@ export function fig2CacheDir(preset: Fig2DataPreset, seed: number, root = path.j
 }
 
 /** Bump when a change to the build code changes its artefacts for the same preset (old caches are then rebuilt). */
-export const FIG2_CACHE_VERSION = 2; // 2: the fused LM kernels (issue 13) change float rounding
+// 2: the fused LM kernels (issue 13) change float rounding; 3: the reward model trains 3 epochs and keeps its
+// best held-out checkpoint (issue 23), its accuracy CI clustered by prompt.
+export const FIG2_CACHE_VERSION = 3;
 
 interface Summary {
   version: number;
@@ -254,7 +270,7 @@ function sequencesEqual(
 
 /**
  * Build (or load from the cache) the shared stages for `preset` and data seed `seed`. `log` receives one
- * line per stage (default: stderr when `verbose`).
+ * line per stage when `verbose` (stderr, or one display updated in place in a notebook).
  */
 export async function buildFig2Shared(
   preset: Fig2DataPreset,
@@ -263,7 +279,7 @@ export async function buildFig2Shared(
 ): Promise<Fig2Shared> {
   const dir = opts.cacheDir ?? fig2CacheDir(preset, seed);
   const log = (msg: string) => {
-    if (opts.verbose) process.stderr.write(`fig2 data [${preset.name} seed ${seed}] ${msg}\n`);
+    if (opts.verbose) reportStage(`fig2 data [${preset.name} seed ${seed}]`, msg); // in place in a notebook
   };
   if (opts.useCache !== false) {
     const cached = await loadFromCache(dir, preset, seed);
@@ -371,16 +387,23 @@ export async function buildFig2Shared(
 
   t = Date.now();
   const rewardModel = new LearnedRewardModel(reference, seed);
+  // The same pairs DPO trains on (data.pairs), `epochs` passes, the best held-out checkpoint kept.
+  const { epochs, evalsPerEpoch, heldOutPrompts: _h, ...rmOpts } = preset.rewardModel;
+  const stepsPerEpoch = Math.ceil(data.pairs.length / Math.min(rmOpts.batchSize, data.pairs.length));
   const rmRes = trainLearnedRewardModel(rewardModel, data.pairs, heldRead.data.pairs, {
-    ...preset.rewardModel,
+    ...rmOpts,
+    epochs,
+    keepBest: true,
     seed: seed + 4,
     verbose: opts.verbose,
-    evalEvery: Math.max(1, Math.floor(preset.rewardModel.steps / 4)),
+    evalEvery: Math.max(1, Math.floor(stepsPerEpoch / evalsPerEpoch)),
   });
   const tRm = (Date.now() - t) / 1000;
-  const rmHeld = rmRes.heldOut[rmRes.heldOut.length - 1];
+  const rmHeld = rmRes.kept;
+  if (!rmHeld) throw new Error("buildFig2Shared: the reward model has no held-out pairs");
+  const rmSteps = rmRes.logs.length;
   log(
-    `reward model: held-out pair accuracy ${(100 * rmHeld.accuracy).toFixed(1)}% [${rmHeld.ci95.map((x) => (100 * x).toFixed(1)).join(", ")}] on ${rmHeld.n} pairs (${tRm.toFixed(1)} s)`,
+    `reward model: ${epochs} epochs (${rmSteps} steps), kept step ${rmHeld.step}: held-out pair accuracy ${(100 * rmHeld.accuracy).toFixed(1)}% [${rmHeld.ci95.map((x) => (100 * x).toFixed(1)).join(", ")}] clustered by ${rmHeld.prompts} prompts, on ${rmHeld.n} pairs (${tRm.toFixed(1)} s)`,
   );
 
   const sft = {
@@ -390,7 +413,13 @@ export async function buildFig2Shared(
     trainPerplexity: sftRes.trainPerplexity,
     losses: sftRes.losses,
   };
-  const rewardModelEval = { heldOut: rmHeld, train: rmRes.train, logs: rmRes.logs, heldOutCurve: rmRes.heldOut };
+  const rewardModelEval = {
+    heldOut: rmHeld,
+    steps: rmSteps,
+    train: rmRes.train,
+    logs: rmRes.logs,
+    heldOutCurve: rmRes.heldOut,
+  };
   const timings: Fig2Timings = {
     classifier: tClassifier,
     sft: tSft,

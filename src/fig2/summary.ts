@@ -1,5 +1,20 @@
 // From stored sweep results to Figure 2: checkpoint rows → points averaged over seeds (prompt-clustered
-// CIs) → one envelope per method → the computed verdict table (claims of Rafailov et al. 2023 §6.1).
+// CIs) → one envelope per method → the computed verdict table (claims of Rafailov et al. 2023 §6.1), each
+// method's best reward and the KL where it is reached, and whether it ran to convergence.
+//
+// The paper's dominance claims ("A's frontier dominates B's") are graded over the union of the two KL
+// ranges, corner by corner (src/fig2/dominance.ts): "yes" only when every Pareto corner of B is weakly
+// dominated by a point of A, pooled and in every training seed; a corner outside A's KL range makes it
+// "not covered", never yes. The paired comparison on the common KL range is kept in the measured text as
+// support. The "where does X sit" rows stay common-range "at least as good" comparisons (no paper claim).
+import {
+  bestPoints,
+  convergenceNote,
+  describeUnion,
+  dominanceOverUnion,
+  type BestPoint,
+  type UnionDominance,
+} from "./dominance";
 import {
   aggregateCheckpoints,
   compareFrontiers,
@@ -36,11 +51,20 @@ export function checkpointRowsOf(
   return rows;
 }
 
+/**
+ * The version of the verdict rules: 1 graded dominance on the common KL range only (results made before
+ * 2026-12-07); 2 grades it over the union of the KL ranges (src/fig2/dominance.ts). Results files record the
+ * version they were graded by, so a reader can tell stale committed verdicts from a disagreement.
+ */
+export const FIG2_VERDICT_RULES = 2;
+
 /** Display names and colours of the methods, in legend order. */
 export const METHOD_STYLE: Record<string, { name: string; color: string; knob: string }> = {
   dpo: { name: "DPO", color: "#d62728", knob: "β" },
   ppo: { name: "PPO (learned RM)", color: "#1f77b4", knob: "target KL" },
   "ppo-gt": { name: "PPO-GT", color: "#17becf", knob: "target KL" },
+  rloo: { name: "RLOO (learned RM)", color: "#393b79", knob: "target KL" },
+  "rloo-gt": { name: "RLOO-GT", color: "#6b6ecf", knob: "target KL" },
   unlikelihood: { name: "Unlikelihood", color: "#8c564b", knob: "α" },
   "preferred-ft": { name: "Preferred-FT", color: "#7f7f7f", knob: "-" },
   ipo: { name: "IPO", color: "#2ca02c", knob: "τ" },
@@ -55,7 +79,8 @@ export const METHOD_STYLE: Record<string, { name: string; color: string; knob: s
 export interface VerdictRow {
   claim: string;
   measured: string;
-  reproduced: Verdict;
+  /** Dominance rows can also be "not covered" (dominance untested beyond the dominating method's KL range). */
+  reproduced: Verdict | "not covered";
   why: string;
 }
 
@@ -77,7 +102,10 @@ export interface Fig2Summary {
   envelopes: Record<string, FrontierPoint[]>;
   sft?: FrontierPoint;
   verdicts: VerdictRow[];
+  /** The common-range comparisons behind each row (for the dominance rows: the support numbers). */
   comparisons: Record<string, Comparison>;
+  /** Per method (legend order, SFT excluded): best reward and its KL, point count, convergence note. */
+  best: Array<BestPoint & { convergence: string }>;
 }
 
 /** Points, envelopes and the verdict table from checkpoint rows. */
@@ -117,12 +145,12 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
     b: string,
     mode: "dominates" | "atLeast",
     text: string,
-    explain: (c: Comparison) => string,
+    explain: (c: Comparison) => string = atLeastWhy(a, b),
   ) => {
     if (!has(a) || !has(b)) {
       verdicts.push({
         claim: text,
-        measured: `not run: ${[a, b].filter((m) => !has(m)).join(", ")} missing from the results`,
+        measured: `not run: ${[a, b].filter((m) => !has(m)).join(", ")} missing from the results (0 checkpoint rows)`,
         reproduced: "n/a",
         why: "the run did not include this method",
       });
@@ -134,56 +162,28 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
     );
     const c = compareFrontiers(byMethod(a), byMethod(b), mode, 25, perSeed.length > 1 ? perSeed : []);
     comparisons[key] = c;
-    verdicts.push({ claim: text, measured: describeComparison(c), reproduced: c.verdict, why: explain(c) });
-  };
-  const why = (a: string, b: string) => (c: Comparison) => {
-    const A = METHOD_STYLE[a]?.name ?? a;
-    const B = METHOD_STYLE[b]?.name ?? b;
-    if (c.verdict === "n/a") return `${A} or ${B} has no points, or they share no KL range`;
-    if (c.verdict === "yes")
-      return `${A}'s envelope is above ${B}'s at every matched KL budget, significantly at most of them, and in every training seed`;
-    if (c.verdict === "partly") {
-      const seedsBehind = c.seedDiffs.filter((d) => !(d > 0)).length;
-      const weak =
-        c.positive === c.diffs.length && c.significant >= c.diffs.length / 2 && seedsBehind > 0
-          ? `significantly at ${c.significant}, but not in ${seedsBehind} of ${c.seedDiffs.length} training seeds`
-          : `significantly at ${c.significant}`;
-      return `${A} is above ${B} at ${c.positive} of ${c.diffs.length} budgets, ${weak}: the direction holds, the evidence at this scale is weak`;
+    if (mode === "atLeast") {
+      verdicts.push({ claim: text, measured: describeComparison(c), reproduced: c.verdict, why: explain(c) });
+      return;
     }
-    return `${A}'s envelope is not above ${B}'s at most matched KL budgets: the claim does not hold at this scale`;
+    const u = dominanceOverUnion(byMethod(a), byMethod(b), perSeed, c);
+    verdicts.push({
+      claim: text,
+      measured: `over the union of the KL ranges: ${describeUnion(u)}. Common KL range (support): ${describeComparison(c)}`,
+      reproduced: u.verdict,
+      why: unionWhy(a, b, u),
+    });
   };
-  claim(
-    "dpo>ppo",
-    "dpo",
-    "ppo",
-    "dominates",
-    "DPO's reward–KL frontier dominates PPO with a learned reward model",
-    why("dpo", "ppo"),
-  );
+  claim("dpo>ppo", "dpo", "ppo", "dominates", "DPO's reward–KL frontier dominates PPO with a learned reward model");
   claim(
     "dpo>ppo-gt",
     "dpo",
     "ppo-gt",
     "dominates",
     "DPO's frontier dominates even PPO with the ground-truth reward (PPO-GT)",
-    why("dpo", "ppo-gt"),
   );
-  claim(
-    "dpo>unlikelihood",
-    "dpo",
-    "unlikelihood",
-    "dominates",
-    "Unlikelihood falls below DPO",
-    why("dpo", "unlikelihood"),
-  );
-  claim(
-    "dpo>preferred-ft",
-    "dpo",
-    "preferred-ft",
-    "dominates",
-    "Preferred-FT falls below DPO",
-    why("dpo", "preferred-ft"),
-  );
+  claim("dpo>unlikelihood", "dpo", "unlikelihood", "dominates", "Unlikelihood falls below DPO");
+  claim("dpo>preferred-ft", "dpo", "preferred-ft", "dominates", "Preferred-FT falls below DPO");
   for (const m of ["ipo", "kto", "listwise", "cdpo", "best-of-n", "best-of-n-gt"]) {
     const name = METHOD_STYLE[m]?.name ?? m;
     claim(
@@ -195,7 +195,45 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
       atLeastWhy(name, "DPO"),
     );
   }
-  return { points, envelopes, sft, verdicts, comparisons };
+  const best = bestPoints(points.filter((p) => p.method !== "sft")).map((bp) => ({
+    ...bp,
+    convergence: convergenceNote(byMethod(bp.method)),
+  }));
+  const order = Object.keys(METHOD_STYLE);
+  best.sort((x, y) => (order.indexOf(x.method) + 1 || 99) - (order.indexOf(y.method) + 1 || 99));
+  return { points, envelopes, sft, verdicts, comparisons, best };
+}
+
+/** The reason for a union-range dominance verdict, from the corner counts that grade it. */
+export function unionWhy(a: string, b: string, u: UnionDominance): string {
+  const A = METHOD_STYLE[a]?.name ?? a;
+  const B = METHOD_STYLE[b]?.name ?? b;
+  const esc = u.corners.filter((c) => c.status === "escapes").length;
+  const seedEsc = u.seeds.filter((s) => s.escapes > 0).length;
+  switch (u.verdict) {
+    case "n/a":
+      return `${A} or ${B} has no points`;
+    case "yes":
+      return `every Pareto corner of ${B} is weakly dominated by a point of ${A} (KL ≤, reward not significantly lower), pooled and in each of the ${u.seeds.length || 1} training seeds`;
+    case "not covered":
+      return `no corner of ${B} escapes ${A} where ${A} was evaluated, but ${B} has corners outside ${A}'s KL range [${u.rangeA[0].toFixed(2)}, ${u.rangeA[1].toFixed(2)}]: dominance there is untested at this scale`;
+    case "partly":
+      return `${esc} of ${u.corners.length} corners of ${B} escape ${A}${seedEsc ? ` (corners escape in ${seedEsc} of ${u.seeds.length} seeds)` : ""}, so ${A} does not dominate; on the common KL range ${A} is ahead at ${u.support.positive} of ${u.support.diffs.length} budgets`;
+    default:
+      return `${esc} of ${u.corners.length} corners of ${B} escape ${A}${seedEsc ? ` (in ${seedEsc} of ${u.seeds.length} seeds)` : ""} and ${A} is not ahead on most of the common KL range: the claim does not hold at this scale`;
+  }
+}
+
+/** Each method's best reward and the KL where it is reached, as a Markdown table (the README facts). */
+export function bestMarkdown(best: Fig2Summary["best"]): string {
+  return [
+    "| method | best reward (95% CI) | at KL (nats) | knob, step | points | ran to convergence? |",
+    "|---|---|---|---|---|---|",
+    ...best.map(
+      (b) =>
+        `| ${METHOD_STYLE[b.method]?.name ?? b.method} | ${b.reward.toFixed(3)} ± ${fmt(b.rewardHalfWidth)} | ${fmt(b.kl, 2)} | ${METHOD_STYLE[b.method]?.knob ?? "knob"} = ${b.knob}, step ${b.step} | ${b.points} | ${b.convergence} |`,
+    ),
+  ].join("\n");
 }
 
 /** A copy of the points without per-prompt arrays (for tables and plots). */

@@ -1,15 +1,18 @@
 // Checkpoints: one JSON file holding the model config, the tokenizer and every weight (float32, base64),
-// written to a git-ignored folder (checkpoints/ by default). Loading restores bit-identical weights.
+// written to a git-ignored folder (checkpoints/ by default). Loading restores bit-identical weights. The
+// tokenizer is the word tokenizer or the byte-level BPE (src/lm/bpe.ts); loadCheckpoint(file, "bpe") reads
+// the latter, and each refuses the other's checkpoint by name.
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { Transformer, ownedVariable, type TransformerConfig } from "./transformer";
 import { WordTokenizer, type TokenizerJson } from "./tokenizer";
+import { BpeTokenizer, type BpeTokenizerJson } from "./bpe";
 
 interface CheckpointJson {
   format: "prefopt-lm-checkpoint-v1";
   config: TransformerConfig;
-  tokenizer: TokenizerJson;
+  tokenizer: TokenizerJson | BpeTokenizerJson;
   weights: Record<string, { shape: number[]; data: string }>;
   meta?: Record<string, unknown>;
 }
@@ -20,7 +23,7 @@ export const DEFAULT_CHECKPOINT_DIR = "checkpoints";
 export function saveCheckpoint(
   file: string,
   model: Transformer,
-  tokenizer: WordTokenizer,
+  tokenizer: WordTokenizer | BpeTokenizer,
   meta?: Record<string, unknown>,
 ): string {
   const weights: CheckpointJson["weights"] = {};
@@ -43,18 +46,33 @@ export function saveCheckpoint(
   return file;
 }
 
-/** Read a checkpoint written by saveCheckpoint. */
-export function loadCheckpoint(file: string): {
-  model: Transformer;
-  tokenizer: WordTokenizer;
-  meta?: Record<string, unknown>;
-} {
+/** Read a checkpoint written by saveCheckpoint (with a word tokenizer, or with "bpe" a BPE one). */
+export function loadCheckpoint(
+  file: string,
+  tokenizerKind?: "word",
+): { model: Transformer; tokenizer: WordTokenizer; meta?: Record<string, unknown> };
+export function loadCheckpoint(
+  file: string,
+  tokenizerKind: "bpe",
+): { model: Transformer; tokenizer: BpeTokenizer; meta?: Record<string, unknown> };
+export function loadCheckpoint(
+  file: string,
+  tokenizerKind: "word" | "bpe" = "word",
+): { model: Transformer; tokenizer: WordTokenizer | BpeTokenizer; meta?: Record<string, unknown> } {
   if (!fs.existsSync(file)) throw new Error(`loadCheckpoint: ${file} does not exist`);
   const json = JSON.parse(fs.readFileSync(file, "utf8")) as CheckpointJson;
   if (json.format !== "prefopt-lm-checkpoint-v1")
     throw new Error(
       `loadCheckpoint: ${file}: field "format" is ${JSON.stringify(json.format)}, expected "prefopt-lm-checkpoint-v1"`,
     );
+  const kind = json.tokenizer?.kind;
+  if (kind !== tokenizerKind)
+    throw new Error(
+      `loadCheckpoint: ${file}: field "tokenizer.kind" is ${JSON.stringify(kind)}, expected "${tokenizerKind}"` +
+        (kind === "bpe" || kind === "word" ? ` (load it with loadCheckpoint(file, "${kind}"))` : ""),
+    );
+  const tokenizer =
+    json.tokenizer.kind === "bpe" ? BpeTokenizer.fromJSON(json.tokenizer) : WordTokenizer.fromJSON(json.tokenizer);
   const params = new Map<string, tf.Variable>();
   for (const [name, w] of Object.entries(json.weights)) {
     const buf = Buffer.from(w.data, "base64");
@@ -71,5 +89,5 @@ export function loadCheckpoint(file: string): {
     tf.dispose([...params.values()]);
     throw new Error(`loadCheckpoint: ${file}: ${(err as Error).message}`);
   }
-  return { model, tokenizer: WordTokenizer.fromJSON(json.tokenizer), meta: json.meta };
+  return { model, tokenizer, meta: json.meta };
 }

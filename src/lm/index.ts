@@ -1,5 +1,5 @@
 // The language-model track: a tiny causal transformer trained on a corpus, RLAIF preference data from a
-// constitution of AI judges, and DPO / IPO / KTO / listwise DPO / PPO on real sequence models.
+// constitution of AI judges, and DPO / IPO / KTO / listwise DPO / RLOO / PPO on real sequence models.
 export * from "./tokenizer";
 export * from "./corpus";
 export {
@@ -25,6 +25,9 @@ export * from "./checkpoint";
 export * from "./judges";
 export * from "./rlaif";
 export * from "./preferenceTrainer";
+export * from "./ppoMath";
+export * from "./ppoValueHead";
 export * from "./ppo";
+export * from "./rloo";
 export * from "./evaluate";
 export * from "./pipeline";

@@ -81,6 +81,19 @@ function pickedLogProbs(head: tf.Tensor2D, targets: tf.Tensor1D, excluded: reado
  * pass it multiply by the same mask, so their losses and gradients are unchanged.
  */
 export function modelTokenLogProbs(model: Transformer, ids: tf.Tensor2D, scored?: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tokenLogProbsFromHidden(model, model.hidden(ids), ids, scored));
+}
+
+/**
+ * modelTokenLogProbs given the model's last-block output `hidden` (B·T, d) for `ids` (Transformer.hidden):
+ * callers that also read the hidden states (PPO's value head, src/lm/ppoValueHead.ts) run the body once.
+ */
+export function tokenLogProbsFromHidden(
+  model: Transformer,
+  hidden: tf.Tensor2D,
+  ids: tf.Tensor2D,
+  scored?: tf.Tensor2D,
+): tf.Tensor2D {
   const [B, T] = ids.shape;
   const d = model.config.dModel;
   if (scored && !(scored.shape[0] === B && scored.shape[1] === T - 1))
@@ -88,9 +101,7 @@ export function modelTokenLogProbs(model: Transformer, ids: tf.Tensor2D, scored?
   // The last position predicts nothing here: drop it from the (B·T, d) hidden states, not from the
   // 16x wider (B, T, V) logits (the same numbers, without slicing and re-padding the logits).
   return tf.tidy(() => {
-    const h = tf
-      .slice(model.hidden(ids).reshape([B, T, d]), [0, 0, 0], [B, T - 1, d])
-      .reshape([B * (T - 1), d]) as tf.Tensor2D;
+    const h = tf.slice(hidden.reshape([B, T, d]), [0, 0, 0], [B, T - 1, d]).reshape([B * (T - 1), d]) as tf.Tensor2D;
     const rows: number[] = [];
     if (scored) scored.dataSync().forEach((m, i) => m !== 0 && rows.push(i));
     if (!scored || rows.length === 0 || rows.length === B * (T - 1))

@@ -1,6 +1,7 @@
 // One optimisation step shared by every trainer: gradients of a scalar loss with respect to the model's
 // variables, clipped by global norm (Pascanu et al. 2013), applied with Adam (Kingma & Ba 2015).
 import * as tf from "@tensorflow/tfjs";
+import { reportProgress } from "../progress";
 import { FusedAdam, isFusedAdam } from "./kernels/adam";
 
 export interface StepResult {
@@ -49,9 +50,10 @@ export function makeAdam(learningRate: number): tf.Optimizer {
   return new FusedAdam(learningRate, 0.9, 0.999, 1e-8);
 }
 
-/** Progress to stderr every `every` steps (one line, overwritten on a terminal). */
+/**
+ * Progress of a training loop, called every step: an in-place display in a notebook (step, metric, rate,
+ * ETA), a stderr line in a terminal (every `every` steps in logs). See src/progress.ts.
+ */
 export function progress(label: string, step: number, total: number, extra: string, every = 10): void {
-  if (step % every !== 0 && step !== total) return;
-  // "\r" rewrites the line in a terminal and in Jupyter (which folds carriage returns in stream output).
-  process.stderr.write(`\r${label} ${step}/${total} ${extra}   ${step === total ? "\n" : ""}`);
+  reportProgress(label, step, total, extra, every);
 }

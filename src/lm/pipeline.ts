@@ -1,6 +1,6 @@
 // The end-to-end language-model pipeline, with named presets: corpus → tokenizer → SFT reference →
-// RLAIF data → {any registered loss (DPO, IPO, KTO, listwise DPO, …), PPO} × β sweep → held-out reward and
-// KL → frontier.
+// RLAIF data → {any registered loss (DPO, IPO, KTO, listwise DPO, …), RLOO} × β sweep → held-out reward and
+// KL → frontier. RLOO (src/lm/rloo.ts; Ahmadian et al. 2024) was called "ppo" here until 2026-12.
 // `PREFOPT_LM_PRESET=quick` picks a smaller setting (CI); `default` draws the full frontier.
 import { Rng } from "../random";
 import { type Corpus, type Document, promptOf, splitCorpusByPrompt } from "./corpus";
@@ -11,11 +11,12 @@ import { trainSft, type SftResult } from "./sft";
 import { generateRlaifData, type RlaifData } from "./rlaif";
 import { trainPreference, type PreferenceLog } from "./preferenceTrainer";
 import { getLoss } from "../losses/registry";
-import { trainPpo, type PpoLog } from "./ppo";
+import { trainRloo } from "./rloo";
+import type { PpoLog } from "./ppoMath";
 import { evaluatePolicy, type EvalResult } from "./evaluate";
 import type { Principle } from "./judges";
 
-/** A registered loss name (src/losses/registry.ts) or "ppo". */
+/** A registered loss name (src/losses/registry.ts) or "rloo". */
 export type LmMethod = string;
 
 export interface LmPreset {
@@ -29,8 +30,8 @@ export interface LmPreset {
   rlaif: { prompts: number; k: number; maxNewTokens: number; noiseTemperature: number };
   /** Offline training settings (the loss's own options come from its registry entry, see trainAndEvaluate). */
   preference: { steps: number; batchSize: number; learningRate: number };
-  ppo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number };
-  /** β per method for runFrontier (IPO's τ; PPO's KL coefficient). */
+  rloo: { iterations: number; promptsPerIteration: number; k: number; learningRate: number };
+  /** β per method for runFrontier (IPO's τ; RLOO's KL coefficient). */
   betas: Record<string, number[]>;
   evaluation: { prompts: number; samplesPerPrompt: number };
   seed: number;
@@ -46,13 +47,13 @@ const BASE: LmPreset = {
   sft: { steps: 400, batchSize: 64, learningRate: 3e-3 },
   rlaif: { prompts: 256, k: 4, maxNewTokens: 16, noiseTemperature: 0 },
   preference: { steps: 60, batchSize: 32, learningRate: 5e-4 },
-  ppo: { iterations: 20, promptsPerIteration: 16, k: 4, learningRate: 5e-4 },
+  rloo: { iterations: 20, promptsPerIteration: 16, k: 4, learningRate: 5e-4 },
   betas: {
     dpo: [0.05, 0.2, 1],
     ipo: [0.05, 0.2, 1],
     kto: [0.05, 0.2, 1],
     listwise: [0.05, 0.2, 1],
-    ppo: [0.05, 0.2, 1],
+    rloo: [0.05, 0.2, 1],
   },
   evaluation: { prompts: 32, samplesPerPrompt: 8 },
   seed: 0,
@@ -68,8 +69,8 @@ export const LM_PRESETS: Record<string, LmPreset> = {
     sft: { ...BASE.sft, steps: 200 },
     rlaif: { ...BASE.rlaif, prompts: 128 },
     preference: { ...BASE.preference, steps: 30 },
-    ppo: { ...BASE.ppo, iterations: 10 },
-    betas: { dpo: [0.1, 1], ipo: [0.1, 1], kto: [0.1, 1], listwise: [0.1, 1], ppo: [0.1, 1] },
+    rloo: { ...BASE.rloo, iterations: 10 },
+    betas: { dpo: [0.1, 1], ipo: [0.1, 1], kto: [0.1, 1], listwise: [0.1, 1], rloo: [0.1, 1] },
     evaluation: { prompts: 32, samplesPerPrompt: 4 },
   },
 };
@@ -92,7 +93,7 @@ export interface LmSetup {
   /** SFT rows (`sftRow`: token ids after <bos>, <eos> only for complete sentences). */
   trainRows: number[][];
   heldOutRows: number[][];
-  /** Distinct openings of the training sentences, shuffled: RLAIF and PPO draw their prompts from these. */
+  /** Distinct openings of the training sentences, shuffled: RLAIF and RLOO draw their prompts from these. */
   trainPrompts: string[];
   /** The reserved openings, shuffled: disjoint from trainPrompts, and no training sentence starts with one. */
   evalPrompts: string[];
@@ -165,13 +166,18 @@ export function trainReference(
   verbose = true,
 ): { model: Transformer; sft: SftResult } {
   const model = new Transformer({ ...preset.model, vocabSize: setup.tokenizer.size }, preset.seed);
-  const sft = trainSft(model, setup.trainRows, setup.heldOutRows, {
-    ...preset.sft,
-    seed: preset.seed,
-    verbose,
-    evalEvery: Math.max(1, Math.floor(preset.sft.steps / 4)),
-  });
-  return { model, sft };
+  try {
+    const sft = trainSft(model, setup.trainRows, setup.heldOutRows, {
+      ...preset.sft,
+      seed: preset.seed,
+      verbose,
+      evalEvery: Math.max(1, Math.floor(preset.sft.steps / 4)),
+    });
+    return { model, sft };
+  } catch (e) {
+    model.dispose(); // interrupted (or failed): nobody else holds the model, so free its weights here
+    throw e;
+  }
 }
 
 /**
@@ -211,29 +217,39 @@ export interface FrontierPoint {
   samples: EvalResult["samples"];
 }
 
-/**
- * Train one policy from the reference with `method` at `beta`, evaluate it, dispose it. `lossOptions` are
- * the loss's other options (its registry entry checks them and fills defaults; e.g. DPO's variant).
- */
-export function trainAndEvaluate(
-  method: LmMethod,
-  beta: number,
-  reference: Transformer,
-  setup: LmSetup,
-  data: RlaifData,
-  constitution: readonly Principle[],
-  preset: LmPreset,
-  verbose = true,
-  lossOptions: Record<string, unknown> = {},
-): FrontierPoint {
+/** What trainAndEvaluate trains and how. */
+export interface TrainAndEvaluateOptions {
+  method: LmMethod;
+  /**
+   * The loss's options as one object, β included (e.g. {beta: 0.1, variant: "robust"}; rloo: {beta}): the
+   * loss's registry entry checks them and fills defaults (trainPreference); a loss without β takes none.
+   */
+  lossOptions: Record<string, unknown>;
+  reference: Transformer;
+  setup: LmSetup;
+  data: RlaifData;
+  constitution: readonly Principle[];
+  preset: LmPreset;
+  verbose?: boolean;
+}
+
+/** Train one policy from the reference with `method` and its `lossOptions`, evaluate it, dispose it. */
+export function trainAndEvaluate(opts: TrainAndEvaluateOptions): FrontierPoint {
+  const { method, lossOptions, reference, setup, data, constitution, preset, verbose = true } = opts;
+  const beta = typeof lossOptions.beta === "number" ? lossOptions.beta : 0; // reported with the point
   const policy = reference.clone();
   // The clone holds a full copy of the weights: free it even when training or evaluation throws.
   try {
     let seconds: number;
     let lastLog: PreferenceLog | PpoLog | undefined;
-    if (method === "ppo") {
-      const r = trainPpo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
-        ...preset.ppo,
+    if (method === "rloo") {
+      const extra = Object.keys(lossOptions).filter((k) => k !== "beta");
+      if (typeof lossOptions.beta !== "number" || extra.length > 0)
+        throw new Error(
+          `trainAndEvaluate(rloo): lossOptions must be {beta: number} (RLOO's KL coefficient), got ${JSON.stringify(lossOptions)}`,
+        );
+      const r = trainRloo(policy, reference, setup.tokenizer, setup.trainPrompts, constitution, {
+        ...preset.rloo,
         beta,
         maxNewTokens: preset.rlaif.maxNewTokens,
         seed: preset.seed + 2,
@@ -242,12 +258,10 @@ export function trainAndEvaluate(
       seconds = r.seconds;
       lastLog = r.logs[r.logs.length - 1];
     } else {
-      // β is passed only to losses that take one (Preferred-FT and unlikelihood have none).
-      const withBeta = "beta" in getLoss(method).options ? { ...lossOptions, beta } : lossOptions;
       const r = trainPreference(policy, reference, data, {
         ...preset.preference,
         method,
-        lossOptions: withBeta,
+        lossOptions,
         seed: preset.seed + 3,
         verbose,
       });
@@ -302,7 +316,7 @@ export function runFrontier(
   data: RlaifData,
   constitution: readonly Principle[],
   preset: LmPreset,
-  methods: LmMethod[] = ["dpo", "ipo", "kto", "listwise", "ppo"],
+  methods: LmMethod[] = ["dpo", "ipo", "kto", "listwise", "rloo"],
   verbose = true,
 ): FrontierPoint[] {
   const sft = evaluateOnHeldOut(reference, reference, setup, constitution, preset);
@@ -311,8 +325,21 @@ export function runFrontier(
     const betas = preset.betas[m];
     if (!betas)
       throw new Error(`runFrontier: preset ${preset.name} has no betas for method ${m}; add preset.betas.${m}`);
+    // β is an option only of the losses that take one (Preferred-FT and unlikelihood have none).
+    const takesBeta = m === "rloo" || "beta" in getLoss(m).options;
     for (const beta of betas)
-      points.push(trainAndEvaluate(m, beta, reference, setup, data, constitution, preset, verbose));
+      points.push(
+        trainAndEvaluate({
+          method: m,
+          lossOptions: takesBeta ? { beta } : {},
+          reference,
+          setup,
+          data,
+          constitution,
+          preset,
+          verbose,
+        }),
+      );
   }
   return points;
 }

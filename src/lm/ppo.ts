@@ -1,50 +1,76 @@
-// An online PPO-style baseline (Schulman et al. 2017; the RLHF recipe of Ziegler et al. 2019 / Ouyang et
-// al. 2022, with RLOO's leave-one-out baseline, Ahmadian et al. 2024, instead of a value network):
+// PPO as RLHF runs it and the DPO paper ran it (§6.1, App. C: TRL's PPOTrainer; Ziegler et al. 2019;
+// Stiennon et al. 2020; Huang et al. 2022, "The N implementation details of RLHF with PPO"). One iteration:
 //
-//   1. sample K completions per prompt from the current policy π_old;
-//   2. reward: judge score R(x, y) at the end, per-token KL penalty −β (log π_old(y_t|·) − log π_ref(y_t|·));
-//   3. return-to-go G_t = R − β Σ_{s≥t} kl_s; advantage A_t = G_t − b, where b is the mean of the other
-//      K − 1 samples' returns for the same prompt (leave-one-out, unbiased);
-//   4. a few epochs of the clipped surrogate  −E_t[min(ρ_t A_t, clip(ρ_t, 1 ± ε) A_t)],  ρ_t = π/π_old.
+//   1. rollout: `batchSize` prompts drawn from the training prompts, one completion each from π_old (T = 1);
+//   2. score R(x, y) (judge, learned reward model or classifier), scaled by the running moments of every
+//      score seen so far: R ← (R − μ)/σ (TRL use_score_scaling + use_score_norm);
+//   3. per-token reward r_t = −β (log π_old − log π_ref)(y_t) at every token, + R at the last (ppoMath.ts);
+//   4. the value head V (ppoValueHead.ts: on the policy's own body) at every token, and GAE with γ = 1,
+//      λ = 0.95: advantages A_t and returns G_t = A_t + V_t; advantages whitened over the batch's tokens
+//      (TRL whiten; rewards themselves are not whitened, TRL's whiten_rewards default);
+//   5. `ppoEpochs` passes over the rollout in shuffled minibatches of `miniBatchSize`: one Adam step each on
+//      L = PPO-clip(ε = 0.2) + vf_coef · clipped value loss (cliprange_value 0.2, vf_coef 0.1), global
+//      gradient norm clipped;
+//   6. the KL controller moves β towards the target KL (sequence-level KL(π_old‖π_ref), the batch mean):
+//      by default the proportional-integral controller on log β (ppoMath.ts piKlUpdate), which holds its
+//      target within a few dozen iterations; "adaptive" is Ziegler's (TRL AdaptiveKLController).
 //
-// The reward is either a constitution of judges (notebook 05) or any batched reward function (a learned
-// reward model, a trained classifier: PPO and PPO-GT of the DPO paper's Figure 2). With `targetKl` set, β
-// follows the adaptive KL controller of Ziegler et al. (2019, §2.2), as TRL's AdaptiveKLController does:
-//   e_t = clip(KL_t / KL_target − 1, −0.2, 0.2),   β_{t+1} = β_t · (1 + e_t · n_t / H),
-// with KL_t the batch's mean sequence-level KL(π_old‖π_ref) estimate, n_t the batch's sample count and H
-// the horizon (TRL's default 10,000; short CPU runs need a much smaller H for β to move at all).
+// RLOO (the leave-one-out baseline without a critic, this project's former "PPO") is src/lm/rloo.ts.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { throwIfInterrupted } from "../interrupt";
-import { packSequences, disposeBatch } from "./batching";
+import { packSequences, disposeBatch, type Sequence } from "./batching";
 import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import { judge, type Principle } from "./judges";
 import { sampleGroups } from "./sampling";
-import type { Sequence } from "./batching";
+import {
+  adaptiveKlUpdate,
+  clippedValueLossTensor,
+  gaeAdvantages,
+  perTokenRewards,
+  piKlUpdate,
+  ppoClipLoss,
+  updateMoments,
+  whiten,
+  type BatchReward,
+  type Moments,
+  type PiKlGains,
+  type PpoLog,
+} from "./ppoMath";
+import { ValueHead, logProbsAndValues } from "./ppoValueHead";
 import type { Transformer } from "./transformer";
 import type { WordTokenizer } from "./tokenizer";
 
-/** A batched reward: one number per (prompt, completion) row; `seqs` carries the token ids. */
-export type BatchReward = (
-  prompts: readonly string[],
-  completions: readonly string[],
-  seqs: readonly Sequence[],
-) => ArrayLike<number>;
+export type { BatchReward, PpoLog } from "./ppoMath";
 
 export interface PpoOptions {
   /** KL coefficient β (with `targetKl`: its initial value). */
   beta: number;
-  /** Adapt β so the batch's sequence-level KL approaches this many nats (Ziegler et al. 2019); off if unset. */
+  /** Move β so the batch's sequence-level KL approaches this many nats; β stays fixed if unset. */
   targetKl?: number;
+  /** "pi" (default): proportional-integral on log β; "adaptive": Ziegler et al. 2019 (needs klHorizon). */
+  klController?: "pi" | "adaptive";
+  piGains?: PiKlGains;
   /** The adaptive controller's horizon H (default 10,000, TRL's). */
   klHorizon?: number;
   iterations: number;
-  promptsPerIteration: number;
-  /** Samples per prompt (≥ 2 for the leave-one-out baseline). */
-  k: number;
-  epochs?: number;
+  /** Rollout size: samples per iteration, one per prompt drawn with replacement (TRL batch_size). */
+  batchSize: number;
+  /** Samples per gradient step (default 64, TRL mini_batch_size ×  gradient accumulation). */
+  miniBatchSize?: number;
+  /** Passes over each rollout (default 4, TRL ppo_epochs). */
+  ppoEpochs?: number;
+  /** GAE discount γ (default 1) and λ (default 0.95), TRL's defaults. */
+  gamma?: number;
+  lambda?: number;
+  /** PPO's ratio clip ε (default 0.2) and the value clip (default 0.2, TRL cliprange_value). */
   clipRange?: number;
+  clipRangeValue?: number;
+  /** Weight of the value loss (default 0.1, TRL vf_coef). */
+  vfCoef?: number;
+  /** Scale scores by their running mean and standard deviation (default true). */
+  scoreNorm?: boolean;
   learningRate?: number;
   clipNorm?: number;
   maxNewTokens: number;
@@ -54,35 +80,9 @@ export interface PpoOptions {
   onIteration?: (iteration: number, log: PpoLog) => void;
 }
 
-/** The adaptive KL controller's update (Ziegler et al. 2019; TRL AdaptiveKLController.update). */
-export function adaptiveKlUpdate(
-  beta: number,
-  currentKl: number,
-  targetKl: number,
-  nSamples: number,
-  horizon: number,
-): number {
-  if (!(targetKl > 0)) throw new Error(`adaptiveKlUpdate: targetKl must be > 0, got ${targetKl}`);
-  if (!(horizon > 0)) throw new Error(`adaptiveKlUpdate: horizon must be > 0, got ${horizon}`);
-  const error = Math.min(0.2, Math.max(-0.2, currentKl / targetKl - 1));
-  return beta * (1 + (error * nSamples) / horizon);
-}
-
-/** One log row per iteration, TRL's PPO/RLOO metric names. */
-export interface PpoLog {
-  iteration: number;
-  "objective/scores": number;
-  "objective/kl": number;
-  "objective/rlhf_reward": number;
-  "policy/clipfrac_avg": number;
-  "loss/policy_avg": number;
-  /** β used in this iteration's rewards (changes only with targetKl). */
-  "objective/kl_coef": number;
-}
-
 /**
- * Train `policy` in place online against `reward` (a constitution of judges, or a batched reward
- * function), regularised towards `reference`.
+ * Train `policy` in place with PPO against `reward` (a constitution of judges or a batched reward),
+ * regularised towards `reference` by the per-token KL penalty. The value head lives for the call only.
  */
 export function trainPpo(
   policy: Transformer,
@@ -91,129 +91,215 @@ export function trainPpo(
   prompts: readonly string[],
   reward: readonly Principle[] | BatchReward,
   opts: PpoOptions,
-): { logs: PpoLog[]; seconds: number } {
-  if (opts.k < 2) throw new Error(`trainPpo: k must be ≥ 2 for the leave-one-out baseline, got ${opts.k}`);
+): { logs: PpoLog[]; seconds: number; betas: number[] } {
   const scoreBatch: BatchReward =
     typeof reward === "function" ? reward : (ps, cs) => ps.map((p, i) => judge(reward, p, cs[i]).total);
-  let beta = opts.beta;
-  if (!(beta >= 0)) throw new Error(`trainPpo: beta must be ≥ 0, got ${beta}`);
-  const t0 = Date.now();
-  const rng = new Rng(opts.seed ?? 0).fork("ppo");
-  const optimizer = makeAdam(opts.learningRate ?? 5e-4);
+  if (!(opts.beta > 0)) throw new Error(`trainPpo: beta must be > 0, got ${opts.beta}`);
+  if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 2))
+    throw new Error(`trainPpo: batchSize must be an integer ≥ 2, got ${opts.batchSize}`);
+  const mb = Math.min(opts.miniBatchSize ?? 64, opts.batchSize);
+  if (!(Number.isInteger(mb) && mb >= 1)) throw new Error(`trainPpo: miniBatchSize must be ≥ 1, got ${mb}`);
+  if (opts.klController === "adaptive" && opts.targetKl !== undefined && opts.klHorizon === undefined)
+    throw new Error("trainPpo: the adaptive controller needs klHorizon");
+  const gamma = opts.gamma ?? 1;
+  const lambda = opts.lambda ?? 0.95;
   const eps = opts.clipRange ?? 0.2;
-  const logs: PpoLog[] = [];
+  const vClip = opts.clipRangeValue ?? 0.2;
+  const vfCoef = opts.vfCoef ?? 0.1;
+  const epochs = opts.ppoEpochs ?? 4;
+  const t0 = Date.now();
+  const rng = new Rng(opts.seed ?? 0).fork("ppo-gae");
+  const head = new ValueHead(policy.config.dModel);
+  const variables = [...policy.variables, ...head.variables];
+  const optimizer = makeAdam(opts.learningRate ?? 5e-4);
   const ids = prompts.map((p) => tokenizer.encode(p));
+  const logs: PpoLog[] = [];
+  const betas: number[] = [];
+  let beta = opts.beta;
+  let pi = { logBeta: Math.log(beta), lastError: 0 };
+  let moments: Moments = { mean: 0, variance: 0, count: 0 };
   try {
     for (let it = 1; it <= opts.iterations; it++) {
       throwIfInterrupted();
-      const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
-      const groups = sampleGroups(
+      const pick = Array.from({ length: opts.batchSize }, () => rng.int(prompts.length));
+      const seqs = sampleGroups(
         policy,
         pick.map((i) => ids[i]),
-        opts.k,
+        1,
         rng,
         { maxNewTokens: opts.maxNewTokens, temperature: 1 },
-      );
-      const seqs = groups.flat();
-      const rowPrompts = seqs.map((_, r) => prompts[pick[Math.floor(r / opts.k)]]);
-      const scores = Array.from(
+      ).flat();
+      const raw = Array.from(
         scoreBatch(
-          rowPrompts,
+          pick.map((i) => prompts[i]),
           seqs.map((s) => tokenizer.decode(s.completion)),
           seqs,
         ),
       );
-      if (scores.length !== seqs.length || !scores.every(Number.isFinite))
+      if (raw.length !== seqs.length || !raw.every(Number.isFinite))
         throw new Error(
-          `trainPpo: the reward returned ${scores.length} scores for ${seqs.length} samples${scores.every(Number.isFinite) ? "" : " (some not finite)"}`,
+          `trainPpo: the reward returned ${raw.length} scores for ${seqs.length} samples${raw.every(Number.isFinite) ? "" : " (some not finite)"}`,
         );
-      const batch = packSequences(seqs, policy.config.contextLength);
-      const [B, Tm1] = batch.mask.shape;
-      const [oldLp, refLp, mask] = tf.tidy(() => [
-        modelTokenLogProbs(policy, batch.ids, batch.mask).dataSync(),
-        modelTokenLogProbs(reference, batch.ids, batch.mask).dataSync(),
-        batch.mask.dataSync(),
-      ]);
-      // Per-token KL, returns-to-go and leave-one-out advantages (plain JS: B·T numbers).
-      const adv = new Float32Array(B * Tm1);
-      const seqReturn = new Float64Array(B);
-      const seqKl = new Float64Array(B);
-      for (let b = 0; b < B; b++) {
-        let kl = 0;
-        for (let t = 0; t < Tm1; t++) if (mask[b * Tm1 + t]) kl += oldLp[b * Tm1 + t] - refLp[b * Tm1 + t];
-        seqKl[b] = kl;
-        seqReturn[b] = scores[b] - beta * kl;
-      }
-      for (let b = 0; b < B; b++) {
-        const g0 = Math.floor(b / opts.k) * opts.k;
-        let others = 0;
-        for (let j = g0; j < g0 + opts.k; j++) if (j !== b) others += seqReturn[j];
-        const baseline = others / (opts.k - 1);
-        let tail = 0; // Σ_{s≥t} kl_s, accumulated backwards
-        for (let t = Tm1 - 1; t >= 0; t--) {
-          const i = b * Tm1 + t;
-          if (!mask[i]) continue;
-          tail += oldLp[i] - refLp[i];
-          adv[i] = scores[b] - beta * tail - baseline;
-        }
-      }
-      const oldT = tf.tensor2d(oldLp as Float32Array, [B, Tm1]);
-      const advT = tf.tensor2d(adv, [B, Tm1]);
-      let nTok = 0;
-      for (let i = 0; i < mask.length; i++) nTok += mask[i];
-      let clipfrac = 0;
-      let lossSum = 0;
-      const epochs = opts.epochs ?? 2;
-      for (let e = 0; e < epochs; e++) {
-        let frac = 0;
-        const r = adamStep(
-          optimizer,
-          policy.variables,
-          () =>
-            tf.tidy(() => {
-              const lp = modelTokenLogProbs(policy, batch.ids, batch.mask);
-              const ratio = tf.exp(tf.sub(lp, oldT));
-              const unclipped = tf.mul(ratio, advT);
-              const clipped = tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), advT);
-              const surrogate = tf.mul(tf.minimum(unclipped, clipped), batch.mask);
-              frac =
-                tf
-                  .sum(tf.mul(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), eps), "float32"), batch.mask))
-                  .dataSync()[0] / nTok;
-              return tf.neg(tf.div(tf.sum(surrogate), nTok)) as tf.Scalar;
-            }),
-          opts.clipNorm ?? 1,
-        );
-        clipfrac += frac / epochs;
-        lossSum += r.loss / epochs;
-      }
-      tf.dispose([oldT, advT]);
-      disposeBatch(batch);
-      const meanScore = scores.reduce((a, b) => a + b, 0) / B;
-      const meanKl = seqKl.reduce((a, b) => a + b, 0) / B;
+      moments = updateMoments(moments, raw);
+      const sd = Math.max(Math.sqrt(moments.variance), 1e-8);
+      const scores = opts.scoreNorm === false ? raw : raw.map((s) => (s - moments.mean) / sd);
+      const step = ppoIteration(policy, reference, head, optimizer, variables, seqs, scores, rng, {
+        beta,
+        gamma,
+        lambda,
+        eps,
+        vClip,
+        vfCoef,
+        epochs,
+        miniBatchSize: mb,
+        clipNorm: opts.clipNorm ?? 1,
+      });
+      const meanScore = raw.reduce((a, b) => a + b, 0) / raw.length;
       const log: PpoLog = {
         iteration: it,
         "objective/scores": meanScore,
-        "objective/kl": meanKl,
-        "objective/rlhf_reward": meanScore - beta * meanKl,
-        "policy/clipfrac_avg": clipfrac,
-        "loss/policy_avg": lossSum,
+        "objective/kl": step.meanKl,
+        "objective/rlhf_reward": meanScore - beta * step.meanKl,
+        "policy/clipfrac_avg": step.clipfrac,
+        "loss/policy_avg": step.policyLoss,
         "objective/kl_coef": beta,
+        "loss/value_avg": step.valueLoss,
+        "val/clipfrac_avg": step.valueClipfrac,
       };
       logs.push(log);
-      if (opts.targetKl !== undefined) beta = adaptiveKlUpdate(beta, meanKl, opts.targetKl, B, opts.klHorizon ?? 10000);
+      betas.push(beta);
+      if (opts.targetKl !== undefined) {
+        if (opts.klController === "adaptive")
+          beta = adaptiveKlUpdate(beta, step.meanKl, opts.targetKl, seqs.length, opts.klHorizon as number);
+        else {
+          pi = piKlUpdate(pi, step.meanKl, opts.targetKl, opts.piGains);
+          beta = Math.exp(pi.logBeta);
+        }
+      }
       if (opts.verbose !== false)
         progress(
-          `ppo β=${log["objective/kl_coef"].toPrecision(3)}`,
+          "PPO",
           it,
           opts.iterations,
-          `score ${meanScore.toFixed(3)} kl ${meanKl.toFixed(3)}`,
+          `score ${meanScore.toFixed(3)} kl ${step.meanKl.toFixed(3)} β ${log["objective/kl_coef"].toPrecision(3)}`,
           5,
         );
       opts.onIteration?.(it, log);
     }
   } finally {
     optimizer.dispose();
+    head.dispose();
   }
-  return { logs, seconds: (Date.now() - t0) / 1000 };
+  return { logs, seconds: (Date.now() - t0) / 1000, betas };
+}
+
+interface IterationSettings {
+  beta: number;
+  gamma: number;
+  lambda: number;
+  eps: number;
+  vClip: number;
+  vfCoef: number;
+  epochs: number;
+  miniBatchSize: number;
+  clipNorm: number;
+}
+
+/** Steps 3-5 on one scored rollout; returns the rollout's mean sequence KL and the update's averages. */
+function ppoIteration(
+  policy: Transformer,
+  reference: Transformer,
+  head: ValueHead,
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  seqs: readonly Sequence[],
+  scores: readonly number[],
+  rng: Rng,
+  s: IterationSettings,
+): { meanKl: number; policyLoss: number; valueLoss: number; clipfrac: number; valueClipfrac: number } {
+  const batch = packSequences(seqs, policy.config.contextLength);
+  const [B, Tm1] = batch.mask.shape;
+  const kept: tf.Tensor[] = [];
+  try {
+    const [oldLp, oldV, refLp, mask] = tf.tidy(() => {
+      const pv = logProbsAndValues(policy, head, batch.ids, batch.mask);
+      return [
+        pv.logProbs.dataSync(),
+        pv.values.dataSync(),
+        modelTokenLogProbs(reference, batch.ids, batch.mask).dataSync(),
+        batch.mask.dataSync(),
+      ];
+    });
+    const adv = new Float32Array(B * Tm1);
+    const ret = new Float32Array(B * Tm1);
+    let klSum = 0;
+    for (let b = 0; b < B; b++) {
+      const at: number[] = [];
+      for (let t = 0; t < Tm1; t++) if (mask[b * Tm1 + t]) at.push(b * Tm1 + t);
+      const lpO = at.map((i) => oldLp[i]);
+      const lpR = at.map((i) => refLp[i]);
+      lpO.forEach((lp, j) => (klSum += lp - lpR[j]));
+      const g = gaeAdvantages(
+        perTokenRewards(scores[b], lpO, lpR, s.beta),
+        at.map((i) => oldV[i]),
+        s.gamma,
+        s.lambda,
+      );
+      at.forEach((i, j) => ((adv[i] = g.advantages[j]), (ret[i] = g.returns[j])));
+    }
+    const shape: [number, number] = [B, Tm1];
+    const oldLpT = tf.tensor2d(oldLp as Float32Array, shape);
+    const oldVT = tf.tensor2d(oldV as Float32Array, shape);
+    const advT = tf.tensor2d(whiten(adv, mask), shape);
+    const retT = tf.tensor2d(ret, shape);
+    kept.push(oldLpT, oldVT, advT, retT);
+    let n = 0;
+    const sums = { policy: 0, value: 0, clip: 0, vclip: 0 };
+    for (let e = 0; e < s.epochs; e++) {
+      const order = rng.shuffle(Array.from({ length: B }, (_, i) => i));
+      for (let m = 0; m < B; m += s.miniBatchSize) {
+        throwIfInterrupted();
+        const rows = tf.tensor1d(order.slice(m, m + s.miniBatchSize), "int32");
+        const pick = (t: tf.Tensor2D) => tf.gather(t, rows) as tf.Tensor2D;
+        const mbIds = pick(batch.ids);
+        const mbMask = pick(batch.mask);
+        const parts = { policy: 0, value: 0, clip: 0, vclip: 0 };
+        try {
+          adamStep(
+            optimizer,
+            variables,
+            () =>
+              tf.tidy(() => {
+                const pv = logProbsAndValues(policy, head, mbIds, mbMask);
+                const pg = ppoClipLoss(pv.logProbs, pick(oldLpT), pick(advT), mbMask, s.eps);
+                const vf = clippedValueLossTensor(pv.values, pick(oldVT), pick(retT), mbMask, s.vClip);
+                parts.policy = pg.loss.dataSync()[0];
+                parts.value = vf.loss.dataSync()[0];
+                parts.clip = pg.clipfrac.dataSync()[0];
+                parts.vclip = vf.clipfrac.dataSync()[0];
+                return tf.add(pg.loss, tf.mul(vf.loss, s.vfCoef)) as tf.Scalar;
+              }),
+            s.clipNorm,
+          );
+        } finally {
+          tf.dispose([rows, mbIds, mbMask]);
+        }
+        sums.policy += parts.policy;
+        sums.value += parts.value;
+        sums.clip += parts.clip;
+        sums.vclip += parts.vclip;
+        n++;
+      }
+    }
+    return {
+      meanKl: klSum / B,
+      policyLoss: sums.policy / n,
+      valueLoss: sums.value / n,
+      clipfrac: sums.clip / n,
+      valueClipfrac: sums.vclip / n,
+    };
+  } finally {
+    tf.dispose(kept);
+    disposeBatch(batch);
+  }
 }

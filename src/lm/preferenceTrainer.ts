@@ -11,7 +11,7 @@ import { throwIfInterrupted } from "../interrupt";
 import { packSequences, disposeBatch, type Sequence } from "./batching";
 import { modelTokenLogProbs, maskedSequenceSum } from "./logprobs";
 import "../losses/all";
-import { checkKtoWeightRatio } from "../losses/kto";
+import { checkKtoWeightRatio, ktoMismatchedPairs } from "../losses/kto";
 import { preferenceMetrics } from "../losses/metrics";
 import {
   getLoss,
@@ -70,23 +70,39 @@ export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], bat
 
 /** The flat list of sequences a loss trains on, grouped into units (a pair, an example, a list). */
 interface TrainingUnits {
-  /** Sequences per unit, in the order the loss expects. */
+  /** Sequences per unit, in the order the loss expects (rankings: each its own length, best first). */
   units: Sequence[][];
   /** Unpaired data: desirable flag per unit. */
   labels?: boolean[];
 }
 
-function unitsFor(entry: LossEntry, data: RlaifData, contextLength: number): TrainingUnits {
+/** The training units of a loss on `data` (exported for tests: KTO's partners, ragged rankings). */
+export function trainingUnits(
+  entry: LossEntry,
+  data: RlaifData,
+  contextLength: number,
+  seed: number,
+  where: string,
+): TrainingUnits {
   if (entry.data === "pairs") return { units: data.pairs.map((p) => [p.chosenSeq, p.rejectedSeq]) };
   if (entry.data === "rankings") {
-    const n = Math.min(...data.rankings.map((r) => r.ranking.length));
-    return { units: data.rankings.map((r) => r.ranking.slice(0, n).map((c) => c.seq)) };
+    // Every ranking keeps its own length: the step groups a batch's rankings by length (stepRows).
+    data.rankings.forEach((r, i) => {
+      if (r.ranking.length < 2)
+        throw new Error(
+          `${where}: rankings[${i}] (prompt ${JSON.stringify(r.prompt)}) ranks ${r.ranking.length} response(s); a ranking needs at least 2`,
+        );
+    });
+    return { units: data.rankings.map((r) => r.ranking.map((c) => c.seq)) };
   }
-  // Unpaired: each example plus a mismatched (x_i, y_j) pair for KTO's KL reference point; the partner is
-  // two places on (the neighbour is usually the same prompt's other completion), fixed so it can be cached.
+  // Unpaired: each example plus a mismatched (x_i, y_j) pair for KTO's KL reference point. As TRL's
+  // KTOTrainer: shuffle (with this run's seed), then each example takes the completion of the one before it
+  // in the shuffled order (ktoMismatchedPairs), so a file that lists a prompt's samples together does not
+  // give partners of the same prompt. Fixed for the run, so the reference log-probs can be cached.
   const ex = data.unpaired;
+  const partners = ktoMismatchedPairs(ex.length, new Rng(seed).fork("kto-partners"));
   const units = ex.map((e, i) => {
-    const other = ex[(i + 2) % ex.length].seq;
+    const other = ex[partners.length ? partners[i][1] : i].seq;
     const room = contextLength - 2 - e.seq.prompt.length;
     const mismatched: Sequence = {
       prompt: e.seq.prompt,
@@ -105,7 +121,7 @@ export interface PreferenceTrainResult {
   cachedReferenceLogps: number;
 }
 
-/** The loss on one step's batch: column j of `logps` / `ref` / `lengths` holds sequence j of every unit. */
+/** The loss on one group's units: column j of `logps` / `ref` / `lengths` holds sequence j of every unit. */
 function batchLoss(
   entry: LossEntry,
   o: LossOptions,
@@ -157,21 +173,94 @@ function batchLoss(
   );
 }
 
-/** Column-major rows [seq 0 of every unit; seq 1 of every unit; …] and their reference log-probs. */
+/** The units of one step with the same number of sequences: rows [offset, offset + per·members.length). */
+interface StepGroup {
+  per: number;
+  members: number[];
+  offset: number;
+}
+
+/**
+ * The step's rows, grouped by units' sequence count (pairs and unpaired: one group; rankings of several
+ * lengths: one group per length, so each ranking is scored over its own length), column-major within a
+ * group [seq 0 of every unit; seq 1 of every unit; …], with their reference log-probs (unit u's j-th
+ * sequence is refLogps[starts[u] + j]).
+ */
 function stepRows(
   units: Sequence[][],
   idx: number[],
-  per: number,
+  starts: number[],
   refLogps: Float32Array,
-): { rows: Sequence[]; refs: number[] } {
+): { rows: Sequence[]; refs: number[]; groups: StepGroup[] } {
+  const bySize = new Map<number, number[]>();
+  for (const u of idx) {
+    const n = units[u].length;
+    if (!bySize.has(n)) bySize.set(n, []);
+    bySize.get(n)!.push(u);
+  }
   const rows: Sequence[] = [];
   const refs: number[] = [];
-  for (let j = 0; j < per; j++)
-    for (const u of idx) {
-      rows.push(units[u][j]);
-      refs.push(refLogps[u * per + j]);
-    }
-  return { rows, refs };
+  const groups: StepGroup[] = [];
+  for (const [per, members] of bySize) {
+    groups.push({ per, members, offset: rows.length });
+    for (let j = 0; j < per; j++)
+      for (const u of members) {
+        rows.push(units[u][j]);
+        refs.push(refLogps[starts[u] + j]);
+      }
+  }
+  return { rows, refs, groups };
+}
+
+/**
+ * The loss over every group of the step: per-unit losses, rewards and extras concatenated in group order,
+ * with each unit's first and last sequence log-probs (logged as logps/chosen, logps/rejected).
+ */
+function stepLoss(
+  entry: LossEntry,
+  o: LossOptions,
+  state: LossState | undefined,
+  groups: StepGroup[],
+  logps: tf.Tensor1D,
+  ref: tf.Tensor1D,
+  lengths: tf.Tensor1D,
+  labels: boolean[] | undefined,
+  tokens?: { tokenLogps: tf.Tensor2D; mask: tf.Tensor2D },
+): { out: LossOutput; first: tf.Tensor; last: tf.Tensor } {
+  const parts = groups.map((g) => {
+    const B = g.members.length;
+    const one = groups.length === 1; // the whole batch: no slicing
+    const rows1 = (t: tf.Tensor1D) => (one ? t : tf.slice(t, [g.offset], [g.per * B]));
+    const rows2 = (t: tf.Tensor2D) => (one ? t : tf.slice(t, [g.offset, 0], [g.per * B, -1]));
+    const out = batchLoss(
+      entry,
+      o,
+      state,
+      rows1(logps),
+      rows1(ref),
+      rows1(lengths),
+      g.per,
+      B,
+      labels && g.members.map((u) => labels[u]),
+      tokens && { tokenLogps: rows2(tokens.tokenLogps), mask: rows2(tokens.mask) },
+    );
+    return {
+      out,
+      first: tf.slice(logps, [g.offset], [B]),
+      last: tf.slice(logps, [g.offset + (g.per - 1) * B], [B]),
+    };
+  });
+  if (parts.length === 1) return parts[0];
+  const cat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1])));
+  const out: LossOutput = {
+    losses: cat(parts.map((p) => p.out.losses)),
+    chosenRewards: cat(parts.map((p) => p.out.chosenRewards)),
+    rejectedRewards: cat(parts.map((p) => p.out.rejectedRewards)),
+    extras: Object.fromEntries(
+      Object.keys(parts[0].out.extras).map((k) => [k, cat(parts.map((p) => p.out.extras[k]))]),
+    ),
+  };
+  return { out, first: cat(parts.map((p) => p.first)), last: cat(parts.map((p) => p.last)) };
 }
 
 /**
@@ -216,9 +305,14 @@ export function trainPreference(
   const o = resolveLossOptions(entry.name, opts.lossOptions ?? {}, (option, problem) => {
     throw new Error(`${where}: lossOptions.${option} ${problem}`);
   });
-  const { units, labels } = unitsFor(entry, data, policy.config.contextLength);
+  const { units, labels } = trainingUnits(entry, data, policy.config.contextLength, opts.seed ?? 0, where);
   if (units.length === 0) throw new Error(`${where}: the dataset has no training units`);
-  const per = units[0].length;
+  const starts: number[] = [];
+  let total = 0;
+  for (const u of units) {
+    starts.push(total);
+    total += u.length;
+  }
   if (labels) {
     // The paper's [1, 4/3] advice is about the dataset; minibatches of a balanced set still vary.
     const nD = labels.filter(Boolean).length;
@@ -230,8 +324,8 @@ export function trainPreference(
       `${where} on ${labels.length} examples`,
     );
   }
-  // Reference log-probs, once: unit u's j-th sequence is refLogps[u·per + j] (zeros for policy-only losses).
-  const refLogps = entry.needsReference ? sequenceLogps(reference, units.flat()) : new Float32Array(units.length * per);
+  // Reference log-probs, once: unit u's j-th sequence is refLogps[starts[u] + j] (zeros for policy-only losses).
+  const refLogps = entry.needsReference ? sequenceLogps(reference, units.flat()) : new Float32Array(total);
   const rng = new Rng(opts.seed ?? 0).fork(`pref-${opts.method}`);
   const optimizer = makeAdam(opts.learningRate ?? 5e-4);
   const state = entry.createState?.();
@@ -244,10 +338,9 @@ export function trainPreference(
       throwIfInterrupted();
       if (order.length < opts.batchSize) order = order.concat(rng.shuffle(Array.from(units.keys())));
       const idx = order.splice(0, Math.min(opts.batchSize, units.length));
-      const B = idx.length;
       const stepStart = performance.now();
       // ---- step: one forward pass over every sequence of the batch's units.
-      const { rows, refs } = stepRows(units, idx, per, refLogps);
+      const { rows, refs, groups } = stepRows(units, idx, starts, refLogps);
       const batch = packSequences(rows, policy.config.contextLength);
       const record = step % logEvery === 0 || step === 1 || step === opts.steps;
       let kept: tf.Tensor[] = [];
@@ -261,21 +354,18 @@ export function trainPreference(
             const logps = maskedSequenceSum(tokenLogps, batch.mask);
             // Completion tokens scored per row, at least 1 (as TRL clamps them) so an empty completion divides safely.
             const lengths = tf.maximum(tf.sum(batch.mask, 1), 1) as tf.Tensor1D;
-            const out = batchLoss(
+            const { out, first, last } = stepLoss(
               entry,
               o,
               state,
+              groups,
               logps,
               tf.tensor1d(refs),
               lengths,
-              per,
-              B,
-              labels && idx.map((u) => labels[u]),
+              labels,
               entry.tokenLevel ? { tokenLogps, mask: batch.mask } : undefined,
             );
             if (record) {
-              const first = tf.slice(logps, [0], [B]);
-              const last = tf.slice(logps, [(per - 1) * B], [B]);
               extraNames = Object.keys(out.extras);
               kept = [out.chosenRewards, out.rejectedRewards, first, last, ...Object.values(out.extras)].map((t) =>
                 tf.keep(tf.clone(t)),

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { throwIfInterrupted } from "../interrupt";
+import { reportProgress } from "../progress";
 import { EOS, BOS, PAD, NON_EMITTED } from "./tokenizer";
 import type { Transformer } from "./transformer";
 import { prefill, decodeStep, selectRows, disposeKvCache, type KvCache } from "./kvCache";
@@ -218,6 +219,9 @@ export function sampleGroups(
   for (const p of prompts) for (let j = 0; j < k; j++) flat.push(p.slice());
   const bs = opts.batchSize ?? 128;
   const out: Sequence[] = [];
-  for (let s = 0; s < flat.length; s += bs) out.push(...sampleCompletions(model, flat.slice(s, s + bs), rng, opts));
+  for (let s = 0; s < flat.length; s += bs) {
+    out.push(...sampleCompletions(model, flat.slice(s, s + bs), rng, opts));
+    reportProgress("sampling", Math.min(s + bs, flat.length), flat.length, `batches of ${bs} completions`, 0);
+  }
   return prompts.map((_, i) => out.slice(i * k, (i + 1) * k));
 }

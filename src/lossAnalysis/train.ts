@@ -3,6 +3,7 @@
 // the bandit trainer does not take; it shares minibatchIndices with src/bandit/trainer.ts, so a seed draws
 // the same minibatches in both.
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { minibatchIndices } from "../bandit/trainer";
 import type { PairDataset } from "../bandit/datasets";
 import type { PolicyTable } from "../bandit/tabular";
@@ -126,6 +127,7 @@ export function trainTabular(c: TrainTabularConfig): TrainTabularResult {
   const rows = (a: Float64Array) => Array.from({ length: K }, (_, x) => Array.from(a.subarray(x * M, x * M + M)));
   let [b1t, b2t] = [1, 1];
   for (let t = 0; t < c.steps; t++) {
+    throwIfInterrupted();
     if (idx) {
       for (let j = 0; j < B; j++) {
         const i = idx[t * B + j];

@@ -1,5 +1,6 @@
 // Shared helpers for the preference losses: argument checks and a gradient stop.
 import * as tf from "@tensorflow/tfjs";
+import { float32Problem } from "./options";
 
 /**
  * The identity in the forward pass with a zero gradient (tfjs has no tf.stopGradient). Used for
@@ -12,9 +13,11 @@ export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
   },
 );
 
-/** Throws unless `beta` is a finite positive number. */
+/** Throws unless `beta` is a positive number that float32 carries (normal: not ∞, not subnormal). */
 export function checkBeta(where: string, beta: number): void {
   if (!(Number.isFinite(beta) && beta > 0)) throw new Error(`${where}: beta must be a finite number > 0, got ${beta}`);
+  const f32 = float32Problem(beta);
+  if (f32) throw new Error(`${where}: beta ${f32} (losses compute in float32)`);
 }
 
 /** Throws unless every named tensor has the same shape as the first. */

@@ -44,4 +44,4 @@ export type {
   RankingGrad64,
 } from "./registry";
 export { LOSS_OPTIONS, F_DIVERGENCES } from "./options";
-export type { LossOptionSpec, LossOptionName, FDivergence } from "./options";
+export type { LossOptionSpec, LossOptionName, LossOptionValues, OptionValues, FDivergence } from "./options";

@@ -22,6 +22,20 @@ export interface IpoOptions {
 }
 
 /**
+ * The smallest τ IPO takes, 2^−64: the loss squares the target margin 1/(2τ), and (2^63)² = 2^126 is the
+ * largest such square float32 carries (a τ of the smallest normal float32 gives a margin of 2^125 and an
+ * infinite loss).
+ */
+export const IPO_MIN_BETA = 2 ** -64;
+
+/** Why IPO cannot take this β (undefined when it can). */
+export function ipoBetaProblem(beta: number): string | undefined {
+  if (beta < IPO_MIN_BETA)
+    return `must be >= 2^-64 = ${IPO_MIN_BETA} for IPO: its loss (h − 1/(2β))² overflows float32 below it, got ${beta}`;
+  return undefined;
+}
+
+/**
  * IPO loss per example (Azar et al. 2023, "A General Theoretical Paradigm to Understand Learning from
  * Human Preferences", Eq. 17, the sampled loss):
  *   (h − 1/(2β))²,  h = [log π(y_w) − log π(y_l)] − [log π_ref(y_w) − log π_ref(y_l)].
@@ -38,6 +52,8 @@ export function ipoLoss(
   const where = "ipoLoss (src/losses/ipo.ts)";
   const { beta, lengthNormalize = false } = options;
   checkBeta(where, beta);
+  const small = ipoBetaProblem(beta);
+  if (small) throw new Error(`${where}: beta ${small}`);
   checkSameShape(where, { policyChosen, policyRejected, refChosen, refRejected });
   if (lengthNormalize && (options.chosenLengths === undefined || options.rejectedLengths === undefined)) {
     throw new Error(`${where}: lengthNormalize needs options.chosenLengths and options.rejectedLengths`);

@@ -1,6 +1,7 @@
 // Kahneman–Tversky Optimisation (KTO): a loss on single judged responses (desirable / undesirable), with a
 // reference point z0 estimated from mismatched prompt–response pairs. Elementwise on [..., B].
 import * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../random";
 import { checkBeta, checkSameShape, stopGradient } from "./common";
 
 export interface KtoOptions {
@@ -150,6 +151,12 @@ function referencePoint(where: string, o: KtoOptions, leading: number[]): tf.Ten
         `${where}: options.z0 has shape [${z.shape}], expected a scalar or the leading shape [${leading}]`,
       );
     }
+    if (typeof o.z0 !== "number") {
+      // A held-constant reference point: one read is cheap, and a NaN or ∞ here makes every loss NaN.
+      const bad = Array.from(o.z0.dataSync()).findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0)
+        throw new Error(`${where}: options.z0 must be finite, got ${o.z0.dataSync()[bad]} at flat index ${bad}`);
+    }
     return stopGradient(tf.reshape(z, z.size === 1 ? [] : [...leading, 1]));
   }
   if (o.klPolicyLogps === undefined || o.klRefLogps === undefined) {
@@ -166,14 +173,22 @@ function referencePoint(where: string, o: KtoOptions, leading: number[]): tf.Ten
 }
 
 /**
- * The mismatched pairs KTO estimates z0 from: prompt x_i with completion y_{(i+1) mod n}, as
- * [promptIndex, completionIndex]. Empty when n < 2 (no mismatched pair exists; z0 is then 0).
+ * The mismatched pairs KTO estimates z0 from, as [promptIndex, completionIndex] for prompt 0 … n − 1: as
+ * TRL's KTOTrainer (_get_kl_dataset, "a +1 offset to the order of completions": (x_1, y_n), (x_2, y_1), …,
+ * (x_n, y_{n−1})), prompt x_i takes the completion of the example before it, y_{(i−1) mod n}. With `rng`,
+ * the examples are first put in a random order (TRL shuffles the dataset before pairing) and each takes
+ * the completion of the one before it in that order, so examples listed by prompt do not get partners
+ * of their own prompt. Empty when n < 2 (no mismatched pair exists; z0 is then 0).
  */
-export function ktoMismatchedPairs(n: number): Array<[number, number]> {
+export function ktoMismatchedPairs(n: number, rng?: Rng): Array<[number, number]> {
   if (!Number.isInteger(n) || n < 0)
     throw new Error(`ktoMismatchedPairs (src/losses/kto.ts): n must be an integer >= 0, got ${n}`);
   if (n < 2) return [];
-  return Array.from({ length: n }, (_, i) => [i, (i + 1) % n] as [number, number]);
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (rng) rng.shuffle(order);
+  const pairs = new Array<[number, number]>(n);
+  order.forEach((i, p) => (pairs[i] = [i, order[(p - 1 + n) % n]]));
+  return pairs;
 }
 
 /** Resets the once-per-process weight-ratio warning (for tests). */

@@ -43,13 +43,15 @@ export function listwiseDpoLoss(
 /**
  * Negative Plackett–Luce log-likelihood of the order given along the last axis (best first) under scores s:
  *   −Σ_{k=1}^{N−1} [s_k − log Σ_{j≥k} exp(s_j)]  (Plackett 1975; Luce 1959). Shape [...]. N = 2 is
- * Bradley–Terry: −log σ(s_1 − s_2).
+ * Bradley–Terry: −log σ(s_1 − s_2); N ≤ 1 is 0 (nothing is ranked).
  */
 export function plackettLuceNll(scores: tf.Tensor): tf.Tensor {
   if (scores.rank === 0)
     throw new Error(
       "plackettLuceNll (src/losses/listwise.ts): scores must have the ranked items on the last axis (shape [..., N]), got a scalar",
     );
+  // N = 0 or 1: the empty product, likelihood 1, NLL 0 (and no column to start the recursion from).
+  if (scores.shape[scores.rank - 1] < 2) return tf.zeros(scores.shape.slice(0, -1));
   return tf.tidy(() => {
     const cols = tf.unstack(scores, scores.rank - 1);
     const n = cols.length;

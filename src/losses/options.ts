@@ -1,6 +1,7 @@
 // Every option a registered loss can take, defined once: type, default, range and meaning. An entry
 // (src/losses/entries/*.ts) lists the options it takes and may override a default; src/losses/registry.ts
-// validates against these specs for the trainers, sweep kinds and preferenceLoss alike.
+// validates against these specs for the trainers, sweep kinds and preferenceLoss alike, and the
+// TypeScript type of an entry's resolved options (OptionValues) is derived from the same declarations.
 
 export interface LossOptionSpec {
   type: "number" | "boolean" | "enum";
@@ -15,6 +16,23 @@ export interface LossOptionSpec {
   optional?: boolean;
   /** What it means (shown in errors and in listLossTypes). */
   doc: string;
+}
+
+/** The largest finite float32, (2 − 2^−23)·2^127: a larger option becomes ∞ in a float32 tensor. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+/** The smallest normal float32, 2^−126: a smaller non-zero option is subnormal (or 0) in a float32 tensor. */
+export const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
+ * Why a number cannot be carried by a float32 tensor (undefined when it can): beyond ±FLOAT32_MAX it is ∞;
+ * non-zero below FLOAT32_MIN_NORMAL it loses precision or flushes to 0, and its reciprocal (IPO's 1/(2β))
+ * overflows.
+ */
+export function float32Problem(x: number): string | undefined {
+  if (Math.abs(x) > FLOAT32_MAX) return `is beyond float32's largest finite value ${FLOAT32_MAX}, got ${x}`;
+  if (x !== 0 && Math.abs(x) < FLOAT32_MIN_NORMAL)
+    return `is below float32's smallest normal value ${FLOAT32_MIN_NORMAL} (its reciprocal overflows), got ${x}`;
+  return undefined;
 }
 
 export const F_DIVERGENCES = ["reverse_kl", "forward_kl", "js_divergence", "alpha_divergence"] as const;
@@ -39,7 +57,7 @@ export const LOSS_OPTIONS = {
   variant: {
     type: "enum",
     default: "sigmoid",
-    values: ["sigmoid", "robust", "hinge"],
+    values: ["sigmoid", "robust", "hinge"] as const,
     doc: "prefopt's dpo: which of TRL's sigmoid, robust, hinge",
   },
   referenceFree: {
@@ -96,3 +114,47 @@ export const LOSS_OPTIONS = {
 } satisfies Record<string, LossOptionSpec>;
 
 export type LossOptionName = keyof typeof LOSS_OPTIONS;
+
+/** The TypeScript type of an option's value, read off its spec: number, boolean, or the enum's values. */
+type SpecValue<S> = S extends { type: "number" }
+  ? number
+  : S extends { type: "boolean" }
+    ? boolean
+    : S extends { values: readonly (infer V)[] }
+      ? V
+      : never;
+
+/** Every option's value type, from LOSS_OPTIONS. */
+export type LossOptionValues = { [K in LossOptionName]: SpecValue<(typeof LOSS_OPTIONS)[K]> };
+
+/** Options without a default that may be left out (bcoDelta). */
+type OptionalOption = {
+  [K in LossOptionName]: (typeof LOSS_OPTIONS)[K] extends { optional: true } ? K : never;
+}[LossOptionName];
+
+/**
+ * The resolved options of a loss that takes the options `K` (its entry's `options` keys): each present
+ * with its type (defaults filled by resolveLossOptions), optional ones possibly absent.
+ */
+export type OptionValues<K extends LossOptionName> = {
+  [P in Exclude<K, OptionalOption>]: LossOptionValues[P];
+} & { [P in Extract<K, OptionalOption>]?: LossOptionValues[P] };
+
+/** Options as the helpers shared by several losses read them: any option, typed, possibly absent. */
+export type SharedOptions = Partial<LossOptionValues>;
+
+/**
+ * An entry's resolved options seen by a helper shared across entries (the same object; a widening only:
+ * OptionValues<K> holds a subset of LossOptionValues with the same types, which TypeScript cannot check
+ * for a generic K).
+ */
+export function sharedOptions<K extends LossOptionName>(o: OptionValues<K>): SharedOptions {
+  return o as SharedOptions;
+}
+
+/** A shared helper's read of an option every loss it builds takes (throws if it was not resolved). */
+export function requiredOption<N extends LossOptionName>(o: SharedOptions, name: N): LossOptionValues[N] {
+  const v = o[name];
+  if (v === undefined) throw new Error(`loss option ${name} is missing: resolve options with resolveLossOptions`);
+  return v as LossOptionValues[N];
+}

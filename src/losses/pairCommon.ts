@@ -3,8 +3,15 @@
 // the form φ(β·Δ) from its φ alone (sigmoid, robust, hinge, EXO, DiscoPOP, IPO, SimPO, CPO, …).
 import * as tf from "@tensorflow/tfjs";
 import { checkSameShape, stopGradient } from "./common";
-import type { FDivergence } from "./options";
-import type { LossOptions, LossOutput, PairBatch, PairBatch64, PairGrad64, PairLossEntry } from "./registry";
+import {
+  requiredOption,
+  sharedOptions,
+  type FDivergence,
+  type LossOptionName,
+  type OptionValues,
+  type SharedOptions,
+} from "./options";
+import type { LossOutput, LossState, OptionDecl, PairBatch, PairBatch64, PairGrad64, PairLossEntry } from "./registry";
 import { logSigmoid as logSigmoid64, sigmoid as sigmoid64 } from "./math64";
 import { logSigmoid } from "../ops";
 
@@ -27,7 +34,7 @@ export interface PairTensors {
 export function pairTensors(
   name: string,
   batch: PairBatch,
-  o: LossOptions,
+  o: SharedOptions,
   needs: { reference: boolean; lengths: "required" | "optional" | "no" },
 ): PairTensors {
   const where = `preferenceLoss("${name}")`;
@@ -135,14 +142,14 @@ export function chosenNll64(b: PairBatch64): { nll: Float64Array; slope: number 
 }
 
 /** Adds rpoAlpha · chosenNll to the losses (a no-op at rpoAlpha 0). */
-export function withNll(losses: tf.Tensor, t: PairTensors, o: LossOptions): tf.Tensor {
-  const alpha = (o.rpoAlpha as number | undefined) ?? 0;
+export function withNll(losses: tf.Tensor, t: PairTensors, o: SharedOptions): tf.Tensor {
+  const alpha = o.rpoAlpha ?? 0;
   return alpha === 0 ? losses : tf.add(losses, tf.mul(chosenNll(t.pc, t.lc), alpha));
 }
 
 /** The float64 side of withNll: adds the term and its derivative in place. */
-export function withNll64(b: PairBatch64, o: LossOptions, g: PairGrad64): PairGrad64 {
-  const alpha = (o.rpoAlpha as number | undefined) ?? 0;
+export function withNll64(b: PairBatch64, o: SharedOptions, g: PairGrad64): PairGrad64 {
+  const alpha = o.rpoAlpha ?? 0;
   if (alpha === 0) return g;
   const { nll, slope } = chosenNll64(b);
   for (let i = 0; i < nll.length; i++) {
@@ -168,7 +175,7 @@ export type MarginSource =
   /** log π(y_w)/|y_w| − log π(y_l)/|y_l|, no reference: SimPO. */
   | "averagePolicy";
 
-export interface MarginSpec {
+export interface MarginSpec<K extends LossOptionName> {
   name: string;
   aliases?: string[];
   summary: string;
@@ -176,18 +183,19 @@ export interface MarginSpec {
   margin: MarginSource;
   /** Accepts the fDivergence / fAlphaCoef options (logratio margins only). */
   fDivergence?: boolean;
-  options: PairLossEntry["options"];
-  check?: PairLossEntry["check"];
+  /** The options it takes (beta among them): the entry's OptionDecl, which types `o` below. */
+  options: OptionDecl<K>;
+  check?(o: OptionValues<K>): { option: string; problem: string } | undefined;
   /** φ on z = βΔ, elementwise (tfjs). */
-  phi: (z: tf.Tensor, o: LossOptions) => tf.Tensor;
+  phi(z: tf.Tensor, o: OptionValues<K>): tf.Tensor;
   /** φ and dφ/dz in float64. */
-  phi64: (z: number, o: LossOptions) => [number, number];
+  phi64(z: number, o: OptionValues<K>): [number, number];
   /** Lengths when the margin does not need them: "optional" when only rpoAlpha's NLL uses them. */
   lengths?: "optional" | "no";
 }
 
 /** A registry entry for a loss φ(βΔ) (+ rpoAlpha · NLL when it takes rpoAlpha). */
-export function marginEntry(spec: MarginSpec): PairLossEntry {
+export function marginEntry<K extends LossOptionName>(spec: MarginSpec<K>): PairLossEntry<K> {
   const averaged = spec.margin === "averageLogratio" || spec.margin === "averagePolicy";
   const needsReference = spec.margin === "logratio" || spec.margin === "averageLogratio";
   const lengths = averaged ? "required" : (spec.lengths ?? ("rpoAlpha" in spec.options ? "optional" : "no"));
@@ -202,19 +210,20 @@ export function marginEntry(spec: MarginSpec): PairLossEntry {
     lengths,
     options: spec.options,
     check: spec.check,
-    loss(batch: PairBatch, o: LossOptions): LossOutput {
+    loss(batch: PairBatch, o: OptionValues<K>): LossOutput {
+      const so = sharedOptions(o);
       return tf.tidy(() => {
-        const t = pairTensors(spec.name, batch, o, needs);
-        const beta = o.beta as number;
+        const t = pairTensors(spec.name, batch, so, needs);
+        const beta = requiredOption(so, "beta");
         let delta: tf.Tensor;
         if (spec.margin === "logratio") {
-          const f = (o.fDivergence as FDivergence | undefined) ?? "reverse_kl";
+          const f = so.fDivergence ?? "reverse_kl";
           delta =
             f === "reverse_kl"
               ? tf.sub(tf.sub(t.pc, t.pr), tf.sub(t.rc, t.rr)) // TRL's order: (π_w − π_l) − (ref_w − ref_l)
               : tf.sub(
-                  fScore(tf.sub(t.pc, t.rc), f, o.fAlphaCoef as number),
-                  fScore(tf.sub(t.pr, t.rr), f, o.fAlphaCoef as number),
+                  fScore(tf.sub(t.pc, t.rc), f, so.fAlphaCoef ?? 1),
+                  fScore(tf.sub(t.pr, t.rr), f, so.fAlphaCoef ?? 1),
                 );
         } else if (spec.margin === "averageLogratio") {
           delta = tf.sub(tf.div(tf.sub(t.pc, t.rc), t.lc!), tf.div(tf.sub(t.pr, t.rr), t.lr!));
@@ -223,7 +232,7 @@ export function marginEntry(spec: MarginSpec): PairLossEntry {
         } else {
           delta = tf.sub(tf.div(t.pc, t.lc!), tf.div(t.pr, t.lr!));
         }
-        const losses = withNll(spec.phi(tf.mul(delta, beta), o), t, o);
+        const losses = withNll(spec.phi(tf.mul(delta, beta), o), t, so);
         // SimPO's rewards are β times the average log-probs (TRL's CPOTrainer averages them for simpo).
         const rewards =
           spec.margin === "averagePolicy"
@@ -232,12 +241,13 @@ export function marginEntry(spec: MarginSpec): PairLossEntry {
         return { losses, ...rewards, extras: {} };
       });
     },
-    twin(b: PairBatch64, o: LossOptions): PairGrad64 {
+    twin(b: PairBatch64, o: OptionValues<K>): PairGrad64 {
+      const so = sharedOptions(o);
       const n = b.policyChosen.length;
       const g = pairGrad(n);
-      const beta = o.beta as number;
-      const f = (o.fDivergence as FDivergence | undefined) ?? "reverse_kl";
-      const free = !needsReference || o.referenceFree === true;
+      const beta = requiredOption(so, "beta");
+      const f = so.fDivergence ?? "reverse_kl";
+      const free = !needsReference || so.referenceFree === true;
       for (let i = 0; i < n; i++) {
         const a = b.policyChosen[i] - (free ? 0 : b.refChosen[i]);
         const c = b.policyRejected[i] - (free ? 0 : b.refRejected[i]);
@@ -245,8 +255,8 @@ export function marginEntry(spec: MarginSpec): PairLossEntry {
         let dA: number; // ∂Δ/∂log π(y_w)
         let dB: number; // ∂Δ/∂log π(y_l)
         if (spec.margin === "logratio" || spec.margin === "policy") {
-          const [sa, da] = fScore64(a, f, o.fAlphaCoef as number);
-          const [sb, db] = fScore64(c, f, o.fAlphaCoef as number);
+          const [sa, da] = fScore64(a, f, so.fAlphaCoef ?? 1);
+          const [sb, db] = fScore64(c, f, so.fAlphaCoef ?? 1);
           [delta, dA, dB] = [sa - sb, da, -db];
         } else {
           [delta, dA, dB] = [
@@ -260,32 +270,33 @@ export function marginEntry(spec: MarginSpec): PairLossEntry {
         g.dChosen[i] = dv * beta * dA;
         g.dRejected[i] = dv * beta * dB;
       }
-      return withNll64(b, o, g);
+      return withNll64(b, so, g);
     },
   };
 }
 
-export interface LogratioSpec {
+export interface LogratioSpec<K extends LossOptionName> {
   name: string;
   summary: string;
   citation: string;
-  options: PairLossEntry["options"];
-  createState?: PairLossEntry["createState"];
+  /** The options it takes (beta among them): the entry's OptionDecl, which types `o` below. */
+  options: OptionDecl<K>;
+  createState?: () => LossState;
   /**
    * The loss from the log-ratios a = log π(y_w)/π_ref(y_w), b = log π(y_l)/π_ref(y_l) (tfjs), with `prepare`'s
    * constants (e.g. BCO's δ).
    */
-  phi: (a: tf.Tensor, b: tf.Tensor, o: LossOptions, k: tf.Tensor | null) => tf.Tensor;
+  phi(a: tf.Tensor, b: tf.Tensor, o: OptionValues<K>, k: tf.Tensor | null): tf.Tensor;
   /** [loss, ∂/∂a, ∂/∂b] in float64 (k: row constant from prepare64). */
-  phi64: (a: number, b: number, o: LossOptions, k: number) => [number, number, number];
+  phi64(a: number, b: number, o: OptionValues<K>, k: number): [number, number, number];
   /** A constant per batch row computed before the loss, no gradient (BCO's δ); may update `state`. */
-  prepare?: (t: PairTensors, o: LossOptions, state?: import("./registry").LossState) => tf.Tensor;
-  prepare64?: (b: PairBatch64, o: LossOptions, state?: import("./registry").LossState) => number;
+  prepare?(t: PairTensors, o: OptionValues<K>, state?: LossState): tf.Tensor;
+  prepare64?(b: PairBatch64, o: OptionValues<K>, state?: LossState): number;
   extras?: (k: tf.Tensor) => Record<string, tf.Tensor>;
 }
 
 /** A registry entry for a loss of the two log-ratios separately (NCA, BCO, SPPO, APO), + rpoAlpha · NLL. */
-export function logratioEntry(spec: LogratioSpec): PairLossEntry {
+export function logratioEntry<K extends LossOptionName>(spec: LogratioSpec<K>): PairLossEntry<K> {
   const needs = { reference: true, lengths: "optional" } as const;
   return {
     name: spec.name,
@@ -298,24 +309,30 @@ export function logratioEntry(spec: LogratioSpec): PairLossEntry {
     options: spec.options,
     createState: spec.createState,
     loss(batch, o, state) {
+      const so = sharedOptions(o);
       return tf.tidy(() => {
-        const t = pairTensors(spec.name, batch, o, needs);
+        const t = pairTensors(spec.name, batch, so, needs);
         const k = spec.prepare ? spec.prepare(t, o, state) : null;
-        const losses = withNll(spec.phi(tf.sub(t.pc, t.rc), tf.sub(t.pr, t.rr), o, k), t, o);
-        return { losses, ...pairRewards(t, o.beta as number), extras: k && spec.extras ? spec.extras(k) : {} };
+        const losses = withNll(spec.phi(tf.sub(t.pc, t.rc), tf.sub(t.pr, t.rr), o, k), t, so);
+        return {
+          losses,
+          ...pairRewards(t, requiredOption(so, "beta")),
+          extras: k && spec.extras ? spec.extras(k) : {},
+        };
       });
     },
     twin(b, o, state) {
+      const so = sharedOptions(o);
       const n = b.policyChosen.length;
       const g = pairGrad(n);
-      const free = o.referenceFree === true;
+      const free = so.referenceFree === true;
       const k = spec.prepare64 ? spec.prepare64(b, o, state) : 0;
       for (let i = 0; i < n; i++) {
         const a = b.policyChosen[i] - (free ? 0 : b.refChosen[i]);
         const c = b.policyRejected[i] - (free ? 0 : b.refRejected[i]);
         [g.losses[i], g.dChosen[i], g.dRejected[i]] = spec.phi64(a, c, o, k);
       }
-      return withNll64(b, o, g);
+      return withNll64(b, so, g);
     },
   };
 }

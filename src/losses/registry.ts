@@ -3,7 +3,7 @@
 // and checks, in one place), how to compute it on tensors (tfjs, differentiable) and in float64 with its
 // derivative (the "twin": the bandit engine's loss and the tests' oracle), and where it comes from.
 import type * as tf from "@tensorflow/tfjs";
-import { LOSS_OPTIONS, type LossOptionName, type LossOptionSpec } from "./options";
+import { LOSS_OPTIONS, float32Problem, type LossOptionName, type LossOptionSpec, type OptionValues } from "./options";
 
 /** What one training example of the loss is. */
 export type LossData = "pairs" | "unpaired" | "rankings";
@@ -99,13 +99,24 @@ export interface RankingGrad64 {
   dPolicy: Float64Array;
 }
 
-/** Resolved options: every option the entry takes, defaults filled in. */
+/**
+ * Resolved options as a plain record (what resolveLossOptions returns to trainers and sweep kinds, which
+ * handle any loss); an entry's own functions see them typed, as OptionValues of the options it declares.
+ */
 export type LossOptions = Record<string, number | boolean | string>;
 
 /** State a loss carries across steps (BCO's running reward mean); created by the entry, owned by the trainer. */
 export type LossState = Record<string, number | number[]>;
 
-interface EntryBase {
+/** An entry's option list: each option it takes (specs in ./options), with this entry's overrides. */
+export type OptionDecl<K extends LossOptionName> = { [P in K]: Partial<LossOptionSpec> | true };
+
+/**
+ * What every entry says. `K` is the options it takes: declared once in `options`, which gives both the
+ * runtime schema (spec, default, checks, messages) and the type its functions see (OptionValues<K>).
+ * `LossEntry` (K = never) is any entry, as trainers and the registry hold them.
+ */
+interface EntryBase<K extends LossOptionName> {
   /** The name used everywhere (TRL's `loss_type` where TRL has the loss). */
   name: string;
   /** Other names accepted by getLoss (old prefopt names). */
@@ -121,37 +132,42 @@ interface EntryBase {
   /** Each example's loss depends on the rest of the batch (AOT's sorting, BCO's mean, SFT's token mean). */
   batchCoupled?: boolean;
   /** Options it takes, by name (specs in ./options), with this entry's defaults where they differ. */
-  options: Partial<Record<LossOptionName, Partial<LossOptionSpec> | true>>;
+  options: OptionDecl<K>;
   /** Extra checks across options (e.g. robust needs labelSmoothing < ½); return a problem or undefined. */
-  check?: (o: LossOptions) => { option: string; problem: string } | undefined;
+  check?(o: OptionValues<K>): { option: string; problem: string } | undefined;
   /** Reads batch.rejectedTokenLogps / rejectedTokenMask when the trainer has per-token log-probs. */
   tokenLevel?: boolean;
   /** Fresh state for a training run (absent: stateless). */
   createState?: () => LossState;
 }
 
-export interface PairLossEntry extends EntryBase {
+// loss, twin and check are methods (not function-valued properties) so that an entry typed for its own
+// options is still a LossEntry: trainers call them with a resolved LossOptions record.
+export interface PairLossEntry<K extends LossOptionName = never> extends EntryBase<K> {
   data: "pairs";
-  loss(batch: PairBatch, o: LossOptions, state?: LossState): LossOutput;
-  twin(batch: PairBatch64, o: LossOptions, state?: LossState): PairGrad64;
+  loss(batch: PairBatch, o: OptionValues<K>, state?: LossState): LossOutput;
+  twin(batch: PairBatch64, o: OptionValues<K>, state?: LossState): PairGrad64;
 }
-export interface UnpairedLossEntry extends EntryBase {
+export interface UnpairedLossEntry<K extends LossOptionName = never> extends EntryBase<K> {
   data: "unpaired";
-  loss(batch: UnpairedBatch, o: LossOptions, state?: LossState): LossOutput;
-  twin(batch: UnpairedBatch64, o: LossOptions, state?: LossState): UnpairedGrad64;
+  loss(batch: UnpairedBatch, o: OptionValues<K>, state?: LossState): LossOutput;
+  twin(batch: UnpairedBatch64, o: OptionValues<K>, state?: LossState): UnpairedGrad64;
 }
-export interface RankingLossEntry extends EntryBase {
+export interface RankingLossEntry<K extends LossOptionName = never> extends EntryBase<K> {
   data: "rankings";
-  loss(batch: RankingBatch, o: LossOptions, state?: LossState): LossOutput;
-  twin(batch: RankingBatch64, o: LossOptions, state?: LossState): RankingGrad64;
+  loss(batch: RankingBatch, o: OptionValues<K>, state?: LossState): LossOutput;
+  twin(batch: RankingBatch64, o: OptionValues<K>, state?: LossState): RankingGrad64;
 }
-export type LossEntry = PairLossEntry | UnpairedLossEntry | RankingLossEntry;
+export type LossEntry<K extends LossOptionName = never> = PairLossEntry<K> | UnpairedLossEntry<K> | RankingLossEntry<K>;
 
 const entries = new Map<string, LossEntry>();
 const aliases = new Map<string, string>();
 
-/** Adds a loss; throws if the name or an alias is taken or an option is unknown. */
-export function registerLoss(entry: LossEntry): LossEntry {
+/**
+ * Adds a loss; throws if the name or an alias is taken or an option is unknown. `K` is inferred from the
+ * entry's `options`, so its loss, twin and check see those options typed.
+ */
+export function registerLoss<K extends LossOptionName>(entry: LossEntry<K>): LossEntry<K> {
   for (const name of [entry.name, ...(entry.aliases ?? [])]) {
     if (entries.has(name) || aliases.has(name))
       throw new Error(`registerLoss (src/losses/registry.ts): the name "${name}" is already registered`);
@@ -162,7 +178,7 @@ export function registerLoss(entry: LossEntry): LossEntry {
         `registerLoss: ${entry.name} takes option "${option}", which src/losses/options.ts does not define`,
       );
   }
-  entries.set(entry.name, entry);
+  entries.set(entry.name, entry as LossEntry);
   for (const a of entry.aliases ?? []) aliases.set(a, entry.name);
   return entry;
 }
@@ -220,7 +236,7 @@ export function optionSpecs(entry: LossEntry): Record<string, LossOptionSpec> {
   return Object.fromEntries(
     Object.entries(entry.options).map(([k, v]) => [
       k,
-      { ...LOSS_OPTIONS[k as LossOptionName], ...(v === true ? {} : v) } as LossOptionSpec,
+      { ...LOSS_OPTIONS[k as LossOptionName], ...(v === true ? {} : (v as Partial<LossOptionSpec>)) } as LossOptionSpec,
     ]),
   );
 }
@@ -260,6 +276,8 @@ export function resolveLossOptions(
     if (spec.type === "number") {
       if (typeof v !== "number" || !Number.isFinite(v)) fail(key, `must be a finite number, got ${JSON.stringify(v)}`);
       const n = v as number;
+      const f32 = float32Problem(n);
+      if (f32) fail(key, `${f32} (losses compute in float32)`);
       if (spec.integer && !Number.isInteger(n)) fail(key, `must be an integer, got ${n}`);
       if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min))
         fail(key, `must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${n}`);

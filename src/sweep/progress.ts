@@ -1,5 +1,8 @@
 // A progress bar with throughput and ETA on stderr. On a terminal it redraws one line; elsewhere (CI
-// logs, notebooks) it prints a line per 10% step (at most one a second) or every `everyMs`, so logs stay short.
+// logs) it prints a line per 10% step (at most one a second) or every `everyMs`, so logs stay short. In a
+// notebook cell it is one display replaced in place. A heartbeat redraws it every `everyMs` while no run has
+// finished yet (elapsed time moves), so a sweep whose first run takes a minute is not silent.
+import { inKernelCell, sendToKernel } from "../kernelOutput";
 
 function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return "--:--";
@@ -28,6 +31,9 @@ export class ProgressBar {
   private lastPrint = 0;
   private lastDecile = -1;
   private readonly tty: boolean;
+  private readonly displayId?: string;
+  private displayed = false;
+  private heartbeat?: ReturnType<typeof setInterval>;
 
   constructor(
     readonly total: number,
@@ -37,6 +43,19 @@ export class ProgressBar {
     readonly quiet = false,
   ) {
     this.tty = Boolean(out.isTTY);
+    if (out === process.stderr && inKernelCell()) this.displayId = `prefopt-sweep-${process.pid}-${Date.now()}`;
+    if (!quiet) {
+      // Timers run while workers compute (and between in-thread runs); unref'd, so they never keep a process up.
+      this.heartbeat = setInterval(() => this.render(false, true), Math.min(everyMs, this.displayId ? 1000 : everyMs));
+      this.heartbeat.unref?.();
+      this.render(false, true);
+    }
+  }
+
+  /** Stop the heartbeat (finish() does; call it when the sweep ends early, e.g. interrupted). */
+  stop(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   state(): ProgressState {
@@ -64,12 +83,23 @@ export class ProgressBar {
     return `${this.label} ${bar} ${finished}/${s.total} ${(frac * 100).toFixed(0)}% ${s.runsPerSecond.toFixed(2)} runs/s elapsed ${clock(s.elapsedSeconds)} ETA ${clock(s.etaSeconds)}${failed}`;
   }
 
-  render(final: boolean): void {
+  render(final: boolean, beat = false): void {
     if (this.quiet) return;
     const s = this.state();
     const finished = s.done + s.failed;
     const decile = s.total === 0 ? 10 : Math.floor((finished / s.total) * 10);
     const now = Date.now();
+    if (this.displayId) {
+      if (!final && !beat && now - this.lastPrint < 250) return;
+      this.lastPrint = now;
+      const line = this.line() + (finished === 0 && !final ? " (first run in progress)" : "");
+      const html = `<div class="prefopt-progress" style="font-family:monospace;font-size:90%">${line.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</div>`;
+      sendToKernel({ "text/html": html, "text/plain": line }, { displayId: this.displayId, update: this.displayed });
+      this.displayed = true;
+      return;
+    }
+    // Heartbeats only until the first run finishes; after that the runs' own ticks keep the output moving.
+    if (beat && (finished > 0 || now - this.t0 < this.everyMs)) return;
     if (this.tty) {
       if (!final && now - this.lastPrint < 100) return;
       this.lastPrint = now;
@@ -85,6 +115,7 @@ export class ProgressBar {
   }
 
   finish(): void {
+    this.stop();
     this.render(true);
   }
 }

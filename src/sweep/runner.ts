@@ -158,7 +158,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<RunSweepResult> {
           bar.tick(false);
         },
       },
-    );
+    ).finally(() => bar.stop());
     bar.finish();
     store.close();
     throwIfInterrupted(); // a kernel interrupt: stop here; finished runs are stored, a re-run resumes

@@ -5,9 +5,14 @@ const vm = require("vm");
 const { Worker } = require("worker_threads");
 const { AsyncLocalStorage } = require("async_hooks");
 const { useLibraryDeclarations } = require("./library-declarations");
+const { installProtocol } = require("./protocol");
+const { KernelHistory } = require("./history");
+const { installAutoreload } = require("./autoreload");
 
 // Same layout as src/interrupt.ts (which reads this object from globalThis).
 const INTERRUPT_KEY = Symbol.for("prefopt.interrupt");
+// Read by src/display.ts: the front-end client session (page) of the cell being run.
+const KERNEL_KEY = Symbol.for("prefopt.kernel");
 const REQUESTED = 0;
 const BUSY = 2;
 const WAKE = 3;
@@ -29,22 +34,13 @@ function installKernelPatches({ root, tslabDir }) {
 
   //    tslab's type checker watches every file of the program (src/ and the .d.ts files under
   //    node_modules); an edit under src/ while a cell compiles then fails the cell with
-  //    "Unexpected pending rebuildTimer". The library is loaded once per kernel anyway (restart the
-  //    kernel after editing src/), so do not watch real files at all.
+  //    "Unexpected pending rebuildTimer". Real files are not watched; autoreload.js instead checks src/
+  //    before each cell and, after an edit, reloads the library and tells the checker which files changed.
   const ts = fromTslab("@tslab/typescript-for-tslab");
-  const noWatcher = () => ({ close() {} });
-  ts.sys.watchFile = noWatcher;
-  ts.sys.watchDirectory = noWatcher;
-
-  //    tslab checks cells against cached declarations of src/, not its sources (library-declarations.js):
-  //    the first cell importing the library no longer type-checks all of src/ on every kernel start.
-  if (process.env.PREFOPT_KERNEL_DECLARATIONS !== "0") {
-    try {
-      useLibraryDeclarations({ root, ts });
-    } catch (e) {
-      console.error(`kernel: type-checking cells against src/ itself (${e.message})`);
-    }
-  }
+  const autoreload = installAutoreload({ root, ts, useDeclarations: process.env.PREFOPT_KERNEL_DECLARATIONS !== "0" });
+  const kernelState = { clientSession: undefined };
+  globalThis[KERNEL_KEY] = kernelState;
+  const history = new KernelHistory(process.env.PREFOPT_KERNEL_HISTORY || path.join(root, ".cache", "kernel-history.jsonl"));
 
   // 2. Executor: one interrupt scope per cell, errors captured for an `error` message, tf's engine
   //    repaired after a hard stop.
@@ -52,9 +48,13 @@ function installKernelPatches({ root, tslabDir }) {
   const createExecutor = executorModule.createExecutor;
   let executor = null;
   let cellErrors = [];
+  let cellValue = null;
   executorModule.createExecutor = (rootDir, convs, consoleLike) => {
     const errorConsole = {
-      log: consoleLike.log,
+      // tslab "logs" the value of a cell's last expression here (and only that): kept for the execute_result.
+      log: (value) => {
+        cellValue = { value };
+      },
       // tslab prints a failing cell's error (or its type errors) here; we send them as one `error` message.
       error: (...args) => cellErrors.push(args),
     };
@@ -62,6 +62,12 @@ function installKernelPatches({ root, tslabDir }) {
     const execute = executor.execute;
     executor.execute = (src) => {
       cellErrors = [];
+      cellValue = null;
+      try {
+        autoreload.beforeCell();
+      } catch (e) {
+        console.error(`kernel: reloading src/ failed (${e.message}); the cell runs with the code loaded before`);
+      }
       const scope = { baseline: Atomics.load(state.counters, REQUESTED) };
       return state.scopes.run(scope, () => execute(src));
     };
@@ -103,11 +109,26 @@ function installKernelPatches({ root, tslabDir }) {
     };
     const writeStream = (name, text) => publish("stream", { name, text });
     const writeDisplayData = (data, update) => publish(update ? "update_display_data" : "display_data", data);
-    const content = await this.handler.handleExecute(msg.content, writeStream, writeDisplayData);
+    const req = msg.content;
+    req.__prefoptSession = msg.header.session;
+    const content = await this.handler.handleExecute(req, writeStream, writeDisplayData);
     if (content.status === "error") {
       const err = describeCellError(cellErrors, root);
       Object.assign(content, err);
       publish("error", err);
+    }
+    if (content.status === "abort") content.status = "aborted";
+    // tslab leaves the count out when the failure was not the cell's own (an "unexpected error").
+    if (content.status === "error" && typeof content.execution_count !== "number") content.execution_count = this.handler.execCount;
+    if (content.status === "ok") {
+      if (req.__prefoptResult && !req.silent)
+        publish("execute_result", { execution_count: content.execution_count, data: req.__prefoptResult, metadata: {} });
+      content.user_expressions = {};
+      content.payload = [];
+    }
+    if (content.status !== "aborted" && req.store_history !== false && !req.silent && typeof content.execution_count === "number") {
+      const output = req.__prefoptResult ? String(req.__prefoptResult["text/plain"] ?? "") : null;
+      history.record(content.execution_count, String(req.code), output);
     }
     const reply = msg.createReply();
     reply.header.msg_type = "execute_reply";
@@ -126,7 +147,12 @@ function installKernelPatches({ root, tslabDir }) {
       queue.reset = (delay) => queue.__prefoptReset.call(queue, queue.__prefoptStopOnError === false ? undefined : delay);
     }
     queue.__prefoptStopOnError = req.stop_on_error;
-    return handleExecuteImpl.call(this, req, writeStream, writeDisplayData);
+    kernelState.clientSession = req.__prefoptSession;
+    return handleExecuteImpl.call(this, req, writeStream, writeDisplayData).then((count) => {
+      // Still this cell's turn (the next queued cell starts only after this resolves): its value's bundle.
+      if (cellValue !== null) req.__prefoptResult = richBundleOf(cellValue.value, root);
+      return count;
+    });
   };
 
   //    Inspect (Shift-Tab, the contextual help): tslab answers "any", found, for a name that does not
@@ -144,6 +170,9 @@ function installKernelPatches({ root, tslabDir }) {
     const callee = calleeEnd(req.code, req.cursor_pos);
     return callee === null ? reply : ask(callee);
   };
+
+  //    Replies tslab leaves invalid or unanswered (messaging spec 5.3): protocol.js.
+  installProtocol({ jupyter, ts, history, plotlySource: () => require(path.join(root, "src", "display")).plotlyBundle() });
 
   // 5. zeromq: tslab never awaits send(). A send on a socket closed at shutdown then rejects with
   //    "Socket is closed" (EBADF), and a second send while one is in flight with EBUSY; both surfaced
@@ -182,6 +211,16 @@ function installKernelPatches({ root, tslabDir }) {
       watcher.on("error", (e) => console.error("kernel: the interrupt watcher failed:", e));
     },
   };
+}
+
+// The execute_result data of a cell's value: src/richOutput.ts (tables for DataFrames and tensors, plotly
+// figures); plain util.inspect text if that module cannot load or fails.
+function richBundleOf(value, root) {
+  try {
+    return require(path.join(root, "src", "richOutput")).richBundle(value);
+  } catch (e) {
+    return { "text/plain": require("util").inspect(value) + `\n(rich output failed: ${e && e.message})` };
+  }
 }
 
 // tslab emits every local .ts module a cell imports and runs that emit (no source maps). Drop those

@@ -97,12 +97,19 @@ function ensureLibraryDeclarations({ root, ts }) {
 }
 
 // Points tslab's module resolution at the declarations; throws if they cannot be built (the caller
-// then leaves tslab on the sources).
+// then leaves tslab on the sources). Returns `refresh()`, which rebuilds them after an edit under src/
+// (autoreload.js) and returns the .d.ts paths whose text changed, appeared or disappeared.
 function useLibraryDeclarations({ root, ts }) {
   const srcDir = path.join(root, "src");
   const { cacheDir } = ensureLibraryDeclarations({ root, ts });
-  const declarations = readDeclarations(cacheDir, srcDir);
+  let declarations = readDeclarations(cacheDir, srcDir);
   const prefix = srcDir + path.sep;
+  const refresh = () => {
+    const next = readDeclarations(ensureLibraryDeclarations({ root, ts }).cacheDir, srcDir);
+    const changed = [...new Set([...declarations.keys(), ...next.keys()])].filter((f) => declarations.get(f) !== next.get(f));
+    declarations = next;
+    return changed;
+  };
   const fileExists = ts.sys.fileExists;
   const readFile = ts.sys.readFile;
   ts.sys.fileExists = function (file) {
@@ -116,6 +123,7 @@ function useLibraryDeclarations({ root, ts }) {
     const text = declarations.get(file);
     return text !== undefined ? text : readFile.apply(this, arguments);
   };
+  return { refresh, has: (file) => declarations.has(file) };
 }
 
 module.exports = { ensureLibraryDeclarations, useLibraryDeclarations };

@@ -5,6 +5,9 @@ import { pairGrad, pairRewards, pairTensors, sortLastAxis, sortPermutation, with
 import { registerLoss, type PairLossEntry } from "../registry";
 import { smoothedLogisticTf } from "./sigmoid";
 
+/** The options both AOT forms take (their OptionDecl; declared before the entries that use it). */
+const AOT_OPTIONS = { beta: true, labelSmoothing: true, referenceFree: true, rpoAlpha: true } as const;
+
 /**
  * AOT (paired): sort the batch's policy margins m_i = log π(y_w,i) − log π(y_l,i) and reference margins
  * m_i^ref separately, then the smoothed logistic loss on each sorted difference:
@@ -17,7 +20,7 @@ export const aotLoss = registerLoss(aotEntry("aot", false));
 /** AOT (unpaired): Δ_k = sort(a)_k − sort(b)_k, a and b the chosen and rejected log-ratios. */
 export const aotUnpairedLoss = registerLoss(aotEntry("aot_unpaired", true));
 
-function aotEntry(name: "aot" | "aot_unpaired", unpaired: boolean): PairLossEntry {
+function aotEntry(name: "aot" | "aot_unpaired", unpaired: boolean): PairLossEntry<keyof typeof AOT_OPTIONS> {
   const needs = { reference: true, lengths: "optional" } as const;
   return {
     name,
@@ -29,20 +32,20 @@ function aotEntry(name: "aot" | "aot_unpaired", unpaired: boolean): PairLossEntr
     needsReference: true,
     lengths: "optional",
     batchCoupled: true,
-    options: { beta: true, labelSmoothing: true, referenceFree: true, rpoAlpha: true },
+    options: AOT_OPTIONS,
     loss(batch, o) {
       return tf.tidy(() => {
         const t = pairTensors(name, batch, o, needs);
         const [x, y] = unpaired ? [tf.sub(t.pc, t.rc), tf.sub(t.pr, t.rr)] : [tf.sub(t.pc, t.pr), tf.sub(t.rc, t.rr)];
         const delta = tf.sub(sortLastAxis(x), sortLastAxis(y));
-        const losses = withNll(smoothedLogisticTf(tf.mul(delta, o.beta as number), o.labelSmoothing as number), t, o);
-        return { losses, ...pairRewards(t, o.beta as number), extras: {} };
+        const losses = withNll(smoothedLogisticTf(tf.mul(delta, o.beta), o.labelSmoothing), t, o);
+        return { losses, ...pairRewards(t, o.beta), extras: {} };
       });
     },
     twin(b, o) {
       const n = b.policyChosen.length;
       const g = pairGrad(n);
-      const beta = o.beta as number;
+      const beta = o.beta;
       const free = o.referenceFree === true;
       const rc = (i: number) => (free ? 0 : b.refChosen[i]);
       const rr = (i: number) => (free ? 0 : b.refRejected[i]);
@@ -52,7 +55,7 @@ function aotEntry(name: "aot" | "aot_unpaired", unpaired: boolean): PairLossEntr
       const y = Array.from({ length: n }, (_, i) => (unpaired ? b.policyRejected[i] - rr(i) : rc(i) - rr(i)));
       const [px, py] = [sortPermutation(x), sortPermutation(y)];
       for (let k = 0; k < n; k++) {
-        const [v, d] = smoothedLogistic(beta * (x[px[k]] - y[py[k]]), o.labelSmoothing as number);
+        const [v, d] = smoothedLogistic(beta * (x[px[k]] - y[py[k]]), o.labelSmoothing);
         g.losses[k] = v;
         g.dChosen[px[k]] += d * beta; // x depends on log π(y_w) with slope 1 in both forms
         if (unpaired)

@@ -16,11 +16,11 @@ export const apoDownLoss = registerLoss(
       "D'Oosterlinck et al. 2024, Anchored Preference Optimization and Contrastive Revisions, Eq. 8; TRL dpo_loss loss_type='apo_down'",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
     phi: (a, b, o) => {
-      const beta = o.beta as number;
+      const beta = o.beta;
       return tf.add(tf.sigmoid(tf.mul(a, beta)), tf.sub(1, tf.sigmoid(tf.mul(tf.sub(a, b), beta))));
     },
     phi64: (a, b, o) => {
-      const beta = o.beta as number;
+      const beta = o.beta;
       const [s1, s2] = [sigmoid(beta * a), sigmoid(beta * (a - b))];
       return [s1 + 1 - s2, beta * (s1 * (1 - s1) - s2 * (1 - s2)), beta * s2 * (1 - s2)];
     },

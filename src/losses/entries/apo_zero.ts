@@ -12,10 +12,9 @@ export const apoZeroLoss = registerLoss(
     citation:
       "D'Oosterlinck et al. 2024, Anchored Preference Optimization and Contrastive Revisions, Eq. 7; TRL dpo_loss loss_type='apo_zero'",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
-    phi: (a, b, o) =>
-      tf.add(tf.sub(1, tf.sigmoid(tf.mul(a, o.beta as number))), tf.sigmoid(tf.mul(b, o.beta as number))),
+    phi: (a, b, o) => tf.add(tf.sub(1, tf.sigmoid(tf.mul(a, o.beta))), tf.sigmoid(tf.mul(b, o.beta))),
     phi64: (a, b, o) => {
-      const beta = o.beta as number;
+      const beta = o.beta;
       const [sa, sb] = [sigmoid(beta * a), sigmoid(beta * b)];
       return [1 - sa + sb, -beta * sa * (1 - sa), beta * sb * (1 - sb)];
     },

@@ -21,9 +21,9 @@ export const bcoPairLoss = registerLoss(
     options: { beta: true, bcoDelta: true, referenceFree: true, rpoAlpha: true },
     createState: () => ({ count: 0, mean: [] }),
     prepare: (t, o, state) => {
-      const beta = o.beta as number;
+      const beta = o.beta;
       const lead = t.pc.shape.slice(0, -1);
-      if (o.bcoDelta !== undefined) return tf.fill([...lead, 1], o.bcoDelta as number);
+      if (o.bcoDelta !== undefined) return tf.fill([...lead, 1], o.bcoDelta);
       const batchMeans = tf.tidy(() =>
         tf
           .mean(tf.concat([tf.sub(t.pc, t.rc), tf.sub(t.pr, t.rr)], -1), -1)
@@ -33,20 +33,20 @@ export const bcoPairLoss = registerLoss(
       return tf.tensor(updateRunning(Array.from(batchMeans), state), [...lead, 1]);
     },
     prepare64: (b, o, state) => {
-      if (o.bcoDelta !== undefined) return o.bcoDelta as number;
+      if (o.bcoDelta !== undefined) return o.bcoDelta;
       const free = o.referenceFree === true;
       let s = 0;
       for (let i = 0; i < b.policyChosen.length; i++) {
         s += b.policyChosen[i] - (free ? 0 : b.refChosen[i]) + b.policyRejected[i] - (free ? 0 : b.refRejected[i]);
       }
-      return updateRunning([((o.beta as number) * s) / (2 * b.policyChosen.length)], state)[0];
+      return updateRunning([(o.beta * s) / (2 * b.policyChosen.length)], state)[0];
     },
     phi: (a, b, o, delta) => {
-      const beta = o.beta as number;
+      const beta = o.beta;
       return tf.sub(tf.neg(logSigmoid(tf.sub(tf.mul(a, beta), delta!))), logSigmoid(tf.sub(delta!, tf.mul(b, beta))));
     },
     phi64: (a, b, o, delta) => {
-      const beta = o.beta as number;
+      const beta = o.beta;
       const [u, v] = [beta * a - delta, delta - beta * b];
       return [-ls(u) - ls(v), -beta * sigmoid(-u), beta * sigmoid(-v)];
     },

@@ -16,7 +16,7 @@ export const cpoLoss = registerLoss(
       "Xu et al. 2024, Contrastive Preference Optimization, the CPO objective L_prefer + L_NLL; TRL CPOTrainer loss_type='sigmoid', cpo_alpha",
     margin: "policy",
     options: { beta: true, labelSmoothing: true, rpoAlpha: { default: 1 } },
-    phi: (z, o) => smoothedLogisticTf(z, o.labelSmoothing as number),
-    phi64: (z, o) => smoothedLogistic(z, o.labelSmoothing as number),
+    phi: (z, o) => smoothedLogisticTf(z, o.labelSmoothing),
+    phi64: (z, o) => smoothedLogistic(z, o.labelSmoothing),
   }),
 );

@@ -29,13 +29,13 @@ export const discopopLoss = registerLoss(
       rpoAlpha: true,
     },
     phi: (z, o) => {
-      const tau = o.discopopTau as number;
+      const tau = o.discopopTau;
       const zt = tf.div(z, tau);
       const logistic = tf.mul(tf.sigmoid(tf.neg(zt)), tf.softplus(tf.neg(z)));
       return tf.add(logistic, tf.exp(tf.add(tf.neg(z), logSigmoid(zt))));
     },
     phi64: (z, o) => {
-      const tau = o.discopopTau as number;
+      const tau = o.discopopTau;
       const [mp, mn] = [sigmoid(z / tau), sigmoid(-z / tau)];
       const sp = softplus(-z);
       const expo = Math.exp(-z + logSigmoid64(z / tau));

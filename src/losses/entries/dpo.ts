@@ -43,9 +43,9 @@ export const dpoEntry = registerLoss({
     return tf.tidy(() => {
       const t = pairTensors("dpo", batch, o, { reference: true, lengths: "optional" });
       const out = dpoLoss(t.pc, t.pr, t.rc, t.rr, {
-        beta: o.beta as number,
-        labelSmoothing: o.labelSmoothing as number,
-        variant: o.variant as "sigmoid",
+        beta: o.beta,
+        labelSmoothing: o.labelSmoothing,
+        variant: o.variant,
       });
       return { ...out, losses: withNll(out.losses, t, o), extras: {} };
     });
@@ -56,7 +56,7 @@ export const dpoEntry = registerLoss({
     const free = o.referenceFree === true;
     for (let i = 0; i < n; i++) {
       const h = b.policyChosen[i] - b.policyRejected[i] - (free ? 0 : b.refChosen[i] - b.refRejected[i]);
-      const [v, d] = dpoMargin64(h, o.beta as number, o.labelSmoothing as number, o.variant as string);
+      const [v, d] = dpoMargin64(h, o.beta, o.labelSmoothing, o.variant);
       [g.losses[i], g.dChosen[i], g.dRejected[i]] = [v, d, -d];
     }
     return withNll64(b, o, g);

@@ -28,13 +28,13 @@ export const exoPairLoss = registerLoss(
       rpoAlpha: true,
     },
     phi: (z, o) => {
-      const eps = o.labelSmoothing as number;
+      const eps = o.labelSmoothing;
       const lw = logSigmoid(z);
       const ll = logSigmoid(tf.neg(z));
       return tf.add(tf.mul(tf.exp(lw), tf.sub(lw, Math.log1p(-eps))), tf.mul(tf.exp(ll), tf.sub(ll, Math.log(eps))));
     },
     phi64: (z, o) => {
-      const eps = o.labelSmoothing as number;
+      const eps = o.labelSmoothing;
       const [lw, ll] = [logSigmoid64(z), logSigmoid64(-z)];
       const [qw, ql] = [sigmoid(z), sigmoid(-z)];
       const [tw, tl] = [lw - Math.log1p(-eps), ll - Math.log(eps)];

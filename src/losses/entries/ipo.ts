@@ -1,6 +1,6 @@
 // TRL loss_type "ipo": IPO on per-token average log-ratios (prefopt's ipoLoss with lengthNormalize).
 import * as tf from "@tensorflow/tfjs";
-import { ipoLoss } from "../ipo";
+import { ipoBetaProblem, ipoLoss } from "../ipo";
 import { pairGrad, pairTensors, withNll, withNll64 } from "../pairCommon";
 import { registerLoss } from "../registry";
 
@@ -18,6 +18,10 @@ export const ipoEntry = registerLoss({
   needsReference: true,
   lengths: "optional",
   options: { beta: true, lengthNormalize: true, referenceFree: true, rpoAlpha: true },
+  check(o) {
+    const problem = ipoBetaProblem(o.beta);
+    return problem ? { option: "beta", problem } : undefined;
+  },
   loss(batch, o) {
     return tf.tidy(() => {
       const t = pairTensors("ipo", batch, o, { reference: true, lengths: "optional" });
@@ -27,8 +31,8 @@ export const ipoEntry = registerLoss({
         );
       }
       const out = ipoLoss(t.pc, t.pr, t.rc, t.rr, {
-        beta: o.beta as number,
-        lengthNormalize: o.lengthNormalize as boolean,
+        beta: o.beta,
+        lengthNormalize: o.lengthNormalize,
         chosenLengths: t.lc ?? undefined,
         rejectedLengths: t.lr ?? undefined,
       });
@@ -39,7 +43,7 @@ export const ipoEntry = registerLoss({
     const n = b.policyChosen.length;
     const g = pairGrad(n);
     const free = o.referenceFree === true;
-    const target = 1 / (2 * (o.beta as number));
+    const target = 1 / (2 * o.beta);
     for (let i = 0; i < n; i++) {
       const [lw, ll] = o.lengthNormalize ? [b.chosenLengths[i], b.rejectedLengths[i]] : [1, 1];
       const a = b.policyChosen[i] - (free ? 0 : b.refChosen[i]);

@@ -19,9 +19,9 @@ export const ktoEntry = registerLoss({
   options: { beta: true, desirableWeight: true, undesirableWeight: true },
   loss(batch, o) {
     const out = ktoLoss(batch.policy, batch.ref, batch.desirable, {
-      beta: o.beta as number,
-      desirableWeight: o.desirableWeight as number,
-      undesirableWeight: o.undesirableWeight as number,
+      beta: o.beta,
+      desirableWeight: o.desirableWeight,
+      undesirableWeight: o.undesirableWeight,
       z0: batch.z0,
       klPolicyLogps: batch.klPolicy,
       klRefLogps: batch.klRef,
@@ -37,10 +37,10 @@ export const ktoEntry = registerLoss({
   twin(b, o) {
     const n = b.policy.length;
     const out = { losses: new Float64Array(n), dPolicy: new Float64Array(n) };
-    const beta = o.beta as number;
+    const beta = o.beta;
     for (let i = 0; i < n; i++) {
       const h = b.policy[i] - b.ref[i];
-      const w = (b.desirable[i] ? o.desirableWeight : o.undesirableWeight) as number;
+      const w = b.desirable[i] ? o.desirableWeight : o.undesirableWeight;
       const s = sigmoid(b.desirable[i] ? beta * (h - b.z0) : beta * (b.z0 - h)); // σ(β·(signed margin))
       out.losses[i] = w * (1 - s);
       out.dPolicy[i] = (b.desirable[i] ? -1 : 1) * w * beta * s * (1 - s);

@@ -18,7 +18,7 @@ export const listwiseEntry = registerLoss({
   options: { beta: true },
   loss(batch, o) {
     return tf.tidy(() => {
-      const out = listwiseDpoLoss(batch.policy, batch.ref, { beta: o.beta as number });
+      const out = listwiseDpoLoss(batch.policy, batch.ref, { beta: o.beta });
       const n = out.rewards.shape[out.rewards.rank - 1];
       const at = (k: number) =>
         tf.squeeze(
@@ -35,7 +35,7 @@ export const listwiseEntry = registerLoss({
   twin(b, o) {
     const n = b.n;
     const rows = b.policy.length / n;
-    const beta = o.beta as number;
+    const beta = o.beta;
     const out = { losses: new Float64Array(rows), dPolicy: new Float64Array(b.policy.length) };
     for (let r = 0; r < rows; r++) {
       let loss = 0;

@@ -17,7 +17,7 @@ export const ncaPairLoss = registerLoss(
       "Chen et al. 2024, Noise Contrastive Alignment of Language Models with Explicit Rewards, the NCA loss for K = 2 responses with binary preference; TRL dpo_loss loss_type='nca_pair'",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
     phi: (a, b, o) => {
-      const beta = o.beta as number;
+      const beta = o.beta;
       const rw = tf.mul(a, beta);
       const rl = tf.mul(b, beta);
       return tf.sub(
@@ -26,7 +26,7 @@ export const ncaPairLoss = registerLoss(
       );
     },
     phi64: (a, b, o) => {
-      const beta = o.beta as number;
+      const beta = o.beta;
       const [rw, rl] = [beta * a, beta * b];
       return [
         -ls(rw) - 0.5 * ls(-rw) - 0.5 * ls(-rl),

@@ -24,7 +24,7 @@ export const orpoLoss = registerLoss({
   loss(batch, o) {
     return tf.tidy(() => {
       const t = pairTensors("orpo", batch, o, { reference: false, lengths: "required" });
-      const beta = o.beta as number;
+      const beta = o.beta;
       const [aw, al] = [tf.minimum(tf.div(t.pc, t.lc!), LOG1MEXP_MAX), tf.minimum(tf.div(t.pr, t.lr!), LOG1MEXP_MAX)];
       const lor = tf.sub(tf.sub(aw, log1mexpTf(aw)), tf.sub(al, log1mexpTf(al)));
       const ratio = logSigmoid(lor);
@@ -40,7 +40,7 @@ export const orpoLoss = registerLoss({
   twin(b, o) {
     const n = b.policyChosen.length;
     const g = pairGrad(n);
-    const beta = o.beta as number;
+    const beta = o.beta;
     for (let i = 0; i < n; i++) {
       const [rw, rl] = [b.policyChosen[i] / b.chosenLengths[i], b.policyRejected[i] / b.rejectedLengths[i]];
       const [aw, al] = [Math.min(rw, LOG1MEXP_MAX), Math.min(rl, LOG1MEXP_MAX)];

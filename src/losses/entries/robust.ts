@@ -23,11 +23,11 @@ export const robustLoss = registerLoss(
       rpoAlpha: true,
     },
     phi: (z, o) => {
-      const eps = o.labelSmoothing as number;
+      const eps = o.labelSmoothing;
       return tf.div(tf.add(tf.mul(-(1 - eps), logSigmoid(z)), tf.mul(eps, logSigmoid(tf.neg(z)))), 1 - 2 * eps);
     },
     phi64: (z, o) => {
-      const eps = o.labelSmoothing as number;
+      const eps = o.labelSmoothing;
       const d = 1 - 2 * eps;
       return [
         (-(1 - eps) * logSigmoid64(z) + eps * logSigmoid64(-z)) / d,

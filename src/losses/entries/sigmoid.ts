@@ -29,7 +29,7 @@ export const sigmoidLoss = registerLoss(
       fAlphaCoef: true,
       rpoAlpha: true,
     },
-    phi: (z, o) => smoothedLogisticTf(z, o.labelSmoothing as number),
-    phi64: (z, o) => smoothedLogistic(z, o.labelSmoothing as number),
+    phi: (z, o) => smoothedLogisticTf(z, o.labelSmoothing),
+    phi64: (z, o) => smoothedLogistic(z, o.labelSmoothing),
   }),
 );

@@ -17,7 +17,7 @@ export const simpoLoss = registerLoss(
       "Meng et al. 2024, SimPO: Simple Preference Optimization with a Reference-Free Reward, Eq. 6; TRL CPOTrainer loss_type='simpo'",
     margin: "averagePolicy",
     options: { beta: true, simpoGamma: true, labelSmoothing: true, rpoAlpha: true },
-    phi: (z, o) => smoothedLogisticTf(tf.sub(z, o.simpoGamma as number), o.labelSmoothing as number),
-    phi64: (z, o) => smoothedLogistic(z - (o.simpoGamma as number), o.labelSmoothing as number),
+    phi: (z, o) => smoothedLogisticTf(tf.sub(z, o.simpoGamma), o.labelSmoothing),
+    phi64: (z, o) => smoothedLogistic(z - o.simpoGamma, o.labelSmoothing),
   }),
 );

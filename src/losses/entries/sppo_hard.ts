@@ -15,11 +15,11 @@ export const sppoHardLoss = registerLoss(
       "Wu et al. 2024, Self-Play Preference Optimization for Language Model Alignment, Eq. 4.7 / Algorithm 1 with hard P; TRL dpo_loss loss_type='sppo_hard'",
     options: { beta: true, referenceFree: true, rpoAlpha: true },
     phi: (a, b, o) => {
-      const t = 0.5 / (o.beta as number);
+      const t = 0.5 / o.beta;
       return tf.add(tf.square(tf.sub(a, t)), tf.square(tf.add(b, t)));
     },
     phi64: (a, b, o) => {
-      const t = 0.5 / (o.beta as number);
+      const t = 0.5 / o.beta;
       return [(a - t) ** 2 + (b + t) ** 2, 2 * (a - t), 2 * (b + t)];
     },
   }),

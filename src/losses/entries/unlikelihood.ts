@@ -33,7 +33,7 @@ export const unlikelihoodLoss = registerLoss({
   loss(batch, o) {
     return tf.tidy(() => {
       const t = pairTensors("unlikelihood", batch, o, { reference: false, lengths: "no" });
-      const alpha = o.unlikelihoodAlpha as number;
+      const alpha = o.unlikelihoodAlpha;
       const unlikely = rejectedUnlikelihood(batch, t.pr);
       const losses = tf.sub(tf.neg(t.pc), tf.mul(alpha, unlikely));
       return { losses, chosenRewards: stopGradient(t.pc), rejectedRewards: stopGradient(t.pr), extras: {} };
@@ -42,7 +42,7 @@ export const unlikelihoodLoss = registerLoss({
   twin(b, o) {
     const n = b.policyChosen.length;
     const g = pairGrad(n);
-    const alpha = o.unlikelihoodAlpha as number;
+    const alpha = o.unlikelihoodAlpha;
     for (let i = 0; i < n; i++) {
       const x = b.policyRejected[i];
       const xc = Math.min(x, LOG1MEXP_MAX);

@@ -1,0 +1,233 @@
+// The gold-reward over-optimisation study of notebook 10 (Gao, Schulman & Hilton 2023, "Scaling Laws for
+// Reward Model Overoptimization", §3 and Fig. 1, with a learned gold RM standing in for humans): the
+// training pairs are split in two halves by dialogue/debate; a LARGER transformer (its own SFT, then a
+// Bradley–Terry head) trained on half A is the gold judge; the policy's SFT, a small proxy reward model
+// and the DPO/IPO/KTO policies are trained on half B only. Along each policy's training, and for
+// best-of-N sampling against the proxy, we sample completions to held-out prompts and measure
+//   gold(π) = E_{y∼π}[r_gold(x, y)],  proxy(π) = E_{y∼π}[r_proxy(x, y)],
+//   KL(π‖π_ref) ≈ E_{y∼π}[log π(y|x) − log π_ref(y|x)]   (Monte-Carlo, per prompt, averaged);
+// best-of-N's KL is the analytic log N − (N − 1)/N (Stiennon et al. 2020, App. G.3; Gao et al. Eq. 2).
+// Over-optimisation: a method's gold reward peaks and then falls while its proxy reward keeps rising;
+// `turningPoint` finds the peak and says whether the fall is larger than its noise.
+import { Rng } from "../random";
+import { Transformer } from "../lm/transformer";
+import { trainSft } from "../lm/sft";
+import { sequenceTokens, type Sequence } from "../lm/batching";
+import { sampleCompletions } from "../lm/sampling";
+import { sequenceLogps, trainPreference } from "../lm/preferenceTrainer";
+import { LearnedRewardModel, trainLearnedRewardModel } from "../fig2/rewardModel";
+import type { TokenizedPair } from "../lm/rlaif";
+import { clusteredMean } from "../notebook";
+import { preferenceAccuracy, preferenceData, splitByGroup, type GroupedPair } from "./hh-data";
+import { prepareSeed, type HhDatasetConfig, type HhMethod, type HhModelConfig, type HhStudyConfig } from "./hh-study";
+
+export interface OveroptConfig {
+  /** The larger gold model (same context); trained on half A. */
+  goldModel: Omit<HhModelConfig, "contextLength">;
+  goldSft: { steps: number; batchSize: number; learningRate: number };
+  goldRewardModel: { steps: number; batchSize: number; learningRate: number };
+  methods: HhMethod[];
+  preference: { steps: number; batchSize: number; learningRate: number; evalEvery: number };
+  bestOfN: number[];
+  /** Held-out prompts sampled at each checkpoint, and the longest sampled completion. */
+  prompts: number;
+  maxNewTokens: number;
+}
+
+export interface OveroptPoint {
+  step: number;
+  /** best-of-N only. */
+  n?: number;
+  kl: number;
+  gold: number;
+  goldSe: number;
+  proxy: number;
+}
+
+export interface OveroptCurve {
+  label: string;
+  points: OveroptPoint[];
+  turning: ReturnType<typeof turningPoint>;
+}
+
+export interface OveroptResult {
+  dataset: string;
+  seed: number;
+  halves: { goldPairs: number; policyPairs: number };
+  /** Held-out preference accuracy of the gold and the proxy reward model (how good each judge is). */
+  goldAccuracy: number;
+  proxyAccuracy: number;
+  curves: OveroptCurve[];
+  seconds: number;
+}
+
+/**
+ * Where gold reward peaks along a curve (points in training order), and whether it then falls: over-
+ * optimising = a later point's gold is below the peak by more than 2 standard errors of the difference
+ * while its proxy is above the proxy at the peak. A curve whose gold still rises at its end has no turn.
+ */
+export function turningPoint(points: readonly OveroptPoint[]): {
+  peakIndex: number;
+  peakKl: number;
+  overoptimised: boolean;
+  /** First later point that shows the fall (−1 if none). */
+  fallIndex: number;
+} {
+  if (points.length === 0) throw new Error("turningPoint: no points");
+  let peakIndex = 0;
+  points.forEach((p, i) => {
+    if (p.gold > points[peakIndex].gold) peakIndex = i;
+  });
+  const peak = points[peakIndex];
+  const fallIndex = points.findIndex(
+    (p, i) => i > peakIndex && peak.gold - p.gold > 2 * Math.hypot(peak.goldSe, p.goldSe) && p.proxy > peak.proxy,
+  );
+  return { peakIndex, peakKl: peak.kl, overoptimised: fallIndex >= 0, fallIndex };
+}
+
+/** Mean and cluster-robust se over prompts of a per-sample score (one sample per prompt: plain se). */
+function meanSe(xs: ArrayLike<number>): { mean: number; se: number } {
+  const m = clusteredMean(
+    Array.from(xs),
+    Array.from(xs, (_, i) => i),
+  );
+  return { mean: m.mean, se: m.se };
+}
+
+const rowsOf = (ps: readonly TokenizedPair[]) => ps.map((p) => sequenceTokens(p.chosenSeq).slice(1));
+
+function trainRm(
+  sft: Transformer,
+  train: readonly TokenizedPair[],
+  opts: { steps: number; batchSize: number; learningRate: number },
+  seed: number,
+): LearnedRewardModel {
+  const rm = new LearnedRewardModel(sft, seed);
+  try {
+    trainLearnedRewardModel(rm, train, [], { ...opts, seed, verbose: false });
+    return rm;
+  } catch (err) {
+    rm.dispose();
+    throw err;
+  }
+}
+
+/** One seed of the study (cfg gives the data, tokenizer, policy size and SFT/proxy-RM budgets). */
+export async function runOveropt(
+  cfg: HhStudyConfig,
+  o: OveroptConfig,
+  d: HhDatasetConfig,
+  seed: number,
+  loaded?: GroupedPair[],
+  log: (msg: string) => void = () => {},
+): Promise<OveroptResult> {
+  const t0 = performance.now();
+  const { data } = await prepareSeed(cfg, d, seed, loaded);
+  const { tokenizer, test, testGroups } = data;
+  // Halves of the training pairs by group (the tokenizer was fitted on both: it is not a judge).
+  const grouped = data.train.map((p) => ({ ...p, group: String(p.extra?.group) }));
+  const halves = splitByGroup(grouped, 0.5, seed + 1000);
+  const [A, B] = [halves.test, halves.train];
+  const C = cfg.model.contextLength;
+
+  const gold = new Transformer({ ...o.goldModel, contextLength: C, vocabSize: tokenizer.size }, seed + 1);
+  trainSft(gold, rowsOf(A), rowsOf(test), { ...o.goldSft, seed, verbose: false });
+  const goldRm = trainRm(gold, A, o.goldRewardModel, seed);
+  gold.dispose();
+  const sft = new Transformer({ ...cfg.model, vocabSize: tokenizer.size }, seed);
+  trainSft(sft, rowsOf(B), rowsOf(test), { ...cfg.sft, seed, verbose: false });
+  const proxyRm = trainRm(sft, B, cfg.rewardModel, seed);
+  try {
+    const acc = (rm: LearnedRewardModel) =>
+      preferenceAccuracy(
+        rm.scoreSequences(test.map((p) => p.chosenSeq)),
+        rm.scoreSequences(test.map((p) => p.rejectedSeq)),
+        testGroups,
+      ).accuracy;
+    const goldAccuracy = acc(goldRm);
+    const proxyAccuracy = acc(proxyRm);
+    log(`overopt ${d.dataset} seed ${seed}: gold RM ${goldAccuracy.toFixed(3)}, proxy RM ${proxyAccuracy.toFixed(3)}`);
+
+    // Held-out prompts: distinct, the first `o.prompts` of the test pairs.
+    const seen = new Set<string>();
+    const prompts: number[][] = [];
+    for (const p of test) {
+      const key = p.chosenSeq.prompt.join(",");
+      if (!seen.has(key) && prompts.length < o.prompts) (seen.add(key), prompts.push([...p.chosenSeq.prompt]));
+    }
+    const maxNew = Math.min(o.maxNewTokens, C - 2 - Math.max(...prompts.map((p) => p.length)));
+    const rng = new Rng(seed).fork("overopt-samples");
+    const score = (seqs: Sequence[]) => ({ gold: goldRm.scoreSequences(seqs), proxy: proxyRm.scoreSequences(seqs) });
+
+    const curves: OveroptCurve[] = [];
+    // Best-of-N against the proxy, from the SFT policy: N_max samples per prompt, the first N of them used.
+    const nMax = Math.max(...o.bestOfN);
+    const draws = Array.from({ length: nMax }, () =>
+      score(sampleCompletions(sft, prompts, rng, { maxNewTokens: maxNew })),
+    );
+    const bon: OveroptPoint[] = o.bestOfN.map((n) => {
+      const picked = prompts.map((_, i) => {
+        let best = 0;
+        for (let k = 1; k < n; k++) if (draws[k].proxy[i] > draws[best].proxy[i]) best = k;
+        return best;
+      });
+      const g = meanSe(picked.map((k, i) => draws[k].gold[i]));
+      const px = meanSe(picked.map((k, i) => draws[k].proxy[i])).mean;
+      return { step: 0, n, kl: Math.log(n) - (n - 1) / n, gold: g.mean, goldSe: g.se, proxy: px };
+    });
+    curves.push({ label: "best-of-N (proxy)", points: bon, turning: turningPoint(bon) });
+
+    for (const m of o.methods) {
+      const policy = sft.clone(true);
+      const reference = sft.clone(false);
+      try {
+        const points: OveroptPoint[] = [];
+        const evaluate = (step: number) => {
+          const seqs = sampleCompletions(policy, prompts, rng, { maxNewTokens: maxNew });
+          const lp = sequenceLogps(policy, seqs);
+          const lr = sequenceLogps(reference, seqs);
+          const s = score(seqs);
+          const g = meanSe(s.gold);
+          points.push({
+            step,
+            kl: meanSe(lp.map((v, i) => v - lr[i])).mean,
+            gold: g.mean,
+            goldSe: g.se,
+            proxy: meanSe(s.proxy).mean,
+          });
+        };
+        evaluate(0);
+        trainPreference(policy, reference, preferenceData(B, m.keepDesirable ?? 1, seed), {
+          method: m.loss,
+          lossOptions: m.lossOptions,
+          ...o.preference,
+          seed,
+          verbose: false,
+          logEvery: o.preference.steps,
+          onStep: (step) => {
+            if (step % o.preference.evalEvery === 0) evaluate(step);
+          },
+        });
+        curves.push({ label: m.label, points, turning: turningPoint(points) });
+        const last = points[points.length - 1];
+        log(`overopt ${d.dataset} seed ${seed}: ${m.label} KL ${last.kl.toFixed(2)}, gold ${last.gold.toFixed(3)}`);
+      } finally {
+        policy.dispose();
+        reference.dispose();
+      }
+    }
+    return {
+      dataset: d.dataset,
+      seed,
+      halves: { goldPairs: A.length, policyPairs: B.length },
+      goldAccuracy,
+      proxyAccuracy,
+      curves,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    goldRm.dispose();
+    proxyRm.dispose();
+    sft.dispose();
+  }
+}
