@@ -26,6 +26,7 @@ export const NOT_YET_CHECKED: Record<string, string> = {
   "07-human-preferences.ipynb": "issue 29: not yet rewritten",
   "08-dpo-figure2.ipynb": "issue 29: not yet rewritten",
   "09-loss-zoo.ipynb": "issue 29: not yet rewritten",
+  "10-human-preferences-lm.ipynb": "issue 29: not yet rewritten",
 };
 
 export const MAX_CELL_LINES = 40;
