@@ -164,8 +164,8 @@ describe("OAIF labelling and TR-DPO updates", () => {
       [false, false, true, false, false, true],
     );
     assert.throws(() => syncDue(1, 0), /tau must be an integer ≥ 1/);
-    const ref = [tf.variable(tf.tensor1d([3, 5])), tf.variable(tf.tensor2d([[1]]))];
-    const pol = [tf.variable(tf.tensor1d([1, 2])), tf.variable(tf.tensor2d([[-1]]))];
+    const ref: tf.Variable[] = [tf.variable(tf.tensor1d([3, 5])), tf.variable(tf.tensor2d([[1]]))];
+    const pol: tf.Variable[] = [tf.variable(tf.tensor1d([1, 2])), tf.variable(tf.tensor2d([[-1]]))];
     const before = tf.memory().numTensors;
     mixInto(ref, pol, 0.25);
     assert.equal(tf.memory().numTensors, before, "no tensor left behind");
@@ -173,7 +173,9 @@ describe("OAIF labelling and TR-DPO updates", () => {
     assert.deepEqual(Array.from(ref[1].dataSync()), [0.5]);
     mixInto(ref, pol, 1); // hard: a copy
     assert.deepEqual(Array.from(ref[0].dataSync()), [1, 2]);
-    pol[0].assign(tf.tensor1d([7, 7]));
+    const seven = tf.tensor1d([7, 7]);
+    pol[0].assign(seven);
+    seven.dispose();
     assert.deepEqual(Array.from(ref[0].dataSync()), [1, 2], "the copy does not alias the policy");
     assert.throws(() => mixInto(ref, pol, 0), /alpha must lie in \(0, 1\]/);
     assert.throws(() => mixInto(ref.slice(0, 1), pol, 0.5), /1 variables, the policy 2/);
