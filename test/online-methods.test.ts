@@ -25,6 +25,10 @@ import { trainTrDpo } from "../src/lm/trDpo";
 import { Transformer } from "../src/lm/transformer";
 import { WordTokenizer } from "../src/lm/tokenizer";
 import type { TokenizedPair } from "../src/lm/rlaif";
+import { fig2Kind } from "../src/experiments/fig2-kind";
+import { FIG2_ONLINE_PRESETS } from "../src/fig2/onlinePresets";
+import { inlineComplainer } from "../src/sweep/kinds";
+import type { JsonObject } from "../src/sweep/config";
 
 const close = (a: number, b: number, tol = 1e-6, what = "") =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
@@ -437,6 +441,49 @@ describe("tiny end-to-end runs: GRPO, Dr. GRPO, online and iterative DPO, TR-DPO
       Array.from(reference.variables[0].dataSync()),
       refBefore,
       "the caller's reference is not modified",
+    );
+  });
+});
+
+describe("the fig2 kind: issue 28's methods and their settings", () => {
+  const resolve = (c: Record<string, unknown>) =>
+    fig2Kind.resolve(c as JsonObject, inlineComplainer()) as Record<string, unknown>;
+  test("each new method's config holds its own section (preset defaults), the existing methods' configs none", () => {
+    const g = resolve({ preset: "ci", method: "dr-grpo-gt", knob: 0.04 });
+    assert.deepEqual(g.grpo, FIG2_ONLINE_PRESETS.ci.grpo);
+    assert.deepEqual(resolve({ preset: "full", method: "tr-dpo-hard", knob: 0.1 }).trDpoHard, { alpha: 1, tau: 256 });
+    assert.deepEqual(resolve({ preset: "ci", method: "dpop", knob: 0.1 }).dpop, { lambda: 50 });
+    assert.deepEqual(
+      resolve({ preset: "ci", method: "online-dpo", knob: 0.1 }).onlineDpo,
+      FIG2_ONLINE_PRESETS.ci.onlineDpo,
+    );
+    for (const m of ["dpo", "ppo-gt", "rloo", "best-of-n", "sft"]) {
+      const c = resolve({ preset: "ci", method: m, knob: m === "sft" ? 0 : m === "best-of-n" ? 16 : 1 });
+      for (const k of ["grpo", "onlineDpo", "iterativeDpo", "trDpo", "trDpoHard", "dpop"])
+        assert.ok(!(k in c), `${m} has no ${k}`);
+    }
+  });
+  test("bad settings are named: a section on another method, tr-dpo with α = 1, a group of 1, β = 0", () => {
+    assert.throws(() => resolve({ preset: "ci", method: "dpo", knob: 0.1, grpo: { groupSize: 4 } }), /grpo/);
+    assert.throws(
+      () => resolve({ preset: "ci", method: "tr-dpo", knob: 0.1, trDpo: { alpha: 1 } }),
+      /trDpo\.alpha.*tr-dpo-hard/s,
+    );
+    assert.throws(
+      () => resolve({ preset: "ci", method: "tr-dpo-hard", knob: 0.1, trDpoHard: { alpha: 0.5 } }),
+      /trDpoHard\.alpha/,
+    );
+    assert.throws(
+      () => resolve({ preset: "ci", method: "grpo", knob: 0.1, grpo: { groupSize: 1 } }),
+      /grpo\.groupSize/,
+    );
+    assert.throws(() => resolve({ preset: "ci", method: "online-dpo-gt", knob: 0 }), /knob/);
+    assert.throws(() => resolve({ preset: "ci", method: "grpo", knob: 0.1, offline: { epochs: 3 } }), /offline/);
+    // tr-dpo trains on the offline pairs: its offline settings are its own
+    assert.equal(
+      (resolve({ preset: "ci", method: "tr-dpo", knob: 0.1, offline: { epochs: 3 } }).offline as { epochs: number })
+        .epochs,
+      3,
     );
   });
 });
