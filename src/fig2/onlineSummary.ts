@@ -125,8 +125,8 @@ export function lengthVerdict(rows: readonly CheckpointRow[], a = "dr-grpo-gt", 
 
 /**
  * DPOP's claim: the chosen completions' log-ratio log π(y_w) − log π_ref(y_w) (the training log's
- * rewards/chosen ÷ β at each run's last checkpoint) does not fall: yes when its mean is ≥ 0, partly when it
- * is below 0 but its interval includes 0, no when the interval lies below 0. DPO's is given for contrast.
+ * rewards/chosen ÷ β at each run's last checkpoint) does not fall: yes when its mean is ≥ 0, no when its 95%
+ * interval lies below 0, partly otherwise (below 0 on average; one run gives no interval). DPO's for contrast.
  */
 export function dpopVerdict(rows: readonly CheckpointRow[]): VerdictRow {
   const claim = "DPOP: the chosen completions' log-probability does not fall below the reference's (DPO's does)";
@@ -136,7 +136,7 @@ export function dpopVerdict(rows: readonly CheckpointRow[]): VerdictRow {
   if (p.n === 0)
     return { claim, measured: "not run: no dpop run with a training log", reproduced: "n/a", why: "missing runs" };
   const d = seedStats(ratios("dpo"));
-  const reproduced = p.mean >= 0 ? "yes" : p.ciHigh >= 0 ? "partly" : "no";
+  const reproduced = p.mean >= 0 ? "yes" : p.ciHigh < 0 ? "no" : "partly";
   return {
     claim,
     measured: `chosen log-ratio at the last checkpoint: DPOP ${f(p.mean)} [${f(p.ciLow)}, ${f(p.ciHigh)}] (${p.n} runs), DPO ${d.n ? `${f(d.mean)} [${f(d.ciLow)}, ${f(d.ciHigh)}] (${d.n} runs)` : "not run"}`,
@@ -145,7 +145,7 @@ export function dpopVerdict(rows: readonly CheckpointRow[]): VerdictRow {
       reproduced === "yes"
         ? "DPOP's mean chosen log-ratio is ≥ 0"
         : reproduced === "partly"
-          ? "below 0 on average, but the interval includes 0"
+          ? "below 0 on average, but the interval includes 0 (or one run: no interval)"
           : "the whole interval is below 0: the chosen log-probability fell",
   };
 }
