@@ -27,6 +27,9 @@ import { WordTokenizer } from "../src/lm/tokenizer";
 import type { TokenizedPair } from "../src/lm/rlaif";
 import { fig2Kind } from "../src/experiments/fig2-kind";
 import { FIG2_ONLINE_PRESETS } from "../src/fig2/onlinePresets";
+import { dpopVerdict, lengthVerdict } from "../src/fig2/onlineSummary";
+import { summariseFig2 } from "../src/fig2/summary";
+import type { CheckpointRow } from "../src/fig2/run";
 import { inlineComplainer } from "../src/sweep/kinds";
 import type { JsonObject } from "../src/sweep/config";
 
@@ -484,6 +487,50 @@ describe("the fig2 kind: issue 28's methods and their settings", () => {
       (resolve({ preset: "ci", method: "tr-dpo", knob: 0.1, offline: { epochs: 3 } }).offline as { epochs: number })
         .epochs,
       3,
+    );
+  });
+});
+
+describe("issue 28's verdicts (src/fig2/onlineSummary.ts)", () => {
+  const row = (method: string, knob: number, seed: number, step: number, extra: Partial<CheckpointRow>) =>
+    ({ method, knob, seed, step, reward: 0.5, kl: 1, meanLength: 8, ...extra }) as CheckpointRow;
+  test("Dr. GRPO's length: paired by (β, seed) at the last checkpoint; yes, partly and no", () => {
+    const rows = (d: number[]) =>
+      d.flatMap((x, seed) => [
+        row("grpo-gt", 0.04, seed, 1, { meanLength: 2 }), // an earlier checkpoint: not the one compared
+        row("grpo-gt", 0.04, seed, 2, { meanLength: 10 }),
+        row("dr-grpo-gt", 0.04, seed, 2, { meanLength: 10 + x }),
+      ]);
+    const yes = lengthVerdict(rows([-2, -3, -2.5]));
+    assert.equal(yes.reproduced, "yes", yes.measured);
+    assert.match(yes.measured, /mean length difference -2\.50 tokens \[-3\.74, -1\.26\] over 3 pairs/);
+    assert.equal(lengthVerdict(rows([-3, 1, -1])).reproduced, "partly");
+    assert.equal(lengthVerdict(rows([1, 2, 0])).reproduced, "no");
+    assert.equal(lengthVerdict([row("grpo-gt", 0.04, 0, 1, {})]).reproduced, "n/a");
+  });
+  test("DPOP's chosen log-ratio: rewards/chosen ÷ β at each run's last checkpoint; yes, partly and no", () => {
+    const rows = (xs: number[], method = "dpop") =>
+      xs.map((x, seed) => row(method, 0.1, seed, 3, { log: { "rewards/chosen": 0.1 * x } }));
+    const dpo = rows([-2, -2.2], "dpo");
+    const yes = dpopVerdict([...rows([0.5, -0.1, 0.2]), ...dpo]);
+    assert.equal(yes.reproduced, "yes", yes.measured);
+    assert.match(yes.measured, /DPOP 0\.20 .*\(3 runs\), DPO -2\.10 .*\(2 runs\)/);
+    assert.equal(dpopVerdict(rows([-0.5, 0.3])).reproduced, "partly");
+    assert.equal(dpopVerdict(rows([-1])).reproduced, "partly", "one run: no interval");
+    assert.equal(dpopVerdict(rows([-1, -1.2, -0.9])).reproduced, "no");
+    assert.equal(dpopVerdict(dpo).reproduced, "n/a");
+  });
+  test("summariseFig2 grades the study's claims only when its methods are present", () => {
+    const base = [row("dpo", 0.1, 0, 1, { perPromptReward: [0.5, 0.6], perPromptKl: [1, 1] })];
+    assert.ok(!summariseFig2(base).verdicts.some((v) => v.claim.startsWith("OAIF")));
+    const withStudy = summariseFig2([
+      ...base,
+      row("online-dpo-gt", 0.1, 0, 1, { reward: 0.7, perPromptReward: [0.7, 0.7], perPromptKl: [1, 1] }),
+    ]);
+    assert.ok(withStudy.verdicts.some((v) => v.claim.startsWith("OAIF")));
+    assert.ok(
+      !withStudy.verdicts.some((v) => v.claim.startsWith("Unlikelihood")),
+      "the DPO paper's rows it did not run are left out",
     );
   });
 });
