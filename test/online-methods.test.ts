@@ -329,6 +329,23 @@ describe("tiny end-to-end runs: GRPO, Dr. GRPO, online and iterative DPO, TR-DPO
       assert.ok(r.every((l) => l["completion/mean_length"] >= 1 && l["completion/mean_length"] <= 6));
       assert.equal(r[2]["online/samples"], 18);
       assert.ok(r[2]["objective/kl"] !== 0, "the policy moved");
+      // At the first step ratio = 1 and k3 = 0, so −J is −mean_i(Â_i · n_i / D_i): 0 for GRPO (D_i = n_i, and
+      // a group's advantages sum to 0); −mean_i(Â_i n_i)/L_max for Dr. GRPO, not 0 when lengths differ.
+      const p1 = reference.clone();
+      const first = trainGrpo(p1, reference, tokenizer, prompts, reward, {
+        variant,
+        beta: 0.04,
+        iterations: 1,
+        promptsPerIteration: 2,
+        groupSize: 3,
+        epochs: 1,
+        maxNewTokens: 5,
+        seed: 4,
+        verbose: false,
+      }).logs[0]["loss/policy_avg"];
+      p1.dispose();
+      if (variant === "grpo") close(first, 0, 1e-6, "GRPO's first loss");
+      else assert.ok(Math.abs(first) > 1e-4, `Dr. GRPO's first loss ${first}`);
     });
 
   test("online DPO (OAIF: one step a round) and iterative DPO (epochs over a round's pairs)", () => {
@@ -376,6 +393,20 @@ describe("tiny end-to-end runs: GRPO, Dr. GRPO, online and iterative DPO, TR-DPO
       iter.map((l) => l.round),
       [1, 1, 1, 1, 2, 2, 2, 2],
     );
+    // A judge that ties every pair: no update, but every step is still logged (loss NaN) and reported.
+    const seen: number[] = [];
+    const tied = trainOnlineDpo(reference.clone(), reference, tokenizer, prompts, (ps) => ps.map(() => 0), {
+      beta: 0.1,
+      rounds: 2,
+      promptsPerRound: 3,
+      epochs: 2,
+      batchSize: 2,
+      maxNewTokens: 3,
+      verbose: false,
+      onStep: (step) => seen.push(step),
+    });
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+    assert.ok(tied.logs.every((l) => Number.isNaN(l.loss) && l["online/tie_fraction"] === 1));
     assert.throws(
       () =>
         trainOnlineDpo(reference, reference, tokenizer, prompts, () => [1], {
