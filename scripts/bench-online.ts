@@ -32,21 +32,23 @@ async function main(): Promise<void> {
     console.log(`${method} ${JSON.stringify(patch)}: ${sec.toFixed(1)} s`);
     return sec;
   };
-  const E = time("sft", 0);
+  time("tr-dpo", 0.1, { offline: { ...full.offline, epochs: 1, units: 64 } }, 64); // warm-up (kernels, shapes)
+  const E = (time("sft", 0) + time("sft", 0) + time("sft", 0)) / 3;
   const per = (T: number, n: number) => (T - E) / n;
-  const grpo = per(time("grpo-gt", 0.04, { grpo: { ...op.grpo, iterations: 2 } }), 2);
-  const dr = per(time("dr-grpo-gt", 0.04, { grpo: { ...op.grpo, iterations: 2 } }), 2);
-  const round = per(time("online-dpo-gt", 0.1, { onlineDpo: { ...op.onlineDpo, rounds: 4 } }), 4);
+  const grpo = per(time("grpo-gt", 0.04, { grpo: { ...op.grpo, iterations: 4 } }), 4);
+  const dr = per(time("dr-grpo-gt", 0.04, { grpo: { ...op.grpo, iterations: 4 } }), 4);
+  const round = per(time("online-dpo-gt", 0.1, { onlineDpo: { ...op.onlineDpo, rounds: 10 } }), 10);
   const it = (epochs: number) =>
-    time("iterative-dpo-gt", 0.1, { iterativeDpo: { ...op.iterativeDpo, rounds: 1, promptsPerRound: 256, epochs } });
-  const [i1, i3] = [it(1), it(3)];
-  const iterStep = (i3 - i1) / 16;
-  const pairCost = (i1 - E - 8 * iterStep) / 256;
-  const offline = { ...full.offline, epochs: 1, units: 256 };
-  const trStep = per(time("tr-dpo", 0.1, { offline }), 8);
-  const trHardStep = per(time("tr-dpo-hard", 0.1, { offline }), 8);
-  const dpopStep = per(time("dpop", 0.1, { offline }), 8);
-  const dpoStep = per(time("dpo", 0.1, { offline }), 8);
+    time("iterative-dpo-gt", 0.1, { iterativeDpo: { ...op.iterativeDpo, rounds: 1, promptsPerRound: 512, epochs } });
+  const [i1, i4] = [it(1), it(4)];
+  const iterStep = (i4 - i1) / 48;
+  const pairCost = (i1 - E - 16 * iterStep) / 512;
+  const units = 1280; // 40 steps of 32 pairs
+  const offline = { ...full.offline, epochs: 1, units };
+  const trStep = per(time("tr-dpo", 0.1, { offline }, units), 40);
+  const trHardStep = per(time("tr-dpo-hard", 0.1, { offline }, units), 40);
+  const dpopStep = per(time("dpop", 0.1, { offline }, units), 40);
+  const dpoStep = per(time("dpo", 0.1, { offline }, units), 40);
   const offlineSteps = Math.ceil((full.offline.epochs * shared.data.pairs.length) / full.offline.batchSize);
   const ev = full.checkpoints * E;
   const est: Record<string, number> = {
