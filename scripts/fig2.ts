@@ -4,7 +4,7 @@
 //   npm run fig2 -- online | online-ci                 issue 28's online and group methods → data/fig2/fig2-online(-ci).json
 //   npm run fig2 -- full --summarise-only              re-summarise what is stored (no new runs)
 //   … --markdown                                       also print the verdict table as Markdown (the README's)
-//   npm run fig2 -- verify [full|ci] [--tolerance X]   re-run a stated subset (src/experiments/fig2-verify.ts)
+//   npm run fig2 -- verify [full|ci|online-ci] [--tolerance X] re-run a stated subset (src/experiments/fig2-verify.ts)
 //                                                      and check it against the committed rows; exit 1 on a diff
 // Resumable: re-running the same command skips finished runs. For shards use the sweep CLI
 // (npm run sweep -- scripts/sweeps/dpo-fig2.yaml --shard i/n), merge, then --summarise-only.
