@@ -24,7 +24,8 @@ import { trainOnlineDpo, onlineDpoStepsPerRound } from "../src/lm/onlineDpo";
 import { trainTrDpo } from "../src/lm/trDpo";
 import { Transformer } from "../src/lm/transformer";
 import { WordTokenizer } from "../src/lm/tokenizer";
-import type { TokenizedPair } from "../src/lm/rlaif";
+import type { RlaifData, TokenizedPair } from "../src/lm/rlaif";
+import { sequenceLogps, trainPreference } from "../src/lm/preferenceTrainer";
 import { fig2Kind } from "../src/experiments/fig2-kind";
 import { FIG2_ONLINE_PRESETS } from "../src/fig2/onlinePresets";
 import { dpopVerdict, lengthVerdict } from "../src/fig2/onlineSummary";
@@ -475,6 +476,58 @@ describe("tiny end-to-end runs: GRPO, Dr. GRPO, online and iterative DPO, TR-DPO
       Array.from(reference.variables[0].dataSync()),
       refBefore,
       "the caller's reference is not modified",
+    );
+  });
+});
+
+describe("DPOP against DPO on pairs one token apart (Pal et al. 2024, §3: the failure mode DPOP fixes)", () => {
+  test("DPO lowers the chosen completions' log-probs, DPOP keeps them at or above the reference's", async () => {
+    await initBackend("cpu");
+    const texts = ["the film is good", "the film is bad", "a good story", "a bad story", "the cast is good fun"];
+    const tok = WordTokenizer.fit([...texts, "the cast is bad fun"], 50);
+    const ref = new Transformer({ vocabSize: tok.size, contextLength: 12, dModel: 16, nHeads: 2, nLayers: 1 }, 3);
+    const seq = (p: string, c: string) => ({ prompt: tok.encode(p), completion: tok.encode(c), ended: true });
+    const pairs = [
+      ["the film", "is good", "is bad"],
+      ["a", "good story", "bad story"],
+      ["the cast", "is good fun", "is bad fun"],
+    ].map(
+      ([p, c, r]) =>
+        ({
+          prompt: p,
+          chosen: c,
+          rejected: r,
+          chosenSeq: seq(p, c),
+          rejectedSeq: seq(p, r),
+          scoreChosen: 1,
+          scoreRejected: 0,
+        }) as TokenizedPair,
+    );
+    const data = { pairs, rankings: [], unpaired: [], tiedPrompts: 0, tiedLists: 0, flippedFraction: 0 } as RlaifData;
+    const chosen = pairs.map((p) => p.chosenSeq);
+    const before = Array.from(sequenceLogps(ref, chosen));
+    const change = (method: string, lossOptions: Record<string, unknown>) => {
+      const pol = ref.clone();
+      trainPreference(pol, ref, data, {
+        method,
+        lossOptions,
+        steps: 60,
+        batchSize: 3,
+        learningRate: 1e-2,
+        seed: 1,
+        verbose: false,
+      });
+      const after = Array.from(sequenceLogps(pol, chosen));
+      pol.dispose();
+      return after.map((a, i) => a - before[i]);
+    };
+    const dpo = change("dpo", { beta: 0.1 });
+    const dpop = change("dpop", { beta: 0.1, dpopLambda: 50 });
+    ref.dispose();
+    assert.ok(dpo.filter((d) => d < -1).length >= 2, `DPO's chosen log-prob changes ${dpo}`);
+    assert.ok(
+      dpop.every((d) => d > -0.1),
+      `DPOP's chosen log-prob changes ${dpop}`,
     );
   });
 });
