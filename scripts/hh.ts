@@ -18,7 +18,7 @@ import { runOveropt, type OveroptConfig, type OveroptResult } from "../src/exper
 export const HH_CONFIGS = ["scripts/sweeps/hh.json", "scripts/sweeps/hh-overopt.json"];
 
 export interface HhResults {
-  format: "prefopt-hh-results-v1";
+  format: "prefopt-hh-results-v2";
   config: { file: string; sha256: string; body: HhStudyConfig & { overopt?: OveroptConfig } };
   code: { commit: string; dirty: boolean };
   seconds: number;
@@ -58,7 +58,7 @@ async function runConfig(file: string, outArg?: string): Promise<void> {
   const runs: SeedResult[] = [];
   const overopt: OveroptResult[] = [];
   const results = (): HhResults => ({
-    format: "prefopt-hh-results-v1",
+    format: "prefopt-hh-results-v2",
     config: { file, sha256: createHash("sha256").update(bytes).digest("hex"), body: cfg },
     code,
     seconds: (performance.now() - t0) / 1000,

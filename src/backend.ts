@@ -163,6 +163,18 @@ async function startWasm(threads: number): Promise<boolean> {
   }
 }
 
+let warnedKernelFallback = false;
+
+/**
+ * A GEMM kernel fallback is reported, never silent: once per process on stderr (which the Jupyter kernel
+ * shows in the cell), besides BackendInfo.kernelFallback.
+ */
+function warnKernelFallback(): void {
+  if (kernelFallback === undefined || warnedKernelFallback) return;
+  warnedKernelFallback = true;
+  process.stderr.write(`prefopt: warning: ${kernelFallback}; training runs, more slowly (src/backend.ts)\n`);
+}
+
 async function tryBackend(name: BackendName): Promise<string | null> {
   try {
     loadModule(name);
@@ -192,6 +204,7 @@ async function tryBackend(name: BackendName): Promise<string | null> {
         const why = registerBatchMatMulSimd();
         kernelFallback = why === null ? undefined : `SIMD gemm kernels unavailable (tfjs kernels run): ${why}`;
       }
+      warnKernelFallback();
     }
     return null;
   } catch (err) {
@@ -206,12 +219,17 @@ async function tryBackend(name: BackendName): Promise<string | null> {
  */
 export function initBackend(forced?: BackendName): Promise<BackendInfo> {
   const want = forced ?? (process.env.PREFOPT_BACKEND as BackendName | undefined);
+  // Bad settings reject the returned promise (never a synchronous throw from a function returning a Promise).
   if (want !== undefined && !PREFERENCE.includes(want)) {
-    throw new Error(`PREFOPT_BACKEND must be one of ${PREFERENCE.join(", ")}, got "${want}"`);
+    return Promise.reject(new Error(`PREFOPT_BACKEND must be one of ${PREFERENCE.join(", ")}, got "${want}"`));
   }
   // A bad PREFOPT_THREADS is the user's error, not a reason to skip wasm for the 10-50x slower cpu backend
-  // (tryBackend turns any throw into a fallback): check it here, where it throws.
-  requestedThreads();
+  // (tryBackend turns any throw into a fallback): check it here, where it rejects.
+  try {
+    requestedThreads();
+  } catch (err) {
+    return Promise.reject(err);
+  }
   if (active && want === undefined) return active;
   active = (async () => {
     const skipped: string[] = [];

@@ -61,6 +61,21 @@ test("bpe: byte fallback: text never seen in training encodes without <unk> and 
   assert.ok(tokenizer.encode(text).length < new TextEncoder().encode(text).length * 0.8);
 });
 
+test("bpe: the round trip is exact for well-formed UTF-16 only: a lone surrogate comes back as U+FFFD", () => {
+  const { tokenizer } = BpeTokenizer.train(CORPUS, 320);
+  // UTF-8 cannot encode an unpaired surrogate; TextEncoder writes U+FFFD (bytes EF BF BD) in its place.
+  for (const lone of ["\uD800", "\uDFFF", "\uDC00\uD800"]) {
+    const s = `a${lone}b`;
+    const ids = tokenizer.encode(s);
+    assert.ok(!ids.includes(UNK));
+    assert.equal(tokenizer.decode(ids), `a${"\uFFFD".repeat(lone.length)}b`);
+    assert.notEqual(tokenizer.decode(ids), s);
+  }
+  // A surrogate pair (well-formed) round-trips exactly.
+  const pair = "a\uD83D\uDE00b";
+  assert.equal(tokenizer.decode(tokenizer.encode(pair)), pair);
+});
+
 test("bpe: deterministic: same merges from the same texts in any order, and from a second run", () => {
   const a = BpeTokenizer.train(CORPUS, 330).tokenizer.merges;
   const again = BpeTokenizer.train(CORPUS, 330).tokenizer.merges;

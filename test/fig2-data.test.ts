@@ -27,16 +27,9 @@ import {
   type SentimentExample,
 } from "../src/fig2/classifier";
 import { makePrefixSplit, findPrefixLeaks, assertNoPrefixLeak, trainDocuments } from "../src/fig2/prefixes";
-import {
-  buildPairwiseData,
-  bradleyTerryLabel,
-  sampleScoredGroups,
-  writeTrlFiles,
-  readTrlFiles,
-  trainOnTrlFile,
-  textToSequence,
-  type ScoredGroup,
-} from "../src/fig2/pairs";
+import { buildPairwiseData, bradleyTerryLabel, sampleScoredGroups, type ScoredGroup } from "../src/fig2/pairs";
+import { writeTrlFiles, readTrlFiles, textToSequence } from "../src/lm/trlFiles";
+import { trainOnTrlFile } from "../src/lm/trainOnTrlFile";
 import {
   LearnedRewardModel,
   bradleyTerryRewardLoss,

@@ -184,12 +184,14 @@ describe("the backend runs the SIMD kernels when it says so", () => {
   });
 });
 
-test("where the runtime rejects the kernels, wasm still computes (tfjs kernels) and BackendInfo says why", () => {
-  // A child process whose WebAssembly.Module constructor (used only by compileKernel) throws.
+test("where the runtime rejects the kernels, wasm still computes (tfjs kernels), BackendInfo says why, and stderr warns once", () => {
+  // A child process whose WebAssembly.Module constructor (used only by compileKernel) throws. The backend
+  // is started twice (a forced initBackend re-runs the kernel registration): the warning comes once.
   const script = `
     WebAssembly.Module = function () { throw new Error("no SIMD here (test)"); };
     const tf = require("@tensorflow/tfjs");
-    require("./src/backend").initBackend("wasm").then((b) => {
+    const { initBackend } = require("./src/backend");
+    initBackend("wasm").then(() => initBackend("wasm")).then((b) => {
       const x = tf.matMul(tf.ones([2, 3, 4]), tf.ones([2, 4, 5])).dataSync()[0];
       console.log(JSON.stringify({ name: b.name, kernelFallback: b.kernelFallback, x,
         calls: require("./src/lm/kernels/gemm").gemmCalls(),
@@ -208,6 +210,9 @@ test("where the runtime rejects the kernels, wasm still computes (tfjs kernels) 
   assert.match(String(out.kernelFallback), /SIMD gemm kernels unavailable .*no SIMD here \(test\)/);
   assert.deepEqual(out.calls, { nn: 0, tn: 0, inPlace: 0 });
   assert.equal(out.active, false);
+  // Issue 25 item 4: a fallback is reported, never silent (stderr shows in a notebook cell too).
+  const warnings = r.stderr.match(/prefopt: warning: SIMD gemm kernels unavailable .*no SIMD here \(test\)/g) ?? [];
+  assert.equal(warnings.length, 1, `one warning on stderr, got:\n${r.stderr}`);
 });
 
 test("threaded wasm (shared memory): the kernels attach to the shared heap and compute in place", () => {

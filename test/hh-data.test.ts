@@ -5,8 +5,10 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { splitTurns, truncatePairs, truncatePrompt, type Encoder } from "../src/lm/truncate";
+import * as tf from "@tensorflow/tfjs";
 import {
   lengthRewards,
+  noWorseThan,
   preferenceAccuracy,
   preferenceData,
   splitByGroup,
@@ -15,6 +17,7 @@ import {
 } from "../src/experiments/hh-data";
 import { implicitRewards } from "../src/experiments/hh-study";
 import type { TokenizedPair } from "../src/lm/rlaif";
+import { getLoss, resolveLossOptions } from "../src/losses/index";
 
 /** One token per whitespace-separated word (ids 10, 11, … in order of first sight): easy to count by hand. */
 function wordEncoder(): Encoder {
@@ -123,22 +126,43 @@ test("splits: by group, nothing lost, no group or prompt on both sides, seeded",
   assert.throws(() => splitByGroup(grouped(3, 3), 0.5, 0), /1 group/);
 });
 
-test("accuracy: share of pairs with r(chosen) > r(rejected), ties ½, against a hand count and hand CI", () => {
-  // Scores 1, ½, 0, 1 → 0.625. Clusters a (1, ½), b (0), c (1): sums 1.5, 0, 1 with n 2, 1, 1, mean 0.625;
-  // Σ(S − n·m)² = 0.0625 + 0.390625 + 0.140625 = 0.59375; se = √(3/2 · 0.59375)/4 = 0.2359359.
+// Student-t quantiles t_{0.975, ν} from a printed table (Abramowitz & Stegun Table 26.10), not from our code.
+const T975 = { 2: 4.302652729911275, 3: 3.182446305284263 } as const;
+
+test("accuracy: share of pairs with r(chosen) > r(rejected), ties count 0 (TRL), against a hand count and hand t-interval", () => {
+  // Scores 1, 0 (a tie: TRL's rewards/accuracies is the mean of chosen > rejected, strict), 0, 1 → 0.5.
+  // Clusters a (1, 0), b (0), c (1): sums 1, 0, 1 with n 2, 1, 1, mean 0.5; Σ(S − n·m)² = 0 + 0.25 + 0.25 = 0.5;
+  // se = √(3/2 · 0.5)/4; G = 3, so the interval is 0.5 ± t_{0.975, 2}·se.
   const a = preferenceAccuracy([1, 2, 3, 0], [0, 2, 5, -1], ["a", "a", "b", "c"]);
-  assert.equal(a.accuracy, 0.625);
+  assert.equal(a.accuracy, 0.5);
   assert.deepEqual([a.n, a.clusters], [4, 3]);
-  const se = Math.sqrt(1.5 * 0.59375) / 4;
-  assert.ok(Math.abs(a.ci95[0] - (0.625 - 1.96 * se)) < 1e-12 && Math.abs(a.ci95[1] - (0.625 + 1.96 * se)) < 1e-12);
+  const se = Math.sqrt(1.5 * 0.5) / 4;
+  assert.ok(Math.abs(a.se - se) < 1e-12);
+  assert.ok(Math.abs(a.ci95[0] - (0.5 - T975[2] * se)) < 1e-9, `${a.ci95[0]}`);
+  assert.ok(Math.abs(a.ci95[1] - (0.5 + T975[2] * se)) < 1e-9, `${a.ci95[1]}`);
   assert.throws(() => preferenceAccuracy([1, NaN], [0, 0], ["a", "b"]), /pair 1 is not finite/);
   assert.throws(() => preferenceAccuracy([1], [0, 0], ["a"]), /1 chosen, 2 rejected/);
-  // The length-only baseline: the longer (characters) is preferred.
+  assert.throws(() => preferenceAccuracy([1, 2], [0, 0], ["a", "a"]), /2 clusters/);
+  // The length-only baseline: the longer (characters) is preferred; equal lengths are a tie, counted 0.
   const len = lengthRewards([
     { chosen: "long one", rejected: "short" },
     { chosen: "s", rejected: "longer" },
+    { chosen: "same", rejected: "size" },
   ]);
-  assert.equal(preferenceAccuracy(len.chosen, len.rejected, ["a", "b"]).accuracy, 0.5);
+  assert.equal(preferenceAccuracy(len.chosen, len.rejected, ["a", "b", "c"]).accuracy, 1 / 3);
+});
+
+test("accuracy: with G = 4 clusters (UKP's 4 held-out debates) the 95% interval uses t with 3 degrees of freedom", () => {
+  // Scores 1, 1 | 1, 0 | 0 | 1 in clusters a | b | c | d: S = 2, 1, 0, 1; n = 2, 2, 1, 1; N = 6, mean 2/3.
+  // S − n·m = 2/3, −1/3, −2/3, 1/3; Σ² = 10/9; Var = G/(G−1)·Σ²/N² = 4/3 · 10/9 / 36 = 10/243.
+  const a = preferenceAccuracy([1, 1, 1, 0, 0, 1], [0, 0, 0, 1, 1, 0], ["a", "a", "b", "b", "c", "d"]);
+  const se = Math.sqrt(10 / 243);
+  assert.equal(a.clusters, 4);
+  assert.ok(Math.abs(a.accuracy - 2 / 3) < 1e-15);
+  const half = T975[3] * se; // 0.6456: the normal 1.96 would give 0.3976, 38% too narrow
+  assert.ok(Math.abs(a.ci95[1] - a.ci95[0] - 2 * half) < 1e-9, `half-width ${(a.ci95[1] - a.ci95[0]) / 2} vs ${half}`);
+  assert.ok(Math.abs(a.ci95[0] - (2 / 3 - half)) < 1e-9);
+  assert.ok(Math.abs(a.se - se) < 1e-12);
 });
 
 test("implicit rewards: log π − log π_ref, and SimPO's length-normalised log π", () => {
@@ -146,6 +170,69 @@ test("implicit rewards: log π − log π_ref, and SimPO's length-normalised log
   const ref = Float32Array.from([-5, -6]);
   assert.deepEqual(Array.from(implicitRewards("sigmoid", policy, ref, [2, 3])), [1, -3]);
   assert.deepEqual(Array.from(implicitRewards("simpo", policy, ref, [2, 3])), [-2, -3]);
+});
+
+test("implicit rewards: each method is scored by the reward its own loss uses (IPO per-token average, TRL)", () => {
+  // Chosen: log-ratio +3 over 10 tokens (0.3 per token); rejected: +2 over 2 tokens (1 per token).
+  // Summed, chosen wins; per token (TRL's IPO, whose rewards/accuracies use the averaged log-probs), rejected wins.
+  const policy = Float32Array.from([-7, -4]);
+  const ref = Float32Array.from([-10, -6]);
+  const lengths = [10, 2];
+  const r = (loss: string, o?: Record<string, unknown>) => Array.from(implicitRewards(loss, policy, ref, lengths, o));
+  assert.deepEqual(r("ipo"), [0.3, 1]);
+  assert.deepEqual(r("ipo", { beta: 0.1 }), [0.3, 1]);
+  assert.deepEqual(r("ipo", { lengthNormalize: false }), [3, 2], "summed when the loss is configured so");
+  for (const loss of ["sigmoid", "dpo", "kto", "sft"]) assert.deepEqual(r(loss), [3, 2], loss);
+  assert.deepEqual(r("sigmoid", { beta: 0.1, labelSmoothing: 0.1 }), [3, 2], "cDPO");
+  assert.deepEqual(r("simpo", { beta: 2, simpoGamma: 1 }), [-0.7, -2]);
+  assert.throws(() => r("ipo", { bogus: 1 }), /bogus/);
+  assert.throws(() => r("orpo"), /orpo.*no held-out reward/);
+  // The same ordering as the registry's own rewards (β·reward, what TRL logs), for the pair losses.
+  for (const [loss, o] of [
+    ["ipo", { beta: 0.1 }],
+    ["sigmoid", { beta: 0.1 }],
+    ["simpo", { beta: 2, simpoGamma: 1 }],
+  ] as const) {
+    const out = tf.tidy(() => {
+      const t = (xs: number[]) => tf.tensor1d(xs);
+      const res = getLoss(loss).loss(
+        {
+          policyChosen: t([policy[0]]),
+          policyRejected: t([policy[1]]),
+          refChosen: t([ref[0]]),
+          refRejected: t([ref[1]]),
+          chosenLengths: t([lengths[0]]),
+          rejectedLengths: t([lengths[1]]),
+        } as never,
+        resolveLossOptions(loss, o) as never,
+      );
+      return [res.chosenRewards.dataSync()[0], res.rejectedRewards.dataSync()[0]];
+    });
+    const mine = r(loss, o);
+    assert.ok(
+      Math.abs(out[0] - o.beta * mine[0]) < 1e-5 && Math.abs(out[1] - o.beta * mine[1]) < 1e-5,
+      `${loss}: ${out}`,
+    );
+  }
+});
+
+test("seed-by-seed comparison: every seed's method must reach the reference minus that seed's CI half-width", () => {
+  const acc = (accuracy: number, half: number) => ({
+    accuracy,
+    n: 100,
+    clusters: 4,
+    se: half / 2,
+    ci95: [accuracy - half, accuracy + half] as [number, number],
+  });
+  // Means: method 0.6, reference 0.65, mean half-width 0.06: "within" by the mean rule (0.6 ≥ 0.59),
+  // but seed 2 misses by far (0.45 < 0.70 − 0.02): not every seed agrees.
+  const method = [acc(0.75, 0.1), acc(0.45, 0.1)];
+  const ref = [acc(0.6, 0.1), acc(0.7, 0.02)];
+  assert.equal(noWorseThan(method, ref), false);
+  assert.equal(noWorseThan([acc(0.62, 0.1), acc(0.69, 0.1)], ref), true);
+  assert.equal(noWorseThan([acc(0.5, 0.1), acc(0.69, 0.1)], ref), true, "0.5 ≥ 0.6 − 0.1");
+  assert.equal(noWorseThan([acc(0.49, 0.1), acc(0.69, 0.1)], ref), false);
+  assert.throws(() => noWorseThan([acc(0.5, 0.1)], ref), /1 .* 2/);
 });
 
 test("KTO's unpaired data: chosen desirable, rejected undesirable; keepDesirable drops only desirable ones", () => {
@@ -173,20 +260,36 @@ test("KTO's unpaired data: chosen desirable, rejected undesirable; keepDesirable
   assert.deepEqual(preferenceData(pairs, 0.5, 3), half, "seeded");
 });
 
-test("over-optimisation turning point: gold peaks, then falls beyond 2 se while proxy rises; a rising curve has none", async () => {
+test("over-optimisation turning point: gold rises, peaks, then falls beyond 2 se while proxy rises; a rising curve has none", async () => {
   const { turningPoint } = await import("../src/experiments/hh-overopt");
   const pt = (kl: number, gold: number, proxy: number, goldSe = 0.01) => ({ step: 0, kl, gold, goldSe, proxy });
   const turns = turningPoint([pt(0, 0, 0), pt(1, 0.2, 0.5), pt(2, 0.1, 0.9), pt(3, 0.05, 1.2)]);
-  assert.deepEqual(turns, { peakIndex: 1, peakKl: 1, overoptimised: true, fallIndex: 2 });
+  assert.deepEqual(turns, { peakIndex: 1, peakKl: 1, rose: true, overoptimised: true, fallIndex: 2 });
   // The same fall within the noise (se 0.05: 2·√2·0.05 = 0.141 > 0.1) is not a turn; nor is a fall with proxy falling too.
   assert.equal(turningPoint([pt(0, 0, 0, 0.05), pt(1, 0.2, 0.5, 0.05), pt(2, 0.1, 0.9, 0.05)]).overoptimised, false);
   assert.equal(turningPoint([pt(0, 0, 0), pt(1, 0.2, 0.5), pt(2, 0.1, 0.4)]).overoptimised, false);
   assert.deepEqual(turningPoint([pt(0, 0, 0), pt(1, 0.1, 1), pt(2, 0.2, 2)]), {
     peakIndex: 2,
     peakKl: 2,
+    rose: true,
     overoptimised: false,
     fallIndex: -1,
   });
+});
+
+test("over-optimisation turning point: a curve that only falls from its first point has no turn (no rise first)", async () => {
+  const { turningPoint } = await import("../src/experiments/hh-overopt");
+  const pt = (kl: number, gold: number, proxy: number, goldSe = 0.01) => ({ step: 0, kl, gold, goldSe, proxy });
+  // Best-of-N in the committed run: gold highest at N = 1 (KL 0), then lower while the proxy rises. Gao et
+  // al.'s over-optimisation is a rise then a fall; a curve that never rises says the proxy does not track gold.
+  const falling = turningPoint([pt(0, 0, -0.7), pt(0.19, -0.14, -0.3), pt(0.64, -0.25, -0.07), pt(1.2, -0.14, 0.14)]);
+  assert.deepEqual(falling, { peakIndex: 0, peakKl: 0, rose: false, overoptimised: false, fallIndex: -1 });
+  // A rise within the noise (0.1 < 2·√2·0.05 = 0.141) followed by a large fall: still no significant rise.
+  const noisy = turningPoint([pt(0, 0, 0, 0.05), pt(1, 0.1, 0.5, 0.05), pt(2, -0.5, 0.9, 0.05)]);
+  assert.deepEqual([noisy.peakIndex, noisy.rose, noisy.overoptimised], [1, false, false]);
+  // The same shape with a significant rise (0.3 > 0.141) is a turn.
+  const real = turningPoint([pt(0, 0, 0, 0.05), pt(1, 0.3, 0.5, 0.05), pt(2, -0.5, 0.9, 0.05)]);
+  assert.deepEqual([real.peakIndex, real.rose, real.overoptimised, real.fallIndex], [1, true, true, 2]);
 });
 
 test("committed results (data/hh/) carry the sha256 of the config files in the repository and a complete run", async () => {

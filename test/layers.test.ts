@@ -103,3 +103,24 @@ test("src/experiments/index.ts lists every kind module, and each registers the n
     assert.equal(getExperimentKind(name).name, name);
   }
 });
+
+test("the TRL file I/O and trainOnTrlFile are the LM track's (src/lm/), and pf.fig2 re-exports the same functions", async () => {
+  const lm = await import("../src/lm/index");
+  const fig2 = await import("../src/fig2/index");
+  for (const name of [
+    "toTrlRecords",
+    "writeTrlFiles",
+    "readTrlFiles",
+    "textToSequence",
+    "encodeDecoded",
+    "trainOnTrlFile",
+  ])
+    assert.equal(
+      (fig2 as Record<string, unknown>)[name],
+      (lm as Record<string, unknown>)[name],
+      `pf.fig2.${name} is pf.lm.${name}`,
+    );
+  const trl = [path.join(SRC, "lm", "trlFiles.ts"), path.join(SRC, "lm", "trainOnTrlFile.ts")];
+  for (const f of trl)
+    for (const t of graph.get(f)!) assert.notEqual(unitOf(t), "fig2", `${path.relative(SRC, f)} imports ${t}`);
+});

@@ -14,12 +14,15 @@ import { plackettLuceNll } from "../src/losses/listwise";
 import { ktoLoss } from "../src/losses/kto";
 import { ipoLoss } from "../src/losses/ipo";
 import { dpoLoss } from "../src/losses/dpo";
-import { resolveLossOptions } from "../src/losses/registry";
+import { listLossTypes, resolveLossOptions } from "../src/losses/registry";
+import { preferenceLoss } from "../src/losses/preferenceLoss";
+import { MAX_SCALE } from "../src/losses/options";
 import "../src/losses/all";
 import { WordTokenizer } from "../src/lm/tokenizer";
 import { Transformer } from "../src/lm/transformer";
 import { trainPreference, sequenceLogps } from "../src/lm/preferenceTrainer";
-import { readTrlFiles, trainOnTrlFile } from "../src/fig2/pairs";
+import { readTrlFiles } from "../src/lm/trlFiles";
+import { trainOnTrlFile } from "../src/lm/trainOnTrlFile";
 import type { RlaifData } from "../src/lm/rlaif";
 import type { Sequence } from "../src/lm/batching";
 
@@ -146,6 +149,36 @@ test("item 9: an invalid PREFOPT_THREADS is an error naming the variable, not a 
   }
 });
 
+test("initBackend rejects on a bad PREFOPT_THREADS or PREFOPT_BACKEND, never throws synchronously", async () => {
+  const saved = { threads: process.env.PREFOPT_THREADS, backend: process.env.PREFOPT_BACKEND };
+  const restore = (name: "PREFOPT_THREADS" | "PREFOPT_BACKEND", v: string | undefined) => {
+    if (v === undefined) delete process.env[name];
+    else process.env[name] = v;
+  };
+  try {
+    for (const [name, bad, message] of [
+      ["PREFOPT_THREADS", "abc", /PREFOPT_THREADS must be a positive integer, got "abc"/],
+      ["PREFOPT_BACKEND", "gpu", /PREFOPT_BACKEND must be one of .*, got "gpu"/],
+    ] as const) {
+      process.env[name] = bad;
+      let promise: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        promise = initBackend();
+      }, `${name}=${bad}: initBackend threw synchronously`);
+      // A caller that chains .catch (no await, no try) sees the error.
+      const caught = await promise!.then(
+        () => null,
+        (e: Error) => e,
+      );
+      assert.match(String(caught?.message), message);
+      restore(name, name === "PREFOPT_THREADS" ? saved.threads : saved.backend);
+    }
+  } finally {
+    restore("PREFOPT_THREADS", saved.threads);
+    restore("PREFOPT_BACKEND", saved.backend);
+  }
+});
+
 test("item 10: pairs and rankings whose completions become identical after truncation are left out and counted", async () => {
   const t = tok();
   // contextLength 6: <bos> + "the film" (2) leaves 3 completion tokens; the texts differ at the 4th word.
@@ -182,13 +215,139 @@ test("item 12: β beyond what float32 carries is refused (1e39 overflows; IPO's 
   const x = tf.tensor1d([-1, -2]);
   assert.throws(() => dpoLoss(x, x, x, x, { beta: 1e39 }), /dpoLoss.*beta is beyond float32/);
   assert.throws(() => ipoLoss(x, x, x, x, { beta: 1e-39 }), /ipoLoss.*beta is below float32's smallest normal/);
-  // IPO squares 1/(2β): β = 1.2e-38 (a normal float32) still gives (4e37)² = ∞, so IPO stops at 2^-64.
-  assert.throws(() => resolveLossOptions("ipo", { beta: 1.2e-38 }), /option beta must be >= 2\^-64 .* for IPO/);
-  assert.throws(() => ipoLoss(x, x, x, x, { beta: 2 ** -65 }), /ipoLoss.*beta must be >= 2\^-64/);
-  const ok = ipoLoss(x, tf.tensor1d([-3, -1]), x, x, { beta: 2 ** -64 });
-  assert.ok(Array.from(ok.losses.dataSync()).every(Number.isFinite), "IPO at β = 2^-64 is finite");
-  assert.deepEqual(resolveLossOptions("dpo", { beta: 3e38 }).beta, 3e38);
-  tf.dispose([x, ok.losses, ok.chosenRewards, ok.rejectedRewards]);
+  // IPO squares 1/(2β): β = 1.2e-38 (a normal float32) still gives (4e37)² = ∞. At β = 2^-64 (the old
+  // bound) one example's loss is 2^126, finite, but the mean over a batch of 4 overflows: 1/β is a scale
+  // too, so IPO stops at 1/MAX_SCALE = 1e-6.
+  assert.throws(() => resolveLossOptions("ipo", { beta: 1.2e-38 }), /option beta must be >= 0\.000001 for IPO/);
+  assert.throws(() => resolveLossOptions("ipo", { beta: 2 ** -64 }), /option beta must be >= 0\.000001 for IPO/);
+  assert.throws(() => ipoLoss(x, x, x, x, { beta: 9e-7 }), /ipoLoss.*beta must be >= 0.000001/);
+  const four = tf.tensor1d([-1, -2, -3, -4]);
+  const ok = ipoLoss(four, tf.tensor1d([-3, -1, -1, -1]), four, four, { beta: 1e-6 });
+  const mean = tf.mean(ok.losses);
+  assert.ok(Number.isFinite(mean.dataSync()[0]), "IPO's batch mean at β = 1e-6 is finite");
+  tf.dispose([x, four, mean, ok.losses, ok.chosenRewards, ok.rejectedRewards]);
+});
+
+test("item 12: β·h must stay finite: scale options stop at MAX_SCALE = 1e6 (β = 3e38 overflowed at h = −4)", () => {
+  assert.equal(MAX_SCALE, 1e6);
+  // β = 3e38 is a normal float32, but dpoLoss at h = −4 gave softplus(1.2e39) = ∞.
+  assert.throws(() => resolveLossOptions("dpo", { beta: 3e38 }), /option beta must be <= 1000000, got 3e\+38 \(/);
+  const h4 = [tf.tensor1d([-5]), tf.tensor1d([-1]), tf.tensor1d([-1]), tf.tensor1d([-1])] as const; // h = −4
+  assert.throws(() => dpoLoss(...h4, { beta: 3e38 }), /dpoLoss.*beta must be <= 1000000, got 3e\+38/);
+  assert.throws(() => ipoLoss(...h4, { beta: 3e38 }), /ipoLoss.*beta must be <= 1000000/);
+  // Every registered scale option (β, f-DPO's α, RPO's α, SimPO's γ, KTO's λs, unlikelihood's α) is capped.
+  for (const info of listLossTypes())
+    for (const [name, spec] of Object.entries(info.options))
+      if (
+        [
+          "beta",
+          "fAlphaCoef",
+          "rpoAlpha",
+          "simpoGamma",
+          "desirableWeight",
+          "undesirableWeight",
+          "unlikelihoodAlpha",
+          "bcoDelta",
+        ].includes(name)
+      ) {
+        assert.equal(spec.max, MAX_SCALE, `${info.name}.${name}`);
+        assert.throws(
+          () => resolveLossOptions(info.name, { [name]: 2e6 }),
+          new RegExp(`option ${name} must be <= 1000000`),
+        );
+      }
+  // BCO's fixed reward shift δ is in reward units (β·h): ±MAX_SCALE (3e38 made a batch mean overflow).
+  assert.throws(() => resolveLossOptions("bco_pair", { bcoDelta: -3e38 }), /option bcoDelta must be >= -1000000/);
+  // At the cap every loss is finite, with finite gradients, for log-ratios of ±1e4 nats (the bound's premise)
+  // with every other scale option at the cap too: β·h = 1e10 and (β·h)² = 1e20, far below float32's 3.4e38.
+  const H = 1e4;
+  for (const info of listLossTypes()) {
+    const opts: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(info.options)) if (spec.max === MAX_SCALE) opts[name] = MAX_SCALE;
+    for (const s of [H, -H]) {
+      const out = tf.tidy(() => {
+        const at = (pc: tf.Tensor): tf.Tensor => {
+          if (info.data === "pairs")
+            return preferenceLoss(
+              info.name,
+              {
+                policyChosen: pc,
+                policyRejected: tf.tensor1d([-H - 1, -1]),
+                refChosen: tf.tensor1d([-1 - s, -1]),
+                refRejected: tf.tensor1d([-1, -1 - s]),
+                chosenLengths: [3, 3],
+                rejectedLengths: [3, 3],
+              },
+              opts,
+            ).losses;
+          if (info.data === "unpaired")
+            return preferenceLoss(
+              info.name,
+              {
+                policy: pc,
+                ref: tf.tensor1d([-1 - s, -1]),
+                desirable: [true, false],
+                klPolicy: tf.tensor1d([-1, -H]),
+                klRef: tf.tensor1d([-1 - s, -1]),
+              },
+              opts,
+            ).losses;
+          return preferenceLoss(
+            info.name,
+            {
+              policy: tf.stack([pc, tf.tensor1d([-2, -3])]),
+              ref: tf.tensor2d([
+                [-1 - s, -1],
+                [-1, -1],
+              ]),
+            },
+            opts,
+          ).losses;
+        };
+        const pc = tf.tensor1d([-1, -H - 1]);
+        const { value, grad } = tf.valueAndGrad((p: tf.Tensor) => tf.sum(at(p)))(pc);
+        return [...at(pc).dataSync(), value.dataSync()[0], ...grad.dataSync()];
+      });
+      assert.ok(out.every(Number.isFinite), `${info.name} at h = ${s}, ${JSON.stringify(opts)}: ${out}`);
+    }
+  }
+  // 1/τ and 1/(2β) are scales too: DiscoPOP's σ(βh/τ) at τ = 1.2e-38 gave an infinite gradient, and SPPO's
+  // (a − 1/(2β))² at β = 1e-30 an infinite loss.
+  assert.throws(
+    () => resolveLossOptions("discopop", { discopopTau: 1.2e-38 }),
+    /option discopopTau must be >= 0.000001, got 1.2e-38/,
+  );
+  assert.throws(
+    () => resolveLossOptions("sppo_hard", { beta: 1e-30 }),
+    /option beta must be >= 0\.000001 for sppo_hard/,
+  );
+  for (const [name, opts] of [
+    ["discopop", { beta: MAX_SCALE, discopopTau: 1e-6, fAlphaCoef: MAX_SCALE, rpoAlpha: MAX_SCALE }],
+    ["sppo_hard", { beta: 1e-6, rpoAlpha: MAX_SCALE }],
+  ] as const)
+    for (const s of [H, -H]) {
+      const out = tf.tidy(() => {
+        const f = (pc: tf.Tensor) =>
+          tf.sum(
+            preferenceLoss(
+              name,
+              {
+                policyChosen: pc,
+                policyRejected: tf.tensor1d([-H - 1, -1]),
+                refChosen: tf.tensor1d([-1 - s, -1]),
+                refRejected: tf.tensor1d([-1, -1 - s]),
+              },
+              opts,
+            ).losses,
+          );
+        const { value, grad } = tf.valueAndGrad(f)(tf.tensor1d([-1, -H - 1]));
+        return [value.dataSync()[0], ...grad.dataSync()];
+      });
+      assert.ok(out.every(Number.isFinite), `${name} at h = ${s}: ${out}`);
+    }
+  const ok = dpoLoss(...h4, { beta: MAX_SCALE });
+  assert.ok(Math.abs(ok.losses.dataSync()[0] - 4e6) < 1, "−log σ(−4e6) = 4e6");
+  tf.dispose([...h4, ok.losses, ok.chosenRewards, ok.rejectedRewards]);
 });
 
 test("item 13: plackettLuceProbability refuses a repeated, out-of-range or missing index", () => {

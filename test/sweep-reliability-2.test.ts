@@ -9,8 +9,9 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { Worker } from "worker_threads";
 import "../src/experiments";
-import { loadSweepFile, parseSweepSpec, SweepConfigError } from "../src/sweep/config";
+import { loadSweepFile, MAX_PLANNED_RUNS, parseSweepSpec, SweepConfigError } from "../src/sweep/config";
 import { FileLock } from "../src/sweep/lock";
 import { mergeShards } from "../src/sweep/merge";
 import { runSweep } from "../src/sweep/runner";
@@ -186,6 +187,40 @@ registerExperimentKind({
     assert.deepEqual(fs.readdirSync(dir), []);
   });
 
+  test('item 20: a live breaker that keeps re-taking the break lock: "kept changing hands" names the .lock.break file', async () => {
+    const dir = tmp("hands");
+    const target = path.join(dir, "results.jsonl");
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const host = os.hostname();
+    fs.writeFileSync(
+      `${target}.lock`,
+      JSON.stringify({ pid: dead, host, since: new Date(0).toISOString(), token: "stale" }) + "\n",
+    );
+    // A worker thread re-takes the break lock every 50 ms in the name of a live process (our parent), so the
+    // stale lock can never be broken: the taker must give up, and say which file holds it up.
+    const breakFile = `${target}.lock.break`;
+    const worker = new Worker(
+      `const fs = require("fs"); const { workerData: w } = require("worker_threads");
+       const take = () => fs.writeFileSync(w.file, JSON.stringify({ pid: w.pid, host: w.host, since: new Date().toISOString(), token: String(Math.random()) }) + "\\n");
+       take(); setInterval(take, 50);`,
+      { eval: true, workerData: { file: breakFile, pid: process.ppid, host } },
+    );
+    try {
+      while (!fs.existsSync(breakFile)) await new Promise((r) => setTimeout(r, 10));
+      const t0 = Date.now();
+      assert.throws(
+        () => FileLock.acquire(target, "the results", 1000),
+        (e: Error) =>
+          e.message.includes(`could not take the lock file ${target}.lock (it kept changing hands for 1 s)`) &&
+          e.message.includes(`its break file ${breakFile} is still there`) &&
+          e.message.includes("delete both"),
+      );
+      assert.ok(Date.now() - t0 < 5000, `gave up after ${Date.now() - t0} ms`);
+    } finally {
+      await worker.terminate();
+    }
+  });
+
   test("item 21: a YAML alias bomb is refused naming the file", () => {
     const f = path.join(tmp("bomb"), "bomb.yaml");
     const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
@@ -214,6 +249,81 @@ registerExperimentKind({
     fs.writeFileSync(f, `name: cap\nkind: synthetic\nseeds: 10\ngrid:\n  x: ${list}\n  slope: ${list}\n`);
     assert.equal(loadSweepFile(f).seeds.length, 10);
   });
+});
+
+/** The longest string V8 builds (0x1fffffe8 characters): the summary at 10^6 runs died on it (item 33). */
+const V8_MAX_STRING = 0x1fffffe8;
+const OUTPUTS = ["plan.json", "results.jsonl", "summary.csv", "summary.json", "report.html"];
+
+describe("issue 22 item 33: a plan at the cap (MAX_PLANNED_RUNS) is workable", () => {
+  test("docs/reliability.md states the cap the code enforces", () => {
+    const doc = fs.readFileSync(path.join(root, "docs", "reliability.md"), "utf8").replace(/\s+/g, " ");
+    assert.ok(
+      doc.includes(`a plan over ${MAX_PLANNED_RUNS.toLocaleString("en-US")} runs`),
+      `docs/reliability.md should say a plan over ${MAX_PLANNED_RUNS.toLocaleString("en-US")} runs is refused`,
+    );
+    assert.ok(!/a plan over 1,000,000 runs/.test(doc));
+  });
+
+  test("every output, projected from plans of 1 and 1,000 runs to the cap, stays under half V8's longest string", async () => {
+    const dir = tmp("capgrowth");
+    const sizes = async (n: number): Promise<Record<string, number>> => {
+      const xs = Array.from({ length: Math.min(n, 100) }, (_, i) => i);
+      const slopes = Array.from({ length: Math.max(1, n / 100) }, (_, i) => i);
+      const spec = parseSweepSpec({ name: `g${n}`, kind: "synthetic", seeds: [1], grid: { x: xs, slope: slopes } });
+      const out = path.join(dir, String(n));
+      const r = await runSweep({ spec, out, workers: 0, quiet: true });
+      assert.equal(r.ran, n);
+      return Object.fromEntries(OUTPUTS.map((f) => [f, fs.statSync(path.join(out, f)).size]));
+    };
+    const [one, many] = [await sizes(1), await sizes(1000)];
+    for (const f of OUTPUTS) {
+      // Linear growth (a fixed part plus bytes per run), as measured: report.html 17.7 MB at 10^4, 133 MB at 10^5.
+      const perRun = (many[f] - one[f]) / 999;
+      const atCap = one[f] + perRun * (MAX_PLANNED_RUNS - 1);
+      assert.ok(
+        atCap < V8_MAX_STRING / 2,
+        `${f}: ${(atCap / 1e6).toFixed(0)} MB projected at ${MAX_PLANNED_RUNS} runs, over half of V8's ${V8_MAX_STRING}`,
+      );
+    }
+  });
+
+  test(
+    "end to end at the cap (10^5 runs of synthetic): under 60 s of CPU and 2 GiB of memory",
+    {
+      skip:
+        process.env.PREFOPT_CAP_TEST === "1"
+          ? false
+          : "30 s of CPU and 1.7 GB: run with PREFOPT_CAP_TEST=1 (measured numbers: MAX_PLANNED_RUNS in src/sweep/config.ts)",
+      timeout: 15 * 60_000,
+    },
+    async () => {
+      const dir = tmp("capfull");
+      const out = path.join(dir, "out");
+      const list = (n: number) => `[${Array.from({ length: n }, (_, i) => i).join(", ")}]`;
+      const file = path.join(dir, "cap.yaml");
+      fs.writeFileSync(
+        file,
+        `name: cap\nkind: synthetic\nseeds: 1\ngrid:\n  x: ${list(1000)}\n  slope: ${list(100)}\n`,
+      );
+      // The command line in a child process, which reports its own CPU time and peak memory at exit.
+      const script = `process.on("exit", () => { const u = process.resourceUsage();
+        process.stderr.write("USAGE " + JSON.stringify({ cpu: (u.userCPUTime + u.systemCPUTime) / 1e6, maxRssKb: u.maxRSS }) + "\\n"); });
+        process.argv.splice(1, 0, "sweep.ts"); require("./scripts/sweep.ts");`;
+      const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script, file, "--quiet", "--out", out], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 14 * 60_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const usage = JSON.parse(/USAGE (.*)/.exec(r.stderr)![1]) as { cpu: number; maxRssKb: number };
+      assert.equal(lines(path.join(out, "results.jsonl")), MAX_PLANNED_RUNS);
+      for (const f of OUTPUTS) assert.ok(fs.statSync(path.join(out, f)).size > 0, f);
+      assert.ok(usage.cpu < 60, `CPU ${usage.cpu} s`);
+      assert.ok(usage.maxRssKb < 2 * 1024 * 1024, `peak RSS ${usage.maxRssKb} kB`);
+      console.log(`cap: ${usage.cpu.toFixed(1)} s CPU, peak RSS ${(usage.maxRssKb / 1024).toFixed(0)} MB`);
+    },
+  );
 });
 
 describe("issue 22, command lines", () => {

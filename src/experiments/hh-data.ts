@@ -8,7 +8,7 @@ import type { PreferenceRecord } from "../data/types";
 import { BpeTokenizer, type BpeTrainStats } from "../lm/bpe";
 import { truncatePairs, type TruncationStats } from "../lm/truncate";
 import type { TokenizedPair, RlaifData, UnpairedExample } from "../lm/rlaif";
-import { clusteredMean } from "../notebook";
+import { clusteredMean } from "../fig2/stats";
 
 export type RealDataset = "hh" | "ukp";
 
@@ -145,15 +145,22 @@ export function preferenceData(pairs: readonly TokenizedPair[], keepDesirable = 
 }
 
 export interface AccuracyResult {
-  /** Share of pairs with r(chosen) > r(rejected); a tie counts ½. */
+  /** Share of pairs with r(chosen) > r(rejected), strictly: a tie counts 0, as TRL's rewards/accuracies. */
   accuracy: number;
   n: number;
   clusters: number;
-  /** 95% interval mean ± 1.96·(cluster-robust se): pairs of one prompt/debate are not independent. */
+  /** Cluster-robust (CR1) standard error: pairs of one prompt/debate are not independent. */
+  se: number;
+  /** 95% interval accuracy ± t_{0.975, G−1}·se, G = clusters (degrees of freedom from the clusters, not the pairs). */
   ci95: [number, number];
 }
 
-/** Preference accuracy of rewards on held-out pairs (TRL's rewards/accuracies, ties ½), prompt-clustered CI. */
+/**
+ * Preference accuracy of rewards on held-out pairs, TRL's rewards/accuracies: mean of [r(chosen) > r(rejected)]
+ * (strict, so a tie counts 0), with a prompt-clustered 95% interval: CR1 standard error (Liang & Zeger 1986)
+ * and Student-t with G − 1 degrees of freedom (src/fig2/stats.ts clusteredMean). With UKP's 4 held-out debates
+ * t_{0.975, 3} = 3.18, not 1.96: the normal interval would be 38% too narrow. Needs at least 2 clusters.
+ */
 export function preferenceAccuracy(
   rChosen: ArrayLike<number>,
   rRejected: ArrayLike<number>,
@@ -167,10 +174,34 @@ export function preferenceAccuracy(
     const r = rRejected[i];
     if (!Number.isFinite(c) || !Number.isFinite(r))
       throw new Error(`preferenceAccuracy: reward of pair ${i} is not finite`);
-    return c > r ? 1 : c === r ? 0.5 : 0;
+    return c > r ? 1 : 0;
   });
-  const m = clusteredMean(scores, [...clusters]);
-  return { accuracy: m.mean, n: m.n, clusters: m.clusters, ci95: [m.mean - 1.96 * m.se, m.mean + 1.96 * m.se] };
+  const m = clusteredMean(scores, clusters);
+  if (m.clusters < 2)
+    throw new Error(
+      `preferenceAccuracy: ${m.clusters} cluster(s) among ${m.samples} pairs; the interval needs 2 clusters`,
+    );
+  return {
+    accuracy: m.mean,
+    n: m.samples,
+    clusters: m.clusters,
+    se: m.stdErr,
+    ci95: [m.mean - m.halfWidth, m.mean + m.halfWidth],
+  };
+}
+
+/**
+ * Whether a method matches a reference, seed by seed: on every seed (each its own split, so method and
+ * reference are paired), the method's accuracy is at least the reference's minus the half-width of the
+ * reference's 95% interval on that seed. Comparing only the means over seeds would hide a seed that misses.
+ */
+export function noWorseThan(method: readonly AccuracyResult[], reference: readonly AccuracyResult[]): boolean {
+  if (method.length !== reference.length || method.length === 0)
+    throw new Error(`noWorseThan: ${method.length} method results but ${reference.length} reference results`);
+  return method.every((m, i) => {
+    const r = reference[i];
+    return m.accuracy >= r.accuracy - (r.ci95[1] - r.ci95[0]) / 2;
+  });
 }
 
 /** The length-only baseline: the longer response (in characters) is preferred. */

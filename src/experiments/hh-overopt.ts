@@ -7,8 +7,8 @@
 //   gold(π) = E_{y∼π}[r_gold(x, y)],  proxy(π) = E_{y∼π}[r_proxy(x, y)],
 //   KL(π‖π_ref) ≈ E_{y∼π}[log π(y|x) − log π_ref(y|x)]   (Monte-Carlo, per prompt, averaged);
 // best-of-N's KL is the analytic log N − (N − 1)/N (Stiennon et al. 2020, App. G.3; Gao et al. Eq. 2).
-// Over-optimisation: a method's gold reward peaks and then falls while its proxy reward keeps rising;
-// `turningPoint` finds the peak and says whether the fall is larger than its noise.
+// Over-optimisation: a method's gold reward first rises, peaks and then falls while its proxy reward keeps
+// rising; `turningPoint` finds the peak and says whether both the rise and the fall exceed their noise.
 import { Rng } from "../random";
 import { Transformer } from "../lm/transformer";
 import { trainSft } from "../lm/sft";
@@ -62,15 +62,20 @@ export interface OveroptResult {
 }
 
 /**
- * Where gold reward peaks along a curve (points in training order), and whether it then falls: over-
- * optimising = a later point's gold is below the peak by more than 2 standard errors of the difference
- * while its proxy is above the proxy at the peak. A curve whose gold still rises at its end has no turn.
+ * Where gold reward peaks along a curve (points in training order, or best-of-N by N), and whether the
+ * curve over-optimises in Gao et al.'s sense: gold first RISES (the peak is after the first point and above
+ * it by more than 2 standard errors of the difference), then FALLS (a later point below the peak by more
+ * than 2 se of the difference while its proxy is above the proxy at the peak). A curve whose gold is highest
+ * at its first point and only falls is not over-optimisation (the proxy never tracked gold there), and a
+ * curve whose gold still rises at its end has no turn.
  */
 export function turningPoint(points: readonly OveroptPoint[]): {
   peakIndex: number;
   peakKl: number;
+  /** Gold at the peak is significantly above gold at the first point. */
+  rose: boolean;
   overoptimised: boolean;
-  /** First later point that shows the fall (−1 if none). */
+  /** First later point that shows the fall (−1 if none, or if gold never rose). */
   fallIndex: number;
 } {
   if (points.length === 0) throw new Error("turningPoint: no points");
@@ -79,10 +84,10 @@ export function turningPoint(points: readonly OveroptPoint[]): {
     if (p.gold > points[peakIndex].gold) peakIndex = i;
   });
   const peak = points[peakIndex];
-  const fallIndex = points.findIndex(
-    (p, i) => i > peakIndex && peak.gold - p.gold > 2 * Math.hypot(peak.goldSe, p.goldSe) && p.proxy > peak.proxy,
-  );
-  return { peakIndex, peakKl: peak.kl, overoptimised: fallIndex >= 0, fallIndex };
+  const below = (hi: OveroptPoint, lo: OveroptPoint) => hi.gold - lo.gold > 2 * Math.hypot(hi.goldSe, lo.goldSe);
+  const rose = peakIndex > 0 && below(peak, points[0]);
+  const fallIndex = rose ? points.findIndex((p, i) => i > peakIndex && below(peak, p) && p.proxy > peak.proxy) : -1;
+  return { peakIndex, peakKl: peak.kl, rose, overoptimised: fallIndex >= 0, fallIndex };
 }
 
 /** Mean and cluster-robust se over prompts of a per-sample score (one sample per prompt: plain se). */

@@ -2,7 +2,7 @@
 // data/hh/results.json): per dataset and seed, SFT on the chosen responses, then every method of the
 // config through the loss registry (DPO, IPO, KTO, KTO with half the desirable examples, SimPO, cDPO,
 // Preferred-FT), a Bradley–Terry reward model on the same transformer and the length-only baseline, all
-// scored by held-out preference accuracy (implicit reward r = log π/π_ref, SimPO's r = log π/|y|), with the
+// scored by held-out preference accuracy of the reward each one's loss uses (implicitRewards), with the
 // chosen/rejected log-prob trajectories on held-out pairs. The over-optimisation study (Gao et al. 2023) is
 // in hh-overopt.ts.
 import * as tf from "@tensorflow/tfjs";
@@ -14,6 +14,7 @@ import { sequenceLogps, trainPreference } from "../lm/preferenceTrainer";
 import { LearnedRewardModel, trainLearnedRewardModel } from "../fig2/rewardModel";
 import type { TokenizedPair } from "../lm/rlaif";
 import type { BpeTokenizer } from "../lm/bpe";
+import { canonicalLossName, resolveLossOptions } from "../losses/index";
 import {
   lengthRewards,
   loadRealPairs,
@@ -98,14 +99,38 @@ export interface SeedResult {
   methods: MethodResult[];
 }
 
-/** The implicit reward a method is scored by: SimPO's length-normalised log-prob, else log π − log π_ref. */
+/**
+ * The reward a method is scored by on held-out pairs: the one its own loss (and TRL's rewards/accuracies
+ * for it) is built on, up to the factor β > 0, which does not change an ordering:
+ *   DPO, cDPO ("sigmoid", "dpo"), KTO:   log π(y) − log π_ref(y), summed over tokens (Rafailov et al. 2023 §5);
+ *   IPO ("ipo", lengthNormalize, the default as in TRL): (log π(y) − log π_ref(y)) / |y|, per-token average
+ *     (TRL divides the log-probs by the completion length for loss_type="ipo" before forming the rewards);
+ *     with lengthNormalize: false, summed (Azar et al. 2023 Eq. 17 as written);
+ *   SimPO: log π(y) / |y|, no reference (Meng et al. 2024 Eq. 4);
+ *   Preferred-FT ("sft"): its loss has no reward; scored by the summed log-ratio, as TRL logs for it.
+ * Options are resolved through the registry (unknown options are errors); other losses are refused.
+ */
 export function implicitRewards(
   loss: string,
-  policy: Float32Array,
-  ref: Float32Array,
+  policy: ArrayLike<number>,
+  ref: ArrayLike<number>,
   lengths: readonly number[],
+  lossOptions: Record<string, unknown> = {},
 ): Float64Array {
-  return Float64Array.from(policy, (lp, i) => (loss === "simpo" ? lp / Math.max(1, lengths[i]) : lp - ref[i]));
+  const name = canonicalLossName(loss);
+  const o = resolveLossOptions(name, lossOptions);
+  let kind: "logratio" | "averageLogratio" | "averagePolicy";
+  if (name === "ipo") kind = o.lengthNormalize ? "averageLogratio" : "logratio";
+  else if (name === "simpo") kind = "averagePolicy";
+  else if (["sigmoid", "dpo", "kto", "sft"].includes(name)) kind = "logratio";
+  else
+    throw new Error(
+      `implicitRewards: loss "${loss}" has no held-out reward defined here (defined for sigmoid, dpo, ipo, kto, simpo, sft)`,
+    );
+  return Float64Array.from(policy, (lp, i) => {
+    const len = Math.max(1, lengths[i]);
+    return kind === "averagePolicy" ? lp / len : kind === "averageLogratio" ? (lp - ref[i]) / len : lp - ref[i];
+  });
 }
 
 const completionLength = (s: TokenizedPair["chosenSeq"]) => s.completion.length + (s.ended ? 1 : 0);
@@ -202,8 +227,8 @@ export async function runSeed(
       const trajectory: TrajectoryPoint[] = [];
       const evaluate = (step: number) => {
         const lp = heldOutLogps(policy, test);
-        const rc = implicitRewards(m.loss, lp.c, ref.c, lenC);
-        const rr = implicitRewards(m.loss, lp.r, ref.r, lenR);
+        const rc = implicitRewards(m.loss, lp.c, ref.c, lenC, m.lossOptions);
+        const rr = implicitRewards(m.loss, lp.r, ref.r, lenR, m.lossOptions);
         trajectory.push({
           step,
           chosenShift: mean(lp.c.map((v, i) => v - ref.c[i])),

@@ -4,6 +4,9 @@
 export * from "./classifier";
 export * from "./prefixes";
 export * from "./pairs";
+// The TRL file I/O and trainOnTrlFile live in the LM track (pf.lm); re-exported under their pf.fig2 names.
+export * from "../lm/trlFiles";
+export * from "../lm/trainOnTrlFile";
 export * from "./rewardModel";
 export * from "./shared";
 export * from "./experiment";

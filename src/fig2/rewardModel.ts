@@ -25,7 +25,8 @@ import type { TokenizedPair as PreferencePair } from "../lm/rlaif";
 import type { WordTokenizer } from "../lm/tokenizer";
 import type { Principle } from "../lm/judges";
 import { wilsonInterval } from "./classifier";
-import { textToSequence, type RewardFn } from "./pairs";
+import type { RewardFn } from "./pairs";
+import { textToSequence } from "../lm/trlFiles";
 import { clusteredMean } from "./stats";
 
 export interface RewardModelTrainOptions {

@@ -36,15 +36,8 @@ import {
   type PrefixSplit,
   type PrefixSplitOptions,
 } from "./prefixes";
-import {
-  sampleScoredGroups,
-  buildPairwiseData,
-  writeTrlFiles,
-  readTrlFiles,
-  type PairOptions,
-  type PairStats,
-  type TrlFiles,
-} from "./pairs";
+import { sampleScoredGroups, buildPairwiseData, type PairOptions, type PairStats } from "./pairs";
+import { writeTrlFiles, readTrlFiles, type TrlFiles } from "../lm/trlFiles";
 import { LearnedRewardModel, trainLearnedRewardModel, type PairAccuracy, type RewardModelLog } from "./rewardModel";
 import { reportStage } from "../progress";
 

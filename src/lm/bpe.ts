@@ -12,7 +12,9 @@
 // step joins the adjacent pair (a, b) with the largest count Σ_words freq(word)·#(a, b in word); ties go to
 // the smallest (a, b) by id, so training is deterministic. It stops at `vocabSize` or when no pair occurs
 // twice. Encoding applies the learned merges to each pre-token by rank (earliest-learned pair first), as
-// GPT-2's encoder does; decoding concatenates bytes and decodes UTF-8, so decode(encode(s)) = s exactly.
+// GPT-2's encoder does; decoding concatenates bytes and decodes UTF-8, so decode(encode(s)) = s exactly for
+// well-formed UTF-16 text. A lone surrogate (half of a pair, which UTF-8 cannot encode) is encoded as the
+// bytes of U+FFFD by TextEncoder and so decodes as U+FFFD (test/bpe.test.ts shows it).
 // No npm package fit: the pure-JS BPE packages (gpt-tokenizer, js-tiktoken, @huggingface/tokenizers) only
 // encode with a fixed, downloaded vocabulary, and the trainers (`tokenizers`) are native Rust builds.
 import { SPECIAL_TOKENS } from "./tokenizer";

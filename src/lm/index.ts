@@ -26,6 +26,8 @@ export * from "./checkpoint";
 export * from "./judges";
 export * from "./rlaif";
 export * from "./preferenceTrainer";
+export * from "./trlFiles";
+export * from "./trainOnTrlFile";
 export * from "./ppoMath";
 export * from "./ppoValueHead";
 export * from "./ppo";

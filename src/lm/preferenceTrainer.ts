@@ -95,10 +95,11 @@ export function trainingUnits(
     });
     return { units: data.rankings.map((r) => r.ranking.map((c) => c.seq)) };
   }
-  // Unpaired: each example plus a mismatched (x_i, y_j) pair for KTO's KL reference point. As TRL's
-  // KTOTrainer: shuffle (with this run's seed), then each example takes the completion of the one before it
-  // in the shuffled order (ktoMismatchedPairs), so a file that lists a prompt's samples together does not
-  // give partners of the same prompt. Fixed for the run, so the reference log-probs can be cached.
+  // Unpaired: each example plus a mismatched (x_i, y_j) pair for KTO's KL reference point: shuffle (with this
+  // run's seed), then each example takes the completion of the one before it in the shuffled order
+  // (ktoMismatchedPairs), so a file that lists a prompt's samples together does not give partners of the same
+  // prompt. TRL rotates within chunks of the per-device batch instead (ktoMismatchedPairs says how that
+  // differs). Fixed for the run, so the reference log-probs can be cached.
   const ex = data.unpaired;
   const partners = ktoMismatchedPairs(ex.length, new Rng(seed).fork("kto-partners"));
   const units = ex.map((e, i) => {

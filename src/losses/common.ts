@@ -1,6 +1,6 @@
 // Shared helpers for the preference losses: argument checks and a gradient stop.
 import * as tf from "@tensorflow/tfjs";
-import { float32Problem } from "./options";
+import { MAX_SCALE, MAX_SCALE_REASON, float32Problem } from "./options";
 
 /**
  * The identity in the forward pass with a zero gradient (tfjs has no tf.stopGradient). Used for
@@ -13,11 +13,15 @@ export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
   },
 );
 
-/** Throws unless `beta` is a positive number that float32 carries (normal: not ∞, not subnormal). */
+/**
+ * Throws unless `beta` is a positive number that float32 carries (normal: not subnormal) and at most
+ * MAX_SCALE = 1e6, so that β·h stays finite for any log-ratio h of a float32 model (see MAX_SCALE).
+ */
 export function checkBeta(where: string, beta: number): void {
   if (!(Number.isFinite(beta) && beta > 0)) throw new Error(`${where}: beta must be a finite number > 0, got ${beta}`);
   const f32 = float32Problem(beta);
   if (f32) throw new Error(`${where}: beta ${f32} (losses compute in float32)`);
+  if (beta > MAX_SCALE) throw new Error(`${where}: beta must be <= ${MAX_SCALE}, got ${beta} (${MAX_SCALE_REASON})`);
 }
 
 /** Throws unless every named tensor has the same shape as the first. */

@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkBeta, checkSameShape, type PreferenceLossOutput } from "./common";
 import { implicitRewards } from "./dpo";
 import { lengthTensor } from "./pairCommon";
+import { MAX_SCALE } from "./options";
 
 export interface IpoOptions {
   /** The regularisation strength τ of Azar et al. (called β in TRL); the target margin is 1/(2τ). */
@@ -22,16 +23,21 @@ export interface IpoOptions {
 }
 
 /**
- * The smallest τ IPO takes, 2^−64: the loss squares the target margin 1/(2τ), and (2^63)² = 2^126 is the
- * largest such square float32 carries (a τ of the smallest normal float32 gives a margin of 2^125 and an
- * infinite loss).
+ * The smallest τ IPO takes, 1/MAX_SCALE = 1e-6: the loss squares the target margin 1/(2τ), which is a scale
+ * like β (src/losses/options.ts MAX_SCALE), at most 5e5 here, so one example's loss stays near 2.5e11 and a
+ * mean over any batch is finite. The float32 limit alone is not enough: at τ = 2^−64 one example's loss is
+ * 2^126, finite, but the mean over a batch of four overflows (and a τ of the smallest normal float32 gives a
+ * margin of 2^125 and an infinite loss).
  */
-export const IPO_MIN_BETA = 2 ** -64;
+export const IPO_MIN_BETA = 1 / MAX_SCALE;
 
-/** Why IPO cannot take this β (undefined when it can). */
-export function ipoBetaProblem(beta: number): string | undefined {
+/**
+ * Why IPO (or another loss that squares a target margin 1/(2β), such as sppo_hard: `loss` names it) cannot
+ * take this β; undefined when it can.
+ */
+export function ipoBetaProblem(beta: number, loss = "IPO"): string | undefined {
   if (beta < IPO_MIN_BETA)
-    return `must be >= 2^-64 = ${IPO_MIN_BETA} for IPO: its loss (h − 1/(2β))² overflows float32 below it, got ${beta}`;
+    return `must be >= ${IPO_MIN_BETA.toFixed(6)} for ${loss}: its loss squares 1/(2β), and a batch's mean of it overflows float32 below that (see IPO_MIN_BETA in src/losses/ipo.ts), got ${beta}`;
   return undefined;
 }
 

@@ -173,12 +173,22 @@ function referencePoint(where: string, o: KtoOptions, leading: number[]): tf.Ten
 }
 
 /**
- * The mismatched pairs KTO estimates z0 from, as [promptIndex, completionIndex] for prompt 0 … n − 1: as
- * TRL's KTOTrainer (_get_kl_dataset, "a +1 offset to the order of completions": (x_1, y_n), (x_2, y_1), …,
- * (x_n, y_{n−1})), prompt x_i takes the completion of the example before it, y_{(i−1) mod n}. With `rng`,
- * the examples are first put in a random order (TRL shuffles the dataset before pairing) and each takes
- * the completion of the one before it in that order, so examples listed by prompt do not get partners
- * of their own prompt. Empty when n < 2 (no mismatched pair exists; z0 is then 0).
+ * The mismatched pairs KTO estimates z0 from, as [promptIndex, completionIndex] for prompt 0 … n − 1.
+ * Without `rng`, prompt x_i takes the completion of the example before it, y_{(i−1) mod n}: TRL's "+1 offset
+ * to the order of completions", (x_1, y_n), (x_2, y_1), …, (x_n, y_{n−1}). With `rng`, the examples are first
+ * put in a random order and each takes the completion of the one before it in that order, so examples
+ * listed by prompt do not get partners of their own prompt. Empty when n < 2 (no mismatched pair; z0 = 0).
+ *
+ * How this differs from TRL's KTOTrainer (trl/trainer/kto_trainer.py): TRL applies `_get_kl_dataset` with
+ * `dataset.map(…, batched=True, batch_size=per_device_train_batch_size)`, so the rotation is within each
+ * consecutive chunk of per_device_train_batch_size rows (of the dataset shuffled with `data_seed`, in the
+ * versions that shuffle it), and it reads the rows in order, so the mismatched completions of a training
+ * batch are that batch's own completions, re-paired (a last chunk of one row is paired with itself). Here
+ * the rotation runs once across the whole shuffled dataset and minibatches are drawn in another random
+ * order (src/lm/preferenceTrainer.ts), so a batch's mismatched completions come from anywhere in the data.
+ * Both pair each example with a random other example's completion (never its own when n ≥ 2), fixed for
+ * the run, and z0 is estimated the same way: max(0, mean over the batch's mismatched pairs of
+ * log π(y'|x) − log π_ref(y'|x)), held constant (ktoLoss above).
  */
 export function ktoMismatchedPairs(n: number, rng?: Rng): Array<[number, number]> {
   if (!Number.isInteger(n) || n < 0)

@@ -35,6 +35,23 @@ export function float32Problem(x: number): string | undefined {
   return undefined;
 }
 
+/**
+ * The largest value of a scale option: β and the other factors that multiply a log-probability or a
+ * log-ratio h (f-DPO's α, RPO's α, SimPO's γ, KTO's λ_D and λ_U, the unlikelihood weight), and of the
+ * reciprocals that do (DiscoPOP's 1/τ, IPO's and SPPO's 1/(2β): src/losses/ipo.ts IPO_MIN_BETA); BCO's fixed
+ * reward shift δ, in reward units, is bounded by ±MAX_SCALE too. Why 1e6: a
+ * sequence log-probability of a float32 model is a sum of per-token log-softmax values, each bounded by the
+ * logits' spread plus log(vocabulary), so |h| stays within ~1e2–1e4 nats for the models here (1e6 with a
+ * wide margin). With every scale ≤ 1e6, β·h ≤ 1e12 and (β·h)² ≤ 1e24, far inside float32's 3.4e38, so no
+ * loss or gradient overflows (test/reliability-maths.test.ts checks every registered loss at the cap with
+ * |h| = 1e4). Being a normal float32 is not enough: β = 3e38 overflowed DPO's −log σ(βh) at h = −4. Useful
+ * settings are far below (TRL's β is 0.01–1; DPO is a hard constraint long before β = 1e6).
+ */
+export const MAX_SCALE = 1e6;
+/** Why MAX_SCALE exists, as error messages say it. */
+export const MAX_SCALE_REASON =
+  "a larger scale times a log-ratio of a float32 model can overflow float32: see MAX_SCALE in src/losses/options.ts";
+
 export const F_DIVERGENCES = ["reverse_kl", "forward_kl", "js_divergence", "alpha_divergence"] as const;
 export type FDivergence = (typeof F_DIVERGENCES)[number];
 
@@ -44,6 +61,7 @@ export const LOSS_OPTIONS = {
     default: 0.1,
     min: 0,
     exclusiveMin: true,
+    max: MAX_SCALE,
     doc: "β > 0: the KL strength / reward temperature (IPO's τ, SPPO's 1/(2·target))",
   },
   labelSmoothing: {
@@ -76,12 +94,14 @@ export const LOSS_OPTIONS = {
     default: 1,
     min: 0,
     exclusiveMin: true,
+    max: MAX_SCALE,
     doc: "α of the α-divergence, f'(u) = (1 − u^−α)/α (Wang et al. 2023; TRL's f_divergence_params alpha_divergence_coef): α → 0 is reverse KL, α = 1 forward KL",
   },
   rpoAlpha: {
     type: "number",
     default: 0,
     min: 0,
+    max: MAX_SCALE,
     doc: "weight of the chosen completions' NLL added to each example (RPO, Pang et al. 2024; TRL rpo_alpha, CPO's cpo_alpha, ORPO's NLL)",
   },
   lengthNormalize: {
@@ -92,29 +112,38 @@ export const LOSS_OPTIONS = {
   discopopTau: {
     type: "number",
     default: 0.05,
-    min: 0,
+    min: 1 / MAX_SCALE,
     max: 1,
-    exclusiveMin: true,
-    doc: "τ in (0, 1] of DiscoPOP's mixing σ(βh/τ) (TRL discopop_tau); τ > 1 lets exp(−βh)σ(βh/τ) overflow",
+    doc: "τ in [1e-6, 1] of DiscoPOP's mixing σ(βh/τ) (TRL discopop_tau); τ > 1 lets exp(−βh)σ(βh/τ) overflow, and 1/τ is a scale (≤ MAX_SCALE)",
   },
-  simpoGamma: { type: "number", default: 0.5, min: 0, doc: "γ ≥ 0: SimPO's target reward margin (TRL simpo_gamma)" },
+  simpoGamma: {
+    type: "number",
+    default: 0.5,
+    min: 0,
+    max: MAX_SCALE,
+    doc: "γ ≥ 0: SimPO's target reward margin (TRL simpo_gamma)",
+  },
   bcoDelta: {
     type: "number",
     optional: true,
+    min: -MAX_SCALE,
+    max: MAX_SCALE,
     doc: "BCO's reward shift δ held fixed (default: the running mean of the rewards, TRL's RunningMoments)",
   },
-  desirableWeight: { type: "number", default: 1, min: 0, doc: "KTO's λ_D" },
-  undesirableWeight: { type: "number", default: 1, min: 0, doc: "KTO's λ_U" },
+  desirableWeight: { type: "number", default: 1, min: 0, max: MAX_SCALE, doc: "KTO's λ_D" },
+  undesirableWeight: { type: "number", default: 1, min: 0, max: MAX_SCALE, doc: "KTO's λ_U" },
   dpopLambda: {
     type: "number",
     default: 50,
     min: 0,
+    max: MAX_SCALE,
     doc: "λ ≥ 0: DPOP's weight of max(0, log π_ref(y_w) − log π(y_w)) inside the sigmoid (Pal et al. 2024, Eq. 3; the paper's 50)",
   },
   unlikelihoodAlpha: {
     type: "number",
     default: 1,
     min: 0,
+    max: MAX_SCALE,
     doc: "α ≥ 0: weight of the unlikelihood term −log(1 − π(y_l))",
   },
 } satisfies Record<string, LossOptionSpec>;

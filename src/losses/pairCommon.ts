@@ -293,6 +293,8 @@ export interface LogratioSpec<K extends LossOptionName> {
   prepare?(t: PairTensors, o: OptionValues<K>, state?: LossState): tf.Tensor;
   prepare64?(b: PairBatch64, o: OptionValues<K>, state?: LossState): number;
   extras?: (k: tf.Tensor) => Record<string, tf.Tensor>;
+  /** A check of the resolved options beyond each option's range (see LossEntry.check). */
+  check?(o: OptionValues<K>): { option: string; problem: string } | undefined;
 }
 
 /** A registry entry for a loss of the two log-ratios separately (NCA, BCO, SPPO, APO), + rpoAlpha · NLL. */
@@ -308,6 +310,7 @@ export function logratioEntry<K extends LossOptionName>(spec: LogratioSpec<K>): 
     batchCoupled: spec.prepare !== undefined,
     options: spec.options,
     createState: spec.createState,
+    check: spec.check,
     loss(batch, o, state) {
       const so = sharedOptions(o);
       return tf.tidy(() => {

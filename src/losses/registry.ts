@@ -3,7 +3,15 @@
 // and checks, in one place), how to compute it on tensors (tfjs, differentiable) and in float64 with its
 // derivative (the "twin": the bandit engine's loss and the tests' oracle), and where it comes from.
 import type * as tf from "@tensorflow/tfjs";
-import { LOSS_OPTIONS, float32Problem, type LossOptionName, type LossOptionSpec, type OptionValues } from "./options";
+import {
+  LOSS_OPTIONS,
+  MAX_SCALE,
+  MAX_SCALE_REASON,
+  float32Problem,
+  type LossOptionName,
+  type LossOptionSpec,
+  type OptionValues,
+} from "./options";
 
 /** What one training example of the loss is. */
 export type LossData = "pairs" | "unpaired" | "rankings";
@@ -280,9 +288,17 @@ export function resolveLossOptions(
       if (f32) fail(key, `${f32} (losses compute in float32)`);
       if (spec.integer && !Number.isInteger(n)) fail(key, `must be an integer, got ${n}`);
       if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min))
-        fail(key, `must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${n}`);
+        fail(
+          key,
+          `must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${n}` +
+            (spec.min === -MAX_SCALE || spec.min === 1 / MAX_SCALE ? ` (${MAX_SCALE_REASON})` : ""),
+        );
       if (spec.max !== undefined && (spec.exclusiveMax ? n >= spec.max : n > spec.max))
-        fail(key, `must be ${spec.exclusiveMax ? "<" : "<="} ${spec.max}, got ${n}`);
+        fail(
+          key,
+          `must be ${spec.exclusiveMax ? "<" : "<="} ${spec.max}, got ${n}` +
+            (spec.max === MAX_SCALE ? ` (${MAX_SCALE_REASON})` : ""),
+        );
     } else if (spec.type === "boolean") {
       if (typeof v !== "boolean") fail(key, `must be true or false, got ${JSON.stringify(v)}`);
     } else if (!spec.values!.includes(v as string)) {

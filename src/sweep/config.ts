@@ -116,9 +116,13 @@ export function isForbiddenKey(key: string): boolean {
 
 /**
  * Largest plan (grid points × seeds) a sweep may have. At 10^6 runs plan.json alone is 188 MB and the
- * summary outgrows the longest string V8 can build (issue 22 item 33); the worst case at 10^5 (10^5 grid
- * points × 1 seed of `synthetic`) ran end to end in 42 s at 1.5 GB peak RSS, with a 68 MB summary.json and
- * a 133 MB report.html.
+ * summary outgrows the longest string V8 can build (issue 22 item 33). The worst case at 10^5 (10^5 grid
+ * points × 1 seed of `synthetic`, `npm run sweep` with the HTML report) measured end to end on a shared
+ * 2-core machine: 29.7 s of CPU at 1.65 GB peak RSS in the main thread (--workers 0), 44.5 s of CPU at
+ * 1.68 GB with 2 worker threads; it writes a 12 MB plan.json, 34 MB results.jsonl, 15 MB summary.csv,
+ * 68 MB summary.json and 133 MB report.html. test/sweep-reliability-2.test.ts projects every output to this
+ * cap from plans of 1 and 1,000 runs (each must stay under half of V8's longest string) and, with
+ * PREFOPT_CAP_TEST=1, runs the cap itself (< 60 s of CPU, < 2 GiB).
  */
 export const MAX_PLANNED_RUNS = 100_000;
 /** Seeds are 32-bit: the experiment kinds fold larger ones (e.g. seed ^ hash >>> 0), so 2^32 + s would alias s. */
