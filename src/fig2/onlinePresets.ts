@@ -15,6 +15,16 @@
 // rounds of 32 pairs (64 samples, one step of 32 pairs; offline DPO takes 745 such steps); iterative DPO 3
 // rounds of 2,000 pairs, 2 epochs each (375 steps); TR-DPO's τ as TRL's order of magnitude (64 soft with
 // α = 0.6, TRL's α; 256 hard) for a run of 745 steps.
+//
+// Sizing (scripts/bench-online.ts, 2026-12-07, PREFOPT_THREADS=1, niced, on the 2-core machine while a full
+// Figure-2 sweep used both cores: wall seconds, so pessimistic): an evaluation 0.8 s; a GRPO iteration 0.85 s
+// (Dr. GRPO 0.70); an OAIF round 0.24 s; iterative DPO 3.6 ms a sampled and labelled pair + 0.10 s a step;
+// a TR-DPO step 0.16 s (soft and hard alike); a DPOP / DPO step 0.21 s with the reference cache. A full run,
+// extrapolated: GRPO-GT 42 s, Dr. GRPO-GT 36 s, online DPO 79 s, iterative DPO 67 s, TR-DPO 131 s (hard
+// 127 s), DPOP 164 s, DPO 166 s. fig2-online.yaml (45 grid points x 3 seeds, with PPO-GT ~85 s and RLOO-GT
+// ~70 s a run from runPresets.ts) ≈ 3,900 worker-seconds a seed, 11,600 in all: ~1.6 h wall with
+// --workers 2 (~2.2 h if the machine is as loaded as when measured), ~1.3 h if the DPO, PPO-GT and RLOO-GT
+// runs of seeds 0 and 1 are taken from the dpo-fig2 sweep (the same run ids).
 export interface Fig2OnlineSettings {
   grpo: { iterations: number; promptsPerIteration: number; groupSize: number; epochs: number; learningRate: number };
   onlineDpo: { rounds: number; promptsPerRound: number; epochs: number; batchSize: number; learningRate: number };
