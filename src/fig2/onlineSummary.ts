@@ -10,7 +10,7 @@
 //   DPOP (Pal et al. 2024)          the chosen completions' log-ratio does not fall (DPO's does, on pairs this close)
 import { seedStats } from "../stats";
 import type { CheckpointRow } from "./run";
-import type { VerdictRow } from "./summary";
+import type { VerdictRow } from "./verdictRow";
 
 export interface StudyClaim {
   key: string;

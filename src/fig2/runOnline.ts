@@ -18,7 +18,6 @@ import { trainTrDpo } from "../lm/trDpo";
 import type { Transformer } from "../lm/transformer";
 import type { Fig2Context } from "./evaluation";
 import type { Fig2OnlineSettings } from "./onlinePresets";
-import type { Fig2RunSettings } from "./run";
 
 /** The methods of issue 28 (after the DPO paper's in FIG2_METHODS; dpop trains on the offline path). */
 export const ONLINE_STUDY_METHODS = [
@@ -47,7 +46,15 @@ export function onlineSection(method: string): keyof Fig2OnlineSettings | undefi
   return undefined;
 }
 
-type Settings = Fig2RunSettings & Partial<Fig2OnlineSettings>;
+/** What these trainers read of a run's settings (src/fig2/run.ts's Fig2RunSettings has it; declared here so
+ * this module does not import run.ts, which imports it). */
+type Settings = {
+  method: string;
+  knob: number;
+  seed: number;
+  offline: { epochs: number; batchSize: number; learningRate: number };
+  evaluation: { maxNewTokens: number };
+} & Partial<Fig2OnlineSettings>;
 
 function need<K extends keyof Fig2OnlineSettings>(s: Settings, key: K): Fig2OnlineSettings[K] {
   const v = s[key];

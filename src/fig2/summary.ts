@@ -15,16 +15,10 @@ import {
   type BestPoint,
   type UnionDominance,
 } from "./dominance";
-import {
-  aggregateCheckpoints,
-  compareFrontiers,
-  upperEnvelope,
-  type Comparison,
-  type FrontierPoint,
-  type Verdict,
-} from "./envelope";
+import { aggregateCheckpoints, compareFrontiers, upperEnvelope, type Comparison, type FrontierPoint } from "./envelope";
 import type { CheckpointRow } from "./run";
 import { ONLINE_CLAIMS, dpopVerdict, lengthVerdict } from "./onlineSummary";
+import type { VerdictRow } from "./verdictRow";
 import { ONLINE_STUDY_METHODS } from "./runOnline";
 
 /** Checkpoint rows of stored runs (the `checkpoints` metric of the fig2 kind), in run order. */
@@ -89,13 +83,7 @@ export const METHOD_STYLE: Record<string, { name: string; color: string; knob: s
   sft: { name: "SFT", color: "#000000", knob: "-" },
 };
 
-export interface VerdictRow {
-  claim: string;
-  measured: string;
-  /** Dominance rows can also be "not covered" (dominance untested beyond the dominating method's KL range). */
-  reproduced: Verdict | "not covered";
-  why: string;
-}
+export type { VerdictRow } from "./verdictRow";
 
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
