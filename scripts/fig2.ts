@@ -1,9 +1,10 @@
 // Re-create the committed Figure-2 results (DPO paper, Fig. 2 left, on rt-polarity):
 //   npm run fig2 -- full [--workers N] [--out DIR]     the full reproduction → data/fig2/dpo-fig2.json
 //   npm run fig2 -- ci                                 the CI preset → data/fig2/dpo-fig2-ci.json
+//   npm run fig2 -- online | online-ci                 issue 28's online and group methods → data/fig2/fig2-online(-ci).json
 //   npm run fig2 -- full --summarise-only              re-summarise what is stored (no new runs)
 //   … --markdown                                       also print the verdict table as Markdown (the README's)
-//   npm run fig2 -- verify [full|ci] [--tolerance X]   re-run a stated subset (src/experiments/fig2-verify.ts)
+//   npm run fig2 -- verify [full|ci|online-ci] [--tolerance X] re-run a stated subset (src/experiments/fig2-verify.ts)
 //                                                      and check it against the committed rows; exit 1 on a diff
 // Resumable: re-running the same command skips finished runs. For shards use the sweep CLI
 // (npm run sweep -- scripts/sweeps/dpo-fig2.yaml --shard i/n), merge, then --summarise-only.

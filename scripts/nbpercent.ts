@@ -12,7 +12,13 @@
 //   node --import tsx scripts/nbpercent.ts to-ipynb notebooks/01-x.nb.ts notebooks/01-x.ipynb
 //   node --import tsx scripts/nbpercent.ts to-percent notebooks/01-x.ipynb /tmp/01-x.nb.ts
 //   node --import tsx scripts/nbpercent.ts strip notebooks/*.ipynb   (remove outputs in place)
+//   node --import tsx scripts/nbpercent.ts format notebooks/*.ipynb  (prettier on code cells, width 100)
+//
+// `format` keeps code cells within the notebook style test/notebook-style.test.ts enforces (lines ≤ 100
+// characters); a cell prettier cannot parse is left as it was and named, and the file is rewritten
+// atomically (complete, or the old file intact).
 import * as fs from "fs";
+import { writeFileAtomic } from "../src/fsAtomic";
 
 interface Cell {
   cell_type: "markdown" | "code";
@@ -108,14 +114,43 @@ export function stripOutputs(nb: { cells: Cell[]; metadata: Record<string, unkno
   return nb;
 }
 
+/** The notebook with every code cell run through prettier (TypeScript, printWidth 100), and the cells it could not parse. */
+export async function formatNotebookCells(
+  nb: { cells: Cell[] },
+  name = "notebook",
+): Promise<{ notebook: { cells: Cell[] }; problems: string[] }> {
+  const prettier = await import("prettier");
+  const problems: string[] = [];
+  for (const [i, c] of nb.cells.entries()) {
+    if (c.cell_type !== "code") continue;
+    const src = Array.isArray(c.source) ? c.source.join("") : String(c.source);
+    try {
+      const out = await prettier.format(src, { parser: "typescript", printWidth: 100 });
+      c.source = splitLines(out.replace(/\n+$/, ""));
+    } catch (e) {
+      problems.push(`${name} [cell ${i}]: not formatted: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  return { notebook: nb, problems };
+}
+
 function withIds(nb: { cells: Cell[] }): object {
   nb.cells.forEach((c, i) => ((c as unknown as Record<string, unknown>).id = `cell-${i}`));
   return nb;
 }
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const [cmd, ...files] = argv;
-  if (cmd === "to-ipynb" && files.length === 2) {
+  if (cmd === "format" && files.length > 0) {
+    let failed = false;
+    for (const f of files) {
+      const { notebook, problems } = await formatNotebookCells(JSON.parse(fs.readFileSync(f, "utf8")), f);
+      writeFileAtomic(f, JSON.stringify(notebook, null, 1) + "\n");
+      for (const p of problems) console.error(p);
+      failed ||= problems.length > 0;
+    }
+    if (failed) process.exit(1);
+  } else if (cmd === "to-ipynb" && files.length === 2) {
     const nb = withIds(percentToNotebook(fs.readFileSync(files[0], "utf8")) as { cells: Cell[] });
     fs.writeFileSync(files[1], JSON.stringify(nb, null, 1) + "\n");
   } else if (cmd === "to-percent" && files.length === 2) {
@@ -125,10 +160,15 @@ function main(argv: string[]): void {
       fs.writeFileSync(f, JSON.stringify(stripOutputs(JSON.parse(fs.readFileSync(f, "utf8"))), null, 1) + "\n");
   } else {
     console.error(
-      "usage: nbpercent.ts to-ipynb IN.nb.ts OUT.ipynb | to-percent IN.ipynb OUT.nb.ts | strip NB.ipynb...",
+      "usage: nbpercent.ts to-ipynb IN.nb.ts OUT.ipynb | to-percent IN.ipynb OUT.nb.ts | strip NB.ipynb..." +
+        " | format NB.ipynb...",
     );
     process.exit(2);
   }
 }
 
-if (require.main === module) main(process.argv.slice(2));
+if (require.main === module)
+  main(process.argv.slice(2)).catch((e) => {
+    console.error((e as Error).message);
+    process.exit(1);
+  });

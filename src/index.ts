@@ -30,9 +30,10 @@ export {
   verdictRows,
   verdictFrame,
   showVerdicts,
+  showHoldsHere,
   VERDICT_COLUMNS,
 } from "./notebook";
-export type { Reproduced, Verdict } from "./notebook";
+export type { Identity, Reproduced, Verdict } from "./notebook";
 
 // core library
 export { sequenceLogProbs, sequenceTokenCounts } from "./logprobs";
@@ -197,7 +198,7 @@ export type { RunRecord } from "./sweep/store";
 export { runPool, defaultWorkerCount } from "./sweep/pool";
 export { seedStats, studentTQuantile, studentTCdf } from "./stats";
 export type { SeedStats } from "./stats";
-export { summarise, summaryFrame, summaryCsv, summaryJson, writeSummary } from "./sweep/summary";
+export { summarise, summaryFrame, summaryCsv, summaryJson, summaryRow, writeSummary } from "./sweep/summary";
 export type { SweepSummary, SummaryRow } from "./sweep/summary";
 export { reportHtml, factorFigure, primaryFactors, noCiReason, errorBarValue } from "./sweep/report";
 export * as fig2 from "./fig2/index";

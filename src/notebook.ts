@@ -275,3 +275,30 @@ export function showVerdicts(verdicts: Verdict[], caption = "Verdicts: paper cla
   };
   for (const v of verdicts) console.log(`${mark[v.reproduced]} ${v.reproduced.padEnd(6)} ${v.claim}`);
 }
+
+/** An exact identity checked numerically: its largest residual in this run and the tolerance held to. */
+export interface Identity {
+  identity: string;
+  residual: number;
+  tolerance: number;
+}
+
+/**
+ * Shows algebraic identities as checks that "hold here" (identity → largest residual → tolerance), kept
+ * apart from the verdict table: an identity is derived, not reproduced. Fails the run (CheckFailed) when a
+ * residual is not finite or exceeds its tolerance, naming the identity.
+ */
+export function showHoldsHere(identities: Identity[], caption = "Identities: do they hold here?"): void {
+  if (identities.length === 0) throw new Error("showHoldsHere: no identities");
+  for (const { identity, residual, tolerance } of identities) {
+    if (!(tolerance > 0)) throw new Error(`showHoldsHere: "${identity}": tolerance must be > 0, got ${tolerance}`);
+    if (!(Math.abs(residual) <= tolerance))
+      throw new CheckFailed(`"${identity}" does not hold here: residual ${residual} > tolerance ${tolerance}`);
+  }
+  const dfd = require("danfojs-node") as typeof import("danfojs-node");
+  const rows = identities.map((c) => [c.identity, c.residual.toExponential(1), c.tolerance.toExponential(0), "holds"]);
+  showTable(new dfd.DataFrame(rows, { columns: ["identity", "largest residual", "tolerance", "here"] }), {
+    caption,
+  });
+  for (const c of identities) console.log(`✓ holds here: ${c.identity} (residual ${c.residual.toExponential(1)})`);
+}

@@ -132,8 +132,8 @@ describe("backend", () => {
     assert.equal(info.name, tf.getBackend());
     assert.equal(info.tfjsVersion, tf.version.tfjs);
   });
-  test("an unknown forced backend is a clear error", () => {
-    assert.throws(() => initBackend("gpu" as never), /must be one of tensorflow, wasm, cpu/);
+  test("an unknown forced backend is a clear error (a rejected promise)", async () => {
+    await assert.rejects(() => initBackend("gpu" as never), /must be one of tensorflow, wasm, cpu/);
   });
   test("exactly one @tensorflow/tfjs-core is installed, and danfojs computes on the project's engine", async () => {
     // Every package directory npm may have nested a copy in: node_modules/<pkg>, node_modules/@scope/<pkg>,

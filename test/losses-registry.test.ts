@@ -59,6 +59,7 @@ function optionSets(entry: PairLossEntry): Array<Record<string, unknown>> {
   if (takes("simpoGamma")) sets.push({ beta: 2, simpoGamma: 1.2 });
   if (takes("discopopTau")) sets.push({ beta: 0.7, discopopTau: 0.5 });
   if (takes("unlikelihoodAlpha")) sets.push({ unlikelihoodAlpha: 0.3 });
+  if (takes("dpopLambda")) sets.push({ beta: 0.7, dpopLambda: 2 }, { beta: 0.7, dpopLambda: 0 });
   return sets.map((s) => Object.fromEntries(Object.entries(s).filter(([k]) => takes(k))));
 }
 

@@ -12,6 +12,7 @@ import {
   logLogSlope,
   permutations,
   plackettLuceProbability,
+  showHoldsHere,
   showVerdicts,
   verdictFrame,
   verdictRows,
@@ -231,5 +232,39 @@ describe("verdict table", () => {
     }
     assert.ok(lines.some((l) => l.startsWith("✓ yes") && l.includes("DPO reaches π*")));
     assert.ok(lines.some((l) => l.startsWith("✗ no") && l.includes("second")));
+  });
+});
+
+describe("showHoldsHere", () => {
+  const quiet = <T>(f: () => T): { value: T; lines: string[] } => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (s: string) => lines.push(String(s));
+    try {
+      return { value: f(), lines };
+    } finally {
+      console.log = log;
+    }
+  };
+  test("passes identities within tolerance and prints one 'holds here' line each", () => {
+    const { lines } = quiet(() =>
+      showHoldsHere([
+        { identity: "Σ P = 1", residual: 2e-16, tolerance: 1e-12 },
+        { identity: "slope = −½", residual: -3e-7, tolerance: 1e-6 },
+      ]),
+    );
+    assert.ok(lines.some((l) => l.startsWith("✓ holds here: Σ P = 1 (residual 2.0e-16)")));
+    assert.ok(lines.some((l) => l.includes("slope = −½")));
+  });
+  test("a residual over its tolerance, or not finite, fails the run naming the identity", () => {
+    assert.throws(
+      () => quiet(() => showHoldsHere([{ identity: "Σ P = 1", residual: 2e-11, tolerance: 1e-12 }])),
+      (e: unknown) =>
+        e instanceof CheckFailed &&
+        /"Σ P = 1" does not hold here: residual 2e-11 > tolerance 1e-12/.test((e as Error).message),
+    );
+    assert.throws(() => quiet(() => showHoldsHere([{ identity: "nan", residual: NaN, tolerance: 1 }])), CheckFailed);
+    assert.throws(() => showHoldsHere([{ identity: "t", residual: 0, tolerance: 0 }]), /tolerance must be > 0/);
+    assert.throws(() => showHoldsHere([]), /no identities/);
   });
 });

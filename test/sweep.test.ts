@@ -13,7 +13,7 @@ import { errorBarValue, factorFigure, reportHtml } from "../src/sweep/report";
 import { runSweep } from "../src/sweep/runner";
 import { readResults, ResultsStore, type RunRecord } from "../src/sweep/store";
 import { seedStats, studentTCdf, studentTQuantile } from "../src/stats";
-import { summarise, summaryCsv, summaryFrame } from "../src/sweep/summary";
+import { summarise, summaryCsv, summaryFrame, summaryRow } from "../src/sweep/summary";
 import { banditKind } from "../src/experiments/bandit-kind";
 import { inlineComplainer } from "../src/sweep/kinds";
 import { syntheticKind } from "../src/experiments/synthetic-kind";
@@ -129,7 +129,11 @@ describe("sweep files", () => {
 
   test("every example sweep in scripts/sweeps validates and expands", () => {
     const dir = path.join(__dirname, "..", "scripts", "sweeps");
-    const files = fs.readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f));
+    // hh.json and hh-overopt.json are the configs of `npm run hh` (scripts/hh.ts), not sweep files.
+    const notSweeps = ["hh.json", "hh-overopt.json"];
+    const hhScript = fs.readFileSync(path.join(__dirname, "..", "scripts", "hh.ts"), "utf8");
+    for (const f of notSweeps) assert.ok(hhScript.includes(`"scripts/sweeps/${f}"`), `${f} is read by scripts/hh.ts`);
+    const files = fs.readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f) && !notSweeps.includes(f));
     assert.ok(files.length >= 3);
     for (const f of files) {
       const plan = expandSweep(loadSweepFile(path.join(dir, f)));
@@ -524,6 +528,40 @@ describe("summary", () => {
 });
 
 describe("report", () => {
+  test("summaryRow finds the one row for a metric and factor values, and names what it could not find", async () => {
+    const spec = parseSweepSpec({ name: "rows", kind: "synthetic", seeds: 2, grid: { x: [0, 1], noise: [0, 0.5] } });
+    const r = await runSweep({ spec, out: tmp("rows"), workers: 0, quiet: true, report: false });
+    const row = summaryRow(r.summary, "score", { x: 1, noise: 0 });
+    assert.equal(row.factors.x, 1);
+    assert.equal(row.factors.noise, 0);
+    assert.equal(row.mean, 1, "score = center + slope·x with no noise");
+    assert.throws(() => summaryRow(r.summary, "score", { x: 2, noise: 0 }), /no summary row for score at x=2, noise=0/);
+    assert.throws(
+      () => summaryRow(r.summary, "score", { x: 1 }),
+      /2 summary rows match score at x=1; name more factors/,
+    );
+    assert.throws(() => summaryRow(r.summary, "nope", { x: 1, noise: 0 }), /no summary row for nope/);
+  });
+  test("factorFigure takes words for its axes, title and legend instead of config keys", async () => {
+    const spec = parseSweepSpec({ name: "words", kind: "synthetic", seeds: 2, grid: { x: [0, 1], noise: [0, 0.5] } });
+    const r = await runSweep({ spec, out: tmp("words"), workers: 0, quiet: true, report: false });
+    const plain = factorFigure(r.summary, "score", "x");
+    assert.equal((plain.layout!.xaxis as { title: { text: string } }).title.text, "x");
+    const fig = factorFigure(r.summary, "score", "x", false, undefined, {
+      title: "score against the knob",
+      x: "the knob (units)",
+      y: "score (points)",
+      series: (f) => `noise ${f.noise}`,
+    });
+    const layout = fig.layout as Record<string, { title?: { text: string }; text?: string }>;
+    assert.equal(layout.title.text, "score against the knob");
+    assert.equal(layout.xaxis.title!.text, "the knob (units)");
+    assert.equal(layout.yaxis.title!.text, "score (points) (mean ± 95% CI)");
+    assert.deepEqual(
+      fig.data.map((d) => d.name),
+      ["noise 0", "noise 0.5"],
+    );
+  });
   test("a group with fewer than 2 finite seeds gets no error bar (not a zero-width one), a hover note and a warning", async () => {
     const spec = parseSweepSpec({ name: "ci", kind: "synthetic", seeds: 3, grid: { x: [0, 1] } });
     const r = await runSweep({ spec, out: tmp("noci"), workers: 0, quiet: true, report: false });
@@ -573,7 +611,7 @@ describe("bandit experiment kind", () => {
     assert.notEqual(a.expectedReward, c.expectedReward);
     assert.throws(
       () => banditKind.resolve({ method: "ppo" }, inlineComplainer("x.yaml")),
-      /x\.yaml method: must be one of dpo, sigmoid, robust, hinge, ipo, .*kto, listwise/,
+      /x\.yaml method: must be one of dpo, .*sigmoid, robust, hinge, ipo, .*kto, listwise/,
     );
     assert.throws(
       () => banditKind.resolve({ method: "ipo", lossOptions: { labelSmoothing: 0.1 } }, inlineComplainer()),

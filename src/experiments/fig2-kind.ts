@@ -14,6 +14,12 @@
 //   miniBatchSize, ppoEpochs, learningRate, initialBeta}   rloo: {iterations, promptsPerIteration, k,
 //   learningRate, initialBeta, klHorizon}   bestOfN: {samplesPerPrompt}   checkpoints (evaluations per run)
 //   evaluation: {prompts, samplesPerPrompt, maxNewTokens}
+//   Issue 28's methods (src/fig2/runOnline.ts; knob β) each add one section, present in their resolved config
+//   only (the other methods' configs, and so their run ids, are as before): grpo: {iterations,
+//   promptsPerIteration, groupSize, epochs, learningRate} (grpo, dr-grpo and their -gt); onlineDpo /
+//   iterativeDpo: {rounds, promptsPerRound, epochs, batchSize, learningRate}; trDpo: {alpha < 1, tau} (tr-dpo)
+//   and trDpoHard: {alpha = 1, tau} (tr-dpo-hard), both also offline; dpop: {lambda}, also offline. Defaults
+//   from FIG2_ONLINE_PRESETS[preset] (src/fig2/onlinePresets.ts).
 // Every default comes from FIG2_RUN_PRESETS[preset]. A section the method ignores must stay at its
 // default (two run ids never compute the same thing).
 //
@@ -32,6 +38,8 @@ import {
 } from "../fig2/run";
 import { FIG2_RUN_PRESETS, offlineUnitsNeeded } from "../fig2/runPresets";
 import { fig2ContextFor } from "../fig2/context";
+import { FIG2_ONLINE_PRESETS } from "../fig2/onlinePresets";
+import { ONLINE_STUDY_METHODS, onlineSection } from "../fig2/runOnline";
 
 // Part of every run id: bump when src/fig2 changes what a run computes.
 // 3: ppo / ppo-gt are PPO with a value head and GAE (src/lm/ppo.ts); the former ones are rloo / rloo-gt;
@@ -96,12 +104,41 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
       maxNewTokens: count(1),
     }),
   };
+  // Issue 28's methods: their one section (absent from every other method's config).
+  const studyKey = onlineSection(method);
+  if (studyKey) {
+    const op = FIG2_ONLINE_PRESETS[preset];
+    const rounds = {
+      rounds: count(1),
+      promptsPerRound: count(1),
+      epochs: count(1),
+      batchSize: count(1),
+      learningRate: pos,
+    };
+    const checks: Record<string, Record<string, Check>> = {
+      grpo: {
+        iterations: count(1),
+        promptsPerIteration: count(1),
+        groupSize: count(2),
+        epochs: count(1),
+        learningRate: pos,
+      },
+      onlineDpo: rounds,
+      iterativeDpo: rounds,
+      trDpo: { alpha: { min: 0, max: 1, exclusiveMin: true }, tau: count(1) },
+      trDpoHard: { alpha: { min: 1, max: 1 }, tau: count(1) },
+      dpop: { lambda: { min: 0 } },
+    };
+    (out as unknown as Record<string, unknown>)[studyKey] = section(studyKey, op[studyKey], checks[studyKey]);
+    if (studyKey === "trDpo" && out.trDpo?.alpha === 1)
+      complain(["trDpo", "alpha"], "must be < 1 for the soft update; α = 1 (the hard update) is method tr-dpo-hard");
+  }
   // Unlikelihood became token-level (Welleck et al. Eq. 4) on 2026-11-30; naming the form in its resolved
   // config gives its runs new ids, so results of the old sequence-level form are never reused.
   if (method === "unlikelihood") out.unlikelihoodTerm = r.oneOf("unlikelihoodTerm", ["token-level"], "token-level");
   r.done();
   // The knob's meaning and range per method.
-  const needsPositive = ["dpo", "cdpo", "ipo", "kto", "listwise", ...ONLINE_METHODS];
+  const needsPositive: string[] = ["dpo", "cdpo", "ipo", "kto", "listwise", ...ONLINE_METHODS, ...ONLINE_STUDY_METHODS];
   if (needsPositive.includes(method) && !(knob > 0))
     complain(["knob"], `${method}'s knob (β, τ or target KL) must be > 0, got ${knob}`);
   if ((method === "preferred-ft" || method === "sft") && knob !== 0)
@@ -117,7 +154,7 @@ function resolveFig2(config: JsonObject, complain: Complain): JsonObject {
   }
   // Sections a method ignores must keep their defaults.
   const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
-  const isOffline = OFFLINE_METHODS[method] !== undefined;
+  const isOffline = OFFLINE_METHODS[method] !== undefined || method === "tr-dpo" || method === "tr-dpo-hard";
   const isPpo = method === "ppo" || method === "ppo-gt";
   const isRloo = method === "rloo" || method === "rloo-gt";
   if (!isOffline && !same(out.offline, p.offline))

@@ -32,6 +32,8 @@ import { reportStage } from "../progress";
 export const FIG2_SWEEPS: Record<string, string> = {
   full: "scripts/sweeps/dpo-fig2.yaml",
   ci: "scripts/sweeps/dpo-fig2-ci.yaml",
+  online: "scripts/sweeps/fig2-online.yaml",
+  "online-ci": "scripts/sweeps/fig2-online-ci.yaml",
 };
 
 export interface Fig2SharedStats {

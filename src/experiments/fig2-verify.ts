@@ -1,8 +1,9 @@
-// `npm run fig2 -- verify [full|ci]`: re-run a stated subset of a committed Figure-2 run with today's code and
+// `npm run fig2 -- verify [full|ci|online-ci]`: re-run a stated subset of a committed Figure-2 run with today's code and
 // check its checkpoint rows against the committed ones.
 //
 // The subset (VERIFY_SUBSETS): for the full run, training seed 0 of SFT, DPO at β = 0.1 and PPO at the
-// smallest target KL of the sweep file (every checkpoint of each); for the CI preset, every run (one seed).
+// smallest target KL of the sweep file (every checkpoint of each); for the CI presets (ci, and online-ci:
+// issue 28's methods), every run (one seed).
 // Each run is executed in this process through the fig2 kind (the same code path as the sweep's workers)
 // and its rows are matched to the committed rows by (method, knob, seed, step). Numbers compared: reward,
 // kl, vader, rm and every per-prompt reward and KL, as stored (6 significant digits). Tolerance: 1e-6
@@ -41,6 +42,7 @@ export const VERIFY_SUBSETS: Record<string, { describe: string; pick: (runs: rea
     },
   },
   ci: { describe: "every run of the CI preset", pick: (runs) => [...runs] },
+  "online-ci": { describe: "every run of issue 28's CI preset", pick: (runs) => [...runs] },
 };
 
 export interface RowDifference {

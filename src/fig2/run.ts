@@ -20,6 +20,8 @@
 //   best-of-n    max N (64): N ∈ {1, 4, 16, 64} from the SFT model, selected by the learned RM
 //                (rows for best-of-n-gt, selected by the ground truth, come from the same samples)
 //   sft          none: the reference itself (step 0), one row per seed
+// and the online and group methods of issue 28 (GRPO, Dr. GRPO, online / iterative DPO, TR-DPO, DPOP: knob
+// β), listed in src/fig2/runOnline.ts and trained there (DPOP on the offline path here).
 import { Rng } from "../random";
 import { trainPreference, type PreferenceMethod } from "../lm/preferenceTrainer";
 import { trainPpo } from "../lm/ppo";
@@ -31,6 +33,8 @@ import type { RlaifData } from "../lm/rlaif";
 import { bestOfNForPrompt, bestOfNGrid, bestOfNKl } from "./bestOfN";
 import { evaluateCheckpoint, vader01, type CheckpointEval, type EvalSettings, type Fig2Context } from "./evaluation";
 import { meanOfClusters } from "./stats";
+import { ONLINE_STUDY_METHODS, onlineSection, onlineStudySteps, trainOnlineStudy } from "./runOnline";
+import type { Fig2OnlineSettings } from "./onlinePresets";
 
 export const FIG2_METHODS = [
   "dpo",
@@ -46,6 +50,7 @@ export const FIG2_METHODS = [
   "rloo-gt",
   "best-of-n",
   "sft",
+  ...ONLINE_STUDY_METHODS,
 ] as const;
 export type Fig2Method = (typeof FIG2_METHODS)[number];
 /** Methods trained online against a reward, knob = target KL: PPO and RLOO, on the learned RM or the ground truth. */
@@ -59,14 +64,20 @@ export const OFFLINE_METHODS: Partial<Record<Fig2Method, string>> = {
   listwise: "listwise",
   "preferred-ft": "sft",
   unlikelihood: "unlikelihood",
+  dpop: "dpop",
 };
 
 /**
  * The loss options of an offline run: the knob is β (IPO: τ; Unlikelihood: α); cDPO adds label smoothing ε;
  * IPO uses the summed log-ratio form (lengthNormalize: false), as the committed full run did.
  */
-export function lossOptionsFor(s: Pick<Fig2RunSettings, "method" | "knob" | "offline">): Record<string, unknown> {
+export function lossOptionsFor(
+  s: Pick<Fig2RunSettings, "method" | "knob" | "offline" | "dpop">,
+): Record<string, unknown> {
   switch (s.method) {
+    case "dpop":
+      if (!s.dpop) throw new Error("fig2 dpop: the run's settings have no dpop section");
+      return { beta: s.knob, dpopLambda: s.dpop.lambda };
     case "preferred-ft":
       return {};
     case "unlikelihood":
@@ -80,7 +91,8 @@ export function lossOptionsFor(s: Pick<Fig2RunSettings, "method" | "knob" | "off
   }
 }
 
-export interface Fig2RunSettings {
+/** A run's settings; the sections of issue 28's methods (Fig2OnlineSettings) are present only for those methods. */
+export interface Fig2RunSettings extends Partial<Fig2OnlineSettings> {
   method: Fig2Method;
   knob: number;
   seed: number;
@@ -201,6 +213,26 @@ export function runFig2(ctx: Fig2Context, s: Fig2RunSettings, verbose = false): 
           learningRate: s.ppo.learningRate,
           onIteration,
         });
+      return rows;
+    }
+    const section = onlineSection(s.method);
+    if (section && section !== "dpop") {
+      const at = new Set(checkpointSteps(onlineStudySteps(s, ctx.data.pairs.length), s.checkpoints));
+      trainOnlineStudy(
+        ctx,
+        s,
+        policy,
+        (step, log) => {
+          if (at.has(step))
+            rows.push(
+              row(step, evaluateCheckpoint(policy, ctx, s.evaluation, evalSeed(s.seed)), {
+                trainSeconds: (Date.now() - t0) / 1000,
+                log,
+              }),
+            );
+        },
+        verbose,
+      );
       return rows;
     }
     const trainerMethod = OFFLINE_METHODS[s.method];

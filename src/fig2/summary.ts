@@ -15,16 +15,12 @@ import {
   type BestPoint,
   type UnionDominance,
 } from "./dominance";
-import {
-  aggregateCheckpoints,
-  compareFrontiers,
-  upperEnvelope,
-  type Comparison,
-  type FrontierPoint,
-  type Verdict,
-} from "./envelope";
+import { aggregateCheckpoints, compareFrontiers, upperEnvelope, type Comparison, type FrontierPoint } from "./envelope";
 import type { CheckpointRow } from "./run";
 import { controllerTable, type ControllerRow } from "./controllers";
+import { ONLINE_CLAIMS, dpopVerdict, lengthVerdict } from "./onlineSummary";
+import type { VerdictRow } from "./verdictRow";
+import { ONLINE_STUDY_METHODS } from "./runOnline";
 
 /** Checkpoint rows of stored runs (the `checkpoints` metric of the fig2 kind), in run order. */
 export function checkpointRowsOf(
@@ -77,16 +73,21 @@ export const METHOD_STYLE: Record<string, { name: string; color: string; knob: s
   cdpo: { name: "cDPO", color: "#ff7f0e", knob: "β" },
   "best-of-n": { name: "Best-of-N (RM)", color: "#bcbd22", knob: "N" },
   "best-of-n-gt": { name: "Best-of-N (GT oracle)", color: "#aec7e8", knob: "N" },
+  grpo: { name: "GRPO (learned RM)", color: "#31a354", knob: "β" },
+  "grpo-gt": { name: "GRPO-GT", color: "#74c476", knob: "β" },
+  "dr-grpo": { name: "Dr. GRPO (learned RM)", color: "#e6550d", knob: "β" },
+  "dr-grpo-gt": { name: "Dr. GRPO-GT", color: "#fd8d3c", knob: "β" },
+  "online-dpo": { name: "Online DPO (RM judge)", color: "#843c39", knob: "β" },
+  "online-dpo-gt": { name: "Online DPO (OAIF, classifier judge)", color: "#ad494a", knob: "β" },
+  "iterative-dpo": { name: "Iterative DPO (RM judge)", color: "#7b4173", knob: "β" },
+  "iterative-dpo-gt": { name: "Iterative DPO (classifier judge)", color: "#a55194", knob: "β" },
+  "tr-dpo": { name: "TR-DPO (soft)", color: "#637939", knob: "β" },
+  "tr-dpo-hard": { name: "TR-DPO (hard)", color: "#8ca252", knob: "β" },
+  dpop: { name: "DPOP", color: "#de9ed6", knob: "β" },
   sft: { name: "SFT", color: "#000000", knob: "-" },
 };
 
-export interface VerdictRow {
-  claim: string;
-  measured: string;
-  /** Dominance rows can also be "not covered" (dominance untested beyond the dominating method's KL range). */
-  reproduced: Verdict | "not covered";
-  why: string;
-}
+export type { VerdictRow } from "./verdictRow";
 
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
@@ -144,6 +145,9 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
   const comparisons: Record<string, Comparison> = {};
   const verdicts: VerdictRow[] = [];
   const has = (m: string) => methods.includes(m);
+  // Results of issue 28's study (src/fig2/onlineSummary.ts) grade its claims; of the DPO paper's they keep
+  // only the rows whose methods it ran (its sweeps run a few baselines, not the paper's whole figure).
+  const study = methods.some((m) => (ONLINE_STUDY_METHODS as readonly string[]).includes(m));
   const claim = (
     key: string,
     a: string,
@@ -153,6 +157,7 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
     explain: (c: Comparison) => string = atLeastWhy(a, b),
   ) => {
     if (!has(a) || !has(b)) {
+      if (study && !ONLINE_CLAIMS.some((c) => c.key === key)) return;
       verdicts.push({
         claim: text,
         measured: `not run: ${[a, b].filter((m) => !has(m)).join(", ")} missing from the results (0 checkpoint rows)`,
@@ -199,6 +204,19 @@ export function summariseFig2(rows: readonly CheckpointRow[]): Fig2Summary {
       `Where ${name} sits: at least as good as DPO? (no Fig. 2 claim in the paper${m.startsWith("best") ? "; §6.2 finds DPO similar to or better than Best-of-128 on Anthropic-HH dialogue" : ""})`,
       atLeastWhy(name, "DPO"),
     );
+  }
+  // Issue 28's claims, only when the results hold one of its methods (src/fig2/onlineSummary.ts).
+  if (study) {
+    for (const c of ONLINE_CLAIMS)
+      claim(
+        c.key,
+        c.a,
+        c.b,
+        c.mode,
+        c.text,
+        atLeastWhy(METHOD_STYLE[c.a]?.name ?? c.a, METHOD_STYLE[c.b]?.name ?? c.b),
+      );
+    verdicts.push(lengthVerdict(rows), dpopVerdict(rows));
   }
   const best = bestPoints(points.filter((p) => p.method !== "sft")).map((bp) => ({
     ...bp,

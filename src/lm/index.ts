@@ -1,5 +1,6 @@
 // The language-model track: a tiny causal transformer trained on a corpus, RLAIF preference data from a
-// constitution of AI judges, and DPO / IPO / KTO / listwise DPO / RLOO / PPO on real sequence models.
+// constitution of AI judges, and DPO / IPO / KTO / listwise DPO / RLOO / PPO / GRPO / online and iterative
+// DPO / TR-DPO on real sequence models.
 export * from "./tokenizer";
 export * from "./corpus";
 export {
@@ -31,5 +32,9 @@ export * from "./ppoMath";
 export * from "./ppoValueHead";
 export * from "./ppo";
 export * from "./rloo";
+export * from "./groupMath";
+export * from "./grpo";
+export * from "./onlineDpo";
+export * from "./trDpo";
 export * from "./evaluate";
 export * from "./pipeline";

@@ -1,6 +1,7 @@
 // Every registered loss: importing this module registers them all. Adding a loss = one file in entries/
 // and one line here.
 import "./entries/dpo";
+import "./entries/dpop";
 import "./entries/sigmoid";
 import "./entries/robust";
 import "./entries/hinge";

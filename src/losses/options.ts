@@ -132,6 +132,13 @@ export const LOSS_OPTIONS = {
   },
   desirableWeight: { type: "number", default: 1, min: 0, max: MAX_SCALE, doc: "KTO's λ_D" },
   undesirableWeight: { type: "number", default: 1, min: 0, max: MAX_SCALE, doc: "KTO's λ_U" },
+  dpopLambda: {
+    type: "number",
+    default: 50,
+    min: 0,
+    max: MAX_SCALE,
+    doc: "λ ≥ 0: DPOP's weight of max(0, log π_ref(y_w) − log π(y_w)) inside the sigmoid (Pal et al. 2024, Eq. 3; the paper's 50)",
+  },
   unlikelihoodAlpha: {
     type: "number",
     default: 1,

@@ -70,6 +70,17 @@ function ciHoverText(r: SummaryRow): string {
 }
 
 /**
+ * Words for a figure in place of config keys (a notebook's "KL from π_ref (nats)" rather than "kl"):
+ * axis titles, a title, and a legend name per line from that line's factor values.
+ */
+export interface FigureLabels {
+  title?: string;
+  x?: string;
+  y?: string;
+  series?: (factors: Record<string, FactorValue>) => string;
+}
+
+/**
  * One figure: metric vs `factor`, a line per combination of the other factors (or of `series`, when the
  * remaining factors are determined by those and the x value), error bars = 95% CI. A point with fewer
  * than 2 finite seeds has no interval: it gets no error bar, and its hover text says so.
@@ -80,13 +91,18 @@ export function factorFigure(
   factor: string,
   logX = false,
   series?: string[],
+  labels: FigureLabels = {},
 ): PlotlyFigure {
   const rows = summary.rows.filter((r) => r.metric === metric && Number.isFinite(r.mean));
   const others = series ?? primaryFactors(summary).filter((f) => f !== factor);
   const numericX = rows.every((r) => typeof r.factors[factor] === "number");
   const lines = new Map<string, SummaryRow[]>();
   for (const r of rows) {
-    const name = others.length === 0 ? metric : others.map((f) => `${f}=${label(r.factors[f])}`).join(", ");
+    const name = labels.series
+      ? labels.series(r.factors)
+      : others.length === 0
+        ? metric
+        : others.map((f) => `${f}=${label(r.factors[f])}`).join(", ");
     if (!lines.has(name)) lines.set(name, []);
     lines.get(name)!.push(r);
   }
@@ -109,9 +125,9 @@ export function factorFigure(
   return {
     data,
     layout: {
-      title: { text: `${metric} vs ${factor}` },
-      xaxis: { title: { text: factor }, type: numericX ? (logX ? "log" : "linear") : "category" },
-      yaxis: { title: { text: `${metric} (mean ± 95% CI)` } },
+      title: { text: labels.title ?? `${metric} vs ${factor}` },
+      xaxis: { title: { text: labels.x ?? factor }, type: numericX ? (logX ? "log" : "linear") : "category" },
+      yaxis: { title: { text: `${labels.y ?? metric} (mean ± 95% CI)` } },
       height: 420,
       legend: { orientation: "h", y: -0.25 },
       margin: { t: 50, b: 40 },

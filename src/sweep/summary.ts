@@ -36,6 +36,20 @@ export interface SweepSummary {
   runsSummarised: number;
 }
 
+/**
+ * The row of `metric` whose factors equal every value in `where` (factors not named may be anything).
+ * Throws, naming the metric and the factor values, when no row or more than one row matches: a notebook
+ * that asks for a grid point the sweep does not have gets an error, not `undefined`.
+ */
+export function summaryRow(summary: SweepSummary, metric: string, where: Record<string, FactorValue>): SummaryRow {
+  const keys = Object.keys(where);
+  const hits = summary.rows.filter((r) => r.metric === metric && keys.every((k) => r.factors[k] === where[k]));
+  const what = `${metric} at ${keys.map((k) => `${k}=${String(where[k])}`).join(", ") || "(no factors)"}`;
+  if (hits.length === 0) throw new Error(`summaryRow: no summary row for ${what}`);
+  if (hits.length > 1) throw new Error(`summaryRow: ${hits.length} summary rows match ${what}; name more factors`);
+  return hits[0];
+}
+
 /** Group the results of `runs` (the planned runs, in plan order) by factors and summarise each metric. */
 export function summarise(runs: RunSpec[], factors: string[], records: RunRecord[], level = 0.95): SweepSummary {
   const byId = new Map<string, RunRecord>();
