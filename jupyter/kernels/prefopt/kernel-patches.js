@@ -177,16 +177,7 @@ function installKernelPatches({ root, tslabDir }) {
   // 5. zeromq: tslab never awaits send(). A send on a socket closed at shutdown then rejects with
   //    "Socket is closed" (EBADF), and a second send while one is in flight with EBUSY; both surfaced
   //    as stack traces. Serialise sends per socket and drop those made after close.
-  const zmq = fromTslab("zeromq");
-  const send = zmq.Socket.prototype.send;
-  zmq.Socket.prototype.send = function (message) {
-    const previous = this.__prefoptSend ?? Promise.resolve();
-    const next = previous.then(() => (this.closed ? undefined : send.call(this, message)));
-    this.__prefoptSend = next.catch((e) => {
-      if (!this.closed) console.error(`kernel: a message could not be sent: ${e.message}`);
-    });
-    return this.__prefoptSend;
-  };
+  serialiseZmqSends(fromTslab("zeromq"));
   //    After shutdown_request tslab closes its sockets and waits for the event loop to drain; exit once
   //    the shutdown reply is out, so nothing runs (or prints) against closed sockets.
   const close = jupyter.ZmqServer.prototype.close;
@@ -215,6 +206,25 @@ function installKernelPatches({ root, tslabDir }) {
 
 // The execute_result data of a cell's value: src/richOutput.ts (tables for DataFrames and tensors, plotly
 // figures); plain util.inspect text if that module cannot load or fails.
+// zeromq's Socket.prototype.send is a non-writable property: a plain assignment is silently ignored (it
+// was, until 2026-12-07, and a progress display's update racing a status message then killed the kernel with
+// EBUSY "Socket is busy writing"). Redefine it, and check that the wrapper is what sockets now call.
+function serialiseZmqSends(zmq) {
+  const send = zmq.Socket.prototype.send;
+  if (send.__prefoptSerialised) return;
+  const serialised = function (message) {
+    const previous = this.__prefoptSend ?? Promise.resolve();
+    const next = previous.then(() => (this.closed ? undefined : send.call(this, message)));
+    this.__prefoptSend = next.catch((e) => {
+      if (!this.closed) console.error(`kernel: a message could not be sent: ${e.message}`);
+    });
+    return this.__prefoptSend;
+  };
+  serialised.__prefoptSerialised = true;
+  Object.defineProperty(zmq.Socket.prototype, "send", { value: serialised, writable: false, configurable: true });
+  if (zmq.Socket.prototype.send !== serialised) throw new Error("kernel: could not wrap zeromq's Socket.send");
+}
+
 function richBundleOf(value, root) {
   try {
     return require(path.join(root, "src", "richOutput")).richBundle(value);
@@ -329,4 +339,4 @@ function flatten(text) {
   return out;
 }
 
-module.exports = { installKernelPatches };
+module.exports = { installKernelPatches, serialiseZmqSends };
