@@ -1,4 +1,4 @@
-// Per-file unit-test times from the suite's TAP output (issue 25 item 6: the suite stays fast, and its note
+// Per-suite unit-test times from the suite's TAP output (node 20 reports a file's describe blocks at top level) (issue 25 item 6: the suite stays fast, and its note
 // reports where the time goes). Reads the top-level "ok N - test/x.test.ts" entries and their duration_ms,
 // prints them slowest first with the total, and exits 1 if the TAP file has no such entries (a report that
 // silently shows nothing would hide a broken suite). Usage: node --import tsx scripts/test-times.ts <file.tap>
@@ -30,7 +30,7 @@ if (process.argv[1]?.endsWith("test-times.ts")) {
     process.exit(1);
   }
   const total = rows.reduce((s, r) => s + r.seconds, 0);
-  console.log(`unit test files by time (${rows.length} files, ${total.toFixed(0)} s summed):`);
+  console.log(`unit tests by time: top-level suites and files (${rows.length} entries, ${total.toFixed(0)} s summed):`);
   for (const r of [...rows].sort((a, b) => b.seconds - a.seconds))
     console.log(`${r.seconds.toFixed(1).padStart(8)} s  ${r.ok ? "" : "FAILED "}${r.file}`);
 }
