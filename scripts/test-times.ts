@@ -1,6 +1,7 @@
 // Per-suite unit-test times from the suite's TAP output (node 20 reports a file's describe blocks at top
 // level); issue 25 item 6: the suite stays fast, and its note reports where the time goes.
-// Reads the top-level "ok N - …" entries and their duration_ms, prints them slowest first with the total, and exits 1 if the TAP file has no such entries (a report that
+// Reads the top-level "ok N - …" entries and their duration_ms, prints them slowest first
+// with the total, and exits 1 if the TAP file has no such entries (a report that
 // silently shows nothing would hide a broken suite). Usage: node --import tsx scripts/test-times.ts <file.tap>
 import { readFileSync } from "node:fs";
 
