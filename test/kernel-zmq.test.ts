@@ -3,15 +3,15 @@
 // notebook with live progress displays. The patch must really replace the (non-writable) send.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const { serialiseZmqSends } = require("../jupyter/kernels/prefopt/kernel-patches.js");
+const { serialiseZmqSends } = require("../jupyter/kernels/prefopt/kernel-patches.js") as {
+  serialiseZmqSends: (zmq: { Socket: { prototype: object } }) => void;
+};
 
 test("zeromq's send is non-writable, and serialiseZmqSends replaces it on the real module", () => {
   const zmq = require("zeromq");
   const before = zmq.Socket.prototype.send;
-  assert.equal(Object.getOwnPropertyDescriptor(zmq.Socket.prototype, "send").writable, false);
+  assert.equal(Object.getOwnPropertyDescriptor(zmq.Socket.prototype, "send")?.writable, false);
   serialiseZmqSends(zmq);
   assert.notEqual(zmq.Socket.prototype.send, before);
   const p = new zmq.Publisher();
