@@ -19,33 +19,41 @@ test("zeromq's send is non-writable, and serialiseZmqSends replaces it on the re
   p.close();
 });
 
-test("sends on one socket run one after another; a failed send is reported, not thrown", async () => {
+test("a free socket sends at once (progress streams during a synchronous cell); EBUSY queues in order", async () => {
   const events: string[] = [];
-  let busy = false;
+  let writing: Promise<void> | null = null;
   class FakeSocket {
     closed = false;
-    async send(m: string) {
-      if (busy) throw new Error("Socket is busy writing");
-      busy = true;
-      events.push(`start ${m}`);
-      await new Promise((r) => setTimeout(r, 5));
-      events.push(`end ${m}`);
-      busy = false;
-      if (m === "bad") throw new Error("boom");
+    // Like zeromq: a send goes out at once unless an earlier one still waits, which throws EBUSY at once.
+    send(m: string): Promise<void> {
+      if (writing) throw Object.assign(new Error("Socket is busy writing"), { code: "EBUSY" });
+      events.push(`sent ${m}`);
+      if (m.startsWith("slow")) {
+        writing = new Promise((r) => setTimeout(r, 5)).then(() => {
+          writing = null;
+          events.push(`written ${m}`);
+        });
+        return writing;
+      }
+      if (m === "bad") return Promise.reject(new Error("boom"));
+      return Promise.resolve();
     }
   }
   Object.defineProperty(FakeSocket.prototype, "send", { writable: false });
-  const fake = { Socket: FakeSocket };
-  serialiseZmqSends(fake);
+  serialiseZmqSends({ Socket: FakeSocket });
   const s = new FakeSocket() as unknown as { send(m: string): Promise<void> };
   const errors: string[] = [];
   const orig = console.error;
   console.error = (m: string) => errors.push(m);
   try {
-    await Promise.all([s.send("a"), s.send("bad"), s.send("c")]);
+    const all = [s.send("a"), s.send("b")];
+    assert.deepEqual(events, ["sent a", "sent b"], "free sends go out synchronously");
+    all.push(s.send("slow1"), s.send("c"), s.send("d"), s.send("bad"));
+    assert.deepEqual(events, ["sent a", "sent b", "sent slow1"], "sends while one is writing wait");
+    await Promise.all(all);
   } finally {
     console.error = orig;
   }
-  assert.deepEqual(events, ["start a", "end a", "start bad", "end bad", "start c", "end c"]);
+  assert.deepEqual(events, ["sent a", "sent b", "sent slow1", "written slow1", "sent c", "sent d", "sent bad"]);
   assert.deepEqual(errors, ["kernel: a message could not be sent: boom"]);
 });

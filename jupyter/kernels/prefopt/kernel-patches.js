@@ -182,7 +182,7 @@ function installKernelPatches({ root, tslabDir }) {
   //    the shutdown reply is out, so nothing runs (or prints) against closed sockets.
   const close = jupyter.ZmqServer.prototype.close;
   jupyter.ZmqServer.prototype.close = function () {
-    const pending = [this.shell, this.control, this.iopub].map((s) => s && s.__prefoptSend).filter(Boolean);
+    const pending = [this.shell, this.control, this.iopub].map((s) => s && s.__prefoptLast).filter(Boolean);
     Promise.all(pending).finally(() => {
       close.call(this);
       setTimeout(() => process.exit(0), 100);
@@ -208,17 +208,36 @@ function installKernelPatches({ root, tslabDir }) {
 // figures); plain util.inspect text if that module cannot load or fails.
 // zeromq's Socket.prototype.send is a non-writable property: a plain assignment is silently ignored (it
 // was, until 2026-12-07, and a progress display's update racing a status message then killed the kernel with
-// EBUSY "Socket is busy writing"). Redefine it, and check that the wrapper is what sockets now call.
+// EBUSY "Socket is busy writing"). zeromq sends at once when the socket can take the message and throws EBUSY
+// only while an earlier send still waits to be written. So: send at once (a cell that computes synchronously
+// still streams its progress), and only when that throws EBUSY, or sends are already queued, queue behind the
+// last send (order kept). Errors are reported, never thrown into tslab (which does not await send()).
 function serialiseZmqSends(zmq) {
   const send = zmq.Socket.prototype.send;
   if (send.__prefoptSerialised) return;
+  const report = (sock) => (e) => {
+    if (!sock.closed) console.error(`kernel: a message could not be sent: ${e.message}`);
+  };
   const serialised = function (message) {
-    const previous = this.__prefoptSend ?? Promise.resolve();
-    const next = previous.then(() => (this.closed ? undefined : send.call(this, message)));
-    this.__prefoptSend = next.catch((e) => {
-      if (!this.closed) console.error(`kernel: a message could not be sent: ${e.message}`);
-    });
-    return this.__prefoptSend;
+    if (this.closed) return Promise.resolve();
+    if (!this.__prefoptQueued) {
+      try {
+        this.__prefoptLast = send.call(this, message).catch(report(this));
+        return this.__prefoptLast;
+      } catch (e) {
+        if (e.code !== "EBUSY") {
+          report(this)(e);
+          return Promise.resolve();
+        }
+      }
+    }
+    this.__prefoptQueued = (this.__prefoptQueued ?? 0) + 1;
+    const run = () => {
+      this.__prefoptQueued -= 1;
+      return this.closed ? undefined : send.call(this, message);
+    };
+    this.__prefoptLast = (this.__prefoptLast ?? Promise.resolve()).then(run).catch(report(this));
+    return this.__prefoptLast;
   };
   serialised.__prefoptSerialised = true;
   Object.defineProperty(zmq.Socket.prototype, "send", { value: serialised, writable: false, configurable: true });
