@@ -21,7 +21,7 @@ import { packSequences, disposeBatch } from "./batching";
 import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import { groupAdvantages, groupPolicyLoss, type GroupVariant } from "./groupMath";
-import { sampleGroups } from "./sampling";
+import { sampleAndScore } from "./rollouts";
 import type { BatchReward, PpoLog } from "./ppoMath";
 import type { Transformer } from "./transformer";
 import type { WordTokenizer } from "./tokenizer";
@@ -80,26 +80,14 @@ export function trainGrpo(
   try {
     for (let it = 1; it <= opts.iterations; it++) {
       throwIfInterrupted();
-      const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
-      const seqs = sampleGroups(
-        policy,
-        pick.map((i) => ids[i]),
-        G,
-        rng,
-        { maxNewTokens: opts.maxNewTokens, temperature: 1 },
-      ).flat();
+      const { seqs, scores } = sampleAndScore(policy, tokenizer, prompts, ids, rng, reward, {
+        who: "trainGrpo",
+        prompts: opts.promptsPerIteration,
+        groupSize: G,
+        maxNewTokens: opts.maxNewTokens,
+        scorer: "reward",
+      });
       samples += seqs.length;
-      const scores = Array.from(
-        reward(
-          seqs.map((_, r) => prompts[pick[Math.floor(r / G)]]),
-          seqs.map((s) => tokenizer.decode(s.completion)),
-          seqs,
-        ),
-      );
-      if (scores.length !== seqs.length || !scores.every(Number.isFinite))
-        throw new Error(
-          `trainGrpo: the reward returned ${scores.length} scores for ${seqs.length} samples${scores.every(Number.isFinite) ? "" : " (some not finite)"}`,
-        );
       const adv = groupAdvantages(scores, G, opts.variant);
       const batch = packSequences(seqs, policy.config.contextLength);
       const [oldLp, refLp] = tf.tidy(() => [

@@ -21,7 +21,7 @@ import { modelTokenLogProbs, maskedSequenceSum } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import { dpoLoss } from "../losses/dpo";
 import { labelPairs } from "./groupMath";
-import { sampleGroups } from "./sampling";
+import { sampleAndScore } from "./rollouts";
 import { sequenceLogps } from "./preferenceTrainer";
 import type { BatchReward } from "./ppoMath";
 import type { Transformer } from "./transformer";
@@ -125,24 +125,14 @@ export function trainOnlineDpo(
   try {
     for (let round = 1; round <= opts.rounds; round++) {
       throwIfInterrupted();
-      const pick = Array.from({ length: opts.promptsPerRound }, () => rng.int(prompts.length));
-      const seqs = sampleGroups(
-        policy,
-        pick.map((i) => ids[i]),
-        2,
-        rng,
-        { maxNewTokens: opts.maxNewTokens, temperature: 1 },
-      ).flat();
+      const { seqs, scores } = sampleAndScore(policy, tokenizer, prompts, ids, rng, reward, {
+        who: "trainOnlineDpo",
+        prompts: opts.promptsPerRound,
+        groupSize: 2,
+        maxNewTokens: opts.maxNewTokens,
+        scorer: "judge",
+      });
       samples += seqs.length;
-      const scores = Array.from(
-        reward(
-          seqs.map((_, r) => prompts[pick[Math.floor(r / 2)]]),
-          seqs.map((s) => tokenizer.decode(s.completion)),
-          seqs,
-        ),
-      );
-      if (scores.length !== seqs.length)
-        throw new Error(`trainOnlineDpo: the judge returned ${scores.length} scores for ${seqs.length} samples`);
       const labels = labelPairs(scores);
       const pairs = labels.filter((l): l is { chosen: number; rejected: number } => l !== null);
       const meanScore = scores.reduce((a, b) => a + b, 0) / scores.length;

@@ -23,7 +23,7 @@ import { packSequences, disposeBatch } from "./batching";
 import { modelTokenLogProbs } from "./logprobs";
 import { adamStep, makeAdam, progress } from "./optim";
 import { judge, type Principle } from "./judges";
-import { sampleGroups } from "./sampling";
+import { sampleAndScore } from "./rollouts";
 import { adaptiveKlUpdate, type BatchReward, type PpoLog } from "./ppoMath";
 import type { Transformer } from "./transformer";
 import type { WordTokenizer } from "./tokenizer";
@@ -76,27 +76,13 @@ export function trainRloo(
   try {
     for (let it = 1; it <= opts.iterations; it++) {
       throwIfInterrupted();
-      const pick = Array.from({ length: opts.promptsPerIteration }, () => rng.int(prompts.length));
-      const groups = sampleGroups(
-        policy,
-        pick.map((i) => ids[i]),
-        opts.k,
-        rng,
-        { maxNewTokens: opts.maxNewTokens, temperature: 1 },
-      );
-      const seqs = groups.flat();
-      const rowPrompts = seqs.map((_, r) => prompts[pick[Math.floor(r / opts.k)]]);
-      const scores = Array.from(
-        scoreBatch(
-          rowPrompts,
-          seqs.map((s) => tokenizer.decode(s.completion)),
-          seqs,
-        ),
-      );
-      if (scores.length !== seqs.length || !scores.every(Number.isFinite))
-        throw new Error(
-          `trainRloo: the reward returned ${scores.length} scores for ${seqs.length} samples${scores.every(Number.isFinite) ? "" : " (some not finite)"}`,
-        );
+      const { seqs, scores } = sampleAndScore(policy, tokenizer, prompts, ids, rng, scoreBatch, {
+        who: "trainRloo",
+        prompts: opts.promptsPerIteration,
+        groupSize: opts.k,
+        maxNewTokens: opts.maxNewTokens,
+        scorer: "reward",
+      });
       const batch = packSequences(seqs, policy.config.contextLength);
       const [B, Tm1] = batch.mask.shape;
       const [oldLp, refLp, mask] = tf.tidy(() => [
