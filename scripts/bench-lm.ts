@@ -11,7 +11,7 @@
 //    the honest figure: our fastest thread count's median against the peer's fastest (PyTorch is often
 //    slower at 2 threads than at 1 at these sizes, so a user would run it at 1). `--plain` also runs ours
 //    with PREFOPT_FUSED=0 (plain tfjs kernels instead of src/lm/kernels/), to show what they give.
-// 2. Sampling tokens/s with and without the key/value cache (128 prompts, as notebook 05 and Figure 2
+// 2. Sampling tokens/s with and without the key/value cache (128 prompts, as notebook 06 and Figure 2
 //    sample them), and at the Figure-2 size one RLOO iteration split into sampling, scoring (policy and
 //    reference log-probs) and the update (2 epochs), as src/lm/rloo.ts runs them (the trainer called PPO
 //    before 2026-12; src/lm/ppo.ts adds a value head and minibatches over 256 rollouts).
@@ -350,7 +350,7 @@ async function samplingPart(sizeName: string, sampleRows: number) {
   if (sizeName === "bench")
     sampling.push(
       samplingBench(
-        "notebook 05 model (d 64, context 32)",
+        "notebook 06 model (d 64, context 32)",
         { vocabSize: 2048, contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 },
         sampleRows,
         5,

@@ -1,4 +1,4 @@
-// One command re-creates the committed real-human-preference results of notebook 10:
+// One command re-creates the committed real-human-preference results of notebook 11:
 //   npm run hh                      → scripts/sweeps/hh.json and scripts/sweeps/hh-overopt.json, writing
 //                                     data/hh/hh.json and data/hh/hh-overopt.json (the config's name)
 //   npm run hh -- <config.json> [out.json]

@@ -174,7 +174,7 @@ export * from "./bandit/index";
 // language-model track
 export * as lm from "./lm/index";
 
-// The loss zoo's analysis tools (notebook 09): gradient weights, population optima, a tabular trainer.
+// The loss zoo's analysis tools (notebook 10): gradient weights, population optima, a tabular trainer.
 export * as lossAnalysis from "./lossAnalysis/index";
 
 // ablation runner

@@ -658,7 +658,7 @@ test("reward model scorer: texts → sequences → r, equal to scoreSequences; p
   sft.dispose();
 });
 
-test("learnedRewardFromPairs (notebook 05's path): split by prompt, train, batch reward over sampled sequences", () => {
+test("learnedRewardFromPairs (notebook 06's path): split by prompt, train, batch reward over sampled sequences", () => {
   const sft = new Transformer({ vocabSize: 12, contextLength: 16, dModel: 16, nHeads: 2, nLayers: 1 }, 7);
   const pairs = plantedPairs(120, 4);
   const r = learnedRewardFromPairs(sft, pairs, {

@@ -66,9 +66,9 @@ describe("notebook verdict tables can fail", () => {
   }
 });
 
-test("notebook 08 calls the full results current only when made by today's fig2 kind version", () => {
-  const cell = codeCells("08-dpo-figure2.ipynb").find(([, src]) => /const fullCurrent\s*=/.test(src));
-  assert.ok(cell, "notebook 08 defines fullCurrent");
+test("notebook 09 calls the full results current only when made by today's fig2 kind version", () => {
+  const cell = codeCells("09-dpo-figure2.ipynb").find(([, src]) => /const fullCurrent\s*=/.test(src));
+  assert.ok(cell, "notebook 09 defines fullCurrent");
   const line = cell[1].split("\n").find((l) => /const fullCurrent\s*=/.test(l))!;
   assert.match(line, /FULL\.code\.kindVersion === fig2Kind\.version/);
   assert.match(cell[1], /import \{ fig2Kind \} from "\.\/src\/experiments\/fig2-kind"/);

@@ -1,4 +1,4 @@
-// Real human preference pairs for the language-model track (notebook 10, `npm run hh`): HH-RLHF
+// Real human preference pairs for the language-model track (notebook 11, `npm run hh`): HH-RLHF
 // harmless-base (split by dialogue) and UKPConvArg1 (leave debates out), a byte-level BPE fitted on the
 // training side only, the pairs fitted into the context (src/lm/truncate.ts, every cut counted), the
 // leak checks of the split, and the held-out preference accuracy metric with prompt-clustered intervals.

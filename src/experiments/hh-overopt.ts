@@ -1,4 +1,4 @@
-// The gold-reward over-optimisation study of notebook 10 (Gao, Schulman & Hilton 2023, "Scaling Laws for
+// The gold-reward over-optimisation study of notebook 11 (Gao, Schulman & Hilton 2023, "Scaling Laws for
 // Reward Model Overoptimization", §3 and Fig. 1, with a learned gold RM standing in for humans): the
 // training pairs are split in two halves by dialogue/debate; a LARGER transformer (its own SFT, then a
 // Bradley–Terry head) trained on half A is the gold judge; the policy's SFT, a small proxy reward model

@@ -1,4 +1,4 @@
-// The real-human-preference study on the language-model track (notebook 10; `npm run hh` writes
+// The real-human-preference study on the language-model track (notebook 11; `npm run hh` writes
 // data/hh/results.json): per dataset and seed, SFT on the chosen responses, then every method of the
 // config through the loss registry (DPO, IPO, KTO, KTO with half the desirable examples, SimPO, cDPO,
 // Preferred-FT), a Bradley–Terry reward model on the same transformer and the length-only baseline, all

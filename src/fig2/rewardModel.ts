@@ -14,7 +14,7 @@
 // same shape as the classifier's reward, so PPO can take either (PPO with a learned RM vs PPO-GT).
 //
 // This file depends on src/lm only through its public API (Transformer.clone / hiddenStates, packSequences,
-// adamStep), not on src/lm/pipeline.ts, so notebook 05 can use it beside its own pipeline.
+// adamStep), not on src/lm/pipeline.ts, so notebook 06 can use it beside its own pipeline.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
 import { throwIfInterrupted } from "../interrupt";
@@ -313,7 +313,7 @@ export interface LearnedRewardFromPairsOptions extends RewardModelTrainOptions {
 }
 
 /**
- * One call from an SFT reference and preference pairs (any `RlaifData.pairs`, e.g. notebook 05's
+ * One call from an SFT reference and preference pairs (any `RlaifData.pairs`, e.g. notebook 06's
  * `makeRlaifData`) to a trained Bradley–Terry reward model and its held-out pair accuracy: split the pairs
  * by prompt, clone the reference, add the head, train. `batchReward` has the shape trainPpo's generic reward
  * takes, `(prompts, completions, seqs) → r`, scoring the token sequences PPO sampled. Independent of

@@ -1,6 +1,6 @@
 // A byte-level byte-pair-encoding (BPE) tokenizer trained on the training text (Sennrich et al. 2016,
 // "Neural Machine Translation of Rare Words with Subword Units", Algorithm 1; byte-level as in GPT-2,
-// Radford et al. 2019 §2.2), for the language-model track on real text (notebook 10), where the word
+// Radford et al. 2019 §2.2), for the language-model track on real text (notebook 11), where the word
 // tokenizer maps a fifth of the words to <unk>.
 //
 //   ids 0…3      the special tokens of tokenizer.ts (<pad>, <bos>, <eos>, <unk>); <unk> is never produced

@@ -10,7 +10,7 @@
 //      K − 1 samples' returns for the same prompt (leave-one-out, unbiased);
 //   4. a few epochs of the clipped surrogate  −E_t[min(ρ_t A_t, clip(ρ_t, 1 ± ε) A_t)],  ρ_t = π/π_old.
 //
-// The reward is either a constitution of judges (notebook 05) or any batched reward function (a learned
+// The reward is either a constitution of judges (notebook 06) or any batched reward function (a learned
 // reward model, a trained classifier: RLOO and RLOO-GT in the Figure-2 reproduction). With `targetKl` set, β
 // follows the adaptive KL controller of Ziegler et al. (2019, §2.2), as TRL's AdaptiveKLController does:
 //   e_t = clip(KL_t / KL_target − 1, −0.2, 0.2),   β_{t+1} = β_t · (1 + e_t · n_t / H),

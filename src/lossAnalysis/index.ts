@@ -1,4 +1,4 @@
-// The loss zoo's analysis tools (notebook 09): weighted objectives from the registry's float64 twins,
+// The loss zoo's analysis tools (notebook 10): weighted objectives from the registry's float64 twins,
 // gradient weights as functions of the margin, population optima and their closed forms, a tabular trainer.
 export {
   datasetPairs,
