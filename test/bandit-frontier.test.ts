@@ -73,7 +73,17 @@ describe("rewardAtKl and frontierRewardAt", () => {
 
   test("bad curves are named", () => {
     assert.throws(() => rewardAtKl([], 1), /no points/);
-    assert.throws(() => rewardAtKl([{ kl: 0, reward: 0 }, { kl: NaN, reward: 1 }], 0), /point 1 is not finite/);
+    assert.throws(
+      () =>
+        rewardAtKl(
+          [
+            { kl: 0, reward: 0 },
+            { kl: NaN, reward: 1 },
+          ],
+          0,
+        ),
+      /point 1 is not finite/,
+    );
     assert.throws(() => frontierRewardAt([], 1), /no points/);
   });
 

@@ -42,7 +42,10 @@ export function rewardAtKl(points: RewardKlPoint[], kl: number): number {
       throw new Error(`rewardAtKl: point ${i} is not finite (kl ${p.kl}, reward ${p.reward})`);
   const s = [...points].sort((a, b) => a.kl - b.kl);
   if (!(kl >= s[0].kl && kl <= s[s.length - 1].kl)) return NaN;
-  const j = Math.max(1, s.findIndex((p) => p.kl >= kl));
+  const j = Math.max(
+    1,
+    s.findIndex((p) => p.kl >= kl),
+  );
   if (s.length === 1) return s[0].reward;
   const a = s[j - 1];
   const b = s[j];
