@@ -17,6 +17,7 @@ export const CHECKED = [
   "01-plackett-luce.ipynb",
   "02-kl-regularised-rl.ipynb",
   "07-ablations.ipynb",
+  "12-online-methods.ipynb",
 ];
 
 export const NOT_YET_CHECKED: Record<string, string> = {
