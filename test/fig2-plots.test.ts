@@ -83,6 +83,10 @@ test("frontier figure: DPO's and PPO-GT's envelopes are in every panel (the refe
     const withIt = new Set(fig.data.filter((t) => t.name === name).map((t) => String(t.xaxis)));
     assert.deepEqual([...withIt].sort(), [...panels].sort(), `${m} in every panel`);
   }
+  // Each panel's KL axis spans its own methods' points: the supervised baselines' panel (the second)
+  // ends at 1.05 × their largest KL, not at the references'.
+  const top = Math.max(...S.points.filter((p) => ["unlikelihood", "preferred-ft"].includes(p.method)).map((p) => p.kl));
+  assert.deepEqual((fig.layout as Record<string, { range?: number[] }>).xaxis2.range, [0, 1.05 * top]);
 });
 
 test("familiesFor: absent methods leave their family out; an unplaced method gets its own panel", () => {

@@ -4,7 +4,7 @@ import type { PlotlyFigure } from "../display";
 import type { FrontierPoint } from "./envelope";
 import type { CheckpointRow } from "./run";
 import { METHOD_STYLE, type Fig2Summary } from "./summary";
-import { familiesFor, panelGrid } from "./panels";
+import { familiesFor, panelAxes, panelGrid } from "./panels";
 
 const style = (m: string) => METHOD_STYLE[m] ?? { name: m, color: "#333333", knob: "knob" };
 const hover = (p: FrontierPoint) =>
@@ -89,13 +89,15 @@ function legendOnce(data: Array<Record<string, unknown>>): void {
  * The paper's Figure 2 (left) as small multiples, one panel per method family (src/fig2/panels.ts): the
  * family's every (knob, checkpoint) point as a faint marker with 95% CI bars, each method's upper envelope
  * as a step line, DPO and PPO-GT's envelopes repeated dashed as references, the SFT model as a star at
- * KL 0. At most 8 traces a panel; y axes matched. Hover: method, knob, step, KL and reward with CIs.
+ * KL 0. At most 8 traces a panel; y axes matched; each panel's KL axis spans its own methods' points.
+ * Hover: method, knob, step, KL and reward with CIs.
  */
 export function frontierFigure(
   summary: Fig2Summary,
   title = "Reward vs KL(π‖π_ref) on held-out prefixes (DPO paper, Fig. 2 left, on rt-polarity)",
 ): PlotlyFigure {
-  const panels = familiesFor(methodsIn(summary.points)).map((f) => {
+  const families = familiesFor(methodsIn(summary.points));
+  const panels = families.map((f) => {
     const traces: Array<Record<string, unknown>> = [];
     for (const m of f.methods) {
       traces.push(
@@ -114,6 +116,13 @@ export function frontierFigure(
     title,
     xTitle: "KL(π ‖ π_ref), nats",
     yTitle: "reward: classifier P(positive)",
+  });
+  // Each panel's KL axis spans its own methods' points (the references are cut there; double-click a
+  // panel to see them whole), so the baselines near π_ref are not squeezed against the axis.
+  families.forEach((f, i) => {
+    const top = Math.max(...summary.points.filter((p) => f.methods.includes(p.method)).map((p) => p.kl));
+    const axis = (fig.layout as Record<string, Record<string, unknown>>)[panelAxes(i).xLayout];
+    if (Number.isFinite(top) && top > 0) axis.range = [0, 1.05 * top];
   });
   legendOnce(fig.data);
   return fig;
@@ -138,8 +147,9 @@ export function overOptimisationFigure(summary: Fig2Summary): PlotlyFigure {
         traces.push({
           type: "scatter",
           mode: "markers",
-          name: `${s.name}: ${judge}`,
-          legendgroup: `${m}|${judge}`,
+          name: judge === "classifier" ? s.name : `${s.name}: ${judge}`,
+          legendgroup: m,
+          showlegend: judge === "classifier" ? undefined : false,
           x: pts.map((p) => p.kl),
           y: ys,
           text: pts.map(hover),
