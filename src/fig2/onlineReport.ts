@@ -1,145 +1,66 @@
 // Figures and tables for notebook 12 (issue 28's online and group methods on the Figure-2 setup), from the
 // checkpoint rows and their summary:
 //
-//   frontierPanels     the reward–KL frontier as small multiples: each panel draws one family's methods
-//                      with their checkpoints and envelopes, beside reference methods drawn as envelopes only
-//                      (plots.ts's frontierFigure on a sub-summary, moved onto its own axes), ≤ 8 traces a panel
-//   overTraining       a value against the training step for two methods, one panel per knob, seeds averaged
+//   frontierPanels     the reward–KL frontier as small multiples (plots.ts's frontierFigure with this study's
+//                      families: each family's methods with checkpoints and envelopes, DPO / PPO-GT / RLOO-GT
+//                      as dashed reference envelopes), ≤ 8 traces a panel
+//   overTraining       a value against the training step for two methods, one panel per knob (panels.ts's
+//                      grid), seeds averaged
 //                      (Dr. GRPO vs GRPO: completion length; DPOP vs DPO: the chosen log-ratio)
 //   computeRows        per method: runs, steps, completions the policy drew while training, wall seconds
 //   matchedKlRows      the common-KL-range comparison behind a claim, as a table row
 import type { PlotlyFigure } from "../display";
 import type { Comparison } from "./envelope";
+import { panelGrid, tracesPerPanel, type MethodFamily } from "./panels";
 import { frontierFigure } from "./plots";
 import type { CheckpointRow } from "./run";
 import type { Fig2RunPreset } from "./runPresets";
 import { METHOD_STYLE, type Fig2Summary } from "./summary";
 
-export interface FrontierPanel {
-  title: string;
-  /** Drawn as their envelope only (dotted): the baselines each panel is read against. */
-  references: string[];
-  /** Drawn with their checkpoints (faint markers, 95% CI bars) and envelopes. */
-  methods: string[];
-}
-
-/** Notebook 12's panels: each new method beside DPO and PPO-GT (the group methods beside PPO-GT and RLOO-GT). */
-export const ONLINE_PANELS: readonly FrontierPanel[] = [
+/**
+ * Notebook 12's panels (src/fig2/panels.ts's families): the baselines together first, then each new method
+ * beside DPO and PPO-GT (the group methods beside PPO-GT and RLOO-GT) as dashed references.
+ */
+export const ONLINE_FAMILIES: readonly MethodFamily[] = [
+  { title: "The baselines: DPO, PPO-GT, RLOO-GT", methods: ["dpo", "ppo-gt", "rloo-gt"], references: [] },
   {
     title: "Online (OAIF) and iterative DPO vs offline DPO",
-    references: ["dpo", "ppo-gt"],
     methods: ["online-dpo-gt", "iterative-dpo-gt"],
+    references: ["dpo", "ppo-gt"],
   },
   {
     title: "TR-DPO: soft and hard reference updates",
-    references: ["dpo", "ppo-gt"],
     methods: ["tr-dpo", "tr-dpo-hard"],
+    references: ["dpo", "ppo-gt"],
   },
-  { title: "DPOP vs DPO", references: ["dpo", "ppo-gt"], methods: ["dpop"] },
+  { title: "DPOP vs DPO", methods: ["dpop"], references: ["dpo", "ppo-gt"] },
   {
     title: "GRPO and Dr. GRPO vs PPO-GT and RLOO-GT",
-    references: ["ppo-gt", "rloo-gt"],
     methods: ["grpo-gt", "dr-grpo-gt"],
+    references: ["ppo-gt", "rloo-gt"],
   },
-  { title: "On the learned reward model", references: ["dpo", "ppo-gt"], methods: ["grpo", "online-dpo"] },
+  { title: "On the learned reward model", methods: ["grpo", "online-dpo"], references: ["dpo", "ppo-gt"] },
 ];
 
 export const MAX_TRACES_PER_PANEL = 8;
-const KL_TITLE = "KL(π ‖ π_ref) (nats)";
-const REWARD_TITLE = "classifier p(positive)";
-
-type Trace = Record<string, unknown>;
-
-/** Column-major cell [x0, x1] × [y0, y1] of panel i in a rows × columns grid (row 0 on top). */
-function cell(i: number, columns: number, rows: number): { x: [number, number]; y: [number, number] } {
-  const gapX = 0.08;
-  const gapY = 0.14;
-  const w = (1 - gapX * (columns - 1)) / columns;
-  const h = (1 - gapY * (rows - 1)) / rows;
-  const c = i % columns;
-  const r = Math.floor(i / columns);
-  const x0 = c * (w + gapX);
-  const y1 = 1 - r * (h + gapY);
-  return { x: [x0, x0 + w], y: [y1 - h, y1] };
-}
-
-/** "x", "x2", …: plotly's name of axis i (0-based) in traces; "xaxis", "xaxis2", … in the layout. */
-const axis = (letter: "x" | "y", i: number) => (i === 0 ? letter : `${letter}${i + 1}`);
-const layoutAxis = (letter: "x" | "y", i: number) => `${letter}axis${i === 0 ? "" : i + 1}`;
-
-/** Panels whose methods the summary has (at least one of `methods`), with only the methods present. */
-export function panelsPresent(summary: Fig2Summary, panels: readonly FrontierPanel[]): FrontierPanel[] {
-  const has = new Set(summary.points.map((p) => p.method));
-  return panels
-    .map((p) => ({
-      ...p,
-      references: p.references.filter((m) => has.has(m)),
-      methods: p.methods.filter((m) => has.has(m)),
-    }))
-    .filter((p) => p.methods.length > 0);
-}
 
 /**
- * The frontier as small multiples (one panel per entry of `panels` whose methods are present), two
- * columns, shared axis ranges so panels compare by eye. Throws if a panel would hold more than 8 traces.
+ * The frontier as small multiples (plots.ts's frontierFigure with `families`): a panel per family whose
+ * methods ran. Throws if a panel would hold more than 8 traces.
  */
-export function frontierPanels(summary: Fig2Summary, panels: readonly FrontierPanel[] = ONLINE_PANELS): PlotlyFigure {
-  const shown = panelsPresent(summary, panels);
-  if (shown.length === 0) throw new Error("frontierPanels: no panel's methods are in the results");
-  const columns = Math.min(2, shown.length);
-  const rows = Math.ceil(shown.length / columns);
-  const drawn = new Set(shown.flatMap((p) => [...p.references, ...p.methods, "sft"]));
-  const pts = summary.points.filter((p) => drawn.has(p.method));
-  const klMax = Math.max(1, ...pts.map((p) => p.kl));
-  const rLo = Math.min(...pts.map((p) => p.reward - (p.rewardHalfWidth ?? 0)));
-  const rHi = Math.max(...pts.map((p) => p.reward + (p.rewardHalfWidth ?? 0)));
-  const data: Trace[] = [];
-  const layout: Record<string, unknown> = { height: 330 * rows + 60, hovermode: "closest", annotations: [] };
-  const seen = new Set<string>();
-  shown.forEach((panel, i) => {
-    const keep = new Set([...panel.references, ...panel.methods, "sft"]);
-    const sub: Fig2Summary = {
-      ...summary,
-      points: summary.points.filter((p) => keep.has(p.method)),
-      envelopes: Object.fromEntries(Object.entries(summary.envelopes).filter(([m]) => keep.has(m))),
-    };
-    const traces = (frontierFigure(sub).data as Trace[]).filter((t) => {
-      const group = t.legendgroup as string | undefined;
-      const cloud = t.mode === "markers" && group !== undefined;
-      return !(cloud && panel.references.includes(group));
-    });
-    if (traces.length > MAX_TRACES_PER_PANEL)
-      throw new Error(`frontierPanels: panel "${panel.title}" has ${traces.length} traces (> ${MAX_TRACES_PER_PANEL})`);
-    for (const t of traces) {
-      const group = (t.legendgroup as string | undefined) ?? "sft";
-      const cloud = t.showlegend === false;
-      const ref = panel.references.includes(group);
-      const line = ref ? { ...(t.line as object), dash: "dot", width: 1.5 } : t.line;
-      const first = !cloud && !seen.has(group);
-      if (first) seen.add(group);
-      data.push({ ...t, line, legendgroup: group, showlegend: first, xaxis: axis("x", i), yaxis: axis("y", i) });
-    }
-    const c = cell(i, columns, rows);
-    layout[layoutAxis("x", i)] = { title: KL_TITLE, domain: c.x, range: [0, klMax * 1.05], anchor: axis("y", i) };
-    layout[layoutAxis("y", i)] = {
-      title: REWARD_TITLE,
-      domain: c.y,
-      range: [rLo - 0.02, rHi + 0.02],
-      anchor: axis("x", i),
-    };
-    (layout.annotations as unknown[]).push({
-      text: `<b>${panel.title}</b>`,
-      xref: "paper",
-      yref: "paper",
-      x: (c.x[0] + c.x[1]) / 2,
-      y: c.y[1] + 0.02,
-      xanchor: "center",
-      yanchor: "bottom",
-      showarrow: false,
-    });
-  });
-  layout.title = "Reward vs KL on held-out prefixes: each new method (markers: checkpoints) beside dotted baselines";
-  return { data, layout };
+export function frontierPanels(
+  summary: Fig2Summary,
+  families: readonly MethodFamily[] = ONLINE_FAMILIES,
+): PlotlyFigure {
+  const fig = frontierFigure(
+    summary,
+    "Reward vs KL on held-out prefixes: each family's methods beside dashed baselines",
+    families,
+  );
+  for (const [x, n] of Object.entries(tracesPerPanel(fig)))
+    if (n > MAX_TRACES_PER_PANEL)
+      throw new Error(`frontierPanels: the panel on axis ${x} has ${n} traces (> ${MAX_TRACES_PER_PANEL})`);
+  return fig;
 }
 
 /** Mean over seeds of `value(row)` at each step of `method` at `knob` (rows where it is finite). */
@@ -178,18 +99,17 @@ export function overTraining(
   const ka = knobsOf(a);
   const knobs = [...knobsOf(b)].filter((k) => ka.has(k)).sort((x, y) => x - y);
   if (knobs.length === 0) throw new Error(`overTraining: no knob with rows of both ${a} and ${b}`);
-  const columns = Math.min(4, knobs.length);
-  const rowsN = Math.ceil(knobs.length / columns);
-  const data: Trace[] = [];
-  const layout: Record<string, unknown> = { title: opts.title, height: 300 * rowsN + 60, annotations: [] };
-  knobs.forEach((k, i) => {
-    for (const [m, dash] of [
-      [a, "solid"],
-      [b, "dash"],
-    ] as const) {
+  const panels = knobs.map((k, i) => ({
+    title: `${opts.knobLabel} = ${k}`,
+    traces: (
+      [
+        [a, "solid"],
+        [b, "dash"],
+      ] as const
+    ).map(([m, dash]) => {
       const s = meanBySteps(rows, m, k, value);
       const st = METHOD_STYLE[m] ?? { name: m, color: "#333333" };
-      data.push({
+      return {
         type: "scatter",
         mode: "lines+markers",
         name: st.name,
@@ -198,25 +118,15 @@ export function overTraining(
         x: s.steps,
         y: s.values,
         line: { color: st.color, dash },
-        xaxis: axis("x", i),
-        yaxis: axis("y", i),
-      });
-    }
-    const c = cell(i, columns, rowsN);
-    layout[layoutAxis("x", i)] = { title: opts.xTitle ?? "training step", domain: c.x, anchor: axis("y", i) };
-    layout[layoutAxis("y", i)] = { title: i % columns === 0 ? opts.yTitle : "", domain: c.y, anchor: axis("x", i) };
-    (layout.annotations as unknown[]).push({
-      text: `${opts.knobLabel} = ${k}`,
-      xref: "paper",
-      yref: "paper",
-      x: (c.x[0] + c.x[1]) / 2,
-      y: c.y[1] + 0.01,
-      xanchor: "center",
-      yanchor: "bottom",
-      showarrow: false,
-    });
+      };
+    }),
+  }));
+  return panelGrid(panels, {
+    title: opts.title,
+    xTitle: opts.xTitle ?? "training step",
+    yTitle: opts.yTitle,
+    columns: Math.min(4, knobs.length),
   });
-  return { data, layout };
 }
 
 export interface ComputeRow {
