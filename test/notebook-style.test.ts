@@ -17,6 +17,7 @@ export const CHECKED = [
   "01-plackett-luce.ipynb",
   "02-kl-regularised-rl.ipynb",
   "07-ablations.ipynb",
+  "11-human-preferences-lm.ipynb",
 ];
 
 export const NOT_YET_CHECKED: Record<string, string> = {
@@ -26,7 +27,6 @@ export const NOT_YET_CHECKED: Record<string, string> = {
   "08-human-preferences.ipynb": "issue 29: not yet rewritten",
   "09-dpo-figure2.ipynb": "issue 29: not yet rewritten",
   "10-loss-zoo.ipynb": "issue 29: not yet rewritten",
-  "11-human-preferences-lm.ipynb": "issue 29: not yet rewritten",
 };
 
 export const MAX_CELL_LINES = 40;
