@@ -19,6 +19,7 @@ export const CHECKED = [
   "03-dpo-from-rl.ipynb",
   "07-ablations.ipynb",
   "09-dpo-figure2.ipynb",
+  "11-human-preferences-lm.ipynb",
   "12-online-methods.ipynb",
 ];
 
@@ -27,7 +28,6 @@ export const NOT_YET_CHECKED: Record<string, string> = {
   "06-language-model-rlaif.ipynb": "issue 29: not yet rewritten",
   "08-human-preferences.ipynb": "issue 29: not yet rewritten",
   "10-loss-zoo.ipynb": "issue 29: not yet rewritten",
-  "11-human-preferences-lm.ipynb": "issue 29: not yet rewritten",
 };
 
 export const MAX_CELL_LINES = 40;
