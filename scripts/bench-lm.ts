@@ -20,6 +20,7 @@
 //   npm run bench -- --size fig2 --only dpo        one size, one part (dpo | sampling)
 //   npm run bench -- --steps 30 --repeats 3 --plain
 //   npm run bench -- --child --size fig2 --steps 20    one DPO measurement in this process (PREFOPT_THREADS applies)
+//   npm run bench -- --markdown                    also print docs/lm-engine.md's table (scripts/benchTable.ts)
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -34,6 +35,7 @@ import { modelTokenLogProbs } from "../src/lm/logprobs";
 import { adamStep, makeAdam } from "../src/lm/optim";
 import type { RlaifData, TokenizedPair } from "../src/lm/rlaif";
 import { sizeOf, type BenchSize as Size } from "./benchSizes";
+import { markdownTable, type SizeResult } from "./benchTable";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -404,6 +406,7 @@ async function main(): Promise<void> {
     results.push(result);
     console.log(JSON.stringify(result));
   }
+  if (process.argv.includes("--markdown")) console.log(`\n${markdownTable(results as unknown as SizeResult[])}`);
   if (results.length > 1) {
     console.log("best vs best (DPO step, ms; ratio = ours / peer):");
     for (const r of results)
