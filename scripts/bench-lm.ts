@@ -372,7 +372,16 @@ async function samplingPart(sizeName: string, sampleRows: number) {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes("--child")) return dpoChild(sizeOf(strArg("size", "bench")), arg("steps", 20));
+  if (process.argv.includes("--child")) {
+    const name = strArg("size", "bench");
+    const size = sizeOf(name);
+    const c = size.config;
+    // Name the size in any failure (e.g. the wasm heap's ceiling: src/lm/kernels/heapGuard.ts).
+    return dpoChild(size, arg("steps", 20)).catch((err) => {
+      const what = `V${c.vocabSize}, d${c.dModel}, ${c.nHeads}h, ${c.nLayers}L, ctx ${c.contextLength}, ${size.pairs} pairs`;
+      throw new Error(`bench size ${name} (${what}): ${err instanceof Error ? err.message : err}`);
+    });
+  }
   const stepsArg = arg("steps", 0);
   const repeats = arg("repeats", 2);
   const only = strArg("only", "all");
