@@ -21,7 +21,7 @@ export interface SmallMultiplesOptions {
   yTitle: string;
   /** Panels per row (default 2). */
   columns?: number;
-  /** Height of one row of panels in pixels (default 260). */
+  /** Height of one row of panels in pixels (default 280). */
   rowHeight?: number;
   /** Merged into every x axis / y axis (e.g. a range or `type: "log"`). */
   xaxis?: Record<string, unknown>;
@@ -35,10 +35,13 @@ interface Domain {
   y: [number, number];
 }
 
-/** Where panel k (0-based, row-major) sits in paper coordinates. */
-function panelDomain(k: number, columns: number, rows: number, legendWidth: number): Domain {
+/** Pixels between two rows of panels: room for the upper panel's tick labels and the lower one's title. */
+const ROW_GAP_PX = 70;
+
+/** Where panel k (0-based, row-major) sits in paper coordinates; plotPx is the plot area's height. */
+function panelDomain(k: number, columns: number, rows: number, legendWidth: number, plotPx: number): Domain {
   const colWidth = 1 / columns;
-  const gapY = rows > 1 ? 0.1 / (rows - 1) : 0; // vertical space for the panel titles
+  const gapY = rows > 1 ? Math.min(ROW_GAP_PX / plotPx, 0.5 / (rows - 1)) : 0;
   const height = (1 - gapY * (rows - 1)) / rows;
   const [r, c] = [Math.floor(k / columns), k % columns];
   const x0 = c * colWidth + (c > 0 ? 0.02 : 0);
@@ -73,15 +76,17 @@ export function smallMultiples(
   });
   const rows = Math.ceil(panels.length / columns);
   const data: Array<Record<string, unknown>> = [];
+  const height = 90 + rows * (opts.rowHeight ?? 280);
+  const plotPx = height - 180; // plotly's default top and bottom margins: 100 and 80 pixels
   const layout: Record<string, unknown> = {
     title: { text: opts.title },
-    height: 90 + rows * (opts.rowHeight ?? 260),
+    height,
     annotations: [] as Array<Record<string, unknown>>,
   };
   panels.forEach((panel, k) => {
     const suffix = k === 0 ? "" : String(k + 1);
     const legend = `legend${suffix}`;
-    const d = panelDomain(k, columns, rows, legendWidth);
+    const d = panelDomain(k, columns, rows, legendWidth, plotPx);
     const bottomRow = k + columns >= panels.length; // the lowest panel of its column
     layout[`xaxis${suffix}`] = {
       ...(opts.xaxis ?? {}),

@@ -18,6 +18,7 @@ export const CHECKED = [
   "02-kl-regularised-rl.ipynb",
   "07-ablations.ipynb",
   "08-human-preferences.ipynb",
+  "10-loss-zoo.ipynb",
 ];
 
 export const NOT_YET_CHECKED: Record<string, string> = {
@@ -25,7 +26,6 @@ export const NOT_YET_CHECKED: Record<string, string> = {
   "04-dpo-ipo-kto.ipynb": "issue 29: not yet rewritten",
   "06-language-model-rlaif.ipynb": "issue 29: not yet rewritten",
   "09-dpo-figure2.ipynb": "issue 29: not yet rewritten",
-  "10-loss-zoo.ipynb": "issue 29: not yet rewritten",
   "11-human-preferences-lm.ipynb": "issue 29: not yet rewritten",
 };
 
