@@ -22,6 +22,7 @@ export const CHECKED = [
   "09-dpo-figure2.ipynb",
   "10-loss-zoo.ipynb",
   "11-human-preferences-lm.ipynb",
+  "12-online-methods.ipynb",
 ];
 
 export const NOT_YET_CHECKED: Record<string, string> = {

@@ -4,7 +4,7 @@ import type { PlotlyFigure } from "../display";
 import type { FrontierPoint } from "./envelope";
 import type { CheckpointRow } from "./run";
 import { METHOD_STYLE, type Fig2Summary } from "./summary";
-import { familiesFor, panelAxes, panelGrid } from "./panels";
+import { FIG2_FAMILIES, familiesFor, panelAxes, panelGrid, type MethodFamily } from "./panels";
 
 const style = (m: string) => METHOD_STYLE[m] ?? { name: m, color: "#333333", knob: "knob" };
 const hover = (p: FrontierPoint) =>
@@ -95,9 +95,10 @@ function legendOnce(data: Array<Record<string, unknown>>): void {
 export function frontierFigure(
   summary: Fig2Summary,
   title = "Reward vs KL(π‖π_ref) on held-out prefixes (DPO paper, Fig. 2 left, on rt-polarity)",
+  families: readonly MethodFamily[] = FIG2_FAMILIES,
 ): PlotlyFigure {
-  const families = familiesFor(methodsIn(summary.points));
-  const panels = families.map((f) => {
+  const shown = familiesFor(methodsIn(summary.points), families);
+  const panels = shown.map((f) => {
     const traces: Array<Record<string, unknown>> = [];
     for (const m of f.methods) {
       traces.push(
@@ -119,7 +120,7 @@ export function frontierFigure(
   });
   // Each panel's KL axis spans its own methods' points (the references are cut there; double-click a
   // panel to see them whole), so the baselines near π_ref are not squeezed against the axis.
-  families.forEach((f, i) => {
+  shown.forEach((f, i) => {
     const top = Math.max(...summary.points.filter((p) => f.methods.includes(p.method)).map((p) => p.kl));
     const axis = (fig.layout as Record<string, Record<string, unknown>>)[panelAxes(i).xLayout];
     if (Number.isFinite(top) && top > 0) axis.range = [0, 1.05 * top];
