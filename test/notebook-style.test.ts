@@ -16,13 +16,13 @@ export const CHECKED = [
   "00-environment.ipynb",
   "01-plackett-luce.ipynb",
   "02-kl-regularised-rl.ipynb",
+  "06-language-model-rlaif.ipynb",
   "07-ablations.ipynb",
 ];
 
 export const NOT_YET_CHECKED: Record<string, string> = {
   "03-dpo-from-rl.ipynb": "issue 29: not yet rewritten",
   "04-dpo-ipo-kto.ipynb": "issue 29: not yet rewritten",
-  "06-language-model-rlaif.ipynb": "issue 29: not yet rewritten",
   "08-human-preferences.ipynb": "issue 29: not yet rewritten",
   "09-dpo-figure2.ipynb": "issue 29: not yet rewritten",
   "10-loss-zoo.ipynb": "issue 29: not yet rewritten",
