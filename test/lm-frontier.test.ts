@@ -30,10 +30,10 @@ const hacked = point("ipo", 0.2, [
 ]);
 const honest = point("dpo", 0.2, [
   [1, 2],
-  [1, 3],
-  [0.7, 4],
-  [1.2, 11],
-]); // 1 of 4 flagged: exactly 25 %
+  [0.8, 3],
+  [0.7, 11],
+  [1.2, 12],
+]); // 2 of 4 flagged: exactly 50 %
 const ppo = point("rloo", 0.2, [
   [0.9, 1],
   [0.9, 1],
@@ -45,9 +45,9 @@ describe("lm frontier: flagged samples", () => {
   test("flagged share and the reward without flagged samples, by hand", () => {
     assert.equal(OFF_SUPPORT_LOG_RATIO, 10);
     assert.equal(flaggedShare(hacked), 0.75);
-    assert.equal(flaggedShare(honest), 0.25);
+    assert.equal(flaggedShare(honest), 0.5);
     assert.equal(rewardWithoutFlagged(hacked), 1.8);
-    assert.ok(Math.abs(rewardWithoutFlagged(honest) - 0.9) < 1e-12); // (1 + 1 + 0.7) / 3
+    assert.ok(Math.abs(rewardWithoutFlagged(honest) - 0.9) < 1e-12); // (1 + 0.8) / 2
     // A log-ratio exactly at the limit is not flagged (strictly greater).
     assert.equal(
       flaggedShare(
@@ -69,8 +69,8 @@ describe("lm frontier: flagged samples", () => {
 });
 
 describe("lm frontier: a point whose flagged share exceeds the threshold is excluded", () => {
-  test("the threshold is 25 %: at it a point is kept, above it excluded", () => {
-    assert.equal(MAX_FLAGGED_SHARE, 0.25);
+  test("the threshold is 50 %: at it a point is kept, above it excluded", () => {
+    assert.equal(MAX_FLAGGED_SHARE, 0.5);
     assert.equal(isTrusted(honest), true);
     assert.equal(isTrusted(hacked), false);
     assert.equal(isTrusted(hacked, { maxShare: 0.75 }), true);

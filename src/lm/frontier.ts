@@ -6,8 +6,11 @@
 // its samples flagged is *excluded*: it is neither "best" nor used for dominance, on either side.
 /** log π/π_ref (nats per sequence) above which a sample is flagged as off the reference's support. */
 export const OFF_SUPPORT_LOG_RATIO = 10;
-/** A point with a larger share of flagged samples than this is excluded from "best" and dominance. */
-export const MAX_FLAGGED_SHARE = 0.25;
+/**
+ * A point with a larger share of flagged samples than this is excluded from "best" and dominance: past
+ * one half, its mean reward is mostly the reward of text the reference does not write.
+ */
+export const MAX_FLAGGED_SHARE = 0.5;
 
 /** What the frontier reads of an evaluated policy (FrontierPoint has it). */
 export interface FrontierSampledPoint {
