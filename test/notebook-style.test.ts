@@ -16,17 +16,17 @@ export const CHECKED = [
   "00-environment.ipynb",
   "01-plackett-luce.ipynb",
   "02-kl-regularised-rl.ipynb",
+  "03-dpo-from-rl.ipynb",
   "06-language-model-rlaif.ipynb",
   "07-ablations.ipynb",
+  "09-dpo-figure2.ipynb",
+  "11-human-preferences-lm.ipynb",
 ];
 
 export const NOT_YET_CHECKED: Record<string, string> = {
-  "03-dpo-from-rl.ipynb": "issue 29: not yet rewritten",
   "04-dpo-ipo-kto.ipynb": "issue 29: not yet rewritten",
   "08-human-preferences.ipynb": "issue 29: not yet rewritten",
-  "09-dpo-figure2.ipynb": "issue 29: not yet rewritten",
   "10-loss-zoo.ipynb": "issue 29: not yet rewritten",
-  "11-human-preferences-lm.ipynb": "issue 29: not yet rewritten",
 };
 
 export const MAX_CELL_LINES = 40;

@@ -4,6 +4,7 @@ export * from "./datasets";
 export * from "./sampling";
 export * from "./io";
 export * from "./optima";
+export { btRewardsPerPrompt, plRewardsPerPrompt } from "./mleRewards";
 export { trainBandit, planBandit, minibatchIndices, recordedSteps, finalProbabilities, meanPolicy } from "./trainer";
 export type {
   BanditMethod,

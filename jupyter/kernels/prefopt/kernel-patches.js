@@ -8,6 +8,7 @@ const { useLibraryDeclarations } = require("./library-declarations");
 const { installProtocol } = require("./protocol");
 const { KernelHistory } = require("./history");
 const { installAutoreload } = require("./autoreload");
+const { expandShorthandProperties } = require("./shorthand");
 
 // Same layout as src/interrupt.ts (which reads this object from globalThis).
 const INTERRUPT_KEY = Symbol.for("prefopt.interrupt");
@@ -58,7 +59,7 @@ function installKernelPatches({ root, tslabDir }) {
       // tslab prints a failing cell's error (or its type errors) here; we send them as one `error` message.
       error: (...args) => cellErrors.push(args),
     };
-    executor = createExecutor(rootDir, withoutSideOutputs(convs), errorConsole);
+    executor = createExecutor(rootDir, withoutSideOutputs(convs, ts), errorConsole);
     const execute = executor.execute;
     executor.execute = (src) => {
       cellErrors = [];
@@ -253,15 +254,16 @@ function richBundleOf(value, root) {
 }
 
 // tslab emits every local .ts module a cell imports and runs that emit (no source maps). Drop those
-// side outputs so require() loads the files from disk, through tsx.
-function withoutSideOutputs(convs) {
+// side outputs so require() loads the files from disk, through tsx. The cell's shorthand properties
+// are spelled out first (shorthand.js: tslab leaves `{ beta }` pointing at a variable that is not there).
+function withoutSideOutputs(convs, ts) {
   const wrapped = new WeakMap();
   const wrap = (conv) => {
     if (!wrapped.has(conv)) {
       wrapped.set(conv, {
         ...conv,
         convert: (prevDecl, src) => {
-          const out = conv.convert(prevDecl, src);
+          const out = conv.convert(prevDecl, expandShorthandProperties(ts, src));
           return out.sideOutputs ? { ...out, sideOutputs: undefined } : out;
         },
       });
