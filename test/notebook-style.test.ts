@@ -17,6 +17,7 @@ export const CHECKED = [
   "01-plackett-luce.ipynb",
   "02-kl-regularised-rl.ipynb",
   "03-dpo-from-rl.ipynb",
+  "06-language-model-rlaif.ipynb",
   "07-ablations.ipynb",
   "08-human-preferences.ipynb",
   "09-dpo-figure2.ipynb",
@@ -27,7 +28,6 @@ export const CHECKED = [
 
 export const NOT_YET_CHECKED: Record<string, string> = {
   "04-dpo-ipo-kto.ipynb": "issue 29: not yet rewritten",
-  "06-language-model-rlaif.ipynb": "issue 29: not yet rewritten",
 };
 
 export const MAX_CELL_LINES = 40;
