@@ -20,6 +20,7 @@
 //   npm run bench -- --size fig2 --only dpo        one size, one part (dpo | sampling)
 //   npm run bench -- --steps 30 --repeats 3 --plain
 //   npm run bench -- --child --size fig2 --steps 20    one DPO measurement in this process (PREFOPT_THREADS applies)
+//   npm run bench -- --markdown                    also print docs/lm-engine.md's table (scripts/benchTable.ts)
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -34,6 +35,7 @@ import { modelTokenLogProbs } from "../src/lm/logprobs";
 import { adamStep, makeAdam } from "../src/lm/optim";
 import type { RlaifData, TokenizedPair } from "../src/lm/rlaif";
 import { sizeOf, type BenchSize as Size } from "./benchSizes";
+import { markdownTable, type SizeResult } from "./benchTable";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -370,7 +372,16 @@ async function samplingPart(sizeName: string, sampleRows: number) {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes("--child")) return dpoChild(sizeOf(strArg("size", "bench")), arg("steps", 20));
+  if (process.argv.includes("--child")) {
+    const name = strArg("size", "bench");
+    const size = sizeOf(name);
+    const c = size.config;
+    // Name the size in any failure (e.g. the wasm heap's ceiling: src/lm/kernels/heapGuard.ts).
+    return dpoChild(size, arg("steps", 20)).catch((err) => {
+      const what = `V${c.vocabSize}, d${c.dModel}, ${c.nHeads}h, ${c.nLayers}L, ctx ${c.contextLength}, ${size.pairs} pairs`;
+      throw new Error(`bench size ${name} (${what}): ${err instanceof Error ? err.message : err}`);
+    });
+  }
   const stepsArg = arg("steps", 0);
   const repeats = arg("repeats", 2);
   const only = strArg("only", "all");
@@ -404,6 +415,7 @@ async function main(): Promise<void> {
     results.push(result);
     console.log(JSON.stringify(result));
   }
+  if (process.argv.includes("--markdown")) console.log(`\n${markdownTable(results as unknown as SizeResult[])}`);
   if (results.length > 1) {
     console.log("best vs best (DPO step, ms; ratio = ours / peer):");
     for (const r of results)

@@ -17,6 +17,7 @@ import * as path from "path";
 import { registerWasmCopyKernels } from "./lm/kernels/copyKernels";
 import { registerWasmSharingKernels } from "./lm/kernels/jsKernel";
 import { registerBatchMatMulSimd } from "./lm/kernels/batchMatMulSimd";
+import { guardWasmHeap } from "./lm/kernels/heapGuard";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -193,6 +194,9 @@ async function tryBackend(name: BackendName): Promise<string | null> {
     } else if (!(await tf.setBackend(name))) return `${name}: setBackend returned false`;
     await tf.ready();
     if (name === "wasm") {
+      // A full heap throws a clear error instead of placing a tensor at address 0 (tfjs does not check).
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      guardWasmHeap((tf.findBackend("wasm") as any).wasm);
       // Heap-view Slice/SplitV/Concat/GatherV2 and the missing UnsortedSegmentSum (tf.gather's gradient).
       registerWasmCopyKernels();
       // Identity and same-dtype Cast share memory instead of copying it (every saved activation is one).

@@ -15,6 +15,8 @@ export { liveFigure } from "./liveFigure";
 export type { LiveFigure } from "./liveFigure";
 export { reportProgress, reportStage, Progress } from "./progress";
 export type { PlotlyFigure } from "./display";
+export { smallMultiples, MAX_TRACES_PER_PANEL } from "./smallMultiples";
+export type { Panel, SmallMultiplesOptions } from "./smallMultiples";
 export {
   check,
   CheckFailed,

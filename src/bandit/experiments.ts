@@ -1,5 +1,5 @@
 // The IPO paper's §5.4 experiment (Azar et al. 2023) as one function: DPO and IPO on the total-order set
-// D1 and on the never-wins set, every τ, the paper's optimiser settings, all seeds. Used by notebook 04
+// D1 and on the never-wins set, every τ, the paper's optimiser settings, all seeds. Used by notebook 04 (IPO)
 // and scripts/bench-ipo.ts.
 import { ipoNeverWinsDataset, ipoTotalOrderDataset, type PairDataset } from "./datasets";
 import { trainBandit, type TrainBanditResult } from "./trainer";

@@ -19,3 +19,5 @@ export type { PolicyGradientConfig, PolicyGradientResult } from "./policyGradien
 export { generateBanditData, BANDIT_DATA_SEED } from "./generate";
 export { IPO_54_SETUP, runIpo54 } from "./experiments";
 export type { Ipo54Run, Ipo54Options } from "./experiments";
+export { klRewardFrontier, rewardAtKl, frontierRewardAt } from "./frontier";
+export type { RewardKlPoint } from "./frontier";

@@ -68,6 +68,11 @@ export interface Fig2Results {
    * wall, and the span of the stored runs (first start to last finish, across invocations and shards).
    */
   seconds: { shared: number; sweep: number; runsTotal: number; wall: number; runsSpan: number };
+  /**
+   * Each stored run's wall seconds (its store record's ms), for the compute tables; informational like
+   * `seconds` (wall time is not reproducible). Absent in results made before 2026-12-07.
+   */
+  runSeconds?: RunSeconds[];
   rows: CheckpointRow[];
   /** The verdict rules the verdicts were graded by (FIG2_VERDICT_RULES; absent in files made before rules 2: 1). */
   verdictRules?: number;
@@ -199,6 +204,7 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
       wall: (Date.now() - t0) / 1000,
       runsSpan: runsSpan(done),
     },
+    runSeconds: runSecondsOf(done),
     rows: rows.map((r) => storedRow(r) as unknown as CheckpointRow),
     verdictRules: FIG2_VERDICT_RULES,
     verdicts: summary.verdicts,
@@ -216,6 +222,29 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
     );
   }
   return results;
+}
+
+export interface RunSeconds {
+  method: string;
+  knob: number;
+  seed: number;
+  seconds: number;
+}
+
+/** Each stored run's (method, knob, seed) and wall seconds (ms / 1000, 3 decimals), in store order. */
+export function runSecondsOf(
+  records: ReadonlyArray<{ id?: string; config: Record<string, unknown>; seed: number; ms: number }>,
+): RunSeconds[] {
+  return records.map((r) => {
+    if (!(Number.isFinite(r.ms) && r.ms >= 0))
+      throw new Error(`fig2 results: run ${r.id ?? "?"} has no valid ms (${String(r.ms)})`);
+    return {
+      method: String(r.config.method),
+      knob: Number(r.config.knob),
+      seed: r.seed,
+      seconds: Math.round(r.ms) / 1000,
+    };
+  });
 }
 
 /** Seconds from the first stored run's start to the last one's finish (0 without runs). */

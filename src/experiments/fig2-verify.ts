@@ -110,6 +110,18 @@ export interface VerifyOptions {
   quiet?: boolean;
   /** The backend to compare with the recorded one (default: initBackend()'s). */
   backend?: { name: string; threads: number };
+  /** Re-run only the subset's runs of these methods (default: the whole subset). */
+  methods?: readonly string[];
+}
+
+/** The runs of `runs` whose method is in `methods` (all of them without a list); a method with no run throws. */
+export function runsOfMethods(runs: readonly RunSpec[], methods?: readonly string[]): RunSpec[] {
+  if (methods === undefined) return [...runs];
+  const have = new Set(runs.map((r) => String(r.config.method)));
+  const absent = methods.filter((m) => !have.has(m));
+  if (absent.length)
+    throw new Error(`fig2 verify: no run of ${absent.join(", ")} in the subset (its methods: ${[...have].join(", ")})`);
+  return runs.filter((r) => methods.includes(String(r.config.method)));
 }
 
 /**
@@ -142,6 +154,8 @@ export interface VerifyReport {
   subset: string;
   runs: string[];
   rows: number;
+  /** Wall seconds of each re-run (same order as `runs`). */
+  runSeconds?: number[];
   tolerance: number;
   differences: RowDifference[];
   seconds: number;
@@ -168,7 +182,7 @@ export async function verifyFig2(opts: VerifyOptions): Promise<VerifyReport> {
   const notes = backendCheck(committed.code, backend, resultsFile);
   const tolerance = opts.tolerance ?? 1e-6;
   if (!(tolerance >= 0)) throw new Error(`fig2 verify: tolerance must be ≥ 0, got ${tolerance}`);
-  const runs = subset.pick(expandSweep(spec).runs);
+  const runs = runsOfMethods(subset.pick(expandSweep(spec).runs), opts.methods);
   if (!runs.length) throw new Error(`fig2 verify: the subset (${subset.describe}) has no runs in ${file}`);
   const say = (s: string) => {
     if (!opts.quiet) process.stderr.write(s + "\n");
@@ -176,6 +190,7 @@ export async function verifyFig2(opts: VerifyOptions): Promise<VerifyReport> {
   await sharedFor(committed.preset, committed.dataSeed, !opts.quiet);
   const live: CheckpointRow[] = [];
   const names: string[] = [];
+  const runSeconds: number[] = [];
   for (const r of runs) {
     const name = `${r.config.method} knob ${r.config.knob} seed ${r.seed}`;
     names.push(name);
@@ -183,6 +198,7 @@ export async function verifyFig2(opts: VerifyOptions): Promise<VerifyReport> {
     const metrics = await fig2Kind.run(r.config, r.seed);
     const rows = JSON.parse(String(metrics.checkpoints)) as CheckpointRow[];
     live.push(...rows);
+    runSeconds.push((Date.now() - tr) / 1000);
     say(`fig2 verify: ${name}: ${rows.length} checkpoint rows in ${((Date.now() - tr) / 1000).toFixed(0)} s`);
   }
   return {
@@ -190,6 +206,7 @@ export async function verifyFig2(opts: VerifyOptions): Promise<VerifyReport> {
     subset: subset.describe,
     runs: names,
     rows: live.length,
+    runSeconds,
     tolerance,
     differences: compareRows(committed.rows, live, tolerance),
     seconds: (Date.now() - t0) / 1000,

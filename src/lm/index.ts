@@ -38,3 +38,4 @@ export * from "./onlineDpo";
 export * from "./trDpo";
 export * from "./evaluate";
 export * from "./pipeline";
+export * from "./frontier";

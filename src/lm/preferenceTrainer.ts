@@ -26,7 +26,7 @@ import {
 } from "../losses/registry";
 import { adamStep, makeAdam, progress } from "./optim";
 import type { RlaifData } from "./rlaif";
-import type { Transformer } from "./transformer";
+import type { Transformer, TransformerConfig } from "./transformer";
 
 /** A registered loss name (listLossTypes()); the LM trains pair, ranking and unpaired losses. */
 export type PreferenceMethod = string;
@@ -55,9 +55,29 @@ export interface PreferenceTrainOptions {
  */
 export type PreferenceLog = { step: number; loss: number; grad_norm: number } & Record<string, number>;
 
-/** log π(y|x) for each sequence, in batches, without gradients → Float32Array. */
-export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], batchSize = 128): Float32Array {
+/** The memory one scoring batch may take (the wasm heap ends at 4 GiB, and it fragments). */
+export const SCORING_BUDGET_BYTES = 2 ** 30;
+
+/**
+ * Sequences per scoring batch: at most `maxBatch`, and at most as many as fit `budget` bytes, counting per
+ * sequence of T = contextLength tokens the head's logits three times (logits, biased logits, softmax: T·V
+ * floats each) and one block's attention tensors, ~8 of (H, T, T) floats (the forward frees each block's
+ * intermediates when it ends): 4·T·(3V + 8HT) bytes. 128 for the Figure-2 and HH sizes; 64 at the large
+ * benchmark size, where 128 ran the wasm heap out (issue 26).
+ */
+export function scoringBatchSize(config: TransformerConfig, maxBatch = 128, budget = SCORING_BUDGET_BYTES): number {
+  const T = config.contextLength;
+  const perSequence = 4 * T * (3 * config.vocabSize + 8 * config.nHeads * T);
+  return Math.max(1, Math.min(maxBatch, Math.floor(budget / perSequence)));
+}
+
+/**
+ * log π(y|x) for each sequence, in batches of at most `batchSize` (fewer where `scoringBatchSize` says a
+ * batch would not fit), without gradients → Float32Array.
+ */
+export function sequenceLogps(model: Transformer, seqs: readonly Sequence[], maxBatch = 128): Float32Array {
   const out = new Float32Array(seqs.length);
+  const batchSize = scoringBatchSize(model.config, maxBatch);
   for (let s = 0; s < seqs.length; s += batchSize) {
     throwIfInterrupted();
     const batch = packSequences(seqs.slice(s, s + batchSize), model.config.contextLength);

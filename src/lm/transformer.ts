@@ -213,9 +213,16 @@ export class Transformer {
     const keys: tf.Tensor3D[] = [];
     const values: tf.Tensor3D[] = [];
     for (let l = 0; l < nLayers; l++) {
-      const out = block(x, this.block(l), B, T, H, mask);
+      // One scope per block: its intermediates are freed when it ends (a gradient keeps what it saved), so
+      // scoring without gradients holds one block's attention tensors at a time, not every layer's (issue
+      // 26: 128 sequences at the large size held 3.8 GiB and ran the wasm heap out).
+      const out: { x: tf.Tensor2D; k?: tf.Tensor3D; v?: tf.Tensor3D } = tf.tidy(() => {
+        const o = block(x, this.block(l), B, T, H, mask);
+        return keepKv ? o : { x: o.x };
+      });
+      x.dispose(); // the block's input, no longer needed (a gradient that needs it holds its own reference)
       x = out.x;
-      if (keepKv) (keys.push(out.k), values.push(out.v));
+      if (keepKv) (keys.push(out.k as tf.Tensor3D), values.push(out.v as tf.Tensor3D));
     }
     const logits = withHead
       ? (this.head(x).reshape([B, T, vocabSize]) as tf.Tensor3D)
