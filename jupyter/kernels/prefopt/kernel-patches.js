@@ -1,5 +1,6 @@
 // Patches to tslab 1.0.22 (and its zeromq), installed by launch.js before the kernel starts. Each
 // one says which upstream behaviour it changes and why; all are plain wrappers around tslab's own code.
+const fs = require("fs");
 const path = require("path");
 const vm = require("vm");
 const { Worker } = require("worker_threads");
@@ -216,9 +217,29 @@ function installKernelPatches({ root, tslabDir }) {
 function serialiseZmqSends(zmq) {
   const send = zmq.Socket.prototype.send;
   if (send.__prefoptSerialised) return;
+  // Straight to the kernel's own stderr (the Jupyter server's log). Not console.error: during a cell tslab
+  // sends stderr to the notebook over this very socket, so a failing send reported there sent another
+  // message, which failed in turn: a microtask loop that starved the event loop and hung the kernel
+  // (2026-12-07, notebooks 06 and 07 under load).
   const report = (sock) => (e) => {
-    if (!sock.closed) console.error(`kernel: a message could not be sent: ${e.message}`);
+    if (!sock.closed) fs.writeSync(2, `kernel: a message could not be sent: ${e.message}\n`);
   };
+  // A queued message is sent once the socket is free. zeromq can still report EBUSY just after the previous
+  // send settled (its write completes on a later turn of the event loop); retry on a timer, never as a
+  // microtask, so the event loop turns and the write can finish. Nothing is dropped.
+  const sendWhenFree = (sock, message) =>
+    new Promise((resolve, reject) => {
+      const attempt = () => {
+        if (sock.closed) return resolve();
+        try {
+          send.call(sock, message).then(resolve, reject);
+        } catch (e) {
+          if (e.code === "EBUSY") setTimeout(attempt, 1);
+          else reject(e);
+        }
+      };
+      attempt();
+    });
   const serialised = function (message) {
     if (this.closed) return Promise.resolve();
     if (!this.__prefoptQueued) {
@@ -233,10 +254,8 @@ function serialiseZmqSends(zmq) {
       }
     }
     this.__prefoptQueued = (this.__prefoptQueued ?? 0) + 1;
-    const run = () => {
-      this.__prefoptQueued -= 1;
-      return this.closed ? undefined : send.call(this, message);
-    };
+    // Counted as queued until it is out, so a send made meanwhile queues behind it (order kept).
+    const run = () => sendWhenFree(this, message).finally(() => (this.__prefoptQueued -= 1));
     this.__prefoptLast = (this.__prefoptLast ?? Promise.resolve()).then(run).catch(report(this));
     return this.__prefoptLast;
   };
