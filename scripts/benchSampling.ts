@@ -68,6 +68,8 @@ function samplingBench(
  * (a learned model or classifier in Figure 2) is left out: it is not the policy's cost.
  */
 function rlooSplit(config: TransformerConfig, iterations: number) {
+  if (!(Number.isInteger(iterations) && iterations >= 1))
+    throw new Error(`--rloo-iterations must be an integer ≥ 1, got ${iterations}`);
   const policy = new Transformer(config, 1);
   const reference = policy.clone(false);
   const optimizer = makeAdam(2e-3);
@@ -129,6 +131,8 @@ function rlooSplit(config: TransformerConfig, iterations: number) {
  * iteration 1 (Adam's slots, the value head, the decoding cache made), after the last, and after the call.
  */
 function ppoSplit(config: TransformerConfig, iterations: number) {
+  if (!(Number.isInteger(iterations) && iterations >= 1))
+    throw new Error(`--ppo-iterations must be an integer ≥ 1, got ${iterations}`);
   const preset = FIG2_RUN_PRESETS.full;
   const words = Array.from({ length: config.vocabSize - SPECIAL_TOKENS.length }, (_, i) => `w${i}`);
   const tokenizer = new WordTokenizer([...SPECIAL_TOKENS, ...words]);
@@ -163,8 +167,8 @@ function ppoSplit(config: TransformerConfig, iterations: number) {
   } finally {
     rewardModel.dispose();
     reference.dispose();
+    policy.dispose();
   }
-  policy.dispose();
   return {
     iterations,
     samples: preset.ppo.batchSize,
