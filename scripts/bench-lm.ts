@@ -12,12 +12,15 @@
 //    slower at 2 threads than at 1 at these sizes, so a user would run it at 1). `--plain` also runs ours
 //    with PREFOPT_FUSED=0 (plain tfjs kernels instead of src/lm/kernels/), to show what they give.
 // 2. Sampling tokens/s with and without the key/value cache (128 prompts, as notebook 06 and Figure 2
-//    sample them), and at the Figure-2 size one RLOO iteration split into sampling, scoring (policy and
-//    reference log-probs) and the update (2 epochs), as src/lm/rloo.ts runs them (the trainer called PPO
-//    before 2026-12; src/lm/ppo.ts adds a value head and minibatches over 256 rollouts).
+//    sample them), and at the Figure-2 size one iteration of each online trainer split into sampling,
+//    scoring and update (scripts/benchSampling.ts): `rloo`, src/lm/rloo.ts's phases (32 samples, policy and
+//    reference log-probs, 2 epochs); `ppo`, src/lm/ppo.ts's trainPpo itself timed by its onTiming hook at
+//    the Figure-2 preset (256 rollouts of 12 tokens; the reward, policy / value / reference log-probs and
+//    GAE; 2 epochs x 4 minibatches of 64). Each with a tensors-flat check.
 //
 //   npm run bench                                  all sizes, 10 timed steps per run (large: 3), 2 rounds, sampling
 //   npm run bench -- --size fig2 --only dpo        one size, one part (dpo | sampling)
+//   npm run bench -- --size fig2 --only sampling --rloo-iterations 5 --ppo-iterations 3   (the defaults)
 //   npm run bench -- --steps 30 --repeats 3 --plain
 //   npm run bench -- --child --size fig2 --steps 20    one DPO measurement in this process (PREFOPT_THREADS applies)
 //   npm run bench -- --markdown                    also print docs/lm-engine.md's table (scripts/benchTable.ts)
@@ -27,15 +30,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { initBackend } from "../src/backend";
 import { Rng } from "../src/random";
-import { Transformer, forwardFlopsPerToken, parameterCount, type TransformerConfig } from "../src/lm/transformer";
+import { Transformer, forwardFlopsPerToken, parameterCount } from "../src/lm/transformer";
 import { trainPreference } from "../src/lm/preferenceTrainer";
-import { sampleCompletions, sampleGroups } from "../src/lm/sampling";
-import { packSequences, disposeBatch, type Sequence } from "../src/lm/batching";
-import { modelTokenLogProbs } from "../src/lm/logprobs";
-import { adamStep, makeAdam } from "../src/lm/optim";
+import type { Sequence } from "../src/lm/batching";
 import type { RlaifData, TokenizedPair } from "../src/lm/rlaif";
 import { sizeOf, type BenchSize as Size } from "./benchSizes";
 import { markdownTable, type SizeResult } from "./benchTable";
+import { samplingPart } from "./benchSampling";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -239,138 +240,6 @@ function dpoBench(sizeName: string, steps: number, repeats: number, plain: boole
   };
 }
 
-/** Sampled tokens per second for `prompts` (a fixed seed), with or without the key/value cache. */
-function samplingRate(model: Transformer, prompts: number[][], maxNewTokens: number, useCache: boolean) {
-  const t0 = performance.now();
-  const out = sampleCompletions(model, prompts, new Rng(7), { maxNewTokens, useCache, forbid: [0, 1, 2] });
-  const seconds = (performance.now() - t0) / 1000;
-  const tokens = out.reduce((a, s) => a + s.completion.length + (s.ended ? 1 : 0), 0);
-  return { tokensPerSecond: Math.round(tokens / seconds), tokens, seconds: Number(seconds.toFixed(2)) };
-}
-
-function randomPrompts(config: TransformerConfig, rows: number, promptLen: number): number[][] {
-  const rng = new Rng(3);
-  return Array.from({ length: rows }, () => Array.from({ length: promptLen }, () => 4 + rng.int(config.vocabSize - 4)));
-}
-
-function samplingBench(
-  label: string,
-  config: TransformerConfig,
-  rows: number,
-  promptLen: number,
-  maxNewTokens: number,
-) {
-  const model = new Transformer(config, 1);
-  const prompts = randomPrompts(config, rows, promptLen);
-  samplingRate(model, prompts.slice(0, 4), 4, true); // warm-up
-  // <eos> forbidden too (forbid above), so every row runs to the budget: the same work both ways.
-  const cached = samplingRate(model, prompts, maxNewTokens, true);
-  const plain = samplingRate(model, prompts, maxNewTokens, false);
-  model.dispose();
-  return {
-    shape: label,
-    rows,
-    promptLen,
-    maxNewTokens,
-    cachedTokensPerSecond: cached.tokensPerSecond,
-    plainTokensPerSecond: plain.tokensPerSecond,
-    speedup: Number((cached.tokensPerSecond / plain.tokensPerSecond).toFixed(1)),
-  };
-}
-
-/**
- * One RLOO iteration at the Figure-2 settings (8 prompts x k = 4 samples of 12 tokens, 2 epochs), timed in
- * the phases src/lm/rloo.ts runs: sampling, scoring (policy and reference log-probs), the update. The reward
- * (a learned model or classifier in Figure 2) is left out: it is not the policy's cost.
- */
-function ppoSplit(config: TransformerConfig, iterations: number) {
-  const policy = new Transformer(config, 1);
-  const reference = policy.clone(false);
-  const optimizer = makeAdam(2e-3);
-  const prompts = randomPrompts(config, 8, 5);
-  const rng = new Rng(5);
-  const phases = { samplingMs: [] as number[], scoringMs: [] as number[], updateMs: [] as number[] };
-  let before = 0;
-  for (let it = 0; it < iterations + 1; it++) {
-    if (it === 1) before = tf.memory().numTensors; // after the warm-up made Adam's slots
-    const t0 = performance.now();
-    const seqs = sampleGroups(policy, prompts, 4, rng, { maxNewTokens: 12, temperature: 1 }).flat();
-    const t1 = performance.now();
-    const batch = packSequences(seqs, config.contextLength);
-    const [oldLp] = tf.tidy(() => [
-      modelTokenLogProbs(policy, batch.ids, batch.mask).dataSync(),
-      modelTokenLogProbs(reference, batch.ids, batch.mask).dataSync(),
-    ]);
-    const t2 = performance.now();
-    const oldT = tf.tensor2d(oldLp as Float32Array, batch.mask.shape);
-    for (let e = 0; e < 2; e++)
-      adamStep(
-        optimizer,
-        policy.variables,
-        () =>
-          tf.tidy(() => {
-            const ratio = tf.exp(tf.sub(modelTokenLogProbs(policy, batch.ids, batch.mask), oldT));
-            return tf.neg(tf.mean(tf.mul(ratio, batch.mask))) as tf.Scalar;
-          }),
-        1,
-      );
-    oldT.dispose();
-    disposeBatch(batch);
-    const t3 = performance.now();
-    if (it === 0) continue; // warm-up
-    phases.samplingMs.push(t1 - t0);
-    phases.scoringMs.push(t2 - t1);
-    phases.updateMs.push(t3 - t2);
-  }
-  const after = tf.memory().numTensors;
-  optimizer.dispose();
-  policy.dispose();
-  reference.dispose();
-  const m = (xs: number[]) => Number(median(xs).toFixed(1));
-  return {
-    iterations,
-    samples: 32,
-    maxNewTokens: 12,
-    samplingMs: m(phases.samplingMs),
-    scoringMs: m(phases.scoringMs),
-    updateMs: m(phases.updateMs),
-    tensorsFlat: before === after,
-  };
-}
-
-async function samplingPart(sizeName: string, sampleRows: number) {
-  if (sizeName === "large") return { sampling: [] }; // the DPO step shows the growth; its plain sampling takes minutes
-  const backend = await initBackend();
-  const { config } = sizeOf(sizeName);
-  console.log(
-    `[${sizeName}] sampling (tokens/s, key/value cache vs full recomputation), ${backend.threads} thread(s):`,
-  );
-  const sampling = [];
-  if (sizeName === "fig2")
-    sampling.push(samplingBench("Figure-2 model, prompts of 5, 12 new tokens", config, sampleRows, 5, 12));
-  else sampling.push(samplingBench(`${sizeName} model`, config, sampleRows, 7, config.contextLength - 8));
-  if (sizeName === "bench")
-    sampling.push(
-      samplingBench(
-        "notebook 06 model (d 64, context 32)",
-        { vocabSize: 2048, contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2 },
-        sampleRows,
-        5,
-        16,
-      ),
-    );
-  for (const s of sampling)
-    console.log(
-      `  ${s.shape}: ${s.rows} rows, ${s.maxNewTokens} new tokens: cached ${s.cachedTokensPerSecond}, plain ${s.plainTokensPerSecond}, ${s.speedup}x`,
-    );
-  const ppo = sizeName === "fig2" ? ppoSplit(config, arg("ppo-iterations", 5)) : undefined;
-  if (ppo)
-    console.log(
-      `  RLOO iteration (32 samples of 12 tokens, 2 epochs): sampling ${ppo.samplingMs} ms, scoring ${ppo.scoringMs} ms, update ${ppo.updateMs} ms; tensors flat ${ppo.tensorsFlat}`,
-    );
-  return { sampling, ...(ppo ? { ppo } : {}) };
-}
-
 async function main(): Promise<void> {
   if (process.argv.includes("--child")) {
     const name = strArg("size", "bench");
@@ -404,8 +273,17 @@ async function main(): Promise<void> {
             process.argv.includes("--plain"),
             missing,
           );
-    const sampling = only === "dpo" ? undefined : await samplingPart(sizeName, sampleRows);
-    failed ||= Boolean(dpo?.dpo.some((r) => !r.tensorsFlat)) || sampling?.ppo?.tensorsFlat === false;
+    const sampling =
+      only === "dpo"
+        ? undefined
+        : await samplingPart(sizeName, sampleRows, {
+            rlooIterations: arg("rloo-iterations", 5),
+            ppoIterations: arg("ppo-iterations", 3),
+          });
+    failed ||=
+      Boolean(dpo?.dpo.some((r) => !r.tensorsFlat)) ||
+      sampling?.rloo?.tensorsFlat === false ||
+      sampling?.ppo?.tensorsFlat === false;
     const result = {
       size: sizeName,
       peer: missing ?? "pytorch",

@@ -20,7 +20,16 @@ export interface SizeResult {
     ratio: number | null;
   };
   sampling?: Array<{ shape: string; cachedTokensPerSecond: number; plainTokensPerSecond: number; speedup: number }>;
-  ppo?: { samplingMs: number; scoringMs: number; updateMs: number };
+  rloo?: { samplingMs: number; scoringMs: number; updateMs: number };
+  ppo?: {
+    samples: number;
+    maxNewTokens: number;
+    epochs: number;
+    miniBatchSize: number;
+    samplingMs: number;
+    scoringMs: number;
+    updateMs: number;
+  };
 }
 
 const ms = (x: number) => Math.round(x).toLocaleString("en-US");
@@ -35,7 +44,7 @@ function rounds(r: SizeResult, threads: number, pick: (row: NonNullable<SizeResu
 /**
  * One row per size: DPO step per thread count (each round), the peer's, our fastest against the peer's
  * fastest (medians over rounds), and GFLOP/s achieved against the backend's 512³ matmul rate. Then the
- * sampling rates and the RLOO split where they were measured.
+ * sampling rates and the RLOO and PPO iteration splits where they were measured.
  */
 export function markdownTable(results: SizeResult[]): string {
   const lines = [
@@ -62,9 +71,13 @@ export function markdownTable(results: SizeResult[]): string {
       extra.push(
         `- sampling, ${s.shape}: ${s.cachedTokensPerSecond.toLocaleString("en-US")} tokens/s with the key/value cache, ${s.plainTokensPerSecond.toLocaleString("en-US")} without (${s.speedup}×)`,
       );
+    if (r.rloo)
+      extra.push(
+        `- RLOO iteration at the ${r.size} size (32 samples of 12 tokens, 2 epochs): sampling ${r.rloo.samplingMs} ms, scoring ${r.rloo.scoringMs} ms, update ${r.rloo.updateMs} ms`,
+      );
     if (r.ppo)
       extra.push(
-        `- RLOO iteration at the ${r.size} size (32 samples of 12 tokens, 2 epochs): sampling ${r.ppo.samplingMs} ms, scoring ${r.ppo.scoringMs} ms, update ${r.ppo.updateMs} ms`,
+        `- PPO iteration at the ${r.size} size (src/lm/ppo.ts; ${r.ppo.samples} rollouts of ${r.ppo.maxNewTokens} tokens, ${r.ppo.epochs} epochs x ${r.ppo.samples / r.ppo.miniBatchSize} minibatches of ${r.ppo.miniBatchSize}): sampling ${r.ppo.samplingMs} ms, scoring ${r.ppo.scoringMs} ms (reward, policy/value/reference log-probs, GAE), update ${r.ppo.updateMs} ms`,
       );
   }
   return [...lines, ...(extra.length ? ["", ...extra] : [])].join("\n");

@@ -17,18 +17,23 @@ const fig2: SizeResult = {
   ],
   bestVsBest: { ours: { threads: 2, ms: 148 }, peer: { threads: 1, ms: 74 }, ratio: 2 },
   sampling: [{ shape: "Figure-2 model", cachedTokensPerSecond: 6355, plainTokensPerSecond: 2472, speedup: 2.6 }],
-  ppo: { samplingMs: 79, scoringMs: 43, updateMs: 143 },
+  rloo: { samplingMs: 79, scoringMs: 43, updateMs: 143 },
+  ppo: { samples: 256, maxNewTokens: 12, epochs: 2, miniBatchSize: 64, samplingMs: 610, scoringMs: 250, updateMs: 900 },
 };
 
 describe("the benchmark's Markdown table", () => {
-  test("one row per size: each round per thread count, best against best, GFLOP/s; then sampling and RLOO", () => {
+  test("one row per size: each round per thread count, best against best, GFLOP/s; then sampling, RLOO and PPO", () => {
     const lines = markdownTable([fig2]).split("\n");
     assert.equal(
       lines[2],
       "| fig2 (V2000, d64, 4h, 2L, ctx 24, 32 pairs) | 150 / 170 ms | 109 / 148 ms | 72 / 74 ms | 117 / 148 ms | **2.00×** (148 ms at 2t vs 74 ms at 1t) | 19.6 (46.3) |",
     );
     assert.match(lines[4], /6,355 tokens\/s with the key\/value cache, 2,472 without \(2\.6×\)/);
-    assert.match(lines[5], /sampling 79 ms, scoring 43 ms, update 143 ms/);
+    assert.match(lines[5], /^- RLOO iteration .*: sampling 79 ms, scoring 43 ms, update 143 ms$/);
+    assert.match(
+      lines[6],
+      /^- PPO iteration .*256 rollouts of 12 tokens, 2 epochs x 4 minibatches of 64\): sampling 610 ms, scoring 250 ms .*update 900 ms$/,
+    );
   });
 
   test("without the peer the peer's columns and the ratio are dashes, not zeros", () => {
@@ -37,6 +42,7 @@ describe("the benchmark's Markdown table", () => {
       dpo: fig2.dpo!.map((r) => ({ ...r, peerMs: null })),
       bestVsBest: { ours: { threads: 2, ms: 148 }, peer: null, ratio: null },
       sampling: undefined,
+      rloo: undefined,
       ppo: undefined,
     };
     assert.equal(

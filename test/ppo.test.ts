@@ -1,7 +1,8 @@
 // PPO as the paper ran it (src/lm/ppo.ts, ppoMath.ts, ppoValueHead.ts): GAE, per-token rewards, whitening,
 // value clipping and the running score moments against hand-worked numbers; the KL controller holding
 // its target on a toy policy whose KL responds to β with a lag (and a broken controller failing there); a
-// tiny end-to-end run (memory flat, deterministic, the value head's log-probs equal the plain scorer's).
+// tiny end-to-end run (memory flat, deterministic, the value head's log-probs equal the plain scorer's; the
+// timing hook's three phases, the numbers the same without it).
 import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
@@ -19,7 +20,7 @@ import {
   type PiKlGains,
 } from "../src/lm/ppoMath";
 import { ValueHead, logProbsAndValues } from "../src/lm/ppoValueHead";
-import { trainPpo } from "../src/lm/ppo";
+import { trainPpo, type PpoTiming } from "../src/lm/ppo";
 import { Transformer } from "../src/lm/transformer";
 import { WordTokenizer } from "../src/lm/tokenizer";
 import { packSequences, disposeBatch } from "../src/lm/batching";
@@ -267,6 +268,57 @@ describe("PPO end to end on a tiny transformer", () => {
       run().logs.map((l) => [l["objective/kl"], l["loss/policy_avg"]]),
       r.logs.map((l) => [l["objective/kl"], l["loss/policy_avg"]]),
     );
+  });
+
+  test("the timing hook reports sampling, scoring and update for every iteration; the results are the same without it", () => {
+    // The reward busy-waits 15 ms: it is scoring, so every scoring phase holds at least that much.
+    const slowReward = (
+      p: readonly string[],
+      c: readonly string[],
+      seqs: readonly { completion: readonly number[] }[],
+    ) => {
+      const until = performance.now() + 15;
+      while (performance.now() < until);
+      return reward(p, c, seqs);
+    };
+    const run = (withHook: boolean) => {
+      const policy = reference.clone();
+      const timings: Array<[number, PpoTiming]> = [];
+      const t0 = performance.now();
+      const r = trainPpo(policy, reference, tokenizer, ["the film", "a", "the cast"], slowReward, {
+        beta: 0.1,
+        targetKl: 2,
+        iterations: 3,
+        batchSize: 8,
+        miniBatchSize: 4,
+        ppoEpochs: 2,
+        learningRate: 1e-2,
+        maxNewTokens: 5,
+        seed: 11,
+        verbose: false,
+        ...(withHook ? { onTiming: (it: number, t: PpoTiming) => timings.push([it, t]) } : {}),
+      });
+      const wallMs = performance.now() - t0;
+      const weights = policy.variables.map((v) => Array.from(v.dataSync()));
+      policy.releaseDecodingCache();
+      policy.dispose();
+      return { r, timings, wallMs, weights };
+    };
+    const hooked = run(true);
+    const plain = run(false);
+    assert.deepEqual(
+      hooked.timings.map(([it, t]) => [it, Object.keys(t).sort()]),
+      [1, 2, 3].map((it) => [it, ["samplingMs", "scoringMs", "updateMs"]]),
+    );
+    for (const [it, t] of hooked.timings) {
+      assert.ok(t.samplingMs > 0 && t.updateMs > 0, `iteration ${it}: ${JSON.stringify(t)}`);
+      assert.ok(t.scoringMs >= 15, `iteration ${it}: scoring ${t.scoringMs} ms holds the 15 ms reward`);
+    }
+    const phases = hooked.timings.reduce((a, [, t]) => a + t.samplingMs + t.scoringMs + t.updateMs, 0);
+    assert.ok(phases <= hooked.wallMs, `phases ${phases} ms within the call's ${hooked.wallMs} ms`);
+    assert.deepEqual(hooked.r.logs, plain.r.logs);
+    assert.deepEqual(hooked.r.betas, plain.r.betas);
+    assert.deepEqual(hooked.weights, plain.weights);
   });
 
   test("bad settings and rewards are refused with the field named", () => {

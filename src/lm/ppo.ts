@@ -15,6 +15,10 @@
 //      by default the proportional-integral controller on log β (ppoMath.ts piKlUpdate), which holds its
 //      target within a few dozen iterations; "adaptive" is Ziegler's (TRL AdaptiveKLController).
 //
+// `onTiming` (off by default; it reads the clock only, so the numbers are the same with it) reports each
+// iteration's wall time in three phases: sampling (step 1), scoring (steps 2-4: the reward, the policy's,
+// value head's and reference's log-probs, GAE) and the update (step 5).
+//
 // RLOO (the leave-one-out baseline without a critic, this project's former "PPO") is src/lm/rloo.ts.
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
@@ -43,6 +47,13 @@ import type { Transformer } from "./transformer";
 import type { WordTokenizer } from "./tokenizer";
 
 export type { BatchReward, PpoLog } from "./ppoMath";
+
+/** One iteration's wall time by phase, in milliseconds (PpoOptions.onTiming). */
+export interface PpoTiming {
+  samplingMs: number;
+  scoringMs: number;
+  updateMs: number;
+}
 
 export interface PpoOptions {
   /** KL coefficient β (with `targetKl`: its initial value). */
@@ -78,6 +89,8 @@ export interface PpoOptions {
   verbose?: boolean;
   /** Called after each iteration's update (the policy holds the new weights): checkpoint evaluation. */
   onIteration?: (iteration: number, log: PpoLog) => void;
+  /** Called after each iteration's update with its phases' wall time (the bench's split); off by default. */
+  onTiming?: (iteration: number, timing: PpoTiming) => void;
 }
 
 /**
@@ -121,6 +134,7 @@ export function trainPpo(
   try {
     for (let it = 1; it <= opts.iterations; it++) {
       throwIfInterrupted();
+      const tSample = performance.now();
       const pick = Array.from({ length: opts.batchSize }, () => rng.int(prompts.length));
       const seqs = sampleGroups(
         policy,
@@ -129,6 +143,7 @@ export function trainPpo(
         rng,
         { maxNewTokens: opts.maxNewTokens, temperature: 1 },
       ).flat();
+      const tScore = performance.now();
       const raw = Array.from(
         scoreBatch(
           pick.map((i) => prompts[i]),
@@ -153,6 +168,11 @@ export function trainPpo(
         epochs,
         miniBatchSize: mb,
         clipNorm: opts.clipNorm ?? 1,
+      });
+      opts.onTiming?.(it, {
+        samplingMs: tScore - tSample,
+        scoringMs: step.scoredAt - tScore,
+        updateMs: performance.now() - step.scoredAt,
       });
       const meanScore = raw.reduce((a, b) => a + b, 0) / raw.length;
       const log: PpoLog = {
@@ -205,7 +225,10 @@ interface IterationSettings {
   clipNorm: number;
 }
 
-/** Steps 3-5 on one scored rollout; returns the rollout's mean sequence KL and the update's averages. */
+/**
+ * Steps 3-5 on one scored rollout; returns the rollout's mean sequence KL, the update's averages and when
+ * (performance.now()) the scoring ended and the update began.
+ */
 function ppoIteration(
   policy: Transformer,
   reference: Transformer,
@@ -216,7 +239,14 @@ function ppoIteration(
   scores: readonly number[],
   rng: Rng,
   s: IterationSettings,
-): { meanKl: number; policyLoss: number; valueLoss: number; clipfrac: number; valueClipfrac: number } {
+): {
+  meanKl: number;
+  policyLoss: number;
+  valueLoss: number;
+  clipfrac: number;
+  valueClipfrac: number;
+  scoredAt: number;
+} {
   const batch = packSequences(seqs, policy.config.contextLength);
   const [B, Tm1] = batch.mask.shape;
   const kept: tf.Tensor[] = [];
@@ -253,6 +283,7 @@ function ppoIteration(
     const advT = tf.tensor2d(whiten(adv, mask), shape);
     const retT = tf.tensor2d(ret, shape);
     kept.push(oldLpT, oldVT, advT, retT);
+    const scoredAt = performance.now();
     let n = 0;
     const sums = { policy: 0, value: 0, clip: 0, vclip: 0 };
     for (let e = 0; e < s.epochs; e++) {
@@ -297,6 +328,7 @@ function ppoIteration(
       valueLoss: sums.value / n,
       clipfrac: sums.clip / n,
       valueClipfrac: sums.vclip / n,
+      scoredAt,
     };
   } finally {
     tf.dispose(kept);
