@@ -202,6 +202,17 @@ describe("PPO end to end on a tiny transformer", () => {
   let tokenizer: WordTokenizer;
   let reference: Transformer;
   const texts = ["the film is good", "the film is bad", "a good story", "a bad plot", "the cast is good fun"];
+  // Three short iterations: what both end-to-end tests train (each adds its own seed and options).
+  const TINY_RUN = {
+    beta: 0.1,
+    targetKl: 2,
+    iterations: 3,
+    batchSize: 8,
+    miniBatchSize: 4,
+    ppoEpochs: 2,
+    learningRate: 1e-2,
+    maxNewTokens: 5,
+  };
   before(async () => {
     await initBackend("cpu");
     tokenizer = WordTokenizer.fit(texts, 50);
@@ -240,14 +251,7 @@ describe("PPO end to end on a tiny transformer", () => {
       const policy = reference.clone();
       const before = tf.memory().numTensors;
       const r = trainPpo(policy, reference, tokenizer, ["the film", "a", "the cast"], reward, {
-        beta: 0.1,
-        targetKl: 2,
-        iterations: 3,
-        batchSize: 8,
-        miniBatchSize: 4,
-        ppoEpochs: 2,
-        learningRate: 1e-2,
-        maxNewTokens: 5,
+        ...TINY_RUN,
         seed: 7,
         verbose: false,
       });
@@ -286,14 +290,7 @@ describe("PPO end to end on a tiny transformer", () => {
       const timings: Array<[number, PpoTiming]> = [];
       const t0 = performance.now();
       const r = trainPpo(policy, reference, tokenizer, ["the film", "a", "the cast"], slowReward, {
-        beta: 0.1,
-        targetKl: 2,
-        iterations: 3,
-        batchSize: 8,
-        miniBatchSize: 4,
-        ppoEpochs: 2,
-        learningRate: 1e-2,
-        maxNewTokens: 5,
+        ...TINY_RUN,
         seed: 11,
         verbose: false,
         ...(withHook ? { onTiming: (it: number, t: PpoTiming) => timings.push([it, t]) } : {}),
