@@ -14,18 +14,12 @@ import { writeFileAtomic } from "../src/fsAtomic";
 import { loadRealPairs } from "../src/experiments/hh-data";
 import { runSeed, type HhStudyConfig, type SeedResult } from "../src/experiments/hh-study";
 import { runOveropt, type OveroptConfig, type OveroptResult } from "../src/experiments/hh-overopt";
+import type { HhResults as StoredHhResults } from "../src/experiments/hh-results";
 
 export const HH_CONFIGS = ["scripts/sweeps/hh.json", "scripts/sweeps/hh-overopt.json"];
 
-export interface HhResults {
-  format: "prefopt-hh-results-v2";
-  config: { file: string; sha256: string; body: HhStudyConfig & { overopt?: OveroptConfig } };
-  code: { commit: string; dirty: boolean };
-  seconds: number;
-  createdAt: string;
-  runs: SeedResult[];
-  overopt: OveroptResult[];
-}
+/** What this script writes: the results file of src/experiments/hh-results.ts, format v2. */
+export type HhResults = StoredHhResults & { format: "prefopt-hh-results-v2" };
 
 function gitVersion(): { commit: string; dirty: boolean } {
   try {

@@ -16,16 +16,22 @@ import { turningPoint, type OveroptConfig, type OveroptResult } from "./hh-overo
 export const HH_FORMATS = ["prefopt-hh-results-v1", "prefopt-hh-results-v2"] as const;
 export type HhFormat = (typeof HH_FORMATS)[number];
 
-export interface HhResultsFile {
+/** A results file as scripts/hh.ts writes it (it writes v2; v1 files carry the same fields). */
+export interface HhResults {
   format: HhFormat;
-  /** The file read, and whether it is a run cut short (<name>.partial.json, used only without <name>.json). */
-  file: string;
-  partial: boolean;
   config: { file: string; sha256: string; body: HhStudyConfig & { overopt?: OveroptConfig } };
   code: { commit: string; dirty: boolean };
   seconds: number;
+  createdAt: string;
   runs: SeedResult[];
   overopt: OveroptResult[];
+}
+
+/** A results file as read here. */
+export interface HhResultsFile extends Omit<HhResults, "createdAt"> {
+  /** The file read, and whether it is a run cut short (<name>.partial.json, used only without <name>.json). */
+  file: string;
+  partial: boolean;
   /** What was converted on reading (v1 only). */
   notes: string[];
 }
