@@ -28,6 +28,7 @@ import { prefill, decodeStep, selectRows, disposeKvCache } from "../src/lm/kvCac
 import { availableBackends, type BackendName } from "../src/backend";
 import { trainSft } from "../src/lm/sft";
 import { saveCheckpoint, loadCheckpoint } from "../src/lm/checkpoint";
+import { fsSeams } from "../src/fsAtomic";
 import {
   defaultConstitution,
   judge,
@@ -445,6 +446,31 @@ describe("transformer", () => {
     ids.dispose();
     model.dispose();
     back.dispose();
+  });
+
+  test("a checkpoint save that fails part-way (disk full) leaves the previous checkpoint intact", () => {
+    const tok = WordTokenizer.fit(["a b c d e f g"]);
+    const model = new Transformer({ ...config, vocabSize: tok.size }, 4);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prefopt-lm-"));
+    const file = path.join(dir, "m.json");
+    saveCheckpoint(file, model, tok, { note: "old" });
+    const before = fs.readFileSync(file, "utf8");
+    const saved = fsSeams.writeSync;
+    let calls = 0;
+    // The first write lands 100 bytes, the next reports a full disk: what write(2) does on ENOSPC.
+    fsSeams.writeSync = (fd, buffer, offset, length) => {
+      if (calls++ === 0) return saved(fd, buffer, offset, Math.min(length, 100));
+      throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+    };
+    try {
+      assert.throws(() => saveCheckpoint(file, model, tok, { note: "new" }), /could not write .*m\.json.*ENOSPC/);
+    } finally {
+      fsSeams.writeSync = saved;
+    }
+    assert.equal(fs.readFileSync(file, "utf8"), before);
+    assert.deepEqual(fs.readdirSync(dir), ["m.json"]);
+    assert.deepEqual(loadCheckpoint(file).meta, { note: "old" });
+    model.dispose();
   });
 });
 

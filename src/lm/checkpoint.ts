@@ -3,11 +3,11 @@
 // tokenizer is the word tokenizer or the byte-level BPE (src/lm/bpe.ts); loadCheckpoint(file, "bpe") reads
 // the latter, and each refuses the other's checkpoint by name.
 import * as fs from "fs";
-import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { Transformer, ownedVariable, type TransformerConfig } from "./transformer";
 import { WordTokenizer, type TokenizerJson } from "./tokenizer";
 import { BpeTokenizer, type BpeTokenizerJson } from "./bpe";
+import { writeFileAtomic } from "../fsAtomic";
 
 interface CheckpointJson {
   format: "prefopt-lm-checkpoint-v1";
@@ -19,7 +19,7 @@ interface CheckpointJson {
 
 export const DEFAULT_CHECKPOINT_DIR = "checkpoints";
 
-/** Write model + tokenizer to `file` (directories created). Returns the path. */
+/** Write model + tokenizer to `file` (directories created), atomically. Returns the path. */
 export function saveCheckpoint(
   file: string,
   model: Transformer,
@@ -41,8 +41,8 @@ export function saveCheckpoint(
     weights,
     meta,
   };
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(json));
+  // All or nothing (src/fsAtomic.ts): a save that fails part-way leaves the previous checkpoint intact.
+  writeFileAtomic(file, JSON.stringify(json));
   return file;
 }
 
