@@ -1,5 +1,5 @@
 // The real-human-preference study on the language-model track (notebook 11; `npm run hh` writes
-// data/hh/results.json): per dataset and seed, SFT on the chosen responses, then every method of the
+// data/hh/hh.json): per dataset and seed, SFT on the chosen responses, then every method of the
 // config through the loss registry (DPO, IPO, KTO, KTO with half the desirable examples, SimPO, cDPO,
 // Preferred-FT), a Bradley–Terry reward model on the same transformer and the length-only baseline, all
 // scored by held-out preference accuracy of the reward each one's loss uses (implicitRewards), with the
