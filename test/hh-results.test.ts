@@ -12,6 +12,8 @@ import {
   accuracyTable,
   bothFall,
   dropFromPeak,
+  gaoVerdict,
+  goldJudge,
   meanTrajectory,
   parseHhResults,
   readHhResults,
@@ -192,4 +194,45 @@ test("the committed results in data/hh/ read cleanly, every run with every metho
       labels,
     );
   assert.ok(over.overopt.length >= 1 && over.overopt.every((o) => o.curves.length >= 2));
+});
+
+test("gold judge: the binomial lower bound by hand; Gao's verdict graded only where gold is above chance", () => {
+  const body = {
+    datasets: [
+      { dataset: "hh", heldOutFraction: 0.2, maxTrainPairs: 100, maxTestPairs: 200 },
+      { dataset: "ukp", heldOutFraction: 0.25, maxTrainPairs: 100, maxTestPairs: 200 },
+    ],
+  } as never;
+  // 0.54 on 200: se = √(0.54·0.46/200) = 0.035242 → lower 0.54 − 0.069074 = 0.470926 (not above ½);
+  // 0.74 on 200: se = 0.031016 → lower 0.679208.
+  const pt = (kl: number, gold: number, proxy: number) => ({ step: kl, kl, gold, goldSe: 0.01, proxy });
+  const rises = { label: "A", points: [pt(0, 0, 0), pt(1, 0.5, 1), pt(2, 0.1, 2)] }; // rises, then falls
+  const flat = { label: "B", points: [pt(0, 0, 0), pt(1, 0.01, 1)] }; // never rises significantly
+  const run = (dataset: string, goldAccuracy: number, curves: unknown[]) =>
+    ({
+      dataset,
+      seed: 1,
+      halves: { goldPairs: 1, policyPairs: 1 },
+      goldAccuracy,
+      proxyAccuracy: 0.6,
+      curves,
+      seconds: 1,
+    }) as never;
+  const hh = goldJudge(run("hh", 0.54, []), body);
+  assert.ok(Math.abs(hh.lower - 0.470926) < 1e-6, String(hh.lower));
+  assert.equal(hh.aboveChance, false);
+  const ukp = goldJudge(run("ukp", 0.74, []), body);
+  assert.ok(Math.abs(ukp.lower - 0.679208) < 1e-6, String(ukp.lower));
+  assert.equal(ukp.aboveChance, true);
+  // HH's curves all turn, but its judge is a coin: they are not graded.
+  const v = gaoVerdict([run("hh", 0.54, [rises, rises]), run("ukp", 0.74, [rises, flat])], body);
+  assert.deepEqual([v.verdict, v.turned, v.curves], ["partly", 1, 2]);
+  assert.deepEqual(
+    v.excluded.map((j) => j.dataset),
+    ["hh"],
+  );
+  assert.equal(gaoVerdict([run("ukp", 0.74, [flat])], body).verdict, "no");
+  assert.equal(gaoVerdict([run("ukp", 0.74, [rises])], body).verdict, "yes");
+  assert.equal(gaoVerdict([run("hh", 0.54, [rises])], body).verdict, "not testable");
+  assert.throws(() => goldJudge(run("uf", 0.7, []), body), /no dataset "uf"/);
 });

@@ -200,3 +200,58 @@ export function meanTrajectory(runs: readonly SeedResult[], label: string): Traj
     accuracy: avg((q) => q.accuracy, i),
   }));
 }
+
+/** How far a gold judge can be trusted: its held-out accuracy and that accuracy's lower 95% bound. */
+export interface GoldJudge {
+  dataset: string;
+  seed: number;
+  accuracy: number;
+  /** Held-out pairs the accuracy is over: the config's maxTestPairs (the test splits hold more). */
+  n: number;
+  /** accuracy − 1.96·√(acc(1 − acc)/n), the normal bound of a binomial proportion. */
+  lower: number;
+  /** The lower bound is above ½: gold differences can mean something. */
+  aboveChance: boolean;
+}
+
+/**
+ * The gold judge of one over-optimisation run (Gao et al. 2023 need a gold reward that is itself right):
+ * a judge whose accuracy is not significantly above ½ on held-out pairs cannot show a rise or a fall.
+ */
+export function goldJudge(o: OveroptResult, body: HhResults["config"]["body"]): GoldJudge {
+  const d = body.datasets.find((x) => x.dataset === o.dataset);
+  if (!d) throw new Error(`goldJudge: the config has no dataset "${o.dataset}"`);
+  const n = d.maxTestPairs ?? 0;
+  if (!(n > 0)) throw new Error(`goldJudge: dataset "${o.dataset}" has no maxTestPairs`);
+  const lower = o.goldAccuracy - 1.96 * Math.sqrt((o.goldAccuracy * (1 - o.goldAccuracy)) / n);
+  return { dataset: o.dataset, seed: o.seed, accuracy: o.goldAccuracy, n, lower, aboveChance: lower > 0.5 };
+}
+
+/**
+ * Gao et al.'s claim graded over the runs whose gold judge is above chance: yes when every curve of every
+ * such run rises, then falls while the proxy still rises; partly when some do; no when none does; not
+ * testable when no run has a gold judge above chance. `runs` lists what was graded, `excluded` what was not.
+ */
+export function gaoVerdict(
+  overopt: readonly OveroptResult[],
+  body: HhResults["config"]["body"],
+): {
+  verdict: "yes" | "partly" | "no" | "not testable";
+  turned: number;
+  curves: number;
+  runs: GoldJudge[];
+  excluded: GoldJudge[];
+} {
+  const judges = overopt.map((o) => goldJudge(o, body));
+  const graded = overopt.filter((_, i) => judges[i].aboveChance);
+  const curves = graded.reduce((s, o) => s + o.curves.length, 0);
+  const turned = graded.reduce((s, o) => s + o.curves.filter((c) => turningPoint(c.points).overoptimised).length, 0);
+  const verdict = graded.length === 0 ? "not testable" : turned === curves ? "yes" : turned > 0 ? "partly" : "no";
+  return {
+    verdict,
+    turned,
+    curves,
+    runs: judges.filter((j) => j.aboveChance),
+    excluded: judges.filter((j) => !j.aboveChance),
+  };
+}
