@@ -109,29 +109,30 @@ describe("compute per method", () => {
     assert.equal(samplesDrawn(row("dpop", 0.1, 0, 8), ci), 0);
     assert.throws(() => samplesDrawn(row("online-dpo-gt", 0.1, 0, 8, { log: {} }), ci), /no online\/samples/);
   });
-  test("per method: runs, mean last step, samples and seconds per run (NaN when a run's time is unknown)", () => {
+  test("per method: runs, mean last step, samples and median seconds per run (NaN when a run's time is unknown)", () => {
     const rows = [
       row("sft", 0, 0, 0),
       row("ppo-gt", 3, 0, 2),
       row("ppo-gt", 3, 0, 4),
       row("ppo-gt", 6, 0, 4),
+      row("ppo-gt", 12, 0, 4),
       row("dpo", 0.1, 0, 8),
     ];
-    const out = computeRows(
-      rows,
-      ci,
-      new Map([
-        ["ppo-gt|3|0", 10],
-        ["ppo-gt|6|0", 20],
-      ]),
-    );
+    // One run was paused (1,000 s): the median of 10, 20, 1000 is 20 (the mean would be 343).
+    const secs = new Map([
+      ["ppo-gt|3|0", 10],
+      ["ppo-gt|6|0", 20],
+      ["ppo-gt|12|0", 1000],
+    ]);
     assert.deepEqual(
-      out.map((r) => [r.method, r.runs, r.steps, r.samplesPerRun, r.secondsPerRun]),
+      computeRows(rows, ci, secs).map((r) => [r.method, r.runs, r.steps, r.samplesPerRun, r.secondsPerRun]),
       [
         ["dpo", 1, 8, 0, NaN],
-        ["ppo-gt", 2, 4, 64, 15],
+        ["ppo-gt", 3, 4, 64, 20],
       ],
     );
+    secs.delete("ppo-gt|12|0");
+    assert.equal(computeRows(rows.slice(0, 4), ci, secs)[0].secondsPerRun, 15, "an even count: the middle two's mean");
   });
   test("the committed online CI rows: every method's count is computable", () => {
     const out = computeRows(CI.rows, ci);

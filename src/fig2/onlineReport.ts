@@ -7,7 +7,7 @@
 //   overTraining       a value against the training step for two methods, one panel per knob (panels.ts's
 //                      grid), seeds averaged
 //                      (Dr. GRPO vs GRPO: completion length; DPOP vs DPO: the chosen log-ratio)
-//   computeRows        per method: runs, steps, completions the policy drew while training, wall seconds
+//   computeRows        per method: runs, steps, completions the policy drew while training, median wall seconds
 //   matchedKlRows      the common-KL-range comparison behind a claim, as a table row
 import type { PlotlyFigure } from "../display";
 import type { Comparison } from "./envelope";
@@ -136,7 +136,10 @@ export interface ComputeRow {
   steps: number;
   /** Completions the policy sampled while training, per run (0 for the offline methods). */
   samplesPerRun: number;
-  /** Mean wall seconds a run (evaluations included), when known. */
+  /**
+   * Median wall seconds a run (evaluations included), when every run's is known: the median, because a run
+   * that shared the machine, or was paused, takes far longer than the others and would dominate a mean.
+   */
   secondsPerRun: number;
 }
 
@@ -175,6 +178,11 @@ export function computeRows(
   const methods = [...new Set(rows.map((r) => r.method))].filter((m) => m !== "sft");
   methods.sort((x, y) => (order.indexOf(x) + 1 || 99) - (order.indexOf(y) + 1 || 99));
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const h = Math.floor(s.length / 2);
+    return s.length === 0 ? NaN : s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+  };
   return methods.map((m) => {
     const runs = [...last.entries()].filter(([, r]) => r.method === m);
     const secs = runs.map(([k]) => seconds.get(k)).filter((s): s is number => typeof s === "number");
@@ -183,7 +191,7 @@ export function computeRows(
       runs: runs.length,
       steps: mean(runs.map(([, r]) => r.step)),
       samplesPerRun: mean(runs.map(([, r]) => samplesDrawn(r, preset))),
-      secondsPerRun: secs.length === runs.length ? mean(secs) : NaN,
+      secondsPerRun: secs.length === runs.length ? median(secs) : NaN,
     };
   });
 }
