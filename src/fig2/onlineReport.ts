@@ -10,6 +10,7 @@
 //   computeRows        per method: runs, steps, completions the policy drew while training, median wall seconds
 //   matchedKlRows      the common-KL-range comparison behind a claim, as a table row
 import type { PlotlyFigure } from "../display";
+import { MAX_TRACES_PER_PANEL } from "../smallMultiples";
 import type { Comparison } from "./envelope";
 import { panelGrid, tracesPerPanel, type MethodFamily } from "./panels";
 import { frontierFigure } from "./plots";
@@ -41,8 +42,6 @@ export const ONLINE_FAMILIES: readonly MethodFamily[] = [
   },
   { title: "On the learned reward model", methods: ["grpo", "online-dpo"], references: ["dpo", "ppo-gt"] },
 ];
-
-export const MAX_TRACES_PER_PANEL = 8;
 
 /**
  * The frontier as small multiples (plots.ts's frontierFigure with `families`): a panel per family whose
