@@ -6,19 +6,10 @@ import assert from "node:assert/strict";
 import { controllerTable, describeControllers } from "../src/fig2/controllers";
 import { summariseFig2 } from "../src/fig2/summary";
 import type { CheckpointRow } from "../src/fig2/run";
+import { checkpointRow } from "./fixtures";
 
 const row = (method: string, knob: number, seed: number, step: number, batchKl?: number): CheckpointRow =>
-  ({
-    method,
-    knob,
-    seed,
-    step,
-    reward: 0.5,
-    kl: 1,
-    perPromptReward: [0.5, 0.5],
-    perPromptKl: [1, 1],
-    ...(batchKl === undefined ? {} : { log: { "objective/kl": batchKl } }),
-  }) as unknown as CheckpointRow;
+  checkpointRow(method, knob, seed, step, batchKl === undefined ? {} : { log: { "objective/kl": batchKl } });
 
 test("final batch KL, ratio, ±25% band and the step from which it stays within", () => {
   const rows = [

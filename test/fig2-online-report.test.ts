@@ -15,7 +15,7 @@ import {
   samplesDrawn,
 } from "../src/fig2/onlineReport";
 import { FIG2_RUN_PRESETS } from "../src/fig2/runPresets";
-import type { CheckpointRow } from "../src/fig2/run";
+import { checkpointRow } from "./fixtures";
 import { summariseFig2 } from "../src/fig2/summary";
 import type { RunSpec } from "../src/sweep/plan";
 
@@ -62,19 +62,7 @@ describe("frontierPanels: the frontier as small multiples", () => {
   });
 });
 
-const row = (method: string, knob: number, seed: number, step: number, extra: Partial<CheckpointRow> = {}) =>
-  ({
-    method,
-    knob,
-    seed,
-    step,
-    reward: 0.5,
-    kl: 1,
-    perPromptReward: [],
-    perPromptKl: [],
-    meanLength: 0,
-    ...extra,
-  }) as CheckpointRow;
+const row = checkpointRow;
 
 describe("overTraining: a value per step, two methods, a panel per knob", () => {
   test("seeds are averaged at each step; knobs only one method ran are left out", () => {
