@@ -6,6 +6,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { splitTurns, truncatePairs, truncatePrompt, type Encoder } from "../src/lm/truncate";
 import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend";
 import {
   lengthRewards,
   noWorseThan,
@@ -312,4 +313,58 @@ test("committed results (data/hh/) carry the sha256 of the config files in the r
     assert.match(r.code.commit, /^[0-9a-f]{40}$/);
     assert.equal(r.code.dirty, false);
   }
+});
+
+test("over-optimisation study, tiny end to end: samples cycle over the few held-out prompts, gold's se clustered by prompt", async () => {
+  const { runOveropt } = await import("../src/experiments/hh-overopt");
+  await initBackend();
+  // 12 debates of 6 pairs; 25% of the debates held out → 3 distinct held-out prompts.
+  const words = ["good", "fine", "strong", "weak", "poor", "clear", "vague", "long", "short"];
+  const pairs = Array.from({ length: 72 }, (_, i) => ({
+    group: `g${Math.floor(i / 6)}`,
+    prompt: `debate ${Math.floor(i / 6)} topic ${words[Math.floor(i / 6) % words.length]}`,
+    chosen: `a ${words[i % 9]} and ${words[(i + 2) % 9]} argument`,
+    rejected: `a ${words[(i + 4) % 9]} one`,
+  }));
+  const cfg = {
+    name: "tiny",
+    datasets: [{ dataset: "tiny", heldOutFraction: 0.25, maxTrainPairs: 60, maxTestPairs: 18 }],
+    seeds: [1],
+    vocabSize: 300,
+    model: { contextLength: 24, dModel: 16, nHeads: 2, nLayers: 1 },
+    maxCompletionTokens: 10,
+    sft: { steps: 2, batchSize: 8, learningRate: 0.003 },
+    preference: { steps: 2, batchSize: 8, learningRate: 0.002, evalEvery: 1 },
+    methods: [],
+    rewardModel: { steps: 2, batchSize: 8, learningRate: 0.001 },
+  };
+  const o = {
+    goldModel: { dModel: 16, nHeads: 2, nLayers: 1 },
+    goldSft: { steps: 2, batchSize: 8, learningRate: 0.003 },
+    goldRewardModel: { steps: 2, batchSize: 8, learningRate: 0.001 },
+    methods: [{ label: "DPO", loss: "sigmoid", lossOptions: { beta: 0.1 } }],
+    preference: { steps: 2, batchSize: 8, learningRate: 0.002, evalEvery: 1 },
+    bestOfN: [1, 2],
+    prompts: 64,
+    maxNewTokens: 6,
+    samples: 10,
+  };
+  const before = tf.memory().numTensors;
+  const r = await runOveropt(cfg as never, o as never, cfg.datasets[0] as never, 1, pairs);
+  assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+  assert.equal(r.heldOutPrompts, 3, "3 held-out debates, one prompt each");
+  assert.equal(r.samples, 10);
+  assert.deepEqual(
+    r.curves.map((c) => [c.label, c.points.length]),
+    [
+      ["best-of-N (proxy)", 2],
+      ["DPO", 3],
+    ],
+  );
+  for (const c of r.curves)
+    for (const p of c.points) assert.ok(Number.isFinite(p.gold) && p.goldSe >= 0 && Number.isFinite(p.kl), c.label);
+  assert.equal(r.curves[0].points[0].kl, 0, "best-of-1 is the SFT policy");
+  // Without `samples`: one completion per distinct prompt, as before.
+  const one = await runOveropt(cfg as never, { ...o, samples: undefined } as never, cfg.datasets[0] as never, 1, pairs);
+  assert.equal(one.samples, 3);
 });

@@ -29,9 +29,15 @@ export interface OveroptConfig {
   methods: HhMethod[];
   preference: { steps: number; batchSize: number; learningRate: number; evalEvery: number };
   bestOfN: number[];
-  /** Held-out prompts sampled at each checkpoint, and the longest sampled completion. */
+  /** Held-out prompts sampled at each checkpoint (at most; distinct), and the longest sampled completion. */
   prompts: number;
   maxNewTokens: number;
+  /**
+   * Completions sampled at each checkpoint (and per N for best-of-N), cycling over the distinct prompts;
+   * default one per prompt. A split that leaves out whole debates has few distinct prompts (UKPConvArg1:
+   * one per held-out topic), so one completion each would make gold a mean of a handful of samples.
+   */
+  samples?: number;
 }
 
 export interface OveroptPoint {
@@ -57,6 +63,9 @@ export interface OveroptResult {
   /** Held-out preference accuracy of the gold and the proxy reward model (how good each judge is). */
   goldAccuracy: number;
   proxyAccuracy: number;
+  /** Distinct held-out prompts and completions per checkpoint (absent in files written before they were recorded). */
+  heldOutPrompts?: number;
+  samples?: number;
   curves: OveroptCurve[];
   seconds: number;
 }
@@ -90,12 +99,12 @@ export function turningPoint(points: readonly OveroptPoint[]): {
   return { peakIndex, peakKl: peak.kl, rose, overoptimised: fallIndex >= 0, fallIndex };
 }
 
-/** Mean and cluster-robust se over prompts of a per-sample score (one sample per prompt: plain se). */
-function meanSe(xs: ArrayLike<number>): { mean: number; se: number } {
-  const m = clusteredMean(
-    Array.from(xs),
-    Array.from(xs, (_, i) => i),
-  );
+/**
+ * Mean and cluster-robust se over prompts of a per-sample score; `cluster[i]` is sample i's prompt (omitted:
+ * one sample per prompt, the plain se).
+ */
+function meanSe(xs: ArrayLike<number>, cluster?: readonly number[]): { mean: number; se: number } {
+  const m = clusteredMean(Array.from(xs), cluster ? [...cluster] : Array.from(xs, (_, i) => i));
   return { mean: m.mean, se: m.se };
 }
 
@@ -153,13 +162,17 @@ export async function runOveropt(
     const proxyAccuracy = acc(proxyRm);
     log(`overopt ${d.dataset} seed ${seed}: gold RM ${goldAccuracy.toFixed(3)}, proxy RM ${proxyAccuracy.toFixed(3)}`);
 
-    // Held-out prompts: distinct, the first `o.prompts` of the test pairs.
+    // Held-out prompts: distinct, the first `o.prompts` of the test pairs; `o.samples` completions in all,
+    // cycling over them (sample i is of prompt cluster[i]), gold's se clustered by prompt.
     const seen = new Set<string>();
-    const prompts: number[][] = [];
+    const distinct: number[][] = [];
     for (const p of test) {
       const key = p.chosenSeq.prompt.join(",");
-      if (!seen.has(key) && prompts.length < o.prompts) (seen.add(key), prompts.push([...p.chosenSeq.prompt]));
+      if (!seen.has(key) && distinct.length < o.prompts) (seen.add(key), distinct.push([...p.chosenSeq.prompt]));
     }
+    const total = o.samples ?? distinct.length;
+    const prompts = Array.from({ length: total }, (_, i) => distinct[i % distinct.length]);
+    const cluster = prompts.map((_, i) => i % distinct.length);
     const maxNew = Math.min(o.maxNewTokens, C - 2 - Math.max(...prompts.map((p) => p.length)));
     const rng = new Rng(seed).fork("overopt-samples");
     const score = (seqs: Sequence[]) => ({ gold: goldRm.scoreSequences(seqs), proxy: proxyRm.scoreSequences(seqs) });
@@ -176,7 +189,10 @@ export async function runOveropt(
         for (let k = 1; k < n; k++) if (draws[k].proxy[i] > draws[best].proxy[i]) best = k;
         return best;
       });
-      const g = meanSe(picked.map((k, i) => draws[k].gold[i]));
+      const g = meanSe(
+        picked.map((k, i) => draws[k].gold[i]),
+        cluster,
+      );
       const px = meanSe(picked.map((k, i) => draws[k].proxy[i])).mean;
       return { step: 0, n, kl: Math.log(n) - (n - 1) / n, gold: g.mean, goldSe: g.se, proxy: px };
     });
@@ -192,7 +208,7 @@ export async function runOveropt(
           const lp = sequenceLogps(policy, seqs);
           const lr = sequenceLogps(reference, seqs);
           const s = score(seqs);
-          const g = meanSe(s.gold);
+          const g = meanSe(s.gold, cluster);
           points.push({
             step,
             kl: meanSe(lp.map((v, i) => v - lr[i])).mean,
@@ -227,6 +243,8 @@ export async function runOveropt(
       halves: { goldPairs: A.length, policyPairs: B.length },
       goldAccuracy,
       proxyAccuracy,
+      heldOutPrompts: distinct.length,
+      samples: total,
       curves,
       seconds: (performance.now() - t0) / 1000,
     };
