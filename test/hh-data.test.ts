@@ -261,12 +261,13 @@ test("KTO's unpaired data: chosen desirable, rejected undesirable; keepDesirable
   assert.deepEqual(preferenceData(pairs, 0.5, 3), half, "seeded");
 });
 
-test("over-optimisation turning point: gold rises, peaks, then falls beyond 2 se while proxy rises; a rising curve has none", async () => {
+test("over-optimisation turning point: gold rises, peaks, then falls beyond z_K se while proxy rises; a rising curve has none", async () => {
   const { turningPoint } = await import("../src/experiments/hh-overopt");
   const pt = (kl: number, gold: number, proxy: number, goldSe = 0.01) => ({ step: 0, kl, gold, goldSe, proxy });
   const turns = turningPoint([pt(0, 0, 0), pt(1, 0.2, 0.5), pt(2, 0.1, 0.9), pt(3, 0.05, 1.2)]);
   assert.deepEqual(turns, { peakIndex: 1, peakKl: 1, rose: true, overoptimised: true, fallIndex: 2 });
-  // The same fall within the noise (se 0.05: 2·√2·0.05 = 0.141 > 0.1) is not a turn; nor is a fall with proxy falling too.
+  // The same fall within the noise (se 0.05, one point after the peak: z_1·√2·0.05 = 0.139 > 0.1) is not a turn;
+  // nor is a fall with proxy falling too.
   assert.equal(turningPoint([pt(0, 0, 0, 0.05), pt(1, 0.2, 0.5, 0.05), pt(2, 0.1, 0.9, 0.05)]).overoptimised, false);
   assert.equal(turningPoint([pt(0, 0, 0), pt(1, 0.2, 0.5), pt(2, 0.1, 0.4)]).overoptimised, false);
   assert.deepEqual(turningPoint([pt(0, 0, 0), pt(1, 0.1, 1), pt(2, 0.2, 2)]), {
@@ -285,12 +286,61 @@ test("over-optimisation turning point: a curve that only falls from its first po
   // al.'s over-optimisation is a rise then a fall; a curve that never rises says the proxy does not track gold.
   const falling = turningPoint([pt(0, 0, -0.7), pt(0.19, -0.14, -0.3), pt(0.64, -0.25, -0.07), pt(1.2, -0.14, 0.14)]);
   assert.deepEqual(falling, { peakIndex: 0, peakKl: 0, rose: false, overoptimised: false, fallIndex: -1 });
-  // A rise within the noise (0.1 < 2·√2·0.05 = 0.141) followed by a large fall: still no significant rise.
+  // A rise within the noise (0.1 < z_2·√2·0.05 = 0.158) followed by a large fall: still no significant rise.
   const noisy = turningPoint([pt(0, 0, 0, 0.05), pt(1, 0.1, 0.5, 0.05), pt(2, -0.5, 0.9, 0.05)]);
   assert.deepEqual([noisy.peakIndex, noisy.rose, noisy.overoptimised], [1, false, false]);
-  // The same shape with a significant rise (0.3 > 0.141) is a turn.
+  // The same shape with a significant rise (0.3 > 0.158) is a turn.
   const real = turningPoint([pt(0, 0, 0, 0.05), pt(1, 0.3, 0.5, 0.05), pt(2, -0.5, 0.9, 0.05)]);
   assert.deepEqual([real.peakIndex, real.rose, real.overoptimised, real.fallIndex], [1, true, true, 2]);
+});
+
+test("turning point on flat curves: the Bonferroni-corrected rule says 'rose' at most ~2.5% of the time; 2 se said it ~1 in 6", async () => {
+  const { turningPoint, normalQuantile } = await import("../src/experiments/hh-overopt");
+  const { Rng } = await import("../src/random");
+  // Φ⁻¹ from an independent implementation (Python statistics.NormalDist): 0.975 → 1.959964, 1 − 0.025/12 → 2.865260.
+  assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-5);
+  assert.ok(Math.abs(normalQuantile(1 - 0.025 / 12) - 2.86526) < 1e-5);
+  // 13 checkpoints of a policy whose gold never changes: gold_k ~ N(0, se²), proxy rising.
+  const rng = new Rng(11);
+  const sims = 4000;
+  let rose = 0;
+  let turned = 0;
+  let roseAt2se = 0;
+  for (let s = 0; s < sims; s++) {
+    const pts = Array.from({ length: 13 }, (_, k) => ({
+      step: k,
+      kl: k,
+      gold: 0.1 * rng.normal(),
+      goldSe: 0.1,
+      proxy: k,
+    }));
+    const t = turningPoint(pts);
+    rose += t.rose ? 1 : 0;
+    turned += t.overoptimised ? 1 : 0;
+    roseAt2se += t.peakIndex > 0 && pts[t.peakIndex].gold - pts[0].gold > 2 * Math.hypot(0.1, 0.1) ? 1 : 0;
+  }
+  assert.ok(rose / sims <= 0.035, `flat curves that "rose": ${rose / sims}`);
+  assert.ok(turned / sims <= 0.035, `flat curves that "turned": ${turned / sims}`);
+  assert.ok(roseAt2se / sims > 0.1, `the uncorrected rule's rate, for contrast: ${roseAt2se / sims}`);
+});
+
+test("cyclePrompts and promptMeanSe: samples cycle over the prompts; the prompts-fixed mean and se by hand", async () => {
+  const { cyclePrompts, promptMeanSe } = await import("../src/experiments/hh-overopt");
+  assert.deepEqual(cyclePrompts(["a", "b", "c"], 6), {
+    prompts: ["a", "b", "c", "a", "b", "c"],
+    cluster: [0, 1, 2, 0, 1, 2],
+  });
+  assert.deepEqual(cyclePrompts(["a", "b"]).cluster, [0, 1], "default: one per prompt");
+  assert.throws(() => cyclePrompts(["a", "b", "c"], 10), /multiple of the 3 distinct/);
+  assert.throws(() => cyclePrompts(["a"]), /at least 2/);
+  assert.throws(() => cyclePrompts([], 4), /no held-out prompts/);
+  // Prompt 0: 1, 3 (mean 2, s² 2); prompt 1: 10, 14 (mean 12, s² 8). mean = (2 + 12)/2 = 7;
+  // se = √(2/2 + 8/2) / 2 = √5 / 2 = 1.118034. The prompts' difference (2 vs 12) is not noise here.
+  const m = promptMeanSe([1, 10, 3, 14], [0, 1, 0, 1]);
+  assert.ok(Math.abs(m.mean - 7) < 1e-12 && Math.abs(m.se - Math.sqrt(5) / 2) < 1e-12, JSON.stringify(m));
+  // One sample per prompt: the plain mean and se over samples (sd of 1, 3, 5 is 2 → se 2/√3).
+  const one = promptMeanSe([1, 3, 5], [0, 1, 2]);
+  assert.ok(Math.abs(one.mean - 3) < 1e-12 && Math.abs(one.se - 2 / Math.sqrt(3)) < 1e-9, JSON.stringify(one));
 });
 
 test("committed results (data/hh/) carry the sha256 of the config files in the repository and a complete run", async () => {
@@ -347,13 +397,13 @@ test("over-optimisation study, tiny end to end: samples cycle over the few held-
     bestOfN: [1, 2],
     prompts: 64,
     maxNewTokens: 6,
-    samples: 10,
+    samples: 9,
   };
   const before = tf.memory().numTensors;
   const r = await runOveropt(cfg as never, o as never, cfg.datasets[0] as never, 1, pairs);
   assert.equal(tf.memory().numTensors, before, "no tensors left behind");
   assert.equal(r.heldOutPrompts, 3, "3 held-out debates, one prompt each");
-  assert.equal(r.samples, 10);
+  assert.equal(r.samples, 9);
   assert.deepEqual(
     r.curves.map((c) => [c.label, c.points.length]),
     [
@@ -362,7 +412,9 @@ test("over-optimisation study, tiny end to end: samples cycle over the few held-
     ],
   );
   for (const c of r.curves)
-    for (const p of c.points) assert.ok(Number.isFinite(p.gold) && p.goldSe >= 0 && Number.isFinite(p.kl), c.label);
+    for (const p of c.points) assert.ok(Number.isFinite(p.gold) && p.goldSe > 0 && Number.isFinite(p.kl), c.label);
+  assert.equal(r.goldHeldOut?.accuracy, r.goldAccuracy, "the clustered held-out accuracy is recorded");
+  assert.ok(r.goldHeldOut!.clusters >= 2);
   assert.equal(r.curves[0].points[0].kl, 0, "best-of-1 is the SFT policy");
   // Without `samples`: one completion per distinct prompt, as before.
   const one = await runOveropt(cfg as never, { ...o, samples: undefined } as never, cfg.datasets[0] as never, 1, pairs);

@@ -196,43 +196,43 @@ test("the committed results in data/hh/ read cleanly, every run with every metho
   assert.ok(over.overopt.length >= 1 && over.overopt.every((o) => o.curves.length >= 2));
 });
 
-test("gold judge: the binomial lower bound by hand; Gao's verdict graded only where gold is above chance", () => {
-  const body = {
-    datasets: [
-      { dataset: "hh", heldOutFraction: 0.2, maxTrainPairs: 100, maxTestPairs: 200 },
-      { dataset: "ukp", heldOutFraction: 0.25, maxTrainPairs: 100, maxTestPairs: 200 },
-    ],
-  } as never;
-  // 0.54 on 200: se = √(0.54·0.46/200) = 0.035242 → lower 0.54 − 0.069074 = 0.470926 (not above ½);
-  // 0.74 on 200: se = 0.031016 → lower 0.679208.
+test("gold judge: the clustered interval's lower end; Gao's verdict graded only where gold is above chance", () => {
   const pt = (kl: number, gold: number, proxy: number) => ({ step: kl, kl, gold, goldSe: 0.01, proxy });
-  const rises = { label: "A", points: [pt(0, 0, 0), pt(1, 0.5, 1), pt(2, 0.1, 2)] }; // rises, then falls
+  const turns = { label: "A", points: [pt(0, 0, 0), pt(1, 0.5, 1), pt(2, 0.1, 2)] }; // rises, then falls
   const flat = { label: "B", points: [pt(0, 0, 0), pt(1, 0.01, 1)] }; // never rises significantly
-  const run = (dataset: string, goldAccuracy: number, curves: unknown[]) =>
+  const risesOnly = { label: "C", points: [pt(0, 0, 0), pt(1, 0.5, 1)] }; // rises, no fall yet
+  const heldOut = (accuracy: number, lo: number) => ({ accuracy, n: 200, clusters: 4, se: 0.05, ci95: [lo, 1] });
+  const run = (dataset: string, goldAccuracy: number, lo: number | null, curves: unknown[]) =>
     ({
       dataset,
       seed: 1,
       halves: { goldPairs: 1, policyPairs: 1 },
       goldAccuracy,
       proxyAccuracy: 0.6,
+      ...(lo === null ? {} : { goldHeldOut: heldOut(goldAccuracy, lo) }),
       curves,
       seconds: 1,
     }) as never;
-  const hh = goldJudge(run("hh", 0.54, []), body);
-  assert.ok(Math.abs(hh.lower - 0.470926) < 1e-6, String(hh.lower));
-  assert.equal(hh.aboveChance, false);
-  const ukp = goldJudge(run("ukp", 0.74, []), body);
-  assert.ok(Math.abs(ukp.lower - 0.679208) < 1e-6, String(ukp.lower));
-  assert.equal(ukp.aboveChance, true);
+  const hh = goldJudge(run("hh", 0.54, 0.47, []));
+  assert.deepEqual([hh.lower, hh.aboveChance, hh.clusters], [0.47, false, 4]);
+  assert.match(hh.reason!, /not significantly above chance/);
+  const ukp = goldJudge(run("ukp", 0.74, 0.61, []));
+  assert.deepEqual([ukp.lower, ukp.aboveChance], [0.61, true]);
+  const old = goldJudge(run("ukp", 0.74, null, []));
+  assert.equal(old.aboveChance, false, "no clustered interval recorded: not graded, no binomial stand-in");
+  assert.match(old.reason!, /no clustered interval/);
   // HH's curves all turn, but its judge is a coin: they are not graded.
-  const v = gaoVerdict([run("hh", 0.54, [rises, rises]), run("ukp", 0.74, [rises, flat])], body);
-  assert.deepEqual([v.verdict, v.turned, v.curves], ["partly", 1, 2]);
+  const v = gaoVerdict([run("hh", 0.54, 0.47, [turns, turns]), run("ukp", 0.74, 0.61, [turns, flat])]);
+  assert.deepEqual([v.verdict, v.turned, v.neverRose, v.curves], ["partly", 1, 1, 2]);
   assert.deepEqual(
     v.excluded.map((j) => j.dataset),
     ["hh"],
   );
-  assert.equal(gaoVerdict([run("ukp", 0.74, [flat])], body).verdict, "no");
-  assert.equal(gaoVerdict([run("ukp", 0.74, [rises])], body).verdict, "yes");
-  assert.equal(gaoVerdict([run("hh", 0.54, [rises])], body).verdict, "not testable");
-  assert.throws(() => goldJudge(run("uf", 0.7, []), body), /no dataset "uf"/);
+  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [flat])]).verdict, "no");
+  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [turns])]).verdict, "yes");
+  // Rose without a fall in the budget: the fall is not covered, so neither yes nor no.
+  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [risesOnly])]).verdict, "not testable");
+  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [risesOnly, flat])]).verdict, "no");
+  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [])]).verdict, "not testable", "no curves: nothing graded");
+  assert.equal(gaoVerdict([run("hh", 0.54, 0.47, [turns])]).verdict, "not testable");
 });

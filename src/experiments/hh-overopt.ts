@@ -18,7 +18,8 @@ import { sequenceLogps, trainPreference } from "../lm/preferenceTrainer";
 import { LearnedRewardModel, trainLearnedRewardModel } from "../fig2/rewardModel";
 import type { TokenizedPair } from "../lm/rlaif";
 import { clusteredMean } from "../notebook";
-import { preferenceAccuracy, preferenceData, splitByGroup, type GroupedPair } from "./hh-data";
+import { studentTQuantile } from "../stats";
+import { preferenceAccuracy, preferenceData, splitByGroup, type AccuracyResult, type GroupedPair } from "./hh-data";
 import { prepareSeed, type HhDatasetConfig, type HhMethod, type HhModelConfig, type HhStudyConfig } from "./hh-study";
 
 export interface OveroptConfig {
@@ -63,6 +64,12 @@ export interface OveroptResult {
   /** Held-out preference accuracy of the gold and the proxy reward model (how good each judge is). */
   goldAccuracy: number;
   proxyAccuracy: number;
+  /**
+   * The same accuracies with their prompt/debate-clustered intervals (preferenceAccuracy: CR1 se, Student t
+   * on G − 1 degrees of freedom); absent in files written before they were recorded.
+   */
+  goldHeldOut?: AccuracyResult;
+  proxyHeldOut?: AccuracyResult;
   /** Distinct held-out prompts and completions per checkpoint (absent in files written before they were recorded). */
   heldOutPrompts?: number;
   samples?: number;
@@ -73,10 +80,16 @@ export interface OveroptResult {
 /**
  * Where gold reward peaks along a curve (points in training order, or best-of-N by N), and whether the
  * curve over-optimises in Gao et al.'s sense: gold first RISES (the peak is after the first point and above
- * it by more than 2 standard errors of the difference), then FALLS (a later point below the peak by more
- * than 2 se of the difference while its proxy is above the proxy at the peak). A curve whose gold is highest
- * at its first point and only falls is not over-optimisation (the proxy never tracked gold there), and a
- * curve whose gold still rises at its end has no turn.
+ * it by more than z_K standard errors of the difference), then FALLS (a later point below the peak by more
+ * than z_K' se of the difference while its proxy is above the proxy at the peak). A curve whose gold is
+ * highest at its first point and only falls is not over-optimisation (the proxy never tracked gold there),
+ * and a curve whose gold still rises at its end has no turn.
+ *
+ * The peak is the largest of K = n − 1 later points and the fall any of the K' points after it, so each test
+ * is Bonferroni-corrected: z_K = Φ⁻¹(1 − 0.025/K), one-sided 2.5% for the whole curve (z_1 = 1.96, the
+ * plain test; z_12 = 2.87). With an uncorrected 2 se, a flat curve of 13 points "rose" about 1 time in 6
+ * (test/hh-data.test.ts simulates it). Points are independent samples, so the se of a difference is the
+ * hypotenuse of the two.
  */
 export function turningPoint(points: readonly OveroptPoint[]): {
   peakIndex: number;
@@ -93,19 +106,70 @@ export function turningPoint(points: readonly OveroptPoint[]): {
     if (p.gold > points[peakIndex].gold) peakIndex = i;
   });
   const peak = points[peakIndex];
-  const below = (hi: OveroptPoint, lo: OveroptPoint) => hi.gold - lo.gold > 2 * Math.hypot(hi.goldSe, lo.goldSe);
-  const rose = peakIndex > 0 && below(peak, points[0]);
-  const fallIndex = rose ? points.findIndex((p, i) => i > peakIndex && below(peak, p) && p.proxy > peak.proxy) : -1;
+  const z = (k: number) => normalQuantile(1 - 0.025 / Math.max(1, k));
+  const below = (hi: OveroptPoint, lo: OveroptPoint, k: number) =>
+    hi.gold - lo.gold > z(k) * Math.hypot(hi.goldSe, lo.goldSe);
+  const rose = peakIndex > 0 && below(peak, points[0], points.length - 1);
+  const after = points.length - 1 - peakIndex;
+  const fallIndex = rose
+    ? points.findIndex((p, i) => i > peakIndex && below(peak, p, after) && p.proxy > peak.proxy)
+    : -1;
   return { peakIndex, peakKl: peak.kl, rose, overoptimised: fallIndex >= 0, fallIndex };
 }
 
+/** Φ⁻¹(p), the standard normal quantile (Student t with ν → ∞). */
+export function normalQuantile(p: number): number {
+  return studentTQuantile(p, 1e9);
+}
+
 /**
- * Mean and cluster-robust se over prompts of a per-sample score; `cluster[i]` is sample i's prompt (omitted:
- * one sample per prompt, the plain se).
+ * The sampling layout of one evaluation: `samples` completions cycling over the distinct prompts, so sample
+ * i is of prompt cluster[i] and every prompt gets samples / G of them. `samples` must be a multiple of G
+ * (equal weights) and at least 2 in all; default one per prompt.
  */
-function meanSe(xs: ArrayLike<number>, cluster?: readonly number[]): { mean: number; se: number } {
-  const m = clusteredMean(Array.from(xs), cluster ? [...cluster] : Array.from(xs, (_, i) => i));
-  return { mean: m.mean, se: m.se };
+export function cyclePrompts<T>(
+  distinct: readonly T[],
+  samples = distinct.length,
+): { prompts: T[]; cluster: number[] } {
+  const G = distinct.length;
+  if (G === 0) throw new Error("cyclePrompts: no held-out prompts");
+  if (!Number.isInteger(samples) || samples < 2 || samples % G !== 0)
+    throw new Error(
+      `cyclePrompts: samples must be a multiple of the ${G} distinct held-out prompts and at least 2, got ${samples}`,
+    );
+  const cluster = Array.from({ length: samples }, (_, i) => i % G);
+  return { prompts: cluster.map((g) => distinct[g]), cluster };
+}
+
+/**
+ * Mean of a per-sample score over the prompts and its se. With several samples per prompt the prompts are
+ * held fixed (every checkpoint is scored on the same prompts): mean = (1/G) Σ_g m_g and
+ * se = √(Σ_g s_g² / n_g) / G, with m_g, s_g² and n_g the prompt's sample mean, variance and count (a
+ * stratified mean, so differences between prompts are not noise). With one sample per prompt the prompts
+ * are the random draws: the plain mean and se over samples.
+ */
+export function promptMeanSe(xs: ArrayLike<number>, cluster: readonly number[]): { mean: number; se: number } {
+  if (xs.length !== cluster.length || xs.length < 2)
+    throw new Error(`promptMeanSe: ${xs.length} scores, ${cluster.length} prompt ids (need ≥ 2, equal)`);
+  const by = new Map<number, number[]>();
+  Array.from(xs).forEach((x, i) => by.set(cluster[i], [...(by.get(cluster[i]) ?? []), x]));
+  const groups = [...by.values()];
+  if (groups.some((g) => g.length < 2)) {
+    const m = clusteredMean(
+      Array.from(xs),
+      Array.from(xs, (_, i) => i),
+    );
+    return { mean: m.mean, se: m.se };
+  }
+  const G = groups.length;
+  let mean = 0;
+  let v = 0;
+  for (const g of groups) {
+    const m = g.reduce((a, b) => a + b, 0) / g.length;
+    mean += m / G;
+    v += g.reduce((a, b) => a + (b - m) ** 2, 0) / (g.length - 1) / g.length;
+  }
+  return { mean, se: Math.sqrt(v) / G };
 }
 
 const rowsOf = (ps: readonly TokenizedPair[]) => ps.map((p) => sequenceTokens(p.chosenSeq).slice(1));
@@ -152,14 +216,15 @@ export async function runOveropt(
   trainSft(sft, rowsOf(B), rowsOf(test), { ...cfg.sft, seed, verbose: false });
   const proxyRm = trainRm(sft, B, cfg.rewardModel, seed);
   try {
-    const acc = (rm: LearnedRewardModel) =>
+    const heldOut = (rm: LearnedRewardModel) =>
       preferenceAccuracy(
         rm.scoreSequences(test.map((p) => p.chosenSeq)),
         rm.scoreSequences(test.map((p) => p.rejectedSeq)),
         testGroups,
-      ).accuracy;
-    const goldAccuracy = acc(goldRm);
-    const proxyAccuracy = acc(proxyRm);
+      );
+    const goldHeldOut = heldOut(goldRm);
+    const proxyHeldOut = heldOut(proxyRm);
+    const [goldAccuracy, proxyAccuracy] = [goldHeldOut.accuracy, proxyHeldOut.accuracy];
     log(`overopt ${d.dataset} seed ${seed}: gold RM ${goldAccuracy.toFixed(3)}, proxy RM ${proxyAccuracy.toFixed(3)}`);
 
     // Held-out prompts: distinct, the first `o.prompts` of the test pairs; `o.samples` completions in all,
@@ -170,9 +235,8 @@ export async function runOveropt(
       const key = p.chosenSeq.prompt.join(",");
       if (!seen.has(key) && distinct.length < o.prompts) (seen.add(key), distinct.push([...p.chosenSeq.prompt]));
     }
-    const total = o.samples ?? distinct.length;
-    const prompts = Array.from({ length: total }, (_, i) => distinct[i % distinct.length]);
-    const cluster = prompts.map((_, i) => i % distinct.length);
+    const { prompts, cluster } = cyclePrompts(distinct, o.samples);
+    const total = prompts.length;
     const maxNew = Math.min(o.maxNewTokens, C - 2 - Math.max(...prompts.map((p) => p.length)));
     const rng = new Rng(seed).fork("overopt-samples");
     const score = (seqs: Sequence[]) => ({ gold: goldRm.scoreSequences(seqs), proxy: proxyRm.scoreSequences(seqs) });
@@ -189,11 +253,14 @@ export async function runOveropt(
         for (let k = 1; k < n; k++) if (draws[k].proxy[i] > draws[best].proxy[i]) best = k;
         return best;
       });
-      const g = meanSe(
+      const g = promptMeanSe(
         picked.map((k, i) => draws[k].gold[i]),
         cluster,
       );
-      const px = meanSe(picked.map((k, i) => draws[k].proxy[i])).mean;
+      const px = promptMeanSe(
+        picked.map((k, i) => draws[k].proxy[i]),
+        cluster,
+      ).mean;
       return { step: 0, n, kl: Math.log(n) - (n - 1) / n, gold: g.mean, goldSe: g.se, proxy: px };
     });
     curves.push({ label: "best-of-N (proxy)", points: bon, turning: turningPoint(bon) });
@@ -208,13 +275,16 @@ export async function runOveropt(
           const lp = sequenceLogps(policy, seqs);
           const lr = sequenceLogps(reference, seqs);
           const s = score(seqs);
-          const g = meanSe(s.gold, cluster);
+          const g = promptMeanSe(s.gold, cluster);
           points.push({
             step,
-            kl: meanSe(lp.map((v, i) => v - lr[i])).mean,
+            kl: promptMeanSe(
+              lp.map((v, i) => v - lr[i]),
+              cluster,
+            ).mean,
             gold: g.mean,
             goldSe: g.se,
-            proxy: meanSe(s.proxy).mean,
+            proxy: promptMeanSe(s.proxy, cluster).mean,
           });
         };
         evaluate(0);
@@ -243,6 +313,8 @@ export async function runOveropt(
       halves: { goldPairs: A.length, policyPairs: B.length },
       goldAccuracy,
       proxyAccuracy,
+      goldHeldOut,
+      proxyHeldOut,
       heldOutPrompts: distinct.length,
       samples: total,
       curves,

@@ -101,7 +101,12 @@ export function parseHhResults(text: string, file: string, partial = false): HhR
   });
   const overopt = (overRaw as OveroptResult[]).map((o, i) => {
     need(o, "curves", `${file}: overopt[${i}]`, "array");
-    return { ...o, curves: o.curves.map((c) => ({ ...c, turning: turningPoint(c.points) })) };
+    const judged = Object.fromEntries(
+      (["goldHeldOut", "proxyHeldOut"] as const)
+        .filter((k) => o[k] !== undefined)
+        .map((k) => [k, checkAccuracy(o[k], `overopt[${i}].${k}`, file, format)]),
+    );
+    return { ...o, ...judged, curves: o.curves.map((c) => ({ ...c, turning: turningPoint(c.points) })) };
   });
   const notes = v1
     ? [
@@ -206,50 +211,96 @@ export interface GoldJudge {
   dataset: string;
   seed: number;
   accuracy: number;
-  /** Held-out pairs the accuracy is over: the config's maxTestPairs (the test splits hold more). */
+  /** Held-out pairs and the clusters (dialogues, or debates) they come from; NaN when not recorded. */
   n: number;
-  /** accuracy − 1.96·√(acc(1 − acc)/n), the normal bound of a binomial proportion. */
+  clusters: number;
+  /** The clustered interval's lower end (CR1 se, Student t on G − 1 df); NaN when not recorded. */
   lower: number;
   /** The lower bound is above ½: gold differences can mean something. */
   aboveChance: boolean;
+  /** Why it is not graded, when it is not. */
+  reason?: string;
 }
 
 /**
  * The gold judge of one over-optimisation run (Gao et al. 2023 need a gold reward that is itself right):
- * a judge whose accuracy is not significantly above ½ on held-out pairs cannot show a rise or a fall.
+ * a judge whose accuracy is not significantly above ½ on held-out pairs cannot show a rise or a fall. The
+ * bound is the clustered one: UKPConvArg1's held-out pairs come from a few debates and share arguments, so
+ * a binomial bound over pairs would be too narrow. A run that did not record it is not graded.
  */
-export function goldJudge(o: OveroptResult, body: HhResults["config"]["body"]): GoldJudge {
-  const d = body.datasets.find((x) => x.dataset === o.dataset);
-  if (!d) throw new Error(`goldJudge: the config has no dataset "${o.dataset}"`);
-  const n = d.maxTestPairs ?? 0;
-  if (!(n > 0)) throw new Error(`goldJudge: dataset "${o.dataset}" has no maxTestPairs`);
-  const lower = o.goldAccuracy - 1.96 * Math.sqrt((o.goldAccuracy * (1 - o.goldAccuracy)) / n);
-  return { dataset: o.dataset, seed: o.seed, accuracy: o.goldAccuracy, n, lower, aboveChance: lower > 0.5 };
+export function goldJudge(o: OveroptResult): GoldJudge {
+  const base = { dataset: o.dataset, seed: o.seed, accuracy: o.goldAccuracy };
+  const h = o.goldHeldOut;
+  if (!h)
+    return {
+      ...base,
+      n: NaN,
+      clusters: NaN,
+      lower: NaN,
+      aboveChance: false,
+      reason: "no clustered interval recorded (a file written before the run kept it)",
+    };
+  const aboveChance = h.ci95[0] > 0.5;
+  return {
+    ...base,
+    n: h.n,
+    clusters: h.clusters,
+    lower: h.ci95[0],
+    aboveChance,
+    ...(aboveChance ? {} : { reason: "the gold judge is not significantly above chance" }),
+  };
+}
+
+/** What one curve of a graded run shows. */
+export type CurveOutcome = "turned" | "rose, no fall within the budget" | "never rose";
+
+export function curveOutcome(points: OveroptResult["curves"][number]["points"]): CurveOutcome {
+  const t = turningPoint(points);
+  return t.overoptimised ? "turned" : t.rose ? "rose, no fall within the budget" : "never rose";
 }
 
 /**
- * Gao et al.'s claim graded over the runs whose gold judge is above chance: yes when every curve of every
- * such run rises, then falls while the proxy still rises; partly when some do; no when none does; not
- * testable when no run has a gold judge above chance. `runs` lists what was graded, `excluded` what was not.
+ * Gao et al.'s claim (gold rises, then falls as KL grows) graded over the runs whose gold judge is above
+ * chance. yes: every curve turns; partly: some do; no: none does and some never rose (optimising the proxy
+ * did not raise gold at all); not testable: no graded run, no curve, or every curve rose without falling
+ * (the fall, if any, lies beyond the KL this budget reached: not covered). `runs` lists what was graded,
+ * `excluded` what was not.
  */
-export function gaoVerdict(
-  overopt: readonly OveroptResult[],
-  body: HhResults["config"]["body"],
-): {
+export function gaoVerdict(overopt: readonly OveroptResult[]): {
   verdict: "yes" | "partly" | "no" | "not testable";
   turned: number;
+  roseOnly: number;
+  neverRose: number;
   curves: number;
   runs: GoldJudge[];
   excluded: GoldJudge[];
 } {
-  const judges = overopt.map((o) => goldJudge(o, body));
-  const graded = overopt.filter((_, i) => judges[i].aboveChance);
-  const curves = graded.reduce((s, o) => s + o.curves.length, 0);
-  const turned = graded.reduce((s, o) => s + o.curves.filter((c) => turningPoint(c.points).overoptimised).length, 0);
-  const verdict = graded.length === 0 ? "not testable" : turned === curves ? "yes" : turned > 0 ? "partly" : "no";
+  const judges = overopt.map((o) => goldJudge(o));
+  const outcomes = overopt
+    .filter((_, i) => judges[i].aboveChance)
+    .flatMap((o) => o.curves.map((c) => curveOutcome(c.points)));
+  const count = (x: CurveOutcome) => outcomes.filter((o) => o === x).length;
+  const [turned, roseOnly, neverRose] = [
+    count("turned"),
+    count("rose, no fall within the budget"),
+    count("never rose"),
+  ];
+  const curves = outcomes.length;
+  const verdict =
+    curves === 0
+      ? "not testable"
+      : turned === curves
+        ? "yes"
+        : turned > 0
+          ? "partly"
+          : neverRose > 0
+            ? "no"
+            : "not testable";
   return {
     verdict,
     turned,
+    roseOnly,
+    neverRose,
     curves,
     runs: judges.filter((j) => j.aboveChance),
     excluded: judges.filter((j) => !j.aboveChance),
