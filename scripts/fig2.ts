@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     shouldStop: () => stop,
   });
   console.log(
-    `runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared.toFixed(0)} s, sweep ${r.seconds.sweep.toFixed(0)} s)`,
+    `runs: ${r.completedRuns}/${r.sweep.plannedRuns}; wall ${r.seconds.wall.toFixed(0)} s (shared ${r.seconds.shared === null ? "unknown" : r.seconds.shared.toFixed(0) + " s"}, sweep ${r.seconds.sweep.toFixed(0)} s; ${r.seconds.source ?? "run"})`,
   );
   for (const v of r.verdicts) console.log(`${v.reproduced.padEnd(6)} ${v.claim}\n       ${v.measured}`);
   const summary = summariseFig2(r.rows);

@@ -8,6 +8,11 @@
 //   node --import tsx scripts/profile-lm.ts --top 40   more rows
 //   node --import tsx scripts/profile-lm.ts --calls    also the slowest single calls with their shapes
 //   PREFOPT_THREADS=1 node --import tsx scripts/profile-lm.ts
+//   node --import tsx scripts/profile-lm.ts --size fig2 --replay 15
+//       also times, without the profiler, the step's matrix products alone (each BatchMatMul and Aᵀ·B call
+//       replayed on operands of its shapes) against the whole step, alternating, medians of 15: the
+//       products' real share (tf.profile adds a fixed cost to every call, which inflates the many small
+//       element-wise kernels' shares)
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng } from "../src/random";
@@ -17,6 +22,8 @@ import { modelTokenLogProbs, maskedSequenceSum } from "../src/lm/logprobs";
 import { adamStep, makeAdam } from "../src/lm/optim";
 import { dpoLoss } from "../src/losses/index";
 import { sizeOf, type BenchSize } from "./benchSizes";
+import { runJsKernel } from "../src/lm/kernels/jsKernel";
+import "../src/lm/fastMatMul"; // registers PrefoptMatMulTN
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -105,6 +112,50 @@ async function main(): Promise<void> {
   console.log(
     `matmul kernels: ${matmul.toFixed(0)} ms (${((100 * matmul) / total).toFixed(0)}%); everything else: ${(total - matmul).toFixed(0)} ms`,
   );
+  const reps = arg("replay", 0);
+  if (reps > 0) {
+    const products = info.kernels
+      .filter((k) => k.name === "BatchMatMul" || k.name === "PrefoptMatMulTN")
+      .map((k) => ({
+        name: k.name,
+        a: tf.randomNormal(k.inputShapes[0] as number[]),
+        b: tf.randomNormal(k.inputShapes[1] as number[]),
+      }));
+    const replay = () => {
+      for (const p of products) {
+        const out =
+          p.name === "BatchMatMul"
+            ? tf.matMul(p.a as tf.Tensor3D, p.b as tf.Tensor3D)
+            : runJsKernel("PrefoptMatMulTN", [p.a, p.b])[0];
+        out.dispose();
+      }
+    };
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    const [stepMs, productMs]: number[][] = [[], []];
+    replay();
+    for (let i = 0; i < reps; i++) {
+      let t = performance.now();
+      dpoStep(policy, optimizer, rows, refs);
+      stepMs.push(performance.now() - t);
+      t = performance.now();
+      replay();
+      productMs.push(performance.now() - t);
+    }
+    const [st, pr] = [median(stepMs), median(productMs)];
+    // 2·m·k·n per product (batch included): (…, m, k)·(…, k, n), or Aᵀ·B with A (k, m) and B (k, n).
+    const flops = products.reduce((f, p) => {
+      const [sa, sb] = [p.a.shape, p.b.shape];
+      const batch = sa.slice(0, -2).reduce((x, y) => x * y, 1);
+      const [m, k, n] =
+        p.name === "BatchMatMul" ? [sa[sa.length - 2], sa[sa.length - 1], sb[sb.length - 1]] : [sa[1], sa[0], sb[1]];
+      return f + 2 * batch * m! * k * n!;
+    }, 0);
+    console.log(`the products: ${(flops / 1e9).toFixed(2)} GFLOP, ${(flops / 1e6 / pr).toFixed(1)} GFLOP/s replayed`);
+    console.log(
+      `without the profiler (medians of ${reps}, alternating): whole step ${st.toFixed(1)} ms; its ${products.length} products replayed alone ${pr.toFixed(1)} ms (${((100 * pr) / st).toFixed(0)}% of the step); everything else ${(st - pr).toFixed(1)} ms`,
+    );
+    products.forEach((p) => tf.dispose([p.a, p.b]));
+  }
   optimizer.dispose();
   policy.dispose();
   reference.dispose();

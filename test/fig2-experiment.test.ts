@@ -510,9 +510,25 @@ describe(
               resultsFile: target,
               quiet: true,
             });
-            assert.equal(again.seconds.wall, 12345);
+            assert.deepEqual([again.seconds.wall, again.seconds.source], [12345, "kept"]);
             assert.deepEqual(again.rows, runs[0].rows);
             assert.equal(readFig2Results(target).seconds.wall, 12345);
+            // A results file of other runs (another run count) is not kept from: the runs' span, shared unknown.
+            fs.writeFileSync(
+              target,
+              JSON.stringify({ ...runs[0], completedRuns: 1, seconds: { ...runs[0].seconds, wall: 12345 } }),
+            );
+            const span = await reproduceFig2({
+              sweep: "ci",
+              out,
+              summariseOnly: true,
+              resultsFile: target,
+              quiet: true,
+            });
+            assert.deepEqual(
+              [span.seconds.source, span.seconds.shared, span.seconds.wall],
+              ["span", null, span.seconds.runsSpan],
+            );
           }
         } finally {
           fs.rmSync(out, { recursive: true, force: true });

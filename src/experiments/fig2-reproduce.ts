@@ -66,8 +66,19 @@ export interface Fig2Results {
   /**
    * Wall time: shared stages and sweep in this invocation, the sum of stored run times, this invocation's
    * wall, and the span of the stored runs (first start to last finish, across invocations and shards).
+   * `source` says where shared, sweep and wall come from: "run" (this invocation ran the sweep), "kept"
+   * (a --summarise-only kept them from the results file it replaced, which summarised the same runs) or
+   * "span" (a --summarise-only with nothing to keep: sweep and wall are the runs' span, shared is unknown,
+   * written as null). Files written before `source` existed are "run" or were overwritten by a summary.
    */
-  seconds: { shared: number; sweep: number; runsTotal: number; wall: number; runsSpan: number };
+  seconds: {
+    shared: number | null;
+    sweep: number;
+    runsTotal: number;
+    wall: number;
+    runsSpan: number;
+    source?: "run" | "kept" | "span";
+  };
   /**
    * Each stored run's wall seconds (its store record's ms), for the compute tables; informational like
    * `seconds` (wall time is not reproducible). Absent in results made before 2026-12-07.
@@ -178,9 +189,15 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
   const backendInfo = await initBackend();
   const sha256 = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
   // A --summarise-only process ran no runs, so its own clock says nothing about the run's wall time: keep
-  // the times of the results file it replaces (same sweep file), or else take the runs' own span.
+  // the times of the results file it replaces when that file summarised the same runs (same sweep file,
+  // same run count and summed run time), or else take the runs' own span and leave shared unknown.
+  const runsTotal = done.reduce((s, r) => s + r.ms, 0) / 1000;
   const previous = opts.summariseOnly && target && fs.existsSync(target) ? readFig2Results(target) : undefined;
-  const kept = previous?.sweep.sha256 === sha256 ? previous.seconds : undefined;
+  const sameRuns =
+    previous?.sweep.sha256 === sha256 &&
+    previous.completedRuns === done.length &&
+    Math.abs(previous.seconds.runsTotal - runsTotal) < 1e-6;
+  const kept = sameRuns ? previous.seconds : undefined;
   const span = runsSpan(done);
   const results: Fig2Results = {
     format: "prefopt-fig2-results-v1",
@@ -203,21 +220,18 @@ export async function reproduceFig2(opts: ReproduceOptions): Promise<Fig2Results
     shared: await sharedStats(preset, dataSeed),
     completedRuns: done.length,
     missingRuns: missing,
-    seconds: opts.summariseOnly
+    seconds: !opts.summariseOnly
       ? {
-          shared: kept?.shared ?? sharedSeconds,
-          sweep: kept?.sweep ?? span,
-          runsTotal: done.reduce((s, r) => s + r.ms, 0) / 1000,
-          wall: kept?.wall ?? span,
-          runsSpan: span,
-        }
-      : {
           shared: sharedSeconds,
           sweep: sweepSeconds,
-          runsTotal: done.reduce((s, r) => s + r.ms, 0) / 1000,
+          runsTotal,
           wall: (Date.now() - t0) / 1000,
           runsSpan: span,
-        },
+          source: "run",
+        }
+      : kept
+        ? { shared: kept.shared, sweep: kept.sweep, runsTotal, wall: kept.wall, runsSpan: span, source: "kept" }
+        : { shared: null, sweep: span, runsTotal, wall: span, runsSpan: span, source: "span" },
     runSeconds: runSecondsOf(done),
     rows: rows.map((r) => storedRow(r) as unknown as CheckpointRow),
     verdictRules: FIG2_VERDICT_RULES,
