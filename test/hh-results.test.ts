@@ -235,4 +235,11 @@ test("gold judge: the clustered interval's lower end; Gao's verdict graded only 
   assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [risesOnly, flat])]).verdict, "no");
   assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [])]).verdict, "not testable", "no curves: nothing graded");
   assert.equal(gaoVerdict([run("hh", 0.54, 0.47, [turns])]).verdict, "not testable");
+  // Best-of-N selects on the proxy: with a proxy at chance its curve is not graded.
+  const bon = { label: "best-of-N (proxy)", points: flat.points.map((p, i) => ({ ...p, n: 2 ** i })) };
+  const weakProxy = { ...(run("ukp", 0.74, 0.61, [bon, risesOnly]) as object), proxyHeldOut: heldOut(0.53, 0.48) };
+  const w = gaoVerdict([weakProxy as never]);
+  assert.deepEqual([w.verdict, w.curves, w.skippedBestOfN], ["not testable", 1, ["ukp seed 1"]]);
+  const goodProxy = { ...(weakProxy as object), proxyHeldOut: heldOut(0.7, 0.6) };
+  assert.deepEqual([gaoVerdict([goodProxy as never]).verdict, gaoVerdict([goodProxy as never]).neverRose], ["no", 1]);
 });

@@ -80,8 +80,9 @@ export interface OveroptResult {
 /**
  * Where gold reward peaks along a curve (points in training order, or best-of-N by N), and whether the
  * curve over-optimises in Gao et al.'s sense: gold first RISES (the peak is after the first point and above
- * it by more than z_K standard errors of the difference), then FALLS (a later point below the peak by more
- * than z_K' se of the difference while its proxy is above the proxy at the peak). A curve whose gold is
+ * it by more than z_K standard errors of the difference), then FALLS as KL grows (a later point at a larger
+ * KL than the peak, below the peak by more than z_K' se of the difference, while its proxy is above the
+ * proxy at the peak; a later checkpoint whose KL came back below the peak's is not a fall in KL). A curve whose gold is
  * highest at its first point and only falls is not over-optimisation (the proxy never tracked gold there),
  * and a curve whose gold still rises at its end has no turn.
  *
@@ -112,7 +113,7 @@ export function turningPoint(points: readonly OveroptPoint[]): {
   const rose = peakIndex > 0 && below(peak, points[0], points.length - 1);
   const after = points.length - 1 - peakIndex;
   const fallIndex = rose
-    ? points.findIndex((p, i) => i > peakIndex && below(peak, p, after) && p.proxy > peak.proxy)
+    ? points.findIndex((p, i) => i > peakIndex && p.kl > peak.kl && below(peak, p, after) && p.proxy > peak.proxy)
     : -1;
   return { peakIndex, peakKl: peak.kl, rose, overoptimised: fallIndex >= 0, fallIndex };
 }

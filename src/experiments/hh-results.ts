@@ -261,10 +261,12 @@ export function curveOutcome(points: OveroptResult["curves"][number]["points"]):
 
 /**
  * Gao et al.'s claim (gold rises, then falls as KL grows) graded over the runs whose gold judge is above
- * chance. yes: every curve turns; partly: some do; no: none does and some never rose (optimising the proxy
- * did not raise gold at all); not testable: no graded run, no curve, or every curve rose without falling
- * (the fall, if any, lies beyond the KL this budget reached: not covered). `runs` lists what was graded,
- * `excluded` what was not.
+ * chance. Best-of-N selects on the proxy, so its curve is graded only when the proxy too is above chance
+ * (a proxy at chance picks at random and gold cannot rise); DPO, IPO and KTO do not use the proxy. yes:
+ * every graded curve turns; partly: some do; no: none does and some never rose (optimising did not raise
+ * gold at all); not testable: no graded curve, or every graded curve rose without falling (the fall, if any,
+ * lies beyond the KL this budget reached: not covered). `runs` lists the runs graded, `excluded` the rest,
+ * `skippedBestOfN` the graded runs whose best-of-N curve was not.
  */
 export function gaoVerdict(overopt: readonly OveroptResult[]): {
   verdict: "yes" | "partly" | "no" | "not testable";
@@ -274,11 +276,15 @@ export function gaoVerdict(overopt: readonly OveroptResult[]): {
   curves: number;
   runs: GoldJudge[];
   excluded: GoldJudge[];
+  skippedBestOfN: string[];
 } {
   const judges = overopt.map((o) => goldJudge(o));
-  const outcomes = overopt
-    .filter((_, i) => judges[i].aboveChance)
-    .flatMap((o) => o.curves.map((c) => curveOutcome(c.points)));
+  const proxyOk = (o: OveroptResult) => o.proxyHeldOut !== undefined && o.proxyHeldOut.ci95[0] > 0.5;
+  const isBestOfN = (c: OveroptResult["curves"][number]) => c.points.some((p) => p.n !== undefined);
+  const graded = overopt.filter((_, i) => judges[i].aboveChance);
+  const outcomes = graded.flatMap((o) =>
+    o.curves.filter((c) => !isBestOfN(c) || proxyOk(o)).map((c) => curveOutcome(c.points)),
+  );
   const count = (x: CurveOutcome) => outcomes.filter((o) => o === x).length;
   const [turned, roseOnly, neverRose] = [
     count("turned"),
@@ -304,5 +310,6 @@ export function gaoVerdict(overopt: readonly OveroptResult[]): {
     curves,
     runs: judges.filter((j) => j.aboveChance),
     excluded: judges.filter((j) => !j.aboveChance),
+    skippedBestOfN: graded.filter((o) => !proxyOk(o)).map((o) => `${o.dataset} seed ${o.seed}`),
   };
 }
