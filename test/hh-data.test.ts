@@ -270,6 +270,8 @@ test("over-optimisation turning point: gold rises, peaks, then falls beyond z_K 
   // nor is a fall with proxy falling too.
   assert.equal(turningPoint([pt(0, 0, 0, 0.05), pt(1, 0.2, 0.5, 0.05), pt(2, 0.1, 0.9, 0.05)]).overoptimised, false);
   assert.equal(turningPoint([pt(0, 0, 0), pt(1, 0.2, 0.5), pt(2, 0.1, 0.4)]).overoptimised, false);
+  // Without the proxy condition (DPO, IPO, KTO never see the proxy) a fall with the proxy falling is a turn.
+  assert.equal(turningPoint([pt(0, 0, 0), pt(1, 0.2, 0.5), pt(2, 0.1, 0.4)], false).overoptimised, true);
   // A later checkpoint whose KL came back below the peak's: gold lower, but not as KL grows (no turn).
   assert.equal(turningPoint([pt(0, 0, 0), pt(5, 0.2, 0.5), pt(2.3, 0.05, 0.9)]).overoptimised, false);
   assert.deepEqual(turningPoint([pt(0, 0, 0), pt(1, 0.1, 1), pt(2, 0.2, 2)]), {

@@ -222,24 +222,32 @@ test("gold judge: the clustered interval's lower end; Gao's verdict graded only 
   assert.equal(old.aboveChance, false, "no clustered interval recorded: not graded, no binomial stand-in");
   assert.match(old.reason!, /no clustered interval/);
   // HH's curves all turn, but its judge is a coin: they are not graded.
-  const v = gaoVerdict([run("hh", 0.54, 0.47, [turns, turns]), run("ukp", 0.74, 0.61, [turns, flat])]);
+  const v = gaoVerdict([run("hh", 0.54, 0.47, [turns, turns]), run("ukp", 0.74, 0.61, [turns, flat])], "direct");
   assert.deepEqual([v.verdict, v.turned, v.neverRose, v.curves], ["partly", 1, 1, 2]);
   assert.deepEqual(
     v.excluded.map((j) => j.dataset),
     ["hh"],
   );
-  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [flat])]).verdict, "no");
-  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [turns])]).verdict, "yes");
+  const direct = (curves: unknown[]) => gaoVerdict([run("ukp", 0.74, 0.61, curves)], "direct").verdict;
+  assert.equal(direct([flat]), "no");
+  assert.equal(direct([turns]), "yes");
   // Rose without a fall in the budget: the fall is not covered, so neither yes nor no.
-  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [risesOnly])]).verdict, "not testable");
-  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [risesOnly, flat])]).verdict, "no");
-  assert.equal(gaoVerdict([run("ukp", 0.74, 0.61, [])]).verdict, "not testable", "no curves: nothing graded");
-  assert.equal(gaoVerdict([run("hh", 0.54, 0.47, [turns])]).verdict, "not testable");
+  assert.equal(direct([risesOnly]), "not testable");
+  assert.equal(direct([risesOnly, flat]), "no");
+  assert.equal(direct([]), "not testable", "no curves: nothing graded");
+  assert.equal(gaoVerdict([run("hh", 0.54, 0.47, [turns])], "direct").verdict, "not testable");
+  // A DPO-like curve whose proxy falls with gold still turns (it never optimised the proxy); best-of-N
+  // must have its proxy still above the peak's.
+  const proxyFalls = { label: "D", points: [pt(0, 0, 0), pt(1, 0.5, 1), pt(2, 0.1, 0.5)] };
+  assert.equal(direct([proxyFalls]), "yes");
+  const nOf = (c: { points: object[] }) => ({ ...c, points: c.points.map((p, i) => ({ ...p, n: 2 ** i })) });
+  const withProxy = (curves: unknown[], lo: number) =>
+    ({ ...(run("ukp", 0.74, 0.61, curves) as object), proxyHeldOut: heldOut(0.6, lo) }) as never;
+  assert.equal(gaoVerdict([withProxy([nOf(proxyFalls)], 0.55)], "best-of-n").verdict, "not testable");
+  assert.equal(gaoVerdict([withProxy([nOf(turns)], 0.55)], "best-of-n").verdict, "yes");
   // Best-of-N selects on the proxy: with a proxy at chance its curve is not graded.
-  const bon = { label: "best-of-N (proxy)", points: flat.points.map((p, i) => ({ ...p, n: 2 ** i })) };
-  const weakProxy = { ...(run("ukp", 0.74, 0.61, [bon, risesOnly]) as object), proxyHeldOut: heldOut(0.53, 0.48) };
-  const w = gaoVerdict([weakProxy as never]);
-  assert.deepEqual([w.verdict, w.curves, w.skippedBestOfN], ["not testable", 1, ["ukp seed 1"]]);
-  const goodProxy = { ...(weakProxy as object), proxyHeldOut: heldOut(0.7, 0.6) };
-  assert.deepEqual([gaoVerdict([goodProxy as never]).verdict, gaoVerdict([goodProxy as never]).neverRose], ["no", 1]);
+  const w = gaoVerdict([withProxy([nOf(flat), risesOnly], 0.48)], "best-of-n");
+  assert.deepEqual([w.verdict, w.curves, w.skipped], ["not testable", 0, ["ukp seed 1"]]);
+  const g = gaoVerdict([withProxy([nOf(flat), risesOnly], 0.6)], "best-of-n");
+  assert.deepEqual([g.verdict, g.neverRose, g.curves, g.maxKl], ["no", 1, 1, 1]);
 });

@@ -86,13 +86,22 @@ export interface OveroptResult {
  * highest at its first point and only falls is not over-optimisation (the proxy never tracked gold there),
  * and a curve whose gold still rises at its end has no turn.
  *
- * The peak is the largest of K = n − 1 later points and the fall any of the K' points after it, so each test
- * is Bonferroni-corrected: z_K = Φ⁻¹(1 − 0.025/K), one-sided 2.5% for the whole curve (z_1 = 1.96, the
- * plain test; z_12 = 2.87). With an uncorrected 2 se, a flat curve of 13 points "rose" about 1 time in 6
- * (test/hh-data.test.ts simulates it). Points are independent samples, so the se of a difference is the
- * hypotenuse of the two.
+ * The peak is the largest of K = n − 1 later points, so the rise is Bonferroni-corrected over them:
+ * z_K = Φ⁻¹(1 − 0.025/K), one-sided 2.5% for the whole curve (z_1 = 1.96, the plain test; z_12 = 2.87).
+ * The fall compares that chosen maximum with a later point, so it is corrected over every ordered pair of
+ * points, M = n(n − 1)/2 (z_78 = 3.42 for 13 points). With an uncorrected 2 se, a flat curve of 13 points
+ * "rose" about 1 time in 6 (test/hh-data.test.ts simulates it). The se of a difference is the hypotenuse of
+ * the two: policy checkpoints are independent samples (best-of-N's nested draws are positively correlated,
+ * which makes the test conservative there).
+ *
+ * `requireProxy` (default true) asks, for the fall, that the proxy be above its value at the peak: Gao et
+ * al.'s setting, where the policy optimises the proxy (best-of-N here). DPO, IPO and KTO never see the
+ * proxy, so for them (Rafailov et al. 2024's over-optimisation of direct alignment) it is left out.
  */
-export function turningPoint(points: readonly OveroptPoint[]): {
+export function turningPoint(
+  points: readonly OveroptPoint[],
+  requireProxy = true,
+): {
   peakIndex: number;
   peakKl: number;
   /** Gold at the peak is significantly above gold at the first point. */
@@ -111,9 +120,11 @@ export function turningPoint(points: readonly OveroptPoint[]): {
   const below = (hi: OveroptPoint, lo: OveroptPoint, k: number) =>
     hi.gold - lo.gold > z(k) * Math.hypot(hi.goldSe, lo.goldSe);
   const rose = peakIndex > 0 && below(peak, points[0], points.length - 1);
-  const after = points.length - 1 - peakIndex;
+  const pairs = (points.length * (points.length - 1)) / 2;
   const fallIndex = rose
-    ? points.findIndex((p, i) => i > peakIndex && p.kl > peak.kl && below(peak, p, after) && p.proxy > peak.proxy)
+    ? points.findIndex(
+        (p, i) => i > peakIndex && p.kl > peak.kl && below(peak, p, pairs) && (!requireProxy || p.proxy > peak.proxy),
+      )
     : -1;
   return { peakIndex, peakKl: peak.kl, rose, overoptimised: fallIndex >= 0, fallIndex };
 }

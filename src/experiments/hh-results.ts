@@ -106,7 +106,7 @@ export function parseHhResults(text: string, file: string, partial = false): HhR
         .filter((k) => o[k] !== undefined)
         .map((k) => [k, checkAccuracy(o[k], `overopt[${i}].${k}`, file, format)]),
     );
-    return { ...o, ...judged, curves: o.curves.map((c) => ({ ...c, turning: turningPoint(c.points) })) };
+    return { ...o, ...judged, curves: o.curves.map((c) => ({ ...c, turning: turningPoint(c.points, isBestOfN(c)) })) };
   });
   const notes = v1
     ? [
@@ -254,62 +254,63 @@ export function goldJudge(o: OveroptResult): GoldJudge {
 /** What one curve of a graded run shows. */
 export type CurveOutcome = "turned" | "rose, no fall within the budget" | "never rose";
 
-export function curveOutcome(points: OveroptResult["curves"][number]["points"]): CurveOutcome {
-  const t = turningPoint(points);
+/** A best-of-N curve (its points carry N): the one curve here that optimises the proxy. */
+export const isBestOfN = (c: OveroptResult["curves"][number]): boolean => c.points.some((p) => p.n !== undefined);
+
+/** turningPoint's outcome; the proxy condition applies to best-of-N only (the others never see the proxy). */
+export function curveOutcome(c: OveroptResult["curves"][number]): CurveOutcome {
+  const t = turningPoint(c.points, isBestOfN(c));
   return t.overoptimised ? "turned" : t.rose ? "rose, no fall within the budget" : "never rose";
 }
 
 /**
- * Gao et al.'s claim (gold rises, then falls as KL grows) graded over the runs whose gold judge is above
- * chance. Best-of-N selects on the proxy, so its curve is graded only when the proxy too is above chance
- * (a proxy at chance picks at random and gold cannot rise); DPO, IPO and KTO do not use the proxy. yes:
- * every graded curve turns; partly: some do; no: none does and some never rose (optimising did not raise
- * gold at all); not testable: no graded curve, or every graded curve rose without falling (the fall, if any,
- * lies beyond the KL this budget reached: not covered). `runs` lists the runs graded, `excluded` the rest,
- * `skippedBestOfN` the graded runs whose best-of-N curve was not.
+ * One over-optimisation claim graded over the runs whose gold judge is above chance, on one family of
+ * curves: "best-of-n" (Gao et al. 2023: optimising the proxy; graded only where the proxy too is above
+ * chance, since a proxy at chance picks at random) or "direct" (DPO, IPO, KTO: Rafailov et al. 2024 report
+ * the same hump for direct alignment). yes: every graded curve turns; partly: some do; no: none does and
+ * some never rose (optimising did not raise gold at all); not testable: no graded curve, or every graded
+ * curve rose without a fall within its budget (the fall is not covered). `runs` lists the runs whose judge
+ * is above chance, `excluded` the rest, `skipped` graded runs whose curves of this family were not graded.
  */
-export function gaoVerdict(overopt: readonly OveroptResult[]): {
+export function gaoVerdict(
+  overopt: readonly OveroptResult[],
+  family: "best-of-n" | "direct",
+): {
   verdict: "yes" | "partly" | "no" | "not testable";
   turned: number;
   roseOnly: number;
   neverRose: number;
   curves: number;
+  /** Largest KL any graded curve reached. */
+  maxKl: number;
   runs: GoldJudge[];
   excluded: GoldJudge[];
-  skippedBestOfN: string[];
+  skipped: string[];
 } {
   const judges = overopt.map((o) => goldJudge(o));
   const proxyOk = (o: OveroptResult) => o.proxyHeldOut !== undefined && o.proxyHeldOut.ci95[0] > 0.5;
-  const isBestOfN = (c: OveroptResult["curves"][number]) => c.points.some((p) => p.n !== undefined);
   const graded = overopt.filter((_, i) => judges[i].aboveChance);
-  const outcomes = graded.flatMap((o) =>
-    o.curves.filter((c) => !isBestOfN(c) || proxyOk(o)).map((c) => curveOutcome(c.points)),
-  );
+  const usable = family === "best-of-n" ? graded.filter(proxyOk) : graded;
+  const curves = usable.flatMap((o) => o.curves.filter((c) => isBestOfN(c) === (family === "best-of-n")));
+  const outcomes = curves.map(curveOutcome);
   const count = (x: CurveOutcome) => outcomes.filter((o) => o === x).length;
   const [turned, roseOnly, neverRose] = [
     count("turned"),
     count("rose, no fall within the budget"),
     count("never rose"),
   ];
-  const curves = outcomes.length;
+  const n = outcomes.length;
   const verdict =
-    curves === 0
-      ? "not testable"
-      : turned === curves
-        ? "yes"
-        : turned > 0
-          ? "partly"
-          : neverRose > 0
-            ? "no"
-            : "not testable";
+    n === 0 ? "not testable" : turned === n ? "yes" : turned > 0 ? "partly" : neverRose > 0 ? "no" : "not testable";
   return {
     verdict,
     turned,
     roseOnly,
     neverRose,
-    curves,
+    curves: n,
+    maxKl: Math.max(0, ...curves.flatMap((c) => c.points.map((p) => p.kl))),
     runs: judges.filter((j) => j.aboveChance),
     excluded: judges.filter((j) => !j.aboveChance),
-    skippedBestOfN: graded.filter((o) => !proxyOk(o)).map((o) => `${o.dataset} seed ${o.seed}`),
+    skipped: graded.filter((o) => !usable.includes(o)).map((o) => `${o.dataset} seed ${o.seed}`),
   };
 }
