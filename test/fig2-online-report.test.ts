@@ -151,3 +151,25 @@ describe("subset re-runs and run seconds", () => {
     assert.throws(() => runSecondsOf([{ ...recs[0], ms: NaN }]), /run a has no valid ms/);
   });
 });
+
+test("the committed full online run: every planned run over 3 seeds, from the sweep file in the repository, its verdicts recomputed from its rows", async () => {
+  const fs = await import("fs");
+  const { createHash } = await import("crypto");
+  const full = readFig2Results("data/fig2/fig2-online.json");
+  assert.equal(full.completedRuns, full.sweep.plannedRuns);
+  assert.equal(full.missingRuns.length, 0);
+  assert.deepEqual(full.sweep.seeds, [0, 1, 2]);
+  assert.deepEqual([...new Set(full.rows.map((r) => r.seed))].sort(), [0, 1, 2]);
+  assert.equal(
+    createHash("sha256").update(fs.readFileSync(full.sweep.file)).digest("hex"),
+    full.sweep.sha256,
+    "scripts/sweeps/fig2-online.yaml changed since the committed run",
+  );
+  assert.match(full.code.commit, /^[0-9a-f]{40}$/);
+  assert.equal(full.code.dirty, false);
+  const again = summariseFig2(full.rows);
+  assert.deepEqual(
+    again.verdicts.map((v) => [v.claim, v.reproduced]),
+    full.verdicts.map((v) => [v.claim, v.reproduced]),
+  );
+});
