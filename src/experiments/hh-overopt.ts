@@ -129,6 +129,12 @@ export function turningPoint(
   return { peakIndex, peakKl: peak.kl, rose, overoptimised: fallIndex >= 0, fallIndex };
 }
 
+/** A best-of-N curve (its points carry N): the one curve here that optimises the proxy. */
+export const isBestOfN = (c: { points: readonly OveroptPoint[] }): boolean => c.points.some((p) => p.n !== undefined);
+
+/** A curve's turning point, asking for a rising proxy only where the curve optimises it (best-of-N). */
+export const curveTurning = (c: { points: readonly OveroptPoint[] }) => turningPoint(c.points, isBestOfN(c));
+
 /** Φ⁻¹(p), the standard normal quantile (Student t with ν → ∞). */
 export function normalQuantile(p: number): number {
   return studentTQuantile(p, 1e9);
@@ -164,7 +170,11 @@ export function promptMeanSe(xs: ArrayLike<number>, cluster: readonly number[]):
   if (xs.length !== cluster.length || xs.length < 2)
     throw new Error(`promptMeanSe: ${xs.length} scores, ${cluster.length} prompt ids (need ≥ 2, equal)`);
   const by = new Map<number, number[]>();
-  Array.from(xs).forEach((x, i) => by.set(cluster[i], [...(by.get(cluster[i]) ?? []), x]));
+  Array.from(xs).forEach((x, i) => {
+    const g = by.get(cluster[i]);
+    if (g) g.push(x);
+    else by.set(cluster[i], [x]);
+  });
   const groups = [...by.values()];
   if (groups.some((g) => g.length < 2)) {
     const m = clusteredMean(
@@ -275,7 +285,7 @@ export async function runOveropt(
       ).mean;
       return { step: 0, n, kl: Math.log(n) - (n - 1) / n, gold: g.mean, goldSe: g.se, proxy: px };
     });
-    curves.push({ label: "best-of-N (proxy)", points: bon, turning: turningPoint(bon) });
+    curves.push({ label: "best-of-N (proxy)", points: bon, turning: curveTurning({ points: bon }) });
 
     for (const m of o.methods) {
       const policy = sft.clone(true);
@@ -311,7 +321,7 @@ export async function runOveropt(
             if (step % o.preference.evalEvery === 0) evaluate(step);
           },
         });
-        curves.push({ label: m.label, points, turning: turningPoint(points) });
+        curves.push({ label: m.label, points, turning: curveTurning({ points }) });
         const last = points[points.length - 1];
         log(`overopt ${d.dataset} seed ${seed}: ${m.label} KL ${last.kl.toFixed(2)}, gold ${last.gold.toFixed(3)}`);
       } finally {

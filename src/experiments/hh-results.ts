@@ -11,7 +11,7 @@
 import * as fs from "fs";
 import type { AccuracyResult } from "./hh-data";
 import type { HhStudyConfig, SeedResult, TrajectoryPoint } from "./hh-study";
-import { turningPoint, type OveroptConfig, type OveroptResult } from "./hh-overopt";
+import { curveTurning, isBestOfN, type OveroptConfig, type OveroptResult } from "./hh-overopt";
 
 export const HH_FORMATS = ["prefopt-hh-results-v1", "prefopt-hh-results-v2"] as const;
 export type HhFormat = (typeof HH_FORMATS)[number];
@@ -106,7 +106,7 @@ export function parseHhResults(text: string, file: string, partial = false): HhR
         .filter((k) => o[k] !== undefined)
         .map((k) => [k, checkAccuracy(o[k], `overopt[${i}].${k}`, file, format)]),
     );
-    return { ...o, ...judged, curves: o.curves.map((c) => ({ ...c, turning: turningPoint(c.points, isBestOfN(c)) })) };
+    return { ...o, ...judged, curves: o.curves.map((c) => ({ ...c, turning: curveTurning(c) })) };
   });
   const notes = v1
     ? [
@@ -240,7 +240,7 @@ export function goldJudge(o: OveroptResult): GoldJudge {
       aboveChance: false,
       reason: "no clustered interval recorded (a file written before the run kept it)",
     };
-  const aboveChance = h.ci95[0] > 0.5;
+  const aboveChance = judgeAboveChance(h);
   return {
     ...base,
     n: h.n,
@@ -251,15 +251,20 @@ export function goldJudge(o: OveroptResult): GoldJudge {
   };
 }
 
+/** A judge is worth reading when the lower end of its clustered held-out interval is above ½. */
+const judgeAboveChance = (h: AccuracyResult | undefined): boolean => h !== undefined && h.ci95[0] > 0.5;
+
+/** The proxy a best-of-N curve selects on is above chance (a proxy at chance picks at random). */
+export const proxyAboveChance = (o: OveroptResult): boolean => judgeAboveChance(o.proxyHeldOut);
+
 /** What one curve of a graded run shows. */
 export type CurveOutcome = "turned" | "rose, no fall within the budget" | "never rose";
 
-/** A best-of-N curve (its points carry N): the one curve here that optimises the proxy. */
-export const isBestOfN = (c: OveroptResult["curves"][number]): boolean => c.points.some((p) => p.n !== undefined);
+export { isBestOfN };
 
 /** turningPoint's outcome; the proxy condition applies to best-of-N only (the others never see the proxy). */
 export function curveOutcome(c: OveroptResult["curves"][number]): CurveOutcome {
-  const t = turningPoint(c.points, isBestOfN(c));
+  const t = curveTurning(c);
   return t.overoptimised ? "turned" : t.rose ? "rose, no fall within the budget" : "never rose";
 }
 
@@ -288,9 +293,8 @@ export function gaoVerdict(
   skipped: string[];
 } {
   const judges = overopt.map((o) => goldJudge(o));
-  const proxyOk = (o: OveroptResult) => o.proxyHeldOut !== undefined && o.proxyHeldOut.ci95[0] > 0.5;
   const graded = overopt.filter((_, i) => judges[i].aboveChance);
-  const usable = family === "best-of-n" ? graded.filter(proxyOk) : graded;
+  const usable = family === "best-of-n" ? graded.filter(proxyAboveChance) : graded;
   const curves = usable.flatMap((o) => o.curves.filter((c) => isBestOfN(c) === (family === "best-of-n")));
   const outcomes = curves.map(curveOutcome);
   const count = (x: CurveOutcome) => outcomes.filter((o) => o === x).length;
