@@ -34,7 +34,7 @@ import { Transformer, forwardFlopsPerToken, parameterCount } from "../src/lm/tra
 import { trainPreference } from "../src/lm/preferenceTrainer";
 import type { Sequence } from "../src/lm/batching";
 import type { RlaifData, TokenizedPair } from "../src/lm/rlaif";
-import { sizeOf, type BenchSize as Size } from "./benchSizes";
+import { median, sizeOf, type BenchSize as Size } from "./benchSizes";
 import { markdownTable, type SizeResult } from "./benchTable";
 import { samplingPart } from "./benchSampling";
 
@@ -164,8 +164,6 @@ function runPeer({ config: c, pairs }: Size, threads: number): number {
   });
   return 1000 * JSON.parse(out.trim().split("\n").pop()!).median_step_s;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface DpoRow {
   round: number;

@@ -18,9 +18,8 @@ import { trainPpo, type PpoTiming } from "../src/lm/ppo";
 import { SPECIAL_TOKENS, WordTokenizer } from "../src/lm/tokenizer";
 import { LearnedRewardModel } from "../src/fig2/rewardModel";
 import { FIG2_RUN_PRESETS } from "../src/fig2/runPresets";
-import { sizeOf } from "./benchSizes";
+import { median, sizeOf } from "./benchSizes";
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms1 = (xs: number[]) => Number(median(xs).toFixed(1));
 
 /** Sampled tokens per second for `prompts` (a fixed seed), with or without the key/value cache. */

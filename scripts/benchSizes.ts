@@ -1,5 +1,9 @@
-// The model sizes the engine benchmark (bench-lm.ts) and profile (profile-lm.ts) run at, and the peer's.
+// The model sizes the engine benchmark (bench-lm.ts) and profile (profile-lm.ts) run at, and the peer's;
+// and the median the benchmark scripts report.
 import type { TransformerConfig } from "../src/lm/transformer";
+
+/** The benchmarks' median: the upper middle of the sorted times (the middle one for an odd count). */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export interface BenchSize {
   config: TransformerConfig;

@@ -21,7 +21,7 @@ import { packSequences, disposeBatch, type Sequence } from "../src/lm/batching";
 import { modelTokenLogProbs, maskedSequenceSum } from "../src/lm/logprobs";
 import { adamStep, makeAdam } from "../src/lm/optim";
 import { dpoLoss } from "../src/losses/index";
-import { sizeOf, type BenchSize } from "./benchSizes";
+import { median, sizeOf, type BenchSize } from "./benchSizes";
 import { runJsKernel } from "../src/lm/kernels/jsKernel";
 import "../src/lm/fastMatMul"; // registers PrefoptMatMulTN
 
@@ -130,7 +130,6 @@ async function main(): Promise<void> {
         out.dispose();
       }
     };
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
     const [stepMs, productMs]: number[][] = [[], []];
     replay();
     for (let i = 0; i < reps; i++) {
